@@ -1,0 +1,383 @@
+/**
+ * OpenFlow 1.0.0 constants: the one table of truth for the wire protocol.
+ *
+ * Every number here is taken from the OpenFlow Switch Specification 1.0.0 (openflow.h, wire
+ * version 0x01). Each enum of the spec is an `as const` object whose keys are the spec's names
+ * without their common prefix: `OFPT.FLOW_MOD` is the spec's OFPT_FLOW_MOD. Reverse maps (number
+ * to name, for logs and test output) are derived here, never written twice.
+ */
+
+export const OFP_VERSION = 0x01;
+export const OFP_TCP_PORT = 6653;
+export const OFP_DEFAULT_LISTEN_PORT = 6634;
+export const OFP_MAX_TABLE_NAME_LEN = 32;
+export const OFP_MAX_PORT_NAME_LEN = 16;
+export const DESC_STR_LEN = 256;
+export const SERIAL_NUM_LEN = 32;
+export const OFP_ETH_ALEN = 6;
+export const OFP_DEFAULT_MISS_SEND_LEN = 128;
+export const OFP_NO_BUFFER = 0xffffffff;
+/** OFPT_ERROR data carries at least this many bytes of the offending message. */
+export const OFP_ERROR_DATA_MIN = 64;
+export const OFP_FLOW_PERMANENT = 0;
+export const OFP_DEFAULT_PRIORITY = 0x8000;
+/** Largest message the 16-bit length field can describe. */
+export const OFP_MAX_MESSAGE_LEN = 0xffff;
+
+/** enum ofp_type */
+export const OFPT = {
+  HELLO: 0,
+  ERROR: 1,
+  ECHO_REQUEST: 2,
+  ECHO_REPLY: 3,
+  VENDOR: 4,
+  FEATURES_REQUEST: 5,
+  FEATURES_REPLY: 6,
+  GET_CONFIG_REQUEST: 7,
+  GET_CONFIG_REPLY: 8,
+  SET_CONFIG: 9,
+  PACKET_IN: 10,
+  FLOW_REMOVED: 11,
+  PORT_STATUS: 12,
+  PACKET_OUT: 13,
+  FLOW_MOD: 14,
+  PORT_MOD: 15,
+  STATS_REQUEST: 16,
+  STATS_REPLY: 17,
+  BARRIER_REQUEST: 18,
+  BARRIER_REPLY: 19,
+  QUEUE_GET_CONFIG_REQUEST: 20,
+  QUEUE_GET_CONFIG_REPLY: 21,
+} as const;
+export type OfpType = (typeof OFPT)[keyof typeof OFPT];
+
+/** enum ofp_port: port numbers. Physical ports are 1..MAX. */
+export const OFPP = {
+  MAX: 0xff00,
+  IN_PORT: 0xfff8,
+  TABLE: 0xfff9,
+  NORMAL: 0xfffa,
+  FLOOD: 0xfffb,
+  ALL: 0xfffc,
+  CONTROLLER: 0xfffd,
+  LOCAL: 0xfffe,
+  NONE: 0xffff,
+} as const;
+
+/** enum ofp_port_config */
+export const OFPPC = {
+  PORT_DOWN: 1 << 0,
+  NO_STP: 1 << 1,
+  NO_RECV: 1 << 2,
+  NO_RECV_STP: 1 << 3,
+  NO_FLOOD: 1 << 4,
+  NO_FWD: 1 << 5,
+  NO_PACKET_IN: 1 << 6,
+} as const;
+
+/** enum ofp_port_state */
+export const OFPPS = {
+  LINK_DOWN: 1 << 0,
+  STP_LISTEN: 0 << 8,
+  STP_LEARN: 1 << 8,
+  STP_FORWARD: 2 << 8,
+  STP_BLOCK: 3 << 8,
+  STP_MASK: 3 << 8,
+} as const;
+
+/** enum ofp_port_features */
+export const OFPPF = {
+  '10MB_HD': 1 << 0,
+  '10MB_FD': 1 << 1,
+  '100MB_HD': 1 << 2,
+  '100MB_FD': 1 << 3,
+  '1GB_HD': 1 << 4,
+  '1GB_FD': 1 << 5,
+  '10GB_FD': 1 << 6,
+  COPPER: 1 << 7,
+  FIBER: 1 << 8,
+  AUTONEG: 1 << 9,
+  PAUSE: 1 << 10,
+  PAUSE_ASYM: 1 << 11,
+} as const;
+
+/** enum ofp_capabilities */
+export const OFPC = {
+  FLOW_STATS: 1 << 0,
+  TABLE_STATS: 1 << 1,
+  PORT_STATS: 1 << 2,
+  STP: 1 << 3,
+  RESERVED: 1 << 4,
+  IP_REASM: 1 << 5,
+  QUEUE_STATS: 1 << 6,
+  ARP_MATCH_IP: 1 << 7,
+} as const;
+
+/** enum ofp_config_flags */
+export const OFPC_FRAG = {
+  NORMAL: 0,
+  DROP: 1,
+  REASM: 2,
+  MASK: 3,
+} as const;
+
+/** enum ofp_action_type */
+export const OFPAT = {
+  OUTPUT: 0,
+  SET_VLAN_VID: 1,
+  SET_VLAN_PCP: 2,
+  STRIP_VLAN: 3,
+  SET_DL_SRC: 4,
+  SET_DL_DST: 5,
+  SET_NW_SRC: 6,
+  SET_NW_DST: 7,
+  SET_NW_TOS: 8,
+  SET_TP_SRC: 9,
+  SET_TP_DST: 10,
+  ENQUEUE: 11,
+  VENDOR: 0xffff,
+} as const;
+export type OfpActionType = (typeof OFPAT)[keyof typeof OFPAT];
+
+/** Wire length of each action type (ofp_action_* structs); VENDOR is variable (at least 8). */
+export const OFP_ACTION_LEN = {
+  [OFPAT.OUTPUT]: 8,
+  [OFPAT.SET_VLAN_VID]: 8,
+  [OFPAT.SET_VLAN_PCP]: 8,
+  [OFPAT.STRIP_VLAN]: 8,
+  [OFPAT.SET_DL_SRC]: 16,
+  [OFPAT.SET_DL_DST]: 16,
+  [OFPAT.SET_NW_SRC]: 8,
+  [OFPAT.SET_NW_DST]: 8,
+  [OFPAT.SET_NW_TOS]: 8,
+  [OFPAT.SET_TP_SRC]: 8,
+  [OFPAT.SET_TP_DST]: 8,
+  [OFPAT.ENQUEUE]: 16,
+  [OFPAT.VENDOR]: 8,
+} as const;
+
+/** enum ofp_flow_wildcards */
+export const OFPFW = {
+  IN_PORT: 1 << 0,
+  DL_VLAN: 1 << 1,
+  DL_SRC: 1 << 2,
+  DL_DST: 1 << 3,
+  DL_TYPE: 1 << 4,
+  NW_PROTO: 1 << 5,
+  TP_SRC: 1 << 6,
+  TP_DST: 1 << 7,
+  NW_SRC_SHIFT: 8,
+  NW_SRC_BITS: 6,
+  NW_SRC_MASK: ((1 << 6) - 1) << 8,
+  NW_SRC_ALL: 32 << 8,
+  NW_DST_SHIFT: 14,
+  NW_DST_BITS: 6,
+  NW_DST_MASK: ((1 << 6) - 1) << 14,
+  NW_DST_ALL: 32 << 14,
+  DL_VLAN_PCP: 1 << 20,
+  NW_TOS: 1 << 21,
+  ALL: (1 << 22) - 1,
+} as const;
+
+/** dl_vlan value of a frame without an 802.1Q header. */
+export const OFP_VLAN_NONE = 0xffff;
+/** dl_type of 802.3 frames without a SNAP header. */
+export const OFP_DL_TYPE_NOT_ETH_TYPE = 0x05ff;
+/** dl_type values at or above this are Ethernet II types. */
+export const OFP_DL_TYPE_ETH2_CUTOFF = 0x0600;
+
+/** enum ofp_flow_mod_command */
+export const OFPFC = {
+  ADD: 0,
+  MODIFY: 1,
+  MODIFY_STRICT: 2,
+  DELETE: 3,
+  DELETE_STRICT: 4,
+} as const;
+export type OfpFlowModCommand = (typeof OFPFC)[keyof typeof OFPFC];
+
+/** enum ofp_flow_mod_flags */
+export const OFPFF = {
+  SEND_FLOW_REM: 1 << 0,
+  CHECK_OVERLAP: 1 << 1,
+  EMERG: 1 << 2,
+} as const;
+
+/** enum ofp_flow_removed_reason */
+export const OFPRR = {
+  IDLE_TIMEOUT: 0,
+  HARD_TIMEOUT: 1,
+  DELETE: 2,
+} as const;
+
+/** enum ofp_packet_in_reason */
+export const OFPR = {
+  NO_MATCH: 0,
+  ACTION: 1,
+} as const;
+
+/** enum ofp_port_reason */
+export const OFPPR = {
+  ADD: 0,
+  DELETE: 1,
+  MODIFY: 2,
+} as const;
+
+/** enum ofp_stats_types */
+export const OFPST = {
+  DESC: 0,
+  FLOW: 1,
+  AGGREGATE: 2,
+  TABLE: 3,
+  PORT: 4,
+  QUEUE: 5,
+  /** Not in 1.0.0: the port-description request (OFPMP_PORT_DESC) that Open vSwitch answers for 1.0. */
+  PORT_DESC: 13,
+  VENDOR: 0xffff,
+} as const;
+export type OfpStatsType = (typeof OFPST)[keyof typeof OFPST];
+
+/** enum ofp_stats_reply_flags */
+export const OFPSF = {
+  REPLY_MORE: 1 << 0,
+} as const;
+
+/** enum ofp_queue_properties */
+export const OFPQT = {
+  NONE: 0,
+  MIN_RATE: 1,
+} as const;
+export const OFPQ_ALL = 0xffffffff;
+
+/** enum ofp_error_type */
+export const OFPET = {
+  HELLO_FAILED: 0,
+  BAD_REQUEST: 1,
+  BAD_ACTION: 2,
+  FLOW_MOD_FAILED: 3,
+  PORT_MOD_FAILED: 4,
+  QUEUE_OP_FAILED: 5,
+} as const;
+export type OfpErrorType = (typeof OFPET)[keyof typeof OFPET];
+
+/** enum ofp_hello_failed_code */
+export const OFPHFC = {
+  INCOMPATIBLE: 0,
+  EPERM: 1,
+} as const;
+
+/** enum ofp_bad_request_code */
+export const OFPBRC = {
+  BAD_VERSION: 0,
+  BAD_TYPE: 1,
+  BAD_STAT: 2,
+  BAD_VENDOR: 3,
+  BAD_SUBTYPE: 4,
+  EPERM: 5,
+  BAD_LEN: 6,
+  BUFFER_EMPTY: 7,
+  BUFFER_UNKNOWN: 8,
+} as const;
+
+/** enum ofp_bad_action_code */
+export const OFPBAC = {
+  BAD_TYPE: 0,
+  BAD_LEN: 1,
+  BAD_VENDOR: 2,
+  BAD_VENDOR_TYPE: 3,
+  BAD_OUT_PORT: 4,
+  BAD_ARGUMENT: 5,
+  EPERM: 6,
+  TOO_MANY: 7,
+  BAD_QUEUE: 8,
+} as const;
+
+/** enum ofp_flow_mod_failed_code */
+export const OFPFMFC = {
+  ALL_TABLES_FULL: 0,
+  OVERLAP: 1,
+  EPERM: 2,
+  BAD_EMERG_TIMEOUT: 3,
+  BAD_COMMAND: 4,
+  UNSUPPORTED: 5,
+} as const;
+
+/** enum ofp_port_mod_failed_code */
+export const OFPPMFC = {
+  BAD_PORT: 0,
+  BAD_HW_ADDR: 1,
+} as const;
+
+/** enum ofp_queue_op_failed_code */
+export const OFPQOFC = {
+  BAD_PORT: 0,
+  BAD_QUEUE: 1,
+  EPERM: 2,
+} as const;
+
+/** The codes of each error type, for naming an error in logs and tests. */
+export const OFP_ERROR_CODES = {
+  [OFPET.HELLO_FAILED]: OFPHFC,
+  [OFPET.BAD_REQUEST]: OFPBRC,
+  [OFPET.BAD_ACTION]: OFPBAC,
+  [OFPET.FLOW_MOD_FAILED]: OFPFMFC,
+  [OFPET.PORT_MOD_FAILED]: OFPPMFC,
+  [OFPET.QUEUE_OP_FAILED]: OFPQOFC,
+} as const;
+
+/** Sizes of the fixed structures, in bytes, from the spec (its OFP_ASSERTs). */
+export const OFP_SIZE = {
+  header: 8,
+  hello: 8,
+  error_msg: 12,
+  switch_features: 32,
+  phy_port: 48,
+  switch_config: 12,
+  match: 40,
+  action_header: 8,
+  action_output: 8,
+  action_vlan_vid: 8,
+  action_vlan_pcp: 8,
+  action_dl_addr: 16,
+  action_nw_addr: 8,
+  action_nw_tos: 8,
+  action_tp_port: 8,
+  action_enqueue: 16,
+  action_vendor_header: 8,
+  packet_in: 18, // 20 with its 2 pad bytes; data starts at offset 18
+  flow_removed: 88,
+  port_status: 64,
+  packet_out: 16,
+  flow_mod: 72,
+  port_mod: 32,
+  stats_request: 12,
+  stats_reply: 12,
+  desc_stats: 1056,
+  flow_stats_request: 44,
+  flow_stats: 88,
+  aggregate_stats_request: 44,
+  aggregate_stats_reply: 24,
+  table_stats: 64,
+  port_stats_request: 8,
+  port_stats: 104,
+  queue_stats_request: 8,
+  queue_stats: 32,
+  vendor_header: 12,
+  queue_get_config_request: 12,
+  queue_get_config_reply: 16,
+  packet_queue: 8,
+  queue_prop_header: 8,
+  queue_prop_min_rate: 16,
+} as const;
+
+/** Number to name, derived from a constants table: `nameOf(OFPT, 14)` is 'FLOW_MOD'. */
+export function nameOf(table: Readonly<Record<string, number>>, value: number): string {
+  for (const [name, v] of Object.entries(table)) if (v === value) return name;
+  return `0x${value.toString(16)}`;
+}
+
+/** `OFPET_BAD_REQUEST/OFPBRC_BAD_LEN`-style name of an error type and code. */
+export function errorName(type: number, code: number): string {
+  const codes = (OFP_ERROR_CODES as Record<number, Record<string, number>>)[type];
+  return `${nameOf(OFPET, type)}/${codes ? nameOf(codes, code) : code}`;
+}
