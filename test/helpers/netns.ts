@@ -1,0 +1,235 @@
+/**
+ * Test hosts in network namespaces, for tests that move real frames.
+ *
+ * Every name is unique to the test process: a short prefix, the pid and a tag ("of1234567h1"), at
+ * most 15 characters. Everything created is recorded and removed by `cleanup()`, which runs from
+ * t.teardown (when a `t` is passed) and again, synchronously, when the process exits or is killed,
+ * so a failed or timed-out test leaves nothing behind. Only namespaces and veth pairs made here are
+ * ever touched.
+ *
+ * A typical topology: `const h1 = await addHost(t, 'h1', { ip: '10.0.0.1/24' })` makes namespace
+ * `of<pid>h1` with interface `eth0` (offloads off, up, addressed), whose peer `h1.port`
+ * ("of<pid>h1") stays in the root namespace, up, for the switch to open.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** The part of tap's Test that the helpers use. */
+export interface Teardownable {
+  teardown(fn: () => unknown): void;
+}
+
+const IFNAMSIZ = 15;
+const namespaces = new Set<string>();
+const links = new Set<string>(); // root-namespace interfaces we created
+const children = new Set<ChildProcess>();
+let exitHooked = false;
+
+/** A name unique to this process: prefix + pid + tag; throws if it would exceed 15 characters. */
+export function uniqueName(tag: string, prefix = 'of'): string {
+  const name = `${prefix}${process.pid}${tag}`;
+  if (name.length > IFNAMSIZ) throw new Error(`name ${name} is longer than ${IFNAMSIZ} characters`);
+  return name;
+}
+
+/** Runs a command (in namespace `ns` when given) and returns its stdout; rejects on failure. */
+export async function run(cmd: string, args: readonly string[], ns?: string): Promise<string> {
+  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+  try {
+    const { stdout } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${file} ${argv.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** Runs a command and resolves to its exit code and output, never rejecting (for ping -c and the like). */
+export async function tryRun(
+  cmd: string,
+  args: readonly string[],
+  ns?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+  try {
+    const { stdout, stderr } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** Starts a long-running command (tcpdump, iperf3 -s, a controller); killed at cleanup. */
+export function spawnIn(cmd: string, args: readonly string[], ns?: string): ChildProcess {
+  hookExit();
+  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Creates a namespace with loopback up. */
+export async function createNamespace(tag: string, t?: Teardownable): Promise<string> {
+  hookExit();
+  const ns = uniqueName(tag);
+  await run('ip', ['netns', 'add', ns]);
+  namespaces.add(ns);
+  if (t) t.teardown(() => removeNamespace(ns));
+  await run('ip', ['link', 'set', 'lo', 'up'], ns);
+  return ns;
+}
+
+export async function removeNamespace(ns: string): Promise<void> {
+  if (!namespaces.delete(ns)) return;
+  await tryRun('ip', ['netns', 'del', ns]);
+}
+
+/** Creates a veth pair in the root namespace (both ends down); `a` and `b` are full names. */
+export async function createVethPair(a: string, b: string, t?: Teardownable): Promise<void> {
+  hookExit();
+  await run('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+  links.add(a);
+  if (t) t.teardown(() => removeLink(a));
+}
+
+/** Deletes an interface we created (deleting either end of a veth removes both). */
+export async function removeLink(name: string): Promise<void> {
+  if (!links.delete(name)) return;
+  await tryRun('ip', ['link', 'del', name]);
+}
+
+/** Moves an interface into a namespace, renaming it there when `newName` is given. */
+export async function moveToNamespace(ifname: string, ns: string, newName?: string): Promise<void> {
+  await run('ip', ['link', 'set', ifname, 'netns', ns]);
+  if (newName && newName !== ifname) await run('ip', ['link', 'set', ifname, 'name', newName], ns);
+}
+
+export async function setLinkUp(ifname: string, ns?: string): Promise<void> {
+  await run('ip', ['link', 'set', ifname, 'up'], ns);
+}
+
+export async function setLinkDown(ifname: string, ns?: string): Promise<void> {
+  await run('ip', ['link', 'set', ifname, 'down'], ns);
+}
+
+/** Adds an address such as "10.0.0.1/24". */
+export async function setAddress(ifname: string, cidr: string, ns?: string): Promise<void> {
+  await run('ip', ['addr', 'add', cidr, 'dev', ifname], ns);
+}
+
+export async function setMac(ifname: string, mac: string, ns?: string): Promise<void> {
+  await run('ip', ['link', 'set', ifname, 'address', mac], ns);
+}
+
+/** Turns off checksum and segmentation offloads so frames on the wire carry complete checksums. */
+export async function disableOffloads(ifname: string, ns?: string): Promise<void> {
+  await tryRun('ethtool', ['-K', ifname, 'rx', 'off', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], ns);
+}
+
+/** The MAC address of an interface. */
+export async function macOf(ifname: string, ns?: string): Promise<string> {
+  return (await run('cat', [`/sys/class/net/${ifname}/address`], ns)).trim();
+}
+
+export interface TestHost {
+  /** The namespace, to pass to run/spawnIn. */
+  readonly ns: string;
+  /** The interface inside the namespace ("eth0"). */
+  readonly hostIf: string;
+  /** The veth end left in the root namespace, for the switch to open as a port. */
+  readonly port: string;
+  readonly mac: string;
+  /** The address without its prefix length, or '' when none was given. */
+  readonly ip: string;
+  /** Runs a command inside the host. */
+  run(cmd: string, args: readonly string[]): Promise<string>;
+}
+
+export interface HostOptions {
+  /** Address with prefix length, e.g. "10.0.0.1/24". */
+  ip?: string;
+  mac?: string;
+  /** Keep offloads on (to test the switch's own checksum completion). */
+  keepOffloads?: boolean;
+}
+
+/**
+ * A test host: namespace `of<pid><tag>` holding `eth0`, whose veth peer `of<pid><tag>` stays in the
+ * root namespace, up, with offloads off on both ends.
+ */
+export async function addHost(t: Teardownable | undefined, tag: string, opts: HostOptions = {}): Promise<TestHost> {
+  const ns = await createNamespace(tag, t);
+  const port = uniqueName(tag);
+  const peer = uniqueName(`${tag}p`);
+  await createVethPair(port, peer, t);
+  await moveToNamespace(peer, ns, 'eth0');
+  if (opts.mac) await setMac('eth0', opts.mac, ns);
+  if (!opts.keepOffloads) {
+    await disableOffloads('eth0', ns);
+    await disableOffloads(port);
+  }
+  if (opts.ip) await setAddress('eth0', opts.ip, ns);
+  await run('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1'], ns);
+  await setLinkUp('eth0', ns);
+  await run('sysctl', ['-qw', `net.ipv6.conf.${port}.disable_ipv6=1`]).catch(() => undefined);
+  await setLinkUp(port);
+  return {
+    ns,
+    hostIf: 'eth0',
+    port,
+    mac: await macOf('eth0', ns),
+    ip: opts.ip ? (opts.ip.split('/')[0] ?? '') : '',
+    run: (cmd, args) => run(cmd, args, ns),
+  };
+}
+
+/** Removes everything this process created; safe to call more than once. */
+export async function cleanup(): Promise<void> {
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
+  await Promise.all([...links].map((l) => removeLink(l)));
+  await Promise.all([...namespaces].map((n) => removeNamespace(n)));
+}
+
+function cleanupSync(): void {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  children.clear();
+  for (const l of links) {
+    try {
+      execFileSync('ip', ['link', 'del', l], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
+  }
+  links.clear();
+  for (const n of namespaces) {
+    try {
+      execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
+    } catch {
+      /* already gone */
+    }
+  }
+  namespaces.clear();
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      cleanupSync();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
