@@ -1,0 +1,325 @@
+/**
+ * The `ofswitch` command's settings: parsed from the command line and from a JSON `--config` file
+ * holding the same settings (command-line options win; a list given on the command line replaces
+ * the file's). Anything wrong raises a UsageError whose message names the culprit; the command
+ * prints it and exits with status 2.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { OFP_DEFAULT_LISTEN_PORT, OFP_TCP_PORT, OFPP } from '../protocol/constants.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface PortOption {
+  /** Linux interface name. */
+  readonly name: string;
+  /** OpenFlow port number; when absent the next free one counting from 1. */
+  readonly ofport?: number;
+  /** Access port VLAN for the NORMAL bridge. */
+  readonly tag?: number;
+  /** VLANs a trunk port carries (empty: all). */
+  readonly trunks?: readonly number[];
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type FailMode = 'secure' | 'standalone';
+
+export interface SwitchOptions {
+  /** Datapath id; undefined: derived from the first port's MAC. */
+  readonly dpid: bigint | undefined;
+  /** Ports with their OpenFlow numbers assigned. */
+  readonly ports: readonly (PortOption & { readonly ofport: number })[];
+  readonly local: string | undefined;
+  readonly listen: readonly Endpoint[];
+  readonly controllers: readonly Endpoint[];
+  readonly failMode: FailMode;
+  /** Idle interval before an echo probe on controller connections, in milliseconds. */
+  readonly probeIntervalMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export type CommandLine =
+  | { readonly kind: 'run'; readonly options: SwitchOptions }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
+
+export const DEFAULT_PROBE_INTERVAL_MS = 5000;
+export const DEFAULT_LISTEN: Endpoint = { host: '127.0.0.1', port: OFP_DEFAULT_LISTEN_PORT };
+
+export const USAGE = `usage: ofswitch [options]
+An OpenFlow 1.0 switch. Runs in the foreground until SIGINT or SIGTERM.
+
+  --dpid HEX                 datapath id, up to 16 hex digits (default: from the first port's MAC)
+  --port NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]
+                             attach a Linux interface (repeatable; numbered 1, 2, 3... in order)
+  --local NAME               the switch's own host interface (the LOCAL port)
+  --listen ptcp:PORT[:IP]    accept OpenFlow connections (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)
+  --controller tcp:IP[:PORT] connect to a controller (repeatable; default port ${OFP_TCP_PORT})
+  --fail-mode secure|standalone
+                             without a controller: drop misses, or act as a learning switch (default standalone)
+  --probe-interval SECS      echo a controller connection idle this long, drop it after as long again (default 5)
+  --log-level debug|info|warn|error
+  --config FILE              the same settings from a JSON file:
+                             {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
+                              "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
+                              "failMode":"secure","probeInterval":5,"logLevel":"info"}
+  --help, --version
+`;
+
+/** Raw settings before defaults and port numbering: what the file and the command line give. */
+interface RawSettings {
+  dpid?: bigint;
+  ports?: PortOption[];
+  local?: string;
+  listen?: Endpoint[];
+  controllers?: Endpoint[];
+  failMode?: FailMode;
+  probeIntervalMs?: number;
+  logLevel?: LogLevel;
+}
+
+const IFNAME = /^[^\s/:,]{1,15}$/;
+
+function parseInteger(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${what}: "${text}" is not a number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${what}: ${n} is out of range ${min}..${max}`);
+  return n;
+}
+
+export function parseDpid(text: string): bigint {
+  const hex = text.replace(/^0x/i, '');
+  if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) throw new UsageError(`--dpid: "${text}" is not at most 16 hex digits`);
+  return BigInt('0x' + hex);
+}
+
+function parseInterfaceName(text: string, what: string): string {
+  if (!IFNAME.test(text)) throw new UsageError(`${what}: "${text}" is not a valid interface name`);
+  return text;
+}
+
+/** `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]` */
+export function parsePort(text: string): PortOption {
+  const [name = '', ...settings] = text.split(',');
+  let port: PortOption = { name: parseInterfaceName(name, '--port') };
+  for (const setting of settings) {
+    const [key, value = ''] = setting.split('=', 2);
+    const what = `--port ${name}: ${key}`;
+    if (key === 'ofport') port = { ...port, ofport: parseInteger(value, what, 1, OFPP.MAX - 1) };
+    else if (key === 'tag') port = { ...port, tag: parseInteger(value, what, 0, 4095) };
+    else if (key === 'trunks')
+      port = { ...port, trunks: value.split(':').map((vid) => parseInteger(vid, what, 0, 4095)) };
+    else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
+  }
+  return port;
+}
+
+function parseHost(text: string, what: string): string {
+  if (isIP(text) === 0) throw new UsageError(`${what}: "${text}" is not an IP address`);
+  return text;
+}
+
+/** `ptcp:PORT[:IP]` */
+export function parseListen(text: string): Endpoint {
+  const m = /^ptcp:(\d+)(?::(.+))?$/.exec(text);
+  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP]`);
+  return {
+    port: parseInteger(m[1] ?? '', `--listen ${text}`, 0, 65535),
+    host: m[2] === undefined ? DEFAULT_LISTEN.host : parseHost(m[2], `--listen ${text}`),
+  };
+}
+
+/** `tcp:IP[:PORT]` */
+export function parseController(text: string): Endpoint {
+  const m = /^tcp:([^:]+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`--controller: "${text}" is not tcp:IP[:PORT]`);
+  return {
+    host: parseHost(m[1] ?? '', `--controller ${text}`),
+    port: m[2] === undefined ? OFP_TCP_PORT : parseInteger(m[2], `--controller ${text}`, 1, 65535),
+  };
+}
+
+function parseFailMode(text: string): FailMode {
+  if (text !== 'secure' && text !== 'standalone')
+    throw new UsageError(`--fail-mode: "${text}" is neither secure nor standalone`);
+  return text;
+}
+
+function parseLogLevel(text: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === text);
+  if (!level) throw new UsageError(`--log-level: "${text}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+function parseProbeInterval(text: string): number {
+  const secs = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || secs <= 0 || secs > 3600)
+    throw new UsageError(`--probe-interval: "${text}" is not a number of seconds (0 < s <= 3600)`);
+  return Math.round(secs * 1000);
+}
+
+/** The settings of a `--config` file, checked field by field. */
+export function parseConfigFile(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): RawSettings {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (err) {
+    throw new UsageError(`--config: cannot read ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--config ${path}: not JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new UsageError(`--config ${path}: expected a JSON object`);
+  const settings: RawSettings = {};
+  const str = (key: string, v: unknown): string => {
+    if (typeof v !== 'string') throw new UsageError(`--config ${path}: "${key}" must be a string`);
+    return v;
+  };
+  const list = (key: string, v: unknown): unknown[] => {
+    if (!Array.isArray(v)) throw new UsageError(`--config ${path}: "${key}" must be a list`);
+    return v;
+  };
+  for (const [key, value] of Object.entries(json)) {
+    switch (key) {
+      case 'dpid':
+        settings.dpid = parseDpid(str(key, value));
+        break;
+      case 'ports':
+        settings.ports = list(key, value).map((p) => (typeof p === 'string' ? parsePort(p) : portFromObject(path, p)));
+        break;
+      case 'local':
+        settings.local = parseInterfaceName(str(key, value), '--local');
+        break;
+      case 'listen':
+        settings.listen = list(key, value).map((l) => parseListen(str(key, l)));
+        break;
+      case 'controllers':
+        settings.controllers = list(key, value).map((c) => parseController(str(key, c)));
+        break;
+      case 'failMode':
+        settings.failMode = parseFailMode(str(key, value));
+        break;
+      case 'probeInterval':
+        settings.probeIntervalMs = parseProbeInterval(String(value));
+        break;
+      case 'logLevel':
+        settings.logLevel = parseLogLevel(str(key, value));
+        break;
+      default:
+        throw new UsageError(`--config ${path}: unknown setting "${key}"`);
+    }
+  }
+  return settings;
+}
+
+function portFromObject(path: string, p: unknown): PortOption {
+  if (typeof p !== 'object' || p === null) throw new UsageError(`--config ${path}: a port must be a string or object`);
+  const o = p as Record<string, unknown>;
+  const parts = [String(o['name'])];
+  for (const key of Object.keys(o)) {
+    if (key === 'name') continue;
+    const value = o[key];
+    parts.push(`${key}=${Array.isArray(value) ? value.join(':') : String(value)}`);
+  }
+  return parsePort(parts.join(','));
+}
+
+/** Numbers ports 1, 2, 3... in order, skipping numbers given explicitly; refuses duplicates. */
+export function numberPorts(ports: readonly PortOption[]): (PortOption & { ofport: number })[] {
+  const taken = new Set<number>();
+  const names = new Set<string>();
+  for (const p of ports) {
+    if (names.has(p.name)) throw new UsageError(`--port ${p.name}: given twice`);
+    names.add(p.name);
+    if (p.ofport === undefined) continue;
+    if (taken.has(p.ofport)) throw new UsageError(`--port ${p.name}: ofport ${p.ofport} is already taken`);
+    taken.add(p.ofport);
+  }
+  let next = 1;
+  return ports.map((p) => {
+    if (p.ofport !== undefined) return { ...p, ofport: p.ofport };
+    while (taken.has(next)) next++;
+    taken.add(next);
+    return { ...p, ofport: next };
+  });
+}
+
+/** Parses `argv` (without node and the script). */
+export function parseCommandLine(argv: readonly string[], readConfig?: (p: string) => string): CommandLine {
+  const cli: RawSettings = {};
+  let file: RawSettings = {};
+  const append = <T>(list: T[] | undefined, item: T): T[] => [...(list ?? []), item];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--version' || arg === '-V') return { kind: 'version' };
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    switch (name) {
+      case '--dpid':
+        cli.dpid = parseDpid(value());
+        break;
+      case '--port':
+        cli.ports = append(cli.ports, parsePort(value()));
+        break;
+      case '--local':
+        cli.local = parseInterfaceName(value(), '--local');
+        break;
+      case '--listen':
+        cli.listen = append(cli.listen, parseListen(value()));
+        break;
+      case '--controller':
+        cli.controllers = append(cli.controllers, parseController(value()));
+        break;
+      case '--fail-mode':
+        cli.failMode = parseFailMode(value());
+        break;
+      case '--probe-interval':
+        cli.probeIntervalMs = parseProbeInterval(value());
+        break;
+      case '--log-level':
+        cli.logLevel = parseLogLevel(value());
+        break;
+      case '--config':
+        file = parseConfigFile(value(), readConfig);
+        break;
+      default:
+        throw new UsageError(`unknown option "${arg}" (see --help)`);
+    }
+  }
+  const s: RawSettings = { ...file, ...cli };
+  const ports = numberPorts(s.ports ?? []);
+  if (s.local !== undefined && ports.some((p) => p.name === s.local))
+    throw new UsageError(`--local ${s.local}: already given as a --port`);
+  return {
+    kind: 'run',
+    options: {
+      dpid: s.dpid,
+      ports,
+      local: s.local,
+      listen: s.listen ?? [DEFAULT_LISTEN],
+      controllers: s.controllers ?? [],
+      failMode: s.failMode ?? 'standalone',
+      probeIntervalMs: s.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
+      logLevel: s.logLevel ?? 'info',
+    },
+  };
+}

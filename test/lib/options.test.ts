@@ -1,0 +1,116 @@
+import t from 'tap';
+import { parseCommandLine, UsageError, numberPorts, parseConfigFile, type SwitchOptions } from '../../lib/options.js';
+
+function run(argv: string[], files: Record<string, string> = {}): SwitchOptions {
+  const r = parseCommandLine(argv, (p) => {
+    const text = files[p];
+    if (text === undefined) throw new Error('ENOENT: no such file');
+    return text;
+  });
+  if (r.kind !== 'run') throw new Error('expected run');
+  return r.options;
+}
+
+t.test('defaults', async (t) => {
+  const o = run([]);
+  t.equal(o.dpid, undefined);
+  t.same(o.ports, []);
+  t.same(o.listen, [{ host: '127.0.0.1', port: 6634 }]);
+  t.same(o.controllers, []);
+  t.equal(o.failMode, 'standalone');
+  t.equal(o.probeIntervalMs, 5000);
+  t.equal(o.logLevel, 'info');
+});
+
+t.test('help and version', async (t) => {
+  t.same(parseCommandLine(['--port', 'a', '--help']), { kind: 'help' });
+  t.same(parseCommandLine(['--version']), { kind: 'version' });
+});
+
+t.test('every option', async (t) => {
+  const o = run([
+    '--dpid', '0000000000000001', '--port', 'veth0', '--port', 'veth1,ofport=7,tag=10',
+    '--port', 'veth2,trunks=10:20', '--port=veth3', '--local', 'br0', '--listen', 'ptcp:6000',
+    '--listen', 'ptcp:6001:0.0.0.0', '--controller', 'tcp:127.0.0.1', '--controller', 'tcp:10.0.0.1:6633',
+    '--fail-mode', 'secure', '--probe-interval', '1.5', '--log-level', 'debug',
+  ]);
+  t.equal(o.dpid, 1n);
+  t.same(o.ports, [
+    { name: 'veth0', ofport: 1 },
+    { name: 'veth1', ofport: 7, tag: 10 },
+    { name: 'veth2', ofport: 2, trunks: [10, 20] },
+    { name: 'veth3', ofport: 3 },
+  ]);
+  t.equal(o.local, 'br0');
+  t.same(o.listen, [{ host: '127.0.0.1', port: 6000 }, { host: '0.0.0.0', port: 6001 }]);
+  t.same(o.controllers, [{ host: '127.0.0.1', port: 6653 }, { host: '10.0.0.1', port: 6633 }]);
+  t.equal(o.failMode, 'secure');
+  t.equal(o.probeIntervalMs, 1500);
+  t.equal(o.logLevel, 'debug');
+});
+
+t.test('ports numbered around explicit numbers', async (t) => {
+  t.same(numberPorts([{ name: 'a' }, { name: 'b', ofport: 1 }, { name: 'c' }]).map((p) => p.ofport), [2, 1, 3]);
+});
+
+t.test('bad options name the culprit', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--bogus'], /unknown option "--bogus"/],
+    [['--dpid'], /--dpid needs a value/],
+    [['--dpid', 'xyz'], /--dpid: "xyz"/],
+    [['--dpid', '00000000000000001'], /at most 16 hex/],
+    [['--port', 'a,ofport=0'], /ofport: 0 is out of range/],
+    [['--port', 'a,ofport=x'], /"x" is not a number/],
+    [['--port', 'a,tag=5000'], /tag: 5000 is out of range/],
+    [['--port', 'a,color=red'], /unknown setting "color=red"/],
+    [['--port', 'this-name-is-too-long'], /not a valid interface name/],
+    [['--port', 'a', '--port', 'a'], /--port a: given twice/],
+    [['--port', 'a,ofport=2', '--port', 'b,ofport=2'], /ofport 2 is already taken/],
+    [['--port', 'a', '--local', 'a'], /--local a: already given/],
+    [['--listen', 'tcp:6633'], /not ptcp:PORT/],
+    [['--listen', 'ptcp:70000'], /out of range/],
+    [['--listen', 'ptcp:6633:nothost'], /not an IP address/],
+    [['--controller', 'ptcp:1'], /not tcp:IP/],
+    [['--controller', 'tcp:1.2.3.4:0'], /out of range/],
+    [['--fail-mode', 'open'], /neither secure nor standalone/],
+    [['--probe-interval', '0'], /--probe-interval/],
+    [['--log-level', 'loud'], /--log-level/],
+    [['--config', 'missing.json'], /cannot read missing.json/],
+  ];
+  for (const [argv, re] of cases) t.throws(() => parseCommandLine(argv, () => { throw new Error('ENOENT'); }), re, argv.join(' '));
+  try {
+    parseCommandLine(['--bogus']);
+  } catch (err) {
+    t.ok(err instanceof UsageError);
+  }
+});
+
+t.test('config file, overridden by the command line', async (t) => {
+  const file = JSON.stringify({
+    dpid: '00000000000000ab', ports: ['p1', { name: 'p2', ofport: 9, trunks: [1, 2] }], local: 'loc',
+    listen: ['ptcp:7000'], controllers: ['tcp:127.0.0.1:7001'], failMode: 'secure', probeInterval: 2,
+    logLevel: 'warn',
+  });
+  const o = run(['--config', 'c.json', '--fail-mode', 'standalone'], { 'c.json': file });
+  t.equal(o.dpid, 0xabn);
+  t.same(o.ports, [{ name: 'p1', ofport: 1 }, { name: 'p2', ofport: 9, trunks: [1, 2] }]);
+  t.equal(o.local, 'loc');
+  t.same(o.listen, [{ host: '127.0.0.1', port: 7000 }]);
+  t.same(o.controllers, [{ host: '127.0.0.1', port: 7001 }]);
+  t.equal(o.failMode, 'standalone');
+  t.equal(o.probeIntervalMs, 2000);
+  t.equal(o.logLevel, 'warn');
+});
+
+t.test('bad config files', async (t) => {
+  const bad: [string, RegExp][] = [
+    ['{', /not JSON/],
+    ['[]', /expected a JSON object/],
+    ['{"colour":1}', /unknown setting "colour"/],
+    ['{"dpid":1}', /"dpid" must be a string/],
+    ['{"ports":"a"}', /"ports" must be a list/],
+    ['{"ports":[3]}', /a port must be/],
+    ['{"listen":["ptcp:x"]}', /not ptcp/],
+  ];
+  for (const [text, re] of bad) t.throws(() => parseConfigFile('f', () => text), re, text);
+});
