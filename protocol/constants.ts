@@ -381,3 +381,27 @@ export function errorName(type: number, code: number): string {
   const codes = (OFP_ERROR_CODES as Record<number, Record<string, number>>)[type];
   return `${nameOf(OFPET, type)}/${codes ? nameOf(codes, code) : code}`;
 }
+
+// ---- packet headers the datapath parses and rewrites (IEEE 802.3/802.1Q, IANA; not OpenFlow's) --
+
+export const ETH_HEADER_LEN = 14;
+export const VLAN_HEADER_LEN = 4;
+/** Ethernet types, as Open vSwitch names them (ETH_TYPE_IP, ...). */
+export const ETH_TYPE = {
+  IP: 0x0800,
+  ARP: 0x0806,
+  VLAN: 0x8100,
+  IPV6: 0x86dd,
+} as const;
+/** IP protocol numbers (IPPROTO_* of netinet/in.h), IPv6 extension headers included. */
+export const IPPROTO = {
+  HOPOPTS: 0,
+  ICMP: 1,
+  TCP: 6,
+  UDP: 17,
+  ROUTING: 43,
+  FRAGMENT: 44,
+  AH: 51,
+  ICMPV6: 58,
+  DSTOPTS: 60,
+} as const;
