@@ -249,6 +249,11 @@ export const OFPQT = {
 } as const;
 export const OFPQ_ALL = 0xffffffff;
 
+/** enum ofp_hello_elem_type (OpenFlow 1.3+): a later peer's HELLO may carry a version bitmap. */
+export const OFPHET = {
+  VERSIONBITMAP: 1,
+} as const;
+
 /** enum ofp_error_type */
 export const OFPET = {
   HELLO_FAILED: 0,

@@ -1,0 +1,54 @@
+/**
+ * struct ofp_match (40 bytes): decoded with binary-parser, encoded with Buffer writes. Values are
+ * kept exactly as on the wire (no normalisation of wildcarded fields: that is the flow table's
+ * business), so decoding then encoding gives the same bytes.
+ */
+import { Parser } from 'binary-parser';
+import { OFP_SIZE } from './constants.js';
+import type { Match } from './types.js';
+import { macFromBytes, plainView, writeMac } from './wire.js';
+
+const mac = { length: 6, formatter: (b: Uint8Array) => macFromBytes(b) };
+
+/** The match as a nestable parser (used inside flow mods, flow removed and flow stats). */
+export const matchParser = new Parser()
+  .uint32('wildcards')
+  .uint16('inPort')
+  .buffer('dlSrc', mac)
+  .buffer('dlDst', mac)
+  .uint16('dlVlan')
+  .uint8('dlVlanPcp')
+  .seek(1)
+  .uint16('dlType')
+  .uint8('nwTos')
+  .uint8('nwProto')
+  .seek(2)
+  .uint32('nwSrc')
+  .uint32('nwDst')
+  .uint16('tpSrc')
+  .uint16('tpDst');
+
+/** Decodes the 40-byte match at `offset`; the caller guarantees the bytes are there. */
+export function decodeMatch(bytes: Uint8Array, offset = 0): Match {
+  return matchParser.parse(plainView(bytes).subarray(offset, offset + OFP_SIZE.match)) as Match;
+}
+
+/** Writes `m` at `offset` (pads zero); returns the offset after it. */
+export function encodeMatch(m: Match, buf: Buffer, offset: number): number {
+  buf.writeUInt32BE(m.wildcards >>> 0, offset);
+  buf.writeUInt16BE(m.inPort, offset + 4);
+  writeMac(m.dlSrc, buf, offset + 6);
+  writeMac(m.dlDst, buf, offset + 12);
+  buf.writeUInt16BE(m.dlVlan, offset + 18);
+  buf[offset + 20] = m.dlVlanPcp;
+  buf[offset + 21] = 0;
+  buf.writeUInt16BE(m.dlType, offset + 22);
+  buf[offset + 24] = m.nwTos;
+  buf[offset + 25] = m.nwProto;
+  buf.writeUInt16BE(0, offset + 26);
+  buf.writeUInt32BE(m.nwSrc >>> 0, offset + 28);
+  buf.writeUInt32BE(m.nwDst >>> 0, offset + 32);
+  buf.writeUInt16BE(m.tpSrc, offset + 36);
+  buf.writeUInt16BE(m.tpDst, offset + 38);
+  return offset + OFP_SIZE.match;
+}

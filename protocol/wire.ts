@@ -1,0 +1,43 @@
+/**
+ * Small wire-format helpers shared by decode and encode: MAC addresses and NUL-padded strings.
+ */
+import type { MacAddress } from './types.js';
+
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Six bytes to "0a:00:27:00:00:01". */
+export function macFromBytes(bytes: Uint8Array, offset = 0): MacAddress {
+  const h = (i: number): string => HEX_BYTE[bytes[offset + i] ?? 0] ?? '00';
+  return `${h(0)}:${h(1)}:${h(2)}:${h(3)}:${h(4)}:${h(5)}`;
+}
+
+/** Writes "0a:00:27:00:00:01" as six bytes at `offset`; missing or invalid octets are written as 0. */
+export function writeMac(mac: MacAddress, buf: Uint8Array, offset: number): void {
+  for (let i = 0; i < 6; i++) {
+    const octet = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+    buf[offset + i] = Number.isNaN(octet) ? 0 : octet;
+  }
+}
+
+const utf8Decoder = new TextDecoder('utf-8');
+const utf8Encoder = new TextEncoder();
+
+/** A NUL-padded char array to a string: everything before the first NUL. */
+export function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return utf8Decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/**
+ * Writes `text` into a `size`-byte char array at `offset`, truncated so that at least one NUL
+ * terminates it (the spec's strings are NUL-terminated). The rest of the field must already be zero.
+ */
+export function writeCString(text: string, buf: Uint8Array, offset: number, size: number): void {
+  const { written } = utf8Encoder.encodeInto(text, buf.subarray(offset, offset + size - 1));
+  buf.fill(0, offset + written, offset + size);
+}
+
+/** A plain Uint8Array view over the same memory (no copy), so decoded byte fields have one type. */
+export function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
