@@ -186,6 +186,13 @@ export const OFP_DL_TYPE_NOT_ETH_TYPE = 0x05ff;
 /** dl_type values at or above this are Ethernet II types. */
 export const OFP_DL_TYPE_ETH2_CUTOFF = 0x0600;
 
+/** Table ids of flow statistics requests (1.0 names them only in comments; OFPTT as in 1.1). */
+export const OFPTT = {
+  /** The emergency flow table (ofp_flow_stats_request.table_id 0xfe in 1.0). */
+  EMERG: 0xfe,
+  ALL: 0xff,
+} as const;
+
 /** enum ofp_flow_mod_command */
 export const OFPFC = {
   ADD: 0,
@@ -396,6 +403,8 @@ export const ETH_TYPE = {
   IP: 0x0800,
   ARP: 0x0806,
   VLAN: 0x8100,
+  /** Reverse ARP: Open vSwitch matches it as ARP (opcode, addresses). */
+  RARP: 0x8035,
   IPV6: 0x86dd,
 } as const;
 /** IP protocol numbers (IPPROTO_* of netinet/in.h), IPv6 extension headers included. */
@@ -409,4 +418,6 @@ export const IPPROTO = {
   AH: 51,
   ICMPV6: 58,
   DSTOPTS: 60,
+  /** Open vSwitch matches SCTP ports as tp_src/tp_dst. */
+  SCTP: 132,
 } as const;
