@@ -1,0 +1,372 @@
+/**
+ * The OpenFlow agent: answers every request of every connection against the flow table and the
+ * datapath, and sends the asynchronous messages (PACKET_IN, FLOW_REMOVED, PORT_STATUS) to every
+ * connection whose handshake is done.
+ *
+ * Requests arrive here already framed, decoded and validated (connection.ts), one at a time per
+ * connection, so each is handled to the end, its replies and errors written, before the next:
+ * that is all a BARRIER needs. The agent depends on two narrow interfaces, AgentFlowTable and
+ * AgentDatapath, so that it is unit-tested with in-memory stand-ins and run with the real ones.
+ *
+ * Buffers follow the spec: a miss or an output to CONTROLLER stores the frame in the pool (when a
+ * slot is free) and the PACKET_IN carries at most miss_send_len (or max_len) bytes of it; a
+ * PACKET_OUT, or an ADD/MODIFY, naming the buffer sends that frame through its actions; an
+ * unknown or expired buffer earns BAD_REQUEST/BUFFER_UNKNOWN after the table change is made.
+ */
+import {
+  OFP_DEFAULT_MISS_SEND_LEN,
+  OFP_NO_BUFFER,
+  OFP_SIZE,
+  OFP_VERSION,
+  OFPAT,
+  OFPBRC,
+  OFPC,
+  OFPC_FRAG,
+  OFPET,
+  OFPFC,
+  OFPFF,
+  OFPP,
+  OFPQOFC,
+  OFPR,
+  OFPSF,
+  OFPST,
+  OFPT,
+  actionsLength,
+} from '../protocol/index.js';
+import type {
+  Action,
+  AggregateStats,
+  FlowMod,
+  FlowStats,
+  Match,
+  OfpMessage,
+  PacketOut,
+  PhyPort,
+  PortMod,
+  PortStats,
+  StatsReply,
+  StatsRequest,
+  TableStats,
+} from '../protocol/index.js';
+import { BufferPool } from './buffer-pool.js';
+import type { Connection, ConnectionHandler } from './connection.js';
+import type { FailModeState } from './fail-mode.js';
+import type { Logger } from './log.js';
+import { splitBySize } from './stats-split.js';
+
+/** A flow entry as the agent needs it back from the table. */
+export interface AgentFlowEntry {
+  readonly match: Match;
+  readonly priority: number;
+  readonly cookie: bigint;
+  readonly actions: readonly Action[];
+  readonly idleTimeout: number;
+  readonly flags: number;
+  readonly packetCount: number | bigint;
+  readonly byteCount: number | bigint;
+}
+
+export interface AgentRemovedFlow {
+  readonly entry: AgentFlowEntry;
+  readonly reason: number;
+  readonly durationSec: number;
+  readonly durationNsec: number;
+}
+
+export type AgentFlowModResult =
+  | { readonly ok: true; readonly entry?: AgentFlowEntry | null; readonly removed: readonly AgentRemovedFlow[] }
+  | { readonly ok: false; readonly errorType: number; readonly code: number };
+
+export interface StatsQuery {
+  readonly match: Match;
+  readonly tableId: number;
+  readonly outPort: number;
+}
+
+/** The flow table, as the agent uses it. */
+export interface AgentFlowTable {
+  flowMod(mod: FlowMod): AgentFlowModResult;
+  expire(): readonly AgentRemovedFlow[];
+  nextExpiry(): number | null;
+  flowStats(query: StatsQuery): readonly FlowStats[];
+  aggregateStats(query: StatsQuery): AggregateStats;
+  tableStats(): readonly TableStats[];
+}
+
+export type PortModResult = { readonly ok: true } | { readonly ok: false; readonly code: number };
+
+/** The ports and the forwarding, as the agent uses them. */
+export interface AgentDatapath {
+  /** Every port's description, the LOCAL port included. */
+  portDescriptions(): readonly PhyPort[];
+  /** Statistics of one port, or of all for OFPP_NONE; null when the port does not exist. */
+  portStats(portNo: number): readonly PortStats[] | null;
+  /** Applies a PORT_MOD; fails with an OFPPMFC code. */
+  modifyPort(mod: PortMod): PortModResult;
+  /** Sends a frame through an action list, as if it had arrived on `inPort`. */
+  execute(frame: Uint8Array, inPort: number, actions: readonly Action[]): void;
+  /** OFPC_FRAG_NORMAL or OFPC_FRAG_DROP. */
+  setFragHandling?(mode: number): void;
+}
+
+export interface AgentOptions {
+  readonly datapathId: bigint;
+  readonly flowTable: AgentFlowTable;
+  readonly datapath: AgentDatapath;
+  readonly failMode: FailModeState;
+  readonly log: Logger;
+  readonly bufferPool?: BufferPool;
+  /** Called after every change to the table that may move the next expiry earlier. */
+  readonly onTableChange?: () => void;
+}
+
+/** The capabilities that really work. */
+export const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.QUEUE_STATS | OFPC.ARP_MATCH_IP;
+/** Every OpenFlow 1.0 action but VENDOR: bit n is action type n. */
+export const SWITCH_ACTIONS = (1 << (OFPAT.ENQUEUE + 1)) - 1;
+
+export const SWITCH_DESCRIPTION = {
+  mfrDesc: 'ofswitch project',
+  hwDesc: 'ofswitch',
+  swDesc: 'ofswitch 0.1.0',
+  serialNum: 'None',
+  dpDesc: 'None',
+} as const;
+
+/** Messages only a switch sends: a controller sending one earns BAD_TYPE. */
+const SWITCH_TO_CONTROLLER: ReadonlySet<number> = new Set([
+  OFPT.FEATURES_REPLY, OFPT.GET_CONFIG_REPLY, OFPT.PACKET_IN, OFPT.FLOW_REMOVED, OFPT.PORT_STATUS,
+  OFPT.STATS_REPLY, OFPT.BARRIER_REPLY, OFPT.QUEUE_GET_CONFIG_REPLY,
+]);
+
+export class Agent implements ConnectionHandler {
+  readonly connections = new Set<Connection>();
+  readonly bufferPool: BufferPool;
+  private readonly options: AgentOptions;
+  private readonly log: Logger;
+  private fragFlags: number = OFPC_FRAG.NORMAL;
+  private missSendLen: number = OFP_DEFAULT_MISS_SEND_LEN;
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.bufferPool = options.bufferPool ?? new BufferPool();
+  }
+
+  // ---- connections -------------------------------------------------------------------------------
+
+  onActive(conn: Connection): void {
+    this.connections.add(conn);
+    this.updateControllerCount();
+  }
+
+  onClose(conn: Connection): void {
+    this.connections.delete(conn);
+    this.updateControllerCount();
+  }
+
+  private updateControllerCount(): void {
+    let controllers = 0;
+    for (const c of this.connections) if (c.kind === 'controller') controllers++;
+    this.options.failMode.setConnectedControllers(controllers);
+  }
+
+  private broadcast(build: (conn: Connection) => OfpMessage): void {
+    for (const conn of this.connections) if (conn.isActive) conn.send(build(conn));
+  }
+
+  // ---- requests ----------------------------------------------------------------------------------
+
+  onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void {
+    const xid = msg.xid;
+    switch (msg.type) {
+      case OFPT.FEATURES_REQUEST:
+        return conn.send({
+          version: OFP_VERSION,
+          type: OFPT.FEATURES_REPLY,
+          xid,
+          datapathId: this.options.datapathId,
+          nBuffers: this.bufferPool.size,
+          nTables: 1,
+          capabilities: SWITCH_CAPABILITIES,
+          actions: SWITCH_ACTIONS,
+          ports: this.options.datapath.portDescriptions(),
+        });
+      case OFPT.GET_CONFIG_REQUEST:
+        return conn.send({ version: OFP_VERSION, type: OFPT.GET_CONFIG_REPLY, xid, flags: this.fragFlags, missSendLen: this.missSendLen });
+      case OFPT.SET_CONFIG:
+        return this.setConfig(msg.flags, msg.missSendLen);
+      case OFPT.FLOW_MOD:
+        return this.flowMod(conn, msg, bytes);
+      case OFPT.PACKET_OUT:
+        return this.packetOut(conn, msg, bytes);
+      case OFPT.PORT_MOD:
+        return this.portMod(conn, msg, bytes);
+      case OFPT.STATS_REQUEST:
+        return this.stats(conn, msg, bytes);
+      case OFPT.BARRIER_REQUEST:
+        return conn.send({ version: OFP_VERSION, type: OFPT.BARRIER_REPLY, xid });
+      case OFPT.QUEUE_GET_CONFIG_REQUEST:
+        if (!this.isPhysicalPort(msg.port))
+          return conn.sendError(xid, OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes);
+        return conn.send({ version: OFP_VERSION, type: OFPT.QUEUE_GET_CONFIG_REPLY, xid, port: msg.port, queues: [] });
+      default:
+        if (SWITCH_TO_CONTROLLER.has(msg.type)) return conn.sendError(xid, OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, bytes);
+        return;
+    }
+  }
+
+  private setConfig(flags: number, missSendLen: number): void {
+    // IP reassembly is not offered (no OFPC_IP_REASM): OFPC_FRAG_REASM leaves the mode as it was.
+    const frag = flags & OFPC_FRAG.MASK;
+    if (frag === OFPC_FRAG.NORMAL || frag === OFPC_FRAG.DROP) {
+      this.fragFlags = frag;
+      this.options.datapath.setFragHandling?.(frag);
+    }
+    this.missSendLen = missSendLen;
+  }
+
+  private flowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void {
+    const result = this.options.flowTable.flowMod(msg);
+    if (!result.ok) return conn.sendError(msg.xid, result.errorType, result.code, bytes);
+    this.flowsRemoved(result.removed);
+    this.options.onTableChange?.();
+    const adds = msg.command === OFPFC.ADD || msg.command === OFPFC.MODIFY || msg.command === OFPFC.MODIFY_STRICT;
+    if (!adds || msg.bufferId === OFP_NO_BUFFER) return;
+    const packet = this.bufferPool.take(msg.bufferId);
+    if (!packet) return conn.sendError(msg.xid, OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, bytes);
+    this.options.datapath.execute(packet.frame, packet.inPort, msg.actions);
+  }
+
+  private packetOut(conn: Connection, msg: PacketOut, bytes: Uint8Array): void {
+    let frame = msg.data;
+    if (msg.bufferId !== OFP_NO_BUFFER) {
+      const packet = this.bufferPool.take(msg.bufferId);
+      if (!packet) return conn.sendError(msg.xid, OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, bytes);
+      frame = packet.frame;
+    }
+    this.options.datapath.execute(frame, msg.inPort, msg.actions);
+  }
+
+  private portMod(conn: Connection, msg: PortMod, bytes: Uint8Array): void {
+    const result = this.options.datapath.modifyPort(msg);
+    if (!result.ok) conn.sendError(msg.xid, OFPET.PORT_MOD_FAILED, result.code, bytes);
+  }
+
+  private isPhysicalPort(portNo: number): boolean {
+    return portNo < OFPP.MAX && this.options.datapath.portDescriptions().some((p) => p.portNo === portNo);
+  }
+
+  // ---- statistics --------------------------------------------------------------------------------
+
+  private stats(conn: Connection, msg: StatsRequest, bytes: Uint8Array): void {
+    const reply = { version: OFP_VERSION, type: OFPT.STATS_REPLY, xid: msg.xid, flags: 0 } as const;
+    const table = this.options.flowTable;
+    switch (msg.statsType) {
+      case OFPST.DESC:
+        return conn.send({ ...reply, statsType: OFPST.DESC, desc: SWITCH_DESCRIPTION });
+      case OFPST.FLOW:
+        return this.sendParts(conn, table.flowStats(msg), (f) => OFP_SIZE.flow_stats + actionsLength(f.actions), (flows, flags) => ({
+          ...reply, flags, statsType: OFPST.FLOW, flows,
+        }));
+      case OFPST.AGGREGATE:
+        return conn.send({ ...reply, statsType: OFPST.AGGREGATE, stats: table.aggregateStats(msg) });
+      case OFPST.TABLE:
+        return this.sendParts(conn, table.tableStats(), () => OFP_SIZE.table_stats, (tables, flags) => ({
+          ...reply, flags, statsType: OFPST.TABLE, tables,
+        }));
+      case OFPST.PORT: {
+        const ports = this.options.datapath.portStats(msg.portNo);
+        // An unknown port number gets an empty reply, as Open vSwitch gives.
+        return this.sendParts(conn, ports ?? [], () => OFP_SIZE.port_stats, (list, flags) => ({
+          ...reply, flags, statsType: OFPST.PORT, ports: list,
+        }));
+      }
+      case OFPST.QUEUE:
+        // No queues exist: any real port (or OFPP_ALL) has none; another number is BAD_PORT.
+        if (msg.portNo !== OFPP.ALL && !this.isPhysicalPort(msg.portNo))
+          return conn.sendError(msg.xid, OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes);
+        return conn.send({ ...reply, statsType: OFPST.QUEUE, queues: [] });
+      case OFPST.PORT_DESC:
+        return this.sendParts(conn, this.options.datapath.portDescriptions(), () => OFP_SIZE.phy_port, (ports, flags) => ({
+          ...reply, flags, statsType: OFPST.PORT_DESC, ports,
+        }));
+      default:
+        return conn.sendError(msg.xid, OFPET.BAD_REQUEST, OFPBRC.BAD_STAT, bytes);
+    }
+  }
+
+  /** A reply in as many messages as its items need, OFPSF_REPLY_MORE on all but the last. */
+  private sendParts<T>(conn: Connection, items: readonly T[], sizeOf: (item: T) => number, build: (part: T[], flags: number) => StatsReply): void {
+    const parts = splitBySize(items, sizeOf);
+    parts.forEach((part, i) => conn.send(build(part, i < parts.length - 1 ? OFPSF.REPLY_MORE : 0)));
+  }
+
+  // ---- asynchronous messages ---------------------------------------------------------------------
+
+  /** The datapath's table miss: PACKET_IN, NORMAL (fail open) or drop, as the fail mode says. */
+  onMiss(frame: Uint8Array, inPort: number): void {
+    const anyConnection = [...this.connections].some((c) => c.isActive);
+    const action = this.options.failMode.onMiss(anyConnection);
+    if (action === 'normal') {
+      this.options.datapath.execute(frame, inPort, [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }]);
+    } else if (action === 'controller') {
+      this.packetIn(frame, inPort, this.missSendLen, OFPR.NO_MATCH);
+    }
+  }
+
+  /** An OUTPUT to CONTROLLER: PACKET_IN with reason ACTION and at most `maxLen` bytes when buffered. */
+  onController(frame: Uint8Array, inPort: number, maxLen: number, reason: number = OFPR.ACTION): void {
+    if (![...this.connections].some((c) => c.isActive)) return;
+    this.packetIn(frame, inPort, maxLen, reason);
+  }
+
+  private packetIn(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void {
+    const bufferId = this.bufferPool.store(frame, inPort);
+    const data = bufferId === OFP_NO_BUFFER || frame.length <= maxLen ? frame : frame.subarray(0, maxLen);
+    this.broadcast(() => ({
+      version: OFP_VERSION,
+      type: OFPT.PACKET_IN,
+      xid: 0,
+      bufferId,
+      totalLen: frame.length,
+      inPort,
+      reason,
+      data,
+    }));
+  }
+
+  /** FLOW_REMOVED for every removed entry that asked for it. */
+  flowsRemoved(removed: readonly AgentRemovedFlow[]): void {
+    for (const r of removed) {
+      const e = r.entry;
+      if ((e.flags & OFPFF.SEND_FLOW_REM) === 0) continue;
+      this.broadcast(() => ({
+        version: OFP_VERSION,
+        type: OFPT.FLOW_REMOVED,
+        xid: 0,
+        match: e.match,
+        cookie: e.cookie,
+        priority: e.priority,
+        reason: r.reason,
+        durationSec: r.durationSec,
+        durationNsec: r.durationNsec,
+        idleTimeout: e.idleTimeout,
+        packetCount: BigInt(e.packetCount),
+        byteCount: BigInt(e.byteCount),
+      }));
+    }
+  }
+
+  /** Expires entries whose time is up; returns how many went. */
+  expireFlows(): number {
+    const removed = this.options.flowTable.expire();
+    this.flowsRemoved(removed);
+    return removed.length;
+  }
+
+  /** PORT_STATUS for a port added, deleted or changed (OFPPR_*). */
+  portStatus(reason: number, desc: PhyPort): void {
+    this.broadcast(() => ({ version: OFP_VERSION, type: OFPT.PORT_STATUS, xid: 0, reason, desc }));
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * One OpenFlow channel over a stream socket: framing, the handshake, keepalive, decoding and
+ * validation, and strictly ordered processing. What is left for the agent are valid OpenFlow 1.0
+ * requests, one at a time.
+ *
+ * States, as in Open vSwitch's rconn/vconn:
+ *
+ *   hello-wait --HELLO with a common version--> active <--any message-- probing
+ *       |                                          |   --idle for probeInterval-->  (ECHO_REQUEST sent)
+ *       +--no common version, or not a HELLO-->    |                                   |
+ *            HELLO_FAILED/INCOMPATIBLE, close      +--------------------------------> closed
+ *                                                     framing error, peer gone, close(), or
+ *                                                     probing silent for another probeInterval
+ *
+ * - Our HELLO goes out at once, before the peer's arrives.
+ * - After the handshake a message of another version earns BAD_REQUEST/BAD_VERSION; the
+ *   connection stays up. Echo requests are answered here with their xid and payload.
+ * - Messages are processed in arrival order, each completely (its replies and errors written)
+ *   before the next starts, even when the handler is asynchronous. A BARRIER_REQUEST therefore
+ *   needs nothing special: by the time it is handled, everything before it is done and sent.
+ * - The idle probe runs only when `probeIntervalMs` is set (controller connections).
+ * - When the peer stops reading, reading from it pauses until its queue drains, so one slow
+ *   peer cannot make the switch buffer without bound.
+ */
+import type { Socket } from 'node:net';
+import {
+  OFP_VERSION,
+  OFPBRC,
+  OFPET,
+  OFPHFC,
+  OFPT,
+  MessageFramer,
+  decodeMessage,
+  encodeMessage,
+  errorMessage,
+  errorReply,
+  nameOf,
+  negotiateVersion,
+  validateMessage,
+} from '../protocol/index.js';
+import { xidOf } from '../protocol/errors.js';
+import type { Hello, OfpMessage } from '../protocol/index.js';
+import type { Logger } from './log.js';
+
+export type ConnectionState = 'hello-wait' | 'active' | 'probing' | 'closed';
+
+/** What the agent does with a connection's requests. */
+export interface ConnectionHandler {
+  /** A valid request after the handshake (not HELLO, ECHO_*, ERROR). May return a promise: the next message waits. */
+  onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void | Promise<void>;
+  onActive?(conn: Connection): void;
+  onClose?(conn: Connection, reason: string): void;
+}
+
+export interface ConnectionOptions {
+  readonly id: number;
+  /** 'controller': an active connection to a configured controller; 'passive': accepted by a listener. */
+  readonly kind: 'controller' | 'passive';
+  readonly handler: ConnectionHandler;
+  readonly log: Logger;
+  /** Idle interval before an echo probe; no probing when null. */
+  readonly probeIntervalMs: number | null;
+  readonly now?: () => number;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly kind: 'controller' | 'passive';
+  readonly peer: string;
+  private stateValue: ConnectionState = 'hello-wait';
+  private readonly socket: Socket;
+  private readonly framer = new MessageFramer();
+  private readonly handler: ConnectionHandler;
+  private readonly log: Logger;
+  private readonly probeIntervalMs: number | null;
+  private readonly now: () => number;
+  private readonly queue: Uint8Array[] = [];
+  private busy = false;
+  private lastReceived: number;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private nextXid = 1;
+
+  constructor(socket: Socket, options: ConnectionOptions) {
+    this.socket = socket;
+    this.id = options.id;
+    this.kind = options.kind;
+    this.handler = options.handler;
+    this.probeIntervalMs = options.probeIntervalMs;
+    this.now = options.now ?? Date.now;
+    this.lastReceived = this.now();
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = options.log.child({ conn: this.id, kind: this.kind, peer: this.peer });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('drain', () => socket.resume());
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close('peer closed the connection'));
+    this.log.info('connection opened');
+    this.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: this.allocateXid(), body: new Uint8Array(0) });
+    this.scheduleProbe();
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** Handshake complete and not closed: asynchronous messages may be sent. */
+  get isActive(): boolean {
+    return this.stateValue === 'active' || this.stateValue === 'probing';
+  }
+
+  /** A fresh xid for a message the switch originates. */
+  allocateXid(): number {
+    const xid = this.nextXid;
+    this.nextXid = (this.nextXid + 1) >>> 0 || 1;
+    return xid;
+  }
+
+  send(msg: OfpMessage): void {
+    if (this.stateValue === 'closed') return;
+    const bytes = encodeMessage(msg);
+    this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
+    if (!this.socket.write(bytes)) this.socket.pause();
+  }
+
+  sendError(xid: number, errorType: number, code: number, offending: Uint8Array): void {
+    this.send(errorMessage(xid, errorType, code, offending));
+  }
+
+  /** Closes the connection (after writing what is queued); idempotent. */
+  close(reason: string): void {
+    if (this.stateValue === 'closed') return;
+    this.stateValue = 'closed';
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    this.queue.length = 0;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.log.info('connection closed', { reason });
+    this.handler.onClose?.(this, reason);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.stateValue === 'closed') return;
+    this.lastReceived = this.now();
+    if (this.stateValue === 'probing') this.stateValue = 'active';
+    const messages = this.framer.push(chunk);
+    this.queue.push(...messages);
+    if (this.framer.error !== null) {
+      this.pump();
+      this.close(`framing error: ${this.framer.error}`);
+      return;
+    }
+    this.pump();
+  }
+
+  /** Processes queued messages in order; an asynchronous handler holds back the ones after it. */
+  private pump(): void {
+    while (!this.busy && this.queue.length > 0 && this.stateValue !== 'closed') {
+      const bytes = this.queue.shift() as Uint8Array;
+      let pending: void | Promise<void>;
+      try {
+        pending = this.process(bytes);
+      } catch (err) {
+        this.log.error('request failed', { err, xid: xidOf(bytes) });
+        continue;
+      }
+      if (pending) {
+        this.busy = true;
+        pending
+          .catch((err: unknown) => this.log.error('request failed', { err, xid: xidOf(bytes) }))
+          .finally(() => {
+            this.busy = false;
+            this.pump();
+          });
+      }
+    }
+  }
+
+  private process(bytes: Uint8Array): void | Promise<void> {
+    const version = bytes[0] ?? 0;
+    const type = bytes[1] ?? 0;
+    const xid = xidOf(bytes);
+    if (this.stateValue === 'hello-wait') return this.handshake(bytes, version, type, xid);
+    if (version !== OFP_VERSION) {
+      this.log.warn('message of another version', { version, xid });
+      return this.sendError(xid, OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, bytes);
+    }
+    const decoded = decodeMessage(bytes);
+    if (!decoded.ok) {
+      this.log.warn('bad message', { reason: decoded.reason, xid });
+      return this.send(errorReply(decoded));
+    }
+    const msg = decoded.message;
+    const invalid = validateMessage(msg, bytes);
+    if (invalid) {
+      this.log.info('refused message', { reason: invalid.reason, xid });
+      return this.send(errorReply(invalid));
+    }
+    this.log.debug('receive', { type: nameOf(OFPT, msg.type), xid });
+    switch (msg.type) {
+      case OFPT.ECHO_REQUEST:
+        return this.send({ version: OFP_VERSION, type: OFPT.ECHO_REPLY, xid: msg.xid, data: msg.data });
+      case OFPT.ECHO_REPLY:
+      case OFPT.HELLO:
+        return;
+      case OFPT.ERROR:
+        this.log.warn('peer sent an error', { errorType: msg.errorType, code: msg.code, xid });
+        return;
+      default:
+        return this.handler.onMessage(this, msg, bytes);
+    }
+  }
+
+  private handshake(bytes: Uint8Array, version: number, type: number, xid: number): void {
+    if (type !== OFPT.HELLO) return this.helloFailed(xid, `expected HELLO, got message type ${type}`);
+    const hello: Hello = { version, type: OFPT.HELLO, xid, body: bytes.subarray(8) };
+    const agreed = negotiateVersion(hello);
+    if (agreed === null)
+      return this.helloFailed(xid, `We support version 0x0${OFP_VERSION}, you support version 0x${version.toString(16).padStart(2, '0')}.`);
+    this.stateValue = 'active';
+    this.log.info('handshake done', { version: agreed, peerVersion: version });
+    this.handler.onActive?.(this);
+  }
+
+  private helloFailed(xid: number, text: string): void {
+    this.log.warn('handshake failed', { reason: text });
+    this.send({
+      version: OFP_VERSION,
+      type: OFPT.ERROR,
+      xid,
+      errorType: OFPET.HELLO_FAILED,
+      code: OFPHFC.INCOMPATIBLE,
+      data: new TextEncoder().encode(text),
+    });
+    this.close(`handshake failed: ${text}`);
+  }
+
+  private scheduleProbe(): void {
+    const interval = this.probeIntervalMs;
+    if (interval === null || this.stateValue === 'closed') return;
+    const due = this.lastReceived + (this.stateValue === 'active' ? interval : 2 * interval);
+    this.probeTimer = setTimeout(() => this.checkIdle(), Math.max(0, due - this.now()));
+    this.probeTimer.unref();
+  }
+
+  /** active and idle for an interval: probe; still silent (or no HELLO) after two: give up. */
+  private checkIdle(): void {
+    const interval = this.probeIntervalMs ?? 0;
+    const idle = this.now() - this.lastReceived;
+    if (this.stateValue === 'active' && idle >= interval) {
+      this.stateValue = 'probing';
+      this.log.debug('idle: echo probe');
+      this.send({ version: OFP_VERSION, type: OFPT.ECHO_REQUEST, xid: this.allocateXid(), data: new Uint8Array(0) });
+    } else if (this.stateValue !== 'active' && idle >= 2 * interval) {
+      return this.close(this.stateValue === 'probing' ? `no reply to echo probe in ${idle} ms` : `no HELLO in ${idle} ms`);
+    }
+    this.scheduleProbe();
+  }
+}
