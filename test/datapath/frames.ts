@@ -135,6 +135,8 @@ export function checksumProblems(frame: Uint8Array, l3: number): string[] {
     const total = ((frame[l3 + 2] ?? 0) << 8) | (frame[l3 + 3] ?? 0);
     const seg = Array.from(frame.subarray(l3 + hlen, l3 + total));
     if (proto === 17 && seg[6] === 0 && seg[7] === 0) return problems;
+    const fragOffset = (((frame[l3 + 6] ?? 0) << 8) | (frame[l3 + 7] ?? 0)) & 0x1fff;
+    if (fragOffset !== 0) return problems; // a later fragment carries no L4 header
     if (proto === 6 || proto === 17) {
       const pseudo = [...Array.from(frame.subarray(l3 + 12, l3 + 20)), 0, proto, ...be16(seg.length)];
       if (refChecksum([...pseudo, ...seg]) !== 0) problems.push(`${proto === 6 ? 'tcp' : 'udp'} checksum`);
