@@ -1,0 +1,371 @@
+/**
+ * The classifier: finds the highest-ranked flow entry matching a packet's flow key.
+ *
+ * Design: tuple-space search, as in Open vSwitch's lib/classifier.c.
+ * - Entries are grouped by their mask (the "tuple"): one Subtable per distinct mask. Within a
+ *   subtable every entry is found by exact match on the masked key, so one hash probe decides it.
+ *   Entries with the same match and different priorities share one bucket, sorted by rank.
+ * - A subtable hashes only the words its mask touches (`words`), so a mask on three fields costs
+ *   three word mixes. Its hash table is open addressing with linear probing over typed arrays
+ *   (stored hashes and masked key words), backward-shift deletion, load factor at most 1/2.
+ * - Subtables are kept sorted by the highest rank they hold (`maxRank`). Lookup walks them in that
+ *   order and stops at the first subtable whose maxRank cannot beat the best entry found so far
+ *   (early exit): a packet that hits a high-priority entry does not look at low-priority masks.
+ * - Ranks are unique (priority, then exact-match request, then age: see FlowEntry.rank), so the
+ *   result is a function of the table alone, independent of subtable order or history.
+ * - maxRank is maintained with a lazy max-heap per subtable: removals just leave dead entries in
+ *   the heap, dropped when they reach the top; the heap is rebuilt when it is mostly dead.
+ * - Subtables are created on the first entry of a new mask and dropped when they empty.
+ *
+ * Correctness under change needs nothing else here: the classifier is updated synchronously by the
+ * flow table, so every lookup sees the current table. (The microflow cache in front of it has its
+ * own invalidation, see microflow-cache.ts.)
+ */
+import { FLOW_KEY_WORDS, type FlowKey } from './flow-key.js';
+import type { FlowEntry } from './flow-entry.js';
+import { covers, overlaps, type CompiledMatch } from './match.js';
+import { finishHash, HASH_SEED, mixWord } from './hash.js';
+
+const MIN_CAPACITY = 8;
+
+/** All entries with one mask. */
+export class Subtable {
+  readonly mask: FlowKey;
+  /** Indexes of the key words the mask touches, and the mask of each. */
+  private readonly words: Int32Array;
+  private readonly wordMasks: Uint32Array;
+  private readonly n: number;
+  private capMask = MIN_CAPACITY - 1;
+  private hashes = new Int32Array(MIN_CAPACITY);
+  private keys: Uint32Array;
+  private buckets: (FlowEntry[] | undefined)[] = new Array<FlowEntry[] | undefined>(MIN_CAPACITY);
+  private usedSlots = 0;
+  /** Entries held (all buckets). */
+  size = 0;
+  /** Highest rank held, -1 when empty. */
+  maxRank = -1;
+  private heap: FlowEntry[] = [];
+
+  constructor(mask: FlowKey) {
+    this.mask = mask;
+    const words: number[] = [];
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) if (mask[i] !== 0) words.push(i);
+    this.words = Int32Array.from(words);
+    this.wordMasks = Uint32Array.from(words, (i) => mask[i]!);
+    this.n = words.length;
+    this.keys = new Uint32Array(MIN_CAPACITY * this.n);
+  }
+
+  /** The bucket of entries matching `key`, best first, or undefined. Hot path. */
+  find(key: FlowKey): FlowEntry[] | undefined {
+    const n = this.n;
+    const words = this.words;
+    const wordMasks = this.wordMasks;
+    let h = HASH_SEED;
+    for (let i = 0; i < n; i++) h = mixWord(h, key[words[i]!]! & wordMasks[i]!);
+    h = finishHash(h);
+    const capMask = this.capMask;
+    const hashes = this.hashes;
+    const keys = this.keys;
+    let s = h & capMask;
+    for (;;) {
+      const bucket = this.buckets[s];
+      if (bucket === undefined) return undefined;
+      if (hashes[s] === h) {
+        const base = s * n;
+        let j = 0;
+        while (j < n && keys[base + j] === ((key[words[j]!]! & wordMasks[j]!) >>> 0)) j++;
+        if (j === n) return bucket;
+      }
+      s = (s + 1) & capMask;
+    }
+  }
+
+  /** Slot holding the bucket for a (masked) value, or -1; `value` is a compiled match value. */
+  private slotOf(value: FlowKey, h: number): number {
+    const n = this.n;
+    let s = h & this.capMask;
+    for (;;) {
+      if (this.buckets[s] === undefined) return -1;
+      if (this.hashes[s] === h) {
+        const base = s * n;
+        let j = 0;
+        while (j < n && this.keys[base + j] === value[this.words[j]!]) j++;
+        if (j === n) return s;
+      }
+      s = (s + 1) & this.capMask;
+    }
+  }
+
+  private hashValue(value: FlowKey): number {
+    let h = HASH_SEED;
+    for (let i = 0; i < this.n; i++) h = mixWord(h, value[this.words[i]!]!);
+    return finishHash(h);
+  }
+
+  /** Entries with exactly this (compiled, normalised) match, best first. */
+  bucketOf(value: FlowKey): readonly FlowEntry[] | undefined {
+    const s = this.slotOf(value, this.hashValue(value));
+    return s < 0 ? undefined : this.buckets[s];
+  }
+
+  insert(e: FlowEntry): void {
+    const value = e.compiled.value;
+    const h = this.hashValue(value);
+    const s = this.slotOf(value, h);
+    if (s >= 0) {
+      const bucket = this.buckets[s]!;
+      let i = 0;
+      while (i < bucket.length && bucket[i]!.rank > e.rank) i++;
+      bucket.splice(i, 0, e);
+    } else {
+      if ((this.usedSlots + 1) * 2 > this.capMask + 1) this.grow();
+      this.place(h, value, [e]);
+      this.usedSlots++;
+    }
+    this.size++;
+    this.heapPush(e);
+    if (e.rank > this.maxRank) this.maxRank = e.rank;
+  }
+
+  /** Removes `e` and marks it dead; false when it is not held here. */
+  remove(e: FlowEntry): boolean {
+    const value = e.compiled.value;
+    const s = this.slotOf(value, this.hashValue(value));
+    if (s < 0) return false;
+    const bucket = this.buckets[s]!;
+    const i = bucket.indexOf(e);
+    if (i < 0) return false;
+    bucket.splice(i, 1);
+    e.alive = false;
+    this.size--;
+    if (bucket.length === 0) {
+      this.deleteSlot(s);
+      this.usedSlots--;
+    }
+    if (e.rank === this.maxRank) this.refreshMax();
+    else if (this.heap.length > 2 * this.size + 16) this.rebuildHeap();
+    return true;
+  }
+
+  /** Every bucket (entries with one match), for scans. */
+  *allBuckets(): Generator<readonly FlowEntry[]> {
+    for (const b of this.buckets) if (b !== undefined) yield b;
+  }
+
+  private place(h: number, value: FlowKey, bucket: FlowEntry[]): void {
+    const n = this.n;
+    let s = h & this.capMask;
+    while (this.buckets[s] !== undefined) s = (s + 1) & this.capMask;
+    this.hashes[s] = h;
+    for (let j = 0; j < n; j++) this.keys[s * n + j] = value[this.words[j]!]!;
+    this.buckets[s] = bucket;
+  }
+
+  private grow(): void {
+    const oldHashes = this.hashes;
+    const oldKeys = this.keys;
+    const oldBuckets = this.buckets;
+    const cap = (this.capMask + 1) * 2;
+    this.capMask = cap - 1;
+    this.hashes = new Int32Array(cap);
+    this.keys = new Uint32Array(cap * this.n);
+    this.buckets = new Array<FlowEntry[] | undefined>(cap);
+    const n = this.n;
+    for (let s = 0; s < oldBuckets.length; s++) {
+      const b = oldBuckets[s];
+      if (b === undefined) continue;
+      const h = oldHashes[s]!;
+      let t = h & this.capMask;
+      while (this.buckets[t] !== undefined) t = (t + 1) & this.capMask;
+      this.hashes[t] = h;
+      this.keys.set(oldKeys.subarray(s * n, s * n + n), t * n);
+      this.buckets[t] = b;
+    }
+  }
+
+  /** Backward-shift deletion: keeps every probe chain unbroken without tombstones. */
+  private deleteSlot(hole: number): void {
+    const capMask = this.capMask;
+    const n = this.n;
+    let i = hole;
+    this.buckets[i] = undefined;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & capMask;
+      const b = this.buckets[j];
+      if (b === undefined) return;
+      const home = this.hashes[j]! & capMask;
+      // The entry at j may move back to the hole i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (stays) continue;
+      this.hashes[i] = this.hashes[j]!;
+      this.keys.copyWithin(i * n, j * n, j * n + n);
+      this.buckets[i] = b;
+      this.buckets[j] = undefined;
+      i = j;
+    }
+  }
+
+  // ---- lazy max-heap of entries by rank ----
+
+  private heapPush(e: FlowEntry): void {
+    const heap = this.heap;
+    heap.push(e);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p]!.rank >= e.rank) break;
+      heap[i] = heap[p]!;
+      i = p;
+    }
+    heap[i] = e;
+  }
+
+  private heapPop(): void {
+    const heap = this.heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= heap.length) break;
+      const r = l + 1;
+      const c = r < heap.length && heap[r]!.rank > heap[l]!.rank ? r : l;
+      if (heap[c]!.rank <= last.rank) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = last;
+  }
+
+  private refreshMax(): void {
+    while (this.heap.length > 0 && !this.heap[0]!.alive) this.heapPop();
+    this.maxRank = this.heap.length > 0 ? this.heap[0]!.rank : -1;
+  }
+
+  private rebuildHeap(): void {
+    const live: FlowEntry[] = [];
+    for (const b of this.allBuckets()) live.push(...b);
+    this.heap = [];
+    for (const e of live) this.heapPush(e);
+  }
+}
+
+function maskKey(mask: FlowKey): string {
+  return mask.join(',');
+}
+
+export class Classifier {
+  /** Subtables by descending maxRank: the lookup order. */
+  private sorted: Subtable[] = [];
+  private byMask = new Map<string, Subtable>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Number of distinct masks (subtables). */
+  get subtableCount(): number {
+    return this.sorted.length;
+  }
+
+  /** The best entry matching `key`, or null. Hot path. */
+  lookup(key: FlowKey): FlowEntry | null {
+    const sorted = this.sorted;
+    let best: FlowEntry | null = null;
+    let bestRank = -1;
+    for (let i = 0; i < sorted.length; i++) {
+      const st = sorted[i]!;
+      if (st.maxRank <= bestRank) break;
+      const bucket = st.find(key);
+      if (bucket !== undefined) {
+        const e = bucket[0]!;
+        if (e.rank > bestRank) {
+          best = e;
+          bestRank = e.rank;
+        }
+      }
+    }
+    return best;
+  }
+
+  insert(e: FlowEntry): void {
+    const k = maskKey(e.compiled.mask);
+    let st = this.byMask.get(k);
+    if (st === undefined) {
+      st = new Subtable(e.compiled.mask);
+      this.byMask.set(k, st);
+      this.sorted.push(st);
+    }
+    const before = st.maxRank;
+    st.insert(e);
+    this.count++;
+    if (st.maxRank !== before) this.reposition(st);
+  }
+
+  /** Removes `e` and marks it dead (`alive = false`). */
+  remove(e: FlowEntry): void {
+    const k = maskKey(e.compiled.mask);
+    const st = this.byMask.get(k);
+    if (st === undefined) return;
+    const before = st.maxRank;
+    if (!st.remove(e)) return;
+    this.count--;
+    if (st.size === 0) {
+      this.byMask.delete(k);
+      this.sorted.splice(this.sorted.indexOf(st), 1);
+    } else if (st.maxRank !== before) {
+      this.reposition(st);
+    }
+  }
+
+  /** The entry with exactly this match and priority, if any. */
+  findStrict(c: CompiledMatch, priority: number): FlowEntry | undefined {
+    const st = this.byMask.get(maskKey(c.mask));
+    const bucket = st?.bucketOf(c.value);
+    return bucket?.find((e) => e.priority === priority);
+  }
+
+  /** Entries the request covers (non-strict selection), in no particular order. */
+  covered(req: CompiledMatch): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    for (const st of this.sorted) {
+      if (!maskContains(st.mask, req.mask)) continue;
+      for (const b of st.allBuckets()) if (covers(req, b[0]!.compiled)) out.push(...b);
+    }
+    return out;
+  }
+
+  /** Some entry of this priority that one packet could match together with `c` (CHECK_OVERLAP). */
+  findOverlap(c: CompiledMatch, priority: number): FlowEntry | undefined {
+    for (const e of this.entries()) if (e.priority === priority && overlaps(c, e.compiled)) return e;
+    return undefined;
+  }
+
+  /** Every entry. */
+  *entries(): Generator<FlowEntry> {
+    for (const st of this.sorted) for (const b of st.allBuckets()) yield* b;
+  }
+
+  private reposition(st: Subtable): void {
+    const a = this.sorted;
+    let i = a.indexOf(st);
+    while (i > 0 && a[i - 1]!.maxRank < st.maxRank) {
+      a[i] = a[i - 1]!;
+      i--;
+    }
+    while (i < a.length - 1 && a[i + 1]!.maxRank > st.maxRank) {
+      a[i] = a[i + 1]!;
+      i++;
+    }
+    a[i] = st;
+  }
+}
+
+/** Is every bit of `inner` also in `outer`? */
+function maskContains(outer: FlowKey, inner: FlowKey): boolean {
+  for (let i = 0; i < FLOW_KEY_WORDS; i++) if (((outer[i]! & inner[i]!) >>> 0) !== inner[i]) return false;
+  return true;
+}
