@@ -145,6 +145,19 @@ export const RESUBMIT_ACTION: Action = {
   body: Uint8Array.from([0x00, 0x0e, 0x00, 0x03, 0xff, 0x00, 0x00, 0x00]),
 };
 
+/** What an error reply carries: a whole FLOW_MOD (xid 2, match all, OUTPUT to port 99). */
+export const REFUSED_FLOW_MOD: Uint8Array = Uint8Array.from(
+  Buffer.from(
+    '010e005000000002' + // header: version 1, FLOW_MOD, length 80, xid 2
+      '003820ff' + '00'.repeat(36) + // match: all wildcarded
+      '0000000000000000' + // cookie
+      '0000' + '0000' + '0000' + '8000' + // command ADD, idle 0, hard 0, priority 0x8000
+      'ffffffff' + 'ffff' + '0000' + // buffer_id none, out_port NONE, flags
+      '0000000800630000', // OUTPUT port 99, max_len 0
+    'hex',
+  ),
+);
+
 /** An IPv4/UDP frame of `size` bytes (Ethernet header included), as a packet-in would carry it. */
 export function udpFrame(size: number): Uint8Array {
   const f = new Uint8Array(size);
@@ -207,7 +220,7 @@ export const CORPUS: Readonly<Record<string, OfpMessage>> = {
     xid: 2,
     errorType: OFPET.BAD_ACTION,
     code: OFPBAC.BAD_OUT_PORT,
-    data: Uint8Array.from([0x01, 0x0e, 0x00, 0x48, 0x00, 0x00, 0x00, 0x02, 0x00, 0x38, 0x20, 0xff]),
+    data: REFUSED_FLOW_MOD,
   },
   echoRequest: { version: V, type: OFPT.ECHO_REQUEST, xid: 0, data: Uint8Array.from([0x61, 0x62, 0x63]) },
   echoReply: { version: V, type: OFPT.ECHO_REPLY, xid: 4, data: Uint8Array.from([0x61, 0x62, 0x63, 0x64]) },
@@ -321,14 +334,14 @@ export const CORPUS: Readonly<Record<string, OfpMessage>> = {
     type: OFPT.FLOW_MOD,
     xid: 0xfffffffe,
     match: MATCHES.untagged ?? ANY_MATCH,
-    cookie: 0xffff_ffff_ffff_ffffn,
+    cookie: 0x8000_0000_0000_0001n, // top bit set (all ones would mean "keep the cookie" to Open vSwitch)
     command: OFPFC.MODIFY,
-    idleTimeout: 0xffff,
-    hardTimeout: 1,
+    idleTimeout: 0, // EMERG flows must be permanent
+    hardTimeout: 0,
     priority: 0xffff,
     bufferId: OFP_NO_BUFFER,
     outPort: OFPP.NONE,
-    flags: OFPFF.EMERG,
+    flags: 0, // not EMERG: Open vSwitch has no emergency table and refuses those (TABLE_FULL)
     actions: [...RESERVED_OUTPUTS, { type: OFPAT.OUTPUT, port: OFPP.CONTROLLER, maxLen: 0xffff }, RESUBMIT_ACTION],
   },
   portMod: {
@@ -381,7 +394,8 @@ export const CORPUS: Readonly<Record<string, OfpMessage>> = {
     flags: 0,
     statsType: OFPST.VENDOR,
     vendor: 0x00002320,
-    body: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0]),
+    // NXST_AGGREGATE (subtype 1), pad; out_port NONE, match_len 0, table_id 0xff, pad
+    body: Uint8Array.from([0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0, 0, 0]),
   },
   descStatsReply: {
     version: V,
@@ -474,7 +488,8 @@ export const CORPUS: Readonly<Record<string, OfpMessage>> = {
     flags: 0,
     statsType: OFPST.VENDOR,
     vendor: 0x00002320,
-    body: Uint8Array.from([1, 2, 3, 4]),
+    // NXST_AGGREGATE (subtype 1), pad; packet_count 5, byte_count 600, flow_count 7, pad
+    body: Uint8Array.from([0, 0, 0, 1, 0, 0, 0, 0, ...[0, 0, 0, 0, 0, 0, 0, 5], ...[0, 0, 0, 0, 0, 0, 2, 0x58], 0, 0, 0, 7, 0, 0, 0, 0]),
   },
   barrierRequest: { version: V, type: OFPT.BARRIER_REQUEST, xid: 34 },
   barrierReply: { version: V, type: OFPT.BARRIER_REPLY, xid: 35 },

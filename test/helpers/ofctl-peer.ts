@@ -29,7 +29,8 @@ export function ofpPrint(bytes: Uint8Array, verbosity = 4): string {
 
 /** Lines where ovs-ofctl reports a decode problem (it prints them and still exits 0). */
 export function ofctlComplaints(text: string): string[] {
-  return text.split('\n').filter((line) => /\*\*\*|\bbad\b|error|truncated|unknown|invalid|not supported/i.test(line));
+  // \b keeps error names (OFPBAC_BAD_OUT_PORT, OFPT_ERROR) and counters (errors=5) out
+  return text.split('\n').filter((line) => /\*\*\*|\bbad\b|\berror\b|\btruncated\b|\bunknown\b|\binvalid\b|not supported/i.test(line));
 }
 
 /** Bytes from ovs-ofctl's hex dump lines: `00000000  01 0e 00 48 ...-... |ascii|`. */
@@ -157,6 +158,12 @@ export function parseOfctlMatch(text: string): MatchFields {
       fields[key] = Number(value);
     }
   }
+  return untaggedWithoutPcp(fields);
+}
+
+/** Open vSwitch ignores the priority of untagged frames (dl_vlan 0xffff): so do both sides. */
+function untaggedWithoutPcp(fields: MatchFields): MatchFields {
+  if (fields.dl_vlan === 0xffff) delete fields.dl_vlan_pcp;
   return fields;
 }
 
@@ -183,8 +190,7 @@ export function matchFieldsOf(m: Match): MatchFields {
   const f: MatchFields = {};
   if (!(w & OFPFW.IN_PORT)) f.in_port = m.inPort;
   if (!(w & OFPFW.DL_VLAN)) f.dl_vlan = m.dlVlan;
-  // Open vSwitch ignores the priority of untagged frames (dl_vlan 0xffff)
-  if (!(w & OFPFW.DL_VLAN_PCP) && !(!(w & OFPFW.DL_VLAN) && m.dlVlan === 0xffff)) f.dl_vlan_pcp = m.dlVlanPcp;
+  if (!(w & OFPFW.DL_VLAN_PCP)) f.dl_vlan_pcp = m.dlVlanPcp;
   if (!(w & OFPFW.DL_SRC)) f.dl_src = m.dlSrc;
   if (!(w & OFPFW.DL_DST)) f.dl_dst = m.dlDst;
   if (!(w & OFPFW.DL_TYPE)) f.dl_type = m.dlType;
@@ -196,7 +202,7 @@ export function matchFieldsOf(m: Match): MatchFields {
   if (dst !== null) f.nw_dst = dst;
   if (!(w & OFPFW.TP_SRC)) f.tp_src = m.tpSrc;
   if (!(w & OFPFW.TP_DST)) f.tp_dst = m.tpDst;
-  return f;
+  return untaggedWithoutPcp(f);
 }
 
 // ---- actions ---------------------------------------------------------------------------------------
@@ -278,4 +284,97 @@ export function asOfctlShowsThem(actions: readonly Action[]): Action[] {
   return actions.map((a) =>
     a.type === OFPAT.OUTPUT && a.port !== OFPP.CONTROLLER ? { type: OFPAT.OUTPUT, port: a.port, maxLen: 0 } : a,
   );
+}
+
+// ---- ports, flags and the rest of ofp-print's vocabulary --------------------------------------------
+
+/** ovs-ofctl's names for ofp_port_config bits. */
+export const CONFIG_NAMES: Record<string, number> = {
+  PORT_DOWN: 1 << 0,
+  NO_STP: 1 << 1,
+  NO_RECV: 1 << 2,
+  NO_RECV_STP: 1 << 3,
+  NO_FLOOD: 1 << 4,
+  NO_FWD: 1 << 5,
+  NO_PACKET_IN: 1 << 6,
+};
+/** ovs-ofctl's names for ofp_port_state (LINK_DOWN and the STP state). */
+export const STATE_NAMES: Record<string, number> = {
+  LINK_DOWN: 1,
+  STP_LISTEN: 0 << 8,
+  STP_LEARN: 1 << 8,
+  STP_FORWARD: 2 << 8,
+  STP_BLOCK: 3 << 8,
+};
+/** ovs-ofctl's names for ofp_port_features bits. */
+export const FEATURE_NAMES: Record<string, number> = {
+  '10MB-HD': 1 << 0,
+  '10MB-FD': 1 << 1,
+  '100MB-HD': 1 << 2,
+  '100MB-FD': 1 << 3,
+  '1GB-HD': 1 << 4,
+  '1GB-FD': 1 << 5,
+  '10GB-FD': 1 << 6,
+  COPPER: 1 << 7,
+  FIBER: 1 << 8,
+  AUTO_NEG: 1 << 9,
+  AUTO_PAUSE: 1 << 10,
+  AUTO_PAUSE_ASYM: 1 << 11,
+};
+/** ovs-ofctl's names for ofp_capabilities bits. */
+export const CAPABILITY_NAMES: Record<string, number> = {
+  FLOW_STATS: 1 << 0,
+  TABLE_STATS: 1 << 1,
+  PORT_STATS: 1 << 2,
+  STP: 1 << 3,
+  IP_REASM: 1 << 5,
+  QUEUE_STATS: 1 << 6,
+  ARP_MATCH_IP: 1 << 7,
+};
+/** ovs-ofctl's names for the supported-actions bitmap (bit n is action type n). */
+export const ACTION_BIT_NAMES: readonly string[] = [
+  'output', 'set_vlan_vid', 'set_vlan_pcp', 'strip_vlan', 'mod_dl_src', 'mod_dl_dst',
+  'mod_nw_src', 'mod_nw_dst', 'mod_nw_tos', 'mod_tp_src', 'mod_tp_dst', 'enqueue',
+];
+
+/** "NO_FLOOD PORT_DOWN" (or "0") to the bits the table names. */
+export function bitsOf(names: string, table: Record<string, number>): number {
+  let bits = 0;
+  for (const name of names.trim().split(/\s+/)) {
+    if (name === '0' || name === '') continue;
+    const bit = table[name];
+    if (bit === undefined) throw new Error(`unknown flag ${name}`);
+    bits |= bit;
+  }
+  return bits >>> 0;
+}
+
+/** The port number ovs-ofctl prints: a number or a reserved port's name. */
+export function ofctlPort(text: string): number {
+  return portNumber(text);
+}
+
+/**
+ * The ofp_phy_port blocks of a features reply, port status or port-description reply:
+ * ` 1(veth-a1): addr:..` followed by `config:`, `state:`, `current:`... lines (a zero feature
+ * set is not printed).
+ */
+export function parseOfctlPorts(text: string): Array<Record<string, number | string>> {
+  const ports: Array<Record<string, number | string>> = [];
+  let port: Record<string, number | string> | null = null;
+  for (const line of text.split('\n')) {
+    const head = /(?:^|: )\s*(\w+)\(([^)]*)\): addr:([0-9a-f:]{17})$/.exec(line);
+    if (head) {
+      port = { portNo: portNumber(head[1] ?? ''), name: head[2] ?? '', hwAddr: head[3] ?? '', config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0 };
+      ports.push(port);
+      continue;
+    }
+    const field = /^\s+(config|state|current|advertised|supported|peer):\s+(.*)$/.exec(line);
+    if (!port || !field) continue;
+    const [, key = '', value = ''] = field;
+    if (key === 'config') port.config = bitsOf(value, CONFIG_NAMES);
+    else if (key === 'state') port.state = bitsOf(value, STATE_NAMES);
+    else port[key === 'current' ? 'curr' : key] = bitsOf(value, FEATURE_NAMES);
+  }
+  return ports;
 }
