@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * The `ofswitch` command: runs one switch in the foreground until SIGINT or SIGTERM, then shuts
+ * down cleanly. A bad option, a missing interface or a busy port: one message naming it on
+ * stderr, exit status 2. Everything else it says is structured log lines (log.ts).
+ */
+import { createLogger } from './log.js';
+import { USAGE, UsageError, parseCommandLine } from './options.js';
+import { StartError, Switch } from './switch.js';
+import { packageVersion } from './version.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ofswitch: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`ofswitch ${packageVersion()}\n`);
+    return 0;
+  }
+  const log = createLogger({ level: command.options.logLevel });
+  let sw: Switch;
+  try {
+    sw = await Switch.start(command.options, log);
+  } catch (err) {
+    if (err instanceof StartError) {
+      process.stderr.write(`ofswitch: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info('signal received, stopping', { signal });
+      resolve();
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+  await sw.stop();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`ofswitch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
