@@ -78,6 +78,7 @@ export class Switch {
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
   private stopped = false;
+  private started = false;
 
   private constructor(options: SwitchOptions, log: Logger) {
     this.options = options;
@@ -149,6 +150,7 @@ export class Switch {
       failMode: options.failMode,
     });
     sw.scheduleExpiry();
+    sw.started = true;
     return sw;
   }
 
@@ -201,6 +203,6 @@ export class Switch {
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listeners.map((l) => l.close()));
     this.datapath.close();
-    this.log.info('switch stopped');
+    if (this.started) this.log.info('switch stopped');
   }
 }

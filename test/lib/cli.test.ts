@@ -1,0 +1,76 @@
+/**
+ * The `ofswitch` command as a user meets it: --help, --version, one clear message and exit
+ * status 2 for a bad option, a missing interface, a busy port; a clean stop on SIGTERM/SIGINT;
+ * the visible NORMAL entry of a standalone switch without controllers; --config.
+ */
+import t from 'tap';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OFPT, OFPST, OFPP, OFPAT } from '../../protocol/index.js';
+import { OfClient } from '../helpers/of-client.js';
+import { startOfswitch } from '../helpers/ofswitch-process.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+t.test('--help and --version', async (t) => {
+  const help = await startOfswitch(t, ['--help'], { ready: false });
+  t.equal(await help.exited, 0);
+  t.match(help.stdout(), /usage: ofswitch/);
+  const version = await startOfswitch(t, ['--version'], { ready: false });
+  t.equal(await version.exited, 0);
+  t.match(version.stdout(), /^ofswitch \d+\.\d+\.\d+/);
+});
+
+t.test('bad option, missing interface, busy port: one message, exit 2', async (t) => {
+  const bad = await startOfswitch(t, ['--fail-mode', 'open'], { ready: false });
+  t.equal(await bad.exited, 2);
+  t.equal(bad.stderr().trim(), 'ofswitch: --fail-mode: "open" is neither secure nor standalone');
+  const missing = await startOfswitch(t, ['--port', 'nosuchif9'], { ready: false });
+  t.equal(await missing.exited, 2);
+  t.equal(missing.stderr().trim(), 'ofswitch: interface nosuchif9 does not exist');
+  const port = await freePort();
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const busy = await startOfswitch(t, ['--listen', `ptcp:${port}`], { ready: false });
+  t.equal(await busy.exited, 2);
+  t.equal(busy.stderr().trim(), `ofswitch: ptcp:${port}:127.0.0.1: port ${port} is busy`);
+});
+
+t.test('runs until SIGTERM; standalone shows priority=0 actions=NORMAL; --config', async (t) => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'ofswitch-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'switch.json');
+  writeFileSync(config, JSON.stringify({ dpid: '00000000000000aa', listen: [`ptcp:${port}`], failMode: 'standalone' }));
+  const sw = await startOfswitch(t, ['--config', config]);
+  const lines = sw.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.ok(lines.every((l) => typeof l['time'] === 'string' && typeof l['msg'] === 'string'), 'structured log lines');
+  const c = await OfClient.connect(port);
+  t.teardown(() => c.close());
+  t.match(await c.request({ version: 1, type: OFPT.FEATURES_REQUEST, xid: 2 }), { datapathId: 0xaan });
+  const flows = await c.request({ version: 1, type: OFPT.STATS_REQUEST, xid: 3, flags: 0, statsType: OFPST.FLOW, match: { wildcards: 0x3fffff, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0, dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0 }, tableId: 0xff, outPort: OFPP.NONE });
+  t.match(flows, { statsType: OFPST.FLOW, flows: [{ priority: 0, actions: [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL }] }] });
+  sw.child.kill('SIGTERM');
+  t.equal(await sw.exited, 0, 'clean exit on SIGTERM');
+  await c.waitClosed();
+  t.match(sw.stderr(), /"switch stopped"/);
+});
+
+t.test('secure mode starts with an empty table; SIGINT stops it', async (t) => {
+  const port = await freePort();
+  const sw = await startOfswitch(t, ['--listen', `ptcp:${port}`, '--fail-mode', 'secure']);
+  const c = await OfClient.connect(port);
+  t.teardown(() => c.close());
+  t.match(await c.request({ version: 1, type: OFPT.STATS_REQUEST, xid: 3, flags: 0, statsType: OFPST.TABLE }), { tables: [{ activeCount: 0 }] });
+  sw.child.kill('SIGINT');
+  t.equal(await sw.exited, 0);
+});
