@@ -1,8 +1,8 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { decodeMessage, encodeMessage, MessageFramer, messageLength } from '../../protocol/index.js';
-import { action, messageArbitraries } from './arbitraries.js';
-import { decodeActions, encodeActions, actionsLength } from '../../protocol/index.js';
+import { action, match, messageArbitraries } from './arbitraries.js';
+import { decodeActions, encodeActions, actionsLength, decodeMatch, encodeMatch } from '../../protocol/index.js';
 
 for (const [name, arb] of Object.entries(messageArbitraries)) {
   t.test(`${name}: decode(encode(m)) is m, and encode(decode(b)) is b`, async (t) => {
@@ -47,6 +47,18 @@ t.test('action lists round-trip on their own', async (t) => {
       t.equal(wire.length, actionsLength(actions));
       t.strictSame(decodeActions(wire), actions);
       return true;
+    }),
+    { numRuns: 200 },
+  );
+});
+
+t.test('a match round-trips at any offset', async (t) => {
+  fc.assert(
+    fc.property(match, fc.integer({ min: 0, max: 16 }), (m, offset) => {
+      const buf = Buffer.alloc(offset + 40 + 3, 0xee);
+      t.equal(encodeMatch(m, buf, offset), offset + 40);
+      t.strictSame(decodeMatch(buf, offset), m);
+      return buf[offset - 1] !== 0 && buf[offset + 40] === 0xee;
     }),
     { numRuns: 200 },
   );
