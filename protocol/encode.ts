@@ -8,6 +8,7 @@
  */
 import {
   DESC_STR_LEN,
+  OFP_MAX_MESSAGE_LEN,
   OFP_MAX_PORT_NAME_LEN,
   OFP_MAX_TABLE_NAME_LEN,
   OFP_SIZE,
@@ -32,9 +33,14 @@ import type {
 } from './types.js';
 import { writeCString, writeMac } from './wire.js';
 
-/** The message's exact wire bytes. */
+/** The message's exact wire bytes. Throws a RangeError for a message over 65535 bytes. */
 export function encodeMessage(msg: OfpMessage): Buffer {
-  const buf = Buffer.alloc(messageLength(msg));
+  const length = messageLength(msg);
+  if (length > OFP_MAX_MESSAGE_LEN) {
+    // A programming error, not a wire condition: large stats replies must be split (OFPSF_REPLY_MORE).
+    throw new RangeError(`a ${length}-byte message does not fit the 16-bit OpenFlow length field`);
+  }
+  const buf = Buffer.alloc(length);
   buf[0] = msg.version;
   buf[1] = msg.type;
   buf.writeUInt16BE(buf.length, 2);

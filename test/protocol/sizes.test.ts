@@ -69,3 +69,9 @@ t.test('encoded action sizes', async (t) => {
   ];
   for (const [a, size] of sizes) t.equal(encodeActions([a]).length, size, `action type ${a.type}`);
 });
+
+t.test('a message too long for the 16-bit length field is refused with a clear error', async (t) => {
+  const echo = (n: number): OfpMessage => ({ ...h, type: OFPT.ECHO_REQUEST, data: new Uint8Array(n) });
+  t.equal(encodeMessage(echo(0xffff - 8)).length, 0xffff);
+  t.throws(() => encodeMessage(echo(0xffff - 7)), /65536-byte message does not fit/);
+});
