@@ -7,6 +7,13 @@
  * transmissions). The link (admin state, carrier, MAC, speed) is read from /sys/class/net.
  *
  * Received frames are views of one receive buffer, valid until the next frame arrives.
+ *
+ * A limit of `cap`: when the interface goes down or disappears under an open handle, the kernel
+ * flags an error on the socket and cap aborts the process (an assertion in its poll callback). So
+ * the handle is closed before PORT_DOWN takes the interface down and opened again when it is up,
+ * and an interface that is down when the port is added is opened once it comes up. An operator
+ * taking a port down or deleting it behind the switch's back still hits that assertion: the fix is
+ * a receive path of our own (see the datapath report).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,6 +40,7 @@ const IFF_UP = 0x1;
 export class RawPort implements NetPort {
   readonly name: string;
   private cap: CapHandle | undefined;
+  private onFrame: ((frame: Uint8Array) => void) | undefined;
   private readonly buffer = Buffer.alloc(MAX_FRAME);
 
   constructor(name: string) {
@@ -40,6 +48,12 @@ export class RawPort implements NetPort {
   }
 
   open(onFrame: (frame: Uint8Array) => void): void {
+    this.onFrame = onFrame;
+    if (this.adminUp()) this.openHandle(onFrame);
+  }
+
+  private openHandle(onFrame: (frame: Uint8Array) => void): void {
+    this.closeHandle();
     const cap = new Cap();
     const linkType = cap.open(this.name, 'inbound', RING_BYTES, this.buffer);
     if (linkType !== 'ETHERNET') {
@@ -56,11 +70,22 @@ export class RawPort implements NetPort {
     this.cap.send(frame, frame.length);
   }
 
+  private adminUp(): boolean {
+    return (parseInt(readSys(this.name, 'flags') ?? '0', 16) & IFF_UP) !== 0;
+  }
+
   readLink(): LinkInfo {
-    const flags = parseInt(readSys(this.name, 'flags') ?? '0', 16);
+    const adminUp = this.adminUp();
     const speed = parseInt(readSys(this.name, 'speed') ?? '0', 10);
+    if (adminUp && !this.cap && this.onFrame) {
+      try {
+        this.openHandle(this.onFrame); // came up: start receiving
+      } catch {
+        /* not ready yet: next poll */
+      }
+    }
     return {
-      adminUp: (flags & IFF_UP) !== 0,
+      adminUp,
       carrier: readSys(this.name, 'carrier') === '1',
       hwAddr: readSys(this.name, 'address') ?? '00:00:00:00:00:00',
       speedMbps: speed > 0 ? speed : 0,
@@ -68,10 +93,17 @@ export class RawPort implements NetPort {
   }
 
   async setAdminUp(up: boolean): Promise<void> {
+    if (!up) this.closeHandle();
     await execFileAsync('ip', ['link', 'set', 'dev', this.name, up ? 'up' : 'down']);
+    if (up) this.readLink();
   }
 
   close(): void {
+    this.onFrame = undefined;
+    this.closeHandle();
+  }
+
+  private closeHandle(): void {
     this.cap?.close();
     this.cap = undefined;
   }

@@ -177,6 +177,8 @@ export async function addHost(t: Teardownable | undefined, tag: string, opts: Ho
   await setLinkUp('eth0', ns);
   await run('sysctl', ['-qw', `net.ipv6.conf.${port}.disable_ipv6=1`]).catch(() => undefined);
   await setLinkUp(port);
+  await waitOperUp(port);
+  await waitOperUp('eth0', ns);
   return {
     ns,
     hostIf: 'eth0',
@@ -185,6 +187,15 @@ export async function addHost(t: Teardownable | undefined, tag: string, opts: Ho
     ip: opts.ip ? (opts.ip.split('/')[0] ?? '') : '',
     run: (cmd, args) => run(cmd, args, ns),
   };
+}
+
+/** Waits (up to 3 s) until the kernel reports an interface operationally up. */
+export async function waitOperUp(ifname: string, ns?: string): Promise<void> {
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {
+    if ((await tryRun('cat', [`/sys/class/net/${ifname}/operstate`], ns)).stdout.trim() === 'up') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Removes everything this process created; safe to call more than once. */
