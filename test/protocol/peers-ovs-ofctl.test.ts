@@ -5,7 +5,10 @@
  *   back, are the message's own;
  * - FLOW_MODs that ovs-ofctl encodes from flow descriptions (`parse-flows`: every match field,
  *   every action, reserved ports, a Nicira vendor action) and its HELLO (`encode-hello`) decode in
- *   ofswitch to the values ovs-ofctl says it encoded, and re-encode to ovs-ofctl's very bytes.
+ *   ofswitch to the values ovs-ofctl says it encoded, and re-encode to ovs-ofctl's very bytes;
+ * - every request ovs-ofctl sends on a live connection (show, dump-*, add/mod/del-flows with and
+ *   without --strict, packet-out, mod-port, set-frags, queue commands, probe), recorded by a
+ *   scripted switch, decodes in ofswitch to the values the command asked for.
  */
 import { execFileSync } from 'node:child_process';
 import t, { type Test } from 'tap';
@@ -28,7 +31,8 @@ import {
   OFPT,
 } from '../../protocol/index.js';
 import type { Action, Match, OfpMessage, PhyPort } from '../../protocol/index.js';
-import { CORPUS, RESUBMIT_ACTION, comparable } from '../helpers/of10-corpus.js';
+import { CORPUS, PORT_1, PORT_2, RESUBMIT_ACTION, comparable } from '../helpers/of10-corpus.js';
+import { OfctlCapture } from '../helpers/ofctl-capture.js';
 import {
   ACTION_BIT_NAMES,
   CAPABILITY_NAMES,
@@ -506,5 +510,62 @@ t.test("ovs-ofctl's HELLO (encode-hello) decodes in ofswitch", async (t) => {
     t.equal(encodeMessage(result.message).toString('hex'), bytes.toString('hex'), 're-encodes to the same bytes');
   } else {
     t.fail('not a HELLO');
+  }
+});
+
+// ---- ovs-ofctl's requests on a live connection ------------------------------------------------------
+
+/** A frame for packet-out: broadcast ARP-like bytes, 60 long. */
+const PACKET_HEX = 'ffffffffffff000000000011' + '0806' + '00'.repeat(46);
+
+/** Each ovs-ofctl command, and the message of it whose values are checked. */
+const COMMANDS_TO_CAPTURE: ReadonlyArray<{ args: string[]; want: Record<string, unknown> }> = [
+  { args: ['probe'], want: { type: OFPT.ECHO_REQUEST } },
+  { args: ['show'], want: { type: OFPT.FEATURES_REQUEST } },
+  { args: ['get-frags'], want: { type: OFPT.GET_CONFIG_REQUEST } },
+  { args: ['set-frags', 'drop'], want: { type: OFPT.SET_CONFIG, flags: OFPC_FRAG.DROP, missSendLen: 128 } },
+  { args: ['dump-desc'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.DESC } },
+  { args: ['dump-tables'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.TABLE } },
+  { args: ['dump-ports'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.PORT, portNo: OFPP.NONE } },
+  { args: ['dump-ports', '2'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.PORT, portNo: 2 } },
+  { args: ['dump-ports-desc'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.PORT_DESC } },
+  { args: ['queue-stats'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.QUEUE, portNo: OFPP.ALL, queueId: 0xffffffff } },
+  { args: ['queue-get-config', '1'], want: { type: OFPT.QUEUE_GET_CONFIG_REQUEST, port: 1 } },
+  { args: ['dump-flows'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.FLOW, tableId: 0xff, outPort: OFPP.NONE, match: { wildcards: 0x003820ff } } },
+  { args: ['dump-aggregate', 'in_port=1'], want: { type: OFPT.STATS_REQUEST, statsType: OFPST.AGGREGATE, match: { inPort: 1 } } },
+  {
+    args: ['add-flow', 'priority=5,in_port=1,actions=output:2'],
+    want: { type: OFPT.FLOW_MOD, command: OFPFC.ADD, priority: 5, match: { inPort: 1 }, actions: [{ type: OFPAT.OUTPUT, port: 2 }] },
+  },
+  { args: ['mod-flows', 'in_port=1,actions=drop'], want: { type: OFPT.FLOW_MOD, command: OFPFC.MODIFY, match: { inPort: 1 }, actions: [] } },
+  { args: ['--strict', 'mod-flows', 'priority=5,in_port=1,actions=drop'], want: { type: OFPT.FLOW_MOD, command: OFPFC.MODIFY_STRICT, priority: 5 } },
+  { args: ['del-flows', 'in_port=1'], want: { type: OFPT.FLOW_MOD, command: OFPFC.DELETE, match: { inPort: 1 } } },
+  { args: ['--strict', 'del-flows', 'priority=5,in_port=1'], want: { type: OFPT.FLOW_MOD, command: OFPFC.DELETE_STRICT, priority: 5 } },
+  { args: ['del-flows', 'out_port=2'], want: { type: OFPT.FLOW_MOD, command: OFPFC.DELETE, outPort: 2 } },
+  {
+    args: ['packet-out', `in_port=1 packet=${PACKET_HEX} actions=flood`],
+    want: { type: OFPT.PACKET_OUT, bufferId: OFP_NO_BUFFER, inPort: 1, actions: [{ type: OFPAT.OUTPUT, port: OFPP.FLOOD }] },
+  },
+  { args: ['mod-port', '1', 'down'], want: { type: OFPT.PORT_MOD, portNo: 1, hwAddr: '00:00:00:00:00:11', config: 1, mask: 1 } },
+];
+
+t.test('ovs-ofctl on a live connection: every request it sends decodes in ofswitch', async (t) => {
+  const capture = new OfctlCapture([PORT_1, PORT_2]);
+  await capture.listen();
+  t.teardown(() => capture.close());
+  for (const { args, want } of COMMANDS_TO_CAPTURE) {
+    t.test(`ovs-ofctl ${args.join(' ')}`, async (t) => {
+      const [first = '', ...rest] = args.filter((a) => !a.startsWith('--'));
+      const run = await capture.run(first, ...rest, ...args.filter((a) => a.startsWith('--')));
+      t.ok(run.ok, `ovs-ofctl finished (${run.stderr.trim()})`);
+      const decoded = run.sent.map((b) => decodeMessage(b));
+      t.same(decoded.filter((d) => !d.ok).map((d) => (d.ok ? '' : d.reason)), [], 'ofswitch decodes every message ovs-ofctl sent');
+      const messages = decoded.flatMap((d) => (d.ok ? [d.message] : []));
+      t.ok(messages.every((m, i) => encodeMessage(m).equals(run.sent[i] ?? Buffer.alloc(0))), "each re-encodes to ovs-ofctl's bytes");
+      const found = messages.find((m) => m.type === want.type && (!('statsType' in want) || ('statsType' in m && m.statsType === want.statsType)));
+      t.ok(found, `sent a message of type ${String(want.type)}`);
+      if (found) t.has(found, want, 'with the values the command asked for');
+      if (found?.type === OFPT.PACKET_OUT) t.equal(Buffer.from(found.data).toString('hex'), PACKET_HEX, 'the packet');
+    });
   }
 });
