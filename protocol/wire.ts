@@ -19,21 +19,34 @@ export function writeMac(mac: MacAddress, buf: Uint8Array, offset: number): void
   }
 }
 
-const utf8Decoder = new TextDecoder('utf-8');
 const utf8Encoder = new TextEncoder();
 
-/** A NUL-padded char array to a string: everything before the first NUL. */
+/**
+ * A NUL-padded char array to a string: everything before the first NUL, one character per byte
+ * (latin1). The spec's names are C strings of unspecified encoding; reading them byte for byte is
+ * what lets any name, UTF-8 or not, be written back exactly as it came.
+ */
 export function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
-  return utf8Decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+  const text = end < 0 ? bytes : bytes.subarray(0, end);
+  return Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
 }
 
 /**
  * Writes `text` into a `size`-byte char array at `offset`, truncated so that at least one NUL
- * terminates it (the spec's strings are NUL-terminated). The rest of the field must already be zero.
+ * terminates it (the spec's strings are NUL-terminated). A string of byte-sized characters (every
+ * name this codec decoded) is written byte for byte; any other string as UTF-8. The rest of the
+ * field must already be zero.
  */
 export function writeCString(text: string, buf: Uint8Array, offset: number, size: number): void {
-  const { written } = utf8Encoder.encodeInto(text, buf.subarray(offset, offset + size - 1));
+  const field = buf.subarray(offset, offset + size - 1);
+  let written: number;
+  if (/^[\0-\xff]*$/.test(text)) {
+    written = Math.min(text.length, field.length);
+    for (let i = 0; i < written; i++) field[i] = text.charCodeAt(i);
+  } else {
+    written = utf8Encoder.encodeInto(text, field).written;
+  }
   buf.fill(0, offset + written, offset + size);
 }
 
