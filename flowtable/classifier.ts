@@ -6,8 +6,12 @@
  *   subtable every entry is found by exact match on the masked key, so one hash probe decides it.
  *   Entries with the same match and different priorities share one bucket, sorted by rank.
  * - A subtable hashes only the words its mask touches (`words`), so a mask on three fields costs
- *   three word mixes. Its hash table is open addressing with linear probing over typed arrays
- *   (stored hashes and masked key words), backward-shift deletion, load factor at most 1/2.
+ *   three word mixes. Its hash table is open addressing with linear probing over one typed array
+ *   of slot records (the hash, then the masked key words: a probe touches one cache line or two;
+ *   the bucket array is read only on a full match), backward-shift deletion, load at most 1/2.
+ * - Each subtable keeps a small one-hash Bloom filter of its values (4 bits per slot): most probes
+ *   are misses, and the bitset (a few KB, cache-resident) answers them without reading the slot
+ *   records, which at 100,000 entries are far out of cache.
  * - Subtables are kept sorted by the highest rank they hold (`maxRank`). Lookup walks them in that
  *   order and stops at the first subtable whose maxRank cannot beat the best entry found so far
  *   (early exit): a packet that hits a high-priority entry does not look at low-priority masks.
@@ -15,16 +19,22 @@
  *   result is a function of the table alone, independent of subtable order or history.
  * - maxRank is maintained with a lazy max-heap per subtable: removals just leave dead entries in
  *   the heap, dropped when they reach the top; the heap is rebuilt when it is mostly dead.
+ * - Prefix filtering (prefix-filter.ts): before probing a subtable, the packet's nw_src and
+ *   nw_dst are checked against the prefix lengths present in the whole table; a subtable whose
+ *   nw_src or nw_dst prefix length no entry can match for this address is skipped without
+ *   hashing. One array read per field per lookup, one bit test per subtable: on ACL-like tables
+ *   most subtables are skipped this way.
  * - Subtables are created on the first entry of a new mask and dropped when they empty.
  *
  * Correctness under change needs nothing else here: the classifier is updated synchronously by the
  * flow table, so every lookup sees the current table. (The microflow cache in front of it has its
  * own invalidation, see microflow-cache.ts.)
  */
-import { FLOW_KEY_WORDS, type FlowKey } from './flow-key.js';
+import { FLOW_KEY_WORDS, W_NW_DST, W_NW_SRC, type FlowKey } from './flow-key.js';
 import type { FlowEntry } from './flow-entry.js';
 import { covers, overlaps, type CompiledMatch } from './match.js';
 import { finishHash, HASH_SEED, mixWord } from './hash.js';
+import { lengthBit, prefixLength, PrefixFilter } from './prefix-filter.js';
 
 const MIN_CAPACITY = 8;
 
@@ -35,25 +45,44 @@ export class Subtable {
   private readonly words: Int32Array;
   private readonly wordMasks: Uint32Array;
   private readonly n: number;
+  /** Words per slot record: the hash (0 = empty slot), then the n masked key words. */
+  private readonly stride: number;
   private capMask = MIN_CAPACITY - 1;
-  private hashes = new Int32Array(MIN_CAPACITY);
-  private keys: Uint32Array;
-  private buckets: (FlowEntry[] | undefined)[] = new Array<FlowEntry[] | undefined>(MIN_CAPACITY);
+  private records: Uint32Array;
+  private buckets: (FlowEntry[] | null)[] = new Array<FlowEntry[] | null>(MIN_CAPACITY).fill(null);
   private usedSlots = 0;
+  /**
+   * A one-hash Bloom filter of the masked values held, 4 bits per slot (8 or more per value):
+   * most probes are misses, and this small bitset answers them without touching the records.
+   * Removals leave their bits set until the next rebuild (only false positives, never misses).
+   */
+  private bloom = new Int32Array((MIN_CAPACITY * 4) >>> 5 || 1);
+  private bloomMask = MIN_CAPACITY * 4 - 1;
+  private bloomStale = 0;
   /** Entries held (all buckets). */
   size = 0;
   /** Highest rank held, -1 when empty. */
   maxRank = -1;
   private heap: FlowEntry[] = [];
+  /** Prefix lengths of nw_src and nw_dst in this mask, as PrefixFilter bits (0: wildcarded). */
+  readonly srcBit: number;
+  readonly dstBit: number;
+  readonly srcLen: number;
+  readonly dstLen: number;
 
   constructor(mask: FlowKey) {
     this.mask = mask;
+    this.srcLen = prefixLength(mask[W_NW_SRC]!);
+    this.dstLen = prefixLength(mask[W_NW_DST]!);
+    this.srcBit = lengthBit(this.srcLen);
+    this.dstBit = lengthBit(this.dstLen);
     const words: number[] = [];
     for (let i = 0; i < FLOW_KEY_WORDS; i++) if (mask[i] !== 0) words.push(i);
     this.words = Int32Array.from(words);
     this.wordMasks = Uint32Array.from(words, (i) => mask[i]!);
     this.n = words.length;
-    this.keys = new Uint32Array(MIN_CAPACITY * this.n);
+    this.stride = this.n + 1;
+    this.records = new Uint32Array(MIN_CAPACITY * this.stride);
   }
 
   /** The bucket of entries matching `key`, best first, or undefined. Hot path. */
@@ -63,19 +92,21 @@ export class Subtable {
     const wordMasks = this.wordMasks;
     let h = HASH_SEED;
     for (let i = 0; i < n; i++) h = mixWord(h, key[words[i]!]! & wordMasks[i]!);
-    h = finishHash(h);
+    h = finishHash(h) >>> 0 || 1;
+    const bit = (h >>> 11) & this.bloomMask;
+    if ((this.bloom[bit >>> 5]! & (1 << (bit & 31))) === 0) return undefined;
     const capMask = this.capMask;
-    const hashes = this.hashes;
-    const keys = this.keys;
+    const records = this.records;
+    const stride = this.stride;
     let s = h & capMask;
     for (;;) {
-      const bucket = this.buckets[s];
-      if (bucket === undefined) return undefined;
-      if (hashes[s] === h) {
-        const base = s * n;
+      const r = s * stride;
+      const stored = records[r];
+      if (stored === 0) return undefined;
+      if (stored === h) {
         let j = 0;
-        while (j < n && keys[base + j] === ((key[words[j]!]! & wordMasks[j]!) >>> 0)) j++;
-        if (j === n) return bucket;
+        while (j < n && records[r + 1 + j] === ((key[words[j]!]! & wordMasks[j]!) >>> 0)) j++;
+        if (j === n) return this.buckets[s]!;
       }
       s = (s + 1) & capMask;
     }
@@ -86,11 +117,12 @@ export class Subtable {
     const n = this.n;
     let s = h & this.capMask;
     for (;;) {
-      if (this.buckets[s] === undefined) return -1;
-      if (this.hashes[s] === h) {
-        const base = s * n;
+      const r = s * this.stride;
+      const stored = this.records[r];
+      if (stored === 0) return -1;
+      if (stored === h) {
         let j = 0;
-        while (j < n && this.keys[base + j] === value[this.words[j]!]) j++;
+        while (j < n && this.records[r + 1 + j] === value[this.words[j]!]) j++;
         if (j === n) return s;
       }
       s = (s + 1) & this.capMask;
@@ -100,13 +132,13 @@ export class Subtable {
   private hashValue(value: FlowKey): number {
     let h = HASH_SEED;
     for (let i = 0; i < this.n; i++) h = mixWord(h, value[this.words[i]!]!);
-    return finishHash(h);
+    return finishHash(h) >>> 0 || 1;
   }
 
   /** Entries with exactly this (compiled, normalised) match, best first. */
   bucketOf(value: FlowKey): readonly FlowEntry[] | undefined {
     const s = this.slotOf(value, this.hashValue(value));
-    return s < 0 ? undefined : this.buckets[s];
+    return s < 0 ? undefined : this.buckets[s]!;
   }
 
   insert(e: FlowEntry): void {
@@ -120,8 +152,13 @@ export class Subtable {
       bucket.splice(i, 0, e);
     } else {
       if ((this.usedSlots + 1) * 2 > this.capMask + 1) this.grow();
-      this.place(h, value, [e]);
+      const t = this.freeSlot(h);
+      const r = t * this.stride;
+      this.records[r] = h;
+      for (let j = 0; j < this.n; j++) this.records[r + 1 + j] = value[this.words[j]!]!;
+      this.buckets[t] = [e];
       this.usedSlots++;
+      this.bloomAdd(h);
     }
     this.size++;
     this.heapPush(e);
@@ -142,6 +179,7 @@ export class Subtable {
     if (bucket.length === 0) {
       this.deleteSlot(s);
       this.usedSlots--;
+      if (++this.bloomStale > this.usedSlots + 8) this.rebuildBloom();
     }
     if (e.rank === this.maxRank) this.refreshMax();
     else if (this.heap.length > 2 * this.size + 16) this.rebuildHeap();
@@ -150,59 +188,68 @@ export class Subtable {
 
   /** Every bucket (entries with one match), for scans. */
   *allBuckets(): Generator<readonly FlowEntry[]> {
-    for (const b of this.buckets) if (b !== undefined) yield b;
+    for (const b of this.buckets) if (b !== null) yield b;
   }
 
-  private place(h: number, value: FlowKey, bucket: FlowEntry[]): void {
-    const n = this.n;
+  private bloomAdd(h: number): void {
+    const bit = (h >>> 11) & this.bloomMask;
+    this.bloom[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  private rebuildBloom(): void {
+    const bits = (this.capMask + 1) * 4;
+    this.bloom = new Int32Array(bits >>> 5);
+    this.bloomMask = bits - 1;
+    this.bloomStale = 0;
+    for (let s = 0; s <= this.capMask; s++) {
+      const h = this.records[s * this.stride]!;
+      if (h !== 0) this.bloomAdd(h);
+    }
+  }
+
+  private freeSlot(h: number): number {
     let s = h & this.capMask;
-    while (this.buckets[s] !== undefined) s = (s + 1) & this.capMask;
-    this.hashes[s] = h;
-    for (let j = 0; j < n; j++) this.keys[s * n + j] = value[this.words[j]!]!;
-    this.buckets[s] = bucket;
+    while (this.records[s * this.stride] !== 0) s = (s + 1) & this.capMask;
+    return s;
   }
 
   private grow(): void {
-    const oldHashes = this.hashes;
-    const oldKeys = this.keys;
+    const old = this.records;
     const oldBuckets = this.buckets;
     const cap = (this.capMask + 1) * 2;
+    const stride = this.stride;
     this.capMask = cap - 1;
-    this.hashes = new Int32Array(cap);
-    this.keys = new Uint32Array(cap * this.n);
-    this.buckets = new Array<FlowEntry[] | undefined>(cap);
-    const n = this.n;
+    this.records = new Uint32Array(cap * stride);
+    this.buckets = new Array<FlowEntry[] | null>(cap).fill(null);
     for (let s = 0; s < oldBuckets.length; s++) {
-      const b = oldBuckets[s];
-      if (b === undefined) continue;
-      const h = oldHashes[s]!;
-      let t = h & this.capMask;
-      while (this.buckets[t] !== undefined) t = (t + 1) & this.capMask;
-      this.hashes[t] = h;
-      this.keys.set(oldKeys.subarray(s * n, s * n + n), t * n);
-      this.buckets[t] = b;
+      if (oldBuckets[s] === null) continue;
+      const t = this.freeSlot(old[s * stride]!);
+      this.records.set(old.subarray(s * stride, s * stride + stride), t * stride);
+      this.buckets[t] = oldBuckets[s]!;
     }
+    this.rebuildBloom();
   }
 
   /** Backward-shift deletion: keeps every probe chain unbroken without tombstones. */
   private deleteSlot(hole: number): void {
     const capMask = this.capMask;
-    const n = this.n;
+    const stride = this.stride;
     let i = hole;
-    this.buckets[i] = undefined;
+    this.records[i * stride] = 0;
+    this.buckets[i] = null;
     let j = i;
     for (;;) {
       j = (j + 1) & capMask;
-      const b = this.buckets[j];
-      if (b === undefined) return;
-      const home = this.hashes[j]! & capMask;
-      // The entry at j may move back to the hole i unless its home lies cyclically in (i, j].
+      const h = this.records[j * stride]!;
+      if (h === 0) return;
+      const home = h & capMask;
+      // The record at j may move back to the hole i unless its home lies cyclically in (i, j].
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
-      this.hashes[i] = this.hashes[j]!;
-      this.keys.copyWithin(i * n, j * n, j * n + n);
-      this.buckets[i] = b;
-      this.buckets[j] = undefined;
+      this.records.copyWithin(i * stride, j * stride, j * stride + stride);
+      this.buckets[i] = this.buckets[j]!;
+      this.records[j * stride] = 0;
+      this.buckets[j] = null;
       i = j;
     }
   }
@@ -261,6 +308,8 @@ export class Classifier {
   private sorted: Subtable[] = [];
   private byMask = new Map<string, Subtable>();
   private count = 0;
+  private readonly srcFilter = new PrefixFilter();
+  private readonly dstFilter = new PrefixFilter();
 
   get size(): number {
     return this.count;
@@ -274,11 +323,14 @@ export class Classifier {
   /** The best entry matching `key`, or null. Hot path. */
   lookup(key: FlowKey): FlowEntry | null {
     const sorted = this.sorted;
+    const srcLens = ~this.srcFilter.lengths(key[W_NW_SRC]!);
+    const dstLens = ~this.dstFilter.lengths(key[W_NW_DST]!);
     let best: FlowEntry | null = null;
     let bestRank = -1;
     for (let i = 0; i < sorted.length; i++) {
       const st = sorted[i]!;
       if (st.maxRank <= bestRank) break;
+      if (((st.srcBit & srcLens) | (st.dstBit & dstLens)) !== 0) continue; // prefix filter: cannot match
       const bucket = st.find(key);
       if (bucket !== undefined) {
         const e = bucket[0]!;
@@ -302,6 +354,8 @@ export class Classifier {
     const before = st.maxRank;
     st.insert(e);
     this.count++;
+    this.srcFilter.add(e.compiled.value[W_NW_SRC]!, st.srcLen);
+    this.dstFilter.add(e.compiled.value[W_NW_DST]!, st.dstLen);
     if (st.maxRank !== before) this.reposition(st);
   }
 
@@ -313,6 +367,8 @@ export class Classifier {
     const before = st.maxRank;
     if (!st.remove(e)) return;
     this.count--;
+    this.srcFilter.remove(e.compiled.value[W_NW_SRC]!, st.srcLen);
+    this.dstFilter.remove(e.compiled.value[W_NW_DST]!, st.dstLen);
     if (st.size === 0) {
       this.byMask.delete(k);
       this.sorted.splice(this.sorted.indexOf(st), 1);

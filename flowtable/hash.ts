@@ -1,19 +1,19 @@
 /**
- * 32-bit hashing of flow-key words (MurmurHash3's word mix and finaliser), for the classifier's
+ * 32-bit hashing of flow-key words (a multiply-rotate word mix and MurmurHash3's finaliser), for the classifier's
  * per-mask hash tables and the microflow cache. Pure integer arithmetic on numbers: no strings,
  * no allocation.
  */
 
 export const HASH_SEED = 0x2c9277b5;
 
-/** Mixes one 32-bit word into the running hash `h`. */
+/**
+ * Mixes one 32-bit word into the running hash `h`: a multiply and a rotation (lighter than
+ * MurmurHash3's full word mix; finishHash's avalanche makes up for it in the low bits that index
+ * the tables).
+ */
 export function mixWord(h: number, word: number): number {
-  let k = Math.imul(word, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+  h = Math.imul(h ^ word, 0x9e3779b1);
+  return (h << 13) | (h >>> 19);
 }
 
 /** Final avalanche: every input bit affects every output bit. */

@@ -1,0 +1,171 @@
+/**
+ * Flow lookup benchmark: `npm run bench:lookup` (a table) or `npm run bench:lookup -- --json`
+ * (one JSON document on stdout; progress on stderr).
+ *
+ * For 1,000, 10,000 and 100,000 ClassBench-like rules (bench/classbench.ts) it measures lookups per
+ * second of
+ * - linear: a priority-sorted linear scan (the reference a classifier must beat; up to 10,000);
+ * - classifier: FlowTable.lookup with the microflow cache off (tuple-space search, counters);
+ * - microflow: FlowTable.lookup with the cache on, over a working set of flows that fits in it,
+ *   each lookup starting from a parsed packet (its nine key words written into the key, as the
+ *   datapath's parser does) and hashing it;
+ * - microflow-lru-cache: the same cache job done with lru-cache and a string key, for comparison;
+ * and the rates of flow adds and strict deletes, and the heap memory per rule.
+ */
+import { LRUCache } from 'lru-cache';
+import { OFPFC } from '../protocol/constants.js';
+import { FlowTable } from '../flowtable/flow-table.js';
+import type { FlowEntry } from '../flowtable/flow-entry.js';
+import { FLOW_KEY_WORDS } from '../flowtable/flow-key.js';
+import { compileMatch, keyMatches, normalizeMatch, type CompiledMatch } from '../flowtable/match.js';
+import { generatePackets, generateRules } from './classbench.js';
+
+const json = process.argv.includes('--json');
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
+const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
+
+interface Result {
+  rules: number;
+  method: string;
+  lookupsPerSec: number;
+}
+const results: Result[] = [];
+
+/** Runs `fn(i)` for at least `ms` milliseconds (after a warm-up); returns calls per second. */
+function rate(fn: (i: number) => void, ms = 1500): number {
+  for (let i = 0; i < 20_000; i++) fn(i);
+  let calls = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let i = 0; i < 10_000; i++) fn(calls + i);
+    calls += 10_000;
+    now = performance.now();
+  }
+  return calls / ((now - start) / 1000);
+}
+
+/** A plain linear classifier: compiled matches sorted by priority, first match wins. */
+function linearLookup(sorted: { c: CompiledMatch }[], key: Uint32Array): number {
+  for (let i = 0; i < sorted.length; i++) if (keyMatches(sorted[i]!.c, key)) return i;
+  return -1;
+}
+
+const PACKETS = 1 << 16;
+const sink = { hits: 0 };
+
+for (const n of [1_000, 10_000, 100_000]) {
+  const rules = generateRules(n, 42 + n);
+  const packets = generatePackets(rules, PACKETS, 0.9, 7 + n);
+  const key = new Uint32Array(FLOW_KEY_WORDS);
+  const load = (i: number): void => {
+    const base = (i & (PACKETS - 1)) * FLOW_KEY_WORDS;
+    for (let w = 0; w < FLOW_KEY_WORDS; w++) key[w] = packets[base + w]!;
+  };
+
+  const table = new FlowTable({ cacheSlots: 0 });
+  for (const mod of rules.mods) table.flowMod(mod);
+  log(`${n} rules: ${table.maskCount} masks`);
+
+  if (n <= 10_000) {
+    const sorted = rules.mods
+      .map((m) => ({ c: compileMatch(normalizeMatch(m.match)), p: m.priority }))
+      .sort((a, b) => b.p - a.p);
+    const r = rate((i) => {
+      load(i);
+      if (linearLookup(sorted, key) >= 0) sink.hits++;
+    });
+    results.push({ rules: n, method: 'linear', lookupsPerSec: Math.round(r) });
+    log(`  linear      ${fmt(r)}`);
+  }
+
+  {
+    const r = rate((i) => {
+      load(i);
+      if (table.lookup(key, 64) !== null) sink.hits++;
+    });
+    results.push({ rules: n, method: 'classifier', lookupsPerSec: Math.round(r) });
+    log(`  classifier  ${fmt(r)}`);
+  }
+
+  // Microflow: a working set of 8,192 flows, which the 65,536-slot cache holds.
+  const cached = new FlowTable();
+  for (const mod of rules.mods) cached.flowMod(mod);
+  const WORKING_SET = 8192;
+  const loadWs = (i: number): void => {
+    const base = (i & (WORKING_SET - 1)) * FLOW_KEY_WORDS;
+    for (let w = 0; w < FLOW_KEY_WORDS; w++) key[w] = packets[base + w]!;
+  };
+  {
+    const r = rate((i) => {
+      loadWs(i);
+      if (cached.lookup(key, 64) !== null) sink.hits++;
+    });
+    results.push({ rules: n, method: 'microflow', lookupsPerSec: Math.round(r) });
+    log(`  microflow   ${fmt(r)}`);
+  }
+  {
+    const lru = new LRUCache<string, { e: FlowEntry | null }>({ max: 65_536 });
+    const classifierOnly = new FlowTable({ cacheSlots: 0 });
+    for (const mod of rules.mods) classifierOnly.flowMod(mod);
+    const r = rate((i) => {
+      loadWs(i);
+      const k = `${key[0]},${key[1]},${key[2]},${key[3]},${key[4]},${key[5]},${key[6]},${key[7]},${key[8]}`;
+      let v = lru.get(k);
+      if (v === undefined) {
+        v = { e: classifierOnly.lookup(key, 64) };
+        lru.set(k, v);
+      }
+      if (v.e !== null) sink.hits++;
+    });
+    results.push({ rules: n, method: 'microflow-lru-cache', lookupsPerSec: Math.round(r) });
+    log(`  lru-cache   ${fmt(r)}`);
+  }
+}
+
+// Flow adds, strict deletes and memory per rule, at 100,000 rules.
+const ADD_N = 100_000;
+const rules = generateRules(ADD_N, 4242);
+gc();
+const heapBefore = process.memoryUsage().heapUsed;
+const table = new FlowTable({ cacheSlots: 0 });
+let t0 = performance.now();
+for (const mod of rules.mods) table.flowMod(mod);
+const addsPerSec = ADD_N / ((performance.now() - t0) / 1000);
+gc();
+const bytesPerRule = (process.memoryUsage().heapUsed - heapBefore) / ADD_N;
+t0 = performance.now();
+for (const mod of rules.mods) table.flowMod({ ...mod, command: OFPFC.DELETE_STRICT });
+const deletesPerSec = ADD_N / ((performance.now() - t0) / 1000);
+log(`flow adds ${fmt(addsPerSec)}, strict deletes ${fmt(deletesPerSec)}, ${Math.round(bytesPerRule)} bytes/rule, left ${table.size}`);
+
+const doc = {
+  results,
+  flowAddsPerSec: Math.round(addsPerSec),
+  flowDeletesPerSec: Math.round(deletesPerSec),
+  bytesPerRule: Math.round(bytesPerRule),
+  node: process.version,
+};
+if (json) {
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+} else {
+  const get = (n: number, m: string): string => {
+    const r = results.find((x) => x.rules === n && x.method === m);
+    return r === undefined ? '-' : fmt(r.lookupsPerSec);
+  };
+  const rows = [['rules', 'linear', 'classifier', 'microflow', 'microflow (lru-cache)']];
+  for (const n of [1_000, 10_000, 100_000]) {
+    rows.push([n.toLocaleString('en'), get(n, 'linear'), get(n, 'classifier'), get(n, 'microflow'), get(n, 'microflow-lru-cache')]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) console.log(r.map((x, c) => x.padStart(widths[c]!)).join('  '));
+  console.log(`\nlookups per second; flow adds ${fmt(addsPerSec)}/s, strict deletes ${fmt(deletesPerSec)}/s, ` +
+    `${Math.round(bytesPerRule)} bytes of heap per rule (100,000 rules)`);
+}
+if (sink.hits < 0) console.log(sink.hits);
+
+function fmt(x: number): string {
+  return x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(0)}k` : x.toFixed(0);
+}

@@ -1,0 +1,95 @@
+/**
+ * A prefix filter on one address word of the flow key (nw_src or nw_dst), letting a lookup skip
+ * whole subtables: Open vSwitch's prefix tracking, done with a 64K-entry direct index instead of a
+ * trie.
+ *
+ * `heads[addr >>> 16]` has bit L-1 set when some entry has a prefix of length L (1..32) on this
+ * field that agrees with the address in its first min(L, 16) bits; for lengths over 16 that is
+ * confirmed with one map lookup per such length (`lengths`). A subtable whose entries all have
+ * prefix length L cannot match a packet for which no entry's length-L prefix matches, so the
+ * classifier skips it without hashing. Length 0 (wildcarded) is not tracked: such subtables
+ * always pass.
+ *
+ * Maintenance is by counting entries per (length, prefix) for lengths up to 16 (prefixes of one
+ * length are disjoint, so each head is covered by at most one of them), and per (length, head)
+ * beyond 16; a head's bit changes when its count goes between 0 and 1.
+ */
+
+const HEADS = 1 << 16;
+
+/** Bit standing for prefix length `len` in a head's set; 0 for length 0. */
+export function lengthBit(len: number): number {
+  return len === 0 ? 0 : 1 << (len - 1);
+}
+
+/** Number of leading one bits of a prefix mask (0xffffff00: 24). */
+export function prefixLength(mask: number): number {
+  return Math.clz32(~mask);
+}
+
+export class PrefixFilter {
+  readonly heads = new Int32Array(HEADS);
+  private readonly counts = new Map<number, number>();
+  /** For lengths over 16: entries per whole prefix, one map per length (index = length). */
+  private readonly long: (Map<number, number> | undefined)[] = [];
+
+  /**
+   * The prefix lengths (as bits, see lengthBit) of entries that can match `addr`: exact for every
+   * length; lengths over 16 are confirmed in their per-length maps. Hot path.
+   */
+  lengths(addr: number): number {
+    let lens = this.heads[addr >>> 16]!;
+    let hi = lens & ~0xffff;
+    while (hi !== 0) {
+      const b = 31 - Math.clz32(hi);
+      hi ^= 1 << b;
+      const mask = b === 31 ? -1 : ~(-1 >>> (b + 1));
+      if (this.long[b + 1]!.get(addr & mask) === undefined) lens ^= 1 << b;
+    }
+    return lens;
+  }
+
+  /** Counts an entry with prefix `value` (already masked) of length `len`. */
+  add(value: number, len: number): void {
+    if (len === 0) return;
+    const k = this.countKey(value, len);
+    const n = this.counts.get(k) ?? 0;
+    this.counts.set(k, n + 1);
+    if (n === 0) this.setBits(value, len, true);
+    if (len > 16) {
+      const m = (this.long[len] ??= new Map<number, number>());
+      m.set(value | 0, (m.get(value | 0) ?? 0) + 1);
+    }
+  }
+
+  remove(value: number, len: number): void {
+    if (len === 0) return;
+    if (len > 16) {
+      const m = this.long[len];
+      const c = m?.get(value | 0) ?? 0;
+      if (c <= 1) m?.delete(value | 0);
+      else m!.set(value | 0, c - 1);
+    }
+    const k = this.countKey(value, len);
+    const n = this.counts.get(k) ?? 0;
+    if (n <= 1) {
+      this.counts.delete(k);
+      if (n === 1) this.setBits(value, len, false);
+    } else {
+      this.counts.set(k, n - 1);
+    }
+  }
+
+  private countKey(value: number, len: number): number {
+    return len * 2 ** 32 + (len <= 16 ? value >>> 0 : value >>> 16);
+  }
+
+  private setBits(value: number, len: number, on: boolean): void {
+    const bit = lengthBit(len);
+    const first = value >>> 16;
+    const span = len >= 16 ? 1 : 1 << (16 - len);
+    for (let h = first; h < first + span; h++) {
+      this.heads[h] = on ? this.heads[h]! | bit : this.heads[h]! & ~bit;
+    }
+  }
+}
