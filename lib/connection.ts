@@ -77,6 +77,7 @@ export class Connection {
   private readonly queue: Uint8Array[] = [];
   private busy = false;
   private lastReceived: number;
+  private probeSentAt = 0;
   private probeTimer: NodeJS.Timeout | null = null;
   private nextXid = 1;
 
@@ -239,21 +240,27 @@ export class Connection {
   private scheduleProbe(): void {
     const interval = this.probeIntervalMs;
     if (interval === null || this.stateValue === 'closed') return;
-    const due = this.lastReceived + (this.stateValue === 'active' ? interval : 2 * interval);
+    const due =
+      this.stateValue === 'active' ? this.lastReceived + interval
+      : this.stateValue === 'probing' ? this.probeSentAt + interval
+      : this.lastReceived + 2 * interval; // hello-wait
     this.probeTimer = setTimeout(() => this.checkIdle(), Math.max(0, due - this.now()));
     this.probeTimer.unref();
   }
 
-  /** active and idle for an interval: probe; still silent (or no HELLO) after two: give up. */
+  /** Idle for an interval: probe; the probe unanswered for another: give up; no HELLO in two: give up. */
   private checkIdle(): void {
     const interval = this.probeIntervalMs ?? 0;
-    const idle = this.now() - this.lastReceived;
-    if (this.stateValue === 'active' && idle >= interval) {
+    const now = this.now();
+    if (this.stateValue === 'active' && now - this.lastReceived >= interval) {
       this.stateValue = 'probing';
+      this.probeSentAt = now;
       this.log.debug('idle: echo probe');
       this.send({ version: OFP_VERSION, type: OFPT.ECHO_REQUEST, xid: this.allocateXid(), data: new Uint8Array(0) });
-    } else if (this.stateValue !== 'active' && idle >= 2 * interval) {
-      return this.close(this.stateValue === 'probing' ? `no reply to echo probe in ${idle} ms` : `no HELLO in ${idle} ms`);
+    } else if (this.stateValue === 'probing' && now - this.probeSentAt >= interval) {
+      return this.close(`no reply to echo probe in ${now - this.probeSentAt} ms`);
+    } else if (this.stateValue === 'hello-wait' && now - this.lastReceived >= 2 * interval) {
+      return this.close(`no HELLO in ${now - this.lastReceived} ms`);
     }
     this.scheduleProbe();
   }

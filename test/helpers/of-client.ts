@@ -36,6 +36,11 @@ export class OfClient {
     socket.on('error', () => undefined);
   }
 
+  /** A client over an already connected socket (e.g. one a test controller accepted); no HELLO sent. */
+  static wrap(socket: Socket): OfClient {
+    return new OfClient(socket);
+  }
+
   static async connect(port: number, host = '127.0.0.1', options: { hello?: boolean } = {}): Promise<OfClient> {
     const socket = connect({ port, host });
     await new Promise<void>((resolve, reject) => {
