@@ -50,6 +50,8 @@ export class Subtable {
   private capMask = MIN_CAPACITY - 1;
   private records: Uint32Array;
   private buckets: (FlowEntry[] | null)[] = new Array<FlowEntry[] | null>(MIN_CAPACITY).fill(null);
+  /** Each slot's best entry (its bucket's first): what lookups read, one pointer less to follow. */
+  private heads: (FlowEntry | null)[] = new Array<FlowEntry | null>(MIN_CAPACITY).fill(null);
   private usedSlots = 0;
   /**
    * A one-hash Bloom filter of the masked values held, 4 bits per slot (8 or more per value):
@@ -85,8 +87,8 @@ export class Subtable {
     this.records = new Uint32Array(MIN_CAPACITY * this.stride);
   }
 
-  /** The bucket of entries matching `key`, best first, or undefined. Hot path. */
-  find(key: FlowKey): FlowEntry[] | undefined {
+  /** The best entry matching `key`, or null. Hot path. */
+  find(key: FlowKey): FlowEntry | null {
     const n = this.n;
     const words = this.words;
     const wordMasks = this.wordMasks;
@@ -94,7 +96,7 @@ export class Subtable {
     for (let i = 0; i < n; i++) h = mixWord(h, key[words[i]!]! & wordMasks[i]!);
     h = finishHash(h) >>> 0 || 1;
     const bit = (h >>> 11) & this.bloomMask;
-    if ((this.bloom[bit >>> 5]! & (1 << (bit & 31))) === 0) return undefined;
+    if ((this.bloom[bit >>> 5]! & (1 << (bit & 31))) === 0) return null;
     const capMask = this.capMask;
     const records = this.records;
     const stride = this.stride;
@@ -102,11 +104,11 @@ export class Subtable {
     for (;;) {
       const r = s * stride;
       const stored = records[r];
-      if (stored === 0) return undefined;
+      if (stored === 0) return null;
       if (stored === h) {
         let j = 0;
         while (j < n && records[r + 1 + j] === ((key[words[j]!]! & wordMasks[j]!) >>> 0)) j++;
-        if (j === n) return this.buckets[s]!;
+        if (j === n) return this.heads[s]!;
       }
       s = (s + 1) & capMask;
     }
@@ -150,6 +152,7 @@ export class Subtable {
       let i = 0;
       while (i < bucket.length && bucket[i]!.rank > e.rank) i++;
       bucket.splice(i, 0, e);
+      this.heads[s] = bucket[0]!;
     } else {
       if ((this.usedSlots + 1) * 2 > this.capMask + 1) this.grow();
       const t = this.freeSlot(h);
@@ -157,6 +160,7 @@ export class Subtable {
       this.records[r] = h;
       for (let j = 0; j < this.n; j++) this.records[r + 1 + j] = value[this.words[j]!]!;
       this.buckets[t] = [e];
+      this.heads[t] = e;
       this.usedSlots++;
       this.bloomAdd(h);
     }
@@ -176,6 +180,7 @@ export class Subtable {
     bucket.splice(i, 1);
     e.alive = false;
     this.size--;
+    if (bucket.length > 0) this.heads[s] = bucket[0]!;
     if (bucket.length === 0) {
       this.deleteSlot(s);
       this.usedSlots--;
@@ -221,11 +226,13 @@ export class Subtable {
     this.capMask = cap - 1;
     this.records = new Uint32Array(cap * stride);
     this.buckets = new Array<FlowEntry[] | null>(cap).fill(null);
+    this.heads = new Array<FlowEntry | null>(cap).fill(null);
     for (let s = 0; s < oldBuckets.length; s++) {
       if (oldBuckets[s] === null) continue;
       const t = this.freeSlot(old[s * stride]!);
       this.records.set(old.subarray(s * stride, s * stride + stride), t * stride);
       this.buckets[t] = oldBuckets[s]!;
+      this.heads[t] = oldBuckets[s]![0]!;
     }
     this.rebuildBloom();
   }
@@ -237,6 +244,7 @@ export class Subtable {
     let i = hole;
     this.records[i * stride] = 0;
     this.buckets[i] = null;
+    this.heads[i] = null;
     let j = i;
     for (;;) {
       j = (j + 1) & capMask;
@@ -248,8 +256,10 @@ export class Subtable {
       if (stays) continue;
       this.records.copyWithin(i * stride, j * stride, j * stride + stride);
       this.buckets[i] = this.buckets[j]!;
+      this.heads[i] = this.heads[j]!;
       this.records[j * stride] = 0;
       this.buckets[j] = null;
+      this.heads[j] = null;
       i = j;
     }
   }
@@ -331,9 +341,8 @@ export class Classifier {
       const st = sorted[i]!;
       if (st.maxRank <= bestRank) break;
       if (((st.srcBit & srcLens) | (st.dstBit & dstLens)) !== 0) continue; // prefix filter: cannot match
-      const bucket = st.find(key);
-      if (bucket !== undefined) {
-        const e = bucket[0]!;
+      const e = st.find(key);
+      if (e !== null) {
         if (e.rank > bestRank) {
           best = e;
           bestRank = e.rank;

@@ -2,10 +2,11 @@
  * The microflow cache: an exact-match cache from a packet's whole flow key to the classifier's
  * answer (an entry, or null for a table miss), in front of the classifier.
  *
- * Layout: a bounded, 4-way set-associative hash table over typed arrays. A key's hash picks a set
- * of four slots; a slot holds the nine key words, the hash, the cached answer, the generation it
- * was validated at, and a use stamp. A miss replaces an empty slot or the set's least recently
- * used one. No strings, no allocation per lookup.
+ * Layout: a bounded, 4-way set-associative hash table over one typed array. A key's hash picks a
+ * set of four slots; a slot is a record of the hash, the generation it was validated at, a use
+ * stamp and the nine key words (48 bytes, the four of a set side by side), plus the cached answer
+ * in a parallel array. A miss replaces an empty slot or the set's least recently used one. No
+ * strings, no allocation per lookup.
  *
  * Why not lru-cache: it needs a string (or object) key; building a string from nine words and the
  * map operations cost well over 100 ns per packet, against about 30 ns here (see the README's
@@ -35,16 +36,21 @@ const WAYS = 4;
 export const LOG_SIZE = 64;
 const LOG_MASK = LOG_SIZE - 1;
 export const DEFAULT_CACHE_SLOTS = 65_536;
+/** A slot record, in 32-bit words: hash, generation, use stamp, then the nine key words. */
+const R_HASH = 0;
+const R_GEN = 1;
+const R_STAMP = 2;
+const R_KEY = 3;
+const RECORD = R_KEY + FLOW_KEY_WORDS;
 
 export class MicroflowCache {
   private readonly setMask: number;
-  private readonly keys: Uint32Array;
-  private readonly hashes: Int32Array;
-  /** Generation a slot was validated at; -1 for an empty slot. */
-  private readonly gens: Float64Array;
-  private readonly stamps: Uint32Array;
-  private readonly answers: (FlowEntry | null)[];
+  /** Slot records, four per set side by side (192 bytes: a hit reads one or two cache lines). */
+  private readonly records: Uint32Array;
+  /** Each slot's cached answer: an entry, null for a table miss, undefined for an empty slot. */
+  private readonly answers: (FlowEntry | null | undefined)[];
   private clock = 0;
+  /** Adds so far, modulo 2^32 (slots compare generations by difference). */
   private generation = 0;
   private readonly log: (FlowEntry | undefined)[] = new Array<FlowEntry | undefined>(LOG_SIZE);
   /** Counters for tests and benchmarks. */
@@ -57,11 +63,8 @@ export class MicroflowCache {
     while (sets * WAYS < slots) sets *= 2;
     this.setMask = sets - 1;
     const n = sets * WAYS;
-    this.keys = new Uint32Array(n * FLOW_KEY_WORDS);
-    this.hashes = new Int32Array(n);
-    this.gens = new Float64Array(n).fill(-1);
-    this.stamps = new Uint32Array(n);
-    this.answers = new Array<FlowEntry | null>(n).fill(null);
+    this.records = new Uint32Array(n * RECORD);
+    this.answers = new Array<FlowEntry | null | undefined>(n).fill(undefined);
   }
 
   get capacity(): number {
@@ -70,51 +73,53 @@ export class MicroflowCache {
 
   /** Records an entry added to the classifier behind the cache. */
   noteAdded(e: FlowEntry): void {
-    this.generation++;
+    this.generation = (this.generation + 1) >>> 0;
     this.log[this.generation & LOG_MASK] = e;
   }
 
   /** Forgets every answer (the classifier behind it was swapped). */
   clear(): void {
-    this.gens.fill(-1);
-    this.answers.fill(null);
+    this.answers.fill(undefined);
     this.log.fill(undefined);
   }
 
   /** The classifier's answer for `key`, from the cache when valid. Hot path. */
   lookup(key: FlowKey, classifier: Classifier): FlowEntry | null {
-    const h = hashFlowKey(key);
-    const keys = this.keys;
-    const hashes = this.hashes;
-    const base = (h & this.setMask) * WAYS;
-    for (let s = base; s < base + WAYS; s++) {
-      if (hashes[s] !== h || this.gens[s]! < 0) continue;
-      const k = s * FLOW_KEY_WORDS;
-      if (keys[k] === key[0] && keys[k + 1] === key[1] && keys[k + 2] === key[2] &&
-          keys[k + 3] === key[3] && keys[k + 4] === key[4] && keys[k + 5] === key[5] &&
-          keys[k + 6] === key[6] && keys[k + 7] === key[7] && keys[k + 8] === key[8]) {
+    const h = hashFlowKey(key) >>> 0;
+    const records = this.records;
+    const first = (h & this.setMask) * WAYS;
+    for (let s = first; s < first + WAYS; s++) {
+      const r = s * RECORD;
+      if (records[r + R_HASH] !== h) continue;
+      const k = r + R_KEY;
+      if (records[k] === key[0] && records[k + 1] === key[1] && records[k + 2] === key[2] &&
+          records[k + 3] === key[3] && records[k + 4] === key[4] && records[k + 5] === key[5] &&
+          records[k + 6] === key[6] && records[k + 7] === key[7] && records[k + 8] === key[8]) {
+        const e = this.answers[s];
+        if (e === undefined) break; // an empty slot that happens to hold this key and hash
         this.hits++;
-        this.stamps[s] = ++this.clock;
-        const e = this.answers[s]!;
-        if (this.gens[s] === this.generation && (e === null || e.alive)) return e;
+        records[r + R_STAMP] = ++this.clock;
+        if (records[r + R_GEN] === this.generation && (e === null || e.alive)) return e;
         return this.revalidate(s, key, classifier);
       }
     }
     this.misses++;
     const e = classifier.lookup(key);
-    this.store(base, h, key, e);
+    this.store(first, h, key, e);
     return e;
   }
 
   private revalidate(s: number, key: FlowKey, classifier: Classifier): FlowEntry | null {
     let e: FlowEntry | null = this.answers[s]!;
-    const since = this.gens[s]!;
-    if ((e !== null && !e.alive) || this.generation - since > LOG_SIZE) {
+    const r = s * RECORD;
+    const since = this.records[r + R_GEN]!;
+    const behind = (this.generation - since) >>> 0;
+    if ((e !== null && !e.alive) || behind > LOG_SIZE) {
       e = classifier.lookup(key);
     } else {
       let bestRank = e === null ? -1 : e.rank;
-      for (let g = since + 1; g <= this.generation; g++) {
-        const added = this.log[g & LOG_MASK]!;
+      for (let i = 1; i <= behind; i++) {
+        const added = this.log[(since + i) & LOG_MASK]!;
         if (added.alive && added.rank > bestRank && keyMatches(added.compiled, key)) {
           e = added;
           bestRank = added.rank;
@@ -122,24 +127,25 @@ export class MicroflowCache {
       }
     }
     this.answers[s] = e;
-    this.gens[s] = this.generation;
+    this.records[r + R_GEN] = this.generation;
     return e;
   }
 
-  private store(base: number, h: number, key: FlowKey, e: FlowEntry | null): void {
-    let victim = base;
-    for (let s = base; s < base + WAYS; s++) {
-      if (this.gens[s]! < 0) {
+  private store(first: number, h: number, key: FlowKey, e: FlowEntry | null): void {
+    const records = this.records;
+    let victim = first;
+    for (let s = first; s < first + WAYS; s++) {
+      if (this.answers[s] === undefined) {
         victim = s;
         break;
       }
-      if (this.stamps[s]! < this.stamps[victim]!) victim = s;
+      if (records[s * RECORD + R_STAMP]! < records[victim * RECORD + R_STAMP]!) victim = s;
     }
-    const k = victim * FLOW_KEY_WORDS;
-    for (let i = 0; i < FLOW_KEY_WORDS; i++) this.keys[k + i] = key[i]!;
-    this.hashes[victim] = h;
-    this.gens[victim] = this.generation;
-    this.stamps[victim] = ++this.clock;
+    const r = victim * RECORD;
+    records[r + R_HASH] = h;
+    records[r + R_GEN] = this.generation;
+    records[r + R_STAMP] = ++this.clock;
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) records[r + R_KEY + i] = key[i]!;
     this.answers[victim] = e;
   }
 }

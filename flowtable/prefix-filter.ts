@@ -5,7 +5,8 @@
  *
  * `heads[addr >>> 16]` has bit L-1 set when some entry has a prefix of length L (1..32) on this
  * field that agrees with the address in its first min(L, 16) bits; for lengths over 16 that is
- * confirmed with one map lookup per such length (`lengths`). A subtable whose entries all have
+ * then checked on the whole prefix in a per-length bitset of hashed prefixes (`lengths`; false
+ * positives possible, misses not). A subtable whose entries all have
  * prefix length L cannot match a packet for which no entry's length-L prefix matches, so the
  * classifier skips it without hashing. Length 0 (wildcarded) is not tracked: such subtables
  * always pass.
@@ -16,6 +17,12 @@
  */
 
 const HEADS = 1 << 16;
+const LONG_BITS = 1 << 18;
+
+/** Bit of a whole prefix (int32) in a long-prefix bitset. */
+function longBit(prefix: number): number {
+  return Math.imul(prefix ^ (prefix >>> 15), 0x9e3779b1) >>> 14;
+}
 
 /** Bit standing for prefix length `len` in a head's set; 0 for length 0. */
 export function lengthBit(len: number): number {
@@ -32,6 +39,13 @@ export class PrefixFilter {
   private readonly counts = new Map<number, number>();
   /** For lengths over 16: entries per whole prefix, one map per length (index = length). */
   private readonly long: (Map<number, number> | undefined)[] = [];
+  /**
+   * For lengths over 16, what lookups read: a bitset per length of hashed whole prefixes (a
+   * one-hash Bloom filter, 2^18 bits), small enough to stay in cache where the maps are not.
+   * Removed prefixes leave their bit set until the bitset is rebuilt from the map.
+   */
+  private readonly longBits: (Int32Array | undefined)[] = [];
+  private readonly longStale: number[] = [];
 
   /**
    * The prefix lengths (as bits, see lengthBit) of entries that can match `addr`: exact for every
@@ -44,7 +58,8 @@ export class PrefixFilter {
       const b = 31 - Math.clz32(hi);
       hi ^= 1 << b;
       const mask = b === 31 ? -1 : ~(-1 >>> (b + 1));
-      if (this.long[b + 1]!.get(addr & mask) === undefined) lens ^= 1 << b;
+      const bit = longBit(addr & mask);
+      if ((this.longBits[b + 1]![bit >>> 5]! & (1 << (bit & 31))) === 0) lens ^= 1 << b;
     }
     return lens;
   }
@@ -59,6 +74,9 @@ export class PrefixFilter {
     if (len > 16) {
       const m = (this.long[len] ??= new Map<number, number>());
       m.set(value | 0, (m.get(value | 0) ?? 0) + 1);
+      const bits = (this.longBits[len] ??= new Int32Array(LONG_BITS >>> 5));
+      const bit = longBit(value | 0);
+      bits[bit >>> 5]! |= 1 << (bit & 31);
     }
   }
 
@@ -67,8 +85,13 @@ export class PrefixFilter {
     if (len > 16) {
       const m = this.long[len];
       const c = m?.get(value | 0) ?? 0;
-      if (c <= 1) m?.delete(value | 0);
-      else m!.set(value | 0, c - 1);
+      if (c <= 1) {
+        m?.delete(value | 0);
+        this.longStale[len] = (this.longStale[len] ?? 0) + 1;
+        if (m !== undefined && this.longStale[len]! > m.size + 64) this.rebuildLong(len, m);
+      } else {
+        m!.set(value | 0, c - 1);
+      }
     }
     const k = this.countKey(value, len);
     const n = this.counts.get(k) ?? 0;
@@ -78,6 +101,16 @@ export class PrefixFilter {
     } else {
       this.counts.set(k, n - 1);
     }
+  }
+
+  private rebuildLong(len: number, m: Map<number, number>): void {
+    const bits = new Int32Array(LONG_BITS >>> 5);
+    for (const v of m.keys()) {
+      const bit = longBit(v);
+      bits[bit >>> 5]! |= 1 << (bit & 31);
+    }
+    this.longBits[len] = bits;
+    this.longStale[len] = 0;
   }
 
   private countKey(value: number, len: number): number {
