@@ -14,7 +14,10 @@ export interface Received {
 
 export class OfClient {
   readonly socket: Socket;
+  /** Received and not yet taken by next(). */
   readonly received: Received[] = [];
+  /** Every message received, in order. */
+  readonly history: Received[] = [];
   closed = false;
   private readonly framer = new MessageFramer();
   private waiters: (() => void)[] = [];
@@ -25,7 +28,9 @@ export class OfClient {
       for (const bytes of this.framer.push(chunk)) {
         const copy = Uint8Array.prototype.slice.call(bytes);
         const d = decodeMessage(copy);
-        this.received.push({ msg: d.ok ? d.message : null, bytes: copy });
+        const r = { msg: d.ok ? d.message : null, bytes: copy };
+        this.received.push(r);
+        this.history.push(r);
       }
       this.wake();
     });
