@@ -43,12 +43,13 @@ export class Subtable {
   readonly mask: FlowKey;
   /** Indexes of the key words the mask touches, and the mask of each. */
   private readonly words: Int32Array;
-  private readonly wordMasks: Uint32Array;
+  private readonly wordMasks: Int32Array;
   private readonly n: number;
   /** Words per slot record: the hash (0 = empty slot), then the n masked key words. */
   private readonly stride: number;
   private capMask = MIN_CAPACITY - 1;
-  private records: Uint32Array;
+  /** Int32 words: V8's fast integer path (key words are compared after `| 0`-style bit operations). */
+  private records: Int32Array;
   private buckets: (FlowEntry[] | null)[] = new Array<FlowEntry[] | null>(MIN_CAPACITY).fill(null);
   /** Each slot's best entry (its bucket's first): what lookups read, one pointer less to follow. */
   private heads: (FlowEntry | null)[] = new Array<FlowEntry | null>(MIN_CAPACITY).fill(null);
@@ -81,10 +82,10 @@ export class Subtable {
     const words: number[] = [];
     for (let i = 0; i < FLOW_KEY_WORDS; i++) if (mask[i] !== 0) words.push(i);
     this.words = Int32Array.from(words);
-    this.wordMasks = Uint32Array.from(words, (i) => mask[i]!);
+    this.wordMasks = Int32Array.from(words, (i) => mask[i]! | 0);
     this.n = words.length;
     this.stride = this.n + 1;
-    this.records = new Uint32Array(MIN_CAPACITY * this.stride);
+    this.records = new Int32Array(MIN_CAPACITY * this.stride);
   }
 
   /** The best entry matching `key`, or null. Hot path. */
@@ -94,7 +95,7 @@ export class Subtable {
     const wordMasks = this.wordMasks;
     let h = HASH_SEED;
     for (let i = 0; i < n; i++) h = mixWord(h, key[words[i]!]! & wordMasks[i]!);
-    h = finishHash(h) >>> 0 || 1;
+    h = finishHash(h) | 0 || 1;
     const bit = (h >>> 11) & this.bloomMask;
     if ((this.bloom[bit >>> 5]! & (1 << (bit & 31))) === 0) return null;
     const capMask = this.capMask;
@@ -107,7 +108,7 @@ export class Subtable {
       if (stored === 0) return null;
       if (stored === h) {
         let j = 0;
-        while (j < n && records[r + 1 + j] === ((key[words[j]!]! & wordMasks[j]!) >>> 0)) j++;
+        while (j < n && records[r + 1 + j] === (key[words[j]!]! & wordMasks[j]!)) j++;
         if (j === n) return this.heads[s]!;
       }
       s = (s + 1) & capMask;
@@ -124,7 +125,7 @@ export class Subtable {
       if (stored === 0) return -1;
       if (stored === h) {
         let j = 0;
-        while (j < n && this.records[r + 1 + j] === value[this.words[j]!]) j++;
+        while (j < n && this.records[r + 1 + j] === (value[this.words[j]!]! | 0)) j++;
         if (j === n) return s;
       }
       s = (s + 1) & this.capMask;
@@ -134,7 +135,7 @@ export class Subtable {
   private hashValue(value: FlowKey): number {
     let h = HASH_SEED;
     for (let i = 0; i < this.n; i++) h = mixWord(h, value[this.words[i]!]!);
-    return finishHash(h) >>> 0 || 1;
+    return finishHash(h) | 0 || 1;
   }
 
   /** Entries with exactly this (compiled, normalised) match, best first. */
@@ -224,7 +225,7 @@ export class Subtable {
     const cap = (this.capMask + 1) * 2;
     const stride = this.stride;
     this.capMask = cap - 1;
-    this.records = new Uint32Array(cap * stride);
+    this.records = new Int32Array(cap * stride);
     this.buckets = new Array<FlowEntry[] | null>(cap).fill(null);
     this.heads = new Array<FlowEntry | null>(cap).fill(null);
     for (let s = 0; s < oldBuckets.length; s++) {

@@ -46,11 +46,12 @@ const RECORD = R_KEY + FLOW_KEY_WORDS;
 export class MicroflowCache {
   private readonly setMask: number;
   /** Slot records, four per set side by side (192 bytes: a hit reads one or two cache lines). */
-  private readonly records: Uint32Array;
+  private readonly records: Int32Array;
   /** Each slot's cached answer: an entry, null for a table miss, undefined for an empty slot. */
   private readonly answers: (FlowEntry | null | undefined)[];
+  /** Use stamps for LRU within a set; wraps as int32 (a wrong choice of victim then, nothing worse). */
   private clock = 0;
-  /** Adds so far, modulo 2^32 (slots compare generations by difference). */
+  /** Adds so far, as an int32 that wraps (slots compare generations by difference). */
   private generation = 0;
   private readonly log: (FlowEntry | undefined)[] = new Array<FlowEntry | undefined>(LOG_SIZE);
   /** Counters for tests and benchmarks. */
@@ -63,7 +64,7 @@ export class MicroflowCache {
     while (sets * WAYS < slots) sets *= 2;
     this.setMask = sets - 1;
     const n = sets * WAYS;
-    this.records = new Uint32Array(n * RECORD);
+    this.records = new Int32Array(n * RECORD);
     this.answers = new Array<FlowEntry | null | undefined>(n).fill(undefined);
   }
 
@@ -73,7 +74,7 @@ export class MicroflowCache {
 
   /** Records an entry added to the classifier behind the cache. */
   noteAdded(e: FlowEntry): void {
-    this.generation = (this.generation + 1) >>> 0;
+    this.generation = (this.generation + 1) | 0;
     this.log[this.generation & LOG_MASK] = e;
   }
 
@@ -85,20 +86,20 @@ export class MicroflowCache {
 
   /** The classifier's answer for `key`, from the cache when valid. Hot path. */
   lookup(key: FlowKey, classifier: Classifier): FlowEntry | null {
-    const h = hashFlowKey(key) >>> 0;
+    const h = hashFlowKey(key) | 0;
     const records = this.records;
     const first = (h & this.setMask) * WAYS;
     for (let s = first; s < first + WAYS; s++) {
       const r = s * RECORD;
       if (records[r + R_HASH] !== h) continue;
       const k = r + R_KEY;
-      if (records[k] === key[0] && records[k + 1] === key[1] && records[k + 2] === key[2] &&
-          records[k + 3] === key[3] && records[k + 4] === key[4] && records[k + 5] === key[5] &&
-          records[k + 6] === key[6] && records[k + 7] === key[7] && records[k + 8] === key[8]) {
+      if (records[k] === (key[0]! | 0) && records[k + 1] === (key[1]! | 0) && records[k + 2] === (key[2]! | 0) &&
+          records[k + 3] === (key[3]! | 0) && records[k + 4] === (key[4]! | 0) && records[k + 5] === (key[5]! | 0) &&
+          records[k + 6] === (key[6]! | 0) && records[k + 7] === (key[7]! | 0) && records[k + 8] === (key[8]! | 0)) {
         const e = this.answers[s];
         if (e === undefined) break; // an empty slot that happens to hold this key and hash
         this.hits++;
-        records[r + R_STAMP] = ++this.clock;
+        records[r + R_STAMP] = this.clock = (this.clock + 1) | 0;
         if (records[r + R_GEN] === this.generation && (e === null || e.alive)) return e;
         return this.revalidate(s, key, classifier);
       }
@@ -144,8 +145,8 @@ export class MicroflowCache {
     const r = victim * RECORD;
     records[r + R_HASH] = h;
     records[r + R_GEN] = this.generation;
-    records[r + R_STAMP] = ++this.clock;
-    for (let i = 0; i < FLOW_KEY_WORDS; i++) records[r + R_KEY + i] = key[i]!;
+    records[r + R_STAMP] = this.clock = (this.clock + 1) | 0;
+    for (let i = 0; i < FLOW_KEY_WORDS; i++) records[r + R_KEY + i] = key[i]! | 0;
     this.answers[victim] = e;
   }
 }
