@@ -171,6 +171,11 @@ export class Agent implements ConnectionHandler {
     this.options.failMode.setConnectedControllers(controllers);
   }
 
+  private hasActiveConnection(): boolean {
+    for (const c of this.connections) if (c.isActive) return true;
+    return false;
+  }
+
   private broadcast(build: (conn: Connection) => OfpMessage): void {
     for (const conn of this.connections) if (conn.isActive) conn.send(build(conn));
   }
@@ -306,8 +311,7 @@ export class Agent implements ConnectionHandler {
 
   /** The datapath's table miss: PACKET_IN, NORMAL (fail open) or drop, as the fail mode says. */
   onMiss(frame: Uint8Array, inPort: number): void {
-    const anyConnection = [...this.connections].some((c) => c.isActive);
-    const action = this.options.failMode.onMiss(anyConnection);
+    const action = this.options.failMode.onMiss(this.hasActiveConnection());
     if (action === 'normal') {
       this.options.datapath.execute(frame, inPort, [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }]);
     } else if (action === 'controller') {
@@ -317,7 +321,7 @@ export class Agent implements ConnectionHandler {
 
   /** An OUTPUT to CONTROLLER: PACKET_IN with reason ACTION and at most `maxLen` bytes when buffered. */
   onController(frame: Uint8Array, inPort: number, maxLen: number, reason: number = OFPR.ACTION): void {
-    if (![...this.connections].some((c) => c.isActive)) return;
+    if (!this.hasActiveConnection()) return;
     this.packetIn(frame, inPort, maxLen, reason);
   }
 

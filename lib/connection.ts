@@ -120,7 +120,7 @@ export class Connection {
   send(msg: OfpMessage): void {
     if (this.stateValue === 'closed') return;
     const bytes = encodeMessage(msg);
-    this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
+    if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
     if (!this.socket.write(bytes)) this.socket.pause();
   }
 
@@ -198,7 +198,7 @@ export class Connection {
       this.log.info('refused message', { reason: invalid.reason, xid });
       return this.send(errorReply(invalid));
     }
-    this.log.debug('receive', { type: nameOf(OFPT, msg.type), xid });
+    if (this.log.debugEnabled) this.log.debug('receive', { type: nameOf(OFPT, msg.type), xid });
     switch (msg.type) {
       case OFPT.ECHO_REQUEST:
         return this.send({ version: OFP_VERSION, type: OFPT.ECHO_REPLY, xid: msg.xid, data: msg.data });

@@ -15,6 +15,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** Whether debug lines are written (to skip building their fields on hot paths). */
+  readonly debugEnabled: boolean;
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger;
 }
@@ -42,6 +44,7 @@ export function createLogger(
     info: (msg, fields) => emit('info', msg, fields),
     warn: (msg, fields) => emit('warn', msg, fields),
     error: (msg, fields) => emit('error', msg, fields),
+    debugEnabled: min === 0,
     child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
   };
 }

@@ -15,4 +15,6 @@ t.test('one JSON object per line, level filter, child fields', async (t) => {
   t.match(JSON.parse(lines[1] ?? ''), { level: 'warn', msg: 'careful', conn: 3 });
   t.match(JSON.parse(lines[2] ?? ''), { level: 'error' });
   silentLogger.error('nothing');
+  t.equal(log.debugEnabled, false);
+  t.equal(createLogger({ level: 'debug', write: () => {} }).debugEnabled, true);
 });

@@ -7,7 +7,7 @@
  *   no malformed frame, and `ovs-ofctl ofp-print` decodes every message the switch sent.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,14 @@ t.test('malformed and invalid messages, a capture of the session', async (t) => 
     const [command = '', ...rest] = args;
     t.equal((await ofctl(undefined, target, command, ...rest)).code, 0, `ovs-ofctl ${args.join(' ')}`);
   }
+  // A flow statistics reply past 64 KiB arrives in parts (OFPSF_REPLY_MORE): ovs-ofctl reads them all.
+  const many = join(dir, 'many.txt');
+  writeFileSync(many, Array.from({ length: 1500 }, (_, i) => `priority=${i + 1},tcp,tp_src=${i},actions=output:1\n`).join(''));
+  t.equal((await ofctl(undefined, target, 'add-flows', many)).code, 0);
+  const dump = await ofctl(undefined, target, 'dump-flows');
+  t.equal(dump.stdout.split('\n').filter((l) => l.includes('tcp,tp_src=')).length, 1500, 'all 1500 entries (about 140 KiB) listed');
+  t.equal((await ofctl(undefined, target, 'del-flows', 'tcp')).code, 0);
+
   // Every message the switch sent us decodes with ovs-ofctl ofp-print.
   const sent = new Map<number, Uint8Array[]>();
   for (const m of c.history) sent.set(m.bytes[1] ?? 0, [...(sent.get(m.bytes[1] ?? 0) ?? []), m.bytes]);
