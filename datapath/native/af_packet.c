@@ -1,0 +1,539 @@
+/*
+ * af_packet: one Linux interface as a raw AF_PACKET socket, for ofswitch's datapath ports.
+ *
+ * Receive: a TPACKET_V3 memory-mapped ring (PACKET_RX_RING) with a 1 ms block timeout, so a lone
+ * frame waits at most that long. The fd is watched with libuv (uv_poll_t on Node's loop); on each
+ * wake-up every block the kernel has handed over is walked, frames are described in a shared
+ * Uint32Array (offset in the ring, length, flags, GSO segment size) and JS is called ONCE for the
+ * whole batch. The frames are views of the ring itself (an external ArrayBuffer, no copy), valid
+ * during that call only: the blocks go back to the kernel when it returns.
+ *   - Own transmissions never come back (PACKET_IGNORE_OUTGOING, and PACKET_OUTGOING is skipped).
+ *   - An 802.1Q tag the kernel stripped into metadata (TP_STATUS_VLAN_VALID) is put back into the
+ *     frame in place: the MAC addresses move 4 bytes into the headroom before the frame.
+ *   - A frame with a partial checksum (veth/tap tx offload, TP_STATUS_CSUMNOTREADY) is flagged;
+ *     a GSO super-frame (PACKET_VNET_HDR tells its type and segment size) is flagged with its
+ *     segment size. Completing checksums and segmenting are the datapath's (TypeScript) job.
+ * Transmit: JS copies frames into a shared staging area (fixed-size slots) and calls flush(),
+ * which sends them all with one sendmmsg (MSG_DONTWAIT: the event loop never blocks).
+ * Errors: a socket error (ENETDOWN when the interface goes down, ENODEV/ENXIO when it is deleted)
+ * is read with SO_ERROR and reported to JS as an error callback; the socket stays open (the kernel
+ * resumes delivery when the interface comes back up). Nothing here ever aborts the process.
+ * close() stops the poll, closes the socket, detaches the shared buffers and frees the memory.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+#include <arpa/inet.h>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+/* Per-frame flags reported to JS (meta[i*4 + 2]); mirrored in af-packet-port.ts. */
+#define FRAME_CSUM_NOT_READY 0x1u
+#define FRAME_TRUNCATED 0x2u
+#define FRAME_GSO_TCPV4 0x4u
+#define FRAME_GSO_TCPV6 0x8u
+#define FRAME_GSO_OTHER 0x10u
+
+#define META_WORDS 4
+#define VLAN_TAG_LEN 4
+#define MAC_ADDRS_LEN 12
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+typedef struct port {
+  napi_env env;
+  int fd;
+  int closed;
+  int in_callback;
+  uv_poll_t poll;
+  /* receive ring */
+  uint8_t *ring;
+  size_t ring_bytes;
+  uint32_t block_size;
+  uint32_t block_count;
+  uint32_t next_block;
+  uint32_t *meta; /* META_WORDS per frame */
+  uint32_t meta_frames;
+  /* transmit staging */
+  uint8_t *tx;
+  uint32_t tx_slot_size;
+  uint32_t tx_slots;
+  uint32_t *tx_lengths;
+  struct mmsghdr *msgs;
+  struct iovec *iovs;
+  /* JS side */
+  napi_ref on_batch;
+  napi_ref on_error;
+  napi_ref self;
+  napi_ref ring_ab;
+  napi_ref meta_ab;
+  napi_ref tx_ab;
+  napi_ref tx_lengths_ab;
+  napi_async_context async;
+} port_t;
+
+/* virtio_net_hdr is prepended to every frame sent (PACKET_VNET_HDR): all zeros, no offload. */
+static struct virtio_net_hdr zero_vnet_hdr;
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, text, error;
+  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, NULL, text, &error);
+  napi_value errno_value;
+  napi_create_int32(env, err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* ---- close and free ------------------------------------------------------------------------- */
+
+static void detach(napi_env env, napi_ref *ref) {
+  if (*ref == NULL) return;
+  napi_value ab;
+  if (napi_get_reference_value(env, *ref, &ab) == napi_ok && ab != NULL) napi_detach_arraybuffer(env, ab);
+  napi_delete_reference(env, *ref);
+  *ref = NULL;
+}
+
+static void free_port(port_t *p) {
+  if (p->ring) munmap(p->ring, p->ring_bytes);
+  free(p->meta);
+  free(p->tx);
+  free(p->tx_lengths);
+  free(p->msgs);
+  free(p->iovs);
+  free(p);
+}
+
+static void on_poll_closed(uv_handle_t *handle) { free_port((port_t *)handle->data); }
+
+/* Releases everything; the struct itself goes once libuv has let go of the poll handle. */
+static void close_port(port_t *p, int from_finalizer) {
+  if (p->closed) return;
+  p->closed = 1;
+  napi_env env = p->env;
+  if (!from_finalizer) {
+    detach(env, &p->ring_ab);
+    detach(env, &p->meta_ab);
+    detach(env, &p->tx_ab);
+    detach(env, &p->tx_lengths_ab);
+    if (p->on_batch) napi_delete_reference(env, p->on_batch);
+    if (p->on_error) napi_delete_reference(env, p->on_error);
+    if (p->async) napi_async_destroy(env, p->async);
+    p->on_batch = p->on_error = NULL;
+    p->async = NULL;
+  }
+  uv_poll_stop(&p->poll);
+  close(p->fd);
+  p->fd = -1;
+  uv_close((uv_handle_t *)&p->poll, on_poll_closed);
+}
+
+static void finalize_port(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  port_t *p = data;
+  if (!p->closed) close_port(p, 1);
+}
+
+/* ---- calls into JS -------------------------------------------------------------------------- */
+
+static void call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = p->env;
+  napi_value fn, recv, result;
+  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return;
+  napi_get_global(env, &recv); /* napi_make_callback needs an object as `this` */
+  p->in_callback = 1;
+  napi_status st = napi_make_callback(env, p->async, recv, fn, argc, argv, &result);
+  p->in_callback = 0;
+  if (st == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err); /* 'uncaughtException', as for any async callback */
+  }
+}
+
+static void report_error(port_t *p, int err) {
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value argv[2];
+  napi_create_int32(env, err, &argv[0]);
+  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &argv[1]);
+  call_js(p, p->on_error, 2, argv);
+  napi_close_handle_scope(env, scope);
+}
+
+/* ---- receive -------------------------------------------------------------------------------- */
+
+static struct tpacket_block_desc *block_at(port_t *p, uint32_t i) {
+  return (struct tpacket_block_desc *)(p->ring + (size_t)i * p->block_size);
+}
+
+static int block_ready(struct tpacket_block_desc *b) {
+  return (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
+}
+
+/* Describes the frames of one block into meta from index n; returns the new count. */
+static uint32_t describe_block(port_t *p, struct tpacket_block_desc *b, uint32_t n) {
+  uint32_t count = b->hdr.bh1.num_pkts;
+  struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
+  for (uint32_t i = 0; i < count; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
+    const struct sockaddr_ll *sll = (const struct sockaddr_ll *)((uint8_t *)h + TPACKET_ALIGN(sizeof *h));
+    if (sll->sll_pkttype == PACKET_OUTGOING) continue;
+    uint8_t *frame = (uint8_t *)h + h->tp_mac;
+    uint32_t len = h->tp_snaplen;
+    uint32_t flags = 0, gso_size = 0;
+    const struct virtio_net_hdr *vh = (const struct virtio_net_hdr *)(frame - sizeof(struct virtio_net_hdr));
+    uint8_t gso_type = vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    if (gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+      gso_size = vh->gso_size;
+      flags |= gso_type == VIRTIO_NET_HDR_GSO_TCPV4   ? FRAME_GSO_TCPV4
+               : gso_type == VIRTIO_NET_HDR_GSO_TCPV6 ? FRAME_GSO_TCPV6
+                                                      : FRAME_GSO_OTHER;
+    }
+    if (h->tp_status & TP_STATUS_CSUMNOTREADY) flags |= FRAME_CSUM_NOT_READY;
+    if (h->tp_snaplen < h->tp_len) flags |= FRAME_TRUNCATED;
+    if ((h->tp_status & TP_STATUS_VLAN_VALID) && len >= MAC_ADDRS_LEN) {
+      /* Put the tag back: the headroom before the frame (at least the vnet header) takes it. */
+      uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
+      uint16_t tci = h->hv1.tp_vlan_tci;
+      memmove(frame - VLAN_TAG_LEN, frame, MAC_ADDRS_LEN);
+      frame -= VLAN_TAG_LEN;
+      frame[12] = tpid >> 8;
+      frame[13] = tpid & 0xff;
+      frame[14] = tci >> 8;
+      frame[15] = tci & 0xff;
+      len += VLAN_TAG_LEN;
+    }
+    uint32_t *m = p->meta + (size_t)n * META_WORDS;
+    m[0] = (uint32_t)(frame - p->ring);
+    m[1] = len;
+    m[2] = flags;
+    m[3] = gso_size;
+    n++;
+  }
+  return n;
+}
+
+static void release_block(struct tpacket_block_desc *b) {
+  __atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+}
+
+/* Hands every ready block to JS, as few calls as the meta array allows (one, normally). */
+static void drain(port_t *p) {
+  while (!p->closed) {
+    uint32_t first = p->next_block, blocks = 0, n = 0;
+    while (blocks < p->block_count) {
+      struct tpacket_block_desc *b = block_at(p, (first + blocks) % p->block_count);
+      if (!block_ready(b)) break;
+      if (n + b->hdr.bh1.num_pkts > p->meta_frames && blocks > 0) break;
+      n = describe_block(p, b, n);
+      blocks++;
+    }
+    if (blocks == 0) return;
+    if (n > 0) {
+      napi_handle_scope scope;
+      napi_open_handle_scope(p->env, &scope);
+      napi_value argv[1];
+      napi_create_uint32(p->env, n, &argv[0]);
+      call_js(p, p->on_batch, 1, argv);
+      napi_close_handle_scope(p->env, scope);
+    }
+    if (p->closed) return; /* closed from the callback: the ring is gone */
+    for (uint32_t i = 0; i < blocks; i++) release_block(block_at(p, (first + i) % p->block_count));
+    p->next_block = (first + blocks) % p->block_count;
+  }
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  port_t *p = handle->data;
+  if (p->closed) return;
+  if (status < 0) {
+    /* libuv stops the watcher on POLLERR: read (and clear) the socket error, report, resume. */
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0) err = EIO;
+    report_error(p, err);
+    if (!p->closed) uv_poll_start(&p->poll, UV_READABLE, on_poll);
+    return;
+  }
+  if (events & UV_READABLE) drain(p);
+}
+
+/* ---- transmit ------------------------------------------------------------------------------- */
+
+/* Sends staged frames [0, count); returns how many the kernel took (the rest are dropped). */
+static int send_staged(port_t *p, uint32_t count, int *last_err) {
+  uint32_t sent = 0, done = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    struct iovec *iov = p->iovs + 2 * i;
+    iov[0].iov_base = &zero_vnet_hdr;
+    iov[0].iov_len = sizeof zero_vnet_hdr;
+    iov[1].iov_base = p->tx + (size_t)i * p->tx_slot_size;
+    iov[1].iov_len = p->tx_lengths[i] <= p->tx_slot_size ? p->tx_lengths[i] : p->tx_slot_size;
+    memset(&p->msgs[i], 0, sizeof p->msgs[i]);
+    p->msgs[i].msg_hdr.msg_iov = iov;
+    p->msgs[i].msg_hdr.msg_iovlen = 2;
+  }
+  while (done < count) {
+    int r = sendmmsg(p->fd, p->msgs + done, count - done, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *last_err = errno;
+      if (errno == ENETDOWN || errno == ENXIO || errno == ENODEV || errno == EBADF) break; /* all would fail */
+      done++; /* this frame is refused: skip it and try the rest */
+      continue;
+    }
+    sent += (uint32_t)r;
+    done += (uint32_t)r;
+  }
+  return (int)sent;
+}
+
+/* ---- JS API --------------------------------------------------------------------------------- */
+
+static port_t *unwrap(napi_env env, napi_value obj) {
+  port_t *p = NULL;
+  if (napi_unwrap(env, obj, (void **)&p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "not an af_packet socket");
+    return NULL;
+  }
+  return p;
+}
+
+static int set_int_opt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+static napi_value make_ab(napi_env env, void *data, size_t len, napi_ref *ref) {
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok) return NULL;
+  if (napi_create_reference(env, ab, 1, ref) != napi_ok) return NULL;
+  return ab;
+}
+
+static uint32_t get_u32(napi_env env, napi_value obj, const char *name, uint32_t dflt) {
+  napi_value v;
+  uint32_t out = dflt;
+  bool has = false;
+  if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) return dflt;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return dflt;
+  if (napi_get_value_uint32(env, v, &out) != napi_ok) return dflt;
+  return out;
+}
+
+/*
+ * open(ifname, { blockSize, blockCount, txSlotSize, txSlots }, onBatch(count), onError(errno, text))
+ *   -> { ring: ArrayBuffer, meta: ArrayBuffer, tx: ArrayBuffer, txLengths: ArrayBuffer, ifindex }
+ */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "open(ifname, options, onBatch, onError)");
+    return NULL;
+  }
+  char ifname[IF_NAMESIZE + 1];
+  size_t len;
+  CHECK(napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &len));
+  uint32_t block_size = get_u32(env, argv[1], "blockSize", 1u << 17);
+  uint32_t block_count = get_u32(env, argv[1], "blockCount", 32);
+  uint32_t tx_slot_size = get_u32(env, argv[1], "txSlotSize", 2048);
+  uint32_t tx_slots = get_u32(env, argv[1], "txSlots", 256);
+  uint32_t block_tov_ms = get_u32(env, argv[1], "blockTimeoutMs", 1);
+  if (block_size < 4096 || (block_size & 4095) || block_count == 0 || tx_slots == 0 || tx_slot_size == 0) {
+    napi_throw_range_error(env, NULL, "bad ring or staging sizes");
+    return NULL;
+  }
+
+  unsigned ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) return throw_errno(env, ifname, errno);
+
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); /* protocol 0: no frames until bind */
+  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+  const char *step = NULL;
+  struct tpacket_req3 req;
+  memset(&req, 0, sizeof req);
+  req.tp_block_size = block_size;
+  req.tp_block_nr = block_count;
+  req.tp_frame_size = 2048; /* V3 frames are variable: only a sanity value */
+  req.tp_frame_nr = (uint32_t)(((uint64_t)block_size * block_count) / req.tp_frame_size);
+  req.tp_retire_blk_tov = block_tov_ms;
+  uint8_t *ring = MAP_FAILED;
+  size_t ring_bytes = (size_t)block_size * block_count;
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = (int)ifindex;
+  struct packet_mreq mreq;
+  memset(&mreq, 0, sizeof mreq);
+  mreq.mr_ifindex = (int)ifindex;
+  mreq.mr_type = PACKET_MR_PROMISC;
+
+  if (set_int_opt(fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3)) step = "PACKET_VERSION";
+  else if (set_int_opt(fd, SOL_PACKET, PACKET_VNET_HDR, 1)) step = "PACKET_VNET_HDR";
+  else if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req)) step = "PACKET_RX_RING";
+  else if ((ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd, 0)) == MAP_FAILED &&
+           (ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+    step = "mmap";
+  else if (set_int_opt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)) step = "PACKET_IGNORE_OUTGOING";
+  else if (bind(fd, (struct sockaddr *)&sll, sizeof sll)) step = "bind";
+  else if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq)) step = "PACKET_MR_PROMISC";
+  if (step) {
+    int err = errno;
+    if (ring != MAP_FAILED) munmap(ring, ring_bytes);
+    close(fd);
+    char what[64];
+    snprintf(what, sizeof what, "%s: %s", ifname, step);
+    return throw_errno(env, what, err);
+  }
+  /* A socket error from bind on a down interface (ENETDOWN) is not a failure: read and drop it. */
+  int soerr = 0;
+  socklen_t soerr_len = sizeof soerr;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len);
+
+  port_t *p = calloc(1, sizeof *p);
+  if (!p) {
+    munmap(ring, ring_bytes);
+    close(fd);
+    return throw_errno(env, "open", ENOMEM);
+  }
+  p->env = env;
+  p->fd = fd;
+  p->ring = ring;
+  p->ring_bytes = ring_bytes;
+  p->block_size = block_size;
+  p->block_count = block_count;
+  p->meta_frames = 8192 > block_size / 64 + 1 ? 8192 : block_size / 64 + 1; /* a block always fits */
+  p->meta = calloc((size_t)p->meta_frames * META_WORDS, sizeof(uint32_t));
+  p->tx_slot_size = tx_slot_size;
+  p->tx_slots = tx_slots;
+  p->tx = calloc(tx_slots, tx_slot_size);
+  p->tx_lengths = calloc(tx_slots, sizeof(uint32_t));
+  p->msgs = calloc(tx_slots, sizeof(struct mmsghdr));
+  p->iovs = calloc((size_t)tx_slots * 2, sizeof(struct iovec));
+  if (!p->meta || !p->tx || !p->tx_lengths || !p->msgs || !p->iovs) {
+    close(fd);
+    free_port(p);
+    return throw_errno(env, "open", ENOMEM);
+  }
+
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  uv_poll_init(loop, &p->poll, fd);
+  p->poll.data = p;
+
+  napi_value obj, name, v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_reference(env, argv[2], 1, &p->on_batch));
+  CHECK(napi_create_reference(env, argv[3], 1, &p->on_error));
+  CHECK(napi_create_string_utf8(env, "af_packet", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, obj, name, &p->async));
+  CHECK(napi_wrap(env, obj, p, finalize_port, NULL, NULL));
+  napi_value ring_ab = make_ab(env, ring, ring_bytes, &p->ring_ab);
+  napi_value meta_ab = make_ab(env, p->meta, (size_t)p->meta_frames * META_WORDS * 4, &p->meta_ab);
+  napi_value tx_ab = make_ab(env, p->tx, (size_t)tx_slots * tx_slot_size, &p->tx_ab);
+  napi_value txl_ab = make_ab(env, p->tx_lengths, (size_t)tx_slots * 4, &p->tx_lengths_ab);
+  if (!ring_ab || !meta_ab || !tx_ab || !txl_ab) return NULL;
+  CHECK(napi_set_named_property(env, obj, "ring", ring_ab));
+  CHECK(napi_set_named_property(env, obj, "meta", meta_ab));
+  CHECK(napi_set_named_property(env, obj, "tx", tx_ab));
+  CHECK(napi_set_named_property(env, obj, "txLengths", txl_ab));
+  CHECK(napi_create_uint32(env, ifindex, &v));
+  CHECK(napi_set_named_property(env, obj, "ifindex", v));
+  uv_poll_start(&p->poll, UV_READABLE, on_poll);
+  return obj;
+}
+
+/* flush(sock, count) -> frames the kernel took; the rest were refused (errno in sock.lastError). */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], this_obj, result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &this_obj, NULL));
+  port_t *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  uint32_t count = 0;
+  CHECK(napi_get_value_uint32(env, argv[1], &count));
+  if (p->closed) count = 0;
+  if (count > p->tx_slots) count = p->tx_slots;
+  int err = 0;
+  int sent = count ? send_staged(p, count, &err) : 0;
+  napi_value e;
+  CHECK(napi_create_int32(env, err, &e));
+  CHECK(napi_set_named_property(env, argv[0], "lastError", e));
+  CHECK(napi_create_int32(env, sent, &result));
+  return result;
+}
+
+/* sendOne(sock, frame: Uint8Array) -> errno (0: sent): for a frame larger than a staging slot. */
+static napi_value js_send_one(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  port_t *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value ab;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &offset));
+  int err = EBADF;
+  if (!p->closed) {
+    struct iovec iov[2] = {{&zero_vnet_hdr, sizeof zero_vnet_hdr}, {data, length}};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    err = sendmsg(p->fd, &msg, MSG_DONTWAIT) < 0 ? errno : 0;
+  }
+  CHECK(napi_create_int32(env, err, &result));
+  return result;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  port_t *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  napi_remove_wrap(env, argv[0], NULL); /* no finalizer after this: the struct is freed by close */
+  close_port(p, 0);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
+      {"sendOne", NULL, js_send_one, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "af_packet",
+      "sources": ["af_packet.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}
