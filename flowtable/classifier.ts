@@ -231,7 +231,7 @@ export class Subtable {
     for (let s = 0; s < oldBuckets.length; s++) {
       if (oldBuckets[s] === null) continue;
       const t = this.freeSlot(old[s * stride]!);
-      this.records.set(old.subarray(s * stride, s * stride + stride), t * stride);
+      for (let j = 0; j < stride; j++) this.records[t * stride + j] = old[s * stride + j]!;
       this.buckets[t] = oldBuckets[s]!;
       this.heads[t] = oldBuckets[s]![0]!;
     }
@@ -310,10 +310,6 @@ export class Subtable {
   }
 }
 
-function maskKey(mask: FlowKey): string {
-  return mask.join(',');
-}
-
 export class Classifier {
   /** Subtables by descending maxRank: the lookup order. */
   private sorted: Subtable[] = [];
@@ -354,7 +350,7 @@ export class Classifier {
   }
 
   insert(e: FlowEntry): void {
-    const k = maskKey(e.compiled.mask);
+    const k = e.compiled.maskKey;
     let st = this.byMask.get(k);
     if (st === undefined) {
       st = new Subtable(e.compiled.mask);
@@ -371,7 +367,7 @@ export class Classifier {
 
   /** Removes `e` and marks it dead (`alive = false`). */
   remove(e: FlowEntry): void {
-    const k = maskKey(e.compiled.mask);
+    const k = e.compiled.maskKey;
     const st = this.byMask.get(k);
     if (st === undefined) return;
     const before = st.maxRank;
@@ -389,7 +385,7 @@ export class Classifier {
 
   /** The entry with exactly this match and priority, if any. */
   findStrict(c: CompiledMatch, priority: number): FlowEntry | undefined {
-    const st = this.byMask.get(maskKey(c.mask));
+    const st = this.byMask.get(c.maskKey);
     const bucket = st?.bucketOf(c.value);
     return bucket?.find((e) => e.priority === priority);
   }

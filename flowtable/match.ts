@@ -40,6 +40,8 @@ const NW_TOS_DSCP_MASK = 0xfc;
 export interface CompiledMatch {
   readonly value: FlowKey;
   readonly mask: FlowKey;
+  /** The mask as a string: the classifier's key for the subtable of this mask. */
+  readonly maskKey: string;
 }
 
 /** True when the request had no wildcard bit at all: OpenFlow 1.0 gives it the top priority. */
@@ -184,15 +186,15 @@ export function compileMatch(n: Match): CompiledMatch {
   value[W_DL_TYPE_PCP_TOS] = v4 >>> 0;
   mask[W_DL_TYPE_PCP_TOS] = m4 >>> 0;
 
-  const [sHi, sLo] = macToWords(n.dlSrc);
-  const [dHi, dLo] = macToWords(n.dlDst);
   if (has(OFPFW.DL_SRC)) {
+    const [sHi, sLo] = macToWords(n.dlSrc);
     value[W_DL_SRC_HI] = ((sHi << 16) | (sLo >>> 16)) >>> 0;
     mask[W_DL_SRC_HI] = 0xffffffff;
     value[W_DL_SRC_LO_DST_HI] = (sLo & 0xffff) << 16 >>> 0;
     mask[W_DL_SRC_LO_DST_HI] = 0xffff0000;
   }
   if (has(OFPFW.DL_DST)) {
+    const [dHi, dLo] = macToWords(n.dlDst);
     value[W_DL_SRC_LO_DST_HI] = (value[W_DL_SRC_LO_DST_HI]! | dHi) >>> 0;
     mask[W_DL_SRC_LO_DST_HI] = (mask[W_DL_SRC_LO_DST_HI]! | 0xffff) >>> 0;
     value[W_DL_DST_LO] = dLo;
@@ -220,7 +222,7 @@ export function compileMatch(n: Match): CompiledMatch {
   }
   value[W_TP] = v8 >>> 0;
   mask[W_TP] = m8 >>> 0;
-  return { value, mask };
+  return { value, mask, maskKey: mask.join(',') };
 }
 
 /** Does the packet key match? */
@@ -249,14 +251,6 @@ export function covers(req: CompiledMatch, e: CompiledMatch): boolean {
 export function overlaps(a: CompiledMatch, b: CompiledMatch): boolean {
   for (let i = 0; i < FLOW_KEY_WORDS; i++) {
     if (((a.value[i]! ^ b.value[i]!) & a.mask[i]! & b.mask[i]!) !== 0) return false;
-  }
-  return true;
-}
-
-/** Same match (both compiled from normalised matches)? */
-export function sameMatch(a: CompiledMatch, b: CompiledMatch): boolean {
-  for (let i = 0; i < FLOW_KEY_WORDS; i++) {
-    if (a.value[i] !== b.value[i] || a.mask[i] !== b.mask[i]) return false;
   }
   return true;
 }

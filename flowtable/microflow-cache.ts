@@ -68,10 +68,6 @@ export class MicroflowCache {
     this.answers = new Array<FlowEntry | null | undefined>(n).fill(undefined);
   }
 
-  get capacity(): number {
-    return this.answers.length;
-  }
-
   /** Records an entry added to the classifier behind the cache. */
   noteAdded(e: FlowEntry): void {
     this.generation = (this.generation + 1) | 0;

@@ -93,6 +93,19 @@ t.test('100,000 entries with timeouts: one heap, expiry in deadline order, no pe
   t.equal(ft.nextExpiry(), null, 'deleted entries leave no live deadline');
 });
 
+t.test('deleting most timed entries compacts the heap and keeps the rest on time', async (t) => {
+  let now = 0;
+  const ft = new FlowTable({ now: () => now });
+  for (let i = 0; i < 300; i++) ft.flowMod(add({ match: port(i), hardTimeout: 1 + (i % 3), flags: 0 }));
+  for (let i = 0; i < 290; i++) ft.flowMod(add({ match: port(i), command: OFPFC.DELETE_STRICT }));
+  ft.flowMod(add({ match: port(1000), hardTimeout: 9 }));
+  t.equal(ft.size, 11);
+  t.equal(ft.nextExpiry(), 1000);
+  now = 3000;
+  t.equal(ft.expire().length, 10, 'the ten left of the first 300 expire');
+  t.equal(ft.nextExpiry(), 9000);
+});
+
 t.test('flow, aggregate and table statistics: match filter, out_port, table id, normalised match', async (t) => {
   let now = 0;
   const ft = new FlowTable({ now: () => now });
