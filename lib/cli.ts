@@ -3,16 +3,20 @@
  * The `ofswitch` command: runs one switch in the foreground until SIGINT or SIGTERM, then shuts
  * down cleanly. A bad option, a missing interface or a busy port: one message naming it on
  * stderr, exit status 2. Everything else it says is structured log lines (log.ts).
+ * With no options at all it runs the demo (demo.ts): three test hosts on a standalone switch.
  */
+import { createDemoHosts, demoHints, removeDemoHosts } from './demo.js';
 import { createLogger } from './log.js';
 import { USAGE, UsageError, parseCommandLine } from './options.js';
 import { StartError, Switch } from './switch.js';
 import { packageVersion } from './version.js';
 
 async function main(argv: readonly string[]): Promise<number> {
+  const demo = argv.length === 0 ? createDemoHosts() : null;
+  if (demo) process.once('exit', () => removeDemoHosts(demo));
   let command;
   try {
-    command = parseCommandLine(argv);
+    command = parseCommandLine(demo ? demo.flatMap((h) => ['--port', h.port]) : argv);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`ofswitch: ${err.message}\n`);
@@ -39,6 +43,10 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  if (demo) {
+    const listen = command.options.listen[0];
+    process.stdout.write(demoHints(demo, `tcp:${listen?.host ?? '127.0.0.1'}:${listen?.port ?? 6634}`));
+  }
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       log.info('signal received, stopping', { signal });
@@ -48,6 +56,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
   await sw.stop();
+  if (demo) removeDemoHosts(demo);
   return 0;
 }
 
