@@ -20,11 +20,11 @@ import { EventEmitter } from 'eventemitter3';
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPF, OFPPR, OFPPS, OFPR } from '../protocol/constants.js';
 import type { Action, MacAddress, PhyPort, PortStats } from '../protocol/types.js';
+import { AfPacketPort } from './af-packet-port.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
 import { LearningBridge, type BridgePort } from './normal.js';
 import type { LinkInfo, NetPort } from './port.js';
-import { RawPort } from './raw-port.js';
 
 /** What the datapath needs of the flow table. */
 export interface FlowLookup {
@@ -217,7 +217,7 @@ export class Datapath extends EventEmitter<DatapathEvents> {
 
   /** Opens Linux interface `name` as port `portNo` (OFPP.LOCAL for the switch's own interface). */
   openPort(name: string, portNo: number, vlan: PortVlanOptions = {}): PhyPort {
-    return this.addPort(new RawPort(name), portNo, vlan);
+    return this.addPort(new AfPacketPort(name), portNo, vlan);
   }
 
   /** Adds an interface as port `portNo`; emits 'port-status' ADD. */
@@ -227,6 +227,7 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     if (this.portList.some((p) => p.net.name === net.name)) throw new Error(`interface ${net.name} is already a port`);
     const port = new DatapathPort(portNo, net, vlan);
     net.open((frame) => this.receive(port, frame));
+    net.watchLink?.(() => this.pollPort(port));
     this.portsByNo.set(portNo, port);
     this.portList = [...this.portList, port].sort((a, b) => a.portNo - b.portNo);
     const desc = port.describe();

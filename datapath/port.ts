@@ -3,7 +3,7 @@
  *
  * `NetPort` is what the datapath needs of an interface: receive frames, send frames, report and
  * change its link. Two implementations, like Open vSwitch's netdev-linux beside netdev-dummy:
- * `RawPort` (raw-port.ts) on a Linux interface, and `MemoryPort` here, in memory, for unit tests.
+ * `AfPacketPort` (af-packet-port.ts) on a Linux interface, and `MemoryPort` here, in memory, for unit tests.
  */
 import type { MacAddress } from '../protocol/types.js';
 
@@ -26,6 +26,8 @@ export interface NetPort {
   send(frame: Uint8Array): void;
   /** The link now (cheap: called about every 250 ms). */
   readLink(): LinkInfo;
+  /** Calls `onChange` when the port learns that its link may have changed (before the next poll). */
+  watchLink?(onChange: () => void): void;
   /** Brings the interface administratively up or down. */
   setAdminUp(up: boolean): Promise<void>;
   close(): void;
