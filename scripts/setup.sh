@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine (run as root): the Debian packages that the raw-socket
-# library and the tests' real peers need, the npm packages, and the TypeScript build.
+# addon and the tests' real peers need, the npm packages, the addon (datapath/native) and the
+# TypeScript build.
 # Every step is skipped when it is already done, so `npm test` and `npm start` can always call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  libpcap-dev                 # raw sockets (cap builds against libpcap)
+  build-essential python3     # the AF_PACKET addon (node-gyp: make, a C compiler, python3)
+  libpcap-dev                 # the cap package (still a dependency) builds against libpcap
   iproute2 iputils-ping ethtool procps tcpdump iperf3 netsniff-ng
   openvswitch-common          # ovs-ofctl
   openvswitch-switch          # Open vSwitch itself, the reference switch
@@ -30,6 +32,19 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages" >&2
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+fi
+
+# The AF_PACKET addon: built when missing or older than its sources. node-gyp is npm's own (npm puts
+# it on the PATH of scripts); Node's headers come from npm's nodedir setting, else from the
+# system's Node (/usr/include/node), else node-gyp fetches them.
+ADDON=datapath/native/build/Release/af_packet.node
+if [ ! -f "$ADDON" ] || [ -n "$(find datapath/native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.h' -o -name binding.gyp \))" ]; then
+  echo "setup: building the AF_PACKET addon" >&2
+  nodedir=$(npm config get nodedir 2>/dev/null || true)
+  if [ -z "$nodedir" ] || [ "$nodedir" = undefined ] || [ "$nodedir" = null ]; then
+    nodedir=$([ -f /usr/include/node/node_api.h ] && echo /usr || true)
+  fi
+  npm_config_nodedir="$nodedir" npm run --silent build:native >&2
 fi
 
 # Build (type-checks everything: sources, tests and benchmarks).
