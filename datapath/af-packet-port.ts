@@ -122,6 +122,9 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
   /** Frames refused by the kernel on send, and frames received that could not be forwarded. */
   txErrors = 0;
   rxErrors = 0;
+  /** Frames received with a partial checksum, completed here; GSO super-frames cut into segments. */
+  checksumsCompleted = 0;
+  superFramesSegmented = 0;
   private readonly blockTimeoutMs: number;
   private sock: NativeSocket | undefined;
   private ring = new Uint8Array(0);
@@ -197,9 +200,10 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     }
     if ((flags & (FRAME_FLAG.GSO_TCPV4 | FRAME_FLAG.GSO_TCPV6)) !== 0) {
       if (segmentTcp(frame, gsoSize, this.deliver) === 0) this.rxErrors++;
+      else this.superFramesSegmented++;
       return;
     }
-    completeChecksum(frame);
+    if (completeChecksum(frame)) this.checksumsCompleted++;
     onFrame(frame);
   }
 

@@ -1,12 +1,14 @@
 /**
- * Real frames between test hosts (network namespaces and veth pairs) through a Datapath on raw
- * sockets, with a stub flow table standing in for the classifier.
+ * Real frames between test hosts (network namespaces and veth pairs) through a Datapath on its
+ * AF_PACKET ports (datapath/af-packet-port.ts), with a stub flow table standing in for the
+ * classifier.
  */
 import t from 'tap';
 import { unpackFlowKey, type FlowKey, type FlowFields } from '../../flowtable/flow-key.js';
 import { Datapath, type FlowLookup } from '../../datapath/datapath.js';
 import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS } from '../../protocol/constants.js';
 import type { Action, PhyPort } from '../../protocol/types.js';
+import { AfPacketPort } from '../../datapath/af-packet-port.js';
 import { addHost, run, spawnIn, tryRun, type Teardownable, type TestHost } from '../helpers/netns.js';
 
 class StubTable implements FlowLookup {
@@ -31,16 +33,28 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<boolean> {
   return cond();
 }
 
-async function topology(t: Teardownable, n: number, vlans: { tag?: number }[] = []) {
+async function topology(t: Teardownable, n: number, vlans: { tag?: number }[] = [], keepOffloads = false) {
   const table = new StubTable();
-  // Closed before the hosts go (teardowns run in order; cap aborts on an interface vanishing
-  // under an open handle).
   const dp = new Datapath({ flowTable: table, linkPollMs: 100 });
   t.teardown(() => dp.close());
   const hosts: TestHost[] = [];
-  for (let i = 1; i <= n; i++) hosts.push(await addHost(t, `r${i}`, { ip: `10.0.0.${i}/24` }));
+  for (let i = 1; i <= n; i++) hosts.push(await addHost(t, `r${i}`, { ip: `10.0.0.${i}/24`, keepOffloads }));
   hosts.forEach((h, i) => dp.openPort(h.port, i + 1, vlans[i] ?? {}));
   return { dp, table, hosts };
+}
+
+/** Two hosts with offloads on, on ports opened here (to read their offload counters). */
+async function offloadTopology(t: Teardownable) {
+  const table = new StubTable();
+  const dp = new Datapath({ flowTable: table, linkPollMs: 100 });
+  t.teardown(() => dp.close());
+  const hosts = [await addHost(t, 'o1', { ip: '10.0.0.1/24', keepOffloads: true }), await addHost(t, 'o2', { ip: '10.0.0.2/24', keepOffloads: true })];
+  const ports = hosts.map((h, i) => {
+    const p = new AfPacketPort(h.port);
+    dp.addPort(p, i + 1);
+    return p;
+  });
+  return { dp, table, hosts, ports };
 }
 
 const crossConnect = (table: StubTable) => {
@@ -108,11 +122,18 @@ t.test('a pushed VLAN tag is seen by tcpdump on the receiving host; a tag arrivi
   await sleep(500);
   await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', '10.0.0.2'], h1.ns);
   t.ok(await waitFor(() => /vlan 42, p 3/.test(text), 3000), `tcpdump saw: ${text}`);
-  // A tagged frame from h1 (scapy): the kernel strips the tag into metadata, libpcap puts it back.
-  const scapy = "from scapy.all import *; sendp(Ether(dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=7)/ARP(pdst='10.7.0.2'), iface='eth0', verbose=0)";
+  // A tagged frame from h1 (scapy): the kernel strips the tag into metadata, the port puts it back,
+  // and it leaves through port 2 tagged as it came.
+  table.rules.push({ when: (k) => k.inPort === 1 && k.dlVlan === 7, actions: [out(2)] });
+  const dump7 = spawnIn('tcpdump', ['-i', 'eth0', '-e', '-n', '-c', '1', '-l', 'vlan 7'], h2.ns);
+  let text7 = '';
+  dump7.stdout?.on('data', (d: Buffer) => (text7 += d.toString()));
+  await sleep(500);
+  const scapy = "from scapy.all import *; sendp(Ether(dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=7,prio=2)/ARP(pdst='10.7.0.2'), iface='eth0', verbose=0)";
   await h1.run('/usr/bin/python3', ['-c', scapy]);
   await waitFor(() => table.seen.some((k) => k.dlVlan === 7), 2000);
-  t.ok(table.seen.some((k) => k.inPort === 1 && k.dlVlan === 7 && k.dlType === 0x0806), 'tagged ARP parsed with dl_vlan 7');
+  t.ok(table.seen.some((k) => k.inPort === 1 && k.dlVlan === 7 && k.dlVlanPcp === 2 && k.dlType === 0x0806), 'tagged ARP parsed with dl_vlan 7, pcp 2');
+  t.ok(await waitFor(() => /vlan 7, p 2, ethertype ARP/.test(text7), 3000), `forwarded with its tag: ${text7}`);
   dp.close();
 });
 
@@ -150,6 +171,61 @@ t.test('link down and up on a host are noticed within a second; PORT_DOWN takes 
   t.equal(dp.port(2)!.config & OFPPC.PORT_DOWN, OFPPC.PORT_DOWN);
   dp.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: 0, mask: OFPPC.PORT_DOWN, advertise: 0 });
   t.ok(await waitFor(() => (dp.port(2)!.config & OFPPC.PORT_DOWN) === 0, 2000));
+  dp.close();
+});
+
+t.test('the first packets after the ports open are forwarded at once', async (t) => {
+  const { table, hosts } = await topology(t, 2);
+  crossConnect(table);
+  const ping = await tryRun('ping', ['-c', '1', '-W', '1', '10.0.0.2'], hosts[0]!.ns);
+  t.equal(ping.code, 0, 'the very first ping is answered');
+  const ms = Number(/time=([\d.]+) ms/.exec(ping.stdout)?.[1] ?? 'NaN');
+  t.ok(ms < 50, `round trip ${ms} ms`);
+});
+
+t.test('hosts with checksum and segmentation offloads on: TCP works end to end', async (t) => {
+  const { dp, table, hosts, ports } = await offloadTopology(t);
+  const [h1, h2] = hosts as [TestHost, TestHost];
+  t.match(await h1.run('ethtool', ['-k', 'eth0']), /tx-checksumming: on[\s\S]*tcp-segmentation-offload: on/, 'offloads on');
+  crossConnect(table);
+  const server = spawnIn('iperf3', ['-s', '-1', '-p', '5201'], h2.ns);
+  await sleep(400);
+  const client = await tryRun('iperf3', ['-c', '10.0.0.2', '-p', '5201', '-n', '8M', '-J'], h1.ns);
+  t.equal(client.code, 0, client.stderr || client.stdout.slice(0, 300));
+  const end = client.code === 0 ? JSON.parse(client.stdout).end : undefined;
+  t.ok(end?.sum_sent.bytes >= 8 * 1024 * 1024, `sent ${end?.sum_sent.bytes} bytes`);
+  server.kill();
+  t.match(await h2.run('nstat', ['-az', 'TcpInCsumErrors']), /TcpInCsumErrors\s+0\s/, 'the receiver saw no bad TCP checksum');
+  t.match(await h1.run('nstat', ['-az', 'TcpInCsumErrors']), /TcpInCsumErrors\s+0\s/, 'nor the sender');
+  const [s1, s2] = [dp.portStats(1)[0]!, dp.portStats(2)[0]!];
+  t.equal(s2.txPackets, s1.rxPackets, `${s1.rxPackets} frames in, all out`);
+  t.ok(s2.txBytes <= s2.txPackets * 1514n, `wire-sized frames: ${s2.txBytes} bytes in ${s2.txPackets}`);
+  t.ok(ports[0]!.superFramesSegmented > 0, `${ports[0]!.superFramesSegmented} GSO super-frames segmented`);
+  t.ok(ports[0]!.checksumsCompleted + ports[1]!.checksumsCompleted > 0, 'partial checksums completed');
+  t.equal(ports[0]!.rxErrors + ports[1]!.rxErrors, 0, 'nothing dropped as unfinishable');
+  dp.close();
+});
+
+t.test('an operator taking a port down, then deleting it, while open: PORT_STATUS, no crash', async (t) => {
+  const { dp, table, hosts } = await topology(t, 3);
+  crossConnect(table);
+  const events: PhyPort[] = [];
+  dp.on('port-status', (r, d) => r === OFPPR.MODIFY && events.push(d));
+  const port = hosts[1]!.port;
+  const start = Date.now();
+  await run('ip', ['link', 'set', port, 'down']);
+  t.ok(await waitFor(() => events.some((d) => d.portNo === 2 && (d.config & OFPPC.PORT_DOWN) !== 0), 1000), 'PORT_DOWN reported');
+  t.ok(Date.now() - start < 1000, `within ${Date.now() - start} ms`);
+  t.not((await tryRun('ping', ['-c', '1', '-W', '1', '10.0.0.2'], hosts[0]!.ns)).code, 0, 'nothing through a down port');
+  await run('ip', ['link', 'set', port, 'up']);
+  t.ok(await waitFor(() => (dp.port(2)!.state & OFPPS.LINK_DOWN) === 0, 2000), 'up again');
+  t.equal((await tryRun('ping', ['-c', '1', '-W', '2', '10.0.0.2'], hosts[0]!.ns)).code, 0, 'and forwarding again');
+  events.length = 0;
+  await run('ip', ['link', 'del', port]);
+  t.ok(await waitFor(() => events.some((d) => d.portNo === 2 && (d.state & OFPPS.LINK_DOWN) !== 0), 1000), 'a deleted interface reads link down');
+  table.rules = [{ when: () => true, actions: [out(OFPP.FLOOD)] }];
+  await tryRun('ping', ['-c', '2', '-i', '0.2', '-W', '1', '10.0.0.3'], hosts[0]!.ns);
+  t.equal((await tryRun('ping', ['-c', '1', '-W', '2', '10.0.0.3'], hosts[0]!.ns)).code, 0, 'the other ports still forward');
   dp.close();
 });
 
