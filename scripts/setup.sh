@@ -48,4 +48,4 @@ if [ ! -f "$ADDON" ] || [ -n "$(find datapath/native -maxdepth 1 -newer "$ADDON"
 fi
 
 # Build (type-checks everything: sources, tests and benchmarks).
-npx tsc -p tsconfig.json >&2
+npm run --silent build >&2
