@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   build-essential python3     # the AF_PACKET addon (node-gyp: make, a C compiler, python3)
-  libpcap-dev                 # the cap package (still a dependency) builds against libpcap
   iproute2 iputils-ping ethtool procps tcpdump iperf3 netsniff-ng
   openvswitch-common          # ovs-ofctl
   openvswitch-switch          # Open vSwitch itself, the reference switch
