@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Datapath } from '../datapath/datapath.js';
 import { FlowTable } from '../flowtable/flow-table.js';
 import { OFP_NO_BUFFER, OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_VERSION } from '../protocol/constants.js';
+import { matchWith } from '../protocol/match.js';
 
 const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
@@ -74,21 +75,7 @@ function flowTable(): FlowTable {
     version: OFP_VERSION,
     type: OFPT.FLOW_MOD,
     xid: 1,
-    match: {
-      wildcards: OFPFW.ALL & ~OFPFW.IN_PORT,
-      inPort: 1,
-      dlSrc: '00:00:00:00:00:00',
-      dlDst: '00:00:00:00:00:00',
-      dlVlan: 0,
-      dlVlanPcp: 0,
-      dlType: 0,
-      nwTos: 0,
-      nwProto: 0,
-      nwSrc: 0,
-      nwDst: 0,
-      tpSrc: 0,
-      tpDst: 0,
-    },
+    match: matchWith({ wildcards: OFPFW.ALL & ~OFPFW.IN_PORT, inPort: 1 }),
     cookie: 0n,
     command: OFPFC.ADD,
     idleTimeout: 0,

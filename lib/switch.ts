@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Datapath } from '../datapath/datapath.js';
 import { FlowTable } from '../flowtable/flow-table.js';
-import { OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPFW, OFPP, OFPPMFC, OFPT } from '../protocol/index.js';
+import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPT } from '../protocol/index.js';
 import type { FlowMod, PhyPort } from '../protocol/index.js';
 import { Agent, type AgentDatapath } from './agent.js';
 import { Connection, type ConnectionHandler } from './connection.js';
@@ -30,10 +30,7 @@ export const NORMAL_FLOW: FlowMod = {
   version: OFP_VERSION,
   type: OFPT.FLOW_MOD,
   xid: 0,
-  match: {
-    wildcards: OFPFW.ALL, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0,
-    dlVlanPcp: 0, dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0,
-  },
+  match: MATCH_ALL,
   cookie: 0n,
   command: OFPFC.ADD,
   idleTimeout: 0,

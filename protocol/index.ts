@@ -6,7 +6,7 @@ export * from './constants.js';
 export type * from './types.js';
 export { decodeMessage } from './decode.js';
 export { encodeMessage, messageLength } from './encode.js';
-export { decodeMatch, encodeMatch } from './match.js';
+export { MATCH_ALL, decodeMatch, encodeMatch, matchWith } from './match.js';
 export { actionsLength, decodeActions, encodeActions } from './actions.js';
 export { MessageFramer } from './framing.js';
 export { negotiateVersion } from './hello.js';

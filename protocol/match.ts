@@ -4,9 +4,31 @@
  * business), so decoding then encoding gives the same bytes.
  */
 import { Parser } from 'binary-parser';
-import { OFP_SIZE } from './constants.js';
+import { OFP_SIZE, OFPFW } from './constants.js';
 import type { Match } from './types.js';
 import { macFromBytes, plainView, writeMac } from './wire.js';
+
+/** The match that matches everything: every wildcard bit set, every field zero. */
+export const MATCH_ALL: Match = Object.freeze({
+  wildcards: OFPFW.ALL,
+  inPort: 0,
+  dlSrc: '00:00:00:00:00:00',
+  dlDst: '00:00:00:00:00:00',
+  dlVlan: 0,
+  dlVlanPcp: 0,
+  dlType: 0,
+  nwTos: 0,
+  nwProto: 0,
+  nwSrc: 0,
+  nwDst: 0,
+  tpSrc: 0,
+  tpDst: 0,
+});
+
+/** A match with the given fields; the others are zero and `wildcards` defaults to OFPFW_ALL. */
+export function matchWith(fields: Partial<Match>): Match {
+  return { ...MATCH_ALL, ...fields };
+}
 
 const mac = { length: 6, formatter: (b: Uint8Array) => macFromBytes(b) };
 

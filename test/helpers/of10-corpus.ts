@@ -29,6 +29,7 @@ import {
   OFPT,
 } from '../../protocol/constants.js';
 import type { Action, Match, OfpMessage, PhyPort } from '../../protocol/types.js';
+import { matchWith } from '../../protocol/match.js';
 
 const V = 0x01;
 
@@ -39,21 +40,7 @@ export function wildcardsExcept(fields: number, nwSrcLen = 0, nwDstLen = 0): num
   return ((all & ~fields) | ((32 - nwSrcLen) << OFPFW.NW_SRC_SHIFT) | ((32 - nwDstLen) << OFPFW.NW_DST_SHIFT)) >>> 0;
 }
 
-const ZERO_MATCH: Match = {
-  wildcards: 0,
-  inPort: 0,
-  dlSrc: '00:00:00:00:00:00',
-  dlDst: '00:00:00:00:00:00',
-  dlVlan: 0,
-  dlVlanPcp: 0,
-  dlType: 0,
-  nwTos: 0,
-  nwProto: 0,
-  nwSrc: 0,
-  nwDst: 0,
-  tpSrc: 0,
-  tpDst: 0,
-};
+const ZERO_MATCH: Match = matchWith({ wildcards: 0 });
 
 /** Every field matched: a TCP flow on VLAN 5 (no wildcard bit set). */
 export const TCP_MATCH: Match = {

@@ -10,6 +10,7 @@ import {
   OFPPR, OFPQOFC, OFPR, OFPRR, OFPSF, OFPST, OFPT, encodeMessage,
 } from '../../protocol/index.js';
 import type { Action, FlowMod, FlowStats, Match, OfpMessage, PhyPort, PortStats } from '../../protocol/index.js';
+import { MATCH_ALL } from '../../protocol/index.js';
 import { Agent, type AgentDatapath, type AgentFlowTable, type AgentRemovedFlow, SWITCH_ACTIONS } from '../../lib/agent.js';
 import { BufferPool } from '../../lib/buffer-pool.js';
 import { Connection } from '../../lib/connection.js';
@@ -17,10 +18,7 @@ import { FailModeState } from '../../lib/fail-mode.js';
 import { silentLogger } from '../../lib/log.js';
 import { OfClient } from '../helpers/of-client.js';
 
-const ANY: Match = {
-  wildcards: 0x3fffff, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0,
-  dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0,
-};
+const ANY: Match = MATCH_ALL;
 
 interface FakeEntry { match: Match; priority: number; cookie: bigint; actions: readonly Action[]; idleTimeout: number; hardTimeout: number; flags: number; packetCount: number; byteCount: number }
 

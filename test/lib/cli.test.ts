@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OFPT, OFPST, OFPP, OFPAT } from '../../protocol/index.js';
+import { MATCH_ALL, OFPT, OFPST, OFPP, OFPAT } from '../../protocol/index.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
 
@@ -57,7 +57,7 @@ t.test('runs until SIGTERM; standalone shows priority=0 actions=NORMAL; --config
   const c = await OfClient.connect(port);
   t.teardown(() => c.close());
   t.match(await c.request({ version: 1, type: OFPT.FEATURES_REQUEST, xid: 2 }), { datapathId: 0xaan });
-  const flows = await c.request({ version: 1, type: OFPT.STATS_REQUEST, xid: 3, flags: 0, statsType: OFPST.FLOW, match: { wildcards: 0x3fffff, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0, dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0 }, tableId: 0xff, outPort: OFPP.NONE });
+  const flows = await c.request({ version: 1, type: OFPT.STATS_REQUEST, xid: 3, flags: 0, statsType: OFPST.FLOW, match: MATCH_ALL, tableId: 0xff, outPort: OFPP.NONE });
   t.match(flows, { statsType: OFPST.FLOW, flows: [{ priority: 0, actions: [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL }] }] });
   sw.child.kill('SIGTERM');
   t.equal(await sw.exited, 0, 'clean exit on SIGTERM');

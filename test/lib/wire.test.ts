@@ -16,15 +16,13 @@ import {
   encodeMessage,
 } from '../../protocol/index.js';
 import type { Action, FlowMod, Match, OfpMessage } from '../../protocol/index.js';
+import { MATCH_ALL } from '../../protocol/index.js';
 import { addHost, run, spawnIn, tryRun } from '../helpers/netns.js';
 import { ofctl, ofctlOffline } from '../helpers/ofctl.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
 
-const ANY: Match = {
-  wildcards: 0x3fffff, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0,
-  dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0,
-};
+const ANY: Match = MATCH_ALL;
 const flowMod = (xid: number, over: Partial<FlowMod> = {}): FlowMod => ({
   version: OFP_VERSION, type: OFPT.FLOW_MOD, xid, match: ANY, cookie: 0n, command: OFPFC.ADD, idleTimeout: 0,
   hardTimeout: 0, priority: 100, bufferId: OFP_NO_BUFFER, outPort: OFPP.NONE, flags: 0, actions: [], ...over,
