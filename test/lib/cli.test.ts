@@ -11,14 +11,7 @@ import { join } from 'node:path';
 import { MATCH_ALL, OFPT, OFPST, OFPP, OFPAT } from '../../protocol/index.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
+import { freePort } from '../helpers/free-port.js';
 
 t.test('--help and --version', async (t) => {
   const help = await startOfswitch(t, ['--help'], { ready: false });

@@ -11,16 +11,9 @@ import { addHost, spawnIn, tryRun, type TestHost } from '../helpers/netns.js';
 import { ofctl } from '../helpers/ofctl.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
+import { freePort } from '../helpers/free-port.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 /** A scripted controller: accepts connections, answers nothing unless told to. */
 class ScriptedController {

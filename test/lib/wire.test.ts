@@ -8,7 +8,6 @@
  */
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,6 +20,7 @@ import { addHost, run, spawnIn, tryRun } from '../helpers/netns.js';
 import { ofctl, ofctlOffline } from '../helpers/ofctl.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
+import { freePort } from '../helpers/free-port.js';
 
 const ANY: Match = MATCH_ALL;
 const flowMod = (xid: number, over: Partial<FlowMod> = {}): FlowMod => ({
@@ -38,14 +38,6 @@ function patch16(b: Uint8Array, offset: number, value: number): Uint8Array {
 }
 function withLength(b: Uint8Array, length: number): Uint8Array {
   return patch16(b.subarray(0, length), 2, length);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 t.test('malformed and invalid messages, a capture of the session', async (t) => {
