@@ -16,6 +16,7 @@
  * state, carrier, MAC or speed emits 'port-status' (OFPPR.MODIFY); adding and removing ports emit
  * OFPPR.ADD and OFPPR.DELETE. The agent turns them into PORT_STATUS messages.
  */
+import { existsSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPF, OFPPR, OFPPS, OFPR } from '../protocol/constants.js';
@@ -23,6 +24,7 @@ import type { Action, MacAddress, PhyPort, PortStats } from '../protocol/types.j
 import { AfPacketPort } from './af-packet-port.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
+import { LocalPort } from './local-port.js';
 import { LearningBridge, type BridgePort } from './normal.js';
 import type { LinkInfo, NetPort } from './port.js';
 
@@ -218,6 +220,20 @@ export class Datapath extends EventEmitter<DatapathEvents> {
   /** Opens Linux interface `name` as port `portNo` (OFPP.LOCAL for the switch's own interface). */
   openPort(name: string, portNo: number, vlan: PortVlanOptions = {}): PhyPort {
     return this.addPort(new AfPacketPort(name), portNo, vlan);
+  }
+
+  /**
+   * The LOCAL port, the switch's own host interface `name`: created (local-port.ts) and removed
+   * with the port when no such interface exists; an existing interface is opened as it is.
+   */
+  openLocalPort(name: string): PhyPort {
+    const net = existsSync(`/sys/class/net/${name}`) ? new AfPacketPort(name) : new LocalPort(name);
+    try {
+      return this.addPort(net, OFPP.LOCAL);
+    } catch (err) {
+      net.close();
+      throw err;
+    }
   }
 
   /** Adds an interface as port `portNo`; emits 'port-status' ADD. */

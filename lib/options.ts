@@ -59,7 +59,8 @@ An OpenFlow 1.0 switch. Runs in the foreground until SIGINT or SIGTERM.
   --dpid HEX                 datapath id, up to 16 hex digits (default: from the first port's MAC)
   --port NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]
                              attach a Linux interface (repeatable; numbered 1, 2, 3... in order)
-  --local NAME               the switch's own host interface (the LOCAL port)
+  --local NAME               the switch's own host interface, the LOCAL port (created, and removed
+                             on exit, when no interface NAME exists)
   --listen ptcp:PORT[:IP]    accept OpenFlow connections (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)
   --controller tcp:IP[:PORT] connect to a controller (repeatable; default port ${OFP_TCP_PORT})
   --fail-mode secure|standalone

@@ -80,7 +80,7 @@ export class Switch {
   private constructor(options: SwitchOptions, log: Logger) {
     this.options = options;
     this.log = log;
-    for (const name of [...options.ports.map((p) => p.name), ...(options.local ? [options.local] : [])]) {
+    for (const name of options.ports.map((p) => p.name)) {
       if (!existsSync(`/sys/class/net/${name}`)) throw new StartError(`interface ${name} does not exist`);
     }
     this.flowTable = new FlowTable({ now: () => performance.now() });
@@ -100,7 +100,7 @@ export class Switch {
         const vlan = { ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) };
         opened.push(this.datapath.openPort(p.name, p.ofport, vlan));
       }
-      if (options.local) opened.push(this.datapath.openPort(options.local, OFPP.LOCAL));
+      if (options.local) opened.push(this.datapath.openLocalPort(options.local));
     } catch (err) {
       this.datapath.close();
       throw new StartError(`cannot open port: ${(err as Error).message}`);

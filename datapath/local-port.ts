@@ -1,0 +1,101 @@
+/**
+ * The LOCAL port as Open vSwitch has it: the switch's own interface on the host, named as the
+ * user asks (OVS names it after the bridge), on which the host can put an address and so reach
+ * the hosts behind the switch.
+ *
+ * Linux has no "internal port" outside OVS's kernel module, so the interface is one end of a veth
+ * pair created here: `name` is the host's end, and the switch sends and receives on the other
+ * end (`peerName`) with an AF_PACKET port. The port is described by the host's end (its name, MAC
+ * and administrative state, which PORT_MOD's PORT_DOWN changes), as OVS describes its internal
+ * interface. close() deletes the pair.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { AfPacketPort } from './af-packet-port.js';
+import type { LinkInfo, NetPort } from './port.js';
+
+const IFNAMSIZ = 15;
+
+/** The switch's end of the pair: "ofl-NAME", cut to the kernel's 15 characters. */
+export function localPeerName(name: string): string {
+  return `ofl-${name}`.slice(0, IFNAMSIZ);
+}
+
+function readSys(ifname: string, attr: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/${attr}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function ip(args: readonly string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export class LocalPort implements NetPort {
+  readonly name: string;
+  readonly peerName: string;
+  private readonly inner: AfPacketPort;
+  private closed = false;
+
+  /** Creates the veth pair `name` / `ofl-name`, both up; throws when the kernel refuses. */
+  constructor(name: string) {
+    if (name.length > IFNAMSIZ) throw new Error(`interface name ${name} is longer than ${IFNAMSIZ} characters`);
+    this.name = name;
+    this.peerName = localPeerName(name);
+    try {
+      ip(['link', 'add', name, 'type', 'veth', 'peer', 'name', this.peerName]);
+      ip(['link', 'set', this.peerName, 'up']);
+      ip(['link', 'set', name, 'up']);
+    } catch (err) {
+      try {
+        ip(['link', 'del', name]);
+      } catch {
+        /* never created */
+      }
+      const detail = (err as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(`cannot create the local interface ${name}${detail ? `: ${detail}` : ''}`);
+    }
+    this.inner = new AfPacketPort(this.peerName);
+  }
+
+  open(onFrame: (frame: Uint8Array) => void): void {
+    this.inner.open(onFrame);
+  }
+
+  send(frame: Uint8Array): void {
+    this.inner.send(frame);
+  }
+
+  /** The host's end as the port: its MAC and admin state; carrier is the pair's (both ends up). */
+  readLink(): LinkInfo {
+    const peer = this.inner.readLink();
+    const adminUp = ((parseInt(readSys(this.name, 'flags') ?? '0', 16) & 1) !== 0);
+    return {
+      adminUp,
+      carrier: adminUp && peer.carrier,
+      hwAddr: readSys(this.name, 'address') ?? peer.hwAddr,
+      speedMbps: peer.speedMbps,
+    };
+  }
+
+  watchLink(onChange: () => void): void {
+    this.inner.watchLink(onChange);
+  }
+
+  async setAdminUp(up: boolean): Promise<void> {
+    ip(['link', 'set', 'dev', this.name, up ? 'up' : 'down']);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inner.close();
+    try {
+      ip(['link', 'del', this.name]);
+    } catch {
+      /* already gone */
+    }
+  }
+}
