@@ -36,6 +36,7 @@ import type { FlowEntry } from './flow-entry.js';
 import { covers, overlaps, type CompiledMatch } from './match.js';
 import { finishHash, HASH_SEED, mixWord } from './hash.js';
 import { lengthBit, prefixLength, PrefixFilter } from './prefix-filter.js';
+import { rankIndex, type EntryStore } from './entry-store.js';
 
 const MIN_CAPACITY = 8;
 
@@ -60,14 +61,15 @@ export class Subtable {
   private readonly m6: number;
   private readonly m7: number;
   private readonly m8: number;
-  /** Words per slot record: the hash (0 = empty slot), then the n masked key words. */
+  /**
+   * Words per slot record: the hash (0 = empty slot), the id of the slot's best entry (its
+   * bucket's first; an EntryStore id), then the n masked key words.
+   */
   private readonly stride: number;
   private capMask = MIN_CAPACITY - 1;
   /** Int32 words: V8's fast integer path (key words are compared after `| 0`-style bit operations). */
   private records: Int32Array;
   private buckets: (FlowEntry[] | null)[] = new Array<FlowEntry[] | null>(MIN_CAPACITY).fill(null);
-  /** Each slot's best entry (its bucket's first): what lookups read, one pointer less to follow. */
-  private heads: (FlowEntry | null)[] = new Array<FlowEntry | null>(MIN_CAPACITY).fill(null);
   private usedSlots = 0;
   /**
    * A one-hash Bloom filter of the masked values held, 4 bits per slot (8 or more per value):
@@ -108,12 +110,12 @@ export class Subtable {
     this.m6 = mask[6]! | 0;
     this.m7 = mask[7]! | 0;
     this.m8 = mask[8]! | 0;
-    this.stride = this.n + 1;
+    this.stride = this.n + 2;
     this.records = new Int32Array(MIN_CAPACITY * this.stride);
   }
 
-  /** The best entry matching `key`, or null. Hot path. */
-  find(key: FlowKey): FlowEntry | null {
+  /** The id of the best entry matching `key`, or -1. Hot path. */
+  find(key: FlowKey): number {
     let h = mixWord(HASH_SEED, key[0]! & this.m0);
     h = mixWord(h, key[1]! & this.m1);
     h = mixWord(h, key[2]! & this.m2);
@@ -125,7 +127,7 @@ export class Subtable {
     h = mixWord(h, key[8]! & this.m8);
     h = finishHash(h) | 0 || 1;
     const bit = (h >>> 11) & this.bloomMask;
-    if ((this.bloom[bit >>> 5]! & (1 << (bit & 31))) === 0) return null;
+    if ((this.bloom[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
     const capMask = this.capMask;
     const records = this.records;
     const stride = this.stride;
@@ -136,11 +138,11 @@ export class Subtable {
     for (;;) {
       const r = s * stride;
       const stored = records[r];
-      if (stored === 0) return null;
+      if (stored === 0) return -1;
       if (stored === h) {
         let j = 0;
-        while (j < n && records[r + 1 + j] === (key[words[j]!]! & wordMasks[j]!)) j++;
-        if (j === n) return this.heads[s]!;
+        while (j < n && records[r + 2 + j] === (key[words[j]!]! & wordMasks[j]!)) j++;
+        if (j === n) return records[r + 1]!;
       }
       s = (s + 1) & capMask;
     }
@@ -156,7 +158,7 @@ export class Subtable {
       if (stored === 0) return -1;
       if (stored === h) {
         let j = 0;
-        while (j < n && this.records[r + 1 + j] === (value[this.words[j]!]! | 0)) j++;
+        while (j < n && this.records[r + 2 + j] === (value[this.words[j]!]! | 0)) j++;
         if (j === n) return s;
       }
       s = (s + 1) & this.capMask;
@@ -185,15 +187,15 @@ export class Subtable {
       let i = 0;
       while (i < bucket.length && bucket[i]!.rank > e.rank) i++;
       bucket.splice(i, 0, e);
-      this.heads[s] = bucket[0]!;
+      this.records[s * this.stride + 1] = bucket[0]!.id;
     } else {
       if ((this.usedSlots + 1) * 2 > this.capMask + 1) this.grow();
       const t = this.freeSlot(h);
       const r = t * this.stride;
       this.records[r] = h;
-      for (let j = 0; j < this.n; j++) this.records[r + 1 + j] = value[this.words[j]!]!;
+      this.records[r + 1] = e.id;
+      for (let j = 0; j < this.n; j++) this.records[r + 2 + j] = value[this.words[j]!]!;
       this.buckets[t] = [e];
-      this.heads[t] = e;
       this.usedSlots++;
       this.bloomAdd(h);
     }
@@ -213,7 +215,7 @@ export class Subtable {
     bucket.splice(i, 1);
     e.alive = false;
     this.size--;
-    if (bucket.length > 0) this.heads[s] = bucket[0]!;
+    if (bucket.length > 0) this.records[s * this.stride + 1] = bucket[0]!.id;
     if (bucket.length === 0) {
       this.deleteSlot(s);
       this.usedSlots--;
@@ -259,13 +261,11 @@ export class Subtable {
     this.capMask = cap - 1;
     this.records = new Int32Array(cap * stride);
     this.buckets = new Array<FlowEntry[] | null>(cap).fill(null);
-    this.heads = new Array<FlowEntry | null>(cap).fill(null);
     for (let s = 0; s < oldBuckets.length; s++) {
       if (oldBuckets[s] === null) continue;
       const t = this.freeSlot(old[s * stride]!);
       for (let j = 0; j < stride; j++) this.records[t * stride + j] = old[s * stride + j]!;
       this.buckets[t] = oldBuckets[s]!;
-      this.heads[t] = oldBuckets[s]![0]!;
     }
     this.rebuildBloom();
   }
@@ -277,7 +277,6 @@ export class Subtable {
     let i = hole;
     this.records[i * stride] = 0;
     this.buckets[i] = null;
-    this.heads[i] = null;
     let j = i;
     for (;;) {
       j = (j + 1) & capMask;
@@ -289,10 +288,8 @@ export class Subtable {
       if (stays) continue;
       this.records.copyWithin(i * stride, j * stride, j * stride + stride);
       this.buckets[i] = this.buckets[j]!;
-      this.heads[i] = this.heads[j]!;
       this.records[j * stride] = 0;
       this.buckets[j] = null;
-      this.heads[j] = null;
       i = j;
     }
   }
@@ -343,12 +340,18 @@ export class Subtable {
 }
 
 export class Classifier {
+  /** Where entries' ranks are (entries are attached to it before insert). */
+  private readonly store: EntryStore;
   /** Subtables by descending maxRank: the lookup order. */
   private sorted: Subtable[] = [];
   private byMask = new Map<string, Subtable>();
   private count = 0;
   private readonly srcFilter = new PrefixFilter();
   private readonly dstFilter = new PrefixFilter();
+
+  constructor(store: EntryStore) {
+    this.store = store;
+  }
 
   get size(): number {
     return this.count;
@@ -359,22 +362,24 @@ export class Classifier {
     return this.sorted.length;
   }
 
-  /** The best entry matching `key`, or null. Hot path. */
-  lookup(key: FlowKey): FlowEntry | null {
+  /** The EntryStore id of the best entry matching `key`, or -1. Hot path. */
+  lookup(key: FlowKey): number {
     const sorted = this.sorted;
+    const ranks = this.store.f64;
     const srcLens = ~this.srcFilter.lengths(key[W_NW_SRC]!);
     const dstLens = ~this.dstFilter.lengths(key[W_NW_DST]!);
-    let best: FlowEntry | null = null;
+    let best = -1;
     let bestRank = -1;
     for (let i = 0; i < sorted.length; i++) {
       const st = sorted[i]!;
       if (st.maxRank <= bestRank) break;
       if (((st.srcBit & srcLens) | (st.dstBit & dstLens)) !== 0) continue; // prefix filter: cannot match
-      const e = st.find(key);
-      if (e !== null) {
-        if (e.rank > bestRank) {
-          best = e;
-          bestRank = e.rank;
+      const id = st.find(key);
+      if (id >= 0) {
+        const rank = ranks[rankIndex(id)]!;
+        if (rank > bestRank) {
+          best = id;
+          bestRank = rank;
         }
       }
     }

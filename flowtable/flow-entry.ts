@@ -3,10 +3,13 @@
  * classifier, the microflow cache and the expiry heap keep on it (marked internal).
  *
  * Counters are plain numbers (exact up to 2^53 packets or bytes); statistics turn them into bigint.
+ * While the entry is in a table its counters and last use live in the table's EntryStore (flat
+ * arrays that lookups update without touching this object); the getters read them there.
  * Times are milliseconds of the table's clock (monotonic, fractional).
  */
 import { OFPAT } from '../protocol/constants.js';
 import type { Action, Match } from '../protocol/types.js';
+import type { EntryStore } from './entry-store.js';
 import type { CompiledMatch } from './match.js';
 
 /** Entries of the same priority are ranked by age, older first: ranks are unique, lookups deterministic. */
@@ -25,14 +28,15 @@ export class FlowEntry {
   readonly flags: number;
   /** True for an entry of the emergency table. */
   readonly emergency: boolean;
-  packetCount = 0;
-  byteCount = 0;
   /** When it was added (ms). */
   readonly created: number;
   /** When the hard timeout started: the add or the latest MODIFY, as Open vSwitch does (ms). */
   modified: number;
-  /** Last packet (ms): refreshed by lookups of entries with an idle timeout. */
-  lastUsed: number;
+  /** Counters and last use while the entry is in no table (before attach, after detach). */
+  private ownPackets = 0;
+  private ownBytes = 0;
+  private ownLastUsed: number;
+  private store: EntryStore | null = null;
 
   /** @internal Compiled match. */
   readonly compiled: CompiledMatch;
@@ -42,6 +46,8 @@ export class FlowEntry {
   alive = true;
   /** @internal Deadline the expiry heap holds for this entry (ms), or -1. */
   timerAt = -1;
+  /** @internal Id in the table's EntryStore (where lookups count), -1 when in no table. */
+  id = -1;
 
   constructor(init: {
     match: Match; compiled: CompiledMatch; priority: number; exact: boolean; seq: number;
@@ -59,9 +65,37 @@ export class FlowEntry {
     this.emergency = init.emergency;
     this.created = init.now;
     this.modified = init.now;
-    this.lastUsed = init.now;
+    this.ownLastUsed = init.now;
     const age = SEQ_SPAN - 1 - (init.seq % SEQ_SPAN);
     this.rank = (init.priority * 2 + (init.exact ? 1 : 0)) * SEQ_SPAN + age;
+  }
+
+  get packetCount(): number {
+    return this.store === null ? this.ownPackets : this.store.packets(this.id);
+  }
+
+  get byteCount(): number {
+    return this.store === null ? this.ownBytes : this.store.bytes(this.id);
+  }
+
+  /** Last packet (ms): refreshed by lookups of entries with an idle timeout. */
+  get lastUsed(): number {
+    return this.store === null ? this.ownLastUsed : this.store.lastUsed[this.id]!;
+  }
+
+  /** @internal Called by EntryStore.attach. */
+  attachTo(store: EntryStore, id: number): void {
+    this.store = store;
+    this.id = id;
+  }
+
+  /** @internal Called by EntryStore.detach: the final counters and last use. */
+  detachFrom(packets: number, bytes: number, lastUsed: number): void {
+    this.ownPackets = packets;
+    this.ownBytes = bytes;
+    this.ownLastUsed = lastUsed;
+    this.store = null;
+    this.id = -1;
   }
 
   /** Does an OUTPUT or ENQUEUE action name this port? (the out_port filter; OFPP_NONE: no filter) */

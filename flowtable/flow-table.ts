@@ -22,6 +22,7 @@
 import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP, OFPRR, OFPTT } from '../protocol/constants.js';
 import type { AggregateStats, FlowMod, FlowStats, Match, TableStats } from '../protocol/types.js';
 import { Classifier } from './classifier.js';
+import { EntryStore } from './entry-store.js';
 import { dueReason, ExpiryHeap } from './expiry.js';
 import { FlowEntry, splitDuration, type RemovedFlow } from './flow-entry.js';
 import type { FlowKey } from './flow-key.js';
@@ -59,8 +60,10 @@ const fail = (code: number): FlowModResult => ({ ok: false, errorType: OFPET.FLO
 export class FlowTable {
   readonly capacity: number;
   private readonly now: () => number;
-  private readonly normal = new Classifier();
-  private readonly emergencyTable = new Classifier();
+  /** Hot per-entry state (ranks, counters) of both tables' entries. */
+  private readonly store = new EntryStore();
+  private readonly normal = new Classifier(this.store);
+  private readonly emergencyTable = new Classifier(this.store);
   /** The classifier lookups use: the normal one, or the emergency one in emergency mode. */
   private active: Classifier;
   private readonly cache: MicroflowCache | null;
@@ -73,7 +76,7 @@ export class FlowTable {
     this.capacity = opts.capacity ?? DEFAULT_CAPACITY;
     this.now = opts.now ?? (() => performance.now());
     const slots = opts.cacheSlots ?? DEFAULT_CACHE_SLOTS;
-    this.cache = slots > 0 ? new MicroflowCache(slots) : null;
+    this.cache = slots > 0 ? new MicroflowCache(slots, this.store) : null;
     this.active = this.normal;
   }
 
@@ -115,13 +118,10 @@ export class FlowTable {
   /** The entry for a packet (counting it), or null on a table miss. Hot path. */
   lookup(key: FlowKey, frameLength: number): FlowEntry | null {
     this.lookups++;
-    const e = this.cache !== null ? this.cache.lookup(key, this.active) : this.active.lookup(key);
-    if (e === null) return null;
+    const id = this.cache !== null ? this.cache.lookup(key, this.active) : this.active.lookup(key);
+    if (id < 0) return null;
     this.matches++;
-    e.packetCount++;
-    e.byteCount += frameLength;
-    if (e.idleTimeout !== 0) e.lastUsed = this.now();
-    return e;
+    return this.store.hit(id, frameLength, this.now);
   }
 
   /** Removes the entries whose idle or hard timeout has passed, and returns them. */
@@ -234,6 +234,7 @@ export class FlowTable {
       idleTimeout: mod.idleTimeout, hardTimeout: mod.hardTimeout, flags: mod.flags, emergency, now: this.now(),
     });
     if (old !== undefined) this.removeEntry(old);
+    this.store.attach(entry);
     table.insert(entry);
     if (table === this.active) this.cache?.noteAdded(entry);
     this.expiry.schedule(entry);
@@ -273,6 +274,7 @@ export class FlowTable {
 
   private removeEntry(e: FlowEntry): void {
     (e.emergency ? this.emergencyTable : this.normal).remove(e);
+    this.store.detach(e);
     this.expiry.cancel(e);
   }
 

@@ -28,6 +28,7 @@
 import type { Classifier } from './classifier.js';
 import type { FlowEntry } from './flow-entry.js';
 import { FLOW_KEY_WORDS, type FlowKey } from './flow-key.js';
+import { versionIndex, type EntryStore } from './entry-store.js';
 import { hashFlowKey } from './hash.js';
 import { keyMatches } from './match.js';
 
@@ -36,19 +37,25 @@ const WAYS = 4;
 export const LOG_SIZE = 64;
 const LOG_MASK = LOG_SIZE - 1;
 export const DEFAULT_CACHE_SLOTS = 65_536;
-/** A slot record, in 32-bit words: hash, generation, use stamp, then the nine key words. */
+/**
+ * A slot record, in 32-bit words: hash, generation, answer (an EntryStore id, NO_ENTRY for a
+ * table miss, EMPTY for an unused slot), the answer's version, the nine key words, the use stamp.
+ */
 const R_HASH = 0;
 const R_GEN = 1;
-const R_STAMP = 2;
-const R_KEY = 3;
-const RECORD = R_KEY + FLOW_KEY_WORDS;
+const R_ID = 2;
+const R_VERSION = 3;
+const R_KEY = 4;
+const R_STAMP = R_KEY + FLOW_KEY_WORDS;
+const RECORD = 16;
+const NO_ENTRY = -1;
+const EMPTY = -2;
 
 export class MicroflowCache {
   private readonly setMask: number;
-  /** Slot records, four per set side by side (192 bytes: a hit reads one or two cache lines). */
+  /** Slot records, four per set side by side; a hit reads one record (64 bytes). */
   private readonly records: Int32Array;
-  /** Each slot's cached answer: an entry, null for a table miss, undefined for an empty slot. */
-  private readonly answers: (FlowEntry | null | undefined)[];
+  private readonly store: EntryStore;
   /** Use stamps for LRU within a set; wraps as int32 (a wrong choice of victim then, nothing worse). */
   private clock = 0;
   /** Adds so far, as an int32 that wraps (slots compare generations by difference). */
@@ -58,14 +65,14 @@ export class MicroflowCache {
   hits = 0;
   misses = 0;
 
-  /** `slots` is rounded up to a power of two, at least WAYS. */
-  constructor(slots = DEFAULT_CACHE_SLOTS) {
+  /** `slots` is rounded up to a power of two, at least WAYS; answers are ids in `store`. */
+  constructor(slots: number, store: EntryStore) {
     let sets = 1;
     while (sets * WAYS < slots) sets *= 2;
     this.setMask = sets - 1;
-    const n = sets * WAYS;
-    this.records = new Int32Array(n * RECORD);
-    this.answers = new Array<FlowEntry | null | undefined>(n).fill(undefined);
+    this.records = new Int32Array(sets * WAYS * RECORD);
+    this.store = store;
+    this.clear();
   }
 
   /** Records an entry added to the classifier behind the cache. */
@@ -76,12 +83,12 @@ export class MicroflowCache {
 
   /** Forgets every answer (the classifier behind it was swapped). */
   clear(): void {
-    this.answers.fill(undefined);
+    for (let r = R_ID; r < this.records.length; r += RECORD) this.records[r] = EMPTY;
     this.log.fill(undefined);
   }
 
-  /** The classifier's answer for `key`, from the cache when valid. Hot path. */
-  lookup(key: FlowKey, classifier: Classifier): FlowEntry | null {
+  /** The classifier's answer for `key` (an EntryStore id, or -1), from the cache when valid. Hot path. */
+  lookup(key: FlowKey, classifier: Classifier): number {
     const h = hashFlowKey(key) | 0;
     const records = this.records;
     const first = (h & this.setMask) * WAYS;
@@ -92,47 +99,58 @@ export class MicroflowCache {
       if (records[k] === (key[0]! | 0) && records[k + 1] === (key[1]! | 0) && records[k + 2] === (key[2]! | 0) &&
           records[k + 3] === (key[3]! | 0) && records[k + 4] === (key[4]! | 0) && records[k + 5] === (key[5]! | 0) &&
           records[k + 6] === (key[6]! | 0) && records[k + 7] === (key[7]! | 0) && records[k + 8] === (key[8]! | 0)) {
-        const e = this.answers[s];
-        if (e === undefined) break; // an empty slot that happens to hold this key and hash
+        const id = records[r + R_ID]!;
+        if (id === EMPTY) break; // an empty slot that happens to hold this key and hash
         this.hits++;
         records[r + R_STAMP] = this.clock = (this.clock + 1) | 0;
-        if (records[r + R_GEN] === this.generation && (e === null || e.alive)) return e;
-        return this.revalidate(s, key, classifier);
+        if (records[r + R_GEN] === this.generation &&
+            (id === NO_ENTRY || this.store.i32[versionIndex(id)] === records[r + R_VERSION])) return id;
+        return this.revalidate(r, key, classifier);
       }
     }
     this.misses++;
-    const e = classifier.lookup(key);
-    this.store(first, h, key, e);
-    return e;
+    const id = classifier.lookup(key);
+    this.insert(first, h, key, id);
+    return id;
   }
 
-  private revalidate(s: number, key: FlowKey, classifier: Classifier): FlowEntry | null {
-    let e: FlowEntry | null = this.answers[s]!;
-    const r = s * RECORD;
+  /** Is the answer in record `r` still in the table (or a table miss)? */
+  private answerLive(r: number): boolean {
+    const id = this.records[r + R_ID]!;
+    return id === NO_ENTRY || this.store.version(id) === this.records[r + R_VERSION];
+  }
+
+  private revalidate(r: number, key: FlowKey, classifier: Classifier): number {
+    let id = this.records[r + R_ID]!;
     const since = this.records[r + R_GEN]!;
     const behind = (this.generation - since) >>> 0;
-    if ((e !== null && !e.alive) || behind > LOG_SIZE) {
-      e = classifier.lookup(key);
+    if (!this.answerLive(r) || behind > LOG_SIZE) {
+      id = classifier.lookup(key);
     } else {
-      let bestRank = e === null ? -1 : e.rank;
+      let bestRank = id === NO_ENTRY ? -1 : this.store.rank(id);
       for (let i = 1; i <= behind; i++) {
         const added = this.log[(since + i) & LOG_MASK]!;
         if (added.alive && added.rank > bestRank && keyMatches(added.compiled, key)) {
-          e = added;
+          id = added.id;
           bestRank = added.rank;
         }
       }
     }
-    this.answers[s] = e;
-    this.records[r + R_GEN] = this.generation;
-    return e;
+    this.setAnswer(r, id);
+    return id;
   }
 
-  private store(first: number, h: number, key: FlowKey, e: FlowEntry | null): void {
+  private setAnswer(r: number, id: number): void {
+    this.records[r + R_ID] = id;
+    this.records[r + R_VERSION] = id === NO_ENTRY ? 0 : this.store.version(id);
+    this.records[r + R_GEN] = this.generation;
+  }
+
+  private insert(first: number, h: number, key: FlowKey, id: number): void {
     const records = this.records;
     let victim = first;
     for (let s = first; s < first + WAYS; s++) {
-      if (this.answers[s] === undefined) {
+      if (records[s * RECORD + R_ID] === EMPTY) {
         victim = s;
         break;
       }
@@ -140,9 +158,8 @@ export class MicroflowCache {
     }
     const r = victim * RECORD;
     records[r + R_HASH] = h;
-    records[r + R_GEN] = this.generation;
     records[r + R_STAMP] = this.clock = (this.clock + 1) | 0;
     for (let i = 0; i < FLOW_KEY_WORDS; i++) records[r + R_KEY + i] = key[i]! | 0;
-    this.answers[victim] = e;
+    this.setAnswer(r, id);
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * The entry store: the per-entry state that every lookup reads or writes, kept in flat typed
+ * arrays indexed by a small entry id instead of on the FlowEntry objects.
+ *
+ * Why: at 100,000 entries the FlowEntry objects (with their matches and actions, about 1 KB each)
+ * are spread over a heap far larger than the CPU caches, so a lookup that reads an entry's rank or
+ * bumps its counters pays a cache and TLB miss per entry. Here an entry's hot state is one 32-byte
+ * block of one contiguous buffer: rank, packet and byte counters, a version and an idle flag.
+ * The classifier and the microflow cache hold entry ids, and only the entry they return is ever
+ * touched as an object (by the caller, for its actions).
+ *
+ * Ids are given when an entry goes into a table (attach) and taken back, for reuse, when it leaves
+ * (detach). Detach copies the counters back onto the entry, which keeps reporting them (for
+ * FLOW_REMOVED), and bumps the id's version: whoever remembered (id, version) sees at once that
+ * the entry is gone, even after the id is reused (the microflow cache relies on this).
+ * lastUsed (only for entries with an idle timeout) lives in its own array: most entries never
+ * write it.
+ */
+import type { FlowEntry } from './flow-entry.js';
+
+/** Float64 words per id: packets, bytes, rank, then two int32 words: version and idle flag. */
+const F64_STRIDE = 4;
+const F_PACKETS = 0;
+const F_BYTES = 1;
+const F_RANK = 2;
+/** Int32 word offsets within an id's block. */
+const I_VERSION = 6;
+const I_IDLE = 7;
+const MIN_IDS = 64;
+
+export class EntryStore {
+  /** Per-id blocks as float64 (counters, rank); replaced on growth: read it per lookup, do not keep it. */
+  f64 = new Float64Array(MIN_IDS * F64_STRIDE);
+  /** The same blocks as int32 (version, idle flag). */
+  i32 = new Int32Array(this.f64.buffer);
+  /** Last use (ms) of entries with an idle timeout. */
+  lastUsed = new Float64Array(MIN_IDS);
+  /** The entry holding each id (undefined when free). */
+  readonly entries: (FlowEntry | undefined)[] = [];
+  private free: number[] = [];
+  private next = 0;
+
+  /** Gives `e` an id and moves its counters and times here. */
+  attach(e: FlowEntry): void {
+    let id = this.free.pop();
+    if (id === undefined) {
+      id = this.next++;
+      if (id * F64_STRIDE >= this.f64.length) this.grow();
+    }
+    const b = id * F64_STRIDE;
+    this.f64[b + F_PACKETS] = e.packetCount;
+    this.f64[b + F_BYTES] = e.byteCount;
+    this.f64[b + F_RANK] = e.rank;
+    this.i32[2 * b + I_IDLE] = e.idleTimeout !== 0 ? 1 : 0;
+    this.lastUsed[id] = e.lastUsed;
+    this.entries[id] = e;
+    e.attachTo(this, id);
+  }
+
+  /** Takes `e`'s id back: its counters and times go back onto the entry; the id's version changes. */
+  detach(e: FlowEntry): void {
+    const id = e.id;
+    if (id < 0) return;
+    e.detachFrom(this.packets(id), this.bytes(id), this.lastUsed[id]!);
+    const v = 2 * id * F64_STRIDE + I_VERSION;
+    this.i32[v] = (this.i32[v]! + 1) | 0;
+    this.entries[id] = undefined;
+    this.free.push(id);
+  }
+
+  /** Counts a packet of `bytes` for id `id` and returns its entry. Hot path. */
+  hit(id: number, bytes: number, now: () => number): FlowEntry {
+    const b = id * F64_STRIDE;
+    const f64 = this.f64;
+    f64[b + F_PACKETS]!++;
+    f64[b + F_BYTES]! += bytes;
+    if (this.i32[2 * b + I_IDLE] !== 0) this.lastUsed[id] = now();
+    return this.entries[id]!;
+  }
+
+  packets(id: number): number {
+    return this.f64[id * F64_STRIDE + F_PACKETS]!;
+  }
+
+  bytes(id: number): number {
+    return this.f64[id * F64_STRIDE + F_BYTES]!;
+  }
+
+  rank(id: number): number {
+    return this.f64[id * F64_STRIDE + F_RANK]!;
+  }
+
+  version(id: number): number {
+    return this.i32[2 * id * F64_STRIDE + I_VERSION]!;
+  }
+
+  private grow(): void {
+    const f64 = new Float64Array(this.f64.length * 2);
+    f64.set(this.f64);
+    this.f64 = f64;
+    this.i32 = new Int32Array(f64.buffer);
+    const lastUsed = new Float64Array(this.lastUsed.length * 2);
+    lastUsed.set(this.lastUsed);
+    this.lastUsed = lastUsed;
+  }
+}
+
+/** Index of an id's rank in EntryStore.f64 (for hot loops that read the array directly). */
+export function rankIndex(id: number): number {
+  return id * F64_STRIDE + F_RANK;
+}
+
+/** Index of an id's version in EntryStore.i32. */
+export function versionIndex(id: number): number {
+  return 2 * id * F64_STRIDE + I_VERSION;
+}
