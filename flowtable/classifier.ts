@@ -7,9 +7,11 @@
  *   Entries with the same match and different priorities share one bucket, sorted by rank.
  * - A subtable hashes the nine masked key words, unrolled, with the mask held in plain fields of
  *   the subtable object (cheaper than looping over index arrays: fewer objects to reach). Its
- *   hash table is open addressing with linear probing over one typed array
- *   of slot records (the hash, then the masked key words: a probe touches one cache line or two;
- *   the bucket array is read only on a full match), backward-shift deletion, load at most 1/2.
+ *   hash table is open addressing with linear probing over one typed array of slot records (the
+ *   hash, the id of the slot's best entry, then the masked key words: a probe touches one cache
+ *   line or two), backward-shift deletion, load at most 1/2. Lookups deal in entry ids
+ *   (entry-store.ts): a candidate's rank is read from the store's flat array, never from the
+ *   FlowEntry object, so at 100,000 entries a lookup touches no object outside the classifier.
  * - Each subtable keeps a small one-hash Bloom filter of its values (4 bits per slot): most probes
  *   are misses, and the bitset (a few KB, cache-resident) answers them without reading the slot
  *   records, which at 100,000 entries are far out of cache.

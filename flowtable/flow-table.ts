@@ -1,7 +1,9 @@
 /**
  * The flow table: OpenFlow 1.0 FLOW_MOD semantics, lookups, expiry and statistics over a
  * classifier (classifier.ts), an exact-match microflow cache (microflow-cache.ts) and one expiry
- * heap (expiry.ts). No I/O: the agent feeds it decoded messages and a clock.
+ * heap (expiry.ts). Entries of both tables get an id in one EntryStore (entry-store.ts) while they
+ * are in a table: lookups work on ids and count packets there. No I/O: the agent feeds it decoded
+ * messages and a clock.
  *
  * Rules, from the OpenFlow 1.0.0 spec and, where it leaves room, Open vSwitch:
  * - Matches are normalised as OVS does (match.ts). A request without any wildcard bit is stored

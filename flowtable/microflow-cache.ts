@@ -3,10 +3,11 @@
  * answer (an entry, or null for a table miss), in front of the classifier.
  *
  * Layout: a bounded, 4-way set-associative hash table over one typed array. A key's hash picks a
- * set of four slots; a slot is a record of the hash, the generation it was validated at, a use
- * stamp and the nine key words (48 bytes, the four of a set side by side), plus the cached answer
- * in a parallel array. A miss replaces an empty slot or the set's least recently used one. No
- * strings, no allocation per lookup.
+ * set of four slots; a slot is a 64-byte record of the hash, the generation it was validated at,
+ * the answer as an entry id with that id's version (entry-store.ts), the nine key words and a use
+ * stamp. A miss replaces an empty slot or the set's least recently used one. No strings, no
+ * allocation per lookup, and a hit reads no FlowEntry object: the record, then the entry's
+ * 32-byte block in the store (version here, counters in FlowTable.lookup).
  *
  * Why not lru-cache: it needs a string (or object) key; building a string from nine words and the
  * map operations cost well over 100 ns per packet, against about 30 ns here (see the README's
@@ -14,8 +15,9 @@
  *
  * Invalidation without flushing. The classifier's answer for a key is the highest-ranked live
  * entry matching it. Only two table changes can alter that answer:
- * - the cached entry is removed (delete, expiry, replacement by ADD): the entry's `alive` flag
- *   goes false, and a hit on a dead entry reclassifies the key;
+ * - the cached entry is removed (delete, expiry, replacement by ADD): its id's version changes
+ *   (even if the id is then reused, by either table), and a hit whose version differs
+ *   reclassifies the key;
  * - an entry is added that matches the key with a higher rank. Every add increments the cache's
  *   `generation` and goes into a ring log of the last LOG_SIZE adds. A hit on a slot validated at
  *   an older generation checks only the adds made since (rank, then match): a few word compares.
