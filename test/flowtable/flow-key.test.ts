@@ -16,3 +16,10 @@ t.test('mac words', async (t) => {
   t.same(macToWords('01:02:03:04:05:06'), [0x0102, 0x03040506]);
   t.equal(wordsToMac(0xffff, 0xffffffff), 'ff:ff:ff:ff:ff:ff');
 });
+
+t.test('missing MAC bytes and missing key words read as zero', async (t) => {
+  t.same(macToWords('0a'), [0x0a00, 0]);
+  t.same(macToWords('01:02:03'), [0x0102, 0x03000000]);
+  const f = unpackFlowKey(new Uint32Array(0));
+  t.same([f.inPort, f.dlSrc, f.nwSrc, f.tpDst], [0, '00:00:00:00:00:00', 0, 0]);
+});
