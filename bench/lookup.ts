@@ -1,5 +1,5 @@
 /**
- * Flow lookup benchmark: `npm run bench:lookup` (a table) or `npm run bench:lookup -- --json`
+ * Flow lookup benchmark: `npm run bench:lookup` (a table) or `npm run -s bench:lookup -- --json`
  * (one JSON document on stdout; progress on stderr).
  *
  * For 1,000, 10,000 and 100,000 ClassBench-like rules (bench/classbench.ts) it measures lookups per
