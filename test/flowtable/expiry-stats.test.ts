@@ -4,6 +4,9 @@ import { OFPAT, OFPFC, OFPFF, OFPFW, OFPP, OFPRR, OFPT, OFPTT } from '../../prot
 import type { FlowMod, Match } from '../../protocol/types.js';
 import { FlowTable } from '../../flowtable/index.js';
 import { packFlowKey } from '../../flowtable/flow-key.js';
+import { ExpiryHeap } from '../../flowtable/expiry.js';
+import { FlowEntry } from '../../flowtable/flow-entry.js';
+import { compileMatch, normalizeMatch } from '../../flowtable/match.js';
 
 const anyMatch: Match = {
   wildcards: OFPFW.ALL, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0,
@@ -130,4 +133,37 @@ t.test('flow, aggregate and table statistics: match filter, out_port, table id, 
   t.same(ft.tableStats(), [{
     tableId: 0, name: '', wildcards: OFPFW.ALL, maxEntries: 1_000_000, activeCount: 3, lookupCount: 3n, matchedCount: 2n,
   }], 'one table, as Open vSwitch 3.1 reports its table 0 (unnamed, all wildcards, 1,000,000 entries)');
+});
+
+t.test('the expiry heap holds one item per scheduled entry; entries without timeouts are not held', async (t) => {
+  const heap = new ExpiryHeap();
+  const any: Match = {
+    wildcards: OFPFW.ALL, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0,
+    dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0,
+  };
+  const mk = (seq: number, hardTimeout: number): FlowEntry => new FlowEntry({
+    match: any, compiled: compileMatch(normalizeMatch(any)), priority: 1, exact: false, seq, cookie: 0n, actions: [],
+    idleTimeout: 0, hardTimeout, flags: 0, emergency: false, now: 0,
+  });
+  heap.schedule(mk(1, 5));
+  heap.schedule(mk(2, 0));
+  heap.schedule(mk(3, 7));
+  t.equal(heap.length, 2);
+  t.equal(heap.peek(), 5000);
+});
+
+t.test('maskCount counts the distinct masks of the normal table', async (t) => {
+  const ft = new FlowTable();
+  const base: FlowMod = {
+    type: OFPT.FLOW_MOD, version: 1, xid: 1, cookie: 0n, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0, priority: 1,
+    bufferId: 0xffffffff, outPort: OFPP.NONE, flags: 0, actions: [],
+    match: {
+      wildcards: OFPFW.ALL, inPort: 0, dlSrc: '00:00:00:00:00:00', dlDst: '00:00:00:00:00:00', dlVlan: 0, dlVlanPcp: 0,
+      dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0,
+    },
+  };
+  ft.flowMod(base);
+  ft.flowMod({ ...base, match: { ...base.match, wildcards: OFPFW.ALL & ~OFPFW.IN_PORT, inPort: 1 } });
+  ft.flowMod({ ...base, match: { ...base.match, wildcards: OFPFW.ALL & ~OFPFW.IN_PORT, inPort: 2 } });
+  t.equal(ft.maskCount, 2);
 });
