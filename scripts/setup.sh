@@ -30,7 +30,7 @@ fi
 # npm packages: install when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages" >&2
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+  if [ -f package-lock.json ]; then npm ci --loglevel=warn --no-audit --no-fund >&2; else npm install --loglevel=warn --no-audit --no-fund >&2; fi
 fi
 
 # The AF_PACKET addon: built when missing or older than its sources. node-gyp is npm's own (npm puts
