@@ -7,16 +7,8 @@ import { FlowTable } from '../../flowtable/flow-table.js';
 import type { FlowEntry } from '../../flowtable/flow-entry.js';
 import { packFlowKey, type FlowFields } from '../../flowtable/flow-key.js';
 import { ReferenceTable, type RefRule } from './reference-table.js';
+import { prng } from '../../bench/classbench.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function gen(seed: number) {
   const rnd = prng(seed);

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OFPAT, OFPFW, OFPP } from '../../protocol/constants.js';
+import { OFPAT, OFPC, OFPFW, OFPP, OFPPC, OFPPS } from '../../protocol/constants.js';
 import type { Action, Match } from '../../protocol/types.js';
 
 export function hex(bytes: Uint8Array): string {
@@ -288,24 +288,11 @@ export function asOfctlShowsThem(actions: readonly Action[]): Action[] {
 
 // ---- ports, flags and the rest of ofp-print's vocabulary --------------------------------------------
 
-/** ovs-ofctl's names for ofp_port_config bits. */
-export const CONFIG_NAMES: Record<string, number> = {
-  PORT_DOWN: 1 << 0,
-  NO_STP: 1 << 1,
-  NO_RECV: 1 << 2,
-  NO_RECV_STP: 1 << 3,
-  NO_FLOOD: 1 << 4,
-  NO_FWD: 1 << 5,
-  NO_PACKET_IN: 1 << 6,
-};
-/** ovs-ofctl's names for ofp_port_state (LINK_DOWN and the STP state). */
-export const STATE_NAMES: Record<string, number> = {
-  LINK_DOWN: 1,
-  STP_LISTEN: 0 << 8,
-  STP_LEARN: 1 << 8,
-  STP_FORWARD: 2 << 8,
-  STP_BLOCK: 3 << 8,
-};
+/** ovs-ofctl's names for ofp_port_config bits: the spec's. */
+export const CONFIG_NAMES: Record<string, number> = { ...OFPPC };
+/** ovs-ofctl's names for ofp_port_state (LINK_DOWN and the STP state): the spec's. */
+const { STP_MASK: _stpMask, ...stateNames } = OFPPS;
+export const STATE_NAMES: Record<string, number> = stateNames;
 /** ovs-ofctl's names for ofp_port_features bits. */
 export const FEATURE_NAMES: Record<string, number> = {
   '10MB-HD': 1 << 0,
@@ -321,16 +308,9 @@ export const FEATURE_NAMES: Record<string, number> = {
   AUTO_PAUSE: 1 << 10,
   AUTO_PAUSE_ASYM: 1 << 11,
 };
-/** ovs-ofctl's names for ofp_capabilities bits. */
-export const CAPABILITY_NAMES: Record<string, number> = {
-  FLOW_STATS: 1 << 0,
-  TABLE_STATS: 1 << 1,
-  PORT_STATS: 1 << 2,
-  STP: 1 << 3,
-  IP_REASM: 1 << 5,
-  QUEUE_STATS: 1 << 6,
-  ARP_MATCH_IP: 1 << 7,
-};
+/** ovs-ofctl's names for ofp_capabilities bits: the spec's, but for the reserved bit. */
+const { RESERVED: _reserved, ...capabilityNames } = OFPC;
+export const CAPABILITY_NAMES: Record<string, number> = capabilityNames;
 /** ovs-ofctl's names for the supported-actions bitmap (bit n is action type n). */
 export const ACTION_BIT_NAMES: readonly string[] = [
   'output', 'set_vlan_vid', 'set_vlan_pcp', 'strip_vlan', 'mod_dl_src', 'mod_dl_dst',
