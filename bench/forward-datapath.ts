@@ -12,62 +12,13 @@
  *
  *   node dist/bench/forward-datapath.js [--seconds N] [--json]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Datapath } from '../datapath/datapath.js';
 import { FlowTable } from '../flowtable/flow-table.js';
 import { OFP_NO_BUFFER, OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_VERSION } from '../protocol/constants.js';
 import { matchWith } from '../protocol/match.js';
+import { TrafgenRig, benchArgs, log, quiet, sleep } from './trafgen-rig.js';
 
-const args = process.argv.slice(2);
-const JSON_OUT = args.includes('--json');
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 8;
-const P = `fd${process.pid % 100000}`;
-const NS = { tx: `${P}tx`, rx: `${P}rx` };
-const PORTS = { a: `${P}a`, b: `${P}b` };
-
-const log = (...m: unknown[]): void => console.error(...m);
-const sh = (cmd: string, argv: string[]): string => execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const quiet = (cmd: string, argv: string[]): void => {
-  try {
-    sh(cmd, argv);
-  } catch {
-    /* best effort (cleanup) */
-  }
-};
-const inNs = (name: string, cmd: string, argv: string[]): string => sh('ip', ['netns', 'exec', name, cmd, ...argv]);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const children: ChildProcess[] = [];
-let workDir = '';
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const p of Object.values(PORTS)) quiet('ip', ['link', 'del', p]);
-  for (const n of Object.values(NS)) quiet('ip', ['netns', 'del', n]);
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-/** Sender and receiver namespaces, their veth peers <p>a and <p>b left here for the Datapath. */
-function topology(): void {
-  for (const [side, port] of [['tx', PORTS.a], ['rx', PORTS.b]] as const) {
-    const n = NS[side];
-    sh('ip', ['netns', 'add', n]);
-    inNs(n, 'ip', ['link', 'set', 'lo', 'up']);
-    inNs(n, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-    sh('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
-    quiet('sysctl', ['-qw', `net.ipv6.conf.${port}.disable_ipv6=1`]);
-    sh('ip', ['link', 'set', port, 'up']);
-    inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
-    quiet('ethtool', ['-K', port, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
-    quiet('ip', ['netns', 'exec', n, 'ethtool', '-K', 'eth0', 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
-  }
-}
-
-const rxPackets = (): number => Number(inNs(NS.rx, 'cat', ['/sys/class/net/eth0/statistics/rx_packets']).trim());
+const { seconds: SECONDS, json: JSON_OUT } = benchArgs();
 
 function flowTable(): FlowTable {
   const table = new FlowTable();
@@ -90,36 +41,17 @@ function flowTable(): FlowTable {
 }
 
 async function main(): Promise<void> {
-  workDir = mkdtempSync(join(tmpdir(), 'ofswitch-fwdp-'));
   quiet('taskset', ['-a', '-p', '-c', '1', String(process.pid)]);
-  topology();
+  const rig = new TrafgenRig('fd');
   const dp = new Datapath({ flowTable: flowTable() });
-  dp.openPort(PORTS.a, 1);
-  dp.openPort(PORTS.b, 2);
-  const conf = join(workDir, 'udp.cfg');
-  writeFileSync(
-    conf,
-    '{ eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800),\n' +
-      '  ipv4(saddr=10.99.0.1, daddr=10.99.0.2, proto=17, ttl=64),\n' +
-      '  udp(sp=1000, dp=2000), fill(0x00, 18) }\n',
-  );
+  dp.openPort(rig.ports.a, 1);
+  dp.openPort(rig.ports.b, 2);
   log(`forward-datapath: ${SECONDS} s, trafgen on CPU 0, this process on CPU 1`);
-  const gen = spawn('ip', ['netns', 'exec', NS.tx, 'taskset', '-c', '0', 'trafgen', '--dev', 'eth0', '--conf', conf, '-P', '1', '-q'], {
-    stdio: 'ignore',
-  });
-  children.push(gen);
-  await sleep(1000);
-  const start = rxPackets();
-  const [rx0] = dp.portStats(1);
-  const t0 = process.hrtime.bigint();
-  await sleep((SECONDS - 2) * 1000);
-  const end = rxPackets();
-  const [rx1] = dp.portStats(1);
-  const t1 = process.hrtime.bigint();
-  gen.kill('SIGINT');
-  const secs = Number(t1 - t0) / 1e9;
-  const rate = (end - start) / secs;
-  const received = Number((rx1?.rxPackets ?? 0n) - (rx0?.rxPackets ?? 0n)) / secs;
+  // Port 1's own receive counter, sampled with the time at the start and end of the measurement.
+  const samples: { at: bigint; rx: bigint }[] = [];
+  const rate = await rig.measure(SECONDS, () => samples.push({ at: process.hrtime.bigint(), rx: dp.portStats(1)[0]?.rxPackets ?? 0n }));
+  const [first, last] = samples;
+  const received = first && last ? Number(last.rx - first.rx) / (Number(last.at - first.at) / 1e9) : 0;
   dp.close();
   if (JSON_OUT) {
     process.stdout.write(`${JSON.stringify({ seconds: SECONDS, framesPerSec: Math.round(rate), portRxPerSec: Math.round(received) })}\n`);

@@ -12,97 +12,15 @@
  *
  *   npm run bench:forward [-- --seconds N] [-- --json]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TrafgenRig, benchArgs, inNs, log, quiet, sh, sleep } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'lib', 'cli.js');
-const args = process.argv.slice(2);
-const JSON_OUT = args.includes('--json');
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 8;
-const P = `fw${process.pid % 100000}`;
-
-const log = (...m: unknown[]): void => console.error(...m);
-const sh = (cmd: string, argv: string[]): string => execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const quiet = (cmd: string, argv: string[]): void => {
-  try {
-    sh(cmd, argv);
-  } catch {
-    /* best effort (cleanup) */
-  }
-};
-const ns = (name: string, cmd: string, argv: string[]): string => sh('ip', ['netns', 'exec', name, cmd, ...argv]);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const NS = { tx: `${P}tx`, rx: `${P}rx`, sw: `${P}sw` };
-const children: ChildProcess[] = [];
-let workDir = '';
-
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const n of Object.values(NS)) {
-    const pids = (() => {
-      try {
-        return sh('ip', ['netns', 'pids', n]).split(/\s+/).filter(Boolean);
-      } catch {
-        return [];
-      }
-    })();
-    for (const pid of pids) quiet('kill', ['-9', pid]);
-    quiet('ip', ['netns', 'del', n]);
-  }
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-/** Sender and receiver namespaces wired to a switch namespace holding the ports <p>a and <p>b. */
-function topology(): void {
-  for (const n of Object.values(NS)) {
-    sh('ip', ['netns', 'add', n]);
-    ns(n, 'ip', ['link', 'set', 'lo', 'up']);
-    ns(n, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  }
-  for (const [side, port] of [['tx', 'a'], ['rx', 'b']] as const) {
-    sh('ip', ['link', 'add', `${P}${port}`, 'netns', NS.sw, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS[side]]);
-    ns(NS.sw, 'ip', ['link', 'set', `${P}${port}`, 'up']);
-    ns(NS[side], 'ip', ['link', 'set', 'eth0', 'up']);
-    for (const [n, dev] of [[NS.sw, `${P}${port}`], [NS[side], 'eth0']] as const) {
-      quiet('ip', ['netns', 'exec', n, 'ethtool', '-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
-    }
-  }
-}
-
-function rxPackets(): number {
-  return Number(ns(NS.rx, 'cat', ['/sys/class/net/eth0/statistics/rx_packets']).trim());
-}
-
-/** Runs trafgen for SECONDS and returns the frames/s that reached the receiver in the middle part. */
-async function measure(): Promise<number> {
-  const conf = join(workDir, 'udp.cfg');
-  writeFileSync(
-    conf,
-    '{ eth(da=02:00:00:00:00:02, sa=02:00:00:00:00:01, type=0x0800),\n' +
-      '  ipv4(saddr=10.99.0.1, daddr=10.99.0.2, proto=17, ttl=64),\n' +
-      '  udp(sp=1000, dp=2000), fill(0x00, 18) }\n',
-  );
-  const gen = spawn('ip', ['netns', 'exec', NS.tx, 'taskset', '-c', '0', 'trafgen', '--dev', 'eth0', '--conf', conf, '-P', '1', '-q'], {
-    stdio: 'ignore',
-  });
-  children.push(gen);
-  await sleep(1000);
-  const start = rxPackets();
-  const t0 = process.hrtime.bigint();
-  await sleep((SECONDS - 2) * 1000);
-  const end = rxPackets();
-  const t1 = process.hrtime.bigint();
-  gen.kill('SIGINT');
-  await sleep(300);
-  return (end - start) / (Number(t1 - t0) / 1e9);
-}
+const { seconds: SECONDS, json: JSON_OUT } = benchArgs();
 
 async function waitFor(what: () => boolean, ms: number, label: string): Promise<void> {
   const end = Date.now() + ms;
@@ -114,60 +32,60 @@ async function waitFor(what: () => boolean, ms: number, label: string): Promise<
 }
 
 async function runOfswitch(): Promise<number> {
-  topology();
-  const sw = spawn(
-    'ip',
-    ['netns', 'exec', NS.sw, 'taskset', '-c', '1', process.execPath, CLI,
-      '--port', `${P}a`, '--port', `${P}b`, '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+  const rig = new TrafgenRig('fw', { switchNamespace: true });
+  const sw = rig.ns.sw as string;
+  const proc = rig.track(
+    spawn(
+      'ip',
+      ['netns', 'exec', sw, 'taskset', '-c', '1', process.execPath, CLI,
+        '--port', rig.ports.a, '--port', rig.ports.b, '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
   );
-  children.push(sw);
   let err = '';
-  sw.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   await waitFor(() => {
     try {
-      ns(NS.sw, 'ovs-ofctl', ['add-flow', 'tcp:127.0.0.1:6634', 'in_port=1,actions=output:2']);
+      inNs(sw, 'ovs-ofctl', ['add-flow', 'tcp:127.0.0.1:6634', 'in_port=1,actions=output:2']);
       return true;
     } catch {
       return false;
     }
   }, 15_000, `ofswitch to accept ovs-ofctl ${err}`);
-  const rate = await measure();
-  sw.kill('SIGTERM');
-  await new Promise((r) => sw.once('exit', r));
-  cleanup();
+  const rate = await rig.measure(SECONDS);
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  rig.cleanup();
   return rate;
 }
 
 async function runOvs(): Promise<number> {
-  topology();
+  const rig = new TrafgenRig('fo', { switchNamespace: true });
+  const workDir = rig.workDir;
   const env = { ...process.env, OVS_RUNDIR: workDir, OVS_LOGDIR: workDir, OVS_DBDIR: workDir };
   const vsctl = ['--timeout=20', `--db=unix:${workDir}/db.sock`];
-  const inSw = (cmd: string, argv: string[]): string =>
-    execFileSync('ip', ['netns', 'exec', NS.sw, cmd, ...argv], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('ovsdb-tool', ['create', `${workDir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], { env });
+  const inSw = (cmd: string, argv: string[]): string => inNs(rig.ns.sw as string, cmd, argv, env);
+  sh('ovsdb-tool', ['create', `${workDir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], env);
   inSw('ovsdb-server', [`${workDir}/conf.db`, `--remote=punix:${workDir}/db.sock`, `--pidfile=${workDir}/ovsdb-server.pid`,
     '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${workDir}/ovsdb-server.log`]);
   inSw('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
   inSw('taskset', ['-c', '1', 'ovs-vswitchd', `unix:${workDir}/db.sock`, `--pidfile=${workDir}/ovs-vswitchd.pid`, '--detach',
     '--no-chdir', '-vconsole:emer', `--log-file=${workDir}/ovs-vswitchd.log`]);
   inSw('ovs-vsctl', [...vsctl, 'add-br', 'fwbr', '--', 'set', 'bridge', 'fwbr', 'datapath_type=netdev', 'protocols=OpenFlow10',
-    'fail_mode=secure', '--', 'add-port', 'fwbr', `${P}a`, '--', 'set', 'interface', `${P}a`, 'ofport_request=1',
-    '--', 'add-port', 'fwbr', `${P}b`, '--', 'set', 'interface', `${P}b`, 'ofport_request=2']);
+    'fail_mode=secure', '--', 'add-port', 'fwbr', `${rig.ports.a}`, '--', 'set', 'interface', `${rig.ports.a}`, 'ofport_request=1',
+    '--', 'add-port', 'fwbr', `${rig.ports.b}`, '--', 'set', 'interface', `${rig.ports.b}`, 'ofport_request=2']);
   inSw('ovs-ofctl', ['add-flow', 'fwbr', 'in_port=1,actions=output:2']);
-  const rate = await measure();
+  const rate = await rig.measure(SECONDS);
   for (const f of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) quiet('kill', [readFileSync(join(workDir, f), 'utf8').trim()]);
   await sleep(500);
-  cleanup();
+  rig.cleanup();
   return rate;
 }
 
 async function main(): Promise<void> {
-  workDir = mkdtempSync(join(tmpdir(), 'ofswitch-forward-'));
   log(`bench:forward: ${SECONDS} s per switch, trafgen on CPU 0, switch on CPU 1`);
   const ofswitch = await runOfswitch();
   log(`ofswitch:            ${Math.round(ofswitch)} frames/s`);
-  workDir = mkdtempSync(join(tmpdir(), 'ofswitch-forward-'));
   const ovs = await runOvs();
   log(`Open vSwitch netdev: ${Math.round(ovs)} frames/s`);
   const ratio = ofswitch / ovs;
