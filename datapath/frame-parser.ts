@@ -227,6 +227,8 @@ function parseL4(frame: Uint8Array, off: number, end: number, proto: number, key
     if (avail < 20) return;
   } else if (proto === IPPROTO.UDP) {
     if (avail < 8) return;
+  } else if (proto === IPPROTO.SCTP) {
+    if (avail < 12) return; // ports as tp_src/tp_dst, as Open vSwitch matches them
   } else if (proto === IPPROTO.ICMP) {
     if (avail < 8) return;
     key[W_TP] = (((frame[off] as number) << 16) | (frame[off + 1] as number)) >>> 0;

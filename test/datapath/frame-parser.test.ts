@@ -148,3 +148,11 @@ t.test('a storm of random and mangled frames never throws', async (t) => {
   }
   t.equal(parsed, 100_000);
 });
+
+t.test('SCTP ports are tp_src/tp_dst (as Open vSwitch matches them); a short SCTP header leaves them zero', async (t) => {
+  const sctp = [0x0b, 0xb8, 0x0f, 0xa0, 0, 0, 0, 1, 0, 0, 0, 0]; // ports 3000 -> 4000, tag, crc
+  const { f } = parse(ethFrame(0x0800, ipv4Packet({ proto: 132 }, sctp)));
+  t.match(f, { nwProto: 132, tpSrc: 3000, tpDst: 4000 });
+  const short = parse(ethFrame(0x0800, ipv4Packet({ proto: 132 }, sctp.slice(0, 8))));
+  t.match(short.f, { nwProto: 132, tpSrc: 0, tpDst: 0 });
+});
