@@ -115,16 +115,18 @@ class DatapathPort implements BridgePort {
   }
 
   stats(): PortStats {
+    // Frames the interface refused after they were counted as sent move from tx_packets to tx_errors.
+    const refused = this.net.txErrors ?? 0;
     return {
       portNo: this.portNo,
       rxPackets: BigInt(this.rxPackets),
-      txPackets: BigInt(this.txPackets),
+      txPackets: BigInt(Math.max(0, this.txPackets - refused)),
       rxBytes: BigInt(this.rxBytes),
       txBytes: BigInt(this.txBytes),
       rxDropped: BigInt(this.rxDropped),
       txDropped: BigInt(this.txDropped),
-      rxErrors: BigInt(this.rxErrors),
-      txErrors: BigInt(this.txErrors),
+      rxErrors: BigInt(this.rxErrors + (this.net.rxErrors ?? 0)),
+      txErrors: BigInt(this.txErrors + refused),
       rxFrameErr: 0n,
       rxOverErr: 0n,
       rxCrcErr: 0n,

@@ -60,6 +60,14 @@ export class LocalPort implements NetPort {
     this.inner = new AfPacketPort(this.peerName);
   }
 
+  get txErrors(): number {
+    return this.inner.txErrors;
+  }
+
+  get rxErrors(): number {
+    return this.inner.rxErrors;
+  }
+
   open(onFrame: (frame: Uint8Array) => void): void {
     this.inner.open(onFrame);
   }

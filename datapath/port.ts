@@ -20,6 +20,10 @@ export interface LinkInfo {
 
 export interface NetPort {
   readonly name: string;
+  /** Frames the interface itself failed to send after accepting them (the kernel refused them later). */
+  readonly txErrors?: number;
+  /** Frames the interface itself received but could not deliver (truncated, unsegmentable). */
+  readonly rxErrors?: number;
   /** Starts delivering received frames (each valid only during the call). */
   open(onFrame: (frame: Uint8Array) => void): void;
   /** Sends one frame; throws when the interface refuses it. */
@@ -38,6 +42,9 @@ export class MemoryPort implements NetPort {
   readonly name: string;
   readonly sent: Uint8Array[] = [];
   link: LinkInfo;
+  /** Set by tests: frames "refused later" and frames "received but not delivered". */
+  txErrors = 0;
+  rxErrors = 0;
   private onFrame: ((frame: Uint8Array) => void) | undefined;
 
   constructor(name: string, hwAddr: MacAddress = '02:00:00:00:00:01', speedMbps = 10_000) {

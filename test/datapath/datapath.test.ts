@@ -83,6 +83,10 @@ t.test('outputs: port, IN_PORT, FLOOD, ALL, LOCAL, CONTROLLER, NONE; never back 
   t.equal(dp.portStats(2)[0]!.txPackets, 4n);
   t.equal(dp.portStats().length, 4);
   t.same(dp.portStats(99), []);
+  // Frames the interface refused after accepting them are errors, not sent packets.
+  ports[1]!.txErrors = 1;
+  ports[1]!.rxErrors = 2;
+  t.match(dp.portStats(2)[0], { txPackets: 3n, txErrors: 1n, rxErrors: 2n });
   dp.close();
 });
 
