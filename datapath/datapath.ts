@@ -352,15 +352,23 @@ export class Datapath extends EventEmitter<DatapathEvents> {
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
-    const layout = parseFrame(frame, port.portNo, this.key, this.layout);
+    this.rxOutputs.inPort = port.portNo;
+    this.throughTable(frame, port.portNo, this.key, this.layout, this.rxOutputs, true);
+  }
+
+  /**
+   * The flow table's part of the path: parse into `key`, drop fragments when asked, look up, and
+   * run the entry's actions (or report the miss). `owned`: the frame may be rewritten in place.
+   */
+  private throughTable(frame: Uint8Array, inPort: number, key: FlowKey, into: FrameLayout, outputs: Outputs, owned: boolean): void {
+    const layout = parseFrame(frame, inPort & 0xffff, key, into);
     if (layout.fragment && this.dropFragments) return;
-    const entry = this.flowTable.lookup(this.key, frame.length);
+    const entry = this.flowTable.lookup(key, frame.length);
     if (entry === null) {
-      this.miss(frame, port.portNo);
+      this.miss(frame, inPort);
       return;
     }
-    this.rxOutputs.inPort = port.portNo;
-    runActions(frame, layout, entry.actions, this.rxOutputs, true);
+    runActions(frame, layout, entry.actions, outputs, owned);
   }
 
   /**
@@ -376,17 +384,10 @@ export class Datapath extends EventEmitter<DatapathEvents> {
 
   /** OUTPUT:TABLE of a PACKET_OUT: the frame as it is now through the flow table. */
   resubmit(frame: Uint8Array, inPort: number): void {
-    const key = newFlowKey();
-    const layout = parseFrame(frame, inPort & 0xffff, key);
-    if (layout.fragment && this.dropFragments) return;
-    const entry = this.flowTable.lookup(key, frame.length);
-    if (entry === null) {
-      this.miss(frame, inPort);
-      return;
-    }
+    // Its own key, layout and outputs: it runs inside another frame's actions.
     const outputs = new Outputs(this, false);
     outputs.inPort = inPort;
-    runActions(frame, layout, entry.actions, outputs, false);
+    this.throughTable(frame, inPort, newFlowKey(), newFrameLayout(), outputs, false);
   }
 
   /** Sends a frame out of one port, counting it; NO_FWD and down ports drop it. */
