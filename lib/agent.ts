@@ -32,6 +32,7 @@ import {
   OFPST,
   OFPT,
   actionsLength,
+  encodeMessage,
 } from '../protocol/index.js';
 import type {
   Action,
@@ -53,6 +54,9 @@ import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
 import { splitBySize } from './stats-split.js';
+
+/** What a miss does when the fail mode falls back to the learning bridge. */
+const OUTPUT_NORMAL: readonly Action[] = [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }];
 
 /** A flow entry as the agent needs it back from the table. */
 export interface AgentFlowEntry {
@@ -176,8 +180,16 @@ export class Agent implements ConnectionHandler {
     return false;
   }
 
-  private broadcast(build: (conn: Connection) => OfpMessage): void {
-    for (const conn of this.connections) if (conn.isActive) conn.send(build(conn));
+  /** Sends an asynchronous message to every connection whose handshake is done, encoded once. */
+  private broadcast(build: () => OfpMessage): void {
+    let msg: OfpMessage | undefined;
+    let bytes: Buffer | undefined;
+    for (const conn of this.connections) {
+      if (!conn.isActive) continue;
+      msg ??= build();
+      bytes ??= encodeMessage(msg);
+      conn.sendEncoded(msg, bytes);
+    }
   }
 
   // ---- requests ----------------------------------------------------------------------------------
@@ -313,7 +325,7 @@ export class Agent implements ConnectionHandler {
   onMiss(frame: Uint8Array, inPort: number): void {
     const action = this.options.failMode.onMiss(this.hasActiveConnection());
     if (action === 'normal') {
-      this.options.datapath.execute(frame, inPort, [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }]);
+      this.options.datapath.execute(frame, inPort, OUTPUT_NORMAL);
     } else if (action === 'controller') {
       this.packetIn(frame, inPort, this.missSendLen, OFPR.NO_MATCH);
     }

@@ -119,7 +119,12 @@ export class Connection {
 
   send(msg: OfpMessage): void {
     if (this.stateValue === 'closed') return;
-    const bytes = encodeMessage(msg);
+    this.sendEncoded(msg, encodeMessage(msg));
+  }
+
+  /** Sends `msg` already encoded as `bytes` (one encoding shared by every connection it goes to). */
+  sendEncoded(msg: OfpMessage, bytes: Buffer): void {
+    if (this.stateValue === 'closed') return;
     if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
     if (!this.socket.write(bytes)) this.socket.pause();
   }
