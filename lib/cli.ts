@@ -7,7 +7,7 @@
  */
 import { createDemoHosts, demoHints, removeDemoHosts } from './demo.js';
 import { createLogger } from './log.js';
-import { USAGE, UsageError, parseCommandLine } from './options.js';
+import { UsageError, parseCommandLine, usage } from './options.js';
 import { StartError, Switch } from './switch.js';
 import { packageVersion } from './version.js';
 
@@ -25,7 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (command.kind === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return 0;
   }
   if (command.kind === 'version') {
