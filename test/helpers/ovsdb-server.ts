@@ -77,12 +77,18 @@ function readPid(pidFile: string): number | null {
   }
 }
 
+/** Whether the process runs; a zombie (exited, not yet reaped by init, which can take a second here) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone between the two checks
   }
 }
 
@@ -147,7 +153,7 @@ export async function startOvsdbServer(t: Teardownable, options: OvsdbServerOpti
     running.delete(pidFile);
     if (pid === null || !alive(pid)) return;
     process.kill(pid, stopOptions.kill ? 'SIGKILL' : 'SIGTERM');
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 40));
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
     if (alive(pid)) {
       process.kill(pid, 'SIGKILL');
       while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
