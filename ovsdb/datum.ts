@@ -13,8 +13,8 @@
  * Because the schema tells which columns hold UUIDs, a UUID is a plain string in both directions.
  *
  * Integers travel as JSON numbers and JSON.parse makes them doubles: values beyond 2^53 (never seen
- * in the Open_vSwitch database short of 9 PB counters) lose precision; encoding refuses them rather
- * than send a rounded value.
+ * in the Open_vSwitch database short of 9 PB counters) lose precision; encoding refuses them (as
+ * number or bigint) rather than send a rounded value.
  */
 import type { BaseType, ColumnType, TableSchema } from './schema.js';
 import { columnType } from './schema.js';
@@ -31,7 +31,8 @@ export class NamedUuid {
   }
 }
 
-export type AtomInput = Atom | NamedUuid;
+/** bigint is accepted for integers (the datapath counts in bigint) within Number's exact range. */
+export type AtomInput = Atom | bigint | NamedUuid;
 /** What encoding accepts: a string-keyed map may also be a plain object. */
 export type DatumInput =
   | AtomInput
@@ -150,6 +151,7 @@ function encodeAtom(value: unknown, base: BaseType): unknown {
   switch (base.type) {
     case 'integer':
       if (Number.isSafeInteger(value)) return value;
+      if (typeof value === 'bigint' && Number.isSafeInteger(Number(value))) return Number(value);
       break;
     case 'real':
       if (Number.isFinite(value)) return value;
@@ -165,7 +167,7 @@ function encodeAtom(value: unknown, base: BaseType): unknown {
       if (isUuid(value)) return ['uuid', value.toLowerCase()];
       break;
   }
-  const shown = value instanceof NamedUuid ? `named-uuid ${value.name}` : describe(value);
+  const shown = value instanceof NamedUuid ? `named-uuid ${value.name}` : typeof value === 'bigint' ? `${value}n` : describe(value);
   throw new OvsdbDatumError(`expected ${base.type}, got ${shown}`);
 }
 

@@ -10,7 +10,9 @@
  *
  * Liveness, as OVS's reconnect FSM: every message received is activity. After `probeIntervalMs`
  * without any, we send an "echo" request; if another `probeIntervalMs` passes with nothing
- * received, the peer is dead and the connection is closed. 0 turns probing off.
+ * received, the peer is dead and the connection is closed. 0 turns probing off. (OVS leaves probes
+ * off on unix sockets by default; here they are on for both: one small message per idle interval,
+ * and a hung server is noticed.)
  *
  * Anything unparseable (framing, JSON, not a JSON-RPC message) closes the connection with a
  * JsonRpcProtocolError: after one bad message nothing later on the stream can be trusted. The
@@ -234,12 +236,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcEvents> {
     this.probeTimer = null;
     const now = Date.now();
     if (this.probeSentAt !== null) {
-      const waited = now - this.probeSentAt;
-      if (waited >= this.probeIntervalMs) {
-        const seconds = ((now - this.lastReceived) / 1000).toFixed(1);
-        return this.close(new ConnectionClosedError(`${this.name}: no response to inactivity probe after ${seconds} s, disconnecting`));
-      }
-      return this.scheduleProbe(this.probeIntervalMs - waited);
+      const seconds = ((now - this.lastReceived) / 1000).toFixed(1);
+      return this.close(new ConnectionClosedError(`${this.name}: no response to inactivity probe after ${seconds} s, disconnecting`));
     }
     const idle = now - this.lastReceived;
     if (idle < this.probeIntervalMs) return this.scheduleProbe(this.probeIntervalMs - idle);
