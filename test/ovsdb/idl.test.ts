@@ -4,10 +4,10 @@
  * ovs-vsctl wait on cur_cfg that the daemon will serve; bad peers (a fake server) never crash it.
  */
 import t, { type Test } from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Idl, type IdlOptions, type IdlState } from '../../ovsdb/idl.js';
 import { JsonRpcConnection, JsonRpcProtocolError, OvsdbRemoteError } from '../../ovsdb/jsonrpc.js';
 import { OvsdbSchemaError } from '../../ovsdb/schema.js';
@@ -172,17 +172,25 @@ t.test('ovs-vsctl without --no-wait returns once a replica watcher writes cur_cf
   const unanswered = await db.tryVsctl(['add-br', 'brx'], { wait: true, timeoutSec: 1 });
   t.not(unanswered.code, 0, 'with nobody writing cur_cfg, ovs-vsctl times out');
 
+  // What the daemon will do: bring up new interfaces (ovs-vsctl checks that each got an ofport),
+  // then report the configuration done, guarded so a newer next_cfg is not acknowledged by mistake.
   const writes: number[] = [];
   idl.on('change', () => {
     const ovs = idl.first('Open_vSwitch');
     if (!ovs || typeof ovs.next_cfg !== 'number' || ovs.next_cfg === ovs.cur_cfg) return;
     const target = ovs.next_cfg;
     writes.push(target);
-    void updateRow(idl, 'Open_vSwitch', ovs._uuid, { cur_cfg: target }, { next_cfg: target });
+    const txn = new Transaction(idl).guard('Open_vSwitch', ovs._uuid, { next_cfg: target });
+    for (const iface of idl.table('Interface').values()) {
+      if (iface.ofport === null) txn.update('Interface', iface._uuid, { ofport: iface.type === 'internal' ? 65534 : 1 });
+    }
+    txn.update('Open_vSwitch', ovs._uuid, { cur_cfg: target });
+    void txn.commit();
   });
   const started = Date.now();
   const added = await db.tryVsctl(['add-br', 'br1'], { wait: true, timeoutSec: 5 });
-  t.equal(added.code, 0, `ovs-vsctl add-br returned: ${added.stderr}`);
+  t.equal(added.code, 0, 'ovs-vsctl add-br returned');
+  t.equal(added.stderr, '', 'and found every new interface set up');
   t.ok(Date.now() - started < 4000, 'well before its timeout');
   t.ok(writes.length > 0, 'the watcher wrote cur_cfg');
   const cfg = await db.tryVsctl(['get', 'Open_vSwitch', '.', 'next_cfg', 'cur_cfg']);
@@ -191,6 +199,7 @@ t.test('ovs-vsctl without --no-wait returns once a replica watcher writes cur_cf
   t.ok(next !== undefined && next !== '');
   t.equal(cur, next);
   t.ok(byName(idl, 'Bridge', 'br1'));
+  t.equal((await db.vsctl(['get', 'Interface', 'br1', 'ofport'])).trim(), '65534');
 });
 
 t.test('killed and restarted ovsdb-server: the replica stays readable, then is replaced wholesale', async (t) => {
@@ -293,6 +302,7 @@ t.test('bad remotes and an absent server', async (t) => {
   const idl = new Idl({ remote: 'unix:/nonexistent/db.sock', tables: { Bridge: 'all' }, log, minBackoffMs: 10, maxBackoffMs: 30 });
   t.equal(idl.state, 'idle');
   t.equal(idl.table('Bridge').size, 0, 'an empty replica before any connection');
+  t.equal(idl.first('Bridge'), undefined);
   t.equal(idl.schema, null);
   t.throws(() => new Transaction(idl), /no database schema yet/);
   await t.rejects(idl.transact([]), /not connected/);
@@ -307,14 +317,27 @@ t.test('bad remotes and an absent server', async (t) => {
   await t.rejects(idl.until(() => false, 50), /condition not met within 50 ms/);
 });
 
+t.test('close() while connecting: the connection made meanwhile is dropped, nothing else happens', async (t) => {
+  const db = await startOvsdbServer(t);
+  const idl = new Idl({ remote: db.remote, tables: { Bridge: ['name'] } });
+  const states: IdlState[] = [];
+  idl.on('state', (s) => states.push(s));
+  idl.start();
+  idl.start(); // no second attempt
+  idl.close();
+  await sleep(300);
+  t.same(states, ['connecting', 'stopped']);
+  t.equal(idl.seqno, 0);
+  t.equal(idl.lastError, null);
+});
+
 /** A scripted stand-in for ovsdb-server on a unix socket: `reply(message, socket)` answers each message. */
 async function fakeServer(
   t: Test,
   reply: (message: Record<string, unknown>, socket: Socket, connection: number) => void,
 ): Promise<{ remote: string; connections: () => number }> {
-  const db = await startOvsdbServer(t, { init: false }); // only for its directory
-  await db.stop();
-  const path = join(db.dir, 'fake.sock');
+  const dir = mkdtempSync(join(tmpdir(), 'ofswitch-fake-ovsdb-'));
+  const path = join(dir, 'fake.sock');
   let connections = 0;
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
@@ -338,6 +361,7 @@ async function fakeServer(
   t.teardown(() => {
     for (const s of sockets) s.destroy();
     server.close();
+    rmSync(dir, { recursive: true, force: true });
   });
   return { remote: `unix:${path}`, connections: () => connections };
 }
@@ -379,8 +403,10 @@ t.test('an update that contradicts the replica, or a canceled monitor, forces a 
     1: update('idl', { Bridge: { [ROW]: { old: { name: 'x' } } } }), // deletes a row the replica never had
     2: update('other', {}), // someone else's monitor
     3: JSON.stringify({ id: null, method: 'monitor_canceled', params: ['idl'] }),
-    5: update('idl', { Bridge: { [ROW2]: { new: { name: 'br2' } } } }), // applied right after the initial rows
+    6: update('idl', { Bridge: { [ROW2]: { new: { name: 'br2' } } } }), // applied right after the initial rows
   };
+  // 5: a bad update once the replica is live.
+  const later: Record<number, string> = { 5: update('idl', { Bridge: { [ROW]: { new: { name: 'x' } } } }) };
   const fake = await fakeServer(t, (message, socket, n) => {
     const id = message['id'];
     if (message['method'] === 'get_schema') {
@@ -389,24 +415,27 @@ t.test('an update that contradicts the replica, or a canceled monitor, forces a 
       socket.write(early + JSON.stringify({ id, result: schemaJson, error: null }));
     }
     if (message['method'] === 'monitor') {
-      const initial = n === 5 ? { Bridge: { [ROW]: { new: { name: 'br0' } } } } : {};
+      const initial = n >= 5 ? { Bridge: { [ROW]: { new: { name: 'br0' } } } } : {};
       const ignored = JSON.stringify({ id: null, method: 'something_else', params: [] });
       socket.write(JSON.stringify({ id, result: initial, error: null }) + ignored + (after[n] ?? ''));
+      const late = later[n];
+      if (late) setTimeout(() => socket.write(late), 50);
     }
   });
   const log = recordingLogger();
   const idl = new Idl({ remote: fake.remote, tables: { Bridge: ['name', 'ports'] }, log, minBackoffMs: 10, maxBackoffMs: 10 });
   t.teardown(() => idl.close());
   idl.start();
-  await idl.until(() => fake.connections() === 5 && idl.state === 'connected');
+  await idl.until(() => fake.connections() === 6 && idl.state === 'connected');
   const errors = log.lines.filter((l) => l.msg === 'OVSDB connection lost').map((l) => `${l.level}: ${String(l.fields['err'])}`);
   t.match(errors, [
     /^error: .*delete of a row not in the replica/,
     /^error: .*"update" for no monitor of ours: "other"/,
     /^warn: .*canceled our monitor/,
     /^error: .*"update" before any monitor/,
+    /^error: .*insert of a row already in the replica/,
   ]);
-  t.equal(errors.length, 4);
+  t.equal(errors.length, 5);
   t.same(idl.row('Bridge', ROW), { _uuid: ROW, name: 'br0', ports: [] }, 'a column the server left out has its default');
   t.same(idl.row('Bridge', ROW2), { _uuid: ROW2, name: 'br2', ports: [] }, 'an update in the same chunk as the monitor reply is applied');
   t.ok(log.lines.some((l) => l.level === 'debug' && l.fields['method'] === 'something_else'), 'other notifications are ignored');
