@@ -175,6 +175,8 @@ export class Switch {
   private dpid: bigint | undefined;
   private readonly portsByName = new Map<string, PortRecord>();
   private readonly listenerList: Listener[] = [];
+  /** The connections each listener accepted (closed with it). */
+  private readonly accepted = new Map<Listener, Set<Connection>>();
   private readonly controllerLinks = new Map<string, ControllerRecord>();
   private readonly connections = new Set<Connection>();
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -458,24 +460,32 @@ export class Switch {
   async addListener(target: string): Promise<ListenerView> {
     this.checkOpen();
     const endpoint = parseListen(target);
-    const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive'));
+    const conns = new Set<Connection>();
+    const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns));
     if (this.closed) {
       await listener.close();
       throw new Error('the switch is closed');
     }
     this.listenerList.push(listener);
+    this.accepted.set(listener, conns);
     const view = listenerView(listener);
     this.log.info('listening', { listen: view.target });
     return view;
   }
 
-  /** Stops listening on a target given to addListener (by the port asked for or the one bound). False when there is none. */
+  /**
+   * Stops listening on a target given to addListener (named by the port asked for or the one
+   * bound), closing the connections it accepted, as Open vSwitch does with a removed service.
+   * False when there is none.
+   */
   async removeListener(target: string): Promise<boolean> {
     const e = parseListen(target);
     const i = this.listenerList.findIndex((l) => l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port));
     const listener = this.listenerList[i];
     if (!listener) return false;
     this.listenerList.splice(i, 1);
+    for (const conn of [...(this.accepted.get(listener) ?? [])]) conn.close('listener removed');
+    this.accepted.delete(listener);
     await listener.close();
     return true;
   }
@@ -484,7 +494,7 @@ export class Switch {
     return this.listenerList.map(listenerView);
   }
 
-  private accept(socket: Socket, kind: 'controller' | 'passive', events?: { established(): void; closed(): void }): void {
+  private accept(socket: Socket, kind: 'controller' | 'passive', events?: { established(): void; closed(): void }, group?: Set<Connection>): void {
     if (this.closed) return void socket.destroy();
     const agent = this.agent;
     const handler: ConnectionHandler = {
@@ -495,6 +505,7 @@ export class Switch {
       },
       onClose: (conn) => {
         this.connections.delete(conn);
+        group?.delete(conn);
         agent.onClose(conn);
         events?.closed();
       },
@@ -506,7 +517,9 @@ export class Switch {
       log: this.log,
       probeIntervalMs: kind === 'controller' ? this.probeIntervalMs : null,
     });
-    if (conn.state !== 'closed') this.connections.add(conn);
+    if (conn.state === 'closed') return;
+    this.connections.add(conn);
+    group?.add(conn);
   }
 
   /** Runs expiry when the table says the next entry may be due (sub-second precision). */
