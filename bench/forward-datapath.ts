@@ -1,7 +1,7 @@
 /**
  * Datapath forwarding benchmark: frames per second host to host through the Datapath alone (no
  * agent, no OpenFlow connection), with the real FlowTable holding `in_port=1,actions=output:2`.
- * It measures the ports (datapath/af-packet-port.ts and its addon) and the packet path.
+ * It measures the ports (datapath/ports/af-packet-port.ts and its addon) and the packet path.
  *
  *   namespace <p>tx (eth0) <-veth-> <p>a  [this process]  <p>b <-veth-> (eth0) namespace <p>rx
  *
@@ -13,6 +13,7 @@
  *   node dist/bench/forward-datapath.js [--seconds N] [--json]
  */
 import { Datapath } from '../datapath/datapath.js';
+import { createPort } from '../datapath/ports/factory.js';
 import { FlowTable } from '../flowtable/flow-table.js';
 import { OFP_NO_BUFFER, OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_VERSION } from '../protocol/constants.js';
 import { matchWith } from '../protocol/match.js';
@@ -44,12 +45,12 @@ async function main(): Promise<void> {
   quiet('taskset', ['-a', '-p', '-c', '1', String(process.pid)]);
   const rig = new TrafgenRig('fd');
   const dp = new Datapath({ flowTable: flowTable() });
-  dp.openPort(rig.ports.a, 1);
-  dp.openPort(rig.ports.b, 2);
+  dp.registry.addPort(createPort({ name: rig.ports.a }), 1);
+  dp.registry.addPort(createPort({ name: rig.ports.b }), 2);
   log(`forward-datapath: ${SECONDS} s, trafgen on CPU 0, this process on CPU 1`);
   // Port 1's own receive counter, sampled with the time at the start and end of the measurement.
   const samples: { at: bigint; rx: bigint }[] = [];
-  const rate = await rig.measure(SECONDS, () => samples.push({ at: process.hrtime.bigint(), rx: dp.portStats(1)[0]?.rxPackets ?? 0n }));
+  const rate = await rig.measure(SECONDS, () => samples.push({ at: process.hrtime.bigint(), rx: dp.registry.portStats(1)[0]?.rxPackets ?? 0n }));
   const [first, last] = samples;
   const received = first && last ? Number(last.rx - first.rx) / (Number(last.at - first.at) / 1e9) : 0;
   dp.close();

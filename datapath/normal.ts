@@ -109,6 +109,16 @@ export class LearningBridge {
     return e && this.now() - e.seen < this.agingMs ? e.port : undefined;
   }
 
+  /** Every live entry (aged ones left out), VLAN by VLAN: what `ovs-appctl fdb/show` lists. */
+  entries(): { port: number; vlan: number; mac: number; ageMs: number }[] {
+    const now = this.now();
+    const out: { port: number; vlan: number; mac: number; ageMs: number }[] = [];
+    for (const [vlan, table] of this.tables) {
+      for (const [mac, e] of table) if (now - e.seen < this.agingMs) out.push({ port: e.port, vlan, mac, ageMs: now - e.seen });
+    }
+    return out;
+  }
+
   /** Forgets every address learned on a port (when the port goes away). */
   forgetPort(portNo: number): void {
     for (const table of this.tables.values()) {
@@ -151,6 +161,11 @@ export function macAt(f: Uint8Array, o: number): number {
     ((f[o] as number) << 8 | (f[o + 1] as number)) * 0x100000000 +
     ((((f[o + 2] as number) << 24) | ((f[o + 3] as number) << 16) | ((f[o + 4] as number) << 8) | (f[o + 5] as number)) >>> 0)
   );
+}
+
+/** A 48-bit MAC address number as text (aa:bb:cc:dd:ee:ff). */
+export function macFromNumber(mac: number): string {
+  return mac.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
 }
 
 /** The frame with its 802.1Q tag removed (the frame itself when untagged). */

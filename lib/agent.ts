@@ -55,9 +55,6 @@ import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
 import { splitBySize } from './stats-split.js';
 
-/** What a miss does when the fail mode falls back to the learning bridge. */
-const OUTPUT_NORMAL: readonly Action[] = [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }];
-
 /** A flow entry as the agent needs it back from the table. */
 export interface AgentFlowEntry {
   readonly match: Match;
@@ -97,7 +94,7 @@ export interface AgentFlowTable {
   tableStats(): readonly TableStats[];
 }
 
-export type PortModResult = { readonly ok: true } | { readonly ok: false; readonly code: number };
+export type AgentPortModResult = { readonly ok: true } | { readonly ok: false; readonly code: number };
 
 /** The ports and the forwarding, as the agent uses them. */
 export interface AgentDatapath {
@@ -106,7 +103,7 @@ export interface AgentDatapath {
   /** Statistics of one port, or of all for OFPP_NONE; null when the port does not exist. */
   portStats(portNo: number): readonly PortStats[] | null;
   /** Applies a PORT_MOD; fails with an OFPPMFC code. */
-  modifyPort(mod: PortMod): PortModResult;
+  modifyPort(mod: PortMod): AgentPortModResult;
   /** Sends a frame through an action list, as if it had arrived on `inPort`. */
   execute(frame: Uint8Array, inPort: number, actions: readonly Action[]): void;
   /** OFPC_FRAG_NORMAL or OFPC_FRAG_DROP. */
@@ -172,7 +169,7 @@ export class Agent implements ConnectionHandler {
   private updateControllerCount(): void {
     let controllers = 0;
     for (const c of this.connections) if (c.kind === 'controller') controllers++;
-    this.options.failMode.setConnectedControllers(controllers);
+    this.options.failMode.setConnections(controllers, this.hasActiveConnection());
   }
 
   private hasActiveConnection(): boolean {
@@ -321,14 +318,13 @@ export class Agent implements ConnectionHandler {
 
   // ---- asynchronous messages ---------------------------------------------------------------------
 
-  /** The datapath's table miss: PACKET_IN, NORMAL (fail open) or drop, as the fail mode says. */
+  /**
+   * A table miss the datapath sends up (its miss policy is 'controller': the fail mode, told of
+   * every connection change, decides NORMAL or drop in the datapath itself): PACKET_IN, reason NO_MATCH.
+   */
   onMiss(frame: Uint8Array, inPort: number): void {
-    const action = this.options.failMode.onMiss(this.hasActiveConnection());
-    if (action === 'normal') {
-      this.options.datapath.execute(frame, inPort, OUTPUT_NORMAL);
-    } else if (action === 'controller') {
-      this.packetIn(frame, inPort, this.missSendLen, OFPR.NO_MATCH);
-    }
+    if (!this.hasActiveConnection()) return;
+    this.packetIn(frame, inPort, this.missSendLen, OFPR.NO_MATCH);
   }
 
   /** An OUTPUT to CONTROLLER: PACKET_IN with reason ACTION and at most `maxLen` bytes when buffered. */

@@ -1,25 +1,40 @@
 /**
- * One running switch: the flow table, the datapath with its ports, the agent, the listeners and
- * the controller links, put together in the order the issue asks: ports first, then listeners
- * and controllers, so that when a listener accepts, the switch already forwards.
+ * One switch (a bridge, in Open vSwitch's words): the flow table, the datapath with its ports, the
+ * agent, the listeners and the controller links, behind the one interface everything else uses:
+ * the `ofswitch` command (Switch.start, from its flags), programs embedding a switch
+ * (createSwitch), and a configuration daemon running many bridges in one process.
+ *
+ * Every setter works at run time and changes only what it names: adding or removing a port keeps
+ * the flows, the other ports' counters, the connections and what NORMAL learned on other ports;
+ * setControllers keeps the links to controllers that stay. As Open vSwitch does, a switch that
+ * goes from no controller to some (or back) loses its flows, and a standalone switch without
+ * controllers gets the visible `priority=0 actions=NORMAL` flow.
+ *
+ * A table miss is decided in the datapath: the fail mode (fail-mode.ts) hands the datapath a new
+ * miss policy whenever its answer changes, and only 'controller' misses reach the agent.
  *
  * Start-up failures a user can fix (a missing interface, a busy port) are StartErrors naming the
  * culprit; the command turns them into exit status 2.
  */
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
+import { macFromNumber } from '../datapath/normal.js';
+import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
+import type { NetPort } from '../datapath/ports/net-port.js';
+import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
-import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPT } from '../protocol/index.js';
-import type { FlowMod, PhyPort } from '../protocol/index.js';
+import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
+import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath } from './agent.js';
 import { Connection, type ConnectionHandler } from './connection.js';
-import { ControllerLink } from './controller-link.js';
-import { FailModeState } from './fail-mode.js';
+import { ControllerLink, type ControllerLinkState } from './controller-link.js';
+import { FailModeState, type MissPolicy } from './fail-mode.js';
+import { flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
 import { ListenError, listen, type Listener } from './listener.js';
-import type { Logger } from './log.js';
-import type { SwitchOptions } from './options.js';
+import { silentLogger, type Logger } from './log.js';
+import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type SwitchOptions } from './options.js';
 
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -42,117 +57,445 @@ export const NORMAL_FLOW: FlowMod = {
   actions: [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }],
 };
 
+/** Every flow of the table: what a flush and a full dump select. */
+const ALL_FLOWS: FlowStatsRequest = {
+  version: OFP_VERSION,
+  type: OFPT.STATS_REQUEST,
+  xid: 0,
+  flags: 0,
+  statsType: OFPST.FLOW,
+  match: MATCH_ALL,
+  tableId: OFPTT.ALL,
+  outPort: OFPP.NONE,
+};
+
 /** Datapath id from a MAC, as Open vSwitch derives it: the 48 bits in the low bits. */
 export function dpidFromMac(mac: string): bigint {
   return BigInt('0x' + (mac.replaceAll(':', '') || '0'));
 }
 
-/** The datapath as the agent sees it. */
-function agentView(dp: Datapath): AgentDatapath {
-  return {
-    portDescriptions: () => dp.ports(),
-    portStats: (portNo) => dp.portStats(portNo),
-    modifyPort: (mod) => {
-      const r = dp.modifyPort(mod);
-      if (r === 'ok') return { ok: true };
-      return { ok: false, code: r === 'bad-port' ? OFPPMFC.BAD_PORT : OFPPMFC.BAD_HW_ADDR };
-    },
-    execute: (frame, inPort, actions) => dp.execute(frame, inPort, actions),
-    setFragHandling: (mode) => dp.setFragMode(mode),
-  };
+export interface SwitchConfig {
+  /** Datapath id (a bigint, or up to 16 hex digits); default: from the MAC of the first port added. */
+  readonly datapathId?: bigint | string;
+  /** Without a controller: drop misses, or be a learning switch (default 'standalone'). */
+  readonly failMode?: FailMode;
+  /** Idle time before a controller connection is probed, and how long fail open waits (ms, default 5000). */
+  readonly probeIntervalMs?: number;
+  /** Where the switch logs (default: nowhere). */
+  readonly logger?: Logger;
+  /** How often every port's link is read, in ms (default 250; 0: never). */
+  readonly linkPollMs?: number;
 }
 
+export interface PortConfig<T extends string = string> {
+  /** The interface's name (a Linux interface for "system" and "internal"). */
+  readonly name: string;
+  /** "system" (default, also ""), "internal", "memory", or a type registered later. */
+  readonly type?: T;
+  /** OpenFlow port number (1..65279, or 'local' / 0xfffe for the LOCAL port); default the lowest free one. */
+  readonly ofport?: number | 'local';
+  /** Access port: the VLAN of its untagged frames, for NORMAL. */
+  readonly tag?: number;
+  /** Trunk port: the only VLANs it carries, for NORMAL. */
+  readonly trunks?: readonly number[];
+  /** Options of the port type (memory: mac, speed). */
+  readonly options?: PortOptions;
+}
+
+export interface AddedPort<Device extends NetPort = NetPort> {
+  readonly ofport: number;
+  readonly description: PhyPort;
+  /** The interface itself (a MemoryPort for type "memory": inject frames, read what it sends). */
+  readonly device: Device;
+}
+
+export interface PortView {
+  readonly ofport: number;
+  readonly name: string;
+  readonly type: string;
+  readonly tag: number | undefined;
+  readonly trunks: readonly number[] | undefined;
+  readonly description: PhyPort;
+  readonly stats: PortStats;
+}
+
+/** One entry of the NORMAL bridge's MAC table, as `ovs-appctl fdb/show` lists it. */
+export interface MacEntry {
+  readonly port: number;
+  readonly vlan: number;
+  readonly mac: string;
+  /** Seconds since the address was last seen. */
+  readonly age: number;
+}
+
+export interface ControllerView {
+  /** `tcp:IP:PORT` */
+  readonly target: string;
+  readonly state: ControllerLinkState;
+  /** The OpenFlow handshake is done on its connection. */
+  readonly connected: boolean;
+}
+
+export interface ListenerView {
+  /** `ptcp:PORT:IP` with the port actually bound. */
+  readonly target: string;
+  readonly port: number;
+  readonly host: string;
+}
+
+export interface SwitchEvents {
+  /** A port was added (OFPPR.ADD), removed (DELETE) or changed (MODIFY). */
+  'port-status': (reason: number, desc: PhyPort) => void;
+}
+
+interface PortRecord {
+  readonly ofport: number;
+  readonly type: string;
+  readonly device: NetPort;
+}
+
+interface ControllerRecord {
+  readonly link: ControllerLink;
+  connected: boolean;
+}
+
+/** The target strings of endpoints, as the command line and setControllers/addListener spell them. */
+const controllerTarget = (e: Endpoint): string => `tcp:${e.host}:${e.port}`;
+const listenTarget = (e: Endpoint): string => `ptcp:${e.port}:${e.host}`;
+
 export class Switch {
-  readonly datapathId: bigint;
-  readonly agent: Agent;
-  readonly datapath: Datapath;
-  readonly flowTable: FlowTable;
-  readonly listeners: Listener[] = [];
-  readonly controllers: ControllerLink[] = [];
+  /** 'port-status' for every port added, removed or changed (what the connections get as PORT_STATUS). */
+  readonly events = new EventEmitter<SwitchEvents>();
   private readonly log: Logger;
-  private readonly options: SwitchOptions;
+  private readonly flowTable: FlowTable;
+  private readonly datapath: Datapath;
+  private readonly agent: Agent;
+  private readonly failModeState: FailModeState;
+  private probeIntervalMs: number;
+  private dpid: bigint | undefined;
+  private readonly portsByName = new Map<string, PortRecord>();
+  private readonly listenerList: Listener[] = [];
+  /** The connections each listener accepted (closed with it). */
+  private readonly accepted = new Map<Listener, Set<Connection>>();
+  private readonly controllerLinks = new Map<string, ControllerRecord>();
   private readonly connections = new Set<Connection>();
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
-  private stopped = false;
-  private started = false;
+  private closed = false;
 
-  private constructor(options: SwitchOptions, log: Logger) {
-    this.options = options;
-    this.log = log;
-    for (const name of options.ports.map((p) => p.name)) {
-      if (!existsSync(`/sys/class/net/${name}`)) throw new StartError(`interface ${name} does not exist`);
-    }
+  constructor(config: SwitchConfig = {}) {
+    this.log = config.logger ?? silentLogger;
+    this.probeIntervalMs = config.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    if (!(this.probeIntervalMs > 0)) throw new RangeError(`probe interval ${this.probeIntervalMs} ms is not positive`);
+    this.dpid = config.datapathId === undefined ? undefined : typeof config.datapathId === 'bigint' ? config.datapathId : parseDpid(config.datapathId);
     this.flowTable = new FlowTable({ now: () => performance.now() });
-    const failMode = new FailModeState({
-      mode: options.failMode,
-      haveControllers: options.controllers.length > 0,
-      probeIntervalMs: options.probeIntervalMs,
-    });
     this.datapath = new Datapath({
       flowTable: this.flowTable,
       onMiss: (frame, inPort) => this.agent.onMiss(frame, inPort),
       onController: (frame, inPort, maxLen, reason) => this.agent.onController(frame, inPort, maxLen, reason),
+      ...(config.linkPollMs !== undefined ? { linkPollMs: config.linkPollMs } : {}),
     });
-    const opened: PhyPort[] = [];
-    try {
-      for (const p of options.ports) {
-        const vlan = { ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) };
-        opened.push(this.datapath.openPort(p.name, p.ofport, vlan));
-      }
-      if (options.local) opened.push(this.datapath.openLocalPort(options.local));
-    } catch (err) {
-      this.datapath.close();
-      throw new StartError(`cannot open port: ${(err as Error).message}`);
-    }
-    const first = opened[0];
-    this.datapathId = options.dpid ?? (first ? dpidFromMac(first.hwAddr) : 1n);
+    const path = this.datapath.path;
+    this.failModeState = new FailModeState({
+      mode: config.failMode ?? 'standalone',
+      haveControllers: false,
+      probeIntervalMs: this.probeIntervalMs,
+      onPolicyChange: (policy) => {
+        path.missPolicy = policy;
+      },
+    });
+    path.missPolicy = this.failModeState.missPolicy;
+    const sw = this;
     this.agent = new Agent({
-      datapathId: this.datapathId,
+      get datapathId() {
+        return sw.datapathId;
+      },
       flowTable: this.flowTable,
-      datapath: agentView(this.datapath),
-      failMode,
-      log,
+      datapath: this.agentView(),
+      failMode: this.failModeState,
+      log: this.log,
       onTableChange: () => this.scheduleExpiry(),
     });
-    if (failMode.installsNormalFlow) this.flowTable.flowMod(NORMAL_FLOW);
-    this.datapath.on('port-status', (reason, desc) => this.agent.portStatus(reason, desc));
+    this.datapath.registry.on('port-status', (reason, desc) => {
+      this.agent.portStatus(reason, desc);
+      this.events.emit('port-status', reason, desc);
+    });
+    this.installNormalFlowIfStandalone();
   }
 
-  /** Opens the ports, then the listeners, then starts the controller links. */
-  static async start(options: SwitchOptions, log: Logger): Promise<Switch> {
-    const sw = new Switch(options, log);
+  /** The datapath as the agent sees it. */
+  private agentView(): AgentDatapath {
+    const { registry, path } = this.datapath;
+    return {
+      portDescriptions: () => registry.ports(),
+      portStats: (portNo) => registry.portStats(portNo),
+      modifyPort: (mod) => {
+        const r = registry.modifyPort(mod);
+        if (r === 'ok') return { ok: true };
+        return { ok: false, code: r === 'bad-port' ? OFPPMFC.BAD_PORT : OFPPMFC.BAD_HW_ADDR };
+      },
+      execute: (frame, inPort, actions) => path.execute(frame, inPort, actions),
+      setFragHandling: (mode) => path.setFragMode(mode),
+    };
+  }
+
+  /** The datapath id: as configured, else from the first port's MAC (1 until there is a port). */
+  get datapathId(): bigint {
+    return this.dpid ?? 1n;
+  }
+
+  /** Changes the datapath id (connections see it in their next FEATURES_REPLY). */
+  setDatapathId(id: bigint | string): void {
+    this.dpid = typeof id === 'bigint' ? id : parseDpid(id);
+  }
+
+  // ---- ports -------------------------------------------------------------------------------------
+
+  /**
+   * Makes a port of the given type (the port factory) and attaches it; PORT_STATUS ADD goes to the
+   * connections. A PortError names what is wrong (an unknown type, a name or number taken, a
+   * missing interface).
+   */
+  addPort<T extends string = 'system'>(config: PortConfig<T>): AddedPort<PortDeviceOf<T>> {
+    this.checkOpen();
+    const { name } = config;
+    if (typeof name !== 'string' || name === '') throw new PortError('a port needs a name');
+    const type = portType(config.type ?? 'system').name;
+    if (this.portsByName.has(name)) throw new PortError(`port ${name} already exists`);
+    const ofport = this.ofportFor(config);
+    checkVlans(name, config);
+    const device = createPort({ name, type, ...(config.options ? { options: config.options } : {}) });
+    let description: PhyPort;
     try {
-      for (const endpoint of options.listen) {
-        const listener = await listen(endpoint, (socket) => sw.accept(socket, 'passive'));
-        sw.listeners.push(listener);
-        log.info('listening', { listen: `ptcp:${listener.port}:${endpoint.host}` });
-      }
+      description = this.datapath.registry.addPort(device, ofport, { tag: config.tag, trunks: config.trunks });
     } catch (err) {
-      await sw.stop();
-      throw err instanceof ListenError ? new StartError(err.message) : err;
+      device.close();
+      throw err;
     }
-    for (const endpoint of options.controllers) {
+    this.portsByName.set(name, { ofport, type, device });
+    this.dpid ??= dpidFromMac(description.hwAddr);
+    this.log.info('port added', { port: name, type, ofport });
+    return { ofport, description, device: device as PortDeviceOf<T> };
+  }
+
+  private ofportFor(config: PortConfig): number {
+    const { name, ofport } = config;
+    const registry = this.datapath.registry;
+    if (ofport === undefined) {
+      let n = 1;
+      while (registry.get(n)) n++;
+      return n;
+    }
+    const n = ofport === 'local' ? OFPP.LOCAL : ofport;
+    if (!Number.isInteger(n) || (!(n >= 1 && n < OFPP.MAX) && n !== OFPP.LOCAL))
+      throw new PortError(`port ${name}: ofport ${String(ofport)} is not 1..${OFPP.MAX - 1} or local`);
+    if (registry.get(n)) throw new PortError(`port ${name}: ofport ${n === OFPP.LOCAL ? 'local' : n} is already taken`);
+    return n;
+  }
+
+  /** Closes and removes a port (by name or OpenFlow number); PORT_STATUS DELETE. False when there is none. */
+  removePort(port: string | number): boolean {
+    const name = typeof port === 'string' ? port : this.nameOf(port);
+    const record = name === undefined ? undefined : this.portsByName.get(name);
+    if (name === undefined || !record) return false;
+    this.portsByName.delete(name);
+    this.datapath.registry.removePort(record.ofport);
+    this.log.info('port removed', { port: name, ofport: record.ofport });
+    return true;
+  }
+
+  /** Changes a port's VLAN role for NORMAL (what it learned is forgotten, as OVS does). False when there is no such port. */
+  setPortVlan(name: string, vlan: { tag?: number; trunks?: readonly number[] }): boolean {
+    const record = this.portsByName.get(name);
+    if (!record) return false;
+    checkVlans(name, vlan);
+    this.datapath.registry.setPortVlan(record.ofport, vlan);
+    this.datapath.path.bridge.forgetPort(record.ofport);
+    return true;
+  }
+
+  private nameOf(ofport: number): string | undefined {
+    for (const [name, r] of this.portsByName) if (r.ofport === ofport) return name;
+    return undefined;
+  }
+
+  /** Every port with its description and counters, in port-number order. */
+  ports(): PortView[] {
+    const registry = this.datapath.registry;
+    const views = [...this.portsByName].map(([name, record]) => {
+      const p = registry.get(record.ofport)!;
+      return {
+        ofport: p.portNo,
+        name,
+        type: record.type,
+        tag: p.tag,
+        trunks: p.trunks ? [...p.trunks].sort((a, b) => a - b) : undefined,
+        description: p.describe(),
+        stats: p.stats(),
+      };
+    });
+    return views.sort((a, b) => a.ofport - b.ofport);
+  }
+
+  /** One port by name or number. */
+  port(port: string | number): PortView | undefined {
+    return this.ports().find((p) => (typeof port === 'string' ? p.name === port : p.ofport === port));
+  }
+
+  /** The NORMAL bridge's MAC table (aged entries left out), by port, VLAN and MAC. */
+  macTable(): MacEntry[] {
+    return this.datapath.path.bridge
+      .entries()
+      .map((e) => ({ port: e.port, vlan: e.vlan, mac: macFromNumber(e.mac), age: Math.floor(e.ageMs / 1000) }))
+      .sort((a, b) => a.port - b.port || a.vlan - b.vlan || (a.mac < b.mac ? -1 : 1));
+  }
+
+  // ---- flows -------------------------------------------------------------------------------------
+
+  /** Adds a flow (or replaces the one with the same match and priority), as a controller's FLOW_MOD ADD would. */
+  addFlow(spec: FlowSpec): void {
+    this.flowMod(flowModFrom(spec, OFPFC.ADD));
+  }
+
+  /**
+   * Deletes the flows `match` covers (all without one); `strict`: only the one with exactly that
+   * match and `priority`. Returns how many went.
+   */
+  deleteFlows(match?: FlowMatchSpec, opts: { strict?: boolean; priority?: number } = {}): number {
+    const mod = flowModFrom({ match: match ?? {}, ...(opts.priority !== undefined ? { priority: opts.priority } : {}) }, opts.strict ? OFPFC.DELETE_STRICT : OFPFC.DELETE);
+    return this.flowMod(mod);
+  }
+
+  /** Every flow with its counters, highest priority first (what `ovs-ofctl dump-flows` shows). */
+  dumpFlows(match?: FlowMatchSpec): FlowStats[] {
+    return this.flowTable.flowStats(match ? { ...ALL_FLOWS, match: matchFrom(match) } : ALL_FLOWS);
+  }
+
+  private flowMod(mod: FlowMod): number {
+    const result = this.flowTable.flowMod(mod);
+    if (!result.ok) throw new Error(`flow table refused the flow (error type ${result.errorType}, code ${result.code})`);
+    this.agent.flowsRemoved(result.removed);
+    this.scheduleExpiry();
+    return result.removed.length;
+  }
+
+  private installNormalFlowIfStandalone(): void {
+    if (this.failModeState.installsNormalFlow) this.flowTable.flowMod(NORMAL_FLOW);
+  }
+
+  // ---- fail mode ---------------------------------------------------------------------------------
+
+  get failMode(): FailMode {
+    return this.failModeState.mode;
+  }
+
+  /** Changes the fail mode at once (a standalone switch without controllers gets the NORMAL flow). */
+  setFailMode(mode: FailMode): void {
+    if (mode !== 'secure' && mode !== 'standalone') throw new RangeError(`fail mode "${String(mode)}" is neither secure nor standalone`);
+    this.failModeState.setMode(mode);
+    this.installNormalFlowIfStandalone();
+  }
+
+  /** What a table miss does now: 'controller', 'normal' (fail open) or 'drop'. */
+  get missPolicy(): MissPolicy {
+    return this.failModeState.missPolicy;
+  }
+
+  // ---- controllers and listeners -----------------------------------------------------------------
+
+  /**
+   * Makes the set of controllers (`tcp:IP[:PORT]`) exactly `targets`: links to controllers that
+   * stay are left alone, the others are closed, new ones start connecting. Going from none to some
+   * (or back) flushes the flows, as Open vSwitch does. Nothing changes when a target is invalid.
+   */
+  setControllers(targets: readonly string[]): void {
+    this.checkOpen();
+    const wanted = new Map<string, Endpoint>();
+    for (const t of targets) {
+      const e = parseController(t);
+      wanted.set(controllerTarget(e), e);
+    }
+    const had = this.controllerLinks.size > 0;
+    for (const [key, record] of this.controllerLinks) {
+      if (wanted.has(key)) continue;
+      record.link.stop();
+      this.controllerLinks.delete(key);
+      this.log.info('controller removed', { controller: key });
+    }
+    for (const [key, endpoint] of wanted) {
+      if (this.controllerLinks.has(key)) continue;
       const link = new ControllerLink({
         endpoint,
-        log,
-        attach: (socket, events) => sw.accept(socket, 'controller', events),
+        log: this.log,
+        attach: (socket, events) =>
+          this.accept(socket, 'controller', {
+            established: () => {
+              record.connected = true;
+              events.established();
+            },
+            closed: () => {
+              record.connected = false;
+              events.closed();
+            },
+          }),
       });
-      sw.controllers.push(link);
+      const record: ControllerRecord = { link, connected: false };
+      this.controllerLinks.set(key, record);
       link.start();
     }
-    log.info('switch started', {
-      dpid: sw.datapathId.toString(16).padStart(16, '0'),
-      ports: sw.datapath.ports().map((p) => `${p.portNo}(${p.name})`),
-      failMode: options.failMode,
-    });
-    sw.scheduleExpiry();
-    sw.started = true;
-    return sw;
+    const has = this.controllerLinks.size > 0;
+    if (had !== has) {
+      this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
+      this.failModeState.setHaveControllers(has);
+      this.installNormalFlowIfStandalone();
+    }
   }
 
-  private accept(socket: Socket, kind: 'controller' | 'passive', events?: { established(): void; closed(): void }): void {
-    if (this.stopped) return void socket.destroy();
+  /** The configured controllers and whether each is connected. */
+  controllers(): ControllerView[] {
+    return [...this.controllerLinks].map(([target, r]) => ({ target, state: r.link.state, connected: r.connected }));
+  }
+
+  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result). */
+  async addListener(target: string): Promise<ListenerView> {
+    this.checkOpen();
+    const endpoint = parseListen(target);
+    const conns = new Set<Connection>();
+    const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns));
+    if (this.closed) {
+      await listener.close();
+      throw new Error('the switch is closed');
+    }
+    this.listenerList.push(listener);
+    this.accepted.set(listener, conns);
+    const view = listenerView(listener);
+    this.log.info('listening', { listen: view.target });
+    return view;
+  }
+
+  /**
+   * Stops listening on a target given to addListener (named by the port asked for or the one
+   * bound), closing the connections it accepted, as Open vSwitch does with a removed service.
+   * False when there is none.
+   */
+  async removeListener(target: string): Promise<boolean> {
+    const e = parseListen(target);
+    const i = this.listenerList.findIndex((l) => l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port));
+    const listener = this.listenerList[i];
+    if (!listener) return false;
+    this.listenerList.splice(i, 1);
+    for (const conn of [...(this.accepted.get(listener) ?? [])]) conn.close('listener removed');
+    this.accepted.delete(listener);
+    await listener.close();
+    return true;
+  }
+
+  listeners(): ListenerView[] {
+    return this.listenerList.map(listenerView);
+  }
+
+  private accept(socket: Socket, kind: 'controller' | 'passive', events?: { established(): void; closed(): void }, group?: Set<Connection>): void {
+    if (this.closed) return void socket.destroy();
     const agent = this.agent;
     const handler: ConnectionHandler = {
       onMessage: (conn, msg, bytes) => agent.onMessage(conn, msg, bytes),
@@ -162,6 +505,7 @@ export class Switch {
       },
       onClose: (conn) => {
         this.connections.delete(conn);
+        group?.delete(conn);
         agent.onClose(conn);
         events?.closed();
       },
@@ -171,14 +515,16 @@ export class Switch {
       kind,
       handler,
       log: this.log,
-      probeIntervalMs: kind === 'controller' ? this.options.probeIntervalMs : null,
+      probeIntervalMs: kind === 'controller' ? this.probeIntervalMs : null,
     });
-    if (conn.state !== 'closed') this.connections.add(conn);
+    if (conn.state === 'closed') return;
+    this.connections.add(conn);
+    group?.add(conn);
   }
 
   /** Runs expiry when the table says the next entry may be due (sub-second precision). */
   private scheduleExpiry(): void {
-    if (this.stopped) return;
+    if (this.closed) return;
     const next = this.flowTable.nextExpiry();
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
@@ -191,15 +537,80 @@ export class Switch {
     }, delay);
   }
 
-  /** Closes connections, listeners and ports. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    for (const link of this.controllers) link.stop();
-    for (const conn of [...this.connections]) conn.close('switch stopping');
-    await Promise.all(this.listeners.map((l) => l.close()));
-    this.datapath.close();
-    if (this.started) this.log.info('switch stopped');
+  private checkOpen(): void {
+    if (this.closed) throw new Error('the switch is closed');
   }
+
+  /** Closes connections, controller links, listeners and ports. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.failModeState.close();
+    for (const { link } of this.controllerLinks.values()) link.stop();
+    for (const conn of [...this.connections]) conn.close('switch stopping');
+    await Promise.all(this.listenerList.map((l) => l.close()));
+    this.datapath.close();
+    this.portsByName.clear();
+    this.log.info('switch stopped');
+  }
+
+  // ---- the ofswitch command ----------------------------------------------------------------------
+
+  /** The command's switch: its ports first, then its listeners, then its controllers. */
+  static async start(options: SwitchOptions, log: Logger): Promise<Switch> {
+    const sw = new Switch({
+      ...(options.dpid !== undefined ? { datapathId: options.dpid } : {}),
+      failMode: options.failMode,
+      probeIntervalMs: options.probeIntervalMs,
+      logger: log,
+    });
+    try {
+      for (const p of options.ports) {
+        sw.addCommandPort(p.name, { name: p.name, ofport: p.ofport, ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) });
+      }
+      if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
+      for (const endpoint of options.listen) await sw.addListener(listenTarget(endpoint));
+    } catch (err) {
+      await sw.close();
+      throw err instanceof ListenError ? new StartError(err.message) : err;
+    }
+    sw.setControllers(options.controllers.map(controllerTarget));
+    log.info('switch started', {
+      dpid: sw.datapathId.toString(16).padStart(16, '0'),
+      ports: sw.ports().map((p) => `${p.ofport}(${p.name})`),
+      failMode: options.failMode,
+    });
+    return sw;
+  }
+
+  private addCommandPort(name: string, config: PortConfig): void {
+    try {
+      this.addPort(config);
+    } catch (err) {
+      if (err instanceof PortError) throw new StartError(err.message);
+      throw new StartError(`cannot open port ${name}: ${(err as Error).message}`);
+    }
+  }
+
+  /** The command's name for close(). */
+  stop(): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Creates a switch with no ports, listeners or controllers yet. */
+export function createSwitch(config: SwitchConfig = {}): Switch {
+  return new Switch(config);
+}
+
+function listenerView(l: Listener): ListenerView {
+  return { target: listenTarget({ host: l.endpoint.host, port: l.port }), port: l.port, host: l.endpoint.host };
+}
+
+function checkVlans(name: string, vlan: { tag?: number | undefined; trunks?: readonly number[] | undefined }): void {
+  const vid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 4095;
+  if (vlan.tag !== undefined && !vid(vlan.tag)) throw new PortError(`port ${name}: tag ${vlan.tag} is not a VLAN (0..4095)`);
+  const bad = vlan.trunks?.find((v) => !vid(v));
+  if (bad !== undefined) throw new PortError(`port ${name}: trunk ${bad} is not a VLAN (0..4095)`);
 }

@@ -4,7 +4,7 @@
  * away under an open socket (an event, never a crash).
  */
 import t from 'tap';
-import { AfPacketPort } from '../../datapath/af-packet-port.js';
+import { AfPacketPort } from '../../datapath/ports/af-packet-port.js';
 import { createVethPair, removeLink, run, setLinkDown, setLinkUp, uniqueName, waitOperUp, type Teardownable } from '../helpers/netns.js';
 import { ethFrame, hex } from './frames.js';
 

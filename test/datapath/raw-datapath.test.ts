@@ -1,6 +1,6 @@
 /**
  * Real frames between test hosts (network namespaces and veth pairs) through a Datapath on its
- * AF_PACKET ports (datapath/af-packet-port.ts), with a stub flow table standing in for the
+ * AF_PACKET ports (datapath/ports/af-packet-port.ts), with a stub flow table standing in for the
  * classifier.
  */
 import t from 'tap';
@@ -8,7 +8,8 @@ import { unpackFlowKey, type FlowKey, type FlowFields } from '../../flowtable/fl
 import { Datapath, type FlowLookup } from '../../datapath/datapath.js';
 import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS } from '../../protocol/constants.js';
 import type { Action, PhyPort } from '../../protocol/types.js';
-import { AfPacketPort } from '../../datapath/af-packet-port.js';
+import { AfPacketPort } from '../../datapath/ports/af-packet-port.js';
+import { createPort } from '../../datapath/ports/factory.js';
 import { addHost, run, spawnIn, tryRun, type Teardownable, type TestHost } from '../helpers/netns.js';
 
 class StubTable implements FlowLookup {
@@ -39,7 +40,7 @@ async function topology(t: Teardownable, n: number, vlans: { tag?: number }[] = 
   t.teardown(() => dp.close());
   const hosts: TestHost[] = [];
   for (let i = 1; i <= n; i++) hosts.push(await addHost(t, `r${i}`, { ip: `10.0.0.${i}/24`, keepOffloads }));
-  hosts.forEach((h, i) => dp.openPort(h.port, i + 1, vlans[i] ?? {}));
+  hosts.forEach((h, i) => dp.registry.addPort(createPort({ name: h.port }), i + 1, vlans[i] ?? {}));
   return { dp, table, hosts };
 }
 
@@ -51,7 +52,7 @@ async function offloadTopology(t: Teardownable) {
   const hosts = [await addHost(t, 'o1', { ip: '10.0.0.1/24', keepOffloads: true }), await addHost(t, 'o2', { ip: '10.0.0.2/24', keepOffloads: true })];
   const ports = hosts.map((h, i) => {
     const p = new AfPacketPort(h.port);
-    dp.addPort(p, i + 1);
+    dp.registry.addPort(p, i + 1);
     return p;
   });
   return { dp, table, hosts, ports };
@@ -79,8 +80,8 @@ t.test('ping and a TCP transfer through output actions; own transmissions never 
   server.kill();
   t.notOk(table.seen.some((k) => k.inPort === 2 && k.dlSrc === h1.mac), 'port 2 never reads what the switch sent on it');
   t.notOk(table.seen.some((k) => k.inPort === 1 && k.dlSrc === h2.mac), 'nor port 1');
-  const [s1] = dp.portStats(1);
-  const [s2] = dp.portStats(2);
+  const [s1] = dp.registry.portStats(1);
+  const [s2] = dp.registry.portStats(2);
   t.ok(s1!.rxPackets > 0n && s2!.txPackets === s1!.rxPackets, 'what port 1 received, port 2 sent');
   dp.close();
 });
@@ -144,10 +145,10 @@ t.test('NORMAL: three hosts learn each other; access ports keep VLANs apart', as
   t.equal((await tryRun('ping', ['-c', '2', '-i', '0.2', '-W', '2', '10.0.0.2'], h1.ns)).code, 0, 'h1 reaches h2 (VLAN 10)');
   t.not((await tryRun('ping', ['-c', '2', '-i', '0.2', '-W', '1', '10.0.0.3'], h1.ns)).code, 0, 'h1 cannot reach h3 (VLAN 20)');
   t.not((await tryRun('ping', ['-c', '1', '-W', '1', '10.0.0.1'], h3.ns)).code, 0, 'nor h3 h1');
-  t.equal(dp.portStats(3)[0]!.txPackets, 0n, 'nothing of VLAN 10 left on the VLAN 20 port');
-  const before = dp.portStats(3)[0]!.txPackets;
+  t.equal(dp.registry.portStats(3)[0]!.txPackets, 0n, 'nothing of VLAN 10 left on the VLAN 20 port');
+  const before = dp.registry.portStats(3)[0]!.txPackets;
   await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', '10.0.0.2'], h1.ns);
-  t.equal(dp.portStats(3)[0]!.txPackets, before);
+  t.equal(dp.registry.portStats(3)[0]!.txPackets, before);
   void h2;
   dp.close();
 });
@@ -156,21 +157,21 @@ t.test('link down and up on a host are noticed within a second; PORT_DOWN takes 
   const { dp, hosts } = await topology(t, 2);
   const [h1] = hosts as [TestHost, TestHost];
   const events: [number, PhyPort][] = [];
-  dp.on('port-status', (r, d) => events.push([r, d]));
+  dp.registry.on('port-status', (r, d) => events.push([r, d]));
   await h1.run('ip', ['link', 'set', 'eth0', 'down']);
   t.ok(await waitFor(() => events.some(([r, d]) => r === OFPPR.MODIFY && d.portNo === 1 && (d.state & OFPPS.LINK_DOWN) !== 0), 1000), 'link down noticed');
   await h1.run('ip', ['link', 'set', 'eth0', 'up']);
-  t.ok(await waitFor(() => (dp.port(1)!.state & OFPPS.LINK_DOWN) === 0, 1000), 'link up noticed');
+  t.ok(await waitFor(() => (dp.registry.port(1)!.state & OFPPS.LINK_DOWN) === 0, 1000), 'link up noticed');
   t.equal(events.at(-1)![1].state, 0);
-  const desc = dp.port(2)!;
+  const desc = dp.registry.port(2)!;
   t.equal(desc.name, hosts[1]!.port);
-  dp.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: OFPPC.PORT_DOWN, mask: OFPPC.PORT_DOWN, advertise: 0 });
+  dp.registry.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: OFPPC.PORT_DOWN, mask: OFPPC.PORT_DOWN, advertise: 0 });
   t.ok(await waitFor(() => !/UP/.test(flagsOf(hosts[1]!.port)), 2000));
   const flags = await run('ip', ['-br', 'link', 'show', hosts[1]!.port]);
   t.match(flags, /DOWN/);
-  t.equal(dp.port(2)!.config & OFPPC.PORT_DOWN, OFPPC.PORT_DOWN);
-  dp.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: 0, mask: OFPPC.PORT_DOWN, advertise: 0 });
-  t.ok(await waitFor(() => (dp.port(2)!.config & OFPPC.PORT_DOWN) === 0, 2000));
+  t.equal(dp.registry.port(2)!.config & OFPPC.PORT_DOWN, OFPPC.PORT_DOWN);
+  dp.registry.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: 0, mask: OFPPC.PORT_DOWN, advertise: 0 });
+  t.ok(await waitFor(() => (dp.registry.port(2)!.config & OFPPC.PORT_DOWN) === 0, 2000));
   dp.close();
 });
 
@@ -197,7 +198,7 @@ t.test('hosts with checksum and segmentation offloads on: TCP works end to end',
   server.kill();
   t.match(await h2.run('nstat', ['-az', 'TcpInCsumErrors']), /TcpInCsumErrors\s+0\s/, 'the receiver saw no bad TCP checksum');
   t.match(await h1.run('nstat', ['-az', 'TcpInCsumErrors']), /TcpInCsumErrors\s+0\s/, 'nor the sender');
-  const [s1, s2] = [dp.portStats(1)[0]!, dp.portStats(2)[0]!];
+  const [s1, s2] = [dp.registry.portStats(1)[0]!, dp.registry.portStats(2)[0]!];
   t.equal(s2.txPackets, s1.rxPackets, `${s1.rxPackets} frames in, all out`);
   t.ok(s2.txBytes <= s2.txPackets * 1514n, `wire-sized frames: ${s2.txBytes} bytes in ${s2.txPackets}`);
   t.ok(ports[0]!.superFramesSegmented > 0, `${ports[0]!.superFramesSegmented} GSO super-frames segmented`);
@@ -210,7 +211,7 @@ t.test('an operator taking a port down, then deleting it, while open: PORT_STATU
   const { dp, table, hosts } = await topology(t, 3);
   crossConnect(table);
   const events: PhyPort[] = [];
-  dp.on('port-status', (r, d) => r === OFPPR.MODIFY && events.push(d));
+  dp.registry.on('port-status', (r, d) => r === OFPPR.MODIFY && events.push(d));
   const port = hosts[1]!.port;
   const start = Date.now();
   await run('ip', ['link', 'set', port, 'down']);
@@ -218,7 +219,7 @@ t.test('an operator taking a port down, then deleting it, while open: PORT_STATU
   t.ok(Date.now() - start < 1000, `within ${Date.now() - start} ms`);
   t.not((await tryRun('ping', ['-c', '1', '-W', '1', '10.0.0.2'], hosts[0]!.ns)).code, 0, 'nothing through a down port');
   await run('ip', ['link', 'set', port, 'up']);
-  t.ok(await waitFor(() => (dp.port(2)!.state & OFPPS.LINK_DOWN) === 0, 2000), 'up again');
+  t.ok(await waitFor(() => (dp.registry.port(2)!.state & OFPPS.LINK_DOWN) === 0, 2000), 'up again');
   t.equal((await tryRun('ping', ['-c', '1', '-W', '2', '10.0.0.2'], hosts[0]!.ns)).code, 0, 'and forwarding again');
   events.length = 0;
   await run('ip', ['link', 'del', port]);

@@ -278,12 +278,13 @@ t.test('malformed input: errors, and garbage on one connection leaves the others
   t.match(await good.request({ version: 1, type: OFPT.ECHO_REQUEST, xid: 51, data: new Uint8Array(0) }), { type: OFPT.ECHO_REPLY });
 });
 
-t.test('asynchronous messages go to every connection; fail modes decide misses', async (t) => {
+t.test('asynchronous messages go to every connection; the fail mode learns of every connection', async (t) => {
   const failMode = new FailModeState({ mode: 'standalone', haveControllers: true, probeIntervalMs: 0 });
   const h = await harness(t, { poolSize: 1, failMode });
+  t.equal(failMode.missPolicy, 'normal', 'fail open: the datapath sends misses to NORMAL itself');
   h.agent.onMiss(Uint8Array.from([1]), 1);
-  t.same(h.dp.executed[0]?.actions, [{ type: OFPAT.OUTPUT, port: OFPP.NORMAL, maxLen: 0 }], 'fail open: NORMAL');
   h.agent.onController(Uint8Array.from([1]), 1, 128);
+  t.equal(h.dp.executed.length, 0, 'the agent never sends a miss back down');
   const a = await client(t, h);
   const b = await client(t, h);
   await waitFor(() => h.agent.connections.size === 2);
@@ -293,28 +294,31 @@ t.test('asynchronous messages go to every connection; fail modes decide misses',
   h.table.expiring = [{ entry: { ...h.table.flowStats()[0], match: ANY, priority: 1, cookie: 1n, actions: [], idleTimeout: 1, flags: OFPFF.SEND_FLOW_REM, packetCount: 3, byteCount: 4 }, reason: OFPRR.IDLE_TIMEOUT, durationSec: 1, durationNsec: 0 }];
   t.equal(h.agent.expireFlows(), 1);
   t.match(await b.next((m) => m.type === OFPT.FLOW_REMOVED), { reason: OFPRR.IDLE_TIMEOUT, packetCount: 3n, byteCount: 4n });
-  // passive connections are not controllers: still fail open
-  h.agent.onMiss(Uint8Array.from([2]), 1);
-  t.equal(h.dp.executed.length, 2);
+  t.equal(failMode.missPolicy, 'normal', 'passive connections are not controllers: still fail open');
   const big = new Uint8Array(500);
   const secure = await harness(t, { poolSize: 1 });
+  t.equal(secure.failMode.missPolicy, 'drop', 'secure without a connection: dropped');
   secure.agent.onMiss(big, 1);
-  t.equal(secure.dp.executed.length, 0, 'secure without a connection: dropped');
+  t.equal(secure.agent.bufferPool.take(0), null, 'a miss without a connection stores nothing');
   const s = await client(t, secure);
   await waitFor(() => secure.agent.connections.size === 1);
+  t.equal(secure.failMode.missPolicy, 'controller', 'a connection: misses go up');
   secure.agent.onMiss(big, 1);
   const p1 = await s.next((m) => m.type === OFPT.PACKET_IN);
   secure.agent.onMiss(big, 2);
   const p2 = await s.next((m) => m.type === OFPT.PACKET_IN);
   t.ok(p1.type === OFPT.PACKET_IN && p1.data.length === 128 && p1.bufferId !== OFP_NO_BUFFER);
   t.ok(p2.type === OFPT.PACKET_IN && p2.data.length === 500 && p2.bufferId === OFP_NO_BUFFER, 'pool full: the whole frame, unbuffered');
+  s.close();
+  await waitFor(() => secure.agent.connections.size === 0);
+  t.equal(secure.failMode.missPolicy, 'drop', 'the last connection gone: dropped again');
 });
 
 t.test('controller connections: echo probe when idle, dropped when silent', async (t) => {
   const h = await harness(t, { kind: 'controller', probeIntervalMs: 150 });
   const c = await client(t, h);
   await waitFor(() => h.agent.connections.size === 1);
-  t.equal(h.failMode.onMiss(true), 'controller');
+  t.equal(h.failMode.missPolicy, 'controller');
   const probe = await c.next((m) => m.type === OFPT.ECHO_REQUEST, 1000);
   c.send({ version: 1, type: OFPT.ECHO_REPLY, xid: probe.xid, data: new Uint8Array(0) });
   await c.next((m) => m.type === OFPT.ECHO_REQUEST, 1000);

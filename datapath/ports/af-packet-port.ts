@@ -1,6 +1,9 @@
 /**
- * AfPacketPort: a Linux interface as a datapath port, over our own AF_PACKET addon
+ * AfPacketPort: a Linux interface as a datapath port (type "system"), over our own AF_PACKET addon
  * (datapath/native/af_packet.c: a TPACKET_V3 receive ring, batched sendmmsg).
+ *
+ * The addon is loaded when the first port opens its socket, not when this module is imported: the
+ * rest of the switch (and every in-memory port) runs without a C build.
  *
  * Receiving: the addon calls `onBatch(count)` once per batch of frames; each frame is a view of
  * the memory-mapped ring (no copy), described by 4 words in the shared `meta` array (offset,
@@ -25,8 +28,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
-import { completeChecksum, segmentTcp } from './offload.js';
-import type { LinkInfo, NetPort } from './port.js';
+import { completeChecksum, segmentTcp } from '../offload.js';
+import type { LinkInfo, NetPort } from './net-port.js';
+import { PortError, checkInterfaceName, type PortType } from './port-type.js';
 
 /** Per-frame flags in the meta array (af_packet.c's FRAME_*). */
 export const FRAME_FLAG = {
@@ -66,16 +70,24 @@ interface Addon {
   close(sock: NativeSocket): void;
 }
 
-/** The built addon, looked up from the source tree (datapath/) and from the build (dist/datapath/). */
-function loadAddon(): Addon {
+/** Where the built addon may be: beside the sources (datapath/ports/) or seen from the build (dist/datapath/ports/). */
+export function addonCandidates(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
   const rel = join('native', 'build', 'Release', 'af_packet.node');
-  const candidates = [join(here, rel), join(here, '..', '..', 'datapath', rel)];
+  return [join(here, '..', rel), join(here, '..', '..', '..', 'datapath', rel)];
+}
+
+let loaded: Addon | undefined;
+
+/** The built addon, loaded on first use. */
+function addon(): Addon {
+  if (loaded) return loaded;
+  const candidates = addonCandidates();
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`af_packet addon not built (run npm run build:native): looked for ${candidates.join(', ')}`);
-  return createRequire(import.meta.url)(found) as Addon;
+  loaded = createRequire(import.meta.url)(found) as Addon;
+  return loaded;
 }
-const addon = loadAddon();
 const execFileAsync = promisify(execFile);
 
 const IFF_UP = 0x1;
@@ -157,7 +169,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.closeSocket();
     const mtu = parseInt(readSys(this.name, 'mtu') ?? '1500', 10);
     this.slotSize = Math.ceil((mtu + FRAME_OVERHEAD) / 64) * 64;
-    const sock = addon.open(
+    const sock = addon().open(
       this.name,
       { blockSize: BLOCK_SIZE, blockCount: BLOCK_COUNT, blockTimeoutMs: this.blockTimeoutMs, txSlotSize: this.slotSize, txSlots: TX_SLOTS },
       (count) => this.onBatch(count),
@@ -216,7 +228,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     const sock = this.sock;
     if (!sock) throw new Error(`${this.name} is closed`);
     if (frame.length > this.slotSize) {
-      const errno = addon.sendOne(sock, frame);
+      const errno = addon().sendOne(sock, frame);
       if (errno !== 0) throw new Error(`${this.name}: send failed (errno ${errno})`);
       return;
     }
@@ -233,7 +245,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     const count = this.txCount;
     if (count === 0 || !this.sock) return;
     this.txCount = 0;
-    const sent = addon.flush(this.sock, count);
+    const sent = addon().flush(this.sock, count);
     if (sent < count) this.txErrors += count - sent;
   }
 
@@ -277,7 +289,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
   private closeSocket(): void {
     if (!this.sock) return;
     this.flush();
-    addon.close(this.sock);
+    addon().close(this.sock);
     this.sock = undefined;
     this.ring = new Uint8Array(0);
     this.meta = new Uint32Array(0);
@@ -300,3 +312,15 @@ function ifindexOf(name: string): number | undefined {
   const v = readSys(name, 'ifindex');
   return v === undefined ? undefined : parseInt(v, 10);
 }
+
+/** Type "system" (also ""): an existing Linux interface. No options. */
+export const systemPortType: PortType<AfPacketPort> = {
+  name: 'system',
+  aliases: [''],
+  options: [],
+  create(name) {
+    checkInterfaceName(name);
+    if (!existsSync(`/sys/class/net/${name}`)) throw new PortError(`interface ${name} does not exist`);
+    return new AfPacketPort(name);
+  },
+};

@@ -1,23 +1,27 @@
 /**
- * The LOCAL port as Open vSwitch has it: the switch's own interface on the host, named as the
- * user asks (OVS names it after the bridge), on which the host can put an address and so reach
- * the hosts behind the switch.
+ * The internal port (type "internal"), as Open vSwitch has it: the switch's own interface on the
+ * host (the LOCAL port, which OVS names after the bridge, is one), on which the host can put an
+ * address and so reach the hosts behind the switch.
  *
  * Linux has no "internal port" outside OVS's kernel module, so the interface is one end of a veth
  * pair created here: `name` is the host's end, and the switch sends and receives on the other
  * end (`peerName`) with an AF_PACKET port. The port is described by the host's end (its name, MAC
  * and administrative state, which PORT_MOD's PORT_DOWN changes), as OVS describes its internal
  * interface. close() deletes the pair.
+ *
+ * `createInternalPort` opens an interface that already exists under the name as it is (a system
+ * port), and makes the pair only when there is none.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { AfPacketPort } from './af-packet-port.js';
-import type { LinkInfo, NetPort } from './port.js';
+import type { LinkInfo, NetPort } from './net-port.js';
+import { PortError, checkInterfaceName, type PortType } from './port-type.js';
 
 const IFNAMSIZ = 15;
 
 /** The switch's end of the pair: "ofl-NAME", cut to the kernel's 15 characters. */
-export function localPeerName(name: string): string {
+export function internalPeerName(name: string): string {
   return `ofl-${name}`.slice(0, IFNAMSIZ);
 }
 
@@ -33,7 +37,7 @@ function ip(args: readonly string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export class LocalPort implements NetPort {
+export class InternalPort implements NetPort {
   readonly name: string;
   readonly peerName: string;
   private readonly inner: AfPacketPort;
@@ -41,9 +45,9 @@ export class LocalPort implements NetPort {
 
   /** Creates the veth pair `name` / `ofl-name`, both up; throws when the kernel refuses. */
   constructor(name: string) {
-    if (name.length > IFNAMSIZ) throw new Error(`interface name ${name} is longer than ${IFNAMSIZ} characters`);
+    checkInterfaceName(name);
     this.name = name;
-    this.peerName = localPeerName(name);
+    this.peerName = internalPeerName(name);
     try {
       ip(['link', 'add', name, 'type', 'veth', 'peer', 'name', this.peerName]);
       ip(['link', 'set', this.peerName, 'up']);
@@ -55,7 +59,7 @@ export class LocalPort implements NetPort {
         /* never created */
       }
       const detail = (err as { stderr?: Buffer }).stderr?.toString().trim();
-      throw new Error(`cannot create the local interface ${name}${detail ? `: ${detail}` : ''}`);
+      throw new PortError(`cannot create the internal interface ${name}${detail ? `: ${detail}` : ''}`);
     }
     this.inner = new AfPacketPort(this.peerName);
   }
@@ -107,3 +111,16 @@ export class LocalPort implements NetPort {
     }
   }
 }
+
+/** The internal port `name`: the existing interface of that name, or a new veth pair (InternalPort). */
+export function createInternalPort(name: string): NetPort {
+  checkInterfaceName(name);
+  return existsSync(`/sys/class/net/${name}`) ? new AfPacketPort(name) : new InternalPort(name);
+}
+
+/** Type "internal": the switch's own host interface (made when missing, removed with the port). No options. */
+export const internalPortType: PortType = {
+  name: 'internal',
+  options: [],
+  create: (name) => createInternalPort(name),
+};

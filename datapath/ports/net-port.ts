@@ -1,0 +1,36 @@
+/**
+ * What a datapath needs of a network interface, whatever its type: receive frames, send frames,
+ * report and change its link. Every port type (factory.ts) implements this and nothing else is
+ * asked of it, as Open vSwitch's netdev providers implement one `struct netdev_class`.
+ */
+import type { MacAddress } from '../../protocol/types.js';
+
+/** An interface's link as the kernel (or the port type) reports it. */
+export interface LinkInfo {
+  /** Administratively up (IFF_UP). */
+  readonly adminUp: boolean;
+  /** Carrier present. */
+  readonly carrier: boolean;
+  readonly hwAddr: MacAddress;
+  /** Link speed in Mb/s, 0 when unknown. */
+  readonly speedMbps: number;
+}
+
+export interface NetPort {
+  readonly name: string;
+  /** Frames the interface itself failed to send after accepting them (the kernel refused them later). */
+  readonly txErrors?: number;
+  /** Frames the interface itself received but could not deliver (truncated, unsegmentable). */
+  readonly rxErrors?: number;
+  /** Starts delivering received frames (each valid only during the call). */
+  open(onFrame: (frame: Uint8Array) => void): void;
+  /** Sends one frame (valid only during the call: copy what is kept); throws when the interface refuses it. */
+  send(frame: Uint8Array): void;
+  /** The link now (cheap: called about every 250 ms). */
+  readLink(): LinkInfo;
+  /** Calls `onChange` when the port learns that its link may have changed (before the next poll). */
+  watchLink?(onChange: () => void): void;
+  /** Brings the interface administratively up or down. */
+  setAdminUp(up: boolean): Promise<void>;
+  close(): void;
+}
