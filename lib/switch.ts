@@ -146,6 +146,8 @@ export interface ListenerView {
 export interface SwitchEvents {
   /** A port was added (OFPPR.ADD), removed (DELETE) or changed (MODIFY). */
   'port-status': (reason: number, desc: PhyPort) => void;
+  /** A controller connection completed its handshake (true) or ended (false); target as controllers() names it. */
+  'controller-status': (target: string, connected: boolean) => void;
 }
 
 interface PortRecord {
@@ -156,7 +158,28 @@ interface PortRecord {
 
 interface ControllerRecord {
   readonly link: ControllerLink;
+  readonly spec: ControllerSpec;
   connected: boolean;
+  conn: Connection | null;
+}
+
+/** A controller and how to talk to it (the Controller table's columns). */
+export interface ControllerSpec {
+  /** `tcp:IP[:PORT]` */
+  readonly target: string;
+  /** Echo the connection after this long idle (ms); 0: never. Default: the switch's probe interval. */
+  readonly probeIntervalMs?: number;
+  /** The longest wait between connection attempts (ms, default 8000). */
+  readonly maxBackoffMs?: number;
+}
+
+function sameSettings(a: ControllerSpec, b: ControllerSpec): boolean {
+  return a.probeIntervalMs === b.probeIntervalMs && a.maxBackoffMs === b.maxBackoffMs;
+}
+
+/** The canonical form of a controller target, as controllers() names it (`tcp:IP:PORT`). */
+export function canonicalControllerTarget(target: string): string {
+  return controllerTarget(parseController(target));
 }
 
 /** The target strings of endpoints, as the command line and setControllers/addListener spell them. */
@@ -392,6 +415,9 @@ export class Switch {
   /** Changes the fail mode at once (a standalone switch without controllers gets the NORMAL flow). */
   setFailMode(mode: FailMode): void {
     if (mode !== 'secure' && mode !== 'standalone') throw new RangeError(`fail mode "${String(mode)}" is neither secure nor standalone`);
+    if (mode === this.failModeState.mode) return;
+    // As OVS's connmgr: without controllers, a new fail mode starts from an empty table.
+    if (this.controllerLinks.size === 0) this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
     this.failModeState.setMode(mode);
     this.installNormalFlowIfStandalone();
   }
@@ -408,38 +434,47 @@ export class Switch {
    * stay are left alone, the others are closed, new ones start connecting. Going from none to some
    * (or back) flushes the flows, as Open vSwitch does. Nothing changes when a target is invalid.
    */
-  setControllers(targets: readonly string[]): void {
+  setControllers(targets: readonly (string | ControllerSpec)[]): void {
     this.checkOpen();
-    const wanted = new Map<string, Endpoint>();
+    const wanted = new Map<string, { endpoint: Endpoint; spec: ControllerSpec }>();
     for (const t of targets) {
-      const e = parseController(t);
-      wanted.set(controllerTarget(e), e);
+      const spec = typeof t === 'string' ? { target: t } : t;
+      const endpoint = parseController(spec.target);
+      wanted.set(controllerTarget(endpoint), { endpoint, spec });
     }
     const had = this.controllerLinks.size > 0;
     for (const [key, record] of this.controllerLinks) {
-      if (wanted.has(key)) continue;
+      const next = wanted.get(key);
+      if (next && sameSettings(next.spec, record.spec)) continue;
       record.link.stop();
+      record.conn?.close('controller removed');
       this.controllerLinks.delete(key);
       this.log.info('controller removed', { controller: key });
     }
-    for (const [key, endpoint] of wanted) {
+    for (const [key, { endpoint, spec }] of wanted) {
       if (this.controllerLinks.has(key)) continue;
+      const probeIntervalMs = spec.probeIntervalMs === undefined ? this.probeIntervalMs : spec.probeIntervalMs > 0 ? spec.probeIntervalMs : null;
       const link = new ControllerLink({
         endpoint,
         log: this.log,
-        attach: (socket, events) =>
-          this.accept(socket, 'controller', {
+        ...(spec.maxBackoffMs !== undefined ? { maxBackoffMs: spec.maxBackoffMs } : {}),
+        attach: (socket, events) => {
+          record.conn = this.accept(socket, 'controller', {
             established: () => {
               record.connected = true;
               events.established();
+              this.events.emit('controller-status', key, true);
             },
             closed: () => {
               record.connected = false;
+              record.conn = null;
               events.closed();
+              this.events.emit('controller-status', key, false);
             },
-          }),
+          }, undefined, probeIntervalMs);
+        },
       });
-      const record: ControllerRecord = { link, connected: false };
+      const record: ControllerRecord = { link, spec, connected: false, conn: null };
       this.controllerLinks.set(key, record);
       link.start();
     }
@@ -494,8 +529,17 @@ export class Switch {
     return this.listenerList.map(listenerView);
   }
 
-  private accept(socket: Socket, kind: 'controller' | 'passive', events?: { established(): void; closed(): void }, group?: Set<Connection>): void {
-    if (this.closed) return void socket.destroy();
+  private accept(
+    socket: Socket,
+    kind: 'controller' | 'passive',
+    events?: { established(): void; closed(): void },
+    group?: Set<Connection>,
+    probeIntervalMs: number | null = kind === 'controller' ? this.probeIntervalMs : null,
+  ): Connection | null {
+    if (this.closed) {
+      socket.destroy();
+      return null;
+    }
     const agent = this.agent;
     const handler: ConnectionHandler = {
       onMessage: (conn, msg, bytes) => agent.onMessage(conn, msg, bytes),
@@ -515,11 +559,12 @@ export class Switch {
       kind,
       handler,
       log: this.log,
-      probeIntervalMs: kind === 'controller' ? this.probeIntervalMs : null,
+      probeIntervalMs,
     });
-    if (conn.state === 'closed') return;
+    if (conn.state === 'closed') return null;
     this.connections.add(conn);
     group?.add(conn);
+    return conn;
   }
 
   /** Runs expiry when the table says the next entry may be due (sub-second precision). */

@@ -1,0 +1,252 @@
+/**
+ * What the database asks for: the Open_vSwitch database's rows read into plain bridge
+ * configurations, the way ovs-vswitchd's bridge_reconfigure() reads its IDL. Pure: no I/O, no
+ * switches; the reconciler (reconciler.ts) compares the result with what runs.
+ *
+ * Reading follows vswitchd/vswitch.xml:
+ * - Open_vSwitch: `bridges` and `next_cfg` (the generation the daemon acknowledges in `cur_cfg`).
+ * - Bridge: `name`, `ports`, `controller`, `fail_mode` (empty: standalone), `protocols`,
+ *   `other_config:datapath-id` (16 hex digits; anything else is ignored with a problem, as OVS
+ *   ignores it), `other_config:hwaddr`, `datapath_type` (recorded only). The columns of features
+ *   still to come (mirrors, netflow, sflow, ipfix, stp_enable, rstp_enable) are listed in
+ *   `unsupported` so the daemon can say once that it ignores them.
+ * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
+ * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
+ *   `ofport` as last written, so a restarted daemon gives every port its old number back.
+ * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`.
+ *
+ * A row referenced twice (a port in two bridges, an interface in two ports) belongs to the first
+ * bridge or port in name order; the others are reported as problems and left out, as OVS does.
+ */
+import type { Datum, Row } from '../ovsdb/index.js';
+
+/** The part of the replica the configuration is read from (an Idl satisfies it). */
+export interface ConfigSource {
+  table(name: string): ReadonlyMap<string, Row>;
+  first(name: string): Row | undefined;
+}
+
+/** Tables and columns the daemon monitors: what it reads, and the columns it writes back (to guard them). */
+export const MONITORED_TABLES = {
+  Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'ssl', 'ovs_version', 'datapath_types', 'iface_types'],
+  Bridge: [
+    'name', 'ports', 'controller', 'fail_mode', 'protocols', 'other_config', 'datapath_type', 'datapath_id',
+    'mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable', 'status',
+  ],
+  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'qos'],
+  Interface: [
+    'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
+    'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
+  ],
+  Controller: ['target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'is_connected', 'role', 'status'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type FailMode = 'secure' | 'standalone';
+
+export interface InterfaceConfig {
+  readonly uuid: string;
+  readonly name: string;
+  /** Canonical type: "system" for "" and "system". */
+  readonly type: string;
+  readonly ofportRequest: number | null;
+  /** The number written back last time (null when none or -1). */
+  readonly lastOfport: number | null;
+  readonly options: Readonly<Record<string, string>>;
+  readonly mtuRequest: number | null;
+}
+
+export interface PortConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly tag: number | null;
+  readonly trunks: readonly number[];
+  readonly vlanMode: string | null;
+  readonly interfaces: readonly InterfaceConfig[];
+}
+
+export interface ControllerConfig {
+  readonly uuid: string;
+  readonly target: string;
+  readonly connectionMode: string | null;
+  /** Milliseconds; null: the default. 0 disables probing. */
+  readonly inactivityProbeMs: number | null;
+  readonly maxBackoffMs: number | null;
+}
+
+export interface BridgeConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly failMode: FailMode;
+  readonly protocols: readonly string[];
+  readonly datapathId: bigint | null;
+  readonly hwaddr: string | null;
+  readonly datapathType: string;
+  readonly controllers: readonly ControllerConfig[];
+  readonly ports: readonly PortConfig[];
+  /** Columns set on the row for features ofswitch does not have yet. */
+  readonly unsupported: readonly string[];
+}
+
+/** Something in the database that cannot be applied as written; the daemon logs it. */
+export interface ConfigProblem {
+  readonly bridge?: string;
+  readonly message: string;
+}
+
+export interface SystemConfig {
+  /** The Open_vSwitch row's UUID (null while the database has none). */
+  readonly uuid: string | null;
+  readonly nextCfg: number;
+  readonly bridges: readonly BridgeConfig[];
+  readonly problems: readonly ConfigProblem[];
+}
+
+/** Columns of features that come with later issues: set, they are ignored with one log line. */
+const LATER_FEATURES = ['mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
+
+const DPID = /^[0-9a-fA-F]{16}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+function str(d: Datum | undefined): string | null {
+  return typeof d === 'string' ? d : null;
+}
+
+function int(d: Datum | undefined): number | null {
+  return typeof d === 'number' ? d : null;
+}
+
+/** A set column of strings or UUIDs. */
+function strings(d: Datum | undefined): string[] {
+  return Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function stringMap(d: Datum | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (d instanceof Map) for (const [k, v] of d) out[String(k)] = String(v);
+  return out;
+}
+
+function isSet(d: Datum | undefined): boolean {
+  if (d === undefined || d === null || d === false) return false;
+  if (Array.isArray(d)) return d.length > 0;
+  if (d instanceof Map) return d.size > 0;
+  return true;
+}
+
+const byName = <T extends { readonly name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Reads the whole configuration from the replica. */
+export function readConfig(db: ConfigSource): SystemConfig {
+  const problems: ConfigProblem[] = [];
+  const root = db.first('Open_vSwitch');
+  if (!root) return { uuid: null, nextCfg: 0, bridges: [], problems };
+  const bridgeRows = strings(root['bridges'])
+    .map((u) => db.table('Bridge').get(u))
+    .filter((r): r is Row => r !== undefined)
+    .sort((a, b) => byName({ name: String(a['name']) }, { name: String(b['name']) }));
+  const portOwner = new Map<string, string>(); // port uuid -> bridge name
+  const ifaceOwner = new Map<string, string>(); // interface uuid -> port name
+  const bridges = bridgeRows.map((row) => readBridge(db, row, portOwner, ifaceOwner, problems));
+  return { uuid: root._uuid, nextCfg: int(root['next_cfg']) ?? 0, bridges, problems };
+}
+
+function readBridge(
+  db: ConfigSource,
+  row: Row,
+  portOwner: Map<string, string>,
+  ifaceOwner: Map<string, string>,
+  problems: ConfigProblem[],
+): BridgeConfig {
+  const name = String(row['name']);
+  const other = stringMap(row['other_config']);
+  let datapathId: bigint | null = null;
+  const dpidText = other['datapath-id'];
+  if (dpidText !== undefined) {
+    if (DPID.test(dpidText)) datapathId = BigInt('0x' + dpidText);
+    else problems.push({ bridge: name, message: `other_config:datapath-id "${dpidText}" is not 16 hex digits: ignored` });
+  }
+  let hwaddr: string | null = null;
+  const hw = other['hwaddr'];
+  if (hw !== undefined) {
+    if (MAC.test(hw)) hwaddr = hw.toLowerCase();
+    else problems.push({ bridge: name, message: `other_config:hwaddr "${hw}" is not a MAC address: ignored` });
+  }
+  const failMode: FailMode = str(row['fail_mode']) === 'secure' ? 'secure' : 'standalone';
+  const protocols = strings(row['protocols']);
+  const controllers = strings(row['controller'])
+    .map((u) => db.table('Controller').get(u))
+    .filter((r): r is Row => r !== undefined)
+    .map(readController)
+    .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  const ports: PortConfig[] = [];
+  const portRows = strings(row['ports'])
+    .map((u) => db.table('Port').get(u))
+    .filter((r): r is Row => r !== undefined)
+    .sort((a, b) => byName({ name: String(a['name']) }, { name: String(b['name']) }));
+  for (const p of portRows) {
+    const owner = portOwner.get(p._uuid);
+    if (owner !== undefined) {
+      problems.push({ bridge: name, message: `port ${String(p['name'])} is already in bridge ${owner}: ignored here` });
+      continue;
+    }
+    portOwner.set(p._uuid, name);
+    ports.push(readPort(db, p, ifaceOwner, problems, name));
+  }
+  const unsupported = LATER_FEATURES.filter((c) => isSet(row[c]));
+  return {
+    uuid: row._uuid,
+    name,
+    failMode,
+    protocols,
+    datapathId,
+    hwaddr,
+    datapathType: str(row['datapath_type']) ?? '',
+    controllers,
+    ports,
+    unsupported,
+  };
+}
+
+function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, problems: ConfigProblem[], bridge: string): PortConfig {
+  const name = String(row['name']);
+  const interfaces: InterfaceConfig[] = [];
+  const rows = strings(row['interfaces'])
+    .map((u) => db.table('Interface').get(u))
+    .filter((r): r is Row => r !== undefined)
+    .sort((a, b) => byName({ name: String(a['name']) }, { name: String(b['name']) }));
+  for (const i of rows) {
+    const owner = ifaceOwner.get(i._uuid);
+    if (owner !== undefined) {
+      problems.push({ bridge, message: `interface ${String(i['name'])} is already in port ${owner}: ignored in port ${name}` });
+      continue;
+    }
+    ifaceOwner.set(i._uuid, name);
+    interfaces.push(readInterface(i));
+  }
+  const trunks = Array.isArray(row['trunks']) ? row['trunks'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
+  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces };
+}
+
+function readInterface(row: Row): InterfaceConfig {
+  const type = str(row['type']) ?? '';
+  const last = int(row['ofport']);
+  return {
+    uuid: row._uuid,
+    name: String(row['name']),
+    type: type === '' ? 'system' : type,
+    ofportRequest: int(row['ofport_request']),
+    lastOfport: last !== null && last > 0 ? last : null,
+    options: stringMap(row['options']),
+    mtuRequest: int(row['mtu_request']),
+  };
+}
+
+function readController(row: Row): ControllerConfig {
+  return {
+    uuid: row._uuid,
+    target: String(row['target']),
+    connectionMode: str(row['connection_mode']),
+    inactivityProbeMs: int(row['inactivity_probe']),
+    maxBackoffMs: int(row['max_backoff']),
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * ofswitch as the switch daemon of an Open vSwitch database: what ovs-vswitchd is to
+ * ovsdb-server. It keeps a replica of the Open_vSwitch database (ovsdb/idl.ts), and whenever it
+ * changes runs one round:
+ *
+ *   read the whole configuration (config.ts) -> make the bridges match it (reconciler.ts)
+ *   -> write back what runs, and cur_cfg = the next_cfg just applied (status.ts), in one transaction
+ *
+ * Rounds never overlap: a change during a round marks it dirty and another round follows, so the
+ * last round always sees the last change (level-triggered). Link changes and controller
+ * connections schedule a write-back of their own; interface statistics are written every
+ * STATS_INTERVAL_MS. When the database connection is lost the bridges keep forwarding with the
+ * last configuration; the replica comes back after reconnection and the next round applies
+ * whatever changed meanwhile. A restart (even after kill -9) rebuilds everything from the
+ * database, port numbers included (the Interface `ofport` column is read back).
+ *
+ * Operators reach it as they reach ovs-vswitchd: each bridge listens on
+ * `punix:RUNDIR/BRIDGE.mgmt` (ovs-ofctl by bridge name), and the control socket
+ * `RUNDIR/ofswitch.PID.ctl` with `RUNDIR/ofswitch.pid` serves ovs-appctl (commands.ts).
+ */
+import { Idl, Transaction, type DatumInput } from '../ovsdb/index.js';
+import type { Logger } from '../lib/log.js';
+import { packageVersion } from '../lib/version.js';
+import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
+import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
+import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus } from './status.js';
+
+/** How often interface statistics are written (OVS's default stats-update-interval). */
+export const STATS_INTERVAL_MS = 5000;
+/** How soon a link or controller change is written back. */
+const STATUS_DELAY_MS = 100;
+
+export interface DaemonOptions {
+  /** `unix:PATH` or `tcp:IP:PORT` of ovsdb-server. */
+  readonly remote: string;
+  readonly rundir: string;
+  readonly log: Logger;
+  /** Port types the database may name (tests add "memory"). */
+  readonly portTypes?: readonly string[];
+  readonly statsIntervalMs?: number;
+}
+
+export class Daemon {
+  readonly idl: Idl;
+  readonly reconciler: Reconciler;
+  private readonly log: Logger;
+  private readonly statsIntervalMs: number;
+  private running: Promise<void> | null = null;
+  private dirty = false;
+  private stopped = false;
+  private applied: SystemConfig | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
+  private statsTimer: NodeJS.Timeout | null = null;
+  private statsDue = true;
+  /** Rounds completed (tests wait on it). */
+  rounds = 0;
+
+  constructor(options: DaemonOptions) {
+    this.log = options.log;
+    this.statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS;
+    this.idl = new Idl({ remote: options.remote, tables: MONITORED_TABLES, log: options.log.child({ ovsdb: options.remote }) });
+    this.reconciler = new Reconciler({
+      rundir: options.rundir,
+      log: options.log,
+      portTypes: options.portTypes ?? DATABASE_PORT_TYPES,
+      onStatusChange: () => this.scheduleStatus(),
+    });
+    this.idl.on('change', () => this.kick());
+    this.idl.on('state', (state) => this.log.info('database connection', { state }));
+  }
+
+  start(): void {
+    this.idl.start();
+    this.statsTimer = setInterval(() => {
+      this.statsDue = true;
+      this.kick();
+    }, this.statsIntervalMs);
+    this.statsTimer.unref();
+  }
+
+  /** Runs a round now, or after the one under way. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Resolves when no round is under way or pending. */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.dirty = false;
+      await this.round();
+      this.rounds++;
+    } while (this.dirty && !this.stopped);
+  }
+
+  private async round(): Promise<void> {
+    if (this.idl.state !== 'connected') return;
+    const config = readConfig(this.idl);
+    if (config.uuid === null) return;
+    try {
+      await this.reconciler.apply(config);
+    } catch (err) {
+      // A bug in applying: logged with its stack; the write-back below still reports what runs.
+      this.log.error('reconfiguration failed', { err });
+    }
+    this.applied = config;
+    await this.writeStatus(config);
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer || this.stopped) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      this.kick();
+    }, STATUS_DELAY_MS);
+    this.statusTimer.unref();
+  }
+
+  /** One transaction with every status column that changed, and cur_cfg. */
+  private async writeStatus(config: SystemConfig): Promise<void> {
+    if (config.uuid === null) return;
+    const txn = new Transaction(this.idl);
+    const withStats = this.statsDue;
+    const interfaces = this.idl.table('Interface');
+    for (const [uuid, outcome] of this.reconciler.outcomes) {
+      const row = interfaces.get(uuid);
+      if (!row) continue;
+      const view = outcome.ofport > 0 ? this.reconciler.bridges.get(outcome.bridge)?.sw.port(outcome.name) : undefined;
+      const wanted: Record<string, DatumInput> = {
+        ofport: outcome.ofport,
+        error: outcome.error ?? [],
+        ...(view ? interfaceStatus(view) : NO_INTERFACE_STATUS),
+        ...(withStats ? { statistics: view ? interfaceStatistics(view) : new Map() } : {}),
+      };
+      const changed = changedColumns(row, wanted);
+      if (Object.keys(changed).length > 0) txn.update('Interface', uuid, changed);
+    }
+    const bridges = this.idl.table('Bridge');
+    for (const running of this.reconciler.bridges.values()) {
+      const row = bridges.get(running.uuid);
+      if (!row) continue;
+      const changed = changedColumns(row, { datapath_id: running.sw.datapathId.toString(16).padStart(16, '0') });
+      if (Object.keys(changed).length > 0) txn.update('Bridge', running.uuid, changed);
+    }
+    const controllers = this.idl.table('Controller');
+    for (const b of config.bridges) {
+      const running = this.reconciler.bridges.get(b.name);
+      const views = new Map(running?.sw.controllers().map((c) => [c.target, c]) ?? []);
+      for (const c of b.controllers) {
+        const row = controllers.get(c.uuid);
+        if (!row) continue;
+        const view = views.get(running?.canonicalTarget(c.target) ?? c.target);
+        const service = running?.services.has(c.target) ?? false;
+        const connected = view?.connected ?? false;
+        const state = service ? 'ACTIVE' : !view ? 'VOID' : view.connected ? 'ACTIVE' : view.state === 'backoff' ? 'BACKOFF' : 'CONNECTING';
+        const changed = changedColumns(row, {
+          is_connected: connected,
+          role: connected ? 'other' : [],
+          status: new Map([['state', state]]),
+        });
+        if (Object.keys(changed).length > 0) txn.update('Controller', c.uuid, changed);
+      }
+    }
+    const root = this.idl.first('Open_vSwitch');
+    const changed = changedColumns(root, {
+      cur_cfg: config.nextCfg,
+      ovs_version: packageVersion(),
+      datapath_types: ['netdev', 'system'],
+      iface_types: [...DATABASE_PORT_TYPES].sort(),
+    });
+    if (Object.keys(changed).length > 0) txn.update('Open_vSwitch', config.uuid, changed);
+    if (txn.size === 0) {
+      if (withStats) this.statsDue = false;
+      return;
+    }
+    const result = await txn.commit();
+    if (result.status === 'success') {
+      if (withStats) this.statsDue = false;
+      return;
+    }
+    // Stale or disconnected: the replica's next change runs another round, which writes again.
+    if (result.status === 'error') this.log.warn('status write failed', { error: result.error, details: result.details });
+    else this.log.debug('status write not committed', { status: result.status });
+  }
+
+  /** The configuration of the last round (null before the first). */
+  get config(): SystemConfig | null {
+    return this.applied;
+  }
+
+  /** Stops: closes the database connection and every bridge (their internal interfaces go). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    await this.settled();
+    this.idl.close();
+    await this.reconciler.close();
+  }
+}

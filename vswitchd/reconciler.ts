@@ -1,0 +1,350 @@
+/**
+ * Makes the running bridges match the database, level-triggered, as ovs-vswitchd's
+ * bridge_reconfigure() does: given the whole desired configuration (config.ts) it compares it with
+ * what runs and changes only the differences, through each Switch's public interface. Applying the
+ * same configuration twice changes nothing, so a missed notification or a restart is harmless.
+ *
+ * Per bridge, in order: create it (a Switch, its management socket `punix:RUNDIR/NAME.mgmt`);
+ * remove the interfaces that went away or whose type or options changed; add the new ones (those
+ * with an `ofport_request` first, so requests win over numbers given back after a restart); update
+ * VLAN roles; fail mode; controllers (active `tcp:`/`unix:` targets) and services (`ptcp:`/`punix:`
+ * targets, listeners); datapath id. Bridges no longer in the database are closed.
+ *
+ * Interface outcomes (OpenFlow number, or -1 with an error text in OVS's words) are kept per
+ * Interface UUID for the status writer (status.ts). A bad row never stops the others: its
+ * interface gets the error, everything else is applied.
+ *
+ * Port numbers: the Interface named after its bridge, of type internal, is LOCAL (65534), as
+ * `ovs-vsctl add-br` makes it. Otherwise `ofport_request` when free, else the number the database
+ * recorded last time (so a restarted ofswitch gives every port its old number), else the lowest
+ * free one. A request already taken still gets a port (with the next free number), and the
+ * `error` column says whose the request was (OVS logs it only: see README).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { OFPP } from '../protocol/constants.js';
+import { canonicalControllerTarget, createSwitch, type PortView, type Switch } from '../lib/switch.js';
+import type { Logger } from '../lib/log.js';
+import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
+
+/** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
+export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
+
+/** What happened to one Interface row. */
+export interface InterfaceOutcome {
+  readonly bridge: string;
+  readonly name: string;
+  /** OpenFlow port number, or -1 when the interface could not be made. */
+  readonly ofport: number;
+  readonly error: string | null;
+}
+
+interface RunningInterface {
+  readonly config: InterfaceConfig;
+  readonly port: PortConfig;
+  readonly ofport: number;
+}
+
+/** One running bridge: its switch and what was applied to it. */
+export class RunningBridge {
+  readonly name: string;
+  readonly uuid: string;
+  readonly sw: Switch;
+  applied: BridgeConfig | null = null;
+  readonly interfaces = new Map<string, RunningInterface>(); // by interface name
+  readonly services = new Set<string>(); // listener targets from Controller rows
+  mgmtTarget: string | null = null;
+
+  constructor(name: string, uuid: string, sw: Switch) {
+    this.name = name;
+    this.uuid = uuid;
+    this.sw = sw;
+  }
+
+  /** A Controller row's target as the switch names its controller (`tcp:IP:PORT`); itself when not an active target. */
+  canonicalTarget(target: string): string {
+    try {
+      return canonicalControllerTarget(target);
+    } catch {
+      return target;
+    }
+  }
+}
+
+export interface ReconcilerOptions {
+  readonly rundir: string;
+  readonly log: Logger;
+  /** Default echo interval for controllers without `inactivity_probe` (ms). */
+  readonly probeIntervalMs?: number;
+  /** Supported port type names (default DATABASE_PORT_TYPES; tests may add "memory"). */
+  readonly portTypes?: readonly string[];
+  /** A port's link or a controller connection changed: the status columns need writing. */
+  readonly onStatusChange?: () => void;
+}
+
+const DEFAULT_PROBE_MS = 5000;
+
+/** `could not open network device NAME (REASON)`, as ovs-vswitchd writes it. */
+function openError(name: string, reason: string): string {
+  return `could not open network device ${name} (${reason})`;
+}
+
+function sameInterface(a: InterfaceConfig, b: InterfaceConfig): boolean {
+  return a.type === b.type && JSON.stringify(a.options) === JSON.stringify(b.options);
+}
+
+function sameVlan(a: PortConfig, b: PortConfig): boolean {
+  return a.tag === b.tag && a.vlanMode === b.vlanMode && a.trunks.join(',') === b.trunks.join(',');
+}
+
+const isService = (target: string): boolean => target.startsWith('ptcp:') || target.startsWith('punix:');
+
+export class Reconciler {
+  readonly bridges = new Map<string, RunningBridge>();
+  /** Outcome of every Interface row of the last reconfiguration, by UUID. */
+  readonly outcomes = new Map<string, InterfaceOutcome>();
+  private readonly options: ReconcilerOptions;
+  private readonly log: Logger;
+  private readonly portTypes: ReadonlySet<string>;
+  private readonly reported = new Set<string>(); // problems already logged (each is logged once)
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.portTypes = new Set(options.portTypes ?? DATABASE_PORT_TYPES);
+  }
+
+  /** Applies `config`; resolves when every bridge matches it (listeners bound). */
+  async apply(config: SystemConfig): Promise<void> {
+    const seen = new Set<string>();
+    for (const p of config.problems) {
+      const key = `${p.bridge ?? ''}\0${p.message}`;
+      seen.add(key);
+      if (!this.reported.has(key)) this.log.warn(p.message, p.bridge ? { bridge: p.bridge } : {});
+    }
+    this.reported.clear();
+    for (const key of seen) this.reported.add(key);
+
+    const wanted = new Map(config.bridges.map((b) => [b.name, b]));
+    for (const [name, running] of this.bridges) {
+      const want = wanted.get(name);
+      if (!want || want.uuid !== running.uuid) await this.removeBridge(running);
+    }
+    // Ports leave their old bridge before any bridge adds them (a port moving between bridges).
+    for (const want of config.bridges) {
+      const running = this.bridges.get(want.name);
+      if (running) this.removeStaleInterfaces(running, want);
+    }
+    this.outcomes.clear();
+    for (const want of config.bridges) {
+      const running = this.bridges.get(want.name) ?? this.createBridge(want);
+      await this.applyBridge(running, want);
+    }
+  }
+
+  /** Closes every bridge (the daemon stopping). */
+  async close(): Promise<void> {
+    for (const running of [...this.bridges.values()]) await this.removeBridge(running);
+  }
+
+  private createBridge(want: BridgeConfig): RunningBridge {
+    const sw = createSwitch({
+      failMode: want.failMode,
+      probeIntervalMs: this.options.probeIntervalMs ?? DEFAULT_PROBE_MS,
+      logger: this.log.child({ bridge: want.name }),
+      ...(want.datapathId !== null ? { datapathId: want.datapathId } : {}),
+    });
+    const running = new RunningBridge(want.name, want.uuid, sw);
+    const notify = this.options.onStatusChange;
+    if (notify) {
+      sw.events.on('port-status', () => notify());
+      sw.events.on('controller-status', () => notify());
+    }
+    this.bridges.set(want.name, running);
+    this.log.info('bridge added', { bridge: want.name });
+    return running;
+  }
+
+  private async removeBridge(running: RunningBridge): Promise<void> {
+    this.bridges.delete(running.name);
+    await running.sw.close();
+    this.log.info('bridge deleted', { bridge: running.name });
+  }
+
+  private removeStaleInterfaces(running: RunningBridge, want: BridgeConfig): void {
+    const desired = new Map<string, InterfaceConfig>();
+    for (const port of want.ports) {
+      const first = port.interfaces[0];
+      if (first) desired.set(first.name, first);
+    }
+    for (const [name, iface] of running.interfaces) {
+      const next = desired.get(name);
+      if (next && sameInterface(next, iface.config) && next.uuid === iface.config.uuid) continue;
+      running.sw.removePort(name);
+      running.interfaces.delete(name);
+    }
+  }
+
+  private async applyBridge(running: RunningBridge, want: BridgeConfig): Promise<void> {
+    const before = running.applied;
+    if (before === null || before.unsupported.join() !== want.unsupported.join()) {
+      for (const column of want.unsupported)
+        this.log.warn(`column ${column} is not supported yet: ignored`, { bridge: want.name });
+    }
+    if (!want.protocols.includes('OpenFlow10') && want.protocols.length > 0 && (before === null || before.protocols.join() !== want.protocols.join())) {
+      this.log.error(`protocols ${want.protocols.join(',')} do not include OpenFlow10, the only version ofswitch speaks: serving OpenFlow10 anyway`, {
+        bridge: want.name,
+      });
+    }
+    this.applyPorts(running, want);
+    if (running.sw.failMode !== want.failMode) running.sw.setFailMode(want.failMode);
+    await this.applyControllers(running, want.controllers);
+    if (running.mgmtTarget === null) {
+      const target = `punix:${join(this.options.rundir, `${want.name}.mgmt`)}`;
+      try {
+        await running.sw.addListener(target);
+        running.mgmtTarget = target;
+      } catch (err) {
+        this.log.error('cannot listen on the management socket', { bridge: want.name, target, err });
+      }
+    }
+    if (want.datapathId !== null) running.sw.setDatapathId(want.datapathId);
+    running.applied = want;
+  }
+
+  private applyPorts(running: RunningBridge, want: BridgeConfig): void {
+    const pending: { port: PortConfig; iface: InterfaceConfig }[] = [];
+    for (const port of want.ports) {
+      const [first, ...rest] = port.interfaces;
+      for (const extra of rest) {
+        this.outcome(want.name, extra, -1, `port ${port.name} has more than one interface: bonds are not supported yet`);
+      }
+      if (!first) continue;
+      const current = running.interfaces.get(first.name);
+      if (current) {
+        if (!sameVlan(current.port, port)) {
+          this.setVlan(running, port, first.name);
+          running.interfaces.set(first.name, { ...current, port });
+        }
+        this.outcome(want.name, first, current.ofport, current.ofport === -1 ? null : this.previousError(first.uuid));
+        continue;
+      }
+      pending.push({ port, iface: first });
+    }
+    // Requests first, then numbers given back, then the rest (stable by name).
+    const rank = (i: InterfaceConfig): number => (i.ofportRequest !== null ? 0 : i.lastOfport !== null ? 1 : 2);
+    pending.sort((a, b) => rank(a.iface) - rank(b.iface));
+    for (const { port, iface } of pending) this.addInterface(running, want, port, iface);
+  }
+
+  private readonly lastErrors = new Map<string, string | null>();
+
+  private previousError(uuid: string): string | null {
+    return this.lastErrors.get(uuid) ?? null;
+  }
+
+  private addInterface(running: RunningBridge, want: BridgeConfig, port: PortConfig, iface: InterfaceConfig): void {
+    const sw = running.sw;
+    if (!this.portTypes.has(iface.type)) {
+      this.outcome(want.name, iface, -1, openError(iface.name, `type "${iface.type}" is not supported by ofswitch`));
+      return;
+    }
+    if (iface.type === 'system' && !existsSync(`/sys/class/net/${iface.name}`)) {
+      this.outcome(want.name, iface, -1, openError(iface.name, 'No such device'));
+      return;
+    }
+    const taken = (n: number): PortView | undefined => sw.port(n);
+    let ofport: number | 'local' | undefined;
+    let note: string | null = null;
+    if (iface.name === want.name && iface.type === 'internal') {
+      ofport = 'local';
+    } else if (iface.ofportRequest !== null) {
+      const holder = taken(iface.ofportRequest);
+      if (iface.ofportRequest < 1 || iface.ofportRequest >= OFPP.MAX) {
+        note = `ofport_request ${iface.ofportRequest} is out of range 1..${OFPP.MAX - 1}`;
+      } else if (holder) {
+        note = `ofport_request ${iface.ofportRequest} is already used by ${holder.name}`;
+      } else {
+        ofport = iface.ofportRequest;
+      }
+    } else if (iface.lastOfport !== null && iface.lastOfport < OFPP.MAX && !taken(iface.lastOfport)) {
+      ofport = iface.lastOfport;
+    }
+    try {
+      const added = sw.addPort({
+        name: iface.name,
+        type: iface.type,
+        ...(ofport !== undefined ? { ofport } : {}),
+        ...vlanOf(port),
+        ...(Object.keys(iface.options).length > 0 ? { options: iface.options } : {}),
+      });
+      running.interfaces.set(iface.name, { config: iface, port, ofport: added.ofport });
+      if (note) this.log.warn(`${note}: port ${iface.name} got ${added.ofport}`, { bridge: want.name });
+      this.outcome(want.name, iface, added.ofport, note);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.warn('cannot add interface', { bridge: want.name, port: iface.name, err: message });
+      this.outcome(want.name, iface, -1, openError(iface.name, message));
+    }
+  }
+
+  private setVlan(running: RunningBridge, port: PortConfig, name: string): void {
+    try {
+      running.sw.setPortVlan(name, vlanOf(port));
+    } catch (err) {
+      this.log.warn('cannot set the VLAN of a port', { bridge: running.name, port: port.name, err: (err as Error).message });
+    }
+  }
+
+  private outcome(bridge: string, iface: InterfaceConfig, ofport: number, error: string | null): void {
+    this.outcomes.set(iface.uuid, { bridge, name: iface.name, ofport, error });
+    this.lastErrors.set(iface.uuid, error);
+  }
+
+  private async applyControllers(running: RunningBridge, controllers: readonly ControllerConfig[]): Promise<void> {
+    const active = controllers.filter((c) => {
+      if (isService(c.target)) return false;
+      try {
+        canonicalControllerTarget(c.target);
+        return true;
+      } catch (err) {
+        this.log.warn('controller target not supported: ignored', { bridge: running.name, target: c.target, err: (err as Error).message });
+        return false;
+      }
+    });
+    const services = new Set(controllers.filter((c) => isService(c.target)).map((c) => c.target));
+    try {
+      running.sw.setControllers(
+        active.map((c) => ({
+          target: c.target,
+          ...(c.inactivityProbeMs !== null ? { probeIntervalMs: c.inactivityProbeMs } : {}),
+          ...(c.maxBackoffMs !== null ? { maxBackoffMs: c.maxBackoffMs } : {}),
+        })),
+      );
+    } catch (err) {
+      this.log.warn('cannot set controllers', { bridge: running.name, err: (err as Error).message });
+    }
+    for (const target of running.services) {
+      if (services.has(target)) continue;
+      await running.sw.removeListener(target);
+      running.services.delete(target);
+    }
+    for (const target of services) {
+      if (running.services.has(target)) continue;
+      try {
+        await running.sw.addListener(target);
+        running.services.add(target);
+      } catch (err) {
+        this.log.warn('cannot listen for a controller', { bridge: running.name, target, err: (err as Error).message });
+      }
+    }
+  }
+}
+
+function vlanOf(port: PortConfig): { tag?: number; trunks?: readonly number[]; vlanMode?: string } {
+  return {
+    ...(port.tag !== null ? { tag: port.tag } : {}),
+    ...(port.trunks.length > 0 ? { trunks: port.trunks } : {}),
+    ...(port.vlanMode !== null ? { vlanMode: port.vlanMode } : {}),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * What ovs-vswitchd writes back to the database, written back by ofswitch: one transaction per
+ * round holding only the columns whose values changed, so that `ovs-vsctl show`, `list` and
+ * `wait-until` see what runs.
+ *
+ * - Interface: `ofport` (-1 with `error` when it could not be made), `error`, `admin_state`,
+ *   `link_state`, `link_speed` (bit/s), `duplex`, `mtu`, `mac_in_use`, `ifindex`; `statistics`
+ *   only when asked (every few seconds, as OVS's stats-update-interval).
+ * - Bridge: `datapath_id` (16 hex digits).
+ * - Controller: `is_connected`, `role` ("other" while connected, the OpenFlow 1.0 role), `status`
+ *   (`state` as OVS's rconn names it).
+ * - Open_vSwitch: `cur_cfg` (the `next_cfg` the round applied: what a plain ovs-vsctl waits for),
+ *   `ovs_version`, `datapath_types`, `iface_types`.
+ * New interfaces' `ofport` therefore lands in the transaction that advances `cur_cfg`, so it is
+ * there when ovs-vsctl returns. Only ephemeral status columns and `error` are written: nothing
+ * the operator owns.
+ */
+import { readFileSync } from 'node:fs';
+import { OFPPC, OFPPF, OFPPS } from '../protocol/constants.js';
+import type { Datum, DatumInput, Row } from '../ovsdb/index.js';
+import type { PortView } from '../lib/switch.js';
+
+/** OFPPF speed bits and the link speed each stands for, in bit/s. */
+const SPEEDS: readonly (readonly [bit: number, bps: number, full: boolean])[] = [
+  [OFPPF['10GB_FD'], 10_000_000_000, true],
+  [OFPPF['1GB_FD'], 1_000_000_000, true],
+  [OFPPF['1GB_HD'], 1_000_000_000, false],
+  [OFPPF['100MB_FD'], 100_000_000, true],
+  [OFPPF['100MB_HD'], 100_000_000, false],
+  [OFPPF['10MB_FD'], 10_000_000, true],
+  [OFPPF['10MB_HD'], 10_000_000, false],
+];
+
+function readSysInt(ifname: string, attr: string): number | null {
+  try {
+    const n = Number(readFileSync(`/sys/class/net/${ifname}/${attr}`, 'utf8').trim());
+    return Number.isInteger(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Kernel-backed port types: they have an ifindex and an MTU. */
+const KERNEL_TYPES: ReadonlySet<string> = new Set(['system', 'internal']);
+
+/** The Interface status columns of a running port. */
+export function interfaceStatus(view: PortView): Record<string, DatumInput> {
+  const d = view.description;
+  const speed = SPEEDS.find(([bit]) => (d.curr & bit) !== 0);
+  const kernel = KERNEL_TYPES.has(view.type);
+  const status: Record<string, DatumInput> = {
+    admin_state: (d.config & OFPPC.PORT_DOWN) !== 0 ? 'down' : 'up',
+    link_state: (d.state & OFPPS.LINK_DOWN) !== 0 ? 'down' : 'up',
+    mac_in_use: d.hwAddr,
+    link_speed: speed ? speed[1] : [],
+    duplex: speed ? (speed[2] ? 'full' : 'half') : [],
+    ifindex: kernel ? (readSysInt(view.name, 'ifindex') ?? []) : 0,
+    mtu: kernel ? (readSysInt(view.name, 'mtu') ?? []) : [],
+  };
+  return status;
+}
+
+/** The empty status of an interface that does not run. */
+export const NO_INTERFACE_STATUS: Readonly<Record<string, DatumInput>> = {
+  admin_state: [],
+  link_state: [],
+  mac_in_use: [],
+  link_speed: [],
+  duplex: [],
+  ifindex: [],
+  mtu: [],
+};
+
+/** The `statistics` map of a running port, with OVS's key names. */
+export function interfaceStatistics(view: PortView): Map<string, number> {
+  const s = view.stats;
+  return new Map<string, number>([
+    ['collisions', Number(s.collisions)],
+    ['rx_bytes', Number(s.rxBytes)],
+    ['rx_crc_err', Number(s.rxCrcErr)],
+    ['rx_dropped', Number(s.rxDropped)],
+    ['rx_errors', Number(s.rxErrors)],
+    ['rx_frame_err', Number(s.rxFrameErr)],
+    ['rx_over_err', Number(s.rxOverErr)],
+    ['rx_packets', Number(s.rxPackets)],
+    ['tx_bytes', Number(s.txBytes)],
+    ['tx_dropped', Number(s.txDropped)],
+    ['tx_errors', Number(s.txErrors)],
+    ['tx_packets', Number(s.txPackets)],
+  ]);
+}
+
+/** Whether `next` (as it would be written) differs from `current` (as the replica holds it). */
+export function differs(current: Datum | undefined, next: DatumInput): boolean {
+  const cur = current ?? null;
+  if (next instanceof Map) {
+    if (!(cur instanceof Map) || cur.size !== next.size) return true;
+    for (const [k, v] of next) if (cur.get(k as string) !== v) return true;
+    return false;
+  }
+  if (Array.isArray(next)) {
+    if (next.length === 0) return !(cur === null || (Array.isArray(cur) && cur.length === 0) || (cur instanceof Map && cur.size === 0));
+    if (!Array.isArray(cur) || cur.length !== next.length) return true;
+    return next.some((v, i) => cur[i] !== v);
+  }
+  if (typeof next === 'bigint') return cur !== Number(next);
+  return cur !== next;
+}
+
+/** The columns of `wanted` whose values differ from `row`'s (all of them when there is no row). */
+export function changedColumns(row: Row | undefined, wanted: Readonly<Record<string, DatumInput>>): Record<string, DatumInput> {
+  const out: Record<string, DatumInput> = {};
+  for (const [column, value] of Object.entries(wanted)) {
+    if (!row || differs(row[column], value)) out[column] = value;
+  }
+  return out;
+}
