@@ -126,6 +126,11 @@ export class LearningBridge {
     }
   }
 
+  /** Forgets every address (`ovs-appctl fdb/flush`). */
+  flush(): void {
+    this.tables.clear();
+  }
+
   /** Number of entries held (aged ones included until swept). */
   get size(): number {
     let n = 0;

@@ -373,7 +373,18 @@ export class Switch {
       .sort((a, b) => a.port - b.port || a.vlan - b.vlan || (a.mac < b.mac ? -1 : 1));
   }
 
+  /** Forgets every learned address (`ovs-appctl fdb/flush`). */
+  flushMacTable(): void {
+    this.datapath.path.bridge.flush();
+  }
+
   // ---- flows -------------------------------------------------------------------------------------
+
+  /** The flow table's counters: packets looked up, packets that hit an entry, entries. */
+  lookupStats(): { lookups: number; matched: number; activeCount: number } {
+    const [table] = this.flowTable.tableStats();
+    return { lookups: Number(table?.lookupCount ?? 0n), matched: Number(table?.matchedCount ?? 0n), activeCount: table?.activeCount ?? 0 };
+  }
 
   /** Adds a flow (or replaces the one with the same match and priority), as a controller's FLOW_MOD ADD would. */
   addFlow(spec: FlowSpec): void {

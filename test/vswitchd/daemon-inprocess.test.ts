@@ -1,0 +1,42 @@
+/**
+ * The daemon in-process against the real ovsdb-server, driven by the stock ovs-vsctl: bridges and
+ * ports appear as ovs-vsctl adds them, plain ovs-vsctl (waiting for cur_cfg) returns promptly, and
+ * what the daemon writes back is what `ovs-vsctl get/list` shows.
+ */
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../lib/log.js';
+import { Daemon } from '../../vswitchd/daemon.js';
+import { startOvsdbServer } from '../helpers/ovsdb-server.js';
+import { uniqueName } from '../helpers/netns.js';
+
+async function startDaemon(t: Test, remote: string): Promise<Daemon> {
+  const rundir = mkdtempSync(join(tmpdir(), 'ofsw-run-'));
+  const lines: string[] = [];
+  const daemon = new Daemon({ remote, rundir, log: createLogger({ level: 'info', write: (l) => lines.push(l) }), statsIntervalMs: 1000 });
+  daemon.start();
+  t.teardown(async () => {
+    await daemon.stop();
+    rmSync(rundir, { recursive: true, force: true });
+    if (t.passing() === false) t.comment(lines.join('\n'));
+  });
+  return daemon;
+}
+
+t.test('add-br without --no-wait returns once the daemon acknowledges next_cfg', async (t) => {
+  const db = await startOvsdbServer(t);
+  await startDaemon(t, db.remote);
+  const br = uniqueName('b0');
+  const started = Date.now();
+  const r = await db.tryVsctl(['add-br', br], { wait: true, timeoutSec: 5 });
+  t.equal(r.code, 0, `ovs-vsctl add-br exits 0 (${r.stderr})`);
+  t.equal(r.stderr, '', 'and reports no error');
+  t.ok(Date.now() - started < 3000, 'promptly');
+  t.equal((await db.vsctl(['get', 'Interface', br, 'ofport'])).trim(), '65534', 'the bridge interface is LOCAL');
+  const dpid = (await db.vsctl(['get', 'Bridge', br, 'datapath_id'])).trim();
+  t.match(dpid, /^"[0-9a-f]{16}"$/, 'datapath_id written');
+  const r2 = await db.tryVsctl(['del-br', br], { wait: true, timeoutSec: 5 });
+  t.equal(r2.code, 0, 'del-br exits 0');
+});
