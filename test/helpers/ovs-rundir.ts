@@ -6,7 +6,8 @@
  * under OVS_RUNDIR / OVS_LOGDIR / OVS_DBDIR, and a daemon's control socket where `--unixctl=PATH`
  * says. `ovsRunDir(t, name)` makes a fresh directory for one peer (a daemon, a controller),
  * removed at teardown; `ovsEnv()` is one directory per test process for one-shot commands
- * (ovs-ofctl, ovs-vsctl, ovsdb-tool), removed when the process exits.
+ * (ovs-ofctl), removed when the process exits. (ovs-reference.ts keeps a whole Open vSwitch,
+ * its one-shot commands included, in a directory of its own.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
