@@ -17,8 +17,13 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** Whether debug lines are written (to skip building their fields on hot paths). */
   readonly debugEnabled: boolean;
-  /** A logger that adds `fields` to every line. */
+  /** A logger that adds `fields` to every line (and shares this one's level). */
   child(fields: LogFields): Logger;
+  /**
+   * Changes the level ('off': nothing is written). A logger and every child derived from it share
+   * one level, so this changes it for all of them (the control socket's vlog/set).
+   */
+  setLevel(level: LogLevel | 'off'): void;
 }
 
 /** bigint and Uint8Array values made JSON-friendly (hex). */
@@ -29,14 +34,19 @@ function jsonValue(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** The level a logger and its children share: the index of the lowest level written. */
+interface SharedLevel {
+  min: number;
+}
+
 export function createLogger(
   options: { level?: LogLevel; write?: (line: string) => void; fields?: LogFields } = {},
+  shared: SharedLevel = { min: LOG_LEVELS.indexOf(options.level ?? 'info') },
 ): Logger {
-  const min = LOG_LEVELS.indexOf(options.level ?? 'info');
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const base = options.fields ?? {};
   const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
-    if (LOG_LEVELS.indexOf(level) < min) return;
+    if (LOG_LEVELS.indexOf(level) < shared.min) return;
     write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }, jsonValue));
   };
   return {
@@ -44,8 +54,13 @@ export function createLogger(
     info: (msg, fields) => emit('info', msg, fields),
     warn: (msg, fields) => emit('warn', msg, fields),
     error: (msg, fields) => emit('error', msg, fields),
-    debugEnabled: min === 0,
-    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
+    get debugEnabled() {
+      return shared.min === 0;
+    },
+    child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }, shared),
+    setLevel: (level) => {
+      shared.min = level === 'off' ? LOG_LEVELS.length : LOG_LEVELS.indexOf(level);
+    },
   };
 }
 

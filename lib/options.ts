@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { OFP_DEFAULT_LISTEN_PORT, OFP_TCP_PORT, OFPP } from '../protocol/constants.js';
+import { UNIX_PATH_MAX } from '../unixctl/unix-socket.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export class UsageError extends Error {
@@ -29,6 +30,14 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** A unix-domain socket path (`punix:PATH`). */
+export interface UnixEndpoint {
+  readonly path: string;
+}
+
+/** Where OpenFlow connections are accepted: TCP or a unix-domain socket (tell them apart by `path`). */
+export type ListenEndpoint = Endpoint | UnixEndpoint;
+
 export type FailMode = 'secure' | 'standalone';
 
 export interface SwitchOptions {
@@ -37,12 +46,14 @@ export interface SwitchOptions {
   /** Ports with their OpenFlow numbers assigned. */
   readonly ports: readonly (PortOption & { readonly ofport: number })[];
   readonly local: string | undefined;
-  readonly listen: readonly Endpoint[];
+  readonly listen: readonly ListenEndpoint[];
   readonly controllers: readonly Endpoint[];
   readonly failMode: FailMode;
   /** Idle interval before an echo probe on controller connections, in milliseconds. */
   readonly probeIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Control socket path for ovs-appctl; none when undefined. */
+  readonly unixctl: string | undefined;
 }
 
 export type CommandLine =
@@ -61,16 +72,20 @@ An OpenFlow 1.0 switch. Runs in the foreground until SIGINT or SIGTERM.
                              attach a Linux interface (repeatable; numbered 1, 2, 3... in order)
   --local NAME               the switch's own host interface, the LOCAL port (created, and removed
                              on exit, when no interface NAME exists)
-  --listen ptcp:PORT[:IP]    accept OpenFlow connections (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)
+  --listen ptcp:PORT[:IP]|punix:PATH
+                             accept OpenFlow connections on TCP or a unix socket (repeatable;
+                             default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)
   --controller tcp:IP[:PORT] connect to a controller (repeatable; default port ${OFP_TCP_PORT})
   --fail-mode secure|standalone
                              without a controller: drop misses, or act as a learning switch (default standalone)
   --probe-interval SECS      echo a controller connection idle this long, drop it after as long again (default 5)
   --log-level debug|info|warn|error
+  --unixctl PATH             serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)
   --config FILE              the same settings from a JSON file:
                              {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
                               "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
-                              "failMode":"secure","probeInterval":5,"logLevel":"info"}
+                              "failMode":"secure","probeInterval":5,"logLevel":"info",
+                              "unixctl":"/tmp/ofswitch.ctl"}
   --help, --version
 `;
 
@@ -79,11 +94,12 @@ interface RawSettings {
   dpid?: bigint;
   ports?: PortOption[];
   local?: string;
-  listen?: Endpoint[];
+  listen?: ListenEndpoint[];
   controllers?: Endpoint[];
   failMode?: FailMode;
   probeIntervalMs?: number;
   logLevel?: LogLevel;
+  unixctl?: string;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -127,14 +143,23 @@ function parseHost(text: string, what: string): string {
   return text;
 }
 
-/** `ptcp:PORT[:IP]` */
-export function parseListen(text: string): Endpoint {
+/** `ptcp:PORT[:IP]` or `punix:PATH` */
+export function parseListen(text: string): ListenEndpoint {
+  if (text.startsWith('punix:')) return { path: parseSocketPath(text.slice('punix:'.length), `--listen ${text}`) };
   const m = /^ptcp:(\d+)(?::(.+))?$/.exec(text);
-  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP]`);
+  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP] or punix:PATH`);
   return {
     port: parseInteger(m[1] ?? '', `--listen ${text}`, 0, 65535),
     host: m[2] === undefined ? DEFAULT_LISTEN.host : parseHost(m[2], `--listen ${text}`),
   };
+}
+
+/** A unix socket path: not empty, at most 107 bytes (the kernel's sun_path). */
+export function parseSocketPath(text: string, what: string): string {
+  if (text === '') throw new UsageError(`${what}: the socket path is empty`);
+  if (Buffer.byteLength(text) > UNIX_PATH_MAX)
+    throw new UsageError(`${what}: the socket path is longer than ${UNIX_PATH_MAX} bytes`);
+  return text;
 }
 
 /** `tcp:IP[:PORT]` */
@@ -216,6 +241,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
         break;
       case 'logLevel':
         settings.logLevel = parseLogLevel(str(key, value));
+        break;
+      case 'unixctl':
+        settings.unixctl = parseSocketPath(str(key, value), '--unixctl');
         break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
@@ -299,6 +327,9 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       case '--log-level':
         cli.logLevel = parseLogLevel(value());
         break;
+      case '--unixctl':
+        cli.unixctl = parseSocketPath(value(), '--unixctl');
+        break;
       case '--config':
         file = parseConfigFile(value(), readConfig);
         break;
@@ -321,6 +352,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       failMode: s.failMode ?? 'standalone',
       probeIntervalMs: s.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
       logLevel: s.logLevel ?? 'info',
+      unixctl: s.unixctl,
     },
   };
 }

@@ -18,3 +18,22 @@ t.test('one JSON object per line, level filter, child fields', async (t) => {
   t.equal(log.debugEnabled, false);
   t.equal(createLogger({ level: 'debug', write: () => {} }).debugEnabled, true);
 });
+
+t.test('setLevel changes the level of a logger and of its children, off silences them', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', write: (l) => lines.push(l) });
+  const child = log.child({ conn: 1 });
+  child.debug('hidden');
+  log.setLevel('debug');
+  t.equal(log.debugEnabled, true);
+  t.equal(child.debugEnabled, true, 'the child follows its parent');
+  child.debug('shown');
+  child.setLevel('warn');
+  log.info('hidden too');
+  log.warn('warned');
+  log.setLevel('off');
+  t.equal(log.debugEnabled, false);
+  log.error('silenced');
+  child.error('silenced');
+  t.same(lines.map((l) => JSON.parse(l).msg), ['shown', 'warned']);
+});
