@@ -35,10 +35,23 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const log = createLogger({ level: command.options.logLevel });
+  let stopRequested: () => void = () => {};
+  const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+  let control = null;
+  if (command.options.unixctl !== undefined) {
+    try {
+      control = await startControlSocket(command.options.unixctl, log, command.options.logLevel, stopRequested);
+    } catch (err) {
+      if (!(err instanceof UnixSocketError)) throw err;
+      process.stderr.write(`ofswitch: --unixctl ${err.message}\n`);
+      return 2;
+    }
+  }
   let sw: Switch;
   try {
     sw = await Switch.start(command.options, log);
   } catch (err) {
+    await control?.close();
     if (err instanceof StartError) {
       process.stderr.write(`ofswitch: ${err.message}\n`);
       return 2;
@@ -49,19 +62,6 @@ async function main(argv: readonly string[]): Promise<number> {
     const listen = command.options.listen[0];
     const target = listen && 'host' in listen ? `tcp:${listen.host}:${listen.port}` : 'tcp:127.0.0.1:6634';
     process.stdout.write(demoHints(demo, target));
-  }
-  let stopRequested: () => void = () => {};
-  const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
-  let control = null;
-  if (command.options.unixctl !== undefined) {
-    try {
-      control = await startControlSocket(command.options.unixctl, log, command.options.logLevel, stopRequested);
-    } catch (err) {
-      if (!(err instanceof UnixSocketError)) throw err;
-      process.stderr.write(`ofswitch: --unixctl ${err.message}\n`);
-      await sw.stop();
-      return 2;
-    }
   }
   const shutdown = (signal: string): void => {
     log.info('signal received, stopping', { signal });
