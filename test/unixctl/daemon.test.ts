@@ -9,7 +9,7 @@
  */
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from '../helpers/ofswitch-process.js';
@@ -130,6 +130,10 @@ t.test('failures name the path and leave nothing behind', async (t) => {
   pidFile.remove();
   pidFile.remove();
   t.notOk(existsSync(join(dir, 'twice.pid')));
+  const removedUnderneath = await PidFile.create(join(dir, 'gone.pid'));
+  unlinkSync(join(dir, 'gone.pid'));
+  removedUnderneath.remove();
+  t.notOk(existsSync(join(dir, 'gone.pid')), 'a pid file someone else removed is no error');
 });
 
 t.test('RUNDIR: $OVS_RUNDIR, else Open vSwitch\'s default', async (t) => {
