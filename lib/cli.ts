@@ -5,6 +5,7 @@
  * stderr, exit status 2. Everything else it says is structured log lines (log.ts).
  * With no options at all it runs the demo (demo.ts): three test hosts on a standalone switch.
  */
+import type { UnixctlServer } from '../unixctl/server.js';
 import { UnixSocketError } from '../unixctl/unix-socket.js';
 import { startControlSocket } from './control-socket.js';
 import { createDemoHosts, demoHints, removeDemoHosts } from './demo.js';
@@ -37,7 +38,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger({ level: command.options.logLevel });
   let stopRequested: () => void = () => {};
   const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
-  let control = null;
+  let control: UnixctlServer | null = null;
   if (command.options.unixctl !== undefined) {
     try {
       control = await startControlSocket(command.options.unixctl, log, command.options.logLevel, stopRequested);
