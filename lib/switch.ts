@@ -126,7 +126,7 @@ export class Switch {
       for (const endpoint of options.listen) {
         const listener = await listen(endpoint, (socket) => sw.accept(socket, 'passive'));
         sw.listeners.push(listener);
-        log.info('listening', { listen: `ptcp:${listener.port}:${endpoint.host}` });
+        log.info('listening', { listen: listener.name });
       }
     } catch (err) {
       await sw.stop();
