@@ -39,7 +39,7 @@ import {
   FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, log, spread, type Measurement, type Spread,
 } from './trafgen-rig.js';
 
-const ARGS = benchArgs(5, { offered: 100_000 });
+const ARGS = benchArgs(4, { offered: 100_000 });
 const CONTROLLER = join(dirname(fileURLToPath(import.meta.url)), 'bench-controller.js');
 const CONTROLLER_PORT = 6653;
 /** How long dump-aggregate may take during traffic before the switch counts as not answering. */
