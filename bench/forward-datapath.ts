@@ -7,7 +7,7 @@
  *
  * trafgen (netsniff-ng) sends 64-byte UDP frames as fast as it can from <p>tx, pinned to CPU 0;
  * this process pins itself to CPU 1. The rate is what arrives at <p>rx's eth0 (its kernel
- * rx_packets counter) over the middle seconds of the run; the Datapath's own port counters are
+ * rx_packets counter) over all but the first second of the run; the Datapath's own port counters are
  * printed beside it. Everything created is removed on exit.
  *
  *   node dist/bench/forward-datapath.js [--seconds N] [--json]

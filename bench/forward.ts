@@ -17,7 +17,7 @@
  *   (OVS: its megaflow cache, then its classifier) answers.
  * Each run has two phases on one switch instance:
  * 1. trafgen as fast as it can: what reaches the receiver (its kernel's rx_packets) per second over
- *    the middle of the phase, beside what the sender offered (its tx_packets);
+ *    all but the first second of the phase, beside what the sender offered (its tx_packets);
  * 2. trafgen at a fixed rate (`--cpu-rate`, frames/s, meant to be below both switches' limits):
  *    the switch process's CPU time (utime + stime of all its threads, /proc/PID/stat; node for
  *    ofswitch, ovs-vswitchd for Open vSwitch) over the same window, per million forwarded frames.
