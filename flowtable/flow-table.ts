@@ -29,7 +29,7 @@ import { dueReason, ExpiryHeap } from './expiry.js';
 import { FlowEntry, splitDuration, type RemovedFlow } from './flow-entry.js';
 import type { FlowKey } from './flow-key.js';
 import { compileMatch, isExactRequest, normalizeMatch, type CompiledMatch } from './match.js';
-import { DEFAULT_CACHE_SLOTS, MicroflowCache } from './microflow-cache.js';
+import { DEFAULT_CACHE_SLOTS, MicroflowCache, type CacheCounters } from './microflow-cache.js';
 
 export const DEFAULT_CAPACITY = 1_000_000;
 /** Priority of an exact-match request, as Open vSwitch stores it. */
@@ -44,6 +44,8 @@ export interface FlowTableOptions {
   now?: () => number;
   /** Microflow cache slots (rounded up to a power of two); 0 disables the cache. Default 65,536. */
   cacheSlots?: number;
+  /** Where the cache's wrapping counters start (for tests of the wrap). Default 0. */
+  cacheCounters?: CacheCounters;
 }
 
 export type FlowModResult =
@@ -78,7 +80,7 @@ export class FlowTable {
     this.capacity = opts.capacity ?? DEFAULT_CAPACITY;
     this.now = opts.now ?? (() => performance.now());
     const slots = opts.cacheSlots ?? DEFAULT_CACHE_SLOTS;
-    this.cache = slots > 0 ? new MicroflowCache(slots, this.store) : null;
+    this.cache = slots > 0 ? new MicroflowCache(slots, this.store, opts.cacheCounters) : null;
     this.active = this.normal;
   }
 

@@ -41,6 +41,7 @@ import {
 import { xidOf } from '../protocol/errors.js';
 import type { Hello, OfpMessage } from '../protocol/index.js';
 import type { Logger } from './log.js';
+import { describePeer } from './listener.js';
 
 export type ConnectionState = 'hello-wait' | 'active' | 'probing' | 'closed';
 
@@ -89,7 +90,7 @@ export class Connection {
     this.probeIntervalMs = options.probeIntervalMs;
     this.now = options.now ?? Date.now;
     this.lastReceived = this.now();
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.peer = describePeer(socket);
     this.log = options.log.child({ conn: this.id, kind: this.kind, peer: this.peer });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));

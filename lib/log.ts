@@ -28,9 +28,9 @@ export interface Logger {
   /** Whether debug lines are written (to skip building their fields on hot paths). */
   readonly debugEnabled: boolean;
   /** The level of this logger's whole tree (it, its parent and its children). */
-  readonly level: LogLevel;
-  /** Sets the level of this logger's whole tree, children made earlier included. */
-  setLevel(level: LogLevel): void;
+  readonly level: LogLevel | 'off';
+  /** Sets the level of this logger's whole tree, children made earlier included ('off': nothing is written). */
+  setLevel(level: LogLevel | 'off'): void;
   /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger;
 }
@@ -55,7 +55,7 @@ export function jsonFriendly(value: unknown, seen: WeakSet<object> = new WeakSet
 
 /** The level shared by a root logger and all its children. */
 interface TreeLevel {
-  level: LogLevel;
+  level: LogLevel | 'off';
   min: number;
 }
 
@@ -83,12 +83,12 @@ class PinoLogger implements Logger {
   get debugEnabled(): boolean {
     return this.#tree.min <= LEVEL_VALUE.debug;
   }
-  get level(): LogLevel {
+  get level(): LogLevel | 'off' {
     return this.#tree.level;
   }
-  setLevel(level: LogLevel): void {
+  setLevel(level: LogLevel | 'off'): void {
     this.#tree.level = level;
-    this.#tree.min = LEVEL_VALUE[level];
+    this.#tree.min = level === 'off' ? Infinity : LEVEL_VALUE[level];
   }
   child(fields: LogFields): Logger {
     return new PinoLogger(this.#pino.child(jsonFriendly(fields) as pino.Bindings), this.#tree);

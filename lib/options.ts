@@ -10,6 +10,7 @@
  * parser, a `.option()` in commandLineProgram, a RawSettings key, a config-file key, and its
  * SwitchOptions field.
  */
+import { UNIX_PATH_MAX } from '../unixctl/unix-socket.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -36,6 +37,14 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** A unix-domain socket path (`punix:PATH`). */
+export interface UnixEndpoint {
+  readonly path: string;
+}
+
+/** Where OpenFlow connections are accepted: TCP or a unix-domain socket (tell them apart by `path`). */
+export type ListenEndpoint = Endpoint | UnixEndpoint;
+
 export type FailMode = 'secure' | 'standalone';
 
 export interface SwitchOptions {
@@ -44,12 +53,14 @@ export interface SwitchOptions {
   /** Ports with their OpenFlow numbers assigned. */
   readonly ports: readonly (PortOption & { readonly ofport: number })[];
   readonly local: string | undefined;
-  readonly listen: readonly Endpoint[];
+  readonly listen: readonly ListenEndpoint[];
   readonly controllers: readonly Endpoint[];
   readonly failMode: FailMode;
   /** Idle interval before an echo probe on controller connections, in milliseconds. */
   readonly probeIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Control socket path for ovs-appctl; none when undefined. */
+  readonly unixctl: string | undefined;
 }
 
 export type CommandLine =
@@ -69,12 +80,13 @@ interface RawSettings {
   dpid?: bigint;
   port?: PortOption[];
   local?: string;
-  listen?: Endpoint[];
+  listen?: ListenEndpoint[];
   controller?: Endpoint[];
   failMode?: FailMode;
   /** In milliseconds. */
   probeInterval?: number;
   logLevel?: LogLevel;
+  unixctl?: string;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -118,10 +130,18 @@ function parseHost(text: string, what: string): string {
   return text;
 }
 
-/** `ptcp:PORT[:IP]` */
-export function parseListen(text: string): Endpoint {
+/** A unix socket path: not empty, at most 107 bytes (the kernel's sun_path). */
+export function parseSocketPath(text: string, what: string): string {
+  if (text === '') throw new UsageError(`${what}: the socket path is empty`);
+  if (Buffer.byteLength(text) > UNIX_PATH_MAX) throw new UsageError(`${what}: the socket path is longer than ${UNIX_PATH_MAX} bytes`);
+  return text;
+}
+
+/** `ptcp:PORT[:IP]` or `punix:PATH` */
+export function parseListen(text: string): ListenEndpoint {
+  if (text.startsWith('punix:')) return { path: parseSocketPath(text.slice('punix:'.length), `--listen ${text}`) };
   const m = /^ptcp:(\d+)(?::(.+))?$/.exec(text);
-  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP]`);
+  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP] or punix:PATH`);
   return {
     port: parseInteger(m[1] ?? '', `--listen ${text}`, 0, 65535),
     host: m[2] === undefined ? DEFAULT_LISTEN.host : parseHost(m[2], `--listen ${text}`),
@@ -208,6 +228,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'logLevel':
         settings.logLevel = parseLogLevel(str(key, value));
         break;
+      case 'unixctl':
+        settings.unixctl = parseSocketPath(str(key, value), '--unixctl');
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -251,7 +274,7 @@ const CONFIG_HELP = `
 --config FILE holds the same settings as JSON, for example:
   {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
-   "failMode":"secure","probeInterval":5,"logLevel":"info"}
+   "failMode":"secure","probeInterval":5,"logLevel":"info","unixctl":"/tmp/ofswitch.ctl"}
 Options given on the command line win over the file's.
 `;
 
@@ -276,8 +299,8 @@ export function commandLineProgram(): Command {
       (text: string) => parseInterfaceName(text, '--local'),
     )
     .option(
-      '--listen <ptcp:PORT[:IP]>',
-      `accept OpenFlow connections (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)`,
+      '--listen <ptcp:PORT[:IP]|punix:PATH>',
+      `accept OpenFlow connections on TCP or a unix socket (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)`,
       repeatable(parseListen),
     )
     .option(
@@ -296,6 +319,9 @@ export function commandLineProgram(): Command {
       parseProbeInterval,
     )
     .option(`--log-level <${LOG_LEVELS.join('|')}>`, 'which log lines to write (default info)', parseLogLevel)
+    .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
+      parseSocketPath(text, '--unixctl'),
+    )
     .option('--config <FILE>', 'the same settings from a JSON file (see below)')
     .option('-V, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
@@ -351,6 +377,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       failMode: s.failMode ?? 'standalone',
       probeIntervalMs: s.probeInterval ?? DEFAULT_PROBE_INTERVAL_MS,
       logLevel: s.logLevel ?? 'info',
+      unixctl: s.unixctl,
     },
   };
 }

@@ -32,7 +32,7 @@ import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
 import { flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
-import { ListenError, listen, type Listener } from './listener.js';
+import { ListenError, listen, listenerName, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type SwitchOptions } from './options.js';
 
@@ -137,10 +137,10 @@ export interface ControllerView {
 }
 
 export interface ListenerView {
-  /** `ptcp:PORT:IP` with the port actually bound. */
+  /** `ptcp:PORT:IP` with the port actually bound, or `punix:PATH`. */
   readonly target: string;
+  /** The TCP port bound (0 for a unix socket). */
   readonly port: number;
-  readonly host: string;
 }
 
 export interface SwitchEvents {
@@ -184,7 +184,6 @@ export function canonicalControllerTarget(target: string): string {
 
 /** The target strings of endpoints, as the command line and setControllers/addListener spell them. */
 const controllerTarget = (e: Endpoint): string => `tcp:${e.host}:${e.port}`;
-const listenTarget = (e: Endpoint): string => `ptcp:${e.port}:${e.host}`;
 
 export class Switch {
   /** 'port-status' for every port added, removed or changed (what the connections get as PORT_STATUS). */
@@ -526,7 +525,9 @@ export class Switch {
    */
   async removeListener(target: string): Promise<boolean> {
     const e = parseListen(target);
-    const i = this.listenerList.findIndex((l) => l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port));
+    const i = this.listenerList.findIndex((l) =>
+      'path' in e ? 'path' in l.endpoint && l.endpoint.path === e.path : 'host' in l.endpoint && l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port),
+    );
     const listener = this.listenerList[i];
     if (!listener) return false;
     this.listenerList.splice(i, 1);
@@ -626,7 +627,7 @@ export class Switch {
         sw.addCommandPort(p.name, { name: p.name, ofport: p.ofport, ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
-      for (const endpoint of options.listen) await sw.addListener(listenTarget(endpoint));
+      for (const endpoint of options.listen) await sw.addListener(listenerName(endpoint));
     } catch (err) {
       await sw.close();
       throw err instanceof ListenError ? new StartError(err.message) : err;
@@ -661,7 +662,7 @@ export function createSwitch(config: SwitchConfig = {}): Switch {
 }
 
 function listenerView(l: Listener): ListenerView {
-  return { target: listenTarget({ host: l.endpoint.host, port: l.port }), port: l.port, host: l.endpoint.host };
+  return { target: l.name, port: l.port };
 }
 
 function checkVlans(name: string, vlan: { tag?: number | undefined; trunks?: readonly number[] | undefined }): void {

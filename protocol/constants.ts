@@ -63,6 +63,11 @@ export const OFPP = {
   LOCAL: 0xfffe,
   NONE: 0xffff,
 } as const;
+/**
+ * Open vSwitch's own reserved port below IN_PORT ("no port chosen yet"); its printers name it
+ * UNSET, as they name NONE "ANY" (OFPP_ANY of OpenFlow 1.1).
+ */
+export const OFPP_UNSET = 0xfff7;
 
 /** enum ofp_port_config */
 export const OFPPC = {
@@ -406,6 +411,10 @@ export const ETH_TYPE = {
   /** Reverse ARP: Open vSwitch matches it as ARP (opcode, addresses). */
   RARP: 0x8035,
   IPV6: 0x86dd,
+  /** MPLS unicast and multicast, and NSH: Open vSwitch's printers treat these types specially. */
+  MPLS: 0x8847,
+  MPLS_MCAST: 0x8848,
+  NSH: 0x894f,
 } as const;
 /** IP protocol numbers (IPPROTO_* of netinet/in.h), IPv6 extension headers included. */
 export const IPPROTO = {

@@ -1,6 +1,6 @@
 /**
  * The OpenFlow 1.0 codec: constants, message types, decode, encode, framing, version
- * negotiation, validation and error replies. No I/O.
+ * negotiation, validation, error replies and flows as Open vSwitch prints them. No I/O.
  */
 export * from './constants.js';
 export type * from './types.js';
@@ -13,3 +13,14 @@ export { negotiateVersion } from './hello.js';
 export { validateMessage } from './validate.js';
 export { decodeError, errorMessage, errorReply } from './errors.js';
 export { describeMessage } from './describe.js';
+export {
+  formatAction,
+  formatActions,
+  formatBridgeFlow,
+  formatDuration,
+  formatFlowStats,
+  formatIpv4,
+  formatMatch,
+  formatPort,
+  type FlowAges,
+} from './flow-format.js';

@@ -13,7 +13,7 @@
  * A bridge that does not exist is the error "no such bridge", as OVS answers.
  */
 import { OFPP } from '../protocol/constants.js';
-import { formatDumpFlow } from '../protocol/flow-format.js';
+import { formatBridgeFlow } from '../protocol/flow-format.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -98,7 +98,7 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
   });
   registry.register('bridge/dump-flows', 'bridge', 1, 1, ([name = '']) => {
     const sw = need(dir, name);
-    return sw.dumpFlows().map((f) => formatDumpFlow(f)).join('\n') + '\n';
+    return sw.dumpFlows().map((f) => formatBridgeFlow(f)).join('\n') + '\n';
   });
   registry.register('dpif/show', '', 0, 0, () => formatDpif(dir));
   registry.register('memory/show', '', 0, 0, () => formatMemory(dir));

@@ -7,7 +7,6 @@
  * config request, and BAD_REQUEST/BAD_VENDOR to vendor messages (so ovs-ofctl falls back to
  * standard ones). Replies are built with ofswitch's encoder; what is recorded is the raw bytes.
  */
-import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   decodeMessage,
@@ -20,6 +19,8 @@ import {
   OFPT,
 } from '../../protocol/index.js';
 import type { OfpMessage, PhyPort } from '../../protocol/index.js';
+import { tryRun, type RunResult } from './netns.js';
+import { ovsEnv } from './ovs-rundir.js';
 
 export class OfctlCapture {
   readonly received: Buffer[] = [];
@@ -47,18 +48,15 @@ export class OfctlCapture {
     this.server.close();
   }
 
-  /** Runs `ovs-ofctl -O OpenFlow10 --timeout=5 COMMAND tcp:127.0.0.1:PORT ARGS...`; the messages it sent. */
-  async run(command: string, ...args: string[]): Promise<{ sent: Buffer[]; stdout: string; stderr: string; ok: boolean }> {
+  /**
+   * Runs `ovs-ofctl -O OpenFlow10 --timeout=5 COMMAND tcp:127.0.0.1:PORT ARGS...`: its exit status
+   * and output, and the messages it sent. Rejects when ovs-ofctl cannot run at all.
+   */
+  async run(command: string, ...args: string[]): Promise<RunResult & { sent: Buffer[] }> {
     const from = this.received.length;
     const opts = args.filter((a) => a.startsWith('--'));
     const rest = args.filter((a) => !a.startsWith('--'));
-    const result = await new Promise<{ stdout: string; stderr: string; ok: boolean }>((resolve) => {
-      execFile(
-        'ovs-ofctl',
-        ['-O', 'OpenFlow10', '--timeout=5', ...opts, command, `tcp:127.0.0.1:${this.port}`, ...rest],
-        (err, stdout, stderr) => resolve({ stdout, stderr, ok: !err }),
-      );
-    });
+    const result = await tryRun('ovs-ofctl', ['-O', 'OpenFlow10', '--timeout=5', ...opts, command, `tcp:127.0.0.1:${this.port}`, ...rest], undefined, { env: ovsEnv() });
     return { ...result, sent: this.received.slice(from) };
   }
 

@@ -31,11 +31,46 @@ t.test('full pool: no buffer; expired slots are reused and old ids stay unknown'
   t.same(pool.take(reused)?.frame, new Uint8Array([6]));
 });
 
-t.test('ids never collide with OFP_NO_BUFFER over many generations', async (t) => {
-  const pool = new BufferPool({ size: 1 });
-  for (let i = 0; i < 5000; i++) {
-    const id = pool.store(new Uint8Array(1), 1);
-    if (id === OFP_NO_BUFFER || pool.take(id) === null) return t.fail(`bad id at ${i}`);
+t.test('the id generation wraps: ids never reach OFP_NO_BUFFER, and after the wrap stale ids stay unknown', async (t) => {
+  // One slot, so every store moves its generation on: run until the ids fall back (the wrap), which
+  // must come before they could reach OFP_NO_BUFFER. Found by running, not by reading the limit.
+  let now = 0;
+  const pool = new BufferPool({ size: 1, lifetimeMs: 100, now: () => now });
+  const frame = new Uint8Array(1);
+  let previous = -1;
+  let highest = -1;
+  let wrapped = -1;
+  let bad = '';
+  for (let i = 0; i < 2 ** 25 && wrapped < 0; i++) {
+    const id = pool.store(frame, 1);
+    if (id === OFP_NO_BUFFER || pool.take(id) === null) {
+      bad = `id ${id} at store ${i}`;
+      break;
+    }
+    if (id < previous) wrapped = id;
+    highest = Math.max(highest, id);
+    previous = id;
   }
-  t.pass();
+  t.equal(bad, '', 'every id is a real buffer, usable once');
+  t.ok(wrapped >= 0, `the ids wrapped (highest 0x${highest.toString(16)}, then 0x${wrapped.toString(16)})`);
+  t.ok(highest < OFP_NO_BUFFER, 'below OFP_NO_BUFFER');
+  t.equal(wrapped & 0xff, 0, 'the same slot, a new generation');
+
+  // Across the wrap: a buffer left at the last generation before it, and the one after.
+  const fresh = new BufferPool({ size: 1, lifetimeMs: 100, now: () => now });
+  let last = -1;
+  for (let id = fresh.store(frame, 1); id >= last; id = fresh.store(frame, 1)) {
+    last = id;
+    fresh.take(id);
+    if (id === highest) break;
+  }
+  t.equal(last, highest, 'a second pool reaches the same highest id');
+  const stale = fresh.store(frame, 2); // not taken: expires
+  t.equal(stale, wrapped, 'the first id after the wrap');
+  now += 100;
+  const next = fresh.store(frame, 3);
+  t.not(next, stale, 'the expired slot is reused under a new id');
+  t.equal(fresh.take(stale), null, 'the stale id is unknown');
+  t.equal(fresh.take(highest), null, 'and so is the one before the wrap');
+  t.same(fresh.take(next), { frame, inPort: 3 }, 'the live buffer is there');
 });

@@ -30,7 +30,7 @@ t.test('help and version', async (t) => {
   const text = usage();
   t.match(text, /^Usage: ofswitch \[options\]/);
   for (const option of ['--dpid <HEX>', '--port <SPEC>', 'NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]', '--local <NAME>',
-    '--listen <ptcp:PORT[:IP]>', '--controller <tcp:IP[:PORT]>', '--fail-mode <secure|standalone>', '--probe-interval <SECS>',
+    '--listen <ptcp:PORT[:IP]|punix:PATH>', '--unixctl <PATH>', '--controller <tcp:IP[:PORT]>', '--fail-mode <secure|standalone>', '--probe-interval <SECS>',
     '--log-level <debug|info|warn|error>', '--config <FILE>', '-V, --version', '-h, --help', '"failMode":"secure"'])
     t.ok(text.includes(option), option);
 });
@@ -130,4 +130,26 @@ t.test('bad config files', async (t) => {
     ['{"listen":["ptcp:x"]}', /not ptcp/],
   ];
   for (const [text, re] of bad) t.throws(() => parseConfigFile('f', () => text), re, text);
+});
+
+t.test('punix listeners and the control socket', async (t) => {
+  t.equal(run([]).unixctl, undefined, 'no control socket unless asked');
+  const o = run(['--listen', 'punix:/tmp/d/br0.mgmt', '--listen', 'ptcp:6000', '--unixctl', '/tmp/d/ofswitch.ctl']);
+  t.same(o.listen, [{ path: '/tmp/d/br0.mgmt' }, { host: '127.0.0.1', port: 6000 }]);
+  t.equal(o.unixctl, '/tmp/d/ofswitch.ctl');
+  t.equal(run(['--unixctl=rel.ctl', '--listen=punix:rel.mgmt']).unixctl, 'rel.ctl', 'relative paths are kept as given');
+  const file = run(['--config', 'c.json'], { 'c.json': '{"listen":["punix:/r/br0.mgmt"],"unixctl":"/r/x.ctl"}' });
+  t.same(file.listen, [{ path: '/r/br0.mgmt' }]);
+  t.equal(file.unixctl, '/r/x.ctl');
+  const long = '/' + 'x'.repeat(107);
+  const cases: [string[], RegExp][] = [
+    [['--listen', 'punix:'], /--listen punix:: the socket path is empty/],
+    [['--listen', `punix:${long}`], /longer than 107 bytes/],
+    [['--listen', 'unix:/x'], /is not ptcp:PORT\[:IP\] or punix:PATH/],
+    [['--unixctl', ''], /--unixctl: the socket path is empty/],
+    [['--unixctl', long], /--unixctl: the socket path is longer than 107 bytes/],
+    [['--unixctl'], /option '--unixctl <PATH>' argument missing/],
+  ];
+  for (const [argv, re] of cases) t.throws(() => parseCommandLine(argv), re, argv.join(' '));
+  t.throws(() => parseConfigFile('f', () => '{"unixctl":3}'), /"unixctl" must be a string/);
 });
