@@ -204,6 +204,8 @@ export class Switch {
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
   private closed = false;
+  /** Switch.start logged 'switch started' (so close logs 'switch stopped'). */
+  private announced = false;
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -609,7 +611,7 @@ export class Switch {
     await Promise.all(this.listenerList.map((l) => l.close()));
     this.datapath.close();
     this.portsByName.clear();
-    this.log.info('switch stopped');
+    if (this.announced) this.log.info('switch stopped');
   }
 
   // ---- the ofswitch command ----------------------------------------------------------------------
@@ -638,6 +640,7 @@ export class Switch {
       ports: sw.ports().map((p) => `${p.ofport}(${p.name})`),
       failMode: options.failMode,
     });
+    sw.announced = true;
     return sw;
   }
 

@@ -209,7 +209,7 @@ t.test('fail modes at run time: secure drops misses, standalone without controll
   p1.device.inject(udp(A, B));
   t.equal(seen.length, 1);
   sw.setFailMode('secure');
-  t.equal(sw.dumpFlows().length, 1, 'and stays, as in Open vSwitch');
+  t.equal(sw.dumpFlows().length, 0, "a new fail mode without controllers empties the table, as OVS's connmgr does");
   t.throws(() => sw.setFailMode('open' as never), /neither secure nor standalone/);
   t.throws(() => createSwitch({ probeIntervalMs: 0 }), /probe interval 0 ms is not positive/);
 });
@@ -267,7 +267,7 @@ t.test('listeners: ovs-ofctl-style connections see the ports and their changes; 
   sw.addPort({ name: 'p1', type: 'memory' });
   const l = await sw.addListener('ptcp:0:127.0.0.1');
   t.ok(l.port > 0);
-  t.same(sw.listeners(), [{ target: `ptcp:${l.port}:127.0.0.1`, port: l.port, host: '127.0.0.1' }]);
+  t.same(sw.listeners(), [{ target: `ptcp:${l.port}:127.0.0.1`, port: l.port }]);
   const c = await OfClient.connect(l.port);
   t.teardown(() => c.close());
   t.match(await c.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 2 }), { datapathId: 0x99n, ports: [{ portNo: 1, name: 'p1' }] });
