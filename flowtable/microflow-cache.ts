@@ -36,7 +36,7 @@ import { keyMatches } from './match.js';
 
 const WAYS = 4;
 /** Adds remembered for revalidation (a power of two). */
-export const LOG_SIZE = 64;
+const LOG_SIZE = 64;
 const LOG_MASK = LOG_SIZE - 1;
 export const DEFAULT_CACHE_SLOTS = 65_536;
 /**
@@ -63,9 +63,6 @@ export class MicroflowCache {
   /** Adds so far, as an int32 that wraps (slots compare generations by difference). */
   private generation = 0;
   private readonly log: (FlowEntry | undefined)[] = new Array<FlowEntry | undefined>(LOG_SIZE);
-  /** Counters for tests and benchmarks. */
-  hits = 0;
-  misses = 0;
 
   /** `slots` is rounded up to a power of two, at least WAYS; answers are ids in `store`. */
   constructor(slots: number, store: EntryStore) {
@@ -103,14 +100,12 @@ export class MicroflowCache {
           records[k + 6] === (key[6]! | 0) && records[k + 7] === (key[7]! | 0) && records[k + 8] === (key[8]! | 0)) {
         const id = records[r + R_ID]!;
         if (id === EMPTY) break; // an empty slot that happens to hold this key and hash
-        this.hits++;
         records[r + R_STAMP] = this.clock = (this.clock + 1) | 0;
         if (records[r + R_GEN] === this.generation &&
             (id === NO_ENTRY || this.store.i32[versionIndex(id)] === records[r + R_VERSION])) return id;
         return this.revalidate(r, key, classifier);
       }
     }
-    this.misses++;
     const id = classifier.lookup(key);
     this.insert(first, h, key, id);
     return id;
