@@ -7,8 +7,8 @@ import type { MacAddress } from './types.js';
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Six bytes to "0a:00:27:00:00:01". */
-export function macFromBytes(bytes: Uint8Array, offset = 0): MacAddress {
-  const h = (i: number): string => HEX_BYTE[bytes[offset + i] ?? 0] ?? '00';
+function macFromBytes(bytes: Uint8Array): MacAddress {
+  const h = (i: number): string => HEX_BYTE[bytes[i] ?? 0] ?? '00';
   return `${h(0)}:${h(1)}:${h(2)}:${h(3)}:${h(4)}:${h(5)}`;
 }
 
@@ -64,5 +64,5 @@ export function plainView(bytes: Uint8Array): Uint8Array {
  * member added to the union without a case fails to compile instead of being skipped silently.
  */
 export function unreachable(x: never, what: string): never {
-  throw new TypeError(`no case for this ${what}: ${JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  throw new TypeError(`no case for this ${what} (type ${String((x as { type?: unknown }).type)})`);
 }

@@ -14,8 +14,10 @@ import {
   errorName,
   internalError,
   requestError,
+  type Action,
   type OfpMessage,
 } from '../../protocol/index.js';
+import { writeActions } from '../../protocol/actions.js';
 
 const request = Uint8Array.from([1, 5, 0, 8, 0xde, 0xad, 0xbe, 0xef]); // FEATURES_REQUEST, xid 0xdeadbeef
 
@@ -52,4 +54,5 @@ t.test('a message the encoder has no case for throws instead of going out as a b
   ] as unknown as OfpMessage[];
   for (const msg of bogus) t.throws(() => encodeMessage(msg), TypeError, JSON.stringify(msg));
   t.equal(encodeMessage({ ...h, type: OFPT.STATS_REQUEST, flags: 0, statsType: OFPST.TABLE }).length, 12, 'a known bodiless one encodes');
+  t.throws(() => writeActions([{ type: 99 } as unknown as Action], Buffer.alloc(8), 0), TypeError, 'an action too');
 });
