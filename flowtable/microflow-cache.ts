@@ -71,7 +71,7 @@ export class MicroflowCache {
   /** Adds so far, as an int32 that wraps (slots compare generations by difference). */
   private generation: number;
   private readonly log: (FlowEntry | undefined)[] = new Array<FlowEntry | undefined>(LOG_SIZE);
-  /** Counters for tests and benchmarks. */
+  /** Lookups answered from the cache and lookups that went to the classifier (bench:lookup's hit ratio, the cache tests). */
   hits = 0;
   misses = 0;
 

@@ -11,12 +11,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import {
   decodeMessage,
   encodeMessage,
-  errorMessage,
   MessageFramer,
   OFPBRC,
   OFPET,
   OFPST,
   OFPT,
+  requestError,
 } from '../../protocol/index.js';
 import type { OfpMessage, PhyPort } from '../../protocol/index.js';
 import { tryRun, type RunResult } from './netns.js';
@@ -78,7 +78,7 @@ export class OfctlCapture {
 
   private replyTo(bytes: Buffer): Buffer | null {
     const r = decodeMessage(bytes);
-    if (!r.ok) return encodeMessage(errorMessage(r.xid, r.errorType, r.code, r.offending));
+    if (!r.ok) return encodeMessage(r.toMessage());
     const m = r.message;
     const h = { version: 1, xid: m.xid } as const;
     const reply = ((): OfpMessage | null => {
@@ -95,7 +95,7 @@ export class OfctlCapture {
         case OFPT.ECHO_REQUEST:
           return { ...h, type: OFPT.ECHO_REPLY, data: m.data };
         case OFPT.VENDOR:
-          return errorMessage(m.xid, OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes);
+          return requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes, 'vendor message').toMessage();
         case OFPT.QUEUE_GET_CONFIG_REQUEST:
           return { ...h, type: OFPT.QUEUE_GET_CONFIG_REPLY, port: m.port, queues: [] };
         case OFPT.STATS_REQUEST: {
@@ -120,7 +120,7 @@ export class OfctlCapture {
             case OFPST.PORT_DESC:
               return { ...s, statsType: OFPST.PORT_DESC, ports: this.ports };
             default:
-              return errorMessage(m.xid, OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes);
+              return requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes, 'vendor stats').toMessage();
           }
         }
         default:

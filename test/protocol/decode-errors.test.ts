@@ -5,13 +5,10 @@ import {
   OFPBRC,
   OFPET,
   OFPT,
+  OfpError,
   decodeActions,
   decodeMessage,
   encodeMessage,
-  errorMessage,
-  errorReply,
-  type DecodeError,
-  type OfpMessage,
 } from '../../protocol/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/--.*$/gm, '').replace(/\s+/g, ''), 'hex');
@@ -68,7 +65,8 @@ for (const c of cases) {
     t.equal(r.ok, false);
     if (r.ok) return;
     t.equal(`${r.errorType}/${r.code}`, `${c.type}/${c.code}`, r.reason);
-    t.ok(Buffer.from(r.offending).equals(c.bytes), 'the offending bytes are the whole message');
+    t.ok(r instanceof OfpError, 'an OfpError');
+    t.ok(Buffer.from(r.data).equals(c.bytes), 'the data is the whole offending message');
     t.equal(r.xid, c.bytes.length >= 8 ? 0x42 : 0);
   });
 }
@@ -112,16 +110,16 @@ t.test('decoding random bytes never throws and always names an error or a messag
   t.ok(decoded > 0 && refused > 0, `both outcomes occur (${decoded} decoded, ${refused} refused)`);
 });
 
-t.test('errorReply and errorMessage', async (t) => {
+t.test('the OFPT_ERROR of a decode error', async (t) => {
   const bad = msg(`${FLOW_MOD_HEAD} 000c 0008 00000000`);
-  const err = decodeMessage(bad) as DecodeError;
-  const reply = errorReply(err);
+  const err = decodeMessage(bad) as OfpError;
+  const reply = err.toMessage();
   t.strictSame(reply, { version: 1, type: OFPT.ERROR, xid: 0x42, errorType: OFPET.BAD_ACTION, code: OFPBAC.BAD_TYPE, data: new Uint8Array(bad) });
   const wire = encodeMessage(reply);
   t.equal(wire.readUInt32BE(4), 0x42, 'the reply carries the request xid');
   t.ok(wire.subarray(12).equals(bad), 'and the whole offending message');
   const huge = new Uint8Array(0xffff);
-  const capped = errorMessage(7, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, huge);
+  const capped = new OfpError(OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, 7, huge, 'huge').toMessage();
   t.equal(capped.data.length, 0xffff - 12, 'capped so that the error fits in 65535 bytes');
-  t.equal(encodeMessage(capped as OfpMessage).length, 0xffff);
+  t.equal(encodeMessage(capped).length, 0xffff);
 });

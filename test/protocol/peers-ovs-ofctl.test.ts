@@ -28,6 +28,7 @@ import {
   OFPRR,
   OFPST,
   OFPT,
+  nameOf,
 } from '../../protocol/index.js';
 import type { Action, Match, OfpMessage, PhyPort } from '../../protocol/index.js';
 import { CORPUS, PORT_1, PORT_2, RESUBMIT_ACTION, comparable } from '../helpers/of10-corpus.js';
@@ -66,45 +67,14 @@ function pairs(text: string): Record<string, string> {
   return out;
 }
 
-/** The name ovs-ofctl prints for each message (and stats type) ofswitch encodes. */
-const OFCTL_NAMES: Record<number, string> = {
-  [OFPT.HELLO]: 'OFPT_HELLO',
-  [OFPT.ERROR]: 'OFPT_ERROR',
-  [OFPT.ECHO_REQUEST]: 'OFPT_ECHO_REQUEST',
-  [OFPT.ECHO_REPLY]: 'OFPT_ECHO_REPLY',
-  [OFPT.FEATURES_REQUEST]: 'OFPT_FEATURES_REQUEST',
-  [OFPT.FEATURES_REPLY]: 'OFPT_FEATURES_REPLY',
-  [OFPT.GET_CONFIG_REQUEST]: 'OFPT_GET_CONFIG_REQUEST',
-  [OFPT.GET_CONFIG_REPLY]: 'OFPT_GET_CONFIG_REPLY',
-  [OFPT.SET_CONFIG]: 'OFPT_SET_CONFIG',
-  [OFPT.PACKET_IN]: 'OFPT_PACKET_IN',
-  [OFPT.FLOW_REMOVED]: 'OFPT_FLOW_REMOVED',
-  [OFPT.PORT_STATUS]: 'OFPT_PORT_STATUS',
-  [OFPT.PACKET_OUT]: 'OFPT_PACKET_OUT',
-  [OFPT.FLOW_MOD]: 'OFPT_FLOW_MOD',
-  [OFPT.PORT_MOD]: 'OFPT_PORT_MOD',
-  [OFPT.BARRIER_REQUEST]: 'OFPT_BARRIER_REQUEST',
-  [OFPT.BARRIER_REPLY]: 'OFPT_BARRIER_REPLY',
-  [OFPT.QUEUE_GET_CONFIG_REQUEST]: 'OFPT_QUEUE_GET_CONFIG_REQUEST',
-  [OFPT.QUEUE_GET_CONFIG_REPLY]: 'OFPT_QUEUE_GET_CONFIG_REPLY',
-};
-const STATS_NAMES: Record<number, string> = {
-  [OFPST.DESC]: 'OFPST_DESC',
-  [OFPST.FLOW]: 'OFPST_FLOW',
-  [OFPST.AGGREGATE]: 'OFPST_AGGREGATE',
-  [OFPST.TABLE]: 'OFPST_TABLE',
-  [OFPST.PORT]: 'OFPST_PORT',
-  [OFPST.QUEUE]: 'OFPST_QUEUE',
-  [OFPST.PORT_DESC]: 'OFPST_PORT_DESC',
-};
-
+/** The name ovs-ofctl prints for each message (and stats type) ofswitch encodes: the spec's, from constants.ts. */
 function expectedName(msg: OfpMessage): string {
   if (msg.type === OFPT.VENDOR) return 'NXT_SET_FLOW_FORMAT'; // the corpus' vendor message
   if (msg.type === OFPT.STATS_REQUEST || msg.type === OFPT.STATS_REPLY) {
     const kind = msg.type === OFPT.STATS_REQUEST ? 'request' : 'reply';
-    return `${msg.statsType === OFPST.VENDOR ? 'NXST_AGGREGATE' : STATS_NAMES[msg.statsType]} ${kind}`;
+    return `${msg.statsType === OFPST.VENDOR ? 'NXST_AGGREGATE' : `OFPST_${nameOf(OFPST, msg.statsType)}`} ${kind}`;
   }
-  return OFCTL_NAMES[msg.type] ?? '?';
+  return `OFPT_${nameOf(OFPT, msg.type)}`;
 }
 
 /** The error type and code of a name like OFPBAC_BAD_OUT_PORT. */
