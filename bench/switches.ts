@@ -1,7 +1,7 @@
 /**
  * The two switches the benchmarks compare, started the same way in a rig's switch namespace with
  * the rig's ports as OpenFlow ports 1 (to the sender) and 2 (to the receiver), pinned to CPU 1:
- * - ofswitch: `node dist/lib/cli.js`, listening for ovs-ofctl on 127.0.0.1:6634 in the namespace;
+ * - ofswitch: `node dist/cli/ofswitch.js`, listening for ovs-ofctl on 127.0.0.1:6634 in the namespace;
  * - Open vSwitch 3.1 in userspace: ovsdb-server and ovs-vswitchd with a bridge of
  *   datapath_type=netdev and protocols=OpenFlow10, with its own OVS_RUNDIR/OVS_LOGDIR/OVS_DBDIR
  *   (the rig's scratch directory; /run/openvswitch is never used), reached by ovs-ofctl through

@@ -140,7 +140,7 @@ const SWITCH_TO_CONTROLLER: ReadonlySet<number> = new Set([
 
 export class Agent implements ConnectionHandler {
   readonly connections = new Set<Connection>();
-  private readonly bufferPool: BufferPool;
+  readonly bufferPool: BufferPool;
   private readonly options: AgentOptions;
   private readonly log: Logger;
   private fragFlags: number = OFPC_FRAG.NORMAL;
@@ -347,7 +347,7 @@ export class Agent implements ConnectionHandler {
   }
 
   /** FLOW_REMOVED for every removed entry that asked for it. */
-  private flowsRemoved(removed: readonly AgentRemovedFlow[]): void {
+  flowsRemoved(removed: readonly AgentRemovedFlow[]): void {
     for (const r of removed) {
       const e = r.entry;
       if ((e.flags & OFPFF.SEND_FLOW_REM) === 0) continue;

@@ -17,13 +17,17 @@ export function versionText(): string {
   return `${PROGRAM} (${PROGRAM}) ${packageVersion()}`;
 }
 
-/** Serves the control commands on `path`; `onExit` runs when `ovs-appctl exit` asks. */
-export async function startControlSocket(
-  path: string,
+/**
+ * A control server with the commands every ofswitch answers (vlog, exit, memory/show), wired to
+ * this process's logger; `onExit` runs when `ovs-appctl exit` asks. Not yet listening: flag mode
+ * listens on its --unixctl path, database mode in its run directory (unixctl/daemon.ts).
+ */
+export function createControlServer(
   log: Logger,
   initialLevel: LoggerLevel,
   onExit: () => void,
-): Promise<UnixctlServer> {
+  memoryShow?: () => string,
+): UnixctlServer {
   const server = new UnixctlServer({ version: versionText(), log: log.child({ module: 'unixctl' }) });
   let level = initialLevel;
   registerVlogCommands(server, {
@@ -34,11 +38,17 @@ export async function startControlSocket(
       log.setLevel(l);
     },
   });
-  registerMemoryCommand(server);
+  registerMemoryCommand(server, memoryShow);
   registerExitCommand(server, () => {
     log.info('exit requested over the control socket');
     onExit();
   });
+  return server;
+}
+
+/** Serves the control commands on `path` (flag mode's --unixctl). */
+export async function startControlSocket(path: string, log: Logger, initialLevel: LoggerLevel, onExit: () => void): Promise<UnixctlServer> {
+  const server = createControlServer(log, initialLevel, onExit);
   await server.listen(path);
   log.info('control socket listening', { unixctl: path });
   return server;

@@ -10,6 +10,8 @@
  * parser, a `.option()` in commandLineProgram, a RawSettings key, a config-file key, and its
  * SwitchOptions field.
  */
+import { parseRemote } from '../ovsdb/jsonrpc.js';
+import { ovsRundir } from '../unixctl/daemon.js';
 import { UNIX_PATH_MAX } from '../unixctl/unix-socket.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -63,8 +65,18 @@ export interface SwitchOptions {
   readonly unixctl: string | undefined;
 }
 
+/** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
+export interface DaemonOptions {
+  /** ovsdb-server's remote: `unix:PATH` or `tcp:IP:PORT`. */
+  readonly ovsdb: string;
+  /** Where the pid file, the control socket and the bridges' management sockets go. */
+  readonly rundir: string;
+  readonly logLevel: LogLevel;
+}
+
 export type CommandLine =
   | { readonly kind: 'run'; readonly options: SwitchOptions }
+  | { readonly kind: 'daemon'; readonly options: DaemonOptions }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
@@ -323,6 +335,8 @@ export function commandLineProgram(): Command {
       parseSocketPath(text, '--unixctl'),
     )
     .option('--config <FILE>', 'the same settings from a JSON file (see below)')
+    .option('--ovsdb <unix:PATH|tcp:IP:PORT>', 'serve the bridges of the Open_vSwitch database there, as ovs-vswitchd does (excludes the options above)', parseOvsdbRemote)
+    .option('--rundir <DIR>', 'with --ovsdb: where the pid file, control socket and BRIDGE.mgmt sockets go (default $OVS_RUNDIR, else /var/run/openvswitch)')
     .option('-V, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .addHelpText('after', CONFIG_HELP)
@@ -344,7 +358,32 @@ export function usage(): string {
 interface CommandLineValues extends RawSettings {
   config?: string;
   version?: boolean;
+  ovsdb?: string;
+  rundir?: string;
 }
+
+/** `unix:PATH` or `tcp:IP:PORT`, as ovsdb-server's remotes are written. */
+export function parseOvsdbRemote(text: string): string {
+  try {
+    parseRemote(text);
+  } catch (err) {
+    throw new UsageError(`--ovsdb: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+/** Flag-mode settings that the database owns in database mode, by option name. */
+const FLAG_MODE_ONLY: readonly (readonly [keyof CommandLineValues, string])[] = [
+  ['dpid', '--dpid'],
+  ['port', '--port'],
+  ['local', '--local'],
+  ['listen', '--listen'],
+  ['controller', '--controller'],
+  ['failMode', '--fail-mode'],
+  ['probeInterval', '--probe-interval'],
+  ['unixctl', '--unixctl'],
+  ['config', '--config'],
+];
 
 /** Parses `argv` (without node and the script). */
 export function parseCommandLine(argv: readonly string[], readConfig?: (p: string) => string): CommandLine {
@@ -360,8 +399,15 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
   }
   const operand = program.args[0];
   if (operand !== undefined) throw new UsageError(`unexpected argument "${operand}" (options start with --)`);
-  const { config, version, ...cli } = program.opts<CommandLineValues>();
+  const values = program.opts<CommandLineValues>();
+  const { config, version, ovsdb, rundir, ...cli } = values;
   if (version) return { kind: 'version' };
+  if (ovsdb !== undefined) {
+    const clash = FLAG_MODE_ONLY.find(([key]) => values[key] !== undefined);
+    if (clash) throw new UsageError(`--ovsdb and ${clash[1]} exclude each other: with --ovsdb the database configures the bridges`);
+    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info' } };
+  }
+  if (rundir !== undefined) throw new UsageError('--rundir needs --ovsdb (flag mode keeps no run directory)');
   const s: RawSettings = { ...(config === undefined ? {} : parseConfigFile(config, readConfig)), ...cli };
   const ports = numberPorts(s.port ?? []);
   if (s.local !== undefined && ports.some((p) => p.name === s.local))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # OpenFlow 1.0 conformance, `npm run conformance`: os-ken's switch tester with the Ryu project's
 # OpenFlow 1.0 test patterns, run by the harness ryu-switch-test.sh against the built ofswitch
-# (dist/lib/cli.js). Not part of `npm test`: the patterns and the harness are not in this
+# (dist/cli/ofswitch.js). Not part of `npm test`: the patterns and the harness are not in this
 # repository (the patterns are the Ryu project's; CI keeps both beside the checkout, in ../shared).
 #
 #   OFSWITCH_RYU_PATTERNS  the patterns directory (default ../shared/conformance/ryu-of10)
@@ -26,7 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "conformance: cannot run the Ryu OpenFlow 1.0 tests: ${joined%; }" >&2
   exit 2
 fi
-CLI=$ROOT/dist/lib/cli.js
+CLI=$ROOT/dist/cli/ofswitch.js
 [ -f "$CLI" ] || { echo "conformance: $CLI is not built (npm run build)" >&2; exit 2; }
 
 # Expanded by the harness inside its namespace, where it sets RT_DPID, RT_PORTn, RT_CONTROLLER.

@@ -8,7 +8,8 @@
  *   ofproto/list               one bridge name per line
  *   bridge/dump-flows BRIDGE   every flow, hidden ones included (ofswitch has none), as OVS prints them
  *   dpif/show                  the datapath's lookup counters, then every bridge's ports
- *   memory/show                what the bridges cost: bridges, ports, rules, and the process's memory
+ * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
+ * process's memory.
  *
  * A bridge that does not exist is the error "no such bridge", as OVS answers.
  */
@@ -101,5 +102,4 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
     return sw.dumpFlows().map((f) => formatBridgeFlow(f)).join('\n') + '\n';
   });
   registry.register('dpif/show', '', 0, 0, () => formatDpif(dir));
-  registry.register('memory/show', '', 0, 0, () => formatMemory(dir));
 }

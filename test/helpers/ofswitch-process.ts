@@ -1,5 +1,5 @@
 /**
- * The built switch (dist/lib/cli.js) as a child process, for end-to-end tests: started (inside a
+ * The built switch (dist/cli/ofswitch.js) as a child process, for end-to-end tests: started (inside a
  * network namespace when asked) with the given options, ready once it logs "switch started",
  * stopped with SIGTERM (SIGKILL if it lingers) by t.teardown. dist/ is rebuilt first when any
  * source is newer than it.
@@ -25,10 +25,10 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Compiles to dist/ unless dist/lib/cli.js is newer than every source of the switch. */
+/** Compiles to dist/ unless dist/cli/ofswitch.js is newer than every source of the switch. */
 export function ensureBuilt(): void {
   if (built) return;
-  const sources = Math.max(...['lib', 'protocol', 'flowtable', 'datapath', 'unixctl'].map((d) => newestSource(join(ROOT, d))));
+  const sources = Math.max(...['lib', 'protocol', 'flowtable', 'datapath', 'unixctl', 'ovsdb', 'vswitchd', 'cli'].map((d) => newestSource(join(ROOT, d))));
   if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
     try {
       execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')], { stdio: 'ignore' });

@@ -1,0 +1,55 @@
+/**
+ * Flag mode: one switch configured by the command line (or --config), with its optional
+ * --unixctl control socket, running until SIGINT, SIGTERM or `ovs-appctl exit`. Start-up failures
+ * a user can fix are one message on stderr and exit status 2.
+ */
+import { UnixSocketError } from '../unixctl/unix-socket.js';
+import type { UnixctlServer } from '../unixctl/server.js';
+import { startControlSocket } from './control-socket.js';
+import type { Logger } from './log.js';
+import type { SwitchOptions } from './options.js';
+import { StartError, Switch } from './switch.js';
+
+/** A promise that resolves on SIGINT or SIGTERM (logged), or when `stop` is called. */
+export function untilStopped(log: Logger): { stopping: Promise<void>; stop: () => void } {
+  let stop: () => void = () => {};
+  const stopping = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = (signal: string): void => {
+    log.info('signal received, stopping', { signal });
+    stop();
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  return { stopping, stop };
+}
+
+/** Runs the switch; `started` is called once it forwards (the demo prints its hints then). Resolves to the exit status. */
+export async function runFlagMode(options: SwitchOptions, log: Logger, started?: () => void): Promise<number> {
+  const { stopping, stop } = untilStopped(log);
+  let control: UnixctlServer | null = null;
+  if (options.unixctl !== undefined) {
+    try {
+      control = await startControlSocket(options.unixctl, log, options.logLevel, stop);
+    } catch (err) {
+      if (!(err instanceof UnixSocketError)) throw err;
+      process.stderr.write(`ofswitch: --unixctl ${err.message}\n`);
+      return 2;
+    }
+  }
+  let sw: Switch;
+  try {
+    sw = await Switch.start(options, log);
+  } catch (err) {
+    await control?.close();
+    if (err instanceof StartError) {
+      process.stderr.write(`ofswitch: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  started?.();
+  await stopping;
+  await control?.close();
+  await sw.stop();
+  return 0;
+}
