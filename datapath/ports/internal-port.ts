@@ -9,8 +9,11 @@
  * and administrative state, which PORT_MOD's PORT_DOWN changes), as OVS describes its internal
  * interface. close() deletes the pair.
  *
- * `createInternalPort` opens an interface that already exists under the name as it is (a system
- * port), and makes the pair only when there is none.
+ * `createInternalPort` makes the pair when there is no interface of that name. A pair that is
+ * already there (`name` and `ofl-name`, each the other's peer) is one an ofswitch made and could
+ * not remove (it was killed): it is adopted as it is (addresses, MAC and administrative state
+ * kept, as OVS keeps an internal interface across a restart of ovs-vswitchd) and removed at
+ * close like a new one. Any other interface of that name is opened as it is (a system port).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -43,11 +46,24 @@ export class InternalPort implements NetPort {
   private readonly inner: AfPacketPort;
   private closed = false;
 
-  /** Creates the veth pair `name` / `ofl-name`, both up; throws when the kernel refuses. */
-  constructor(name: string) {
+  /**
+   * Creates the veth pair `name` / `ofl-name`, both up; throws when the kernel refuses. With
+   * `adopt`, the pair exists already (isInternalPair): only the switch's end is brought up.
+   */
+  constructor(name: string, options: { adopt?: boolean } = {}) {
     checkInterfaceName(name);
     this.name = name;
     this.peerName = internalPeerName(name);
+    if (options.adopt) {
+      try {
+        ip(['link', 'set', this.peerName, 'up']);
+      } catch (err) {
+        const detail = (err as { stderr?: Buffer }).stderr?.toString().trim();
+        throw new PortError(`cannot adopt the internal interface ${name}${detail ? `: ${detail}` : ''}`);
+      }
+      this.inner = new AfPacketPort(this.peerName);
+      return;
+    }
     try {
       ip(['link', 'add', name, 'type', 'veth', 'peer', 'name', this.peerName]);
       ip(['link', 'set', this.peerName, 'up']);
@@ -112,10 +128,25 @@ export class InternalPort implements NetPort {
   }
 }
 
-/** The internal port `name`: the existing interface of that name, or a new veth pair (InternalPort). */
+/**
+ * Whether `name` and `ofl-name` are the two ends of one veth pair, each the other's peer (a veth's
+ * `iflink` is its peer's ifindex): the pair an InternalPort makes.
+ */
+export function isInternalPair(name: string): boolean {
+  const peer = internalPeerName(name);
+  const index = readSys(name, 'ifindex');
+  const peerIndex = readSys(peer, 'ifindex');
+  return index !== undefined && peerIndex !== undefined && readSys(name, 'iflink') === peerIndex && readSys(peer, 'iflink') === index;
+}
+
+/**
+ * The internal port `name`: a new veth pair (InternalPort), the pair an earlier ofswitch left
+ * (adopted), or else the existing interface of that name as it is.
+ */
 export function createInternalPort(name: string): NetPort {
   checkInterfaceName(name);
-  return existsSync(`/sys/class/net/${name}`) ? new AfPacketPort(name) : new InternalPort(name);
+  if (!existsSync(`/sys/class/net/${name}`)) return new InternalPort(name);
+  return isInternalPair(name) ? new InternalPort(name, { adopt: true }) : new AfPacketPort(name);
 }
 
 /** Type "internal": the switch's own host interface (made when missing, removed with the port). No options. */
