@@ -659,6 +659,9 @@ export class Switch {
   }
 }
 
+/** Removing an internal interface a killed switch left behind (the daemon's clean-up at start). */
+export { removeInternalPair } from '../datapath/ports/internal-port.js';
+
 /** Creates a switch with no ports, listeners or controllers yet. */
 export function createSwitch(config: SwitchConfig = {}): Switch {
   return new Switch(config);

@@ -10,6 +10,9 @@
  * VLAN roles; fail mode; controllers (active `tcp:`/`unix:` targets) and services (`ptcp:`/`punix:`
  * targets, listeners); datapath id. Bridges no longer in the database are closed.
  *
+ * Internal interfaces are recorded in the run directory (internal-record.ts): after its first
+ * reconfiguration a restarted daemon deletes those a killed one left that are no longer configured.
+ *
  * Interface outcomes (OpenFlow number, or -1 with an error text in OVS's words) are kept per
  * Interface UUID for the status writer (status.ts). A bad row never stops the others: its
  * interface gets the error, everything else is applied.
@@ -23,9 +26,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OFPP } from '../protocol/constants.js';
-import { canonicalControllerTarget, createSwitch, type PortView, type Switch } from '../lib/switch.js';
+import { canonicalControllerTarget, createSwitch, removeInternalPair, type PortView, type Switch } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
+import { InternalRecord } from './internal-record.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
 export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
@@ -107,11 +111,16 @@ export class Reconciler {
   private readonly log: Logger;
   private readonly portTypes: ReadonlySet<string>;
   private readonly reported = new Set<string>(); // problems already logged (each is logged once)
+  private readonly record: InternalRecord;
+  /** Internal interfaces a previous daemon recorded, until the first reconfiguration has dealt with them. */
+  private leftovers: string[] | null;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
     this.log = options.log;
     this.portTypes = new Set(options.portTypes ?? DATABASE_PORT_TYPES);
+    this.record = new InternalRecord(options.rundir);
+    this.leftovers = this.record.read();
   }
 
   /** Applies `config`; resolves when every bridge matches it (listeners bound). */
@@ -140,11 +149,39 @@ export class Reconciler {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
     }
+    this.recordInternal();
   }
 
-  /** Closes every bridge (the daemon stopping). */
+  /**
+   * Closes every bridge (the daemon stopping): their internal interfaces go, and the record says
+   * so. A daemon that never reconfigured leaves the record and its leftovers to the next one.
+   */
   async close(): Promise<void> {
     for (const running of [...this.bridges.values()]) await this.removeBridge(running);
+    if (this.leftovers === null) this.recordInternal();
+  }
+
+  /**
+   * Records the internal interfaces that run now (internal-record.ts). After the first
+   * reconfiguration, the ones a killed daemon left that the database no longer has are deleted
+   * (those it still has were adopted by their ports).
+   */
+  private recordInternal(): void {
+    const names = new Set<string>();
+    for (const running of this.bridges.values()) {
+      for (const [name, iface] of running.interfaces) if (iface.config.type === 'internal') names.add(name);
+    }
+    if (this.leftovers) {
+      for (const name of this.leftovers) {
+        if (!names.has(name) && removeInternalPair(name)) this.log.info('removed an internal interface no longer configured', { interface: name });
+      }
+      this.leftovers = null;
+    }
+    try {
+      this.record.write(names);
+    } catch (err) {
+      this.log.warn('cannot record the internal interfaces', { path: this.record.path, err: (err as Error).message });
+    }
   }
 
   private createBridge(want: BridgeConfig): RunningBridge {

@@ -140,6 +140,20 @@ export function isInternalPair(name: string): boolean {
 }
 
 /**
+ * Deletes the pair `name` / `ofl-name` if it is one (isInternalPair), left by an ofswitch that
+ * was killed; anything else of that name is not touched. Whether a pair was deleted.
+ */
+export function removeInternalPair(name: string): boolean {
+  if (!isInternalPair(name)) return false;
+  try {
+    ip(['link', 'del', name]);
+    return true;
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
+/**
  * The internal port `name`: a new veth pair (InternalPort), the pair an earlier ofswitch left
  * (adopted), or else the existing interface of that name as it is.
  */

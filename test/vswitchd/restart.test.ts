@@ -6,6 +6,7 @@
  *   port numbers (also those assigned without ofport_request, gaps included), controllers
  *   reconnect, hosts ping again; the internal interfaces the killed daemon left in the kernel are
  *   adopted (they work again, none is duplicated or left over, and a clean stop removes them);
+ *   internal interfaces deleted from the database meanwhile are removed;
  * - the database killed and restarted under a running ofswitch: forwarding goes on meanwhile, the
  *   daemon reconnects, a change made afterwards (add-port) is applied, and a plain ovs-vsctl
  *   (waiting for cur_cfg) returns promptly.
@@ -92,15 +93,19 @@ t.test('kill -9 of the daemon, then the same command: everything is reapplied', 
   const brB = uniqueName('kb');
   const ix1 = uniqueName('ki1');
   const ix2 = uniqueName('ki2');
-  rig.owns(brA, brB, ix1, ix2);
+  const ix3 = uniqueName('ki3');
+  const brC = uniqueName('kc');
+  rig.owns(brA, brB, brC, ix1, ix2, ix3);
 
   // brA: h1 on its requested number, h2 on the lowest free one, a controller. brB, standalone:
-  // h3, h4, ix1, ix2 numbered 1 to 4 in name order; ix1 leaves, so 3 is free and ix2 keeps 4.
+  // h3, h4, ix1, ix2, ix3 numbered 1 to 5 in name order; ix1 leaves, so 3 is free and ix2 keeps 4.
+  // brC and ix3 will be deleted while no daemon runs.
   const internal = (name: string): string[] => ['--', 'add-port', brB, name, '--', 'set', 'Interface', name, 'type=internal'];
   await rig.vsctl(
     [
       ...['add-br', brA, '--', 'add-port', brA, h1.port, '--', 'set', 'Interface', h1.port, 'ofport_request=7', '--', 'add-port', brA, h2.port],
-      ...['--', 'add-br', brB, '--', 'add-port', brB, h3.port, '--', 'add-port', brB, h4.port, ...internal(ix1), ...internal(ix2)],
+      ...['--', 'add-br', brB, '--', 'add-port', brB, h3.port, '--', 'add-port', brB, h4.port, ...internal(ix1), ...internal(ix2), ...internal(ix3)],
+      ...['--', 'add-br', brC],
     ],
     { wait: true },
   );
@@ -115,13 +120,13 @@ t.test('kill -9 of the daemon, then the same command: everything is reapplied', 
 
   const ports = await dbPorts(rig);
   t.same(
-    [ports[h1.port], ports[h2.port], ports[brA], ports[h3.port], ports[h4.port], ports[ix2], ports[brB]],
-    [7, 1, 65534, 1, 2, 4, 65534],
+    [ports[h1.port], ports[h2.port], ports[brA], ports[h3.port], ports[h4.port], ports[ix2], ports[ix3], ports[brB], ports[brC]],
+    [7, 1, 65534, 1, 2, 4, 5, 65534, 65534],
     'numbers before: requested 7, lowest free 1, LOCAL; and 1, 2, 4 around the gap ix1 left',
   );
   const shownA = await switchPorts(t, rig, brA);
   const shownB = await switchPorts(t, rig, brB);
-  t.same(shownB, { [h3.port]: '1', [h4.port]: '2', [ix2]: '4', [brB]: 'LOCAL' }, 'ovs-ofctl show agrees');
+  t.same(shownB, { [h3.port]: '1', [h4.port]: '2', [ix2]: '4', [ix3]: '5', [brB]: 'LOCAL' }, 'ovs-ofctl show agrees');
   const links = await ownLinks();
 
   // kill -9: nothing is cleaned up.
@@ -132,13 +137,18 @@ t.test('kill -9 of the daemon, then the same command: everything is reapplied', 
   t.ok(existsSync(join(rig.dir, `ofswitch.${oldPid}.ctl`)), 'and its control socket');
   t.ok(existsSync(join(rig.dir, `${brA}.mgmt`)), 'and the bridges\' management sockets');
   t.same(await ownLinks(), links, 'its internal interfaces stay in the kernel, as OVS\'s stay in its datapath');
+  t.ok(links.includes(ix3) && links.includes(`ofl-${brC}`), 'ix3\'s and brC\'s among them');
   const stale = await rig.appctl(['ofproto/list']);
   t.not(stale.code, 0, 'ovs-appctl -t ofswitch fails while no daemon runs');
   t.equal(await pings(h1, h2, 1), 1, 'nothing forwards while no daemon runs');
   // Marks the daemon's own column, so that finding it true again proves the new daemon wrote it.
   await rig.vsctl(['set', 'Controller', brA, 'is_connected=false']);
-  // A port added meanwhile takes the free number 3, not one that the others get back.
-  await rig.vsctl(['add-port', brB, h5.port]);
+  // A port added meanwhile takes the free number 3, not one that the others get back; an
+  // internal port and a bridge deleted meanwhile leave their interfaces to the next daemon.
+  await rig.vsctl(['add-port', brB, h5.port, '--', 'del-port', brB, ix3, '--', 'del-br', brC]);
+  delete ports[ix3];
+  delete ports[brC];
+  delete shownB[ix3];
   ports[h5.port] = 3;
   shownB[h5.port] = '3';
 
@@ -152,7 +162,7 @@ t.test('kill -9 of the daemon, then the same command: everything is reapplied', 
   t.pass('the controller is connected again (is_connected written true by the new daemon)');
   const list = await rig.appctl(['ofproto/list']);
   assertRan(t, list, 'ovs-appctl -t ofswitch ofproto/list');
-  t.same(list.stdout.trim().split('\n'), [brA, brB].sort(), 'the same bridges');
+  t.same(list.stdout.trim().split('\n'), [brA, brB].sort(), 'the same bridges, less the one deleted meanwhile');
   t.same(await dbPorts(rig), ports, 'every Interface keeps its ofport');
   t.same(await switchPorts(t, rig, brA), shownA, 'ovs-ofctl show: the same numbers on brA');
   t.same(await switchPorts(t, rig, brB), shownB, 'and on brB (ix2 keeps 4 though 3 was free)');
@@ -163,7 +173,12 @@ t.test('kill -9 of the daemon, then the same command: everything is reapplied', 
   t.match(flows.stdout, new RegExp(`priority=65535,icmp,in_port=7,.*dl_src=${h1.mac},dl_dst=${h2.mac},.* actions=output:1`), 'flows the reconnected controller installed');
   t.ok(await reaches(h3, h4), 'h3 reaches h4 again');
   t.ok(await reaches(h5, h3), 'h5, added while no daemon ran, reaches h3');
-  t.same(await ownLinks(), links, 'the same interfaces: the internal ones adopted, none duplicated or left over');
+  const deleted = [brC, ix3].flatMap((n) => [n, `ofl-${n}`]);
+  t.same(
+    await ownLinks(),
+    links.filter((n) => !deleted.includes(n)),
+    'the same interfaces: the internal ones adopted, none duplicated, those deleted meanwhile removed',
+  );
   t.ok(await hostReceives(ix2, h3, '10.84.0.99'), 'the adopted internal interface receives what the bridge floods');
   t.ok(await hostReceives(brB, h3, '10.84.0.98'), 'and so does the adopted LOCAL interface');
 
