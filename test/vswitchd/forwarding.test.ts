@@ -4,7 +4,8 @@
  * ovs-testcontroller set with `ovs-vsctl set-controller` takes the bridge over (Controller
  * is_connected, its exact-match flows in `ovs-ofctl dump-flows`, the hosts still ping); without a
  * controller in fail mode secure nothing passes; `ovs-appctl -t ofswitch fdb/show` lists the
- * learned MACs on their OpenFlow ports; Port `tag` separates VLANs.
+ * learned MACs on their OpenFlow ports; Port `tag` separates VLANs; a port added before its
+ * interface exists comes up when the interface appears.
  */
 import t, { type Test } from 'tap';
 import { addHost, assertRan, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
@@ -140,4 +141,27 @@ t.test('VLANs from Port tag: tag 10 reaches tag 10, not tag 20', async (t) => {
   // The same port moved to VLAN 10 reaches the others: the separation was the tag's doing.
   await rig.vsctl(['set', 'Port', c.port, 'tag=10'], { wait: true });
   t.ok(await reaches(c, a), 'c, retagged 10, reaches a');
+});
+
+t.test('a port added before its interface exists comes up when the interface appears', async (t) => {
+  const rig = await startDaemonRig(t);
+  const br = uniqueName('lbr');
+  rig.owns(br);
+  const h1 = await addHost(t, 'l1', { ip: '10.86.0.1/24' });
+  const late = uniqueName('l2'); // the name addHost(t, 'l2') gives its port, not made yet
+  await rig.vsctl(['add-br', br, '--', 'add-port', br, h1.port, '--', 'add-port', br, late], { wait: true });
+  t.equal(await ofportOf(rig, late), -1, 'ofport -1 while the interface is missing');
+  t.equal(
+    (await rig.vsctl(['get', 'Interface', late, 'error'])).trim(),
+    `"could not open network device ${late} (No such device)"`,
+    'with OVS\'s error text',
+  );
+  const h2 = await addHost(t, 'l2', { ip: '10.86.0.2/24' });
+  t.equal(h2.port, late, 'the interface appears under that name');
+  // ovs-vswitchd hears of it at once (rtnetlink); ofswitch retries at its next round, which the
+  // statistics write-back brings within STATS_INTERVAL_MS (5 s).
+  await waitUntil(async () => (await ofportOf(rig, late)) === 2, 'the port gets a number', 8000);
+  t.pass('the port gets number 2 without any change to the database');
+  t.equal((await rig.vsctl(['get', 'Interface', late, 'error'])).trim(), '[]', 'and its error is cleared');
+  t.ok(await reaches(h1, h2), 'h1 reaches h2 through it');
 });
