@@ -9,11 +9,18 @@
  * and administrative state, which PORT_MOD's PORT_DOWN changes), as OVS describes its internal
  * interface. close() deletes the pair.
  *
+ * The host's end may be moved into another network namespace (`ip link set NAME netns NS`, as
+ * is done with OVS's internal interfaces to give a namespace a port on the bridge): the switch's
+ * end stays, so frames still flow; the port is then described by what the switch's end sees (a
+ * veth has carrier when both ends are up) and the host end's last known MAC. close() deletes the
+ * switch's end, which takes the pair, wherever the host's end is.
+ *
  * `createInternalPort` makes the pair when there is no interface of that name. A pair that is
- * already there (`name` and `ofl-name`, each the other's peer) is one an ofswitch made and could
- * not remove (it was killed): it is adopted as it is (addresses, MAC and administrative state
- * kept, as OVS keeps an internal interface across a restart of ovs-vswitchd) and removed at
- * close like a new one. Any other interface of that name is opened as it is (a system port).
+ * already there (internalPairState) is one an ofswitch made and could not remove (it was killed):
+ * it is adopted as it is (addresses, MAC and administrative state kept, as OVS keeps an internal
+ * interface across a restart of ovs-vswitchd) and removed at close like a new one; so is a
+ * switch's end whose host end was moved into another namespace. Any other interface of that name
+ * is opened as it is (a system port).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -45,10 +52,12 @@ export class InternalPort implements NetPort {
   readonly peerName: string;
   private readonly inner: AfPacketPort;
   private closed = false;
+  /** The host end's MAC when last seen (it is not visible once moved into another namespace). */
+  private hostMac: string | undefined;
 
   /**
    * Creates the veth pair `name` / `ofl-name`, both up; throws when the kernel refuses. With
-   * `adopt`, the pair exists already (isInternalPair): only the switch's end is brought up.
+   * `adopt`, the pair exists already (internalPairState): only the switch's end is brought up.
    */
   constructor(name: string, options: { adopt?: boolean } = {}) {
     checkInterfaceName(name);
@@ -96,14 +105,19 @@ export class InternalPort implements NetPort {
     this.inner.send(frame);
   }
 
-  /** The host's end as the port: its MAC and admin state; carrier is the pair's (both ends up). */
+  /**
+   * The host's end as the port: its MAC and admin state; carrier is the pair's (both ends up).
+   * Moved into another namespace, the host's end is up exactly when the pair has carrier.
+   */
   readLink(): LinkInfo {
     const peer = this.inner.readLink();
-    const adminUp = ((parseInt(readSys(this.name, 'flags') ?? '0', 16) & 1) !== 0);
+    const flags = readSys(this.name, 'flags');
+    this.hostMac = readSys(this.name, 'address') ?? this.hostMac;
+    const adminUp = flags === undefined ? peer.carrier : (parseInt(flags, 16) & 1) !== 0;
     return {
       adminUp,
       carrier: adminUp && peer.carrier,
-      hwAddr: readSys(this.name, 'address') ?? peer.hwAddr,
+      hwAddr: this.hostMac ?? peer.hwAddr,
       speedMbps: peer.speedMbps,
     };
   }
@@ -121,7 +135,7 @@ export class InternalPort implements NetPort {
     this.closed = true;
     this.inner.close();
     try {
-      ip(['link', 'del', this.name]);
+      ip(['link', 'del', this.peerName]); // the pair goes with it, the host's end wherever it is
     } catch {
       /* already gone */
     }
@@ -129,24 +143,31 @@ export class InternalPort implements NetPort {
 }
 
 /**
- * Whether `name` and `ofl-name` are the two ends of one veth pair, each the other's peer (a veth's
- * `iflink` is its peer's ifindex): the pair an InternalPort makes.
+ * What is there of the pair an InternalPort makes for `name`:
+ * - 'none': neither end;
+ * - 'pair': `name` and `ofl-name`, each the other's peer (a veth's `iflink` is its peer's ifindex);
+ * - 'moved': `ofl-name` alone, linked to an interface in another namespace (`name`, moved there);
+ * - 'other': anything else (an interface `name` of another kind, a stray `ofl-name`).
  */
-export function isInternalPair(name: string): boolean {
+export function internalPairState(name: string): 'none' | 'pair' | 'moved' | 'other' {
   const peer = internalPeerName(name);
   const index = readSys(name, 'ifindex');
   const peerIndex = readSys(peer, 'ifindex');
-  return index !== undefined && peerIndex !== undefined && readSys(name, 'iflink') === peerIndex && readSys(peer, 'iflink') === index;
+  const peerLink = readSys(peer, 'iflink');
+  if (index === undefined && peerIndex === undefined) return 'none';
+  if (index === undefined) return peerLink !== undefined && peerLink !== peerIndex && peerLink !== '0' ? 'moved' : 'other';
+  return peerIndex !== undefined && readSys(name, 'iflink') === peerIndex && peerLink === index ? 'pair' : 'other';
 }
 
 /**
- * Deletes the pair `name` / `ofl-name` if it is one (isInternalPair), left by an ofswitch that
- * was killed; anything else of that name is not touched. Whether a pair was deleted.
+ * Deletes the pair `name` / `ofl-name` left by an ofswitch that was killed, if it is one (a 'pair'
+ * or 'moved' internalPairState); anything else of that name is not touched. Whether it was deleted.
  */
 export function removeInternalPair(name: string): boolean {
-  if (!isInternalPair(name)) return false;
+  const state = internalPairState(name);
+  if (state !== 'pair' && state !== 'moved') return false;
   try {
-    ip(['link', 'del', name]);
+    ip(['link', 'del', internalPeerName(name)]);
     return true;
   } catch {
     return false; // gone meanwhile
@@ -155,12 +176,14 @@ export function removeInternalPair(name: string): boolean {
 
 /**
  * The internal port `name`: a new veth pair (InternalPort), the pair an earlier ofswitch left
- * (adopted), or else the existing interface of that name as it is.
+ * (adopted, also when its host end is in another namespace), or else the existing interface of
+ * that name as it is.
  */
 export function createInternalPort(name: string): NetPort {
   checkInterfaceName(name);
-  if (!existsSync(`/sys/class/net/${name}`)) return new InternalPort(name);
-  return isInternalPair(name) ? new InternalPort(name, { adopt: true }) : new AfPacketPort(name);
+  const state = internalPairState(name);
+  if (state === 'pair' || state === 'moved') return new InternalPort(name, { adopt: true });
+  return existsSync(`/sys/class/net/${name}`) ? new AfPacketPort(name) : new InternalPort(name);
 }
 
 /** Type "internal": the switch's own host interface (made when missing, removed with the port). No options. */

@@ -1,7 +1,8 @@
 /**
  * The record of internal interfaces in the run directory (vswitchd/internal-record.ts) and what
  * the reconciler does with it: a daemon that never reconfigured leaves it alone, one that cannot
- * write it says so, and removeInternalPair deletes only a veth pair named NAME / ofl-NAME.
+ * write it says so, and removeInternalPair deletes only a veth pair named NAME / ofl-NAME (also
+ * when NAME was moved into another namespace).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,8 @@ import { createLogger } from '../../lib/log.js';
 import { removeInternalPair } from '../../lib/switch.js';
 import { InternalRecord, RECORD_FILE } from '../../vswitchd/internal-record.js';
 import { Reconciler } from '../../vswitchd/reconciler.js';
-import { createVethPair, uniqueName } from '../helpers/netns.js';
+import { internalPairState } from '../../datapath/ports/internal-port.js';
+import { createNamespace, createVethPair, moveToNamespace, tryRun, uniqueName } from '../helpers/netns.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'ofsw-record-'));
@@ -65,4 +67,19 @@ t.test('removeInternalPair deletes a pair NAME / ofl-NAME and nothing else', asy
   t.notOk(existsSync(`/sys/class/net/${name}`), 'NAME is gone');
   t.notOk(existsSync(`/sys/class/net/ofl-${name}`), 'and ofl-NAME');
   t.equal(removeInternalPair(name), false, 'a second time: nothing to delete');
+  t.equal(internalPairState(name), 'none', 'neither end is left');
+});
+
+t.test('internalPairState and removeInternalPair: the host end moved into another namespace', async (t) => {
+  const name = uniqueName('rm');
+  await createVethPair(name, `ofl-${name}`, t);
+  t.equal(internalPairState(name), 'pair', 'both ends here: a pair');
+  const ns = await createNamespace('rmn', t);
+  await moveToNamespace(name, ns);
+  t.equal(internalPairState(name), 'moved', 'only ofl-NAME here, linked elsewhere: moved');
+  t.equal(removeInternalPair(name), true, 'deleted through the switch\'s end');
+  t.equal((await tryRun('ip', ['link', 'show', name], ns)).code, 1, 'gone from the namespace too');
+  const lone = uniqueName('rl');
+  await createVethPair(lone, uniqueName('rlx'), t);
+  t.equal(internalPairState(lone), 'other', 'an interface NAME without ofl-NAME: other');
 });
