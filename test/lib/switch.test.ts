@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSwitch, type Switch } from '../../lib/switch.js';
 import { FlowSpecError, flowModFrom, matchFrom } from '../../lib/flow-spec.js';
 import { PortError } from '../../datapath/ports/port-type.js';
+import type { Logger } from '../../lib/log.js';
 import { OFP_VERSION, OFPAT, OFPFC, OFPFW, OFPP, OFPPR, OFPR, OFPT } from '../../protocol/index.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 import { OfClient } from '../helpers/of-client.js';
@@ -82,6 +83,37 @@ t.test('a standalone switch on memory ports is a learning bridge through its vis
   t.equal(sw.missPolicy, 'drop', 'no connection: a miss would be dropped (the NORMAL flow catches everything)');
 });
 
+t.test('vlan_mode on memory ports: native ports tag or untag their native VLAN; implicit access ignores trunks, with a warning', async (t) => {
+  const warnings: [string, unknown][] = [];
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (msg, fields) => void warnings.push([msg, fields]),
+    error: () => undefined,
+    debugEnabled: false,
+    level: 'warn',
+    setLevel: () => undefined,
+    child: () => logger,
+  };
+  const sw = make(t, { logger });
+  const untaggedNative = sw.addPort({ name: 'nu', type: 'memory', tag: 10, trunks: [20], vlanMode: 'native-untagged' });
+  const taggedNative = sw.addPort({ name: 'nt', type: 'memory', tag: 10, vlanMode: 'native-tagged' });
+  const access = sw.addPort({ name: 'ac', type: 'memory', tag: 20, trunks: [10] });
+  t.same(warnings, [['ignoring trunks in favor of implicit vlan', { port: 'ac' }]], 'as ovs-vswitchd warns');
+  const vidOf = (f: Uint8Array | undefined) => (f && f[12] === 0x81 ? ((f[14]! << 8) | f[15]!) & 0xfff : 'untagged');
+  const [nu, nt, ac] = [untaggedNative.device, taggedNative.device, access.device];
+  const got = async (from: typeof nu, frame: Uint8Array) => {
+    const seen = Promise.all([nu, nt, ac].filter((p) => p !== from).map((p) => p.nextFrame(200).then(vidOf, () => 'nothing')));
+    from.inject(frame);
+    return seen;
+  };
+  t.same(await got(nu, udp(A, 'ff:ff:ff:ff:ff:ff')), [10, 'nothing'], 'untagged into native-untagged: VLAN 10, tagged out of native-tagged');
+  t.same(await got(nt, udp(B, 'ff:ff:ff:ff:ff:ff')), ['untagged', 'nothing'], 'untagged into native-tagged: VLAN 10, untagged out of native-untagged');
+  const vlan20 = ethFrame(0x8100, [0x00, 0x14, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: 'ff:ff:ff:ff:ff:ff' });
+  t.same(await got(nt, vlan20), [20, 'untagged'], 'VLAN 20: tagged out of the port trunking it, untagged out of its access port');
+  t.match(sw.port('ac'), { tag: 20, trunks: [10], vlanMode: undefined });
+});
+
 t.test('ports come and go at run time; flows, other counters and other MACs stay', async (t) => {
   const sw = make(t, { datapathId: '00000000000000ab' });
   t.equal(sw.datapathId, 0xabn);
@@ -92,7 +124,7 @@ t.test('ports come and go at run time; flows, other counters and other MACs stay
   p1.device.inject(udp(A, B));
   p3.device.inject(ethFrame(0x8100, [0x00, 0x0a, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: A }));
   t.same(sw.macTable().map((e) => [e.port, e.vlan, e.mac]), [[1, 10, A], [3, 10, B]]);
-  t.match(sw.port('p3'), { tag: undefined, trunks: [10, 20] });
+  t.match(sw.port('p3'), { tag: undefined, trunks: [10, 20], vlanMode: undefined });
   const events: [number, number][] = [];
   sw.events.on('port-status', (reason, desc) => events.push([reason, desc.portNo]));
   t.ok(sw.removePort('p1'));
@@ -110,6 +142,14 @@ t.test('ports come and go at run time; flows, other counters and other MACs stay
   t.same(sw.macTable(), [], 'a port whose VLAN changes forgets what it learned');
   t.notOk(sw.setPortVlan('nope', {}));
   t.throws(() => sw.setPortVlan('p3', { trunks: [5000] }), new PortError('port p3: trunk 5000 is not a VLAN (0..4095)'));
+  t.throws(() => sw.setPortVlan('p3', { tag: -1 }), new PortError('port p3: tag -1 is not a VLAN (0..4095)'));
+  t.throws(
+    () => sw.setPortVlan('p3', { vlanMode: 'dot1q-tunnel' as 'trunk' }),
+    new PortError('port p3: vlan_mode "dot1q-tunnel" is not one of access, trunk, native-tagged, native-untagged'),
+  );
+  t.match(sw.port('p3'), { tag: 20 }, 'a refused change changes nothing');
+  t.ok(sw.setPortVlan('p3', { tag: 20, trunks: [10, 10, 5], vlanMode: 'native-untagged' }));
+  t.match(sw.port('p3'), { tag: 20, trunks: [5, 10], vlanMode: 'native-untagged' });
   void p2;
   const local = sw.addPort({ name: 'br', type: 'memory', ofport: 'local' });
   t.equal(local.ofport, OFPP.LOCAL);
