@@ -23,8 +23,9 @@
  * Re-entrancy: a frame sent out of a patch port is received by its peer's bridge at once, inside
  * this call, and may come back here (two bridges joined twice) before the first frame is done.
  * Each nesting level has its own flow key, layout and outputs (made once, on the first frame that
- * nests that deep; patch-port.ts bounds the depth), so the outer frame's are left intact. A patch
- * port's frame belongs to the sending bridge: it is never rewritten in place here.
+ * nests that deep; patch-port.ts bounds the trip, which starts with every frame given to a path),
+ * so the outer frame's are left intact. A patch port's frame belongs to the sending bridge: it is
+ * never rewritten in place here.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
@@ -33,6 +34,7 @@ import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
+import { startTrip } from './ports/patch-port.js';
 
 /** What the packet path needs of the flow table. */
 export interface FlowLookup {
@@ -157,6 +159,7 @@ export class PacketPath {
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
+    startTrip();
     const depth = this.rxDepth;
     const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
     level.outputs.inPort = port.portNo;
@@ -190,6 +193,7 @@ export class PacketPath {
    * `inPort` may be OFPP.NONE or OFPP.CONTROLLER). The frame is not modified.
    */
   execute(frame: Uint8Array, inPort: number, actions: readonly Action[]): void {
+    startTrip();
     const layout = parseFrame(frame, inPort & 0xffff, newFlowKey());
     const outputs = new Outputs(this, true);
     outputs.inPort = inPort;
