@@ -83,7 +83,7 @@ t.test('a standalone switch on memory ports is a learning bridge through its vis
   t.equal(sw.missPolicy, 'drop', 'no connection: a miss would be dropped (the NORMAL flow catches everything)');
 });
 
-t.test('vlan_mode on memory ports: native ports tag or untag their native VLAN; implicit access ignores trunks, with a warning', async (t) => {
+t.test('vlan_mode on memory ports: each mode takes and gives the right tags; implicit access ignores trunks, with a warning', async (t) => {
   const warnings: [string, unknown][] = [];
   const logger: Logger = {
     debug: () => undefined,
@@ -96,22 +96,33 @@ t.test('vlan_mode on memory ports: native ports tag or untag their native VLAN; 
     child: () => logger,
   };
   const sw = make(t, { logger });
-  const untaggedNative = sw.addPort({ name: 'nu', type: 'memory', tag: 10, trunks: [20], vlanMode: 'native-untagged' });
-  const taggedNative = sw.addPort({ name: 'nt', type: 'memory', tag: 10, vlanMode: 'native-tagged' });
-  const access = sw.addPort({ name: 'ac', type: 'memory', tag: 20, trunks: [10] });
-  t.same(warnings, [['ignoring trunks in favor of implicit vlan', { port: 'ac' }]], 'as ovs-vswitchd warns');
-  const vidOf = (f: Uint8Array | undefined) => (f && f[12] === 0x81 ? ((f[14]! << 8) | f[15]!) & 0xfff : 'untagged');
-  const [nu, nt, ac] = [untaggedNative.device, taggedNative.device, access.device];
+  const nu = sw.addPort({ name: 'nu', type: 'memory', tag: 10, trunks: [20], vlanMode: 'native-untagged' }).device;
+  const nt = sw.addPort({ name: 'nt', type: 'memory', tag: 10, vlanMode: 'native-tagged' }).device;
+  const ac = sw.addPort({ name: 'ac', type: 'memory', tag: 20, trunks: [10] }).device;
+  const ax = sw.addPort({ name: 'ax', type: 'memory', tag: 10, vlanMode: 'access' }).device;
+  const tr = sw.addPort({ name: 'tr', type: 'memory', tag: 30, trunks: [10, 20], vlanMode: 'trunk' }).device;
+  t.same(warnings, [['ignoring trunks in favor of implicit vlan', { port: 'ac' }]], 'as ovs-vswitchd warns, for the implicit access port only');
+  const vidOf = (f: Uint8Array) => (f[12] === 0x81 ? ((f[14]! << 8) | f[15]!) & 0xfff : 'untagged');
+  /** What each other port (in the order nu, nt, ac, ax, tr) sent for a frame injected on `from`. */
   const got = async (from: typeof nu, frame: Uint8Array) => {
-    const seen = Promise.all([nu, nt, ac].filter((p) => p !== from).map((p) => p.nextFrame(200).then(vidOf, () => 'nothing')));
+    const seen = Promise.all([nu, nt, ac, ax, tr].filter((p) => p !== from).map((p) => p.nextFrame(200).then(vidOf, () => 'nothing')));
     from.inject(frame);
     return seen;
   };
-  t.same(await got(nu, udp(A, 'ff:ff:ff:ff:ff:ff')), [10, 'nothing'], 'untagged into native-untagged: VLAN 10, tagged out of native-tagged');
-  t.same(await got(nt, udp(B, 'ff:ff:ff:ff:ff:ff')), ['untagged', 'nothing'], 'untagged into native-tagged: VLAN 10, untagged out of native-untagged');
-  const vlan20 = ethFrame(0x8100, [0x00, 0x14, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: 'ff:ff:ff:ff:ff:ff' });
-  t.same(await got(nt, vlan20), [20, 'untagged'], 'VLAN 20: tagged out of the port trunking it, untagged out of its access port');
+  const bcast = 'ff:ff:ff:ff:ff:ff';
+  const tagged = (vid: number) =>
+    ethFrame(0x8100, [vid >> 8, vid & 0xff, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: bcast });
+  //                                                      nt      ac         ax          tr
+  t.same(await got(nu, udp(A, bcast)), [10, 'nothing', 'untagged', 10], 'untagged into native-untagged: its VLAN 10');
+  //                                                      nu          ac         ax          tr
+  t.same(await got(nt, udp(B, bcast)), ['untagged', 'nothing', 'untagged', 10], 'untagged into native-tagged: VLAN 10, untagged out of the other native port');
+  t.same(await got(nt, tagged(20)), [20, 'untagged', 'nothing', 20], 'VLAN 20 into native-tagged: tagged out of trunks, untagged out of its access port');
+  t.same(await got(ax, tagged(10)), ['nothing', 'nothing', 'nothing', 'nothing'], 'a tagged frame into an access port: dropped');
+  t.same(await got(tr, udp(A, bcast)), ['nothing', 'nothing', 'nothing', 'nothing'], 'untagged into a trunk of 10 and 20 (VLAN 0): dropped, the tag ignored');
+  //                                                      nu  nt  ac          ax
+  t.same(await got(tr, tagged(20)), [20, 20, 'untagged', 'nothing'], 'VLAN 20 from the trunk');
   t.match(sw.port('ac'), { tag: 20, trunks: [10], vlanMode: undefined });
+  t.match(sw.port('tr'), { tag: 30, trunks: [10, 20], vlanMode: 'trunk' });
 });
 
 t.test('ports come and go at run time; flows, other counters and other MACs stay', async (t) => {
