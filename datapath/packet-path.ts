@@ -19,14 +19,22 @@
  * send nothing; a port with NO_PACKET_IN sends nothing to the controller.
  *
  * Frames handed to hooks are valid only during the call: the agent copies what it keeps.
+ *
+ * Re-entrancy: a frame sent out of a patch port is received by its peer's bridge at once, inside
+ * this call, and may come back here (two bridges joined twice) before the first frame is done.
+ * Each nesting level has its own flow key, layout and outputs (made once, on the first frame that
+ * nests that deep; patch-port.ts bounds the trip, which starts with every frame given to a path),
+ * so the outer frame's are left intact. A patch port's frame belongs to the sending bridge: it is
+ * never rewritten in place here.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
 import type { Action } from '../protocol/types.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
-import { LearningBridge, type BridgePort } from './normal.js';
+import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
+import { startTrip } from './ports/patch-port.js';
 
 /** What the packet path needs of the flow table. */
 export interface FlowLookup {
@@ -94,6 +102,17 @@ class Outputs implements ActionOutputs {
   }
 }
 
+/** What one nesting level of received frames works in. */
+interface RxLevel {
+  readonly key: FlowKey;
+  readonly layout: FrameLayout;
+  readonly outputs: Outputs;
+}
+
+function newRxLevel(path: PacketPath): RxLevel {
+  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false) };
+}
+
 export class PacketPath {
   /** The flow table; replaceable (tests start with a stub). */
   flowTable: FlowLookup;
@@ -105,10 +124,12 @@ export class PacketPath {
   private readonly onMiss: PacketPathOptions['onMiss'];
   private readonly onController: PacketPathOptions['onController'];
   private dropFragments = false;
-  private readonly key = newFlowKey();
-  private readonly layout = newFrameLayout();
-  private readonly rxOutputs = new Outputs(this, false);
+  /** Flow key, layout and outputs of received frames, one set per nesting level (see above). */
+  private readonly rxLevels: RxLevel[] = [newRxLevel(this)];
+  private rxDepth = 0;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
+  /** The input "port" of a PACKET_OUT from OFPP_NONE or OFPP_CONTROLLER, for NORMAL (ofpp_none_bundle). */
+  private readonly noneBridgePort: BridgePort = { portNo: OFPP.NONE, vlan: TRUNK_ALL_VLANS, floods: true };
 
   /** Takes over the frames every port of `registry` receives. */
   constructor(registry: PortRegistry, opts: PacketPathOptions) {
@@ -138,8 +159,16 @@ export class PacketPath {
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
-    this.rxOutputs.inPort = port.portNo;
-    this.throughTable(frame, port.portNo, this.key, this.layout, this.rxOutputs, true);
+    startTrip();
+    const depth = this.rxDepth;
+    const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
+    level.outputs.inPort = port.portNo;
+    this.rxDepth = depth + 1;
+    try {
+      this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
+    } finally {
+      this.rxDepth = depth;
+    }
   }
 
   /**
@@ -164,6 +193,7 @@ export class PacketPath {
    * `inPort` may be OFPP.NONE or OFPP.CONTROLLER). The frame is not modified.
    */
   execute(frame: Uint8Array, inPort: number, actions: readonly Action[]): void {
+    startTrip();
     const layout = parseFrame(frame, inPort & 0xffff, newFlowKey());
     const outputs = new Outputs(this, true);
     outputs.inPort = inPort;
@@ -203,11 +233,15 @@ export class PacketPath {
     }
   }
 
-  /** OUTPUT:NORMAL. */
+  /**
+   * OUTPUT:NORMAL. A frame from OFPP_NONE or OFPP_CONTROLLER (a PACKET_OUT) comes from a trunk of
+   * every VLAN and teaches nothing; from a port that does not exist, it is dropped (as in OVS).
+   */
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void {
     const port = this.registry.get(inPort);
-    const from: BridgePort = port ?? { portNo: inPort, tag: undefined, trunks: undefined, floods: true };
-    this.bridge.process(frame, layout, from, this.registry.list, this.sendToBridgePort, port !== undefined);
+    if (port !== undefined) this.bridge.process(frame, layout, port, this.registry.list, this.sendToBridgePort, true);
+    else if (inPort === OFPP.NONE || inPort === OFPP.CONTROLLER)
+      this.bridge.process(frame, layout, this.noneBridgePort, this.registry.list, this.sendToBridgePort, false);
   }
 
   /** OUTPUT:CONTROLLER. */

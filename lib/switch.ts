@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
-import { macFromNumber } from '../datapath/normal.js';
+import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
 import type { NetPort } from '../datapath/ports/net-port.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
@@ -90,16 +90,29 @@ export interface SwitchConfig {
 export interface PortConfig<T extends string = string> {
   /** The interface's name (a Linux interface for "system" and "internal"). */
   readonly name: string;
-  /** "system" (default, also ""), "internal", "memory", or a type registered later. */
+  /** "system" (default, also ""), "internal", "memory", "patch", or a type registered later. */
   readonly type?: T;
   /** OpenFlow port number (1..65279, or 'local' / 0xfffe for the LOCAL port); default the lowest free one. */
   readonly ofport?: number | 'local';
-  /** Access port: the VLAN of its untagged frames, for NORMAL. */
+  /** For NORMAL, as the Port table's columns: see PortVlanSettings. */
   readonly tag?: number;
-  /** Trunk port: the only VLANs it carries, for NORMAL. */
   readonly trunks?: readonly number[];
-  /** Options of the port type (memory: mac, speed). */
+  readonly vlanMode?: VlanMode;
+  /** Options of the port type (memory: mac, speed; patch: peer). */
   readonly options?: PortOptions;
+}
+
+/**
+ * A port's 802.1Q configuration for NORMAL, as Open vSwitch's Port table has it (tag, trunks,
+ * vlan_mode); every field left out is empty.
+ */
+export interface PortVlanSettings {
+  /** Access port: its VLAN; native-tagged or native-untagged port: its native VLAN. Ignored by a trunk. */
+  readonly tag?: number;
+  /** Trunk and native ports: the VLANs carried (empty: all). Ignored by an access port. */
+  readonly trunks?: readonly number[];
+  /** 'access', 'trunk', 'native-tagged' or 'native-untagged'; default: access with a tag, trunk without. */
+  readonly vlanMode?: VlanMode;
 }
 
 export interface AddedPort<Device extends NetPort = NetPort> {
@@ -115,6 +128,8 @@ export interface PortView {
   readonly type: string;
   readonly tag: number | undefined;
   readonly trunks: readonly number[] | undefined;
+  /** As configured (undefined: the default, access with a tag and trunk without). */
+  readonly vlanMode: VlanMode | undefined;
   readonly description: PhyPort;
   readonly stats: PortStats;
 }
@@ -287,11 +302,11 @@ export class Switch {
     const type = portType(config.type ?? 'system').name;
     if (this.portsByName.has(name)) throw new PortError(`port ${name} already exists`);
     const ofport = this.ofportFor(config);
-    checkVlans(name, config);
+    this.checkVlans(name, config);
     const device = createPort({ name, type, ...(config.options ? { options: config.options } : {}) });
     let description: PhyPort;
     try {
-      description = this.datapath.registry.addPort(device, ofport, { tag: config.tag, trunks: config.trunks });
+      description = this.datapath.registry.addPort(device, ofport, { tag: config.tag, trunks: config.trunks, vlanMode: config.vlanMode });
     } catch (err) {
       device.close();
       throw err;
@@ -328,14 +343,29 @@ export class Switch {
     return true;
   }
 
-  /** Changes a port's VLAN role for NORMAL (what it learned is forgotten, as OVS does). False when there is no such port. */
-  setPortVlan(name: string, vlan: { tag?: number; trunks?: readonly number[] }): boolean {
+  /**
+   * Replaces a port's VLAN configuration for NORMAL (fields left out are emptied; what it learned
+   * is forgotten, as OVS does). False when there is no such port.
+   */
+  setPortVlan(name: string, vlan: PortVlanSettings): boolean {
     const record = this.portsByName.get(name);
     if (!record) return false;
-    checkVlans(name, vlan);
-    this.datapath.registry.setPortVlan(record.ofport, vlan);
+    this.checkVlans(name, vlan);
+    this.datapath.registry.setPortVlan(record.ofport, { tag: vlan.tag, trunks: vlan.trunks, vlanMode: vlan.vlanMode });
     this.datapath.path.bridge.forgetPort(record.ofport);
     return true;
+  }
+
+  /** A PortError for a VID outside 0..4095 or an unknown mode; a warning for trunks an implicit access port ignores (as OVS logs). */
+  private checkVlans(name: string, vlan: PortVlanSettings): void {
+    const vid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 4095;
+    if (vlan.tag !== undefined && !vid(vlan.tag)) throw new PortError(`port ${name}: tag ${vlan.tag} is not a VLAN (0..4095)`);
+    const bad = vlan.trunks?.find((v) => !vid(v));
+    if (bad !== undefined) throw new PortError(`port ${name}: trunk ${bad} is not a VLAN (0..4095)`);
+    if (vlan.vlanMode !== undefined && !VLAN_MODES.includes(vlan.vlanMode))
+      throw new PortError(`port ${name}: vlan_mode "${String(vlan.vlanMode)}" is not one of ${VLAN_MODES.join(', ')}`);
+    if (vlan.vlanMode === undefined && vlan.tag !== undefined && (vlan.trunks?.length ?? 0) > 0)
+      this.log.warn('ignoring trunks in favor of implicit vlan', { port: name });
   }
 
   private nameOf(ofport: number): string | undefined {
@@ -353,7 +383,8 @@ export class Switch {
         name,
         type: record.type,
         tag: p.tag,
-        trunks: p.trunks ? [...p.trunks].sort((a, b) => a - b) : undefined,
+        trunks: p.trunks,
+        vlanMode: p.vlanMode,
         description: p.describe(),
         stats: p.stats(),
       };
@@ -626,7 +657,13 @@ export class Switch {
     });
     try {
       for (const p of options.ports) {
-        sw.addCommandPort(p.name, { name: p.name, ofport: p.ofport, ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) });
+        sw.addCommandPort(p.name, {
+          name: p.name,
+          ofport: p.ofport,
+          ...(p.tag !== undefined ? { tag: p.tag } : {}),
+          ...(p.trunks ? { trunks: p.trunks } : {}),
+          ...(p.vlanMode ? { vlanMode: p.vlanMode } : {}),
+        });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
       for (const endpoint of options.listen) await sw.addListener(listenerName(endpoint));
@@ -666,11 +703,4 @@ export function createSwitch(config: SwitchConfig = {}): Switch {
 
 function listenerView(l: Listener): ListenerView {
   return { target: l.name, port: l.port };
-}
-
-function checkVlans(name: string, vlan: { tag?: number | undefined; trunks?: readonly number[] | undefined }): void {
-  const vid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 4095;
-  if (vlan.tag !== undefined && !vid(vlan.tag)) throw new PortError(`port ${name}: tag ${vlan.tag} is not a VLAN (0..4095)`);
-  const bad = vlan.trunks?.find((v) => !vid(v));
-  if (bad !== undefined) throw new PortError(`port ${name}: trunk ${bad} is not a VLAN (0..4095)`);
 }

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSwitch, type Switch } from '../../lib/switch.js';
 import { FlowSpecError, flowModFrom, matchFrom } from '../../lib/flow-spec.js';
 import { PortError } from '../../datapath/ports/port-type.js';
+import type { Logger } from '../../lib/log.js';
 import { OFP_VERSION, OFPAT, OFPFC, OFPFW, OFPP, OFPPR, OFPR, OFPT } from '../../protocol/index.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 import { OfClient } from '../helpers/of-client.js';
@@ -82,6 +83,48 @@ t.test('a standalone switch on memory ports is a learning bridge through its vis
   t.equal(sw.missPolicy, 'drop', 'no connection: a miss would be dropped (the NORMAL flow catches everything)');
 });
 
+t.test('vlan_mode on memory ports: each mode takes and gives the right tags; implicit access ignores trunks, with a warning', async (t) => {
+  const warnings: [string, unknown][] = [];
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (msg, fields) => void warnings.push([msg, fields]),
+    error: () => undefined,
+    debugEnabled: false,
+    level: 'warn',
+    setLevel: () => undefined,
+    child: () => logger,
+  };
+  const sw = make(t, { logger });
+  const nu = sw.addPort({ name: 'nu', type: 'memory', tag: 10, trunks: [20], vlanMode: 'native-untagged' }).device;
+  const nt = sw.addPort({ name: 'nt', type: 'memory', tag: 10, vlanMode: 'native-tagged' }).device;
+  const ac = sw.addPort({ name: 'ac', type: 'memory', tag: 20, trunks: [10] }).device;
+  const ax = sw.addPort({ name: 'ax', type: 'memory', tag: 10, vlanMode: 'access' }).device;
+  const tr = sw.addPort({ name: 'tr', type: 'memory', tag: 30, trunks: [10, 20], vlanMode: 'trunk' }).device;
+  t.same(warnings, [['ignoring trunks in favor of implicit vlan', { port: 'ac' }]], 'as ovs-vswitchd warns, for the implicit access port only');
+  const vidOf = (f: Uint8Array) => (f[12] === 0x81 ? ((f[14]! << 8) | f[15]!) & 0xfff : 'untagged');
+  /** What each other port (in the order nu, nt, ac, ax, tr) sent for a frame injected on `from`. */
+  const got = async (from: typeof nu, frame: Uint8Array) => {
+    const seen = Promise.all([nu, nt, ac, ax, tr].filter((p) => p !== from).map((p) => p.nextFrame(200).then(vidOf, () => 'nothing')));
+    from.inject(frame);
+    return seen;
+  };
+  const bcast = 'ff:ff:ff:ff:ff:ff';
+  const tagged = (vid: number) =>
+    ethFrame(0x8100, [vid >> 8, vid & 0xff, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: bcast });
+  //                                                      nt      ac         ax          tr
+  t.same(await got(nu, udp(A, bcast)), [10, 'nothing', 'untagged', 10], 'untagged into native-untagged: its VLAN 10');
+  //                                                      nu          ac         ax          tr
+  t.same(await got(nt, udp(B, bcast)), ['untagged', 'nothing', 'untagged', 10], 'untagged into native-tagged: VLAN 10, untagged out of the other native port');
+  t.same(await got(nt, tagged(20)), [20, 'untagged', 'nothing', 20], 'VLAN 20 into native-tagged: tagged out of trunks, untagged out of its access port');
+  t.same(await got(ax, tagged(10)), ['nothing', 'nothing', 'nothing', 'nothing'], 'a tagged frame into an access port: dropped');
+  t.same(await got(tr, udp(A, bcast)), ['nothing', 'nothing', 'nothing', 'nothing'], 'untagged into a trunk of 10 and 20 (VLAN 0): dropped, the tag ignored');
+  //                                                      nu  nt  ac          ax
+  t.same(await got(tr, tagged(20)), [20, 20, 'untagged', 'nothing'], 'VLAN 20 from the trunk');
+  t.match(sw.port('ac'), { tag: 20, trunks: [10], vlanMode: undefined });
+  t.match(sw.port('tr'), { tag: 30, trunks: [10, 20], vlanMode: 'trunk' });
+});
+
 t.test('ports come and go at run time; flows, other counters and other MACs stay', async (t) => {
   const sw = make(t, { datapathId: '00000000000000ab' });
   t.equal(sw.datapathId, 0xabn);
@@ -92,7 +135,7 @@ t.test('ports come and go at run time; flows, other counters and other MACs stay
   p1.device.inject(udp(A, B));
   p3.device.inject(ethFrame(0x8100, [0x00, 0x0a, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: A }));
   t.same(sw.macTable().map((e) => [e.port, e.vlan, e.mac]), [[1, 10, A], [3, 10, B]]);
-  t.match(sw.port('p3'), { tag: undefined, trunks: [10, 20] });
+  t.match(sw.port('p3'), { tag: undefined, trunks: [10, 20], vlanMode: undefined });
   const events: [number, number][] = [];
   sw.events.on('port-status', (reason, desc) => events.push([reason, desc.portNo]));
   t.ok(sw.removePort('p1'));
@@ -110,6 +153,14 @@ t.test('ports come and go at run time; flows, other counters and other MACs stay
   t.same(sw.macTable(), [], 'a port whose VLAN changes forgets what it learned');
   t.notOk(sw.setPortVlan('nope', {}));
   t.throws(() => sw.setPortVlan('p3', { trunks: [5000] }), new PortError('port p3: trunk 5000 is not a VLAN (0..4095)'));
+  t.throws(() => sw.setPortVlan('p3', { tag: -1 }), new PortError('port p3: tag -1 is not a VLAN (0..4095)'));
+  t.throws(
+    () => sw.setPortVlan('p3', { vlanMode: 'dot1q-tunnel' as 'trunk' }),
+    new PortError('port p3: vlan_mode "dot1q-tunnel" is not one of access, trunk, native-tagged, native-untagged'),
+  );
+  t.match(sw.port('p3'), { tag: 20 }, 'a refused change changes nothing');
+  t.ok(sw.setPortVlan('p3', { tag: 20, trunks: [10, 10, 5], vlanMode: 'native-untagged' }));
+  t.match(sw.port('p3'), { tag: 20, trunks: [5, 10], vlanMode: 'native-untagged' });
   void p2;
   const local = sw.addPort({ name: 'br', type: 'memory', ofport: 'local' });
   t.equal(local.ofport, OFPP.LOCAL);
