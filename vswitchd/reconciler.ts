@@ -23,7 +23,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OFPP } from '../protocol/constants.js';
-import { canonicalControllerTarget, createSwitch, type PortView, type Switch } from '../lib/switch.js';
+import { canonicalControllerTarget, createSwitch, type PortConfig as SwitchPortConfig, type PortView, type Switch } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 
@@ -341,10 +341,11 @@ export class Reconciler {
   }
 }
 
-function vlanOf(port: PortConfig): { tag?: number; trunks?: readonly number[]; vlanMode?: string } {
+/** A Port row's VLAN columns as the switch takes them (it refuses a vlan_mode it lacks, e.g. dot1q-tunnel). */
+function vlanOf(port: PortConfig): Pick<SwitchPortConfig, 'tag' | 'trunks' | 'vlanMode'> {
   return {
     ...(port.tag !== null ? { tag: port.tag } : {}),
     ...(port.trunks.length > 0 ? { trunks: port.trunks } : {}),
-    ...(port.vlanMode !== null ? { vlanMode: port.vlanMode } : {}),
+    ...(port.vlanMode !== null ? { vlanMode: port.vlanMode as SwitchPortConfig['vlanMode'] } : {}),
   };
 }
