@@ -22,7 +22,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFPP } from '../protocol/constants.js';
+import { OFPP, OFPPS } from '../protocol/constants.js';
 import { canonicalControllerTarget, createSwitch, type PortConfig as SwitchPortConfig, type PortView, type Switch } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
@@ -140,6 +140,26 @@ export class Reconciler {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
     }
+    this.notePatchPeers(config);
+  }
+
+  /**
+   * A patch interface whose peer is missing (or names another port) runs with its link down, and
+   * its `error` says so, as OVS writes it; once both exist (a later round) the error goes.
+   */
+  private notePatchPeers(config: SystemConfig): void {
+    for (const want of config.bridges) {
+      const running = this.bridges.get(want.name);
+      for (const port of want.ports) {
+        const iface = port.interfaces[0];
+        const outcome = iface && this.outcomes.get(iface.uuid);
+        if (!running || !iface || iface.type !== 'patch' || !outcome || outcome.ofport < 0) continue;
+        const state = running.sw.port(iface.name)?.description.state ?? OFPPS.LINK_DOWN;
+        const up = (state & OFPPS.LINK_DOWN) === 0;
+        const error = up ? null : `No usable peer '${iface.options['peer'] ?? ''}' exists.`;
+        if (error !== outcome.error) this.outcome(want.name, iface, outcome.ofport, error);
+      }
+    }
   }
 
   /** Closes every bridge (the daemon stopping). */
@@ -222,11 +242,12 @@ export class Reconciler {
       if (!first) continue;
       const current = running.interfaces.get(first.name);
       if (current) {
+        let error = this.previousError(first.uuid);
         if (!sameVlan(current.port, port)) {
-          this.setVlan(running, port, first.name);
+          error = this.setVlan(running, port, first.name);
           running.interfaces.set(first.name, { ...current, port });
         }
-        this.outcome(want.name, first, current.ofport, current.ofport === -1 ? null : this.previousError(first.uuid));
+        this.outcome(want.name, first, current.ofport, error);
         continue;
       }
       pending.push({ port, iface: first });
@@ -288,11 +309,15 @@ export class Reconciler {
     }
   }
 
-  private setVlan(running: RunningBridge, port: PortConfig, name: string): void {
+  /** Applies a Port row's VLAN columns; the error text when the switch refuses them (the port keeps its old role). */
+  private setVlan(running: RunningBridge, port: PortConfig, name: string): string | null {
     try {
       running.sw.setPortVlan(name, vlanOf(port));
+      return null;
     } catch (err) {
-      this.log.warn('cannot set the VLAN of a port', { bridge: running.name, port: port.name, err: (err as Error).message });
+      const message = (err as Error).message;
+      this.log.warn('cannot set the VLAN of a port', { bridge: running.name, port: port.name, err: message });
+      return message;
     }
   }
 
