@@ -33,17 +33,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   if [ -f package-lock.json ]; then npm ci --loglevel=warn --no-audit --no-fund >&2; else npm install --loglevel=warn --no-audit --no-fund >&2; fi
 fi
 
-# The AF_PACKET addon: built when missing or older than its sources. node-gyp is npm's own (npm puts
-# it on the PATH of scripts); Node's headers come from npm's nodedir setting, else from the
-# system's Node (/usr/include/node), else node-gyp fetches them.
+# The AF_PACKET addon (npm ci builds it too, with the package's install script): built again when
+# missing or older than its sources, by scripts/build-addon.sh (npm's node-gyp; Node's headers from
+# npm's nodedir setting, else the system's Node, else node-gyp fetches them).
 ADDON=datapath/native/build/Release/af_packet.node
 if [ ! -f "$ADDON" ] || [ -n "$(find datapath/native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.h' -o -name binding.gyp \))" ]; then
   echo "setup: building the AF_PACKET addon" >&2
-  nodedir=$(npm config get nodedir 2>/dev/null || true)
-  if [ -z "$nodedir" ] || [ "$nodedir" = undefined ] || [ "$nodedir" = null ]; then
-    nodedir=$([ -f /usr/include/node/node_api.h ] && echo /usr || true)
-  fi
-  npm_config_nodedir="$nodedir" npm run --silent build:native >&2
+  npm run --silent build:native >&2
 fi
 
 # Build (type-checks everything: sources, tests and benchmarks).
