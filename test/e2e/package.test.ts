@@ -3,11 +3,11 @@
  * devDependencies; dependencies from npm's cache, the registry only if the cache lacks them)
  * builds its addon there with its install script, its type declarations type-check a program
  * using it, and `import { createSwitch } from 'ofswitch'` runs a switch on memory ports that
- * forwards a frame.
+ * forwards a frame; so does the README's example, as written.
  */
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,14 @@ t.test('npm pack, npm install into an empty project, import { createSwitch } fro
   t.equal(run.status, 0, `the program runs${run.stderr ? `: ${run.stderr}` : ''}`);
   t.not(run.stdout, '');
   t.same(JSON.parse(run.stdout), { forwarded: 60, memory: true, ports: [1, 2], missing: 'interface nosuchif9 does not exist' }, 'a frame went through the switch');
+
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const example = /## Embedding a switch[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  t.ok(example, "the README's example is found");
+  writeFileSync(join(app, 'example.mjs'), example ?? '');
+  const ran = spawnSync(process.execPath, ['example.mjs'], { cwd: app, encoding: 'utf8', timeout: 30_000 });
+  t.equal(ran.status, 0, `the README's example runs as written${ran.stderr ? `: ${ran.stderr}` : ''}`);
+  t.match(ran.stdout, /^port b sent 60 bytes\n.*would list: \[ 'a', 'b' \]\npriority=100 n_packets=1\n$/, 'and prints what it says');
 
   writeFileSync(join(app, 'typed.ts'), TYPED);
   writeFileSync(
