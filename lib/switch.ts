@@ -25,13 +25,13 @@ import { createPort, portType, type PortDeviceOf } from '../datapath/ports/facto
 import type { NetPort } from '../datapath/ports/net-port.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
-import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
+import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT, errorName } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath } from './agent.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
-import { flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
+import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
 import { ListenError, listen, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type SwitchOptions } from './options.js';
@@ -354,6 +354,7 @@ export class Switch {
 
   /** Adds a flow (or replaces the one with the same match and priority), as a controller's FLOW_MOD ADD would. */
   addFlow(spec: FlowSpec): void {
+    this.checkOpen();
     this.flowMod(flowModFrom(spec, OFPFC.ADD));
   }
 
@@ -373,7 +374,7 @@ export class Switch {
 
   private flowMod(mod: FlowMod): number {
     const result = this.flowTable.flowMod(mod);
-    if (!result.ok) throw new Error(`flow table refused the flow (error type ${result.errorType}, code ${result.code})`);
+    if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${errorName(result.errorType, result.code)}`);
     this.agent.flowsRemoved(result.removed);
     this.scheduleExpiry();
     return result.removed.length;
@@ -484,7 +485,7 @@ export class Switch {
     const listener = this.listenerList[i];
     if (!listener) return false;
     this.listenerList.splice(i, 1);
-    for (const conn of [...(this.accepted.get(listener) ?? [])]) conn.close('listener removed');
+    for (const conn of [...this.accepted.get(listener)!]) conn.close('listener removed');
     this.accepted.delete(listener);
     await listener.close();
     return true;
