@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSwitch, type Switch } from '../../lib/switch.js';
+import { createSwitch, type Switch } from '../../index.js';
 import { FlowSpecError, flowModFrom, matchFrom } from '../../lib/flow-spec.js';
 import { registerPortType } from '../../datapath/ports/factory.js';
 import { MemoryPort } from '../../datapath/ports/memory-port.js';
