@@ -274,7 +274,7 @@ export class Switch {
     }
     this.portsByName.set(name, { ofport, type, device });
     this.dpid ??= dpidFromMac(description.hwAddr);
-    this.log.info('port added', { port: name, type, ofport });
+    this.log.debug('port added', { port: name, type, ofport });
     return { ofport, description, device: device as PortDeviceOf<T> };
   }
 
@@ -300,7 +300,7 @@ export class Switch {
     if (name === undefined || !record) return false;
     this.portsByName.delete(name);
     this.datapath.registry.removePort(record.ofport);
-    this.log.info('port removed', { port: name, ofport: record.ofport });
+    this.log.debug('port removed', { port: name, ofport: record.ofport });
     return true;
   }
 
@@ -395,6 +395,16 @@ export class Switch {
     if (mode !== 'secure' && mode !== 'standalone') throw new RangeError(`fail mode "${String(mode)}" is neither secure nor standalone`);
     this.failModeState.setMode(mode);
     this.installNormalFlowIfStandalone();
+  }
+
+  /**
+   * The idle time before a controller connection is probed, and how long fail open waits, in ms.
+   * Connections made from now on use it; those already up keep theirs.
+   */
+  setProbeInterval(ms: number): void {
+    if (!(ms > 0)) throw new RangeError(`probe interval ${ms} ms is not positive`);
+    this.probeIntervalMs = ms;
+    this.failModeState.setProbeInterval(ms);
   }
 
   /** What a table miss does now: 'controller', 'normal' (fail open) or 'drop'. */
@@ -543,7 +553,11 @@ export class Switch {
   }
 
   /** Closes connections, controller links, listeners and ports. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.shutdown(true);
+  }
+
+  private async shutdown(logged: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
@@ -553,7 +567,7 @@ export class Switch {
     await Promise.all(this.listenerList.map((l) => l.close()));
     this.datapath.close();
     this.portsByName.clear();
-    this.log.info('switch stopped');
+    if (logged) this.log.info('switch stopped');
   }
 
   // ---- the ofswitch command ----------------------------------------------------------------------
@@ -573,7 +587,7 @@ export class Switch {
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
       for (const endpoint of options.listen) await sw.addListener(listenTarget(endpoint));
     } catch (err) {
-      await sw.close();
+      await sw.shutdown(false); // a switch that never started says nothing but why
       throw err instanceof ListenError ? new StartError(err.message) : err;
     }
     sw.setControllers(options.controllers.map(controllerTarget));

@@ -249,10 +249,12 @@ t.test('controllers: reconciled as a set; links that stay keep their connection;
 
 t.test('fail open: standalone with an unreachable controller forwards by NORMAL after a probe interval', async (t) => {
   const port = await freePort();
-  const sw = make(t, { probeIntervalMs: 100 });
+  const sw = make(t);
   const p1 = sw.addPort({ name: 'p1', type: 'memory' });
   const p2 = sw.addPort({ name: 'p2', type: 'memory' });
   sw.setControllers([`tcp:127.0.0.1:${port}`]);
+  t.throws(() => sw.setProbeInterval(-1), /probe interval -1 ms is not positive/);
+  sw.setProbeInterval(100);
   t.equal(sw.missPolicy, 'drop');
   const seen: Uint8Array[] = [];
   p2.device.on('frame', (f) => seen.push(f));
