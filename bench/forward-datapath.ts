@@ -7,7 +7,7 @@
  *
  * trafgen (netsniff-ng) sends 64-byte UDP frames as fast as it can from <p>tx, pinned to CPU 0;
  * this process pins itself to CPU 1. The rate is what arrives at <p>rx's eth0 (its kernel
- * rx_packets counter) over the middle seconds of the run; the Datapath's own port counters are
+ * rx_packets counter) over all but the first second of the run; the Datapath's own port counters are
  * printed beside it. Everything created is removed on exit.
  *
  *   node dist/bench/forward-datapath.js [--seconds N] [--json]
@@ -19,7 +19,7 @@ import { OFP_NO_BUFFER, OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_VERSION } from '../
 import { matchWith } from '../protocol/match.js';
 import { TrafgenRig, benchArgs, log, quiet, sleep } from './trafgen-rig.js';
 
-const { seconds: SECONDS, json: JSON_OUT } = benchArgs();
+const { seconds: SECONDS, json: JSON_OUT } = benchArgs(8);
 
 function flowTable(): FlowTable {
   const table = new FlowTable();
@@ -50,15 +50,21 @@ async function main(): Promise<void> {
   log(`forward-datapath: ${SECONDS} s, trafgen on CPU 0, this process on CPU 1`);
   // Port 1's own receive counter, sampled with the time at the start and end of the measurement.
   const samples: { at: bigint; rx: bigint }[] = [];
-  const rate = await rig.measure(SECONDS, () => samples.push({ at: process.hrtime.bigint(), rx: dp.registry.portStats(1)[0]?.rxPackets ?? 0n }));
+  const m = await rig.measure(SECONDS, {
+    during: () => {
+      samples.push({ at: process.hrtime.bigint(), rx: dp.registry.portStats(1)[0]?.rxPackets ?? 0n });
+    },
+  });
+  const rate = m.receivedPerSec;
   const [first, last] = samples;
   const received = first && last ? Number(last.rx - first.rx) / (Number(last.at - first.at) / 1e9) : 0;
   dp.close();
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify({ seconds: SECONDS, framesPerSec: Math.round(rate), portRxPerSec: Math.round(received) })}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: SECONDS, framesPerSec: Math.round(rate), offeredPerSec: Math.round(m.offeredPerSec), portRxPerSec: Math.round(received) })}\n`);
   } else {
     console.log(`forwarded (far end rx): ${Math.round(rate).toLocaleString('en')} frames/s`);
     console.log(`read by port 1:         ${Math.round(received).toLocaleString('en')} frames/s`);
+    console.log(`offered (sender tx):    ${Math.round(m.offeredPerSec).toLocaleString('en')} frames/s`);
   }
   await sleep(200);
   process.exit(0);

@@ -1,105 +1,160 @@
 /**
- * Forwarding benchmark: frames per second from one test host to another through ofswitch with the
- * flow `in_port=1,actions=output:2`, and the same through Open vSwitch's userspace datapath
- * (datapath_type=netdev) on the same topology, in the same run; prints both and their ratio.
+ * Forwarding benchmark: frames per second from one test host to another through ofswitch and
+ * through Open vSwitch's userspace datapath (datapath_type=netdev) on the same topology, and the
+ * switch process's CPU time per million forwarded frames at a fixed offered load.
  *
- * Topology, built once per switch and removed afterwards (also on failure or ^C):
+ * Topology, built anew for every run of every switch and removed afterwards (also on failure or ^C):
  *   namespace <p>tx (eth0) <-veth-> <p>a  [switch namespace <p>sw]  <p>b <-veth-> (eth0) namespace <p>rx
- * trafgen (netsniff-ng) sends 64-byte UDP frames as fast as it can from <p>tx, pinned to CPU 0; the
- * switch runs pinned to CPU 1. The rate is what arrives at <p>rx's eth0, counted by the kernel
- * (rx_packets), over the middle seconds of each run. Each switch runs in its own namespace: Open
- * vSwitch's userspace datapath creates a tap named ovs-netdev that must not clash with another.
+ * trafgen (netsniff-ng) sends 64-byte UDP frames from <p>tx, pinned to CPU 0; the switch runs
+ * pinned to CPU 1 (bench/switches.ts).
  *
- *   npm run bench:forward [-- --seconds N] [-- --json]
+ * Two cases:
+ * - one flow: the same UDP ports in every frame, the single rule `in_port=1,actions=output:2`;
+ * - many flows: a random source port and a random destination port in 1..1100 on every frame
+ *   (trafgen drnd()), 1,000 rules `priority=200,udp,tp_dst=N,actions=output:2` (N = 1..1000) and
+ *   a catch-all `priority=1,actions=output:2`. Almost every frame is a flow neither switch has
+ *   seen: ofswitch's microflow cache and Open vSwitch's exact-match cache miss, and the classifier
+ *   (OVS: its megaflow cache, then its classifier) answers.
+ * Each run has two phases on one switch instance:
+ * 1. trafgen as fast as it can: what reaches the receiver (its kernel's rx_packets) per second over
+ *    all but the first second of the phase, beside what the sender offered (its tx_packets);
+ * 2. trafgen at a fixed rate (`--cpu-rate`, frames/s, meant to be below both switches' limits):
+ *    the switch process's CPU time (utime + stime of all its threads, /proc/PID/stat; node for
+ *    ofswitch, ovs-vswitchd for Open vSwitch) over the same window, per million forwarded frames.
+ * In both, the frames received over the whole phase must not exceed the frames sent (else the
+ * benchmark fails). Switches run in alternating order (A B, B A, A B), `--runs` times each
+ * (default 3); the median and the range are reported.
+ *
+ *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --json]
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { TrafgenRig, benchArgs, inNs, log, quiet, sh, sleep } from './trafgen-rig.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  FRAMES, TrafgenRig, alternating, benchArgs, cpuSeconds, fmtSpread, log, spread, type Measurement, type Spread,
+} from './trafgen-rig.js';
+import { SWITCHES, SWITCH_LABEL, startSwitch, type SwitchName } from './switches.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'dist', 'lib', 'cli.js');
-const { seconds: SECONDS, json: JSON_OUT } = benchArgs();
+const ARGS = benchArgs(4, { 'cpu-rate': 100_000 });
+const CPU_RATE = ARGS['cpu-rate'];
 
-async function waitFor(what: () => boolean, ms: number, label: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return;
-    await sleep(100);
+interface Case {
+  readonly name: string;
+  readonly description: string;
+  readonly frame: string;
+  readonly flows: readonly string[];
+}
+
+const MANY_RULES = 1000;
+const CASES: readonly Case[] = [
+  { name: 'one-flow', description: 'one flow, rule in_port=1,actions=output:2', frame: FRAMES.oneFlow, flows: ['in_port=1,actions=output:2'] },
+  {
+    name: 'many-flows',
+    description: `random UDP ports on every frame, ${MANY_RULES.toLocaleString('en')} rules on tp_dst + a catch-all`,
+    frame: FRAMES.randomPorts,
+    flows: [
+      ...Array.from({ length: MANY_RULES }, (_, i) => `priority=200,udp,tp_dst=${i + 1},actions=output:2`),
+      'priority=1,actions=output:2',
+    ],
+  },
+];
+
+interface Run {
+  max: Measurement;
+  fixed: Measurement;
+  /** CPU seconds of the switch process per million frames received, in the fixed-rate phase. */
+  cpuSecPerMillion: number;
+}
+
+function checkNoExtraFrames(m: Measurement, what: string): void {
+  if (m.receivedTotal > m.sentTotal) {
+    throw new Error(`${what}: the receiver got ${m.receivedTotal} frames, more than the ${m.sentTotal} sent`);
   }
-  throw new Error(`timed out waiting for ${label}`);
 }
 
-async function runOfswitch(): Promise<number> {
-  const rig = new TrafgenRig('fw', { switchNamespace: true });
-  const sw = rig.ns.sw as string;
-  const proc = rig.track(
-    spawn(
-      'ip',
-      ['netns', 'exec', sw, 'taskset', '-c', '1', process.execPath, CLI,
-        '--port', rig.ports.a, '--port', rig.ports.b, '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    ),
-  );
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(() => {
-    try {
-      inNs(sw, 'ovs-ofctl', ['add-flow', 'tcp:127.0.0.1:6634', 'in_port=1,actions=output:2']);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 15_000, `ofswitch to accept ovs-ofctl ${err}`);
-  const rate = await rig.measure(SECONDS);
-  proc.kill('SIGTERM');
-  await new Promise((r) => proc.once('exit', r));
-  rig.cleanup();
-  return rate;
+async function runOnce(c: Case, name: SwitchName): Promise<Run> {
+  const rig = new TrafgenRig(name === 'ofswitch' ? 'fw' : 'fo', { switchNamespace: true });
+  try {
+    const sw = await startSwitch(name, rig);
+    const flowFile = join(rig.workDir, 'flows.txt');
+    writeFileSync(flowFile, `${c.flows.join('\n')}\n`);
+    sw.ofctl('add-flows', flowFile);
+    const installed = sw.flowCount();
+    if (installed !== c.flows.length) throw new Error(`${name}: ${installed} flows installed, not ${c.flows.length}`);
+    const max = await rig.measure(ARGS.seconds, { frame: c.frame });
+    checkNoExtraFrames(max, `${name} ${c.name}`);
+    const cpu: number[] = [];
+    const fixed = await rig.measure(ARGS.seconds, { frame: c.frame, ratePps: CPU_RATE, during: () => { cpu.push(cpuSeconds(sw.pid)); } });
+    checkNoExtraFrames(fixed, `${name} ${c.name} at ${CPU_RATE} frames/s`);
+    await sw.stop();
+    const cpuSecPerMillion = (cpu[1]! - cpu[0]!) / ((fixed.receivedPerSec * fixed.windowSec) / 1e6);
+    log(`  ${name.padEnd(8)} ${c.name}: ${Math.round(max.receivedPerSec)} of ${Math.round(max.offeredPerSec)} frames/s offered; ` +
+      `at ${Math.round(fixed.offeredPerSec)}/s offered ${Math.round(fixed.receivedPerSec)}/s forwarded, ` +
+      `${cpuSecPerMillion.toFixed(2)} CPU s per million`);
+    return { max, fixed, cpuSecPerMillion };
+  } finally {
+    rig.cleanup();
+  }
 }
 
-async function runOvs(): Promise<number> {
-  const rig = new TrafgenRig('fo', { switchNamespace: true });
-  const workDir = rig.workDir;
-  const env = { ...process.env, OVS_RUNDIR: workDir, OVS_LOGDIR: workDir, OVS_DBDIR: workDir };
-  const vsctl = ['--timeout=20', `--db=unix:${workDir}/db.sock`];
-  const inSw = (cmd: string, argv: string[]): string => inNs(rig.ns.sw as string, cmd, argv, env);
-  sh('ovsdb-tool', ['create', `${workDir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], env);
-  inSw('ovsdb-server', [`${workDir}/conf.db`, `--remote=punix:${workDir}/db.sock`, `--pidfile=${workDir}/ovsdb-server.pid`,
-    '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${workDir}/ovsdb-server.log`]);
-  inSw('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
-  inSw('taskset', ['-c', '1', 'ovs-vswitchd', `unix:${workDir}/db.sock`, `--pidfile=${workDir}/ovs-vswitchd.pid`, '--detach',
-    '--no-chdir', '-vconsole:emer', `--log-file=${workDir}/ovs-vswitchd.log`]);
-  inSw('ovs-vsctl', [...vsctl, 'add-br', 'fwbr', '--', 'set', 'bridge', 'fwbr', 'datapath_type=netdev', 'protocols=OpenFlow10',
-    'fail_mode=secure', '--', 'add-port', 'fwbr', `${rig.ports.a}`, '--', 'set', 'interface', `${rig.ports.a}`, 'ofport_request=1',
-    '--', 'add-port', 'fwbr', `${rig.ports.b}`, '--', 'set', 'interface', `${rig.ports.b}`, 'ofport_request=2']);
-  inSw('ovs-ofctl', ['add-flow', 'fwbr', 'in_port=1,actions=output:2']);
-  const rate = await rig.measure(SECONDS);
-  for (const f of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) quiet('kill', [readFileSync(join(workDir, f), 'utf8').trim()]);
-  await sleep(500);
-  rig.cleanup();
-  return rate;
+interface SwitchResult {
+  switch: SwitchName;
+  framesPerSec: Spread;
+  offeredPerSec: Spread;
+  fixedRate: { offeredPerSec: Spread; framesPerSec: Spread; cpuSecPerMillion: Spread; belowLimit: boolean };
 }
 
 async function main(): Promise<void> {
-  log(`bench:forward: ${SECONDS} s per switch, trafgen on CPU 0, switch on CPU 1`);
-  const ofswitch = await runOfswitch();
-  log(`ofswitch:            ${Math.round(ofswitch)} frames/s`);
-  const ovs = await runOvs();
-  log(`Open vSwitch netdev: ${Math.round(ovs)} frames/s`);
-  const ratio = ofswitch / ovs;
-  if (JSON_OUT) {
-    process.stdout.write(JSON.stringify({ seconds: SECONDS, results: [
-      { switch: 'ofswitch', framesPerSec: Math.round(ofswitch) },
-      { switch: 'ovs-netdev', framesPerSec: Math.round(ovs) },
-    ], ratio }, null, 2) + '\n');
-  } else {
-    console.log('| switch | frames/s |\n| --- | ---: |');
-    console.log(`| ofswitch | ${Math.round(ofswitch).toLocaleString('en')} |`);
-    console.log(`| Open vSwitch (userspace, netdev) | ${Math.round(ovs).toLocaleString('en')} |`);
-    console.log(`\nofswitch / Open vSwitch = ${ratio.toFixed(2)}`);
+  log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
+    'trafgen on CPU 0, switch on CPU 1');
+  const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];
+  for (const c of CASES) {
+    log(`${c.name}: ${c.description}`);
+    const runs = await alternating(SWITCHES, ARGS.runs, (name) => runOnce(c, name as SwitchName));
+    const switches = SWITCHES.map((name): SwitchResult => {
+      const r = runs.get(name)!;
+      return {
+        switch: name,
+        framesPerSec: spread(r.map((x) => x.max.receivedPerSec)),
+        offeredPerSec: spread(r.map((x) => x.max.offeredPerSec)),
+        fixedRate: {
+          offeredPerSec: spread(r.map((x) => x.fixed.offeredPerSec)),
+          framesPerSec: spread(r.map((x) => x.fixed.receivedPerSec)),
+          cpuSecPerMillion: spread(r.map((x) => x.cpuSecPerMillion), 3),
+          // Below the switch's limit: it forwarded (nearly) all it was offered in every run.
+          belowLimit: r.every((x) => x.fixed.receivedPerSec >= 0.98 * x.fixed.offeredPerSec),
+        },
+      };
+    });
+    const [a, b] = switches as [SwitchResult, SwitchResult];
+    for (const s of switches) {
+      if (!s.fixedRate.belowLimit) log(`  note: ${s.switch} did not forward all of the fixed rate in every run; its CPU figure is at its limit`);
+    }
+    cases.push({
+      case: c.name,
+      description: c.description,
+      rules: c.flows.length,
+      switches,
+      ratio: {
+        framesPerSec: Number((a.framesPerSec.median / b.framesPerSec.median).toFixed(3)),
+        cpuSecPerMillion: Number((a.fixedRate.cpuSecPerMillion.median / b.fixedRate.cpuSecPerMillion.median).toFixed(3)),
+      },
+    });
   }
+  if (ARGS.json) {
+    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, node: process.version, cases }, null, 2)}\n`);
+    return;
+  }
+  for (const c of cases) {
+    console.log(`\n${c.case}: ${c.description}\n`);
+    console.log(`| switch | forwarded, frames/s | offered, frames/s | CPU s per million frames at ${CPU_RATE.toLocaleString('en')}/s |`);
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const s of c.switches) {
+      const cpu = fmtSpread(s.fixedRate.cpuSecPerMillion, (x) => x.toFixed(2)) + (s.fixedRate.belowLimit ? '' : ' (at its limit)');
+      console.log(`| ${SWITCH_LABEL[s.switch]} | ${fmtSpread(s.framesPerSec)} | ${fmtSpread(s.offeredPerSec)} | ${cpu} |`);
+    }
+    console.log(`\nofswitch / Open vSwitch: forwarding ${c.ratio.framesPerSec.toFixed(2)}, CPU per frame ${c.ratio.cpuSecPerMillion.toFixed(2)}`);
+  }
+  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order`);
 }
 
 main().catch((e: unknown) => {

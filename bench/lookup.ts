@@ -5,14 +5,23 @@
  *
  * For 1,000, 10,000 and 100,000 ClassBench-like rules (bench/classbench.ts) it measures lookups per
  * second of
- * - linear: the plain linear-scan classifier, one keyMatches call a rule in priority order, as
- *   the tests' reference model does (up to 10,000 rules); linear-packed: the same scan over flat
- *   typed arrays, each rule rejected after a word or two (a much harder baseline, reported too);
+ * - linear-keymatches: a linear scan over the rules in priority order calling the engine's own
+ *   per-entry match, flowtable/match.ts keyMatches, on each compiled match (up to 10,000 rules).
+ *   It is not the tests' reference model (test/flowtable/reference-table.ts, which matches field
+ *   by field on unpacked packets and is slower still);
+ * - linear-packed: the same scan over flat typed arrays, each rule rejected after a word or two (a
+ *   much harder baseline);
  * - classifier: FlowTable.lookup with the microflow cache off (tuple-space search, counters);
- * - microflow: FlowTable.lookup with the cache on, over a working set of flows that fits in it,
- *   each lookup starting from a parsed packet (its nine key words written into the key, as the
- *   datapath's parser does) and hashing it;
- * - microflow-lru-cache: the same cache job done with lru-cache and a string key, for comparison;
+ * - microflow: FlowTable.lookup with the cache on, over a working set of 8,192 flows that fits in
+ *   it: the best case, every lookup a hit. Each lookup starts from a parsed packet (its nine key
+ *   words written into the key, as the datapath's parser does) and hashes it;
+ * - microflow-miss-heavy: the same over a working set ten times the cache's capacity (655,360
+ *   distinct flows for 65,536 slots), drawn at random: most lookups miss, the hit ratio is reported;
+ * - microflow-all-miss: that working set in order, so that every key was evicted before it comes
+ *   back: every lookup misses and the classifier answers. Beside it classifier-all-miss-set, the
+ *   classifier alone over the same keys in the same order; the difference per lookup is the cost
+ *   of a miss (hashing, probing a set, inserting);
+ * - microflow-lru-cache: the hit-case cache job done with lru-cache and a string key, for comparison;
  * and the rates of flow adds and strict deletes, and the heap memory per rule.
  */
 import { LRUCache } from 'lru-cache';
@@ -20,8 +29,9 @@ import { OFPFC } from '../protocol/constants.js';
 import { FlowTable } from '../flowtable/flow-table.js';
 import type { FlowEntry } from '../flowtable/flow-entry.js';
 import { FLOW_KEY_WORDS } from '../flowtable/flow-key.js';
+import { DEFAULT_CACHE_SLOTS, type MicroflowCache } from '../flowtable/microflow-cache.js';
 import { compileMatch, keyMatches, normalizeMatch, type CompiledMatch } from '../flowtable/match.js';
-import { generatePackets, generateRules } from './classbench.js';
+import { generatePackets, generateRules, prng } from './classbench.js';
 
 const json = process.argv.includes('--json');
 const log = (s: string): void => {
@@ -33,7 +43,15 @@ interface Result {
   rules: number;
   method: string;
   lookupsPerSec: number;
+  /** Share of lookups the microflow cache answered (methods with the cache on). */
+  hitRatio?: number;
 }
+interface MissCost {
+  rules: number;
+  /** Extra nanoseconds a lookup costs when the cache misses, over the classifier alone. */
+  extraNsPerLookup: number;
+}
+const missCosts: MissCost[] = [];
 const results: Result[] = [];
 
 const BATCH = 10_000;
@@ -43,17 +61,20 @@ const BATCH = 10_000;
  * does per burst of frames) for at least `ms` milliseconds after a warm-up; returns lookups per
  * second. One call per 10,000 lookups keeps the harness out of the measurement.
  */
-function rate(batch: (from: number, count: number) => void, ms = 1500): number {
+function rate(batch: (from: number, count: number) => void, ms = 1500, afterWarmup = (): void => undefined): number {
   batch(0, 2 * BATCH);
-  let calls = 0;
+  afterWarmup();
+  // The measured lookups go on where the warm-up stopped: the miss cases must not meet the
+  // warm-up's keys again while they are still cached.
+  let next = 2 * BATCH;
   const start = performance.now();
   let now = start;
   while (now - start < ms) {
-    batch(calls, BATCH);
-    calls += BATCH;
+    batch(next, BATCH);
+    next += BATCH;
     now = performance.now();
   }
-  return calls / ((now - start) / 1000);
+  return (next - 2 * BATCH) / ((now - start) / 1000);
 }
 
 /**
@@ -85,6 +106,10 @@ function linearLookup(flat: Int32Array, key: Uint32Array): number {
 }
 
 const PACKETS = 1 << 16;
+/** The miss cases' working set: ten times the cache's capacity. */
+const BIG_SET = 10 * DEFAULT_CACHE_SLOTS;
+/** Random draws from it for the miss-heavy case (a power of two). */
+const ORDER_LEN = 1 << 21;
 const sink = { hits: 0 };
 
 for (const n of [1_000, 10_000, 100_000]) {
@@ -113,7 +138,7 @@ for (const n of [1_000, 10_000, 100_000]) {
       }
     });
     results.push({ rules: n, method: 'linear-packed', lookupsPerSec: Math.round(r) });
-    log(`  linear      ${fmt(r)}`);
+    log(`  linear-packed      ${fmt(r)}`);
     const compiled = sorted.map((x) => x.c);
     const rr = rate((from, count) => {
       for (let i = from; i < from + count; i++) {
@@ -126,8 +151,8 @@ for (const n of [1_000, 10_000, 100_000]) {
         }
       }
     }, 1000);
-    results.push({ rules: n, method: 'linear', lookupsPerSec: Math.round(rr) });
-    log(`  linear-ref  ${fmt(rr)}`);
+    results.push({ rules: n, method: 'linear-keymatches', lookupsPerSec: Math.round(rr) });
+    log(`  linear-keymatches  ${fmt(rr)}`);
   }
 
   {
@@ -138,7 +163,7 @@ for (const n of [1_000, 10_000, 100_000]) {
       }
     });
     results.push({ rules: n, method: 'classifier', lookupsPerSec: Math.round(r) });
-    log(`  classifier  ${fmt(r)}`);
+    log(`  classifier         ${fmt(r)}`);
   }
 
   // Microflow: a working set of 8,192 flows, which the 65,536-slot cache holds.
@@ -153,7 +178,7 @@ for (const n of [1_000, 10_000, 100_000]) {
       }
     });
     results.push({ rules: n, method: 'microflow', lookupsPerSec: Math.round(r) });
-    log(`  microflow   ${fmt(r)}`);
+    log(`  microflow          ${fmt(r)}`);
   }
   {
     const lru = new LRUCache<string, { e: FlowEntry | null }>({ max: 65_536 });
@@ -172,7 +197,63 @@ for (const n of [1_000, 10_000, 100_000]) {
       }
     });
     results.push({ rules: n, method: 'microflow-lru-cache', lookupsPerSec: Math.round(r) });
-    log(`  lru-cache   ${fmt(r)}`);
+    log(`  lru-cache          ${fmt(r)}`);
+  }
+
+  // Misses: a working set ten times the cache's capacity.
+  {
+    const big = distinctPackets(rules, BIG_SET, 11 + n);
+    const loadBig = (i: number): void => {
+      const base = i * FLOW_KEY_WORDS;
+      for (let w = 0; w < FLOW_KEY_WORDS; w++) key[w] = big[base + w]!;
+    };
+    const order = new Uint32Array(ORDER_LEN);
+    const rnd = prng(99 + n);
+    for (let i = 0; i < ORDER_LEN; i++) order[i] = Math.floor(rnd() * BIG_SET);
+    /** A fresh table with the cache on (cold), and its cache's hit and miss counters. */
+    const cachedTable = (): { t: FlowTable; cache: MicroflowCache } => {
+      const t = new FlowTable();
+      for (const mod of rules.mods) t.flowMod(mod);
+      // The cache's counters are public; FlowTable keeps the cache itself private.
+      return { t, cache: (t as unknown as { cache: MicroflowCache }).cache };
+    };
+    const ratio = (c: MicroflowCache): number => Number((c.hits / (c.hits + c.misses)).toFixed(4));
+    /** Counts only the measured lookups. */
+    const resetCounters = (c: MicroflowCache) => (): void => {
+      c.hits = 0;
+      c.misses = 0;
+    };
+
+    const heavy = cachedTable();
+    const rh = rate((from, count) => {
+      for (let i = from; i < from + count; i++) {
+        loadBig(order[i & (ORDER_LEN - 1)]!);
+        if (heavy.t.lookup(key, 64) !== null) sink.hits++;
+      }
+    }, 1500, resetCounters(heavy.cache));
+    results.push({ rules: n, method: 'microflow-miss-heavy', lookupsPerSec: Math.round(rh), hitRatio: ratio(heavy.cache) });
+    log(`  miss-heavy         ${fmt(rh)} (hit ratio ${ratio(heavy.cache)})`);
+
+    const miss = cachedTable();
+    const rm = rate((from, count) => {
+      for (let i = from; i < from + count; i++) {
+        loadBig(i % BIG_SET);
+        if (miss.t.lookup(key, 64) !== null) sink.hits++;
+      }
+    }, 1500, resetCounters(miss.cache));
+    results.push({ rules: n, method: 'microflow-all-miss', lookupsPerSec: Math.round(rm), hitRatio: ratio(miss.cache) });
+    log(`  all-miss           ${fmt(rm)} (hit ratio ${ratio(miss.cache)})`);
+
+    const rc = rate((from, count) => {
+      for (let i = from; i < from + count; i++) {
+        loadBig(i % BIG_SET);
+        if (table.lookup(key, 64) !== null) sink.hits++;
+      }
+    });
+    results.push({ rules: n, method: 'classifier-all-miss-set', lookupsPerSec: Math.round(rc) });
+    const extra = 1e9 / rm - 1e9 / rc;
+    missCosts.push({ rules: n, extraNsPerLookup: Number(extra.toFixed(1)) });
+    log(`  classifier, same   ${fmt(rc)}: a miss costs ${extra.toFixed(0)} ns more than the classifier alone`);
   }
 }
 
@@ -194,6 +275,7 @@ log(`flow adds ${fmt(addsPerSec)}, strict deletes ${fmt(deletesPerSec)}, ${Math.
 
 const doc = {
   results,
+  missCosts,
   flowAddsPerSec: Math.round(addsPerSec),
   flowDeletesPerSec: Math.round(deletesPerSec),
   bytesPerRule: Math.round(bytesPerRule),
@@ -206,17 +288,50 @@ if (json) {
     const r = results.find((x) => x.rules === n && x.method === m);
     return r === undefined ? '-' : fmt(r.lookupsPerSec);
   };
-  const rows = [['rules', 'linear', 'linear (packed)', 'classifier', 'microflow', 'microflow (lru-cache)']];
+  const rows = [['rules', 'linear (keyMatches)', 'linear (packed)', 'classifier', 'microflow, all hits', 'microflow (lru-cache)']];
   for (const n of [1_000, 10_000, 100_000]) {
-    rows.push([n.toLocaleString('en'), get(n, 'linear'), get(n, 'linear-packed'), get(n, 'classifier'), get(n, 'microflow'),
+    rows.push([n.toLocaleString('en'), get(n, 'linear-keymatches'), get(n, 'linear-packed'), get(n, 'classifier'), get(n, 'microflow'),
       get(n, 'microflow-lru-cache')]);
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows) console.log(r.map((x, c) => x.padStart(widths[c]!)).join('  '));
+  printTable(rows);
+  console.log('\nworking set ten times the cache (655,360 flows):');
+  const hit = (n: number, m: string): string => {
+    const r = results.find((x) => x.rules === n && x.method === m);
+    return r?.hitRatio === undefined ? '' : ` (${(r.hitRatio * 100).toFixed(1)} % hits)`;
+  };
+  const miss = [['rules', 'microflow, random draws', 'microflow, all misses', 'classifier alone, same keys', 'extra per miss']];
+  for (const n of [1_000, 10_000, 100_000]) {
+    const c = missCosts.find((x) => x.rules === n);
+    miss.push([n.toLocaleString('en'), get(n, 'microflow-miss-heavy') + hit(n, 'microflow-miss-heavy'),
+      get(n, 'microflow-all-miss') + hit(n, 'microflow-all-miss'), get(n, 'classifier-all-miss-set'), c ? `${c.extraNsPerLookup} ns` : '-']);
+  }
+  printTable(miss);
   console.log(`\nlookups per second; flow adds ${fmt(addsPerSec)}/s, strict deletes ${fmt(deletesPerSec)}/s, ` +
     `${Math.round(bytesPerRule)} bytes of heap per rule (100,000 rules)`);
 }
 if (sink.hits < 0) console.log(sink.hits);
+
+/** `count` packed flow keys, no two alike (so that a key's next use is always `count` lookups away). */
+function distinctPackets(rules: ReturnType<typeof generateRules>, count: number, seed: number): Uint32Array {
+  const out = new Uint32Array(count * FLOW_KEY_WORDS);
+  const seen = new Set<string>();
+  for (let round = 0; seen.size < count; round++) {
+    const batch = generatePackets(rules, count, 0.9, seed + 1000 * round);
+    for (let i = 0; i < count && seen.size < count; i++) {
+      const k = batch.subarray(i * FLOW_KEY_WORDS, (i + 1) * FLOW_KEY_WORDS);
+      const id = k.join(',');
+      if (seen.has(id)) continue;
+      out.set(k, seen.size * FLOW_KEY_WORDS);
+      seen.add(id);
+    }
+  }
+  return out;
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) console.log(r.map((x, c) => x.padStart(widths[c]!)).join('  '));
+}
 
 function fmt(x: number): string {
   return x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(0)}k` : x.toFixed(0);

@@ -43,7 +43,7 @@ import { rankIndex, type EntryStore } from './entry-store.js';
 const MIN_CAPACITY = 8;
 
 /** All entries with one mask. */
-export class Subtable {
+class Subtable {
   readonly mask: FlowKey;
   /** Indexes of the key words the mask touches, and the mask of each. */
   private readonly words: Int32Array;

@@ -12,14 +12,11 @@
  * `entry.timerAt` equals its deadline and the entry is alive. Stale items are dropped when they
  * reach the top, and the heap is compacted when most of it is stale.
  */
+import { OFPRR } from '../protocol/constants.js';
 import type { FlowEntry } from './flow-entry.js';
 
-/** Reasons, as OFPRR values, decided by `dueReason`. */
-export const EXPIRED_IDLE = 0;
-export const EXPIRED_HARD = 1;
-
 /** The deadline (ms) of an entry's timeouts, or -1 when it has none. */
-export function deadlineOf(e: FlowEntry): number {
+function deadlineOf(e: FlowEntry): number {
   let at = Infinity;
   if (e.hardTimeout > 0) at = e.modified + e.hardTimeout * 1000;
   if (e.idleTimeout > 0) at = Math.min(at, e.lastUsed + e.idleTimeout * 1000);
@@ -28,8 +25,8 @@ export function deadlineOf(e: FlowEntry): number {
 
 /** OFPRR_HARD_TIMEOUT or OFPRR_IDLE_TIMEOUT when `e` has expired at `now`, else -1. Hard first, as OVS. */
 export function dueReason(e: FlowEntry, now: number): number {
-  if (e.hardTimeout > 0 && now >= e.modified + e.hardTimeout * 1000) return EXPIRED_HARD;
-  if (e.idleTimeout > 0 && now >= e.lastUsed + e.idleTimeout * 1000) return EXPIRED_IDLE;
+  if (e.hardTimeout > 0 && now >= e.modified + e.hardTimeout * 1000) return OFPRR.HARD_TIMEOUT;
+  if (e.idleTimeout > 0 && now >= e.lastUsed + e.idleTimeout * 1000) return OFPRR.IDLE_TIMEOUT;
   return -1;
 }
 

@@ -1,19 +1,21 @@
 /**
  * The flow key: a packet's 12 OpenFlow 1.0 header fields packed into nine 32-bit words.
  *
- * The datapath parses each frame into one of these (reusing one preallocated Uint32Array per
- * port, no allocation per packet); the classifier masks it word by word and the microflow cache
- * hashes it word by word. A match is the same layout twice: a value and a mask (see match.ts).
+ * The datapath parses each frame into one of these (datapath/frame-parser.ts): received frames
+ * into one key the datapath preallocates and reuses, so there is no allocation per received
+ * packet; a PACKET_OUT's frame into a fresh key. The classifier masks a key word by word and the
+ * microflow cache hashes it word by word. A match is the same layout twice: a value and a mask
+ * (see match.ts).
  *
  *   word 0  in_port(16)  | dl_vlan(16)         dl_vlan 0xffff = no 802.1Q tag
  *   word 1  dl_src[0..3]
  *   word 2  dl_src[4..5] | dl_dst[0..1]
  *   word 3  dl_dst[2..5]
  *   word 4  dl_type(16)  | dl_vlan_pcp(8) | nw_tos(8)
- *   word 5  nw_proto(8) in the low byte        (ARP: opcode's low byte)
+ *   word 5  nw_proto(8) in the low byte        (ARP: the opcode; 0 when above 255)
  *   word 6  nw_src                             (ARP: sender IP)
  *   word 7  nw_dst                             (ARP: target IP)
- *   word 8  tp_src(16)   | tp_dst(16)          (ICMP: type | code)
+ *   word 8  tp_src(16)   | tp_dst(16)          (ICMP and ICMPv6: type | code)
  *
  * Words hold unsigned values; always store with `>>> 0` where a shift may set bit 31.
  */
@@ -32,7 +34,7 @@ export const W_NW_SRC = 6;
 export const W_NW_DST = 7;
 export const W_TP = 8;
 
-/** The 12 fields of a flow key, unpacked, for tests, logs and statistics. */
+/** The 12 fields of a flow key, unpacked: what packFlowKey packs and unpackFlowKey (for tests) gives back. */
 export interface FlowFields {
   inPort: number;
   dlVlan: number;

@@ -19,9 +19,16 @@
  * - DELETE (covered entries) and DELETE_STRICT (same match and priority) honour out_port
  *   (OFPP_NONE: any); deleting nothing is not an error.
  * - out_port filters select entries with an OUTPUT or ENQUEUE action to that port.
- * Actions are stored as given: the agent validates them (ports, vendor actions) first.
+ * A refused FLOW_MOD is an OfpError (OFPET_FLOW_MOD_FAILED) echoing the request re-encoded.
+ *
+ * Actions are stored as given. The connection has run validateMessage (protocol/validate.ts) on
+ * them before: vendor actions and output to port numbers no port can have are refused there. An
+ * output to a port number that is not attached (yet) is accepted, as Open vSwitch accepts it;
+ * the datapath drops what goes to a missing port.
  */
 import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP, OFPRR, OFPTT } from '../protocol/constants.js';
+import { encodeMessage } from '../protocol/encode.js';
+import { OfpError } from '../protocol/errors.js';
 import type { AggregateStats, FlowMod, FlowStats, Match, TableStats } from '../protocol/types.js';
 import { Classifier } from './classifier.js';
 import { EntryStore } from './entry-store.js';
@@ -29,13 +36,13 @@ import { dueReason, ExpiryHeap } from './expiry.js';
 import { FlowEntry, splitDuration, type RemovedFlow } from './flow-entry.js';
 import type { FlowKey } from './flow-key.js';
 import { compileMatch, isExactRequest, normalizeMatch, type CompiledMatch } from './match.js';
-import { DEFAULT_CACHE_SLOTS, MicroflowCache } from './microflow-cache.js';
+import { DEFAULT_CACHE_SLOTS, MicroflowCache, type CacheCounters } from './microflow-cache.js';
 
-export const DEFAULT_CAPACITY = 1_000_000;
+const DEFAULT_CAPACITY = 1_000_000;
 /** Priority of an exact-match request, as Open vSwitch stores it. */
-export const EXACT_MATCH_PRIORITY = 0xffff;
+const EXACT_MATCH_PRIORITY = 0xffff;
 /** Table 0's name in table statistics: Open vSwitch 3.1 reports its tables unnamed. */
-export const TABLE_NAME = '';
+const TABLE_NAME = '';
 
 export interface FlowTableOptions {
   /** Most entries in the table (and, separately, in the emergency table). Default 1,000,000. */
@@ -44,20 +51,23 @@ export interface FlowTableOptions {
   now?: () => number;
   /** Microflow cache slots (rounded up to a power of two); 0 disables the cache. Default 65,536. */
   cacheSlots?: number;
+  /** Where the cache's wrapping counters start (for tests of the wrap). Default 0. */
+  cacheCounters?: CacheCounters;
 }
 
-export type FlowModResult =
-  | { ok: true; entry: FlowEntry | null; removed: RemovedFlow[] }
-  | { ok: false; errorType: number; code: number };
+export type FlowModResult = { ok: true; entry: FlowEntry | null; removed: RemovedFlow[] } | OfpError;
 
-/** Which entries a FLOW, AGGREGATE statistics request selects. */
-export interface StatsRequest {
-  match: Match;
-  tableId: number;
-  outPort: number;
+/** Which entries a FLOW or AGGREGATE statistics request selects. */
+export interface StatsQuery {
+  readonly match: Match;
+  readonly tableId: number;
+  readonly outPort: number;
 }
 
-const fail = (code: number): FlowModResult => ({ ok: false, errorType: OFPET.FLOW_MOD_FAILED, code });
+/** OFPET_FLOW_MOD_FAILED with `code` for `mod`. */
+function fail(mod: FlowMod, code: number, detail: string): OfpError {
+  return new OfpError(OFPET.FLOW_MOD_FAILED, code, mod.xid, encodeMessage(mod), detail);
+}
 
 export class FlowTable {
   readonly capacity: number;
@@ -78,7 +88,7 @@ export class FlowTable {
     this.capacity = opts.capacity ?? DEFAULT_CAPACITY;
     this.now = opts.now ?? (() => performance.now());
     const slots = opts.cacheSlots ?? DEFAULT_CACHE_SLOTS;
-    this.cache = slots > 0 ? new MicroflowCache(slots, this.store) : null;
+    this.cache = slots > 0 ? new MicroflowCache(slots, this.store, opts.cacheCounters) : null;
     this.active = this.normal;
   }
 
@@ -113,7 +123,7 @@ export class FlowTable {
       case OFPFC.DELETE_STRICT:
         return this.delete(mod, mod.command === OFPFC.DELETE_STRICT);
       default:
-        return fail(OFPFMFC.BAD_COMMAND);
+        return fail(mod, OFPFMFC.BAD_COMMAND, `command ${mod.command}`);
     }
   }
 
@@ -168,7 +178,7 @@ export class FlowTable {
   }
 
   /** OFPST_FLOW: the selected entries, highest priority first. */
-  flowStats(req: StatsRequest): FlowStats[] {
+  flowStats(req: StatsQuery): FlowStats[] {
     const now = this.now();
     return this.select(req).map((e) => ({
       tableId: e.emergency ? OFPTT.EMERG : 0,
@@ -185,7 +195,7 @@ export class FlowTable {
   }
 
   /** OFPST_AGGREGATE over the selected entries. */
-  aggregateStats(req: StatsRequest): AggregateStats {
+  aggregateStats(req: StatsQuery): AggregateStats {
     let packets = 0;
     let bytes = 0;
     const entries = this.select(req);
@@ -223,14 +233,18 @@ export class FlowTable {
 
   private add(mod: FlowMod): FlowModResult {
     const emergency = (mod.flags & OFPFF.EMERG) !== 0;
-    if (emergency && (mod.idleTimeout !== 0 || mod.hardTimeout !== 0)) return fail(OFPFMFC.BAD_EMERG_TIMEOUT);
+    if (emergency && (mod.idleTimeout !== 0 || mod.hardTimeout !== 0)) {
+      return fail(mod, OFPFMFC.BAD_EMERG_TIMEOUT, 'an emergency entry with a timeout');
+    }
     const table = this.tableOf(mod);
     const { match, compiled, priority, exact } = this.parse(mod);
     if ((mod.flags & OFPFF.CHECK_OVERLAP) !== 0 && table.findOverlap(compiled, priority) !== undefined) {
-      return fail(OFPFMFC.OVERLAP);
+      return fail(mod, OFPFMFC.OVERLAP, `overlaps an entry of priority ${priority}`);
     }
     const old = table.findStrict(compiled, priority);
-    if (old === undefined && table.size >= this.capacity) return fail(OFPFMFC.ALL_TABLES_FULL);
+    if (old === undefined && table.size >= this.capacity) {
+      return fail(mod, OFPFMFC.ALL_TABLES_FULL, `${table.size} entries, the most the table holds`);
+    }
     const entry = new FlowEntry({
       match, compiled, priority, exact, seq: this.seq++, cookie: mod.cookie, actions: mod.actions,
       idleTimeout: mod.idleTimeout, hardTimeout: mod.hardTimeout, flags: mod.flags, emergency, now: this.now(),
@@ -284,7 +298,7 @@ export class FlowTable {
     return { entry, reason, ...splitDuration(now - entry.created) };
   }
 
-  private select(req: StatsRequest): FlowEntry[] {
+  private select(req: StatsQuery): FlowEntry[] {
     const tables: Classifier[] =
       req.tableId === OFPTT.ALL ? [this.normal, this.emergencyTable]
         : req.tableId === 0 ? [this.normal]

@@ -5,12 +5,15 @@
  *   - `new FlowTable({ capacity?, now?, cacheSlots? })`: capacity defaults to 1,000,000 entries;
  *     `now` is a monotonic ms clock (default performance.now); `cacheSlots` sizes the microflow
  *     cache (0 disables it).
- *   - `flowMod(mod: FlowMod)`: `{ ok: true, entry, removed }` or `{ ok: false, errorType, code }`
- *     (OFPET_FLOW_MOD_FAILED with BAD_COMMAND, OVERLAP, ALL_TABLES_FULL or BAD_EMERG_TIMEOUT).
+ *   - `flowMod(mod: FlowMod)`: `{ ok: true, entry, removed }` or an OfpError (protocol/errors.ts:
+ *     OFPET_FLOW_MOD_FAILED with BAD_COMMAND, OVERLAP, ALL_TABLES_FULL or BAD_EMERG_TIMEOUT, the
+ *     request's xid, the request re-encoded as data), ready to send.
  *     `entry` is the added or first modified entry (null for deletes): run a buffered packet
  *     through its actions. `removed` lists every deleted entry (reason OFPRR_DELETE); send
- *     FLOW_REMOVED for those whose `flags` has OFPFF_SEND_FLOW_REM. Actions are stored as given:
- *     validate them (ports, vendor actions) before calling.
+ *     FLOW_REMOVED for those whose `flags` has OFPFF_SEND_FLOW_REM. Actions are stored as given,
+ *     unchecked: run validateMessage (protocol/validate.ts) on the FLOW_MOD first, which refuses
+ *     vendor actions and outputs to impossible port numbers. Whether an output port exists is
+ *     not checked anywhere (Open vSwitch does not either): output to a missing port drops.
  *   - `lookup(key: FlowKey, frameLength: number): FlowEntry | null`: the datapath's per-packet
  *     call; counts the table's lookups and matches and the entry's packets and bytes; null is a
  *     table miss. After flowMod returns, the very next lookup sees the change.
@@ -18,7 +21,7 @@
  *     OFPRR_IDLE_TIMEOUT / OFPRR_HARD_TIMEOUT); same FLOW_REMOVED rule as above.
  *   - `nextExpiry(): number | null`: when expire() next has work (the same clock): set one timer
  *     for it, and re-arm it after every flowMod and expire().
- *   - `flowStats(req)`, `aggregateStats(req)` with `req = { match, tableId, outPort }` (tableId 0,
+ *   - `flowStats(q)`, `aggregateStats(q)` with a StatsQuery `{ match, tableId, outPort }` (tableId 0,
  *     0xff all, 0xfe emergency; outPort OFPP_NONE for no filter); `tableStats()`: one table.
  *   - `enterEmergencyMode()` / `leaveEmergencyMode()`: spec 6.3 (optional for the agent).
  *   - `size`, `emergencySize`, `maskCount`, `capacity`, `emergencyMode`.
@@ -29,7 +32,7 @@
  * - `normalizeMatch(match)`: a match as Open vSwitch normalises it (what flow stats report).
  * - Flow keys: flow-key.ts (layout, pack/unpack helpers).
  */
-export { FlowTable, DEFAULT_CAPACITY, EXACT_MATCH_PRIORITY, type FlowTableOptions, type FlowModResult, type StatsRequest } from './flow-table.js';
+export { FlowTable, type FlowTableOptions, type FlowModResult, type StatsQuery } from './flow-table.js';
 export { FlowEntry, type RemovedFlow } from './flow-entry.js';
-export { normalizeMatch, isExactRequest } from './match.js';
+export { normalizeMatch } from './match.js';
 export * from './flow-key.js';

@@ -50,7 +50,7 @@ export function isExactRequest(match: Match): boolean {
 }
 
 /** Netmask of a nw_src/nw_dst wildcard bit count (32 or more: everything wildcarded). */
-export function prefixMask(wildcardBits: number): number {
+function prefixMask(wildcardBits: number): number {
   return wildcardBits >= 32 ? 0 : (0xffffffff << wildcardBits) >>> 0;
 }
 

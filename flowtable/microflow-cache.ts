@@ -53,22 +53,32 @@ const RECORD = 16;
 const NO_ENTRY = -1;
 const EMPTY = -2;
 
+/** Where the cache's wrapping counters start (0 unless a test starts them near their wrap). */
+export interface CacheCounters {
+  /** The table generation (int32, counts adds). */
+  readonly generation?: number;
+  /** The LRU use clock (int32, counts uses). */
+  readonly clock?: number;
+}
+
 export class MicroflowCache {
   private readonly setMask: number;
   /** Slot records, four per set side by side; a hit reads one record (64 bytes). */
   private readonly records: Int32Array;
   private readonly store: EntryStore;
-  /** Use stamps for LRU within a set; wraps as int32 (a wrong choice of victim then, nothing worse). */
-  private clock = 0;
+  /** Use stamps for LRU within a set; wraps as int32 (victims are chosen by age, clock - stamp). */
+  private clock: number;
   /** Adds so far, as an int32 that wraps (slots compare generations by difference). */
-  private generation = 0;
+  private generation: number;
   private readonly log: (FlowEntry | undefined)[] = new Array<FlowEntry | undefined>(LOG_SIZE);
-  /** Counters for tests and benchmarks. */
+  /** Lookups answered from the cache and lookups that went to the classifier (bench:lookup's hit ratio, the cache tests). */
   hits = 0;
   misses = 0;
 
   /** `slots` is rounded up to a power of two, at least WAYS; answers are ids in `store`. */
-  constructor(slots: number, store: EntryStore) {
+  constructor(slots: number, store: EntryStore, start: CacheCounters = {}) {
+    this.generation = (start.generation ?? 0) | 0;
+    this.clock = (start.clock ?? 0) | 0;
     let sets = 1;
     while (sets * WAYS < slots) sets *= 2;
     this.setMask = sets - 1;
@@ -150,13 +160,21 @@ export class MicroflowCache {
 
   private insert(first: number, h: number, key: FlowKey, id: number): void {
     const records = this.records;
+    // The victim: an empty slot, else the least recently used, by age (clock - stamp, unsigned),
+    // which stays right when the int32 clock wraps (a plain stamp comparison would then evict the
+    // slot used last).
     let victim = first;
+    let oldest = -1;
     for (let s = first; s < first + WAYS; s++) {
       if (records[s * RECORD + R_ID] === EMPTY) {
         victim = s;
         break;
       }
-      if (records[s * RECORD + R_STAMP]! < records[victim * RECORD + R_STAMP]!) victim = s;
+      const age = (this.clock - records[s * RECORD + R_STAMP]!) >>> 0;
+      if (age > oldest) {
+        oldest = age;
+        victim = s;
+      }
     }
     const r = victim * RECORD;
     records[r + R_HASH] = h;

@@ -33,6 +33,7 @@ import {
   OFPT,
   actionsLength,
   encodeMessage,
+  requestError,
 } from '../protocol/index.js';
 import type {
   Action,
@@ -40,6 +41,7 @@ import type {
   FlowMod,
   FlowStats,
   Match,
+  OfpError,
   OfpMessage,
   PacketOut,
   PhyPort,
@@ -49,6 +51,7 @@ import type {
   StatsRequest,
   TableStats,
 } from '../protocol/index.js';
+import type { StatsQuery } from '../flowtable/flow-table.js';
 import { BufferPool } from './buffer-pool.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
@@ -74,15 +77,10 @@ export interface AgentRemovedFlow {
   readonly durationNsec: number;
 }
 
+/** A refusal is an OfpError, which the agent sends as it is. */
 export type AgentFlowModResult =
   | { readonly ok: true; readonly entry?: AgentFlowEntry | null; readonly removed: readonly AgentRemovedFlow[] }
-  | { readonly ok: false; readonly errorType: number; readonly code: number };
-
-export interface StatsQuery {
-  readonly match: Match;
-  readonly tableId: number;
-  readonly outPort: number;
-}
+  | OfpError;
 
 /** The flow table, as the agent uses it. */
 export interface AgentFlowTable {
@@ -100,8 +98,8 @@ export type AgentPortModResult = { readonly ok: true } | { readonly ok: false; r
 export interface AgentDatapath {
   /** Every port's description, the LOCAL port included. */
   portDescriptions(): readonly PhyPort[];
-  /** Statistics of one port, or of all for OFPP_NONE; null when the port does not exist. */
-  portStats(portNo: number): readonly PortStats[] | null;
+  /** Statistics of one port, or of every port for OFPP_NONE; empty when the port does not exist. */
+  portStats(portNo: number): readonly PortStats[];
   /** Applies a PORT_MOD; fails with an OFPPMFC code. */
   modifyPort(mod: PortMod): AgentPortModResult;
   /** Sends a frame through an action list, as if it had arrived on `inPort`. */
@@ -122,11 +120,11 @@ export interface AgentOptions {
 }
 
 /** The capabilities that really work. */
-export const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.QUEUE_STATS | OFPC.ARP_MATCH_IP;
+const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.QUEUE_STATS | OFPC.ARP_MATCH_IP;
 /** Every OpenFlow 1.0 action but VENDOR: bit n is action type n. */
-export const SWITCH_ACTIONS = (1 << (OFPAT.ENQUEUE + 1)) - 1;
+const SWITCH_ACTIONS = (1 << (OFPAT.ENQUEUE + 1)) - 1;
 
-export const SWITCH_DESCRIPTION = {
+const SWITCH_DESCRIPTION = {
   mfrDesc: 'ofswitch project',
   hwDesc: 'ofswitch',
   swDesc: 'ofswitch 0.1.0',
@@ -142,7 +140,7 @@ const SWITCH_TO_CONTROLLER: ReadonlySet<number> = new Set([
 
 export class Agent implements ConnectionHandler {
   readonly connections = new Set<Connection>();
-  readonly bufferPool: BufferPool;
+  private readonly bufferPool: BufferPool;
   private readonly options: AgentOptions;
   private readonly log: Logger;
   private fragFlags: number = OFPC_FRAG.NORMAL;
@@ -222,10 +220,11 @@ export class Agent implements ConnectionHandler {
         return conn.send({ version: OFP_VERSION, type: OFPT.BARRIER_REPLY, xid });
       case OFPT.QUEUE_GET_CONFIG_REQUEST:
         if (!this.isPhysicalPort(msg.port))
-          return conn.sendError(xid, OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes);
+          return conn.sendError(requestError(OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes, `no port ${msg.port}`));
         return conn.send({ version: OFP_VERSION, type: OFPT.QUEUE_GET_CONFIG_REPLY, xid, port: msg.port, queues: [] });
       default:
-        if (SWITCH_TO_CONTROLLER.has(msg.type)) return conn.sendError(xid, OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, bytes);
+        if (SWITCH_TO_CONTROLLER.has(msg.type))
+          return conn.sendError(requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, bytes, 'a message only a switch sends'));
         return;
     }
   }
@@ -240,15 +239,27 @@ export class Agent implements ConnectionHandler {
     this.missSendLen = missSendLen;
   }
 
+  /**
+   * A FLOW_MOD from the switch's owner rather than a connection (lib/switch.ts addFlow): the table
+   * change, FLOW_REMOVED for what it removed, expiry rescheduled. A refusal is returned, not sent.
+   */
+  applyFlowMod(mod: FlowMod): AgentFlowModResult {
+    const result = this.options.flowTable.flowMod(mod);
+    if (!result.ok) return result;
+    this.flowsRemoved(result.removed);
+    this.options.onTableChange?.();
+    return result;
+  }
+
   private flowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void {
     const result = this.options.flowTable.flowMod(msg);
-    if (!result.ok) return conn.sendError(msg.xid, result.errorType, result.code, bytes);
+    if (!result.ok) return conn.sendError(result);
     this.flowsRemoved(result.removed);
     this.options.onTableChange?.();
     const adds = msg.command === OFPFC.ADD || msg.command === OFPFC.MODIFY || msg.command === OFPFC.MODIFY_STRICT;
     if (!adds || msg.bufferId === OFP_NO_BUFFER) return;
     const packet = this.bufferPool.take(msg.bufferId);
-    if (!packet) return conn.sendError(msg.xid, OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, bytes);
+    if (!packet) return conn.sendError(unknownBuffer(msg.bufferId, bytes));
     this.options.datapath.execute(packet.frame, packet.inPort, msg.actions);
   }
 
@@ -256,7 +267,7 @@ export class Agent implements ConnectionHandler {
     let frame = msg.data;
     if (msg.bufferId !== OFP_NO_BUFFER) {
       const packet = this.bufferPool.take(msg.bufferId);
-      if (!packet) return conn.sendError(msg.xid, OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, bytes);
+      if (!packet) return conn.sendError(unknownBuffer(msg.bufferId, bytes));
       frame = packet.frame;
     }
     this.options.datapath.execute(frame, msg.inPort, msg.actions);
@@ -264,7 +275,7 @@ export class Agent implements ConnectionHandler {
 
   private portMod(conn: Connection, msg: PortMod, bytes: Uint8Array): void {
     const result = this.options.datapath.modifyPort(msg);
-    if (!result.ok) conn.sendError(msg.xid, OFPET.PORT_MOD_FAILED, result.code, bytes);
+    if (!result.ok) conn.sendError(requestError(OFPET.PORT_MOD_FAILED, result.code, bytes, `port ${msg.portNo}`));
   }
 
   private isPhysicalPort(portNo: number): boolean {
@@ -290,23 +301,22 @@ export class Agent implements ConnectionHandler {
           ...reply, flags, statsType: OFPST.TABLE, tables,
         }));
       case OFPST.PORT: {
-        const ports = this.options.datapath.portStats(msg.portNo);
         // An unknown port number gets an empty reply, as Open vSwitch gives.
-        return this.sendParts(conn, ports ?? [], () => OFP_SIZE.port_stats, (list, flags) => ({
+        return this.sendParts(conn, this.options.datapath.portStats(msg.portNo), () => OFP_SIZE.port_stats, (list, flags) => ({
           ...reply, flags, statsType: OFPST.PORT, ports: list,
         }));
       }
       case OFPST.QUEUE:
         // No queues exist: any real port (or OFPP_ALL) has none; another number is BAD_PORT.
         if (msg.portNo !== OFPP.ALL && !this.isPhysicalPort(msg.portNo))
-          return conn.sendError(msg.xid, OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes);
+          return conn.sendError(requestError(OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes, `no port ${msg.portNo}`));
         return conn.send({ ...reply, statsType: OFPST.QUEUE, queues: [] });
       case OFPST.PORT_DESC:
         return this.sendParts(conn, this.options.datapath.portDescriptions(), () => OFP_SIZE.phy_port, (ports, flags) => ({
           ...reply, flags, statsType: OFPST.PORT_DESC, ports,
         }));
       default:
-        return conn.sendError(msg.xid, OFPET.BAD_REQUEST, OFPBRC.BAD_STAT, bytes);
+        return conn.sendError(requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_STAT, bytes, `stats type ${msg.statsType}`));
     }
   }
 
@@ -349,7 +359,7 @@ export class Agent implements ConnectionHandler {
   }
 
   /** FLOW_REMOVED for every removed entry that asked for it. */
-  flowsRemoved(removed: readonly AgentRemovedFlow[]): void {
+  private flowsRemoved(removed: readonly AgentRemovedFlow[]): void {
     for (const r of removed) {
       const e = r.entry;
       if ((e.flags & OFPFF.SEND_FLOW_REM) === 0) continue;
@@ -381,4 +391,9 @@ export class Agent implements ConnectionHandler {
   portStatus(reason: number, desc: PhyPort): void {
     this.broadcast(() => ({ version: OFP_VERSION, type: OFPT.PORT_STATUS, xid: 0, reason, desc }));
   }
+}
+
+/** BAD_REQUEST/BUFFER_UNKNOWN: the request names a buffer that is unknown, used or expired. */
+function unknownBuffer(bufferId: number, request: Uint8Array): OfpError {
+  return requestError(OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, request, `buffer 0x${bufferId.toString(16)}`);
 }

@@ -8,8 +8,8 @@
  */
 import { OFP_NO_BUFFER } from '../protocol/constants.js';
 
-export const BUFFER_POOL_SIZE = 256;
-export const BUFFER_LIFETIME_MS = 5000;
+const BUFFER_POOL_SIZE = 256;
+const BUFFER_LIFETIME_MS = 5000;
 const SLOT_BITS = 8;
 /** Generations stay below 2^23 so an id never reaches OFP_NO_BUFFER (0xffffffff). */
 const GENERATION_LIMIT = 1 << 23;
@@ -63,11 +63,5 @@ export class BufferPool {
     const packet = slot.packet;
     slot.packet = null;
     return slot.expiresAt > this.now() ? packet : null;
-  }
-
-  /** Live buffers (for tests and logs). */
-  get inUse(): number {
-    const now = this.now();
-    return this.slots.filter((s) => s.packet !== null && s.expiresAt > now).length;
   }
 }

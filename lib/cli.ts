@@ -5,9 +5,12 @@
  * stderr, exit status 2. Everything else it says is structured log lines (log.ts).
  * With no options at all it runs the demo (demo.ts): three test hosts on a standalone switch.
  */
+import type { UnixctlServer } from '../unixctl/server.js';
+import { UnixSocketError } from '../unixctl/unix-socket.js';
+import { startControlSocket } from './control-socket.js';
 import { createDemoHosts, demoHints, removeDemoHosts } from './demo.js';
 import { createLogger } from './log.js';
-import { USAGE, UsageError, parseCommandLine } from './options.js';
+import { UsageError, parseCommandLine, usage } from './options.js';
 import { StartError, Switch } from './switch.js';
 import { packageVersion } from './version.js';
 
@@ -25,7 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (command.kind === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return 0;
   }
   if (command.kind === 'version') {
@@ -33,10 +36,23 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const log = createLogger({ level: command.options.logLevel });
+  let stopRequested: () => void = () => {};
+  const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+  let control: UnixctlServer | null = null;
+  if (command.options.unixctl !== undefined) {
+    try {
+      control = await startControlSocket(command.options.unixctl, log, command.options.logLevel, stopRequested);
+    } catch (err) {
+      if (!(err instanceof UnixSocketError)) throw err;
+      process.stderr.write(`ofswitch: --unixctl ${err.message}\n`);
+      return 2;
+    }
+  }
   let sw: Switch;
   try {
     sw = await Switch.start(command.options, log);
   } catch (err) {
+    await control?.close();
     if (err instanceof StartError) {
       process.stderr.write(`ofswitch: ${err.message}\n`);
       return 2;
@@ -45,16 +61,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (demo) {
     const listen = command.options.listen[0];
-    process.stdout.write(demoHints(demo, `tcp:${listen?.host ?? '127.0.0.1'}:${listen?.port ?? 6634}`));
+    const target = listen && 'host' in listen ? `tcp:${listen.host}:${listen.port}` : 'tcp:127.0.0.1:6634';
+    process.stdout.write(demoHints(demo, target));
   }
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string): void => {
-      log.info('signal received, stopping', { signal });
-      resolve();
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  const shutdown = (signal: string): void => {
+    log.info('signal received, stopping', { signal });
+    stopRequested();
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  await stopping;
+  await control?.close();
   await sw.stop();
   if (demo) removeDemoHosts(demo);
   return 0;

@@ -15,6 +15,11 @@
  * - Our HELLO goes out at once, before the peer's arrives.
  * - After the handshake a message of another version earns BAD_REQUEST/BAD_VERSION; the
  *   connection stays up. Echo requests are answered here with their xid and payload.
+ * - Every refusal, whoever makes it (decoding, validation, the agent), is an OfpError sent with
+ *   `sendError`. An exception while decoding or handling a request is a bug, not a refusal: it
+ *   is answered with `internalError` (Open vSwitch's NXBRC_UNENCODABLE_ERROR, see
+ *   protocol/errors.ts) for the request's xid, logged with its stack, counted in
+ *   `internalErrors`, and the connection goes on with the next request.
  * - Messages are processed in arrival order, each completely (its replies and errors written)
  *   before the next starts, even when the handler is asynchronous. A BARRIER_REQUEST therefore
  *   needs nothing special: by the time it is handled, everything before it is done and sent.
@@ -32,15 +37,16 @@ import {
   MessageFramer,
   decodeMessage,
   encodeMessage,
-  errorMessage,
-  errorReply,
+  internalError,
   nameOf,
   negotiateVersion,
+  requestError,
   validateMessage,
+  xidOf,
 } from '../protocol/index.js';
-import { xidOf } from '../protocol/errors.js';
-import type { Hello, OfpMessage } from '../protocol/index.js';
+import type { Hello, OfpError, OfpMessage } from '../protocol/index.js';
 import type { Logger } from './log.js';
+import { describePeer } from './listener.js';
 
 export type ConnectionState = 'hello-wait' | 'active' | 'probing' | 'closed';
 
@@ -80,6 +86,7 @@ export class Connection {
   private probeSentAt = 0;
   private probeTimer: NodeJS.Timeout | null = null;
   private nextXid = 1;
+  private internalErrorCount = 0;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -89,7 +96,7 @@ export class Connection {
     this.probeIntervalMs = options.probeIntervalMs;
     this.now = options.now ?? Date.now;
     this.lastReceived = this.now();
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.peer = describePeer(socket);
     this.log = options.log.child({ conn: this.id, kind: this.kind, peer: this.peer });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -110,8 +117,13 @@ export class Connection {
     return this.stateValue === 'active' || this.stateValue === 'probing';
   }
 
+  /** Requests whose decoding or handling threw (each answered with an internal error). */
+  get internalErrors(): number {
+    return this.internalErrorCount;
+  }
+
   /** A fresh xid for a message the switch originates. */
-  allocateXid(): number {
+  private allocateXid(): number {
     const xid = this.nextXid;
     this.nextXid = (this.nextXid + 1) >>> 0 || 1;
     return xid;
@@ -129,8 +141,9 @@ export class Connection {
     if (!this.socket.write(bytes)) this.socket.pause();
   }
 
-  sendError(xid: number, errorType: number, code: number, offending: Uint8Array): void {
-    this.send(errorMessage(xid, errorType, code, offending));
+  /** Answers a request with the error it earned. */
+  sendError(err: OfpError): void {
+    this.send(err.toMessage());
   }
 
   /** Closes the connection (after writing what is queued); idempotent. */
@@ -142,7 +155,7 @@ export class Connection {
     this.queue.length = 0;
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.log.info('connection closed', { reason });
+    this.log.info('connection closed', { reason, internalErrors: this.internalErrorCount });
     this.handler.onClose?.(this, reason);
   }
 
@@ -168,19 +181,28 @@ export class Connection {
       try {
         pending = this.process(bytes);
       } catch (err) {
-        this.log.error('request failed', { err, xid: xidOf(bytes) });
+        this.failed(bytes, err);
         continue;
       }
       if (pending) {
         this.busy = true;
         pending
-          .catch((err: unknown) => this.log.error('request failed', { err, xid: xidOf(bytes) }))
+          .catch((err: unknown) => this.failed(bytes, err))
           .finally(() => {
             this.busy = false;
             this.pump();
           });
       }
     }
+  }
+
+  /** Decoding or handling `bytes` threw: a bug. Answered, logged with its stack, counted; the connection goes on. */
+  private failed(bytes: Uint8Array, err: unknown): void {
+    this.internalErrorCount++;
+    const stack = err instanceof Error ? err.stack : String(err);
+    const type = nameOf(OFPT, bytes[1] ?? 0);
+    this.log.error('internal error handling a request', { xid: xidOf(bytes), type, stack, internalErrors: this.internalErrorCount });
+    this.sendError(internalError(bytes, err instanceof Error ? err.message : String(err)));
   }
 
   private process(bytes: Uint8Array): void | Promise<void> {
@@ -190,18 +212,18 @@ export class Connection {
     if (this.stateValue === 'hello-wait') return this.handshake(bytes, version, type, xid);
     if (version !== OFP_VERSION) {
       this.log.warn('message of another version', { version, xid });
-      return this.sendError(xid, OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, bytes);
+      return this.sendError(requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, bytes, `version ${version}`));
     }
     const decoded = decodeMessage(bytes);
     if (!decoded.ok) {
       this.log.warn('bad message', { reason: decoded.reason, xid });
-      return this.send(errorReply(decoded));
+      return this.sendError(decoded);
     }
     const msg = decoded.message;
     const invalid = validateMessage(msg, bytes);
     if (invalid) {
       this.log.info('refused message', { reason: invalid.reason, xid });
-      return this.send(errorReply(invalid));
+      return this.sendError(invalid);
     }
     if (this.log.debugEnabled) this.log.debug('receive', { type: nameOf(OFPT, msg.type), xid });
     switch (msg.type) {

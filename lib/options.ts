@@ -3,7 +3,15 @@
  * holding the same settings (command-line options win; a list given on the command line replaces
  * the file's). Anything wrong raises a UsageError whose message names the culprit; the command
  * prints it and exits with status 2.
+ *
+ * commander reads the command line (flags, `--opt=value`, a missing value, unknown options,
+ * --help and its text); each option's value goes through one of the exported value parsers below
+ * (parsePort, parseDpid, parseListen, ...), which the config file uses too. Adding an option: a
+ * parser, a `.option()` in commandLineProgram, a RawSettings key, a config-file key, and its
+ * SwitchOptions field.
  */
+import { UNIX_PATH_MAX } from '../unixctl/unix-socket.js';
+import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { OFP_DEFAULT_LISTEN_PORT, OFP_TCP_PORT, OFPP } from '../protocol/constants.js';
@@ -29,6 +37,14 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** A unix-domain socket path (`punix:PATH`). */
+export interface UnixEndpoint {
+  readonly path: string;
+}
+
+/** Where OpenFlow connections are accepted: TCP or a unix-domain socket (tell them apart by `path`). */
+export type ListenEndpoint = Endpoint | UnixEndpoint;
+
 export type FailMode = 'secure' | 'standalone';
 
 export interface SwitchOptions {
@@ -37,12 +53,14 @@ export interface SwitchOptions {
   /** Ports with their OpenFlow numbers assigned. */
   readonly ports: readonly (PortOption & { readonly ofport: number })[];
   readonly local: string | undefined;
-  readonly listen: readonly Endpoint[];
+  readonly listen: readonly ListenEndpoint[];
   readonly controllers: readonly Endpoint[];
   readonly failMode: FailMode;
   /** Idle interval before an echo probe on controller connections, in milliseconds. */
   readonly probeIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Control socket path for ovs-appctl; none when undefined. */
+  readonly unixctl: string | undefined;
 }
 
 export type CommandLine =
@@ -53,37 +71,22 @@ export type CommandLine =
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
 export const DEFAULT_LISTEN: Endpoint = { host: '127.0.0.1', port: OFP_DEFAULT_LISTEN_PORT };
 
-export const USAGE = `usage: ofswitch [options]
-An OpenFlow 1.0 switch. Runs in the foreground until SIGINT or SIGTERM.
-
-  --dpid HEX                 datapath id, up to 16 hex digits (default: from the first port's MAC)
-  --port NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]
-                             attach a Linux interface (repeatable; numbered 1, 2, 3... in order)
-  --local NAME               the switch's own host interface, the LOCAL port (created, and removed
-                             on exit, when no interface NAME exists)
-  --listen ptcp:PORT[:IP]    accept OpenFlow connections (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)
-  --controller tcp:IP[:PORT] connect to a controller (repeatable; default port ${OFP_TCP_PORT})
-  --fail-mode secure|standalone
-                             without a controller: drop misses, or act as a learning switch (default standalone)
-  --probe-interval SECS      echo a controller connection idle this long, drop it after as long again (default 5)
-  --log-level debug|info|warn|error
-  --config FILE              the same settings from a JSON file:
-                             {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
-                              "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
-                              "failMode":"secure","probeInterval":5,"logLevel":"info"}
-  --help, --version
-`;
-
-/** Raw settings before defaults and port numbering: what the file and the command line give. */
+/**
+ * Raw settings before defaults and port numbering: what the file and the command line give, keyed
+ * as commander names the options' values (`--fail-mode` is failMode), so that the command line's
+ * merge over the file's as they are.
+ */
 interface RawSettings {
   dpid?: bigint;
-  ports?: PortOption[];
+  port?: PortOption[];
   local?: string;
-  listen?: Endpoint[];
-  controllers?: Endpoint[];
+  listen?: ListenEndpoint[];
+  controller?: Endpoint[];
   failMode?: FailMode;
-  probeIntervalMs?: number;
+  /** In milliseconds. */
+  probeInterval?: number;
   logLevel?: LogLevel;
+  unixctl?: string;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -101,7 +104,7 @@ export function parseDpid(text: string): bigint {
   return BigInt('0x' + hex);
 }
 
-function parseInterfaceName(text: string, what: string): string {
+export function parseInterfaceName(text: string, what: string): string {
   if (!IFNAME.test(text)) throw new UsageError(`${what}: "${text}" is not a valid interface name`);
   return text;
 }
@@ -127,10 +130,18 @@ function parseHost(text: string, what: string): string {
   return text;
 }
 
-/** `ptcp:PORT[:IP]` */
-export function parseListen(text: string): Endpoint {
+/** A unix socket path: not empty, at most 107 bytes (the kernel's sun_path). */
+export function parseSocketPath(text: string, what: string): string {
+  if (text === '') throw new UsageError(`${what}: the socket path is empty`);
+  if (Buffer.byteLength(text) > UNIX_PATH_MAX) throw new UsageError(`${what}: the socket path is longer than ${UNIX_PATH_MAX} bytes`);
+  return text;
+}
+
+/** `ptcp:PORT[:IP]` or `punix:PATH` */
+export function parseListen(text: string): ListenEndpoint {
+  if (text.startsWith('punix:')) return { path: parseSocketPath(text.slice('punix:'.length), `--listen ${text}`) };
   const m = /^ptcp:(\d+)(?::(.+))?$/.exec(text);
-  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP]`);
+  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP] or punix:PATH`);
   return {
     port: parseInteger(m[1] ?? '', `--listen ${text}`, 0, 65535),
     host: m[2] === undefined ? DEFAULT_LISTEN.host : parseHost(m[2], `--listen ${text}`),
@@ -147,19 +158,19 @@ export function parseController(text: string): Endpoint {
   };
 }
 
-function parseFailMode(text: string): FailMode {
+export function parseFailMode(text: string): FailMode {
   if (text !== 'secure' && text !== 'standalone')
     throw new UsageError(`--fail-mode: "${text}" is neither secure nor standalone`);
   return text;
 }
 
-function parseLogLevel(text: string): LogLevel {
+export function parseLogLevel(text: string): LogLevel {
   const level = LOG_LEVELS.find((l) => l === text);
   if (!level) throw new UsageError(`--log-level: "${text}" is not one of ${LOG_LEVELS.join(', ')}`);
   return level;
 }
 
-function parseProbeInterval(text: string): number {
+export function parseProbeInterval(text: string): number {
   const secs = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || secs <= 0 || secs > 3600)
     throw new UsageError(`--probe-interval: "${text}" is not a number of seconds (0 < s <= 3600)`);
@@ -197,7 +208,7 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
         settings.dpid = parseDpid(str(key, value));
         break;
       case 'ports':
-        settings.ports = list(key, value).map((p) => (typeof p === 'string' ? parsePort(p) : portFromObject(path, p)));
+        settings.port = list(key, value).map((p) => (typeof p === 'string' ? parsePort(p) : portFromObject(path, p)));
         break;
       case 'local':
         settings.local = parseInterfaceName(str(key, value), '--local');
@@ -206,16 +217,19 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
         settings.listen = list(key, value).map((l) => parseListen(str(key, l)));
         break;
       case 'controllers':
-        settings.controllers = list(key, value).map((c) => parseController(str(key, c)));
+        settings.controller = list(key, value).map((c) => parseController(str(key, c)));
         break;
       case 'failMode':
         settings.failMode = parseFailMode(str(key, value));
         break;
       case 'probeInterval':
-        settings.probeIntervalMs = parseProbeInterval(String(value));
+        settings.probeInterval = parseProbeInterval(String(value));
         break;
       case 'logLevel':
         settings.logLevel = parseLogLevel(str(key, value));
+        break;
+      case 'unixctl':
+        settings.unixctl = parseSocketPath(str(key, value), '--unixctl');
         break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
@@ -256,58 +270,100 @@ export function numberPorts(ports: readonly PortOption[]): (PortOption & { ofpor
   });
 }
 
+const CONFIG_HELP = `
+--config FILE holds the same settings as JSON, for example:
+  {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
+   "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
+   "failMode":"secure","probeInterval":5,"logLevel":"info","unixctl":"/tmp/ofswitch.ctl"}
+Options given on the command line win over the file's.
+`;
+
+/** A repeatable option: each value parsed and added to the list. */
+function repeatable<T>(parse: (text: string) => T): (text: string, previous: T[] | undefined) => T[] {
+  return (text, previous) => [...(previous ?? []), parse(text)];
+}
+
+/** The command line's options, each with its value parser; a new program for every parse. */
+export function commandLineProgram(): Command {
+  return new Command('ofswitch')
+    .description('An OpenFlow 1.0 switch. Runs in the foreground until SIGINT or SIGTERM.')
+    .option('--dpid <HEX>', "datapath id, up to 16 hex digits (default: from the first port's MAC)", parseDpid)
+    .option(
+      '--port <SPEC>',
+      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...] (repeatable; numbered 1, 2, 3... in order unless ofport is given)',
+      repeatable(parsePort),
+    )
+    .option(
+      '--local <NAME>',
+      "the switch's own host interface, the LOCAL port (created, and removed on exit, when no interface NAME exists)",
+      (text: string) => parseInterfaceName(text, '--local'),
+    )
+    .option(
+      '--listen <ptcp:PORT[:IP]|punix:PATH>',
+      `accept OpenFlow connections on TCP or a unix socket (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)`,
+      repeatable(parseListen),
+    )
+    .option(
+      '--controller <tcp:IP[:PORT]>',
+      `connect to a controller (repeatable; default port ${OFP_TCP_PORT})`,
+      repeatable(parseController),
+    )
+    .option(
+      '--fail-mode <secure|standalone>',
+      'without a controller: drop misses, or act as a learning switch (default standalone)',
+      parseFailMode,
+    )
+    .option(
+      '--probe-interval <SECS>',
+      'echo a controller connection idle this long, drop it after as long again (default 5)',
+      parseProbeInterval,
+    )
+    .option(`--log-level <${LOG_LEVELS.join('|')}>`, 'which log lines to write (default info)', parseLogLevel)
+    .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
+      parseSocketPath(text, '--unixctl'),
+    )
+    .option('--config <FILE>', 'the same settings from a JSON file (see below)')
+    .option('-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .addHelpText('after', CONFIG_HELP)
+    // operands are refused by parseCommandLine, naming the first
+    .allowExcessArguments(true)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+}
+
+/** The --help text. */
+export function usage(): string {
+  let text = '';
+  commandLineProgram()
+    .configureOutput({ writeOut: (s) => (text += s) })
+    .outputHelp();
+  return text;
+}
+
+interface CommandLineValues extends RawSettings {
+  config?: string;
+  version?: boolean;
+}
+
 /** Parses `argv` (without node and the script). */
 export function parseCommandLine(argv: readonly string[], readConfig?: (p: string) => string): CommandLine {
-  const cli: RawSettings = {};
-  let file: RawSettings = {};
-  const append = <T>(list: T[] | undefined, item: T): T[] => [...(list ?? []), item];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') return { kind: 'help' };
-    if (arg === '--version' || arg === '-V') return { kind: 'version' };
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${name} needs a value`);
-      return v;
-    };
-    switch (name) {
-      case '--dpid':
-        cli.dpid = parseDpid(value());
-        break;
-      case '--port':
-        cli.ports = append(cli.ports, parsePort(value()));
-        break;
-      case '--local':
-        cli.local = parseInterfaceName(value(), '--local');
-        break;
-      case '--listen':
-        cli.listen = append(cli.listen, parseListen(value()));
-        break;
-      case '--controller':
-        cli.controllers = append(cli.controllers, parseController(value()));
-        break;
-      case '--fail-mode':
-        cli.failMode = parseFailMode(value());
-        break;
-      case '--probe-interval':
-        cli.probeIntervalMs = parseProbeInterval(value());
-        break;
-      case '--log-level':
-        cli.logLevel = parseLogLevel(value());
-        break;
-      case '--config':
-        file = parseConfigFile(value(), readConfig);
-        break;
-      default:
-        throw new UsageError(`unknown option "${arg}" (see --help)`);
-    }
+  const program = commandLineProgram();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.code === 'commander.helpDisplayed') return { kind: 'help' };
+    // commander's own words ("unknown option '--x'", "option '--dpid <HEX>' argument missing"),
+    // on one line, without its "error: "
+    throw new UsageError(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
   }
-  const s: RawSettings = { ...file, ...cli };
-  const ports = numberPorts(s.ports ?? []);
+  const operand = program.args[0];
+  if (operand !== undefined) throw new UsageError(`unexpected argument "${operand}" (options start with --)`);
+  const { config, version, ...cli } = program.opts<CommandLineValues>();
+  if (version) return { kind: 'version' };
+  const s: RawSettings = { ...(config === undefined ? {} : parseConfigFile(config, readConfig)), ...cli };
+  const ports = numberPorts(s.port ?? []);
   if (s.local !== undefined && ports.some((p) => p.name === s.local))
     throw new UsageError(`--local ${s.local}: already given as a --port`);
   return {
@@ -317,10 +373,11 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ports,
       local: s.local,
       listen: s.listen ?? [DEFAULT_LISTEN],
-      controllers: s.controllers ?? [],
+      controllers: s.controller ?? [],
       failMode: s.failMode ?? 'standalone',
-      probeIntervalMs: s.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS,
+      probeIntervalMs: s.probeInterval ?? DEFAULT_PROBE_INTERVAL_MS,
       logLevel: s.logLevel ?? 'info',
+      unixctl: s.unixctl,
     },
   };
 }

@@ -25,7 +25,7 @@ import { createPort, portType, type PortDeviceOf } from '../datapath/ports/facto
 import type { NetPort } from '../datapath/ports/net-port.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
-import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT, errorName } from '../protocol/index.js';
+import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath } from './agent.js';
 import { Connection, type ConnectionHandler } from './connection.js';
@@ -34,7 +34,7 @@ import { FailModeState, type MissPolicy } from './fail-mode.js';
 import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
 import { ListenError, listen, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
-import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type SwitchOptions } from './options.js';
+import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -137,10 +137,10 @@ export interface ControllerView {
 }
 
 export interface ListenerView {
-  /** `ptcp:PORT:IP` with the port actually bound. */
+  /** `ptcp:PORT:IP` with the port actually bound, or `punix:PATH`. */
   readonly target: string;
+  /** The TCP port bound (0 for punix). */
   readonly port: number;
-  readonly host: string;
 }
 
 export interface SwitchEvents {
@@ -159,9 +159,14 @@ interface ControllerRecord {
   connected: boolean;
 }
 
-/** The target strings of endpoints, as the command line and setControllers/addListener spell them. */
+/** A controller's target string, as the command line and setControllers spell it. */
 const controllerTarget = (e: Endpoint): string => `tcp:${e.host}:${e.port}`;
-const listenTarget = (e: Endpoint): string => `ptcp:${e.port}:${e.host}`;
+
+/** Whether a listener is the one `e` names (a TCP one by the port asked for or the one bound). */
+function listensOn(l: Listener, e: ListenEndpoint): boolean {
+  if ('path' in e || 'path' in l.endpoint) return 'path' in e && 'path' in l.endpoint && e.path === l.endpoint.path;
+  return l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port);
+}
 
 export class Switch {
   /** 'port-status' for every port added, removed or changed (what the connections get as PORT_STATUS). */
@@ -373,10 +378,8 @@ export class Switch {
   }
 
   private flowMod(mod: FlowMod): number {
-    const result = this.flowTable.flowMod(mod);
-    if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${errorName(result.errorType, result.code)}`);
-    this.agent.flowsRemoved(result.removed);
-    this.scheduleExpiry();
+    const result = this.agent.applyFlowMod(mod);
+    if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${result.reason}`);
     return result.removed.length;
   }
 
@@ -467,10 +470,13 @@ export class Switch {
     return [...this.controllerLinks].map(([target, r]) => ({ target, state: r.link.state, connected: r.connected }));
   }
 
-  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result). */
+  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
   async addListener(target: string): Promise<ListenerView> {
     this.checkOpen();
-    const endpoint = parseListen(target);
+    return this.listenOn(parseListen(target));
+  }
+
+  private async listenOn(endpoint: ListenEndpoint): Promise<ListenerView> {
     const conns = new Set<Connection>();
     const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns));
     if (this.closed) {
@@ -479,9 +485,8 @@ export class Switch {
     }
     this.listenerList.push(listener);
     this.accepted.set(listener, conns);
-    const view = listenerView(listener);
-    this.log.info('listening', { listen: view.target });
-    return view;
+    this.log.info('listening', { listen: listener.name });
+    return listenerView(listener);
   }
 
   /**
@@ -491,7 +496,7 @@ export class Switch {
    */
   async removeListener(target: string): Promise<boolean> {
     const e = parseListen(target);
-    const i = this.listenerList.findIndex((l) => l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port));
+    const i = this.listenerList.findIndex((l) => listensOn(l, e));
     const listener = this.listenerList[i];
     if (!listener) return false;
     this.listenerList.splice(i, 1);
@@ -585,7 +590,7 @@ export class Switch {
         sw.addCommandPort(p.name, { name: p.name, ofport: p.ofport, ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
-      for (const endpoint of options.listen) await sw.addListener(listenTarget(endpoint));
+      for (const endpoint of options.listen) await sw.listenOn(endpoint);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
       throw err instanceof ListenError ? new StartError(err.message) : err;
@@ -620,7 +625,7 @@ export function createSwitch(config: SwitchConfig = {}): Switch {
 }
 
 function listenerView(l: Listener): ListenerView {
-  return { target: listenTarget({ host: l.endpoint.host, port: l.port }), port: l.port, host: l.endpoint.host };
+  return { target: l.name, port: l.port };
 }
 
 function checkVlans(name: string, vlan: { tag?: number | undefined; trunks?: readonly number[] | undefined }): void {

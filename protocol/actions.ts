@@ -11,18 +11,17 @@
  */
 import { Parser } from 'binary-parser';
 import { OFP_ACTION_LEN, OFPAT, OFPBAC, OFPET } from './constants.js';
-import { decodeError } from './errors.js';
-import type { Action, DecodeError } from './types.js';
-import { macFromBytes, plainView, writeMac } from './wire.js';
+import { type OfpError, requestError } from './errors.js';
+import type { Action } from './types.js';
+import { MAC_FIELD, plainView, unreachable, writeMac } from './wire.js';
 
 const actionHeader = (): Parser => new Parser().uint16('type').seek(2);
-const mac = { length: 6, formatter: (b: Uint8Array) => macFromBytes(b) };
 
 const portParser = actionHeader().uint16('port').uint16('maxLen');
 const vlanVidParser = actionHeader().uint16('vlanVid');
 const vlanPcpParser = actionHeader().uint8('vlanPcp');
 const stripVlanParser = actionHeader();
-const dlAddrParser = actionHeader().buffer('dlAddr', mac);
+const dlAddrParser = actionHeader().buffer('dlAddr', MAC_FIELD);
 const nwAddrParser = actionHeader().uint32('nwAddr');
 const nwTosParser = actionHeader().uint8('nwTos');
 const tpPortParser = actionHeader().uint16('tpPort');
@@ -49,7 +48,7 @@ const ACTION_PARSERS: Readonly<Record<number, Parser>> = {
  * Decodes the actions in `message[start, end)`; errors name `message` (the whole request) as the
  * offending bytes. The caller has checked that `end` lies inside `message`.
  */
-export function decodeActionList(message: Uint8Array, start: number, end: number): Action[] | DecodeError {
+export function decodeActionList(message: Uint8Array, start: number, end: number): Action[] | OfpError {
   const bytes = plainView(message);
   const actions: Action[] = [];
   let off = start;
@@ -61,7 +60,7 @@ export function decodeActionList(message: Uint8Array, start: number, end: number
     if (len > end - off) return badLen(message, `action length ${len} at offset ${off} overruns the action list`);
     const parser = ACTION_PARSERS[type];
     if (!parser) {
-      return decodeError(OFPET.BAD_ACTION, OFPBAC.BAD_TYPE, message, `unknown action type ${type}`);
+      return requestError(OFPET.BAD_ACTION, OFPBAC.BAD_TYPE, message, `unknown action type ${type}`);
     }
     const fixedLen = (OFP_ACTION_LEN as Readonly<Record<number, number>>)[type] ?? 8;
     if (type !== OFPAT.VENDOR && len !== fixedLen) {
@@ -75,17 +74,17 @@ export function decodeActionList(message: Uint8Array, start: number, end: number
   return actions;
 }
 
-function badLen(message: Uint8Array, reason: string): DecodeError {
-  return decodeError(OFPET.BAD_ACTION, OFPBAC.BAD_LEN, message, reason);
+function badLen(message: Uint8Array, detail: string): OfpError {
+  return requestError(OFPET.BAD_ACTION, OFPBAC.BAD_LEN, message, detail);
 }
 
 /** Decodes a bare action list (exactly the actions' bytes). */
-export function decodeActions(bytes: Uint8Array): Action[] | DecodeError {
+export function decodeActions(bytes: Uint8Array): Action[] | OfpError {
   return decodeActionList(bytes, 0, bytes.length);
 }
 
 /** Wire length of one action (vendor bodies are padded to a multiple of 8). */
-export function actionLength(a: Action): number {
+function actionLength(a: Action): number {
   if (a.type === OFPAT.VENDOR) return 8 + Math.ceil(a.body.length / 8) * 8;
   return OFP_ACTION_LEN[a.type];
 }
@@ -140,6 +139,8 @@ export function writeActions(actions: readonly Action[], buf: Buffer, offset: nu
         buf.writeUInt32BE(a.vendor >>> 0, off + 4);
         buf.set(a.body, off + 8);
         break;
+      default:
+        return unreachable(a, 'action');
     }
     off += len;
   }

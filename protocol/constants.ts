@@ -17,8 +17,6 @@ export const SERIAL_NUM_LEN = 32;
 export const OFP_ETH_ALEN = 6;
 export const OFP_DEFAULT_MISS_SEND_LEN = 128;
 export const OFP_NO_BUFFER = 0xffffffff;
-/** OFPT_ERROR data carries at least this many bytes of the offending message. */
-export const OFP_ERROR_DATA_MIN = 64;
 export const OFP_FLOW_PERMANENT = 0;
 export const OFP_DEFAULT_PRIORITY = 0x8000;
 /** Largest message the 16-bit length field can describe. */
@@ -49,7 +47,6 @@ export const OFPT = {
   QUEUE_GET_CONFIG_REQUEST: 20,
   QUEUE_GET_CONFIG_REPLY: 21,
 } as const;
-export type OfpType = (typeof OFPT)[keyof typeof OFPT];
 
 /** enum ofp_port: port numbers. Physical ports are 1..MAX. */
 export const OFPP = {
@@ -63,6 +60,11 @@ export const OFPP = {
   LOCAL: 0xfffe,
   NONE: 0xffff,
 } as const;
+/**
+ * Open vSwitch's own reserved port below IN_PORT ("no port chosen yet"); its printers name it
+ * UNSET, as they name NONE "ANY" (OFPP_ANY of OpenFlow 1.1).
+ */
+export const OFPP_UNSET = 0xfff7;
 
 /** enum ofp_port_config */
 export const OFPPC = {
@@ -137,24 +139,6 @@ export const OFPAT = {
   ENQUEUE: 11,
   VENDOR: 0xffff,
 } as const;
-export type OfpActionType = (typeof OFPAT)[keyof typeof OFPAT];
-
-/** Wire length of each action type (ofp_action_* structs); VENDOR is variable (at least 8). */
-export const OFP_ACTION_LEN = {
-  [OFPAT.OUTPUT]: 8,
-  [OFPAT.SET_VLAN_VID]: 8,
-  [OFPAT.SET_VLAN_PCP]: 8,
-  [OFPAT.STRIP_VLAN]: 8,
-  [OFPAT.SET_DL_SRC]: 16,
-  [OFPAT.SET_DL_DST]: 16,
-  [OFPAT.SET_NW_SRC]: 8,
-  [OFPAT.SET_NW_DST]: 8,
-  [OFPAT.SET_NW_TOS]: 8,
-  [OFPAT.SET_TP_SRC]: 8,
-  [OFPAT.SET_TP_DST]: 8,
-  [OFPAT.ENQUEUE]: 16,
-  [OFPAT.VENDOR]: 8,
-} as const;
 
 /** enum ofp_flow_wildcards */
 export const OFPFW = {
@@ -201,7 +185,6 @@ export const OFPFC = {
   DELETE: 3,
   DELETE_STRICT: 4,
 } as const;
-export type OfpFlowModCommand = (typeof OFPFC)[keyof typeof OFPFC];
 
 /** enum ofp_flow_mod_flags */
 export const OFPFF = {
@@ -242,7 +225,6 @@ export const OFPST = {
   PORT_DESC: 13,
   VENDOR: 0xffff,
 } as const;
-export type OfpStatsType = (typeof OFPST)[keyof typeof OFPST];
 
 /** enum ofp_stats_reply_flags */
 export const OFPSF = {
@@ -254,7 +236,6 @@ export const OFPQT = {
   NONE: 0,
   MIN_RATE: 1,
 } as const;
-export const OFPQ_ALL = 0xffffffff;
 
 /** enum ofp_hello_elem_type (OpenFlow 1.3+): a later peer's HELLO may carry a version bitmap. */
 export const OFPHET = {
@@ -270,7 +251,6 @@ export const OFPET = {
   PORT_MOD_FAILED: 4,
   QUEUE_OP_FAILED: 5,
 } as const;
-export type OfpErrorType = (typeof OFPET)[keyof typeof OFPET];
 
 /** enum ofp_hello_failed_code */
 export const OFPHFC = {
@@ -382,17 +362,60 @@ export const OFP_SIZE = {
   queue_prop_min_rate: 16,
 } as const;
 
+/**
+ * Wire length of each action type (its ofp_action_* struct, from OFP_SIZE); VENDOR is variable:
+ * this is its header, the least it can be.
+ */
+export const OFP_ACTION_LEN = {
+  [OFPAT.OUTPUT]: OFP_SIZE.action_output,
+  [OFPAT.SET_VLAN_VID]: OFP_SIZE.action_vlan_vid,
+  [OFPAT.SET_VLAN_PCP]: OFP_SIZE.action_vlan_pcp,
+  [OFPAT.STRIP_VLAN]: OFP_SIZE.action_header,
+  [OFPAT.SET_DL_SRC]: OFP_SIZE.action_dl_addr,
+  [OFPAT.SET_DL_DST]: OFP_SIZE.action_dl_addr,
+  [OFPAT.SET_NW_SRC]: OFP_SIZE.action_nw_addr,
+  [OFPAT.SET_NW_DST]: OFP_SIZE.action_nw_addr,
+  [OFPAT.SET_NW_TOS]: OFP_SIZE.action_nw_tos,
+  [OFPAT.SET_TP_SRC]: OFP_SIZE.action_tp_port,
+  [OFPAT.SET_TP_DST]: OFP_SIZE.action_tp_port,
+  [OFPAT.ENQUEUE]: OFP_SIZE.action_enqueue,
+  [OFPAT.VENDOR]: OFP_SIZE.action_vendor_header,
+} as const;
+
 /** Number to name, derived from a constants table: `nameOf(OFPT, 14)` is 'FLOW_MOD'. */
 export function nameOf(table: Readonly<Record<string, number>>, value: number): string {
   for (const [name, v] of Object.entries(table)) if (v === value) return name;
   return `0x${value.toString(16)}`;
 }
 
-/** `OFPET_BAD_REQUEST/OFPBRC_BAD_LEN`-style name of an error type and code. */
+/**
+ * An error type and code by their names without prefixes, for logs: `errorName(1, 6)` is
+ * 'BAD_REQUEST/BAD_LEN' (OFPET_BAD_REQUEST, OFPBRC_BAD_LEN); a number stands for what has no name.
+ */
 export function errorName(type: number, code: number): string {
+  if (type === NXET_VENDOR && code === NXVC_VENDOR_ERROR) return 'NXET_VENDOR/NXVC_VENDOR_ERROR';
   const codes = (OFP_ERROR_CODES as Record<number, Record<string, number>>)[type];
   return `${nameOf(OFPET, type)}/${codes ? nameOf(codes, code) : code}`;
 }
+
+// ---- Open vSwitch's Nicira error extension (nicira-ext.h): errors OpenFlow 1.0 has no code for --
+
+/** Nicira's vendor id (NX_VENDOR_ID), the vendor of Open vSwitch's extensions. */
+export const NX_VENDOR_ID = 0x00002320;
+/**
+ * ofp_error_msg type and code of an extension error: its data begins with a struct
+ * nx_vendor_error (vendor id, then the extension's own error type and code, 16 bits each), then
+ * the offending request.
+ */
+export const NXET_VENDOR = 0xb0c2;
+export const NXVC_VENDOR_ERROR = 0;
+export const NX_VENDOR_ERROR_LEN = 8;
+/**
+ * NXBRC_UNENCODABLE_ERROR, type OFPET_BAD_REQUEST, code 521 under NX_VENDOR_ID: what Open vSwitch
+ * answers when a request failed for a reason OpenFlow cannot express (ofperr_encode_msg__ given an
+ * errno, or an error without an OpenFlow 1.0 code such as OFPFMFC_UNKNOWN), i.e. an internal failure.
+ */
+export const NXBRC_UNENCODABLE_ERROR = 521;
 
 // ---- packet headers the datapath parses and rewrites (IEEE 802.3/802.1Q, IANA; not OpenFlow's) --
 
@@ -406,6 +429,10 @@ export const ETH_TYPE = {
   /** Reverse ARP: Open vSwitch matches it as ARP (opcode, addresses). */
   RARP: 0x8035,
   IPV6: 0x86dd,
+  /** MPLS unicast and multicast, and NSH: Open vSwitch's printers treat these types specially. */
+  MPLS: 0x8847,
+  MPLS_MCAST: 0x8848,
+  NSH: 0x894f,
 } as const;
 /** IP protocol numbers (IPPROTO_* of netinet/in.h), IPv6 extension headers included. */
 export const IPPROTO = {

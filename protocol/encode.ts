@@ -5,6 +5,10 @@
  * zero and the header's length is right by construction; then the fields are written in struct
  * order. encode(decode(b)) gives back b for any well-formed b whose pads are zero, and
  * decode(encode(m)) gives back m.
+ *
+ * Every switch on a message or stats type names each member of its union and ends in
+ * `unreachable`: a message type added to types.ts fails to compile here until it is encoded,
+ * instead of going out as a bare header.
  */
 import {
   DESC_STR_LEN,
@@ -31,7 +35,7 @@ import type {
   StatsRequest,
   TableStats,
 } from './types.js';
-import { writeCString, writeMac } from './wire.js';
+import { unreachable, writeCString, writeMac } from './wire.js';
 
 /** The message's exact wire bytes. Throws a RangeError for a message over 65535 bytes. */
 export function encodeMessage(msg: OfpMessage): Buffer {
@@ -50,7 +54,7 @@ export function encodeMessage(msg: OfpMessage): Buffer {
 }
 
 /** Wire length of a message. */
-export function messageLength(msg: OfpMessage): number {
+function messageLength(msg: OfpMessage): number {
   switch (msg.type) {
     case OFPT.HELLO:
       return OFP_SIZE.header + msg.body.length;
@@ -86,8 +90,13 @@ export function messageLength(msg: OfpMessage): number {
       return OFP_SIZE.queue_get_config_request;
     case OFPT.QUEUE_GET_CONFIG_REPLY:
       return OFP_SIZE.queue_get_config_reply + sum(msg.queues, packetQueueLength);
-    default: // FEATURES_REQUEST, GET_CONFIG_REQUEST, BARRIER_REQUEST, BARRIER_REPLY
+    case OFPT.FEATURES_REQUEST:
+    case OFPT.GET_CONFIG_REQUEST:
+    case OFPT.BARRIER_REQUEST:
+    case OFPT.BARRIER_REPLY:
       return OFP_SIZE.header;
+    default:
+      return unreachable(msg, 'message');
   }
 }
 
@@ -197,8 +206,13 @@ function writeBody(msg: OfpMessage, buf: Buffer): void {
       for (const q of msg.queues) off = writePacketQueue(q, buf, off);
       return;
     }
-    default: // header only
-      return;
+    case OFPT.FEATURES_REQUEST:
+    case OFPT.GET_CONFIG_REQUEST:
+    case OFPT.BARRIER_REQUEST:
+    case OFPT.BARRIER_REPLY:
+      return; // header only
+    default:
+      return unreachable(msg, 'message');
   }
 }
 
@@ -228,8 +242,12 @@ function statsRequestBodyLength(msg: StatsRequest): number {
       return OFP_SIZE.queue_stats_request;
     case OFPST.VENDOR:
       return 4 + msg.body.length;
-    default: // DESC, TABLE, PORT_DESC
+    case OFPST.DESC:
+    case OFPST.TABLE:
+    case OFPST.PORT_DESC:
       return 0;
+    default:
+      return unreachable(msg, 'stats request');
   }
 }
 
@@ -256,8 +274,12 @@ function writeStatsRequest(msg: StatsRequest, buf: Buffer): void {
       buf.writeUInt32BE(msg.vendor >>> 0, off);
       buf.set(msg.body, off + 4);
       return;
+    case OFPST.DESC:
+    case OFPST.TABLE:
+    case OFPST.PORT_DESC:
+      return; // no body
     default:
-      return;
+      return unreachable(msg, 'stats request');
   }
 }
 
@@ -283,6 +305,8 @@ function statsReplyBodyLength(msg: StatsReply): number {
       return msg.ports.length * OFP_SIZE.phy_port;
     case OFPST.VENDOR:
       return 4 + msg.body.length;
+    default:
+      return unreachable(msg, 'stats reply');
   }
 }
 
@@ -324,6 +348,8 @@ function writeStatsReply(msg: StatsReply, buf: Buffer): void {
       buf.writeUInt32BE(msg.vendor >>> 0, off);
       buf.set(msg.body, off + 4);
       return;
+    default:
+      return unreachable(msg, 'stats reply');
   }
 }
 

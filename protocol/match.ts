@@ -6,7 +6,7 @@
 import { Parser } from 'binary-parser';
 import { OFP_SIZE, OFPFW } from './constants.js';
 import type { Match } from './types.js';
-import { macFromBytes, plainView, writeMac } from './wire.js';
+import { MAC_FIELD, plainView, writeMac } from './wire.js';
 
 /** The match that matches everything: every wildcard bit set, every field zero. */
 export const MATCH_ALL: Match = Object.freeze({
@@ -30,14 +30,13 @@ export function matchWith(fields: Partial<Match>): Match {
   return { ...MATCH_ALL, ...fields };
 }
 
-const mac = { length: 6, formatter: (b: Uint8Array) => macFromBytes(b) };
 
 /** The match as a nestable parser (used inside flow mods, flow removed and flow stats). */
 export const matchParser = new Parser()
   .uint32('wildcards')
   .uint16('inPort')
-  .buffer('dlSrc', mac)
-  .buffer('dlDst', mac)
+  .buffer('dlSrc', MAC_FIELD)
+  .buffer('dlDst', MAC_FIELD)
   .uint16('dlVlan')
   .uint8('dlVlanPcp')
   .seek(1)

@@ -12,6 +12,7 @@
  * - Every message carries `version` and `xid` as received, so decode then encode gives the bytes back.
  */
 import type { OFPAT, OFPFC, OFPST, OFPT } from './constants.js';
+import type { OfpError } from './errors.js';
 
 export type MacAddress = string;
 export type Ipv4Address = number;
@@ -433,20 +434,5 @@ export type OfpMessage =
   | QueueGetConfigRequest
   | QueueGetConfigReply;
 
-/** The message of a given OFPT type: `MessageOf<typeof OFPT.FLOW_MOD>` is FlowMod. */
-export type MessageOf<T extends OfpMessage['type']> = Extract<OfpMessage, { type: T }>;
-
-/**
- * Why a message could not be decoded: the OFPT_ERROR type and code the spec names for it, and
- * the offending message's bytes (to echo back, with its xid, in the error reply).
- */
-export interface DecodeError {
-  readonly ok: false;
-  readonly errorType: number;
-  readonly code: number;
-  readonly xid: number;
-  readonly offending: Uint8Array;
-  /** Human-readable detail for logs. */
-  readonly reason: string;
-}
-export type DecodeResult = { readonly ok: true; readonly message: OfpMessage } | DecodeError;
+/** What decodeMessage gives: the message, or the error the spec names for its bytes. */
+export type DecodeResult = { readonly ok: true; readonly message: OfpMessage } | OfpError;

@@ -17,23 +17,18 @@
  *     bits set: OFPBAC_BAD_ARGUMENT.
  * Whether a physical port exists is not the codec's business.
  */
-import { OFPAT, OFPBAC, OFPBRC, OFPET, OFPP, OFPST, OFPT, errorName } from './constants.js';
+import { OFPAT, OFPBAC, OFPBRC, OFPET, OFPP, OFPST, OFPT } from './constants.js';
 import { encodeMessage } from './encode.js';
-import type { Action, DecodeError, OfpMessage } from './types.js';
+import { OfpError } from './errors.js';
+import type { Action, OfpMessage } from './types.js';
 
 /**
  * The error to answer `msg` with, or null when it is acceptable. `raw` is the message as received
  * (echoed in the error); without it the message is re-encoded.
  */
-export function validateMessage(msg: OfpMessage, raw?: Uint8Array): DecodeError | null {
-  const fail = (errorType: number, code: number, reason: string): DecodeError => ({
-    ok: false,
-    errorType,
-    code,
-    xid: msg.xid,
-    offending: raw ?? encodeMessage(msg),
-    reason: `${errorName(errorType, code)}: ${reason}`,
-  });
+export function validateMessage(msg: OfpMessage, raw?: Uint8Array): OfpError | null {
+  const fail = (errorType: number, code: number, detail: string): OfpError =>
+    new OfpError(errorType, code, msg.xid, raw ?? encodeMessage(msg), detail);
   switch (msg.type) {
     case OFPT.VENDOR:
       return fail(OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, `vendor message 0x${msg.vendor.toString(16)}`);
@@ -46,7 +41,7 @@ export function validateMessage(msg: OfpMessage, raw?: Uint8Array): DecodeError 
       const inPacketOut = msg.type === OFPT.PACKET_OUT;
       for (const action of msg.actions) {
         const bad = checkAction(action, inPacketOut);
-        if (bad) return fail(OFPET.BAD_ACTION, bad.code, bad.reason);
+        if (bad) return fail(OFPET.BAD_ACTION, bad.code, bad.detail);
       }
       return null;
     }
@@ -60,25 +55,26 @@ const OUTPUT_RESERVED: ReadonlySet<number> = new Set([
   OFPP.IN_PORT, OFPP.TABLE, OFPP.NORMAL, OFPP.FLOOD, OFPP.ALL, OFPP.CONTROLLER, OFPP.LOCAL,
 ]);
 
-function checkAction(a: Action, inPacketOut: boolean): { code: number; reason: string } | null {
+/** The OFPBAC code and a detail for an action the switch refuses, or null when it is acceptable. */
+function checkAction(a: Action, inPacketOut: boolean): { code: number; detail: string } | null {
   switch (a.type) {
     case OFPAT.VENDOR:
-      return { code: OFPBAC.BAD_VENDOR, reason: `vendor action 0x${a.vendor.toString(16)}` };
+      return { code: OFPBAC.BAD_VENDOR, detail: `vendor action 0x${a.vendor.toString(16)}` };
     case OFPAT.OUTPUT:
       if (a.port === OFPP.TABLE && !inPacketOut) {
-        return { code: OFPBAC.BAD_OUT_PORT, reason: 'output to TABLE outside PACKET_OUT' };
+        return { code: OFPBAC.BAD_OUT_PORT, detail: 'output to TABLE outside PACKET_OUT' };
       }
       if (a.port < OFPP.MAX || OUTPUT_RESERVED.has(a.port)) return null;
-      return { code: OFPBAC.BAD_OUT_PORT, reason: `output to port 0x${a.port.toString(16)}` };
+      return { code: OFPBAC.BAD_OUT_PORT, detail: `output to port 0x${a.port.toString(16)}` };
     case OFPAT.ENQUEUE:
       if (a.port < OFPP.MAX || a.port === OFPP.IN_PORT || a.port === OFPP.LOCAL) return null;
-      return { code: OFPBAC.BAD_OUT_PORT, reason: `enqueue to port 0x${a.port.toString(16)}` };
+      return { code: OFPBAC.BAD_OUT_PORT, detail: `enqueue to port 0x${a.port.toString(16)}` };
     case OFPAT.SET_VLAN_VID:
-      return a.vlanVid > 0xfff ? { code: OFPBAC.BAD_ARGUMENT, reason: `vlan_vid ${a.vlanVid}` } : null;
+      return a.vlanVid > 0xfff ? { code: OFPBAC.BAD_ARGUMENT, detail: `vlan_vid ${a.vlanVid}` } : null;
     case OFPAT.SET_VLAN_PCP:
-      return a.vlanPcp > 7 ? { code: OFPBAC.BAD_ARGUMENT, reason: `vlan_pcp ${a.vlanPcp}` } : null;
+      return a.vlanPcp > 7 ? { code: OFPBAC.BAD_ARGUMENT, detail: `vlan_pcp ${a.vlanPcp}` } : null;
     case OFPAT.SET_NW_TOS:
-      return (a.nwTos & 0x03) !== 0 ? { code: OFPBAC.BAD_ARGUMENT, reason: `nw_tos 0x${a.nwTos.toString(16)}` } : null;
+      return (a.nwTos & 0x03) !== 0 ? { code: OFPBAC.BAD_ARGUMENT, detail: `nw_tos 0x${a.nwTos.toString(16)}` } : null;
     default:
       return null;
   }

@@ -1,15 +1,19 @@
 /**
  * Small wire-format helpers shared by decode and encode: MAC addresses and NUL-padded strings.
  */
+import { OFP_ETH_ALEN } from './constants.js';
 import type { MacAddress } from './types.js';
 
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Six bytes to "0a:00:27:00:00:01". */
-export function macFromBytes(bytes: Uint8Array, offset = 0): MacAddress {
-  const h = (i: number): string => HEX_BYTE[bytes[offset + i] ?? 0] ?? '00';
+function macFromBytes(bytes: Uint8Array): MacAddress {
+  const h = (i: number): string => HEX_BYTE[bytes[i] ?? 0] ?? '00';
   return `${h(0)}:${h(1)}:${h(2)}:${h(3)}:${h(4)}:${h(5)}`;
 }
+
+/** binary-parser options of a MAC address field: OFP_ETH_ALEN bytes read as "0a:00:27:00:00:01". */
+export const MAC_FIELD = { length: OFP_ETH_ALEN, formatter: (b: Uint8Array): MacAddress => macFromBytes(b) };
 
 /** Writes "0a:00:27:00:00:01" as six bytes at `offset`; missing or invalid octets are written as 0. */
 export function writeMac(mac: MacAddress, buf: Uint8Array, offset: number): void {
@@ -53,4 +57,12 @@ export function writeCString(text: string, buf: Uint8Array, offset: number, size
 /** A plain Uint8Array view over the same memory (no copy), so decoded byte fields have one type. */
 export function plainView(bytes: Uint8Array): Uint8Array {
   return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * For the `default` of a switch that handles every member of a union: `x` is `never` there, so a
+ * member added to the union without a case fails to compile instead of being skipped silently.
+ */
+export function unreachable(x: never, what: string): never {
+  throw new TypeError(`no case for this ${what} (type ${String((x as { type?: unknown }).type)})`);
 }

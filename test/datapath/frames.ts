@@ -123,7 +123,8 @@ export function withL4Checksum6(ip: number[]): number[] {
 
 /**
  * Verifies from scratch the IPv4 header checksum and the TCP/UDP checksum of a frame whose network
- * header starts at `l3`. Returns a list of what is wrong (empty when all is right).
+ * header starts at `l3`. Returns a list of what is wrong (empty when all is right); a frame with
+ * no IP header at `l3` is wrong, since nothing could be checked.
  */
 export function checksumProblems(frame: Uint8Array, l3: number): string[] {
   const problems: string[] = [];
@@ -147,6 +148,8 @@ export function checksumProblems(frame: Uint8Array, l3: number): string[] {
     const seg = Array.from(frame.subarray(l3 + 40, l3 + 40 + plen));
     const pseudo = [...Array.from(frame.subarray(l3 + 8, l3 + 40)), ...be32(seg.length), 0, 0, 0, proto];
     if ((proto === 6 || proto === 17) && refChecksum([...pseudo, ...seg]) !== 0) problems.push('l4 checksum over ipv6');
+  } else {
+    problems.push(`no IPv4 or IPv6 header at offset ${l3} (version ${version})`); // nothing was checked
   }
   return problems;
 }

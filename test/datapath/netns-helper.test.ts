@@ -17,7 +17,11 @@ t.test('addHost makes a namespace with an addressed eth0 and a root-side port; c
   t.match(offload, /tx-checksumming: off/);
   const sleeper = spawnIn('sleep', ['30'], h.ns);
   await setLinkDown(h.port);
-  t.equal((await tryRun('false', [])).code, 1);
+  t.equal((await tryRun('false', [])).code, 1, 'an exit status is an answer');
+  await t.rejects(tryRun('of-no-such-program', []), /of-no-such-program is not installed/, 'a missing program is not an exit status');
+  await t.rejects(tryRun('of-no-such-program', [], h.ns), /not installed/, 'not inside a namespace either (ip netns exec would exit 1)');
+  await t.rejects(tryRun('sh', ['-c', 'kill -9 $$']), /killed by SIGKILL/, 'nor is a kill');
+  t.throws(() => spawnIn('of-no-such-program', []), /not installed/, 'spawnIn refuses a missing program at once');
   await cleanup();
   t.notOk(existsSync(`/sys/class/net/${h.port}`), 'port removed');
   t.notMatch(await run('ip', ['netns', 'list']), h.ns);

@@ -5,7 +5,8 @@
  * inside `ip netns exec`); no other test listens on 6634 there.
  */
 import t from 'tap';
-import { run, tryRun } from '../helpers/netns.js';
+import { assertRan, run, tryRun } from '../helpers/netns.js';
+import { ofctl } from '../helpers/ofctl.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
 import { DEMO_HOSTS, removeDemoHosts } from '../../lib/demo.js';
 
@@ -21,13 +22,18 @@ t.test('the demo runs three hosts on a learning switch and cleans up after itsel
   for (const [from, to] of [[0, 1], [0, 2], [2, 1]] as const) {
     const a = DEMO_HOSTS[from];
     const b = DEMO_HOSTS[to];
-    if (!a || !b) continue;
+    if (!a || !b) {
+      t.fail(`no demo host ${from} or ${to}`);
+      continue;
+    }
     const ping = await tryRun('ping', ['-c', '2', '-W', '3', b.ip], a.namespace);
     t.equal(ping.code, 0, `${a.name} reaches ${b.name}`);
   }
-  const flows = await tryRun('ovs-ofctl', ['dump-flows', 'tcp:127.0.0.1:6634']);
+  const flows = await ofctl(undefined, 'tcp:127.0.0.1:6634', 'dump-flows');
+  assertRan(t, flows, 'ovs-ofctl dump-flows');
   t.match(flows.stdout, /priority=0 actions=NORMAL/, 'the visible NORMAL flow of standalone mode');
-  const show = await tryRun('ovs-ofctl', ['show', 'tcp:127.0.0.1:6634']);
+  const show = await ofctl(undefined, 'tcp:127.0.0.1:6634', 'show');
+  assertRan(t, show, 'ovs-ofctl show');
   for (const [i, h] of DEMO_HOSTS.entries()) t.match(show.stdout, `${i + 1}(${h.port})`, `port ${i + 1} is ${h.port}`);
 
   t.equal(await sw.stop(), 0, 'stops cleanly on SIGTERM');

@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addHost, spawnIn, tryRun, type TestHost } from '../helpers/netns.js';
+import { addHost, assertRan, spawnIn, tryRun, type TestHost } from '../helpers/netns.js';
 import { startOfswitch, type OfswitchProcess } from '../helpers/ofswitch-process.js';
 import { ofctl } from '../helpers/ofctl.js';
 import { freePort, waitListening } from '../helpers/free-port.js';
@@ -60,6 +60,7 @@ t.test('ping and a TCP transfer through flows set with ovs-ofctl', async (t) => 
   t.ok((end?.sum_sent?.bytes ?? 0) >= 8 * 1024 * 1024, `8 MiB sent (${end?.sum_sent?.bytes})`);
   t.ok((end?.sum_received?.bytes ?? 0) > 0, `and received (${end?.sum_received?.bytes})`);
   const stats = await ofctl(undefined, target, 'dump-flows');
+  assertRan(t, stats, 'ovs-ofctl dump-flows');
   t.match(stats.stdout, /n_packets=[1-9]\d*.*in_port=1 actions=output:2/, 'the flow counted the packets');
 });
 
@@ -82,6 +83,7 @@ t.test('a flow pair rewriting addresses and ports carries a TCP connection', asy
   const client = await tryRun('iperf3', ['-c', '10.78.0.99', '-p', '7000', '-n', '4M', '-J'], h1.ns);
   t.equal(client.code, 0, `TCP through the rewrite completes${client.code ? `: ${client.stdout.slice(-300)}` : ''}`);
   const bad = await tryRun('nstat', ['-az', 'TcpInCsumErrors'], h2.ns);
+  assertRan(t, bad, 'nstat');
   t.match(bad.stdout, /TcpInCsumErrors\s+0\b/, 'the receiver saw no bad TCP checksum');
 });
 

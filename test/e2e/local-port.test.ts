@@ -5,7 +5,8 @@
  * of the test's own holding the switch and its ports, so every address stays inside namespaces.
  */
 import t from 'tap';
-import { addHost, createNamespace, moveToNamespace, run, setLinkUp, tryRun } from '../helpers/netns.js';
+import { addHost, assertRan, createNamespace, moveToNamespace, run, setLinkUp, tryRun } from '../helpers/netns.js';
+import { ofctl } from '../helpers/ofctl.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
 
 t.test('--local NAME: an interface the host addresses to reach the hosts behind the switch', async (t) => {
@@ -16,14 +17,17 @@ t.test('--local NAME: an interface the host addresses to reach the hosts behind 
     await setLinkUp(h.port, sw);
   }
   const local = 'ofbr0';
-  t.match(await run('ip', ['-br', 'link'], sw), /^(?![\s\S]*ofbr0)/, 'no such interface before the switch starts');
+  const before = await run('ip', ['-br', 'link'], sw);
+  t.match(before, new RegExp(`^${hosts[0]?.port}\\b`, 'm'), 'ip lists the namespace\'s links');
+  t.notMatch(before, /ofbr0/, 'no such interface before the switch starts');
   const proc = await startOfswitch(
     t,
     [...hosts.flatMap((h) => ['--port', h.port]), '--local', local, '--listen', 'ptcp:6634', '--fail-mode', 'standalone'],
     { ns: sw },
   );
   await run('ip', ['addr', 'add', '10.79.0.100/24', 'dev', local], sw);
-  const show = await tryRun('ovs-ofctl', ['show', 'tcp:127.0.0.1:6634'], sw);
+  const show = await ofctl(sw, 'tcp:127.0.0.1:6634', 'show');
+  assertRan(t, show, 'ovs-ofctl show');
   const mac = (await run('cat', [`/sys/class/net/${local}/address`], sw)).trim();
   t.match(show.stdout, new RegExp(`LOCAL\\(${local}\\): addr:${mac}`), 'ovs-ofctl show lists LOCAL(ofbr0) with its MAC');
   for (const h of hosts) {
@@ -33,5 +37,7 @@ t.test('--local NAME: an interface the host addresses to reach the hosts behind 
   const back = await tryRun('ping', ['-c', '2', '-W', '3', '10.79.0.100'], hosts[0]?.ns);
   t.equal(back.code, 0, 'a host behind the switch reaches the host');
   t.equal(await proc.stop(), 0, 'the switch stops cleanly');
-  t.notMatch(await run('ip', ['-br', 'link'], sw), /ofbr0|ofl-ofbr0/, 'the local interface is removed on exit');
+  const after = await run('ip', ['-br', 'link'], sw);
+  t.match(after, new RegExp(`^${hosts[0]?.port}\\b`, 'm'), 'ip lists the namespace\'s links');
+  t.notMatch(after, /ofbr0|ofl-ofbr0/, 'the local interface is removed on exit');
 });

@@ -2,6 +2,8 @@
 import t from 'tap';
 import { OFPAT, OFPET, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP, OFPRR, OFPT, OFPTT } from '../../protocol/constants.js';
 import type { Action, FlowMod, Match } from '../../protocol/types.js';
+import { encodeMessage } from '../../protocol/encode.js';
+import { OfpError } from '../../protocol/errors.js';
 import { FlowTable } from '../../flowtable/index.js';
 import { packFlowKey, type FlowFields } from '../../flowtable/flow-key.js';
 
@@ -25,7 +27,7 @@ const tcp = (m: Partial<Match> = {}, wildcardsOff = 0): Partial<Match> => ({
   wildcards: ALL & ~OFPFW.DL_TYPE & ~OFPFW.NW_PROTO & ~wildcardsOff, dlType: 0x0800, nwProto: 6, ...m,
 });
 const mustOk = (r: ReturnType<FlowTable['flowMod']>): NonNullable<Extract<typeof r, { ok: true }>> => {
-  if (!r.ok) throw new Error(`flow mod failed ${r.errorType}/${r.code}`);
+  if (!r.ok) throw new Error(`flow mod failed: ${r.reason}`);
   return r;
 };
 
@@ -84,7 +86,7 @@ for (const cached of [true, false]) {
       const ft = mk();
       ft.flowMod(mod(OFPFC.ADD, { priority: 5 }, tcp({ tpDst: 80 }, OFPFW.TP_DST)));
       const r = ft.flowMod(mod(OFPFC.ADD, { priority: 5, flags: OFPFF.CHECK_OVERLAP }, tcp({ tpSrc: 9 }, OFPFW.TP_SRC)));
-      t.same(r, { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.OVERLAP });
+      t.match(r, { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.OVERLAP });
       const same = ft.flowMod(mod(OFPFC.ADD, { priority: 5, flags: OFPFF.CHECK_OVERLAP }, tcp({ tpDst: 80 }, OFPFW.TP_DST)));
       t.equal(same.ok, false, 'an identical entry overlaps too');
       t.ok(ft.flowMod(mod(OFPFC.ADD, { priority: 6, flags: OFPFF.CHECK_OVERLAP }, tcp({ tpSrc: 9 }, OFPFW.TP_SRC))).ok,
@@ -98,7 +100,7 @@ for (const cached of [true, false]) {
       const ft = mk({ capacity: 2 });
       t.ok(ft.flowMod(mod(OFPFC.ADD, { priority: 1 })).ok);
       t.ok(ft.flowMod(mod(OFPFC.ADD, { priority: 2 })).ok);
-      t.same(ft.flowMod(mod(OFPFC.ADD, { priority: 3 })),
+      t.match(ft.flowMod(mod(OFPFC.ADD, { priority: 3 })),
         { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.ALL_TABLES_FULL });
       t.ok(ft.flowMod(mod(OFPFC.ADD, { priority: 2, cookie: 9n })).ok, 'replacing needs no room');
       t.equal(ft.tableStats()[0]!.maxEntries, 2);
@@ -106,7 +108,7 @@ for (const cached of [true, false]) {
 
     t.test('EMERG entries: own table, no timeouts (BAD_EMERG_TIMEOUT), used in emergency mode', async (t) => {
       const ft = mk();
-      t.same(ft.flowMod(mod(OFPFC.ADD, { flags: OFPFF.EMERG, idleTimeout: 5 })),
+      t.match(ft.flowMod(mod(OFPFC.ADD, { flags: OFPFF.EMERG, idleTimeout: 5 })),
         { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.BAD_EMERG_TIMEOUT });
       t.equal(ft.flowMod(mod(OFPFC.ADD, { flags: OFPFF.EMERG, hardTimeout: 5 })).ok, false);
       const em = mustOk(ft.flowMod(mod(OFPFC.ADD, { flags: OFPFF.EMERG, actions: out(9) }))).entry!;
@@ -166,7 +168,7 @@ for (const cached of [true, false]) {
       const r3 = mustOk(ft.flowMod(mod(OFPFC.MODIFY_STRICT, { priority: 5 }, tcp())));
       t.equal(ft.size, 3, 'strict: other priority is nothing to modify');
       t.equal(r3.entry!.priority, 5);
-      t.same(ft.flowMod(mod(OFPFC.MODIFY, { flags: OFPFF.EMERG, idleTimeout: 1 }, tcp({ tpDst: 2 }, OFPFW.TP_DST))),
+      t.match(ft.flowMod(mod(OFPFC.MODIFY, { flags: OFPFF.EMERG, idleTimeout: 1 }, tcp({ tpDst: 2 }, OFPFW.TP_DST))),
         { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.BAD_EMERG_TIMEOUT }, 'the add rules apply');
     });
 
@@ -234,7 +236,11 @@ for (const cached of [true, false]) {
 
     t.test('an unknown command is BAD_COMMAND', async (t) => {
       const ft = mk();
-      t.same(ft.flowMod(mod(9)), { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.BAD_COMMAND });
+      const request = mod(9);
+      const r = ft.flowMod(request);
+      t.ok(r instanceof OfpError, 'an OfpError, ready to send');
+      t.match(r, { ok: false, errorType: OFPET.FLOW_MOD_FAILED, code: OFPFMFC.BAD_COMMAND, xid: request.xid, reason: /BAD_COMMAND: command 9/ });
+      if (!r.ok) t.ok(Buffer.from(r.data).equals(encodeMessage(request)), 'its data is the request, encoded');
     });
   });
 }

@@ -132,7 +132,7 @@ async function ovsStores(path: string, mods: Buffer[]): Promise<Map<number, [Mat
 }
 
 t.test('the flow table stores matches and priorities exactly as Open vSwitch does', async (t) => {
-  const ovs = await startOvsReference(t, { tag: `ftn${process.pid}`, listenPort: 0 });
+  const ovs = await startOvsReference(t, { tag: 'ftn', listenPort: 0 });
   const stored = await ovsStores(ovs.mgmt.replace(/^unix:/, ''), cases.map((m, i) => flowModBytes(m, 100 + i, i)));
   t.equal(stored.size, cases.length, 'OVS kept every flow');
   const ft = new FlowTable();

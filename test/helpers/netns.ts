@@ -12,7 +12,10 @@
  * ("of<pid>h1") stays in the root namespace, up, for the switch to open.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Test } from 'tap';
 
 const execFileAsync = promisify(execFile);
 
@@ -34,11 +37,49 @@ export function uniqueName(tag: string, prefix = 'of'): string {
   return name;
 }
 
+/** Extra settings for a command: environment variables added to this process's own. */
+export interface RunOptions {
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const installed = new Map<string, boolean>();
+
+/**
+ * Throws "CMD is not installed" unless `cmd` is an executable file (a path) or found on PATH.
+ * Checked before every run: inside `ip netns exec` a missing program is only "exit 1", which a
+ * test expecting a failure (a ping that must not pass) would take for the failure it expects.
+ */
+export function requireCommand(cmd: string): void {
+  let found = installed.get(cmd);
+  if (found === undefined) {
+    const candidates = cmd.includes('/') ? [cmd] : (process.env['PATH'] ?? '').split(':').filter((d) => d !== '').map((d) => join(d, cmd));
+    found = candidates.some((file) => {
+      try {
+        accessSync(file, constants.X_OK);
+        return statSync(file).isFile();
+      } catch {
+        return false; // not this one: try the next PATH entry
+      }
+    });
+    installed.set(cmd, found);
+  }
+  if (!found) throw new Error(`${cmd} is not installed (not an executable on PATH)`);
+}
+
+function commandLine(cmd: string, args: readonly string[], ns: string | undefined): [string, string[]] {
+  requireCommand(cmd);
+  return ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+}
+
+function envOf(options: RunOptions): NodeJS.ProcessEnv | undefined {
+  return options.env ? { ...process.env, ...options.env } : undefined;
+}
+
 /** Runs a command (in namespace `ns` when given) and returns its stdout; rejects on failure. */
-export async function run(cmd: string, args: readonly string[], ns?: string): Promise<string> {
-  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+export async function run(cmd: string, args: readonly string[], ns?: string, options: RunOptions = {}): Promise<string> {
+  const [file, argv] = commandLine(cmd, args, ns);
   try {
-    const { stdout } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024, env: envOf(options) });
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -46,27 +87,47 @@ export async function run(cmd: string, args: readonly string[], ns?: string): Pr
   }
 }
 
-/** Runs a command and resolves to its exit code and output, never rejecting (for ping -c and the like). */
-export async function tryRun(
-  cmd: string,
-  args: readonly string[],
-  ns?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+/** What a command that ran to its end did: its exit status and output. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a command and resolves to its exit status and output, whatever the status (for ping -c and
+ * the like, where failing is an answer). A command that could not run to an exit status at all
+ * (not installed, killed by a signal, output past the buffer) rejects: that is never an answer.
+ */
+export async function tryRun(cmd: string, args: readonly string[], ns?: string, options: RunOptions = {}): Promise<RunResult> {
+  const [file, argv] = commandLine(cmd, args, ns);
   try {
-    const { stdout, stderr } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024, env: envOf(options) });
     return { code: 0, stdout, stderr };
   } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    const e = err as { code?: number | string; signal?: string | null; stdout?: string; stderr?: string; message: string };
+    if (typeof e.code !== 'number') {
+      throw new Error(`${file} ${argv.join(' ')} did not run to an exit status: ${e.signal ? `killed by ${e.signal}` : e.message}`);
+    }
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }
 
+/**
+ * Asserts that a peer worked before its output is compared: exit status 0 and, unless
+ * `output: false` (commands that print nothing when they succeed), something on stdout.
+ */
+export function assertRan(t: Test, r: RunResult, what: string, options: { output?: boolean } = {}): boolean {
+  const ok = t.equal(r.code, 0, `${what}: exits 0${r.code !== 0 ? ` (${r.stderr.trim() || r.stdout.trim()})` : ''}`);
+  if (options.output === false) return ok;
+  return t.not(r.stdout.trim(), '', `${what}: prints something`) && ok;
+}
+
 /** Starts a long-running command (tcpdump, iperf3 -s, a controller); killed at cleanup. */
-export function spawnIn(cmd: string, args: readonly string[], ns?: string): ChildProcess {
+export function spawnIn(cmd: string, args: readonly string[], ns?: string, options: RunOptions = {}): ChildProcess {
   hookExit();
-  const [file, argv] = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
-  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, argv] = commandLine(cmd, args, ns);
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(options) });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

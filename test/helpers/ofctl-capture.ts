@@ -7,19 +7,20 @@
  * config request, and BAD_REQUEST/BAD_VENDOR to vendor messages (so ovs-ofctl falls back to
  * standard ones). Replies are built with ofswitch's encoder; what is recorded is the raw bytes.
  */
-import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   decodeMessage,
   encodeMessage,
-  errorMessage,
   MessageFramer,
   OFPBRC,
   OFPET,
   OFPST,
   OFPT,
+  requestError,
 } from '../../protocol/index.js';
 import type { OfpMessage, PhyPort } from '../../protocol/index.js';
+import { tryRun, type RunResult } from './netns.js';
+import { ovsEnv } from './ovs-rundir.js';
 
 export class OfctlCapture {
   readonly received: Buffer[] = [];
@@ -47,18 +48,15 @@ export class OfctlCapture {
     this.server.close();
   }
 
-  /** Runs `ovs-ofctl -O OpenFlow10 --timeout=5 COMMAND tcp:127.0.0.1:PORT ARGS...`; the messages it sent. */
-  async run(command: string, ...args: string[]): Promise<{ sent: Buffer[]; stdout: string; stderr: string; ok: boolean }> {
+  /**
+   * Runs `ovs-ofctl -O OpenFlow10 --timeout=5 COMMAND tcp:127.0.0.1:PORT ARGS...`: its exit status
+   * and output, and the messages it sent. Rejects when ovs-ofctl cannot run at all.
+   */
+  async run(command: string, ...args: string[]): Promise<RunResult & { sent: Buffer[] }> {
     const from = this.received.length;
     const opts = args.filter((a) => a.startsWith('--'));
     const rest = args.filter((a) => !a.startsWith('--'));
-    const result = await new Promise<{ stdout: string; stderr: string; ok: boolean }>((resolve) => {
-      execFile(
-        'ovs-ofctl',
-        ['-O', 'OpenFlow10', '--timeout=5', ...opts, command, `tcp:127.0.0.1:${this.port}`, ...rest],
-        (err, stdout, stderr) => resolve({ stdout, stderr, ok: !err }),
-      );
-    });
+    const result = await tryRun('ovs-ofctl', ['-O', 'OpenFlow10', '--timeout=5', ...opts, command, `tcp:127.0.0.1:${this.port}`, ...rest], undefined, { env: ovsEnv() });
     return { ...result, sent: this.received.slice(from) };
   }
 
@@ -80,7 +78,7 @@ export class OfctlCapture {
 
   private replyTo(bytes: Buffer): Buffer | null {
     const r = decodeMessage(bytes);
-    if (!r.ok) return encodeMessage(errorMessage(r.xid, r.errorType, r.code, r.offending));
+    if (!r.ok) return encodeMessage(r.toMessage());
     const m = r.message;
     const h = { version: 1, xid: m.xid } as const;
     const reply = ((): OfpMessage | null => {
@@ -97,7 +95,7 @@ export class OfctlCapture {
         case OFPT.ECHO_REQUEST:
           return { ...h, type: OFPT.ECHO_REPLY, data: m.data };
         case OFPT.VENDOR:
-          return errorMessage(m.xid, OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes);
+          return requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes, 'vendor message').toMessage();
         case OFPT.QUEUE_GET_CONFIG_REQUEST:
           return { ...h, type: OFPT.QUEUE_GET_CONFIG_REPLY, port: m.port, queues: [] };
         case OFPT.STATS_REQUEST: {
@@ -122,7 +120,7 @@ export class OfctlCapture {
             case OFPST.PORT_DESC:
               return { ...s, statsType: OFPST.PORT_DESC, ports: this.ports };
             default:
-              return errorMessage(m.xid, OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes);
+              return requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_VENDOR, bytes, 'vendor stats').toMessage();
           }
         }
         default:

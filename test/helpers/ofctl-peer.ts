@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ovsEnv } from './ovs-rundir.js';
 import { OFPAT, OFPC, OFPFW, OFPP, OFPPC, OFPPS } from '../../protocol/constants.js';
 import type { Action, Match } from '../../protocol/types.js';
 
@@ -19,12 +20,23 @@ export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** `ovs-ofctl ofp-print HEX 4`: the decoded text (verbosity 4 prints wildcarded fields as `*`). */
-export function ofpPrint(bytes: Uint8Array, verbosity = 4): string {
-  return execFileSync('ovs-ofctl', ['ofp-print', hex(bytes), String(verbosity)], {
+/** ovs-ofctl, run to completion: its stdout; throws when it fails or prints nothing. */
+export function ofctlSync(args: readonly string[]): string {
+  const out = execFileSync('ovs-ofctl', args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...ovsEnv() },
   });
+  if (out.trim() === '') throw new Error(`ovs-ofctl ${args.join(' ')} printed nothing`);
+  return out;
+}
+
+/**
+ * `ovs-ofctl ofp-print HEX 4`: the decoded text (verbosity 4 prints wildcarded fields as `*`).
+ * Throws when ovs-ofctl fails or prints nothing, so an empty text never passes for a clean one.
+ */
+export function ofpPrint(bytes: Uint8Array, verbosity = 4): string {
+  return ofctlSync(['ofp-print', hex(bytes), String(verbosity)]);
 }
 
 /** Lines where ovs-ofctl reports a decode problem (it prints them and still exits 0). */
@@ -57,11 +69,9 @@ export function ofctlFlowMods(flows: readonly string[]): OfctlMessage[] {
   try {
     const file = join(dir, 'flows.txt');
     writeFileSync(file, flows.join('\n') + '\n');
-    const out = execFileSync('ovs-ofctl', ['-O', 'OpenFlow10', '-mmmmm', 'parse-flows', file], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return splitMessages(out);
+    const messages = splitMessages(ofctlSync(['-O', 'OpenFlow10', '-mmmmm', 'parse-flows', file]));
+    if (messages.length !== flows.length) throw new Error(`ovs-ofctl parse-flows gave ${messages.length} messages for ${flows.length} flows`);
+    return messages;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

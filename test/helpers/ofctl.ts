@@ -3,24 +3,21 @@
  * prints so that ofswitch's output and Open vSwitch's can be compared: transaction ids,
  * durations, ages and counters are replaced by placeholders; nothing else is touched.
  */
-import { tryRun } from './netns.js';
+import { tryRun, type RunResult } from './netns.js';
+import { ovsEnv } from './ovs-rundir.js';
 
-export interface OfctlResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type OfctlResult = RunResult;
 
 /** `ovs-ofctl --timeout=10 ARGS...` with `target` inserted after the command word. */
 export async function ofctl(ns: string | undefined, target: string, command: string, ...args: string[]): Promise<OfctlResult> {
   const opts = args.filter((a) => a.startsWith('--'));
   const rest = args.filter((a) => !a.startsWith('--'));
-  return tryRun('ovs-ofctl', ['--timeout=10', ...opts, command, target, ...rest], ns);
+  return tryRun('ovs-ofctl', ['--timeout=10', ...opts, command, target, ...rest], ns, { env: ovsEnv() });
 }
 
 /** ovs-ofctl with no target (ofp-print, parse-flows). */
 export async function ofctlOffline(...args: string[]): Promise<OfctlResult> {
-  return tryRun('ovs-ofctl', args);
+  return tryRun('ovs-ofctl', args, undefined, { env: ovsEnv() });
 }
 
 const VOLATILE: readonly [RegExp, string][] = [

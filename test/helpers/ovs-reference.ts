@@ -91,7 +91,8 @@ export async function startOvsReference(t: Teardownable, options: OvsReferenceOp
   const bridge = options.bridge ?? 'br0';
   const ns = await createNamespace(options.tag ?? 'ovs', t);
   const dir = mkdtempSync(join(tmpdir(), 'ofswitch-ovs-'));
-  const env = `OVS_RUNDIR=${dir} OVS_LOGDIR=${dir} OVS_DBDIR=${dir}`;
+  // Everything of this instance lives in `dir`: sockets, pid files, logs, the database.
+  const env = { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
   const db = `unix:${dir}/db.sock`;
   const pidFiles = [join(dir, 'ovs-vswitchd.pid'), join(dir, 'ovsdb-server.pid')];
   let stopped = false;
@@ -105,23 +106,22 @@ export async function startOvsReference(t: Teardownable, options: OvsReferenceOp
     rmSync(dir, { recursive: true, force: true });
   };
   t.teardown(stop);
-  const inNs = (cmd: string): Promise<string> => run('bash', ['-c', `${env} ${cmd}`], ns);
   const vsctl = (args: readonly string[]): Promise<string> =>
-    run('ovs-vsctl', ['--timeout=20', `--db=${db}`, ...args]);
+    run('ovs-vsctl', ['--timeout=20', `--db=${db}`, ...args], undefined, { env });
 
   await run('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], ns);
-  await run('ovsdb-tool', ['create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
+  await run('ovsdb-tool', ['create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema'], undefined, { env });
   running.add(pidFiles[1] ?? '');
-  await inNs(
-    `ovsdb-server ${dir}/conf.db --remote=punix:${dir}/db.sock --pidfile=${dir}/ovsdb-server.pid ` +
-      `--detach --no-chdir -vconsole:emer --log-file=${dir}/ovsdb-server.log`,
-  );
+  await run('ovsdb-server', [
+    `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`, `--unixctl=${dir}/ovsdb-server.ctl`,
+    '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovsdb-server.log`,
+  ], ns, { env });
   await vsctl(['--no-wait', 'init', '--', 'set', 'open_vswitch', '.', 'other_config:flow-limit=0']);
   running.add(pidFiles[0] ?? '');
-  await inNs(
-    `ovs-vswitchd ${db} --pidfile=${dir}/ovs-vswitchd.pid --detach --no-chdir -vconsole:emer ` +
-      `--log-file=${dir}/ovs-vswitchd.log`,
-  );
+  await run('ovs-vswitchd', [
+    db, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`,
+    '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`,
+  ], ns, { env });
 
   const bridgeSettings = [
     'datapath_type=netdev',

@@ -3,6 +3,9 @@
  *
  * One long-lived python process per test file runs test/protocol/peers/scapy_of10.py; requests
  * and answers are JSON lines, answered in order, so many dissections cost one scapy start-up.
+ * If the helper dies (or cannot start, or prints something that is no answer), every pending and
+ * later request is rejected at once with the reason and its stderr: a test fails there and then
+ * instead of waiting for tap's timeout.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -40,21 +43,45 @@ export class ScapyPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
   private stderr = '';
+  /** Why the helper can answer no more (it exited, could not start, or broke the protocol); null while it can. */
+  private dead: Error | null = null;
 
-  constructor() {
-    this.child = spawn('/usr/bin/python3', [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `script`: the service to run (a test of this class gives another). */
+  constructor(script = SCRIPT) {
+    this.child = spawn('/usr/bin/python3', [script], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
     createInterface({ input: this.child.stdout }).on('line', (line) => {
-      this.waiting.shift()?.resolve(JSON.parse(line) as Reply);
+      let reply: Reply;
+      try {
+        reply = JSON.parse(line) as Reply;
+      } catch {
+        return this.fail(new Error(`scapy helper printed a line that is not JSON: ${line.slice(0, 200)}`));
+      }
+      const w = this.waiting.shift();
+      if (w) w.resolve(reply);
+      else this.fail(new Error(`scapy helper answered nothing that was asked: ${line.slice(0, 200)}`));
     });
-    this.child.on('exit', (code) => {
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`scapy exited ${code}: ${this.stderr}`));
-    });
+    this.child.on('error', (e) => this.fail(new Error(`scapy helper could not run: ${e.message}`)));
+    this.child.stdin.on('error', (e) => this.fail(new Error(`scapy helper stopped reading: ${e.message}`)));
+    this.child.on('exit', (code, signal) => this.fail(new Error(`scapy helper exited (${signal ?? `status ${code}`}): ${this.stderr.trim()}`)));
+  }
+
+  /** The helper's process id (a test kills it to check that pending requests fail at once). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Rejects every pending request, and every later one, with `e` (the first reason is kept). */
+  private fail(e: Error): void {
+    this.dead ??= e;
+    for (const w of this.waiting.splice(0)) w.reject(this.dead);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
   private request(req: object): Promise<Reply> {
+    if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.child.stdin.write(JSON.stringify(req) + '\n');

@@ -16,16 +16,21 @@ import { freePort } from '../helpers/free-port.js';
 t.test('--help and --version', async (t) => {
   const help = await startOfswitch(t, ['--help'], { ready: false });
   t.equal(await help.exited, 0);
-  t.match(help.stdout(), /usage: ofswitch/);
+  t.match(help.stdout(), /^Usage: ofswitch \[options\]/);
+  t.match(help.stdout(), /--port <SPEC>/);
   const version = await startOfswitch(t, ['--version'], { ready: false });
   t.equal(await version.exited, 0);
-  t.match(version.stdout(), /^ofswitch \d+\.\d+\.\d+/);
+  t.match(version.stdout(), /^ofswitch \d+\.\d+\.\d+\n$/);
 });
 
 t.test('bad option, missing interface, busy port: one message, exit 2', async (t) => {
   const bad = await startOfswitch(t, ['--fail-mode', 'open'], { ready: false });
   t.equal(await bad.exited, 2);
   t.equal(bad.stderr().trim(), 'ofswitch: --fail-mode: "open" is neither secure nor standalone');
+  const unknown = await startOfswitch(t, ['--prot', 'veth0'], { ready: false });
+  t.equal(await unknown.exited, 2);
+  t.equal(unknown.stderr(), "ofswitch: unknown option '--prot' (Did you mean --port?)\n", 'one line on stderr');
+  t.equal(unknown.stdout(), '');
   const missing = await startOfswitch(t, ['--port', 'nosuchif9'], { ready: false });
   t.equal(await missing.exited, 2);
   t.equal(missing.stderr().trim(), 'ofswitch: interface nosuchif9 does not exist');
@@ -46,7 +51,9 @@ t.test('runs until SIGTERM; standalone shows priority=0 actions=NORMAL; --config
   writeFileSync(config, JSON.stringify({ dpid: '00000000000000aa', listen: [`ptcp:${port}`], failMode: 'standalone' }));
   const sw = await startOfswitch(t, ['--config', config]);
   const lines = sw.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.ok(lines.every((l) => typeof l['time'] === 'string' && typeof l['msg'] === 'string'), 'structured log lines');
+  t.ok(lines.length > 0 && lines.every((l) => typeof l['time'] === 'string' && typeof l['msg'] === 'string'), 'structured log lines');
+  t.ok(lines.every((l) => l['level'] === 'info'), 'levels by name, info and up by default');
+  t.match(lines, [{ msg: 'listening', listen: `ptcp:${port}:127.0.0.1` }]);
   const c = await OfClient.connect(port);
   t.teardown(() => c.close());
   t.match(await c.request({ version: 1, type: OFPT.FEATURES_REQUEST, xid: 2 }), { datapathId: 0xaan });

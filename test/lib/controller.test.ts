@@ -7,7 +7,8 @@
 import t, { type Test } from 'tap';
 import { createServer, type Server, type Socket } from 'node:net';
 import { OFPR, OFPT, OFP_VERSION } from '../../protocol/index.js';
-import { addHost, spawnIn, tryRun, type TestHost } from '../helpers/netns.js';
+import { addHost, assertRan, tryRun, type TestHost } from '../helpers/netns.js';
+import { startOvsTestcontroller } from '../helpers/ovs-testcontroller.js';
 import { ofctl } from '../helpers/ofctl.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
@@ -77,11 +78,12 @@ async function ping(from: TestHost, to: TestHost): Promise<boolean> {
 
 async function eventually(t: Test, what: string, cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) return void t.fail(what);
+  let met = await cond();
+  while (!met && Date.now() <= deadline) {
     await sleep(200);
+    met = await cond();
   }
-  t.pass(what);
+  t.ok(met, what);
 }
 
 async function twoHosts(t: Test): Promise<[TestHost, TestHost]> {
@@ -114,7 +116,7 @@ t.test('secure: a controller not yet up, one that drops and returns, one that st
   const probe = await c2.next((m) => m.type === OFPT.ECHO_REQUEST, 3000);
   t.equal(probe.type, OFPT.ECHO_REQUEST, 'an idle controller connection is probed');
   await c2.waitClosed(4000);
-  t.pass('an unanswered probe drops the connection');
+  t.ok(c2.closed, 'an unanswered probe drops the connection');
   const c3 = await controller.nextConnection();
   answerEchoes(t, c3);
   t.match(await c3.request({ version: 1, type: OFPT.BARRIER_REQUEST, xid: 9 }), { type: OFPT.BARRIER_REPLY }, 'and the switch comes back');
@@ -128,6 +130,8 @@ t.test('standalone with a controller configured: NORMAL while none is connected,
   await startOfswitch(t, ['--port', h1.port, '--port', h2.port, '--controller', `tcp:127.0.0.1:${port}`, '--fail-mode', 'standalone', '--probe-interval', '1', '--listen', `ptcp:${listen}`]);
   await eventually(t, 'fail open: forwarding by NORMAL after a probe interval without a controller', () => ping(h1, h2));
   const flows = await ofctl(undefined, `tcp:127.0.0.1:${listen}`, 'dump-flows');
+  assertRan(t, flows, 'ovs-ofctl dump-flows');
+  t.match(flows.stdout, /^(OFPST|NXST)_FLOW reply/m, 'a flow statistics reply');
   t.notMatch(flows.stdout, /actions=NORMAL/, 'no visible NORMAL entry when a controller is configured');
 
   const controller = new ScriptedController();
@@ -146,12 +150,12 @@ t.test('the real ovs-testcontroller drives ofswitch: buffered PACKET_IN, FLOW_MO
   const [h1, h2] = await twoHosts(t);
   const port = await freePort();
   const listen = await freePort();
-  const controller = spawnIn('ovs-testcontroller', [`ptcp:${port}:127.0.0.1`]);
-  t.teardown(() => void controller.kill('SIGTERM'));
+  await startOvsTestcontroller(t, port);
   await startOfswitch(t, ['--port', h1.port, '--port', h2.port, '--controller', `tcp:127.0.0.1:${port}`, '--fail-mode', 'secure', '--listen', `ptcp:${listen}`]);
   await eventually(t, 'hosts reach each other through ovs-testcontroller', () => ping(h1, h2), 15_000);
   await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', h2.ip], h1.ns);
   const flows = await ofctl(undefined, `tcp:127.0.0.1:${listen}`, 'dump-flows');
+  assertRan(t, flows, 'ovs-ofctl dump-flows');
   t.match(flows.stdout, /idle_timeout=60.*priority=65535.*in_port=1.*actions=output:2/, 'its exact-match entries are installed');
   t.match(flows.stdout, /n_packets=[1-9]/, 'and forward packets');
 });

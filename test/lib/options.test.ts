@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseCommandLine, UsageError, numberPorts, parseConfigFile, type SwitchOptions } from '../../lib/options.js';
+import { parseCommandLine, UsageError, numberPorts, parseConfigFile, usage, type SwitchOptions } from '../../lib/options.js';
 
 function run(argv: string[], files: Record<string, string> = {}): SwitchOptions {
   const r = parseCommandLine(argv, (p) => {
@@ -24,7 +24,15 @@ t.test('defaults', async (t) => {
 
 t.test('help and version', async (t) => {
   t.same(parseCommandLine(['--port', 'a', '--help']), { kind: 'help' });
+  t.same(parseCommandLine(['-h']), { kind: 'help' });
   t.same(parseCommandLine(['--version']), { kind: 'version' });
+  t.same(parseCommandLine(['-V']), { kind: 'version' });
+  const text = usage();
+  t.match(text, /^Usage: ofswitch \[options\]/);
+  for (const option of ['--dpid <HEX>', '--port <SPEC>', 'NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]', '--local <NAME>',
+    '--listen <ptcp:PORT[:IP]|punix:PATH>', '--unixctl <PATH>', '--controller <tcp:IP[:PORT]>', '--fail-mode <secure|standalone>', '--probe-interval <SECS>',
+    '--log-level <debug|info|warn|error>', '--config <FILE>', '-V, --version', '-h, --help', '"failMode":"secure"'])
+    t.ok(text.includes(option), option);
 });
 
 t.test('every option', async (t) => {
@@ -55,8 +63,12 @@ t.test('ports numbered around explicit numbers', async (t) => {
 
 t.test('bad options name the culprit', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['--bogus'], /unknown option "--bogus"/],
-    [['--dpid'], /--dpid needs a value/],
+    [['--bogus'], /^unknown option '--bogus'$/],
+    [['--prot', 'a'], /^unknown option '--prot' \(Did you mean --port\?\)$/],
+    [['--dpid'], /^option '--dpid <HEX>' argument missing$/],
+    [['--port'], /^option '--port <SPEC>' argument missing$/],
+    [['veth0'], /^unexpected argument "veth0"/],
+    [['--', '--port', 'a'], /^unexpected argument "--port"/],
     [['--dpid', 'xyz'], /--dpid: "xyz"/],
     [['--dpid', '00000000000000001'], /at most 16 hex/],
     [['--port', 'a,ofport=0'], /ofport: 0 is out of range/],
@@ -91,7 +103,7 @@ t.test('config file, overridden by the command line', async (t) => {
     listen: ['ptcp:7000'], controllers: ['tcp:127.0.0.1:7001'], failMode: 'secure', probeInterval: 2,
     logLevel: 'warn',
   });
-  const o = run(['--config', 'c.json', '--fail-mode', 'standalone'], { 'c.json': file });
+  const o = run(['--fail-mode', 'standalone', '--config', 'c.json'], { 'c.json': file });
   t.equal(o.dpid, 0xabn);
   t.same(o.ports, [{ name: 'p1', ofport: 1 }, { name: 'p2', ofport: 9, trunks: [1, 2] }]);
   t.equal(o.local, 'loc');
@@ -100,6 +112,11 @@ t.test('config file, overridden by the command line', async (t) => {
   t.equal(o.failMode, 'standalone');
   t.equal(o.probeIntervalMs, 2000);
   t.equal(o.logLevel, 'warn');
+  const lists = run(['--config=c.json', '--port', 'q1', '--listen', 'ptcp:7002', '--controller', 'tcp:127.0.0.2'], { 'c.json': file });
+  t.same(lists.ports, [{ name: 'q1', ofport: 1 }], 'a list on the command line replaces the file\'s');
+  t.same(lists.listen, [{ host: '127.0.0.1', port: 7002 }]);
+  t.same(lists.controllers, [{ host: '127.0.0.2', port: 6653 }]);
+  t.equal(lists.failMode, 'secure');
 });
 
 t.test('bad config files', async (t) => {
@@ -113,4 +130,26 @@ t.test('bad config files', async (t) => {
     ['{"listen":["ptcp:x"]}', /not ptcp/],
   ];
   for (const [text, re] of bad) t.throws(() => parseConfigFile('f', () => text), re, text);
+});
+
+t.test('punix listeners and the control socket', async (t) => {
+  t.equal(run([]).unixctl, undefined, 'no control socket unless asked');
+  const o = run(['--listen', 'punix:/tmp/d/br0.mgmt', '--listen', 'ptcp:6000', '--unixctl', '/tmp/d/ofswitch.ctl']);
+  t.same(o.listen, [{ path: '/tmp/d/br0.mgmt' }, { host: '127.0.0.1', port: 6000 }]);
+  t.equal(o.unixctl, '/tmp/d/ofswitch.ctl');
+  t.equal(run(['--unixctl=rel.ctl', '--listen=punix:rel.mgmt']).unixctl, 'rel.ctl', 'relative paths are kept as given');
+  const file = run(['--config', 'c.json'], { 'c.json': '{"listen":["punix:/r/br0.mgmt"],"unixctl":"/r/x.ctl"}' });
+  t.same(file.listen, [{ path: '/r/br0.mgmt' }]);
+  t.equal(file.unixctl, '/r/x.ctl');
+  const long = '/' + 'x'.repeat(107);
+  const cases: [string[], RegExp][] = [
+    [['--listen', 'punix:'], /--listen punix:: the socket path is empty/],
+    [['--listen', `punix:${long}`], /longer than 107 bytes/],
+    [['--listen', 'unix:/x'], /is not ptcp:PORT\[:IP\] or punix:PATH/],
+    [['--unixctl', ''], /--unixctl: the socket path is empty/],
+    [['--unixctl', long], /--unixctl: the socket path is longer than 107 bytes/],
+    [['--unixctl'], /option '--unixctl <PATH>' argument missing/],
+  ];
+  for (const [argv, re] of cases) t.throws(() => parseCommandLine(argv), re, argv.join(' '));
+  t.throws(() => parseConfigFile('f', () => '{"unixctl":3}'), /"unixctl" must be a string/);
 });

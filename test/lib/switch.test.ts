@@ -5,7 +5,10 @@
  * views (ports, MAC table, flows); and PORT_STATUS reaching a connection.
  */
 import t, { type Test } from 'tap';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSwitch, type Switch } from '../../index.js';
 import { FlowSpecError, flowModFrom, matchFrom } from '../../lib/flow-spec.js';
 import { registerPortType } from '../../datapath/ports/factory.js';
@@ -271,7 +274,7 @@ t.test('listeners: ovs-ofctl-style connections see the ports and their changes; 
   sw.addPort({ name: 'p1', type: 'memory' });
   const l = await sw.addListener('ptcp:0:127.0.0.1');
   t.ok(l.port > 0);
-  t.same(sw.listeners(), [{ target: `ptcp:${l.port}:127.0.0.1`, port: l.port, host: '127.0.0.1' }]);
+  t.same(sw.listeners(), [{ target: `ptcp:${l.port}:127.0.0.1`, port: l.port }]);
   const c = await OfClient.connect(l.port);
   t.teardown(() => c.close());
   t.match(await c.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 2 }), { datapathId: 0x99n, ports: [{ portNo: 1, name: 'p1' }] });
@@ -281,9 +284,23 @@ t.test('listeners: ovs-ofctl-style connections see the ports and their changes; 
   t.match(await c.next((m) => m.type === OFPT.PORT_STATUS && m.reason === OFPPR.DELETE), { desc: { portNo: 2 } });
   await t.rejects(sw.addListener('ptcp:nope'), /is not ptcp:PORT\[:IP\]/);
   t.notOk(await sw.removeListener('ptcp:1:127.0.0.1'));
+  const dir = mkdtempSync(join(tmpdir(), 'ofswitch-punix-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const mgmt = join(dir, 'br0.mgmt');
+  t.same(await sw.addListener(`punix:${mgmt}`), { target: `punix:${mgmt}`, port: 0 });
+  const u = OfClient.wrap(connect(mgmt));
+  t.teardown(() => u.close());
+  u.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
+  t.match(await u.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 3 }), { datapathId: 0x99n }, 'a unix-socket connection works the same');
+  t.notOk(await sw.removeListener(`punix:${join(dir, 'other')}`));
+  t.notOk(await sw.removeListener(`ptcp:${l.port}:127.0.0.2`), 'another address is another listener');
   t.ok(await sw.removeListener(l.target));
-  t.same(sw.listeners(), []);
+  t.same(sw.listeners().map((v) => v.target), [`punix:${mgmt}`]);
   t.equal(await sw.removeListener(l.target), false);
+  t.ok(await sw.removeListener(`punix:${mgmt}`));
+  await u.waitClosed();
+  t.pass('its connection is closed with it');
+  t.notOk(existsSync(mgmt), 'and its socket file removed');
 });
 
 t.test('close: ports, listeners, links and timers go; the switch refuses further changes', async (t) => {

@@ -16,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import type { Action, FlowMod, Match, OfpMessage } from '../../protocol/index.js';
 import { MATCH_ALL } from '../../protocol/index.js';
-import { addHost, run, spawnIn, tryRun } from '../helpers/netns.js';
+import { addHost, assertRan, run, spawnIn, tryRun } from '../helpers/netns.js';
 import { ofctl, ofctlOffline } from '../helpers/ofctl.js';
 import { OfClient } from '../helpers/of-client.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
@@ -48,10 +48,12 @@ t.test('malformed and invalid messages, a capture of the session', async (t) => 
   const pcap = join(dir, 'session.pcap');
   const tcpdump = spawnIn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-w', pcap, `tcp port ${port}`]);
   t.teardown(() => void tcpdump.kill('SIGTERM'));
-  await new Promise<void>((resolve) => {
-    tcpdump.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve());
-    setTimeout(resolve, 3000);
+  const listening = await new Promise<boolean>((resolve) => {
+    tcpdump.stderr?.on('data', (d: Buffer) => d.toString().includes('listening on') && resolve(true));
+    tcpdump.once('exit', () => resolve(false));
+    setTimeout(() => resolve(false), 5000);
   });
+  t.ok(listening, 'tcpdump is capturing');
   await startOfswitch(t, ['--port', `${host.port},ofport=1`, '--listen', `ptcp:${port}`, '--fail-mode', 'secure']);
   const target = `tcp:127.0.0.1:${port}`;
   const c = await OfClient.connect(port);
@@ -104,13 +106,12 @@ t.test('malformed and invalid messages, a capture of the session', async (t) => 
   t.teardown(() => garbage.close());
   garbage.sendRaw(Uint8Array.from([0xde, 0xad, 0x00, 0x02, 0xbe, 0xef, 0, 0, 1, 2, 3, 4]));
   await garbage.waitClosed();
-  t.pass('a length below 8 cannot be framed: that connection is closed');
+  t.ok(garbage.closed, 'a length below 8 cannot be framed: that connection is closed');
   const huge = await OfClient.connect(port);
   t.teardown(() => huge.close());
   huge.sendRaw(Uint8Array.from([1, 2, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0]));
   t.match(await c.request({ version: 1, type: OFPT.BARRIER_REQUEST, xid: 2000 }), { type: OFPT.BARRIER_REPLY }, 'others keep working');
-  const r = await ofctl(undefined, target, 'show');
-  t.equal(r.code, 0, 'ovs-ofctl too');
+  assertRan(t, await ofctl(undefined, target, 'show'), 'ovs-ofctl show, too');
 
   // ovs-ofctl's own session, for the capture.
   for (const args of [['add-flow', 'priority=9,ip,actions=output:1'], ['dump-flows'], ['dump-aggregate'], ['dump-tables'], ['dump-ports'], ['dump-ports-desc'], ['dump-desc'], ['get-frags'], ['probe'], ['del-flows', '--strict', 'priority=9,ip']]) {
@@ -122,6 +123,7 @@ t.test('malformed and invalid messages, a capture of the session', async (t) => 
   writeFileSync(many, Array.from({ length: 1500 }, (_, i) => `priority=${i + 1},tcp,tp_src=${i},actions=output:1\n`).join(''));
   t.equal((await ofctl(undefined, target, 'add-flows', many)).code, 0);
   const dump = await ofctl(undefined, target, 'dump-flows');
+  assertRan(t, dump, 'ovs-ofctl dump-flows');
   t.equal(dump.stdout.split('\n').filter((l) => l.includes('tcp,tp_src=')).length, 1500, 'all 1500 entries (about 140 KiB) listed');
   t.equal((await ofctl(undefined, target, 'del-flows', 'tcp')).code, 0);
 
@@ -132,9 +134,14 @@ t.test('malformed and invalid messages, a capture of the session', async (t) => 
   t.ok(all.length > 20, `the switch sent ${all.length} messages`);
   for (const b of all) {
     const out = await ofctlOffline('ofp-print', Buffer.from(b).toString('hex'));
+    const head = out.stdout.split('\n')[0] ?? '';
+    if (out.code !== 0 || !/^OFP(T|ST)_\w+/.test(head)) {
+      t.fail(`ofp-print of type ${b[1]} gave exit ${out.code}, first line "${head}" ${out.stderr}`);
+      continue;
+    }
     // An error's data is the offending request, malformed on purpose here: judge the error's own line.
-    const text = b[1] === OFPT.ERROR ? (out.stdout.split('\n')[0] ?? '') : out.stdout + out.stderr;
-    t.notMatch(text, /\*\*\*|decode error|truncated/i, `ofp-print reads ${out.stdout.split('\n')[0] ?? ''}`);
+    const text = b[1] === OFPT.ERROR ? head : out.stdout + out.stderr;
+    t.notMatch(text, /\*\*\*|decode error|truncated/i, `ofp-print reads ${head}`);
   }
   c.close();
   huge.close();
@@ -149,6 +156,6 @@ t.test('malformed and invalid messages, a capture of the session', async (t) => 
   for (const type of [OFPT.HELLO, OFPT.ERROR, OFPT.ECHO_REPLY, OFPT.FEATURES_REPLY, OFPT.GET_CONFIG_REPLY, OFPT.STATS_REPLY, OFPT.BARRIER_REPLY])
     t.ok(types.has(type), `tshark decodes the switch's ${type} messages`);
   const malformed = await tryRun('tshark', ['-r', pcap, '-d', `tcp.port==${port},openflow`, '-Y', `${fromSwitch} && (_ws.malformed || _ws.expert.severity >= error)`]);
-  t.equal(malformed.code, 0);
+  assertRan(t, malformed, 'tshark reading the capture', { output: false });
   t.equal(malformed.stdout.trim(), '', 'no malformed frame from the switch');
 });

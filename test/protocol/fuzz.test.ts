@@ -5,9 +5,10 @@
  * validateMessage and, as a stream in random chunkings, through MessageFramer.
  *
  * What must hold for every input:
- * - nothing throws out of the codec;
- * - every refusal is a DecodeError with a real OFPET type and code pair (constants.ts' tables),
- *   the request's xid, and the offending bytes (a prefix of the input, never empty);
+ * - nothing throws out of the codec (decodeMessage has no catch-all: an exception is a bug in
+ *   its length checks, and it fails this test with the input that caused it);
+ * - every refusal is an OfpError with a real OFPET type and code pair (constants.ts' tables),
+ *   the request's xid, and as data the offending bytes (a prefix of the input, never empty);
  * - every accepted message re-encodes without throwing, and that re-encoding is canonical:
  *   decoded and encoded again, it gives the very same bytes;
  * - the framer returns exactly the messages a plain reference framer finds, flags a length field
@@ -26,9 +27,10 @@ import {
   encodeMessage,
   MessageFramer,
   OFP_ERROR_CODES,
+  OfpError,
   validateMessage,
 } from '../../protocol/index.js';
-import type { DecodeError, OfpMessage } from '../../protocol/index.js';
+import type { OfpMessage } from '../../protocol/index.js';
 import { message as messageArbitrary } from './arbitraries.js';
 import { CORPUS } from '../helpers/of10-corpus.js';
 
@@ -38,14 +40,15 @@ const REGRESSIONS = fileURLToPath(new URL('./regressions/', import.meta.url));
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-/** Why a DecodeError is malformed, or null when it is a proper one for `input`. */
-function badError(err: DecodeError, input: Uint8Array): string | null {
+/** Why an error is malformed, or null when it is a proper one for `input`. */
+function badError(err: OfpError, input: Uint8Array): string | null {
+  if (!(err instanceof OfpError)) return 'not an OfpError';
   const codes = (OFP_ERROR_CODES as Record<number, Record<string, number> | undefined>)[err.errorType];
   if (!codes) return `error type ${err.errorType} is no OFPET`;
   if (!Object.values(codes).includes(err.code)) return `code ${err.code} is not a code of error type ${err.errorType}`;
-  if (!(err.offending instanceof Uint8Array)) return 'no offending bytes';
-  if (err.offending.length === 0 && input.length > 0) return 'empty offending bytes';
-  if (hexOf(err.offending) !== hexOf(input.subarray(0, err.offending.length))) return 'offending bytes are not the input';
+  if (!(err.data instanceof Uint8Array)) return 'no offending bytes';
+  if (err.data.length === 0 && input.length > 0) return 'empty offending bytes';
+  if (hexOf(err.data) !== hexOf(input.subarray(0, err.data.length))) return 'offending bytes are not the input';
   const xid = input.length >= 8 ? Buffer.from(input.buffer, input.byteOffset, input.byteLength).readUInt32BE(4) : 0;
   if (err.xid !== xid) return `xid ${err.xid}, the input's is ${xid}`;
   if (typeof err.reason !== 'string' || err.reason === '') return 'no reason';

@@ -1,0 +1,169 @@
+/**
+ * The two switches the benchmarks compare, started the same way in a rig's switch namespace with
+ * the rig's ports as OpenFlow ports 1 (to the sender) and 2 (to the receiver), pinned to CPU 1:
+ * - ofswitch: `node dist/lib/cli.js`, listening for ovs-ofctl on 127.0.0.1:6634 in the namespace;
+ * - Open vSwitch 3.1 in userspace: ovsdb-server and ovs-vswitchd with a bridge of
+ *   datapath_type=netdev and protocols=OpenFlow10, with its own OVS_RUNDIR/OVS_LOGDIR/OVS_DBDIR
+ *   (the rig's scratch directory; /run/openvswitch is never used), reached by ovs-ofctl through
+ *   the bridge's management socket. Its userspace datapath makes a tap named ovs-netdev, which is
+ *   why it needs a namespace of its own.
+ * Both run with fail_mode=secure (a miss goes to the controller, or is dropped without one), and
+ * with `controller` connect to it at tcp:127.0.0.1:PORT inside the namespace.
+ * `pid` is the process whose CPU time is the switch's (node; ovs-vswitchd).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type TrafgenRig, inNs, sh, sleep, waitFor } from './trafgen-rig.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'dist', 'lib', 'cli.js');
+const SWITCH_CPU = '1';
+const BRIDGE = 'bnbr';
+
+export const SWITCHES = ['ofswitch', 'ovs'] as const;
+export type SwitchName = (typeof SWITCHES)[number];
+export const SWITCH_LABEL: Record<SwitchName, string> = {
+  ofswitch: 'ofswitch',
+  ovs: 'Open vSwitch 3.1, userspace (netdev)',
+};
+
+export interface BenchSwitch {
+  readonly name: SwitchName;
+  /** The switch process (its utime + stime are the switch's CPU time). */
+  readonly pid: number;
+  /** Runs `ovs-ofctl -O OpenFlow10 COMMAND <this switch> ARGS...` and returns its stdout. */
+  ofctl(command: string, ...args: string[]): string;
+  /**
+   * Flows in the table (ovs-ofctl dump-aggregate), or null when the switch did not answer within
+   * `timeoutSec` (a switch busy with traffic may not).
+   */
+  flowCount(timeoutSec?: number): number | null;
+  stop(): Promise<void>;
+}
+
+export interface SwitchOptions {
+  /** TCP port of a controller listening on 127.0.0.1 in the switch namespace. */
+  controllerPort?: number;
+}
+
+export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
+  return name === 'ofswitch' ? startOfswitch(rig, options) : startOvs(rig, options);
+}
+
+function flowCountOf(ofctl: BenchSwitch['ofctl'], timeoutSec = 20): number | null {
+  let out: string;
+  try {
+    out = ofctl(`--timeout=${timeoutSec}`, 'dump-aggregate');
+  } catch {
+    return null;
+  }
+  const m = /flow_count=(\d+)/.exec(out);
+  if (!m) throw new Error(`dump-aggregate printed no flow_count: ${out}`);
+  return Number(m[1]);
+}
+
+/** ovs-ofctl's argv: options (leading `--x`), the command, the target, the command's arguments. */
+function ofctlArgs(argv: readonly string[], target: string): string[] {
+  const options = argv.filter((a, i) => a.startsWith('--') && argv.slice(0, i).every((b) => b.startsWith('--')));
+  const [command, ...rest] = argv.slice(options.length);
+  return ['-O', 'OpenFlow10', ...options, command ?? 'show', target, ...rest];
+}
+
+async function waitExit(pid: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(100);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<BenchSwitch> {
+  const sw = rig.ns.sw as string;
+  const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
+  const proc = rig.track(
+    spawn(
+      'ip',
+      ['netns', 'exec', sw, 'taskset', '-c', SWITCH_CPU, process.execPath, CLI, '--port', rig.ports.a, '--port', rig.ports.b,
+        '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+  );
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  // `ip netns exec` and taskset exec the next program in the same process: the pid is node's.
+  const pid = proc.pid ?? -1;
+  const ofctl = (...argv: string[]): string => inNs(sw, 'ovs-ofctl', ofctlArgs(argv, 'tcp:127.0.0.1:6634'));
+  await waitFor(() => {
+    if (proc.exitCode !== null) throw new Error(`ofswitch exited: ${err}`);
+    try {
+      ofctl('show');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 15_000, () => `ofswitch to answer ovs-ofctl ${err}`);
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  if (comm !== 'node') throw new Error(`expected ofswitch's pid ${pid} to be node, not ${comm}`);
+  return {
+    name: 'ofswitch',
+    pid,
+    ofctl,
+    flowCount: (t) => flowCountOf(ofctl, t),
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchSwitch> {
+  const dir = rig.workDir;
+  const sw = rig.ns.sw as string;
+  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
+  const vsctl = ['--timeout=20', `--db=unix:${dir}/db.sock`];
+  const inSw = (cmd: string, argv: string[]): string => inNs(sw, cmd, argv, env);
+  sh('ovsdb-tool', ['create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], env);
+  inSw('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
+    `--unixctl=${dir}/ovsdb-server.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovsdb-server.log`]);
+  inSw('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
+  inSw('taskset', ['-c', SWITCH_CPU, 'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`,
+    `--unixctl=${dir}/ovs-vswitchd.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`]);
+  const pids = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
+  const stop = async (): Promise<void> => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        continue;
+      }
+      await waitExit(pid);
+    }
+  };
+  try {
+    inSw('ovs-vsctl', [...vsctl, 'add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
+      'fail_mode=secure', 'other-config:disable-in-band=true',
+      '--', 'add-port', BRIDGE, rig.ports.a, '--', 'set', 'interface', rig.ports.a, 'ofport_request=1',
+      '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2']);
+    if (options.controllerPort !== undefined) {
+      inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const ofctl = (...argv: string[]): string => inSw('ovs-ofctl', ofctlArgs(argv, BRIDGE));
+  return { name: 'ovs', pid: pids[0]!, ofctl, flowCount: (t) => flowCountOf(ofctl, t), stop };
+}
