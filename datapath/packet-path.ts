@@ -121,6 +121,7 @@ export class PacketPath {
   /** The learning bridge behind NORMAL. */
   readonly bridge: LearningBridge;
   private readonly registry: PortRegistry;
+  private readonly ports: ReadonlyMap<number, DatapathPort>;
   private readonly onMiss: PacketPathOptions['onMiss'];
   private readonly onController: PacketPathOptions['onController'];
   private dropFragments = false;
@@ -134,12 +135,13 @@ export class PacketPath {
   /** Takes over the frames every port of `registry` receives. */
   constructor(registry: PortRegistry, opts: PacketPathOptions) {
     this.registry = registry;
+    this.ports = registry.byNo;
     this.flowTable = opts.flowTable;
     this.missPolicy = opts.missPolicy ?? 'controller';
     this.onMiss = opts.onMiss;
     this.onController = opts.onController;
     this.bridge = new LearningBridge(opts.now ? { now: opts.now } : {});
-    registry.setReceiver((port, frame) => this.receive(port, frame));
+    registry.setReceiver(this.receive);
     // A port that goes takes what the bridge learned on it (a port added again under its number starts afresh).
     registry.on('port-status', (reason, desc) => {
       if (reason === OFPPR.DELETE) this.bridge.forgetPort(desc.portNo);
@@ -152,7 +154,7 @@ export class PacketPath {
   }
 
   /** A frame received on a port. */
-  private receive(port: DatapathPort, frame: Uint8Array): void {
+  private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
       port.rxDropped++;
       return;
@@ -169,7 +171,7 @@ export class PacketPath {
     } finally {
       this.rxDepth = depth;
     }
-  }
+  };
 
   /**
    * The flow table's part of the path: parse into `key`, drop fragments when asked, look up, and
@@ -210,7 +212,7 @@ export class PacketPath {
 
   /** Sends a frame out of one port, counting it; NO_FWD and down ports drop it. */
   transmit(portNo: number, frame: Uint8Array): void {
-    const port = this.registry.get(portNo);
+    const port = this.ports.get(portNo);
     if (!port) return;
     if ((port.config & (OFPPC.NO_FWD | OFPPC.PORT_DOWN)) !== 0) {
       port.txDropped++;
@@ -238,7 +240,7 @@ export class PacketPath {
    * every VLAN and teaches nothing; from a port that does not exist, it is dropped (as in OVS).
    */
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void {
-    const port = this.registry.get(inPort);
+    const port = this.ports.get(inPort);
     if (port !== undefined) this.bridge.process(frame, layout, port, this.registry.list, this.sendToBridgePort, true);
     else if (inPort === OFPP.NONE || inPort === OFPP.CONTROLLER)
       this.bridge.process(frame, layout, this.noneBridgePort, this.registry.list, this.sendToBridgePort, false);
@@ -251,7 +253,7 @@ export class PacketPath {
   }
 
   private packetInDisabled(inPort: number): boolean {
-    const port = this.registry.get(inPort);
+    const port = this.ports.get(inPort);
     return port !== undefined && (port.config & OFPPC.NO_PACKET_IN) !== 0;
   }
 }

@@ -150,7 +150,8 @@ function speedFeatures(mbps: number): number {
 export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   /** Ports in port-number order (FLOOD, ALL and NORMAL iterate this); replaced on every change. */
   list: readonly DatapathPort[] = [];
-  private readonly byNo = new Map<number, DatapathPort>();
+  /** Ports by number (the packet path reads it directly: one map lookup per output). */
+  readonly byNo: ReadonlyMap<number, DatapathPort> = new Map<number, DatapathPort>();
   private receiver: PortReceiver = () => undefined;
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -182,7 +183,7 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     net.open((frame) => this.receiver(port, frame));
     net.watchLink?.(() => this.pollPort(port));
     port.link = net.readLink(); // opening may change it (a patch port finds its peer)
-    this.byNo.set(portNo, port);
+    (this.byNo as Map<number, DatapathPort>).set(portNo, port);
     this.list = [...this.list, port].sort((a, b) => a.portNo - b.portNo);
     const desc = port.describe();
     this.emit('port-status', OFPPR.ADD, desc);
@@ -194,7 +195,7 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     const port = this.byNo.get(portNo);
     if (!port) return false;
     port.net.close();
-    this.byNo.delete(portNo);
+    (this.byNo as Map<number, DatapathPort>).delete(portNo);
     this.list = this.list.filter((p) => p !== port);
     this.emit('port-status', OFPPR.DELETE, port.describe());
     return true;
@@ -282,7 +283,7 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     for (const port of this.list) port.net.close();
-    this.byNo.clear();
+    (this.byNo as Map<number, DatapathPort>).clear();
     this.list = [];
   }
 }

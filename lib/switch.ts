@@ -31,10 +31,10 @@ import { Agent, type AgentDatapath } from './agent.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
-import { flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
-import { ListenError, listen, listenerName, type Listener } from './listener.js';
+import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
+import { ListenError, listen, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
-import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type SwitchOptions } from './options.js';
+import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -197,8 +197,14 @@ export function canonicalControllerTarget(target: string): string {
   return controllerTarget(parseController(target));
 }
 
-/** The target strings of endpoints, as the command line and setControllers/addListener spell them. */
+/** A controller's target string, as the command line and setControllers spell it. */
 const controllerTarget = (e: Endpoint): string => `tcp:${e.host}:${e.port}`;
+
+/** Whether a listener is the one `e` names (a TCP one by the port asked for or the one bound). */
+function listensOn(l: Listener, e: ListenEndpoint): boolean {
+  if ('path' in e || 'path' in l.endpoint) return 'path' in e && 'path' in l.endpoint && e.path === l.endpoint.path;
+  return l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port);
+}
 
 export class Switch {
   /** 'port-status' for every port added, removed or changed (what the connections get as PORT_STATUS). */
@@ -219,8 +225,6 @@ export class Switch {
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
   private closed = false;
-  /** Switch.start logged 'switch started' (so close logs 'switch stopped'). */
-  private announced = false;
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -313,7 +317,7 @@ export class Switch {
     }
     this.portsByName.set(name, { ofport, type, device });
     this.dpid ??= dpidFromMac(description.hwAddr);
-    this.log.info('port added', { port: name, type, ofport });
+    this.log.debug('port added', { port: name, type, ofport });
     return { ofport, description, device: device as PortDeviceOf<T> };
   }
 
@@ -339,7 +343,7 @@ export class Switch {
     if (name === undefined || !record) return false;
     this.portsByName.delete(name);
     this.datapath.registry.removePort(record.ofport);
-    this.log.info('port removed', { port: name, ofport: record.ofport });
+    this.log.debug('port removed', { port: name, ofport: record.ofport });
     return true;
   }
 
@@ -420,6 +424,7 @@ export class Switch {
 
   /** Adds a flow (or replaces the one with the same match and priority), as a controller's FLOW_MOD ADD would. */
   addFlow(spec: FlowSpec): void {
+    this.checkOpen();
     this.flowMod(flowModFrom(spec, OFPFC.ADD));
   }
 
@@ -438,10 +443,8 @@ export class Switch {
   }
 
   private flowMod(mod: FlowMod): number {
-    const result = this.flowTable.flowMod(mod);
-    if (!result.ok) throw new Error(`flow table refused the flow (error type ${result.errorType}, code ${result.code})`);
-    this.agent.flowsRemoved(result.removed);
-    this.scheduleExpiry();
+    const result = this.agent.applyFlowMod(mod);
+    if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${result.reason}`);
     return result.removed.length;
   }
 
@@ -463,6 +466,16 @@ export class Switch {
     if (this.controllerLinks.size === 0) this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
     this.failModeState.setMode(mode);
     this.installNormalFlowIfStandalone();
+  }
+
+  /**
+   * The idle time before a controller connection is probed, and how long fail open waits, in ms.
+   * Connections made from now on use it; those already up keep theirs.
+   */
+  setProbeInterval(ms: number): void {
+    if (!(ms > 0)) throw new RangeError(`probe interval ${ms} ms is not positive`);
+    this.probeIntervalMs = ms;
+    this.failModeState.setProbeInterval(ms);
   }
 
   /** What a table miss does now: 'controller', 'normal' (fail open) or 'drop'. */
@@ -534,10 +547,13 @@ export class Switch {
     return [...this.controllerLinks].map(([target, r]) => ({ target, state: r.link.state, connected: r.connected }));
   }
 
-  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result). */
+  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
   async addListener(target: string): Promise<ListenerView> {
     this.checkOpen();
-    const endpoint = parseListen(target);
+    return this.listenOn(parseListen(target));
+  }
+
+  private async listenOn(endpoint: ListenEndpoint): Promise<ListenerView> {
     const conns = new Set<Connection>();
     const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns));
     if (this.closed) {
@@ -546,9 +562,8 @@ export class Switch {
     }
     this.listenerList.push(listener);
     this.accepted.set(listener, conns);
-    const view = listenerView(listener);
-    this.log.info('listening', { listen: view.target });
-    return view;
+    this.log.info('listening', { listen: listener.name });
+    return listenerView(listener);
   }
 
   /**
@@ -558,13 +573,11 @@ export class Switch {
    */
   async removeListener(target: string): Promise<boolean> {
     const e = parseListen(target);
-    const i = this.listenerList.findIndex((l) =>
-      'path' in e ? 'path' in l.endpoint && l.endpoint.path === e.path : 'host' in l.endpoint && l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port),
-    );
+    const i = this.listenerList.findIndex((l) => listensOn(l, e));
     const listener = this.listenerList[i];
     if (!listener) return false;
     this.listenerList.splice(i, 1);
-    for (const conn of [...(this.accepted.get(listener) ?? [])]) conn.close('listener removed');
+    for (const conn of [...this.accepted.get(listener)!]) conn.close('listener removed');
     this.accepted.delete(listener);
     await listener.close();
     return true;
@@ -632,7 +645,11 @@ export class Switch {
   }
 
   /** Closes connections, controller links, listeners and ports. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.shutdown(true);
+  }
+
+  private async shutdown(logged: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
@@ -642,7 +659,7 @@ export class Switch {
     await Promise.all(this.listenerList.map((l) => l.close()));
     this.datapath.close();
     this.portsByName.clear();
-    if (this.announced) this.log.info('switch stopped');
+    if (logged) this.log.info('switch stopped');
   }
 
   // ---- the ofswitch command ----------------------------------------------------------------------
@@ -666,9 +683,9 @@ export class Switch {
         });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
-      for (const endpoint of options.listen) await sw.addListener(listenerName(endpoint));
+      for (const endpoint of options.listen) await sw.listenOn(endpoint);
     } catch (err) {
-      await sw.close();
+      await sw.shutdown(false); // a switch that never started says nothing but why
       throw err instanceof ListenError ? new StartError(err.message) : err;
     }
     sw.setControllers(options.controllers.map(controllerTarget));
@@ -677,7 +694,6 @@ export class Switch {
       ports: sw.ports().map((p) => `${p.ofport}(${p.name})`),
       failMode: options.failMode,
     });
-    sw.announced = true;
     return sw;
   }
 

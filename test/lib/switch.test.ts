@@ -5,12 +5,17 @@
  * views (ports, MAC table, flows); and PORT_STATUS reaching a connection.
  */
 import t, { type Test } from 'tap';
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSwitch, type Switch } from '../../lib/switch.js';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSwitch, type Switch } from '../../index.js';
 import { FlowSpecError, flowModFrom, matchFrom } from '../../lib/flow-spec.js';
+import { registerPortType } from '../../datapath/ports/factory.js';
+import { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { PortError } from '../../datapath/ports/port-type.js';
 import type { Logger } from '../../lib/log.js';
-import { OFP_VERSION, OFPAT, OFPFC, OFPFW, OFPP, OFPPR, OFPR, OFPT } from '../../protocol/index.js';
+import { OFP_VERSION, OFPAT, OFPET, OFPFC, OFPFW, OFPP, OFPPC, OFPPMFC, OFPPR, OFPR, OFPT } from '../../protocol/index.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 import { OfClient } from '../helpers/of-client.js';
 import { freePort } from '../helpers/free-port.js';
@@ -298,10 +303,12 @@ t.test('controllers: reconciled as a set; links that stay keep their connection;
 
 t.test('fail open: standalone with an unreachable controller forwards by NORMAL after a probe interval', async (t) => {
   const port = await freePort();
-  const sw = make(t, { probeIntervalMs: 100 });
+  const sw = make(t);
   const p1 = sw.addPort({ name: 'p1', type: 'memory' });
   const p2 = sw.addPort({ name: 'p2', type: 'memory' });
   sw.setControllers([`tcp:127.0.0.1:${port}`]);
+  t.throws(() => sw.setProbeInterval(-1), /probe interval -1 ms is not positive/);
+  sw.setProbeInterval(100);
   t.equal(sw.missPolicy, 'drop');
   const seen: Uint8Array[] = [];
   p2.device.on('frame', (f) => seen.push(f));
@@ -328,9 +335,23 @@ t.test('listeners: ovs-ofctl-style connections see the ports and their changes; 
   t.match(await c.next((m) => m.type === OFPT.PORT_STATUS && m.reason === OFPPR.DELETE), { desc: { portNo: 2 } });
   await t.rejects(sw.addListener('ptcp:nope'), /is not ptcp:PORT\[:IP\]/);
   t.notOk(await sw.removeListener('ptcp:1:127.0.0.1'));
+  const dir = mkdtempSync(join(tmpdir(), 'ofswitch-punix-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const mgmt = join(dir, 'br0.mgmt');
+  t.same(await sw.addListener(`punix:${mgmt}`), { target: `punix:${mgmt}`, port: 0 });
+  const u = OfClient.wrap(connect(mgmt));
+  t.teardown(() => u.close());
+  u.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
+  t.match(await u.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 3 }), { datapathId: 0x99n }, 'a unix-socket connection works the same');
+  t.notOk(await sw.removeListener(`punix:${join(dir, 'other')}`));
+  t.notOk(await sw.removeListener(`ptcp:${l.port}:127.0.0.2`), 'another address is another listener');
   t.ok(await sw.removeListener(l.target));
-  t.same(sw.listeners(), []);
+  t.same(sw.listeners().map((v) => v.target), [`punix:${mgmt}`]);
   t.equal(await sw.removeListener(l.target), false);
+  t.ok(await sw.removeListener(`punix:${mgmt}`));
+  await u.waitClosed();
+  t.pass('its connection is closed with it');
+  t.notOk(existsSync(mgmt), 'and its socket file removed');
 });
 
 t.test('close: ports, listeners, links and timers go; the switch refuses further changes', async (t) => {
@@ -347,4 +368,50 @@ t.test('close: ports, listeners, links and timers go; the switch refuses further
   t.throws(() => sw.setControllers([]), /the switch is closed/);
   await t.rejects(sw.addListener('ptcp:0'), /the switch is closed/);
   await t.rejects(OfClient.connect(l.port), /ECONNREFUSED/, 'the listener is closed');
+});
+
+t.test('the rest of the interface: PORT_MOD through a connection, defaults, failing port types, overlaps, expiry', async (t) => {
+  const bare = createSwitch();
+  t.equal(bare.datapathId, 1n, 'no datapath id and no port yet: 1');
+  await bare.close();
+  const sw = make(t, { datapathId: 7n });
+  const p1 = sw.addPort({ name: 'p1', type: 'memory', options: { mac: '02:00:00:00:00:01' } });
+  const l = await sw.addListener('ptcp:0');
+  const c = await OfClient.connect(l.port);
+  t.teardown(() => c.close());
+  c.send({ version: OFP_VERSION, type: OFPT.PORT_MOD, xid: 5, portNo: 1, hwAddr: '02:00:00:00:00:01', config: OFPPC.NO_FLOOD, mask: OFPPC.NO_FLOOD, advertise: 0 });
+  t.match(await c.next((m) => m.type === OFPT.PORT_STATUS), { reason: OFPPR.MODIFY, desc: { config: OFPPC.NO_FLOOD } }, 'PORT_MOD reaches the port');
+  t.match(await c.request({ version: OFP_VERSION, type: OFPT.PORT_MOD, xid: 6, portNo: 9, hwAddr: '02:00:00:00:00:01', config: 0, mask: 0, advertise: 0 }), { type: OFPT.ERROR, errorType: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT });
+  t.match(await c.request({ version: OFP_VERSION, type: OFPT.PORT_MOD, xid: 7, portNo: 1, hwAddr: '02:00:00:00:00:02', config: 0, mask: 0, advertise: 0 }), { type: OFPT.ERROR, code: OFPPMFC.BAD_HW_ADDR });
+  t.equal(sw.port(1)?.description.config, OFPPC.NO_FLOOD);
+
+  registerPortType({
+    name: 'test-broken',
+    options: [],
+    create: (name) => Object.assign(new MemoryPort(name), { open: () => { throw new Error('no carrier today'); } }),
+  });
+  t.throws(() => sw.addPort({ name: 'x', type: 'test-broken' }), /no carrier today/);
+  t.same(sw.ports().map((p) => p.name), ['p1'], 'a port that fails to open is not added');
+
+  const C = '02:00:00:00:00:0c';
+  p1.device.inject(udp(B, A));
+  p1.device.inject(udp(C, A));
+  p1.device.inject(udp(A, C));
+  t.same(sw.macTable().map((e) => e.mac), [A, B, C], 'the MAC table is sorted by port, VLAN and address');
+
+  sw.addFlow({ priority: 10, match: { inPort: 1 }, actions: [] });
+  t.throws(() => sw.addFlow({ priority: 10, match: { dlType: 0x0800 }, actions: [], checkOverlap: true }), /the flow table refused the flow: FLOW_MOD_FAILED\/OVERLAP/);
+  sw.addFlow({ priority: 20, match: { inPort: 2 }, hardTimeout: 1, sendFlowRemoved: true });
+  const removed = await c.next((m) => m.type === OFPT.FLOW_REMOVED, 3000);
+  t.match(removed, { priority: 20 }, 'a hard timeout expires the flow and FLOW_REMOVED reaches the connection');
+  t.notOk(sw.dumpFlows().some((f) => f.priority === 20));
+});
+
+t.test('a listener that binds while the switch closes is closed again', async (t) => {
+  const sw = createSwitch();
+  const adding = sw.addListener('ptcp:0');
+  await sw.close();
+  await t.rejects(adding, /the switch is closed/);
+  t.same(sw.listeners(), []);
+  t.throws(() => sw.addFlow({}), /the switch is closed/);
 });
