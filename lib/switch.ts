@@ -360,6 +360,23 @@ export class Switch {
     return true;
   }
 
+  /**
+   * Sets a kernel-backed port's MTU (Interface `mtu_request`); a PortError for a port that has
+   * none (memory, patch) or a size the kernel refuses. False when there is no such port.
+   */
+  async setPortMtu(name: string, mtu: number): Promise<boolean> {
+    const record = this.portsByName.get(name);
+    if (!record) return false;
+    if (!record.device.setMtu) throw new PortError(`port ${name}: a ${record.type} port has no MTU to set`);
+    try {
+      await record.device.setMtu(mtu);
+    } catch (err) {
+      const detail = (err as { stderr?: unknown }).stderr;
+      throw new PortError(`port ${name}: cannot set the MTU to ${mtu}${detail ? `: ${String(detail).trim()}` : ''}`);
+    }
+    return true;
+  }
+
   /** A PortError for a VID outside 0..4095 or an unknown mode; a warning for trunks an implicit access port ignores (as OVS logs). */
   private checkVlans(name: string, vlan: PortVlanSettings): void {
     const vid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 4095;

@@ -43,6 +43,8 @@ interface RunningInterface {
   readonly config: InterfaceConfig;
   readonly port: PortConfig;
   readonly ofport: number;
+  /** The `mtu_request` last applied (null: none asked). */
+  mtu: number | null;
 }
 
 /** One running bridge: its switch and what was applied to it. */
@@ -217,6 +219,7 @@ export class Reconciler {
       });
     }
     this.applyPorts(running, want);
+    await this.applyMtus(running, want);
     if (running.sw.failMode !== want.failMode) running.sw.setFailMode(want.failMode);
     await this.applyControllers(running, want.controllers);
     if (running.mgmtTarget === null) {
@@ -299,7 +302,7 @@ export class Reconciler {
         ...vlanOf(port),
         ...(Object.keys(iface.options).length > 0 ? { options: iface.options } : {}),
       });
-      running.interfaces.set(iface.name, { config: iface, port, ofport: added.ofport });
+      running.interfaces.set(iface.name, { config: iface, port, ofport: added.ofport, mtu: null });
       if (note) this.log.warn(`${note}: port ${iface.name} got ${added.ofport}`, { bridge: want.name });
       this.outcome(want.name, iface, added.ofport, note);
     } catch (err) {
@@ -310,6 +313,21 @@ export class Reconciler {
   }
 
   /** Applies a Port row's VLAN columns; the error text when the switch refuses them (the port keeps its old role). */
+  /** Interface `mtu_request`: set when it changes (an interface without one keeps its MTU, as in OVS). */
+  private async applyMtus(running: RunningBridge, want: BridgeConfig): Promise<void> {
+    for (const port of want.ports) {
+      const iface = port.interfaces[0];
+      const current = iface && running.interfaces.get(iface.name);
+      if (!iface || !current || iface.mtuRequest === null || iface.mtuRequest === current.mtu) continue;
+      current.mtu = iface.mtuRequest;
+      try {
+        await running.sw.setPortMtu(iface.name, iface.mtuRequest);
+      } catch (err) {
+        this.log.warn('cannot apply mtu_request', { bridge: want.name, port: iface.name, err: (err as Error).message });
+      }
+    }
+  }
+
   private setVlan(running: RunningBridge, port: PortConfig, name: string): string | null {
     try {
       running.sw.setPortVlan(name, vlanOf(port));

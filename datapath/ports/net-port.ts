@@ -39,5 +39,7 @@ export interface NetPort {
   watchLink?(onChange: () => void): void;
   /** Brings the interface administratively up or down. */
   setAdminUp(up: boolean): Promise<void>;
+  /** Sets the interface's MTU (kernel interfaces only; Interface `mtu_request`). */
+  setMtu?(mtu: number): Promise<void>;
   close(): void;
 }
