@@ -17,8 +17,13 @@
  * in this process may open the pid file while it is held (read it from another process).
  */
 import { closeSync, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { lock } from 'os-lock';
 import { atExit } from './exit-cleanup.js';
+
+/** os-lock is a native addon: loaded when a pid file is first locked, so that importing the control socket loads no native code. */
+let osLockModule: Promise<typeof import('os-lock')> | undefined;
+function osLock(): Promise<typeof import('os-lock')> {
+  return (osLockModule ??= import('os-lock'));
+}
 
 export class PidFileError extends Error {
   override readonly name = 'PidFileError';
@@ -44,7 +49,7 @@ async function clearStale(path: string): Promise<void> {
     throw new PidFileError(`${path}: ${(err as Error).message}`);
   }
   try {
-    await lock(fd, { exclusive: true, immediate: true });
+    await (await osLock()).lock(fd, { exclusive: true, immediate: true });
   } catch (err) {
     const pid = readPid(fd);
     closeSync(fd);
@@ -84,7 +89,7 @@ export class PidFile {
       throw new PidFileError(`${tmp}: ${(err as Error).message}`);
     }
     try {
-      await lock(fd, { exclusive: true, immediate: true });
+      await (await osLock()).lock(fd, { exclusive: true, immediate: true });
       writeSync(fd, `${pid}\n`);
       renameSync(tmp, path);
     } catch (err) {
