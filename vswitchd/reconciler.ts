@@ -158,8 +158,8 @@ export class Reconciler {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
     }
-    this.notePatchPeers(config);
     this.recordInternal();
+    this.notePatchPeers(config);
   }
 
   /**
