@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Teardownable } from './netns.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(ROOT, 'dist', 'lib', 'cli.js');
+export const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
 
 let built = false;
 
