@@ -1,28 +1,112 @@
 /**
- * NORMAL: a classic MAC-learning Ethernet bridge with 802.1Q VLANs, for the OFPP_NORMAL output.
+ * NORMAL: a classic MAC-learning Ethernet bridge with 802.1Q VLANs, for the OFPP_NORMAL output,
+ * as Open vSwitch 3.1 does it (ofproto-dpif-xlate.c's xlate_normal; vswitchd/vswitch.xml's Port
+ * table, VLAN configuration).
  *
- * Every frame belongs to one VLAN: an access port's (`tag`) for frames arriving on it (which must
- * arrive untagged), otherwise the frame's own VID, 0 when untagged. A port with `trunks` accepts and
- * sends only those VLANs; a port with neither carries every VLAN as it comes.
+ * Every frame is in one VLAN, decided by its input port's VLAN mode and its 802.1Q header (a
+ * frame without one, or with VID 0, a priority tag, counts as VID 0):
+ *   access           VID 0 only (any other is dropped); the frame is in the port's `tag` VLAN.
+ *   trunk            the frame's VID, dropped unless the port trunks it.
+ *   native-tagged    VID 0: the native VLAN (`tag`); any other VID as on a trunk.
+ *   native-untagged  the same on the way in.
+ * A port trunks the VLANs in `trunks`, every VLAN when it is empty; a native port always trunks its
+ * native VLAN and, when that is not 0, never VLAN 0 (ofproto-dpif.c's bundle_set). Without a
+ * vlan_mode a port is access when it has a `tag` (its trunks are ignored), trunk otherwise; a
+ * trunk ignores `tag`; access or native without `tag` is VLAN 0.
+ *
+ * A frame leaves only through ports that carry its VLAN (access: its `tag`; the others: trunked),
+ * untagged out of access ports and, in the native VLAN, out of native-untagged ports; otherwise
+ * with a tag of its VLAN and the priority it came with, left off when both are 0 (VLAN 0 with
+ * priority 0). The OFPP_NONE "port" of a PACKET_OUT is a trunk of every VLAN.
  *
  * The bridge learns each source MAC per VLAN on its input port (a host that moves moves with it),
  * forgets an entry after `agingMs` without traffic (300 s), sends a frame to a known unicast
  * destination's port, and floods broadcast, multicast and unknown destinations to every other
- * port of the VLAN that allows flooding. Nothing goes back out of its input port. On the way out
- * a frame is untagged for access ports and for VLAN 0, and tagged with its VLAN otherwise.
+ * port of the VLAN that allows flooding. Nothing goes back out of its input port.
+ *
+ * Frames whose tags do not change go out as they came (no copy); a tag pushed, rewritten or
+ * popped makes one new frame per frame processed, shared by every port that wants it.
  */
-import { ETH_HEADER_LEN, ETH_TYPE, VLAN_HEADER_LEN } from '../protocol/constants.js';
+import { ETH_HEADER_LEN, ETH_TYPE, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
 import type { FrameLayout } from './frame-parser.js';
 
 export const MAC_AGING_MS = 300_000;
 
+/** Port.vlan_mode values NORMAL implements (OVS's dot1q-tunnel is not one of them). */
+export const VLAN_MODES = ['access', 'trunk', 'native-tagged', 'native-untagged'] as const;
+export type VlanMode = (typeof VLAN_MODES)[number];
+
+const MODE_CODE: Readonly<Record<VlanMode, number>> = {
+  access: PORT_VLAN.ACCESS,
+  trunk: PORT_VLAN.TRUNK,
+  'native-tagged': PORT_VLAN.NATIVE_TAGGED,
+  'native-untagged': PORT_VLAN.NATIVE_UNTAGGED,
+};
+
+/** A port's VLAN configuration as the Port table holds it: `tag`, `trunks` and `vlan_mode`. */
+export interface PortVlanConfig {
+  /** Access port: its VLAN; native-tagged/-untagged port: its native VLAN. */
+  readonly tag?: number | undefined;
+  /** Trunk and native ports: the VLANs carried (none or empty: all). */
+  readonly trunks?: Iterable<number> | undefined;
+  /** Default: access when `tag` is set, else trunk. */
+  readonly vlanMode?: VlanMode | undefined;
+}
+
+/** A port's VLAN role as NORMAL applies it (ofproto-dpif.c's bundle settings). */
+export interface PortVlan {
+  /** PORT_VLAN.* */
+  readonly mode: number;
+  /** The access or native VLAN; -1 for a trunk. */
+  readonly vlan: number;
+  /** 4096 entries, 1 for each VLAN carried; null: every VLAN. Unused by access ports. */
+  readonly trunks: Uint8Array | null;
+}
+
+/** The VLAN role of the OFPP_NONE "port" (PACKET_OUT from the controller): a trunk of every VLAN. */
+export const TRUNK_ALL_VLANS: PortVlan = { mode: PORT_VLAN.TRUNK, vlan: -1, trunks: null };
+
+const VLAN_COUNT = 4096;
+
+/** Resolves a configuration into the role NORMAL applies; a RangeError for a VID outside 0..4095 or an unknown mode. */
+export function resolvePortVlan(config: PortVlanConfig): PortVlan {
+  const { tag, vlanMode } = config;
+  const isVid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v < VLAN_COUNT;
+  if (tag !== undefined && !isVid(tag)) throw new RangeError(`tag ${tag} is not a VLAN (0..4095)`);
+  let mode: number;
+  if (vlanMode === undefined) mode = tag !== undefined ? PORT_VLAN.ACCESS : PORT_VLAN.TRUNK;
+  else {
+    const code = Object.hasOwn(MODE_CODE, vlanMode) ? MODE_CODE[vlanMode] : undefined;
+    if (code === undefined) throw new RangeError(`vlan_mode "${String(vlanMode)}" is not one of ${VLAN_MODES.join(', ')}`);
+    mode = code;
+  }
+  const vlan = mode === PORT_VLAN.TRUNK ? -1 : (tag ?? 0);
+  let trunks: Uint8Array | null = null;
+  for (const v of config.trunks ?? []) {
+    if (!isVid(v)) throw new RangeError(`trunk ${v} is not a VLAN (0..4095)`);
+    if (mode === PORT_VLAN.ACCESS) continue;
+    trunks ??= new Uint8Array(VLAN_COUNT);
+    trunks[v] = 1;
+  }
+  if ((mode === PORT_VLAN.NATIVE_TAGGED || mode === PORT_VLAN.NATIVE_UNTAGGED) && vlan !== 0) {
+    // Force trunking the native VLAN and prohibit trunking VLAN 0 (bundle_set).
+    trunks ??= new Uint8Array(VLAN_COUNT).fill(1);
+    trunks[vlan] = 1;
+    trunks[0] = 0;
+  }
+  return { mode, vlan, trunks };
+}
+
+/** Whether a port carries `vlan` (xbundle_includes_vlan). */
+export function carriesVlan(v: PortVlan, vlan: number): boolean {
+  return v.mode === PORT_VLAN.ACCESS ? v.vlan === vlan : v.trunks === null || v.trunks[vlan] === 1;
+}
+
 /** What the bridge needs to know of a port. */
 export interface BridgePort {
   readonly portNo: number;
-  /** Access port: the VLAN of its untagged frames. */
-  readonly tag: number | undefined;
-  /** Trunk port: the only VLANs it carries. */
-  readonly trunks: ReadonlySet<number> | undefined;
+  /** Its VLAN role (resolvePortVlan). */
+  readonly vlan: PortVlan;
   /** False for ports with OFPPC_NO_FLOOD. */
   readonly floods: boolean;
 }
@@ -59,26 +143,34 @@ export class LearningBridge {
     frame: Uint8Array,
     layout: FrameLayout,
     inPort: BridgePort,
-    ports: Iterable<BridgePort>,
+    ports: readonly BridgePort[],
     send: (port: BridgePort, frame: Uint8Array) => void,
     learn = true,
   ): void {
     if (frame.length < ETH_HEADER_LEN) return;
     const tagged = layout.vlanOffset >= 0;
+    // A VLAN Ethernet type without room for the tag: a partial VLAN tag, dropped.
+    if (!tagged && (((frame[12] as number) << 8) | (frame[13] as number)) === ETH_TYPE.VLAN) return;
+    const tci = tagged ? ((frame[14] as number) << 8) | (frame[15] as number) : 0;
+    const vid = tci & VLAN_VID_MASK;
+    const from = inPort.vlan;
     let vlan: number;
-    if (inPort.tag !== undefined) {
-      if (tagged) return; // tagged frames are not accepted on an access port
-      vlan = inPort.tag;
+    if (from.mode === PORT_VLAN.ACCESS) {
+      if (vid !== 0) return; // a tagged frame on an access port
+      vlan = from.vlan;
+    } else if (vid === 0 && from.mode !== PORT_VLAN.TRUNK) {
+      vlan = from.vlan; // untagged on a native port: the native VLAN
     } else {
-      vlan = tagged ? (((frame[14] as number) << 8) | (frame[15] as number)) & 0x0fff : 0;
-      if (inPort.trunks && !inPort.trunks.has(vlan)) return;
+      if (from.trunks !== null && from.trunks[vid] !== 1) return; // a VLAN the port does not trunk
+      vlan = vid;
     }
+    // The tag a frame of this VLAN carries out of a tagging port: the VLAN and the priority it came with.
+    const outTci = vlan | (tci & VLAN_PCP_MASK);
 
     const now = this.now();
-    const src = macAt(frame, 6);
-    if (learn && ((frame[6] as number) & 1) === 0) this.learn(vlan, src, inPort.portNo, now);
+    if (learn && ((frame[6] as number) & 1) === 0) this.learn(vlan, macAt(frame, 6), inPort.portNo, now);
 
-    let target: number | undefined;
+    let target = -1;
     if (((frame[0] as number) & 1) === 0) {
       const e = this.tables.get(vlan)?.get(macAt(frame, 0));
       if (e && now - e.seen < this.agingMs) target = e.port;
@@ -87,18 +179,15 @@ export class LearningBridge {
 
     let untagged: Uint8Array | undefined;
     let withTag: Uint8Array | undefined;
-    for (const p of ports) {
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i] as BridgePort;
       if (p.portNo === inPort.portNo) continue;
-      if (target !== undefined ? p.portNo !== target : !p.floods) continue;
-      let wantTag: boolean;
-      if (p.tag !== undefined) {
-        if (p.tag !== vlan) continue;
-        wantTag = false;
-      } else {
-        if (p.trunks && !p.trunks.has(vlan)) continue;
-        wantTag = vlan !== 0;
-      }
-      if (wantTag) send(p, (withTag ??= tagFrame(frame, tagged, vlan)));
+      if (target >= 0 ? p.portNo !== target : !p.floods) continue;
+      const to = p.vlan;
+      if (!carriesVlan(to, vlan)) continue;
+      const wantTag =
+        outTci !== 0 && to.mode !== PORT_VLAN.ACCESS && !(to.mode === PORT_VLAN.NATIVE_UNTAGGED && vlan === to.vlan);
+      if (wantTag) send(p, (withTag ??= tagFrame(frame, tagged, tci, outTci)));
       else send(p, (untagged ??= untagFrame(frame, tagged)));
     }
   }
@@ -182,23 +271,21 @@ function untagFrame(f: Uint8Array, tagged: boolean): Uint8Array {
   return out;
 }
 
-/** The frame tagged with `vlan` (keeping an existing tag's priority). */
-function tagFrame(f: Uint8Array, tagged: boolean, vlan: number): Uint8Array {
+/** The frame with an 802.1Q tag of `tci` (the frame itself when it already has that tag, `inTci`). */
+function tagFrame(f: Uint8Array, tagged: boolean, inTci: number, tci: number): Uint8Array {
   if (tagged) {
-    const tci = ((f[14] as number) << 8) | (f[15] as number);
-    if ((tci & 0x0fff) === vlan) return f;
+    if ((inTci & ~VLAN_CFI) === tci) return f; // the same VID and priority (the DEI bit as it came)
     const out = f.slice();
-    const next = (tci & 0xf000) | vlan;
-    out[14] = next >>> 8;
-    out[15] = next & 0xff;
+    out[14] = tci >>> 8;
+    out[15] = tci & 0xff;
     return out;
   }
   const out = new Uint8Array(f.length + VLAN_HEADER_LEN);
   out.set(f.subarray(0, 12));
   out[12] = ETH_TYPE.VLAN >>> 8;
   out[13] = ETH_TYPE.VLAN & 0xff;
-  out[14] = vlan >>> 8;
-  out[15] = vlan & 0xff;
+  out[14] = tci >>> 8;
+  out[15] = tci & 0xff;
   out.set(f.subarray(12), 16);
   return out;
 }

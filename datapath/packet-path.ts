@@ -19,14 +19,22 @@
  * send nothing; a port with NO_PACKET_IN sends nothing to the controller.
  *
  * Frames handed to hooks are valid only during the call: the agent copies what it keeps.
+ *
+ * Re-entrancy: a frame sent out of a patch port is received by its peer's bridge at once, inside
+ * this call, and may come back here (two bridges joined twice) before the first frame is done.
+ * Each nesting level has its own flow key, layout and outputs (made once, on the first frame that
+ * nests that deep; patch-port.ts bounds the trip, which starts with every frame given to a path),
+ * so the outer frame's are left intact. A patch port's frame belongs to the sending bridge: it is
+ * never rewritten in place here.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
 import type { Action } from '../protocol/types.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
-import { LearningBridge, type BridgePort } from './normal.js';
+import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
+import { startTrip } from './ports/patch-port.js';
 
 /** What the packet path needs of the flow table. */
 export interface FlowLookup {
@@ -94,6 +102,17 @@ class Outputs implements ActionOutputs {
   }
 }
 
+/** What one nesting level of received frames works in. */
+interface RxLevel {
+  readonly key: FlowKey;
+  readonly layout: FrameLayout;
+  readonly outputs: Outputs;
+}
+
+function newRxLevel(path: PacketPath): RxLevel {
+  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false) };
+}
+
 export class PacketPath {
   /** The flow table; replaceable (tests start with a stub). */
   flowTable: FlowLookup;
@@ -102,23 +121,27 @@ export class PacketPath {
   /** The learning bridge behind NORMAL. */
   readonly bridge: LearningBridge;
   private readonly registry: PortRegistry;
+  private readonly ports: ReadonlyMap<number, DatapathPort>;
   private readonly onMiss: PacketPathOptions['onMiss'];
   private readonly onController: PacketPathOptions['onController'];
   private dropFragments = false;
-  private readonly key = newFlowKey();
-  private readonly layout = newFrameLayout();
-  private readonly rxOutputs = new Outputs(this, false);
+  /** Flow key, layout and outputs of received frames, one set per nesting level (see above). */
+  private readonly rxLevels: RxLevel[] = [newRxLevel(this)];
+  private rxDepth = 0;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
+  /** The input "port" of a PACKET_OUT from OFPP_NONE or OFPP_CONTROLLER, for NORMAL (ofpp_none_bundle). */
+  private readonly noneBridgePort: BridgePort = { portNo: OFPP.NONE, vlan: TRUNK_ALL_VLANS, floods: true };
 
   /** Takes over the frames every port of `registry` receives. */
   constructor(registry: PortRegistry, opts: PacketPathOptions) {
     this.registry = registry;
+    this.ports = registry.byNo;
     this.flowTable = opts.flowTable;
     this.missPolicy = opts.missPolicy ?? 'controller';
     this.onMiss = opts.onMiss;
     this.onController = opts.onController;
     this.bridge = new LearningBridge(opts.now ? { now: opts.now } : {});
-    registry.setReceiver((port, frame) => this.receive(port, frame));
+    registry.setReceiver(this.receive);
     // A port that goes takes what the bridge learned on it (a port added again under its number starts afresh).
     registry.on('port-status', (reason, desc) => {
       if (reason === OFPPR.DELETE) this.bridge.forgetPort(desc.portNo);
@@ -131,16 +154,24 @@ export class PacketPath {
   }
 
   /** A frame received on a port. */
-  private receive(port: DatapathPort, frame: Uint8Array): void {
+  private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
       port.rxDropped++;
       return;
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
-    this.rxOutputs.inPort = port.portNo;
-    this.throughTable(frame, port.portNo, this.key, this.layout, this.rxOutputs, true);
-  }
+    startTrip();
+    const depth = this.rxDepth;
+    const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
+    level.outputs.inPort = port.portNo;
+    this.rxDepth = depth + 1;
+    try {
+      this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
+    } finally {
+      this.rxDepth = depth;
+    }
+  };
 
   /**
    * The flow table's part of the path: parse into `key`, drop fragments when asked, look up, and
@@ -164,6 +195,7 @@ export class PacketPath {
    * `inPort` may be OFPP.NONE or OFPP.CONTROLLER). The frame is not modified.
    */
   execute(frame: Uint8Array, inPort: number, actions: readonly Action[]): void {
+    startTrip();
     const layout = parseFrame(frame, inPort & 0xffff, newFlowKey());
     const outputs = new Outputs(this, true);
     outputs.inPort = inPort;
@@ -180,7 +212,7 @@ export class PacketPath {
 
   /** Sends a frame out of one port, counting it; NO_FWD and down ports drop it. */
   transmit(portNo: number, frame: Uint8Array): void {
-    const port = this.registry.get(portNo);
+    const port = this.ports.get(portNo);
     if (!port) return;
     if ((port.config & (OFPPC.NO_FWD | OFPPC.PORT_DOWN)) !== 0) {
       port.txDropped++;
@@ -203,11 +235,15 @@ export class PacketPath {
     }
   }
 
-  /** OUTPUT:NORMAL. */
+  /**
+   * OUTPUT:NORMAL. A frame from OFPP_NONE or OFPP_CONTROLLER (a PACKET_OUT) comes from a trunk of
+   * every VLAN and teaches nothing; from a port that does not exist, it is dropped (as in OVS).
+   */
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void {
-    const port = this.registry.get(inPort);
-    const from: BridgePort = port ?? { portNo: inPort, tag: undefined, trunks: undefined, floods: true };
-    this.bridge.process(frame, layout, from, this.registry.list, this.sendToBridgePort, port !== undefined);
+    const port = this.ports.get(inPort);
+    if (port !== undefined) this.bridge.process(frame, layout, port, this.registry.list, this.sendToBridgePort, true);
+    else if (inPort === OFPP.NONE || inPort === OFPP.CONTROLLER)
+      this.bridge.process(frame, layout, this.noneBridgePort, this.registry.list, this.sendToBridgePort, false);
   }
 
   /** OUTPUT:CONTROLLER. */
@@ -217,7 +253,7 @@ export class PacketPath {
   }
 
   private packetInDisabled(inPort: number): boolean {
-    const port = this.registry.get(inPort);
+    const port = this.ports.get(inPort);
     return port !== undefined && (port.config & OFPPC.NO_PACKET_IN) !== 0;
   }
 }

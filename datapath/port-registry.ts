@@ -9,18 +9,18 @@
  *
  * `list` (ports in number order) is replaced, never changed in place, when a port comes or goes,
  * so a FLOOD running over it while a port is removed is not disturbed.
+ *
+ * VLAN role: each port keeps its configuration as given (tag, trunks, vlan_mode: what the Port
+ * table holds) and the role NORMAL applies, resolved from it once (normal.ts, resolvePortVlan).
  */
 import { EventEmitter } from 'eventemitter3';
 import { OFPP, OFPPC, OFPPF, OFPPR, OFPPS } from '../protocol/constants.js';
 import type { MacAddress, PhyPort, PortStats } from '../protocol/types.js';
-import type { BridgePort } from './normal.js';
+import { resolvePortVlan, type BridgePort, type PortVlan, type PortVlanConfig, type VlanMode } from './normal.js';
 import type { LinkInfo, NetPort } from './ports/net-port.js';
 
-/** 802.1Q role of a port for NORMAL: access (`tag`), trunk (`trunks`), or neither. */
-export interface PortVlanOptions {
-  tag?: number | undefined;
-  trunks?: Iterable<number> | undefined;
-}
+/** 802.1Q configuration of a port for NORMAL: `tag`, `trunks`, `vlanMode` (normal.ts). */
+export type PortVlanOptions = PortVlanConfig;
 
 export interface PortModRequest {
   readonly portNo: number;
@@ -51,8 +51,14 @@ const DEFAULT_LINK_POLL_MS = 250;
 export class DatapathPort implements BridgePort {
   readonly portNo: number;
   readonly net: NetPort;
+  /** Its VLAN configuration as given: trunks sorted, without repeats (none when empty). */
   tag: number | undefined;
-  trunks: ReadonlySet<number> | undefined;
+  trunks: readonly number[] | undefined;
+  vlanMode: VlanMode | undefined;
+  /** The VLAN role NORMAL applies. */
+  vlan: PortVlan;
+  /** Frames it delivers are its own (false for a patch port: the peer bridge's, not to be rewritten in place). */
+  readonly ownsFrames: boolean;
   config = 0;
   link: LinkInfo;
   /** A PORT_MOD is bringing the interface up or down: keep the requested PORT_DOWN meanwhile. */
@@ -69,10 +75,21 @@ export class DatapathPort implements BridgePort {
   constructor(portNo: number, net: NetPort, vlan: PortVlanOptions) {
     this.portNo = portNo;
     this.net = net;
+    this.ownsFrames = net.lendsFrames !== true;
+    this.vlan = resolvePortVlan(vlan);
     this.tag = vlan.tag;
-    this.trunks = vlan.trunks ? new Set(vlan.trunks) : undefined;
+    this.trunks = trunkList(vlan.trunks);
+    this.vlanMode = vlan.vlanMode;
     this.link = net.readLink();
     if (!this.link.adminUp) this.config |= OFPPC.PORT_DOWN;
+  }
+
+  /** Changes the VLAN configuration; a RangeError (and no change) when it is not valid. */
+  setVlan(vlan: PortVlanOptions): void {
+    this.vlan = resolvePortVlan(vlan);
+    this.tag = vlan.tag;
+    this.trunks = trunkList(vlan.trunks);
+    this.vlanMode = vlan.vlanMode;
   }
 
   get floods(): boolean {
@@ -94,16 +111,18 @@ export class DatapathPort implements BridgePort {
   }
 
   stats(): PortStats {
-    // Frames the interface refused after they were counted as sent move from tx_packets to tx_errors.
+    // Frames the interface refused or dropped after they were counted as sent move from
+    // tx_packets to tx_errors and tx_dropped.
     const refused = this.net.txErrors ?? 0;
+    const dropped = this.net.txDropped ?? 0;
     return {
       portNo: this.portNo,
       rxPackets: BigInt(this.rxPackets),
-      txPackets: BigInt(Math.max(0, this.txPackets - refused)),
+      txPackets: BigInt(Math.max(0, this.txPackets - refused - dropped)),
       rxBytes: BigInt(this.rxBytes),
       txBytes: BigInt(this.txBytes),
       rxDropped: BigInt(this.rxDropped),
-      txDropped: BigInt(this.txDropped),
+      txDropped: BigInt(this.txDropped + dropped),
       rxErrors: BigInt(this.rxErrors + (this.net.rxErrors ?? 0)),
       txErrors: BigInt(this.txErrors + refused),
       rxFrameErr: 0n,
@@ -112,6 +131,13 @@ export class DatapathPort implements BridgePort {
       collisions: 0n,
     };
   }
+}
+
+/** Trunk VLANs sorted, without repeats; undefined when none (every VLAN). */
+function trunkList(trunks: Iterable<number> | undefined): readonly number[] | undefined {
+  if (!trunks) return undefined;
+  const list = [...new Set(trunks)].sort((a, b) => a - b);
+  return list.length > 0 ? list : undefined;
 }
 
 /** OFPPF bits for a link speed (copper, full duplex: what Linux virtual links report). */
@@ -124,7 +150,8 @@ function speedFeatures(mbps: number): number {
 export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   /** Ports in port-number order (FLOOD, ALL and NORMAL iterate this); replaced on every change. */
   list: readonly DatapathPort[] = [];
-  private readonly byNo = new Map<number, DatapathPort>();
+  /** Ports by number (the packet path reads it directly: one map lookup per output). */
+  readonly byNo: ReadonlyMap<number, DatapathPort> = new Map<number, DatapathPort>();
   private receiver: PortReceiver = () => undefined;
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -155,7 +182,8 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     const port = new DatapathPort(portNo, net, vlan);
     net.open((frame) => this.receiver(port, frame));
     net.watchLink?.(() => this.pollPort(port));
-    this.byNo.set(portNo, port);
+    port.link = net.readLink(); // opening may change it (a patch port finds its peer)
+    (this.byNo as Map<number, DatapathPort>).set(portNo, port);
     this.list = [...this.list, port].sort((a, b) => a.portNo - b.portNo);
     const desc = port.describe();
     this.emit('port-status', OFPPR.ADD, desc);
@@ -167,18 +195,17 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     const port = this.byNo.get(portNo);
     if (!port) return false;
     port.net.close();
-    this.byNo.delete(portNo);
+    (this.byNo as Map<number, DatapathPort>).delete(portNo);
     this.list = this.list.filter((p) => p !== port);
     this.emit('port-status', OFPPR.DELETE, port.describe());
     return true;
   }
 
-  /** Changes a port's VLAN role for NORMAL. False when there is no such port. */
+  /** Changes a port's VLAN configuration for NORMAL (a RangeError when invalid). False when there is no such port. */
   setPortVlan(portNo: number, vlan: PortVlanOptions): boolean {
     const port = this.byNo.get(portNo);
     if (!port) return false;
-    port.tag = vlan.tag;
-    port.trunks = vlan.trunks ? new Set(vlan.trunks) : undefined;
+    port.setVlan(vlan);
     return true;
   }
 
@@ -256,7 +283,7 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     for (const port of this.list) port.net.close();
-    this.byNo.clear();
+    (this.byNo as Map<number, DatapathPort>).clear();
     this.list = [];
   }
 }

@@ -239,6 +239,18 @@ export class Agent implements ConnectionHandler {
     this.missSendLen = missSendLen;
   }
 
+  /**
+   * A FLOW_MOD from the switch's owner rather than a connection (lib/switch.ts addFlow): the table
+   * change, FLOW_REMOVED for what it removed, expiry rescheduled. A refusal is returned, not sent.
+   */
+  applyFlowMod(mod: FlowMod): AgentFlowModResult {
+    const result = this.options.flowTable.flowMod(mod);
+    if (!result.ok) return result;
+    this.flowsRemoved(result.removed);
+    this.options.onTableChange?.();
+    return result;
+  }
+
   private flowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void {
     const result = this.options.flowTable.flowMod(msg);
     if (!result.ok) return conn.sendError(result);

@@ -65,6 +65,8 @@ export interface FlowSpec {
   readonly cookie?: bigint;
   /** Ask for FLOW_REMOVED when the entry goes. */
   readonly sendFlowRemoved?: boolean;
+  /** Refuse the flow if one of the same priority overlaps it (OFPFF_CHECK_OVERLAP). */
+  readonly checkOverlap?: boolean;
 }
 
 /** Which wildcard bit each plain field clears, and its largest value. */
@@ -145,7 +147,7 @@ export function flowModFrom(spec: FlowSpec, command: number = OFPFC.ADD): FlowMo
     priority: uint(spec.priority, 'priority', 0xffff, OFP_DEFAULT_PRIORITY),
     bufferId: OFP_NO_BUFFER,
     outPort: OFPP.NONE,
-    flags: spec.sendFlowRemoved ? OFPFF.SEND_FLOW_REM : 0,
+    flags: (spec.sendFlowRemoved ? OFPFF.SEND_FLOW_REM : 0) | (spec.checkOverlap ? OFPFF.CHECK_OVERLAP : 0),
     actions: (spec.actions ?? []).map(actionFrom),
   };
   const bad = validateMessage(mod);

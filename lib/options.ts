@@ -17,6 +17,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { OFP_DEFAULT_LISTEN_PORT, OFP_TCP_PORT, OFPP } from '../protocol/constants.js';
+import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export class UsageError extends Error {
@@ -32,6 +33,8 @@ export interface PortOption {
   readonly tag?: number;
   /** VLANs a trunk port carries (empty: all). */
   readonly trunks?: readonly number[];
+  /** Port.vlan_mode: access, trunk, native-tagged, native-untagged (default: access with a tag, else trunk). */
+  readonly vlanMode?: VlanMode;
 }
 
 export interface Endpoint {
@@ -121,7 +124,7 @@ export function parseInterfaceName(text: string, what: string): string {
   return text;
 }
 
-/** `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]` */
+/** `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE]` */
 export function parsePort(text: string): PortOption {
   const [name = '', ...settings] = text.split(',');
   let port: PortOption = { name: parseInterfaceName(name, '--port') };
@@ -132,9 +135,16 @@ export function parsePort(text: string): PortOption {
     else if (key === 'tag') port = { ...port, tag: parseInteger(value, what, 0, 4095) };
     else if (key === 'trunks')
       port = { ...port, trunks: value.split(':').map((vid) => parseInteger(vid, what, 0, 4095)) };
+    else if (key === 'vlan_mode') port = { ...port, vlanMode: parseVlanMode(value, what) };
     else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
   }
   return port;
+}
+
+function parseVlanMode(text: string, what: string): VlanMode {
+  const mode = VLAN_MODES.find((m) => m === text);
+  if (mode === undefined) throw new UsageError(`${what}: "${text}" is not one of ${VLAN_MODES.join(', ')}`);
+  return mode;
 }
 
 function parseHost(text: string, what: string): string {
@@ -302,7 +312,7 @@ export function commandLineProgram(): Command {
     .option('--dpid <HEX>', "datapath id, up to 16 hex digits (default: from the first port's MAC)", parseDpid)
     .option(
       '--port <SPEC>',
-      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...] (repeatable; numbered 1, 2, 3... in order unless ofport is given)',
+      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given)',
       repeatable(parsePort),
     )
     .option(

@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
-import { macFromNumber } from '../datapath/normal.js';
+import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
 import type { NetPort } from '../datapath/ports/net-port.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
@@ -31,10 +31,10 @@ import { Agent, type AgentDatapath } from './agent.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
-import { flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
-import { ListenError, listen, listenerName, type Listener } from './listener.js';
+import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
+import { ListenError, listen, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
-import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type SwitchOptions } from './options.js';
+import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -90,16 +90,29 @@ export interface SwitchConfig {
 export interface PortConfig<T extends string = string> {
   /** The interface's name (a Linux interface for "system" and "internal"). */
   readonly name: string;
-  /** "system" (default, also ""), "internal", "memory", or a type registered later. */
+  /** "system" (default, also ""), "internal", "memory", "patch", or a type registered later. */
   readonly type?: T;
   /** OpenFlow port number (1..65279, or 'local' / 0xfffe for the LOCAL port); default the lowest free one. */
   readonly ofport?: number | 'local';
-  /** Access port: the VLAN of its untagged frames, for NORMAL. */
+  /** For NORMAL, as the Port table's columns: see PortVlanSettings. */
   readonly tag?: number;
-  /** Trunk port: the only VLANs it carries, for NORMAL. */
   readonly trunks?: readonly number[];
-  /** Options of the port type (memory: mac, speed). */
+  readonly vlanMode?: VlanMode;
+  /** Options of the port type (memory: mac, speed; patch: peer). */
   readonly options?: PortOptions;
+}
+
+/**
+ * A port's 802.1Q configuration for NORMAL, as Open vSwitch's Port table has it (tag, trunks,
+ * vlan_mode); every field left out is empty.
+ */
+export interface PortVlanSettings {
+  /** Access port: its VLAN; native-tagged or native-untagged port: its native VLAN. Ignored by a trunk. */
+  readonly tag?: number;
+  /** Trunk and native ports: the VLANs carried (empty: all). Ignored by an access port. */
+  readonly trunks?: readonly number[];
+  /** 'access', 'trunk', 'native-tagged' or 'native-untagged'; default: access with a tag, trunk without. */
+  readonly vlanMode?: VlanMode;
 }
 
 export interface AddedPort<Device extends NetPort = NetPort> {
@@ -115,6 +128,8 @@ export interface PortView {
   readonly type: string;
   readonly tag: number | undefined;
   readonly trunks: readonly number[] | undefined;
+  /** As configured (undefined: the default, access with a tag and trunk without). */
+  readonly vlanMode: VlanMode | undefined;
   readonly description: PhyPort;
   readonly stats: PortStats;
 }
@@ -182,8 +197,14 @@ export function canonicalControllerTarget(target: string): string {
   return controllerTarget(parseController(target));
 }
 
-/** The target strings of endpoints, as the command line and setControllers/addListener spell them. */
+/** A controller's target string, as the command line and setControllers spell it. */
 const controllerTarget = (e: Endpoint): string => `tcp:${e.host}:${e.port}`;
+
+/** Whether a listener is the one `e` names (a TCP one by the port asked for or the one bound). */
+function listensOn(l: Listener, e: ListenEndpoint): boolean {
+  if ('path' in e || 'path' in l.endpoint) return 'path' in e && 'path' in l.endpoint && e.path === l.endpoint.path;
+  return l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port);
+}
 
 export class Switch {
   /** 'port-status' for every port added, removed or changed (what the connections get as PORT_STATUS). */
@@ -204,8 +225,6 @@ export class Switch {
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
   private closed = false;
-  /** Switch.start logged 'switch started' (so close logs 'switch stopped'). */
-  private announced = false;
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -287,18 +306,18 @@ export class Switch {
     const type = portType(config.type ?? 'system').name;
     if (this.portsByName.has(name)) throw new PortError(`port ${name} already exists`);
     const ofport = this.ofportFor(config);
-    checkVlans(name, config);
+    this.checkVlans(name, config);
     const device = createPort({ name, type, ...(config.options ? { options: config.options } : {}) });
     let description: PhyPort;
     try {
-      description = this.datapath.registry.addPort(device, ofport, { tag: config.tag, trunks: config.trunks });
+      description = this.datapath.registry.addPort(device, ofport, { tag: config.tag, trunks: config.trunks, vlanMode: config.vlanMode });
     } catch (err) {
       device.close();
       throw err;
     }
     this.portsByName.set(name, { ofport, type, device });
     this.dpid ??= dpidFromMac(description.hwAddr);
-    this.log.info('port added', { port: name, type, ofport });
+    this.log.debug('port added', { port: name, type, ofport });
     return { ofport, description, device: device as PortDeviceOf<T> };
   }
 
@@ -324,18 +343,50 @@ export class Switch {
     if (name === undefined || !record) return false;
     this.portsByName.delete(name);
     this.datapath.registry.removePort(record.ofport);
-    this.log.info('port removed', { port: name, ofport: record.ofport });
+    this.log.debug('port removed', { port: name, ofport: record.ofport });
     return true;
   }
 
-  /** Changes a port's VLAN role for NORMAL (what it learned is forgotten, as OVS does). False when there is no such port. */
-  setPortVlan(name: string, vlan: { tag?: number; trunks?: readonly number[] }): boolean {
+  /**
+   * Replaces a port's VLAN configuration for NORMAL (fields left out are emptied; what it learned
+   * is forgotten, as OVS does). False when there is no such port.
+   */
+  setPortVlan(name: string, vlan: PortVlanSettings): boolean {
     const record = this.portsByName.get(name);
     if (!record) return false;
-    checkVlans(name, vlan);
-    this.datapath.registry.setPortVlan(record.ofport, vlan);
+    this.checkVlans(name, vlan);
+    this.datapath.registry.setPortVlan(record.ofport, { tag: vlan.tag, trunks: vlan.trunks, vlanMode: vlan.vlanMode });
     this.datapath.path.bridge.forgetPort(record.ofport);
     return true;
+  }
+
+  /**
+   * Sets a kernel-backed port's MTU (Interface `mtu_request`); a PortError for a port that has
+   * none (memory, patch) or a size the kernel refuses. False when there is no such port.
+   */
+  async setPortMtu(name: string, mtu: number): Promise<boolean> {
+    const record = this.portsByName.get(name);
+    if (!record) return false;
+    if (!record.device.setMtu) throw new PortError(`port ${name}: a ${record.type} port has no MTU to set`);
+    try {
+      await record.device.setMtu(mtu);
+    } catch (err) {
+      const detail = (err as { stderr?: unknown }).stderr;
+      throw new PortError(`port ${name}: cannot set the MTU to ${mtu}${detail ? `: ${String(detail).trim()}` : ''}`);
+    }
+    return true;
+  }
+
+  /** A PortError for a VID outside 0..4095 or an unknown mode; a warning for trunks an implicit access port ignores (as OVS logs). */
+  private checkVlans(name: string, vlan: PortVlanSettings): void {
+    const vid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 4095;
+    if (vlan.tag !== undefined && !vid(vlan.tag)) throw new PortError(`port ${name}: tag ${vlan.tag} is not a VLAN (0..4095)`);
+    const bad = vlan.trunks?.find((v) => !vid(v));
+    if (bad !== undefined) throw new PortError(`port ${name}: trunk ${bad} is not a VLAN (0..4095)`);
+    if (vlan.vlanMode !== undefined && !VLAN_MODES.includes(vlan.vlanMode))
+      throw new PortError(`port ${name}: vlan_mode "${String(vlan.vlanMode)}" is not one of ${VLAN_MODES.join(', ')}`);
+    if (vlan.vlanMode === undefined && vlan.tag !== undefined && (vlan.trunks?.length ?? 0) > 0)
+      this.log.warn('ignoring trunks in favor of implicit vlan', { port: name });
   }
 
   private nameOf(ofport: number): string | undefined {
@@ -353,7 +404,8 @@ export class Switch {
         name,
         type: record.type,
         tag: p.tag,
-        trunks: p.trunks ? [...p.trunks].sort((a, b) => a - b) : undefined,
+        trunks: p.trunks,
+        vlanMode: p.vlanMode,
         description: p.describe(),
         stats: p.stats(),
       };
@@ -389,6 +441,7 @@ export class Switch {
 
   /** Adds a flow (or replaces the one with the same match and priority), as a controller's FLOW_MOD ADD would. */
   addFlow(spec: FlowSpec): void {
+    this.checkOpen();
     this.flowMod(flowModFrom(spec, OFPFC.ADD));
   }
 
@@ -407,10 +460,8 @@ export class Switch {
   }
 
   private flowMod(mod: FlowMod): number {
-    const result = this.flowTable.flowMod(mod);
-    if (!result.ok) throw new Error(`flow table refused the flow (error type ${result.errorType}, code ${result.code})`);
-    this.agent.flowsRemoved(result.removed);
-    this.scheduleExpiry();
+    const result = this.agent.applyFlowMod(mod);
+    if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${result.reason}`);
     return result.removed.length;
   }
 
@@ -432,6 +483,16 @@ export class Switch {
     if (this.controllerLinks.size === 0) this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
     this.failModeState.setMode(mode);
     this.installNormalFlowIfStandalone();
+  }
+
+  /**
+   * The idle time before a controller connection is probed, and how long fail open waits, in ms.
+   * Connections made from now on use it; those already up keep theirs.
+   */
+  setProbeInterval(ms: number): void {
+    if (!(ms > 0)) throw new RangeError(`probe interval ${ms} ms is not positive`);
+    this.probeIntervalMs = ms;
+    this.failModeState.setProbeInterval(ms);
   }
 
   /** What a table miss does now: 'controller', 'normal' (fail open) or 'drop'. */
@@ -503,10 +564,13 @@ export class Switch {
     return [...this.controllerLinks].map(([target, r]) => ({ target, state: r.link.state, connected: r.connected }));
   }
 
-  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result). */
+  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
   async addListener(target: string): Promise<ListenerView> {
     this.checkOpen();
-    const endpoint = parseListen(target);
+    return this.listenOn(parseListen(target));
+  }
+
+  private async listenOn(endpoint: ListenEndpoint): Promise<ListenerView> {
     const conns = new Set<Connection>();
     const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns));
     if (this.closed) {
@@ -515,9 +579,8 @@ export class Switch {
     }
     this.listenerList.push(listener);
     this.accepted.set(listener, conns);
-    const view = listenerView(listener);
-    this.log.info('listening', { listen: view.target });
-    return view;
+    this.log.info('listening', { listen: listener.name });
+    return listenerView(listener);
   }
 
   /**
@@ -527,13 +590,11 @@ export class Switch {
    */
   async removeListener(target: string): Promise<boolean> {
     const e = parseListen(target);
-    const i = this.listenerList.findIndex((l) =>
-      'path' in e ? 'path' in l.endpoint && l.endpoint.path === e.path : 'host' in l.endpoint && l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port),
-    );
+    const i = this.listenerList.findIndex((l) => listensOn(l, e));
     const listener = this.listenerList[i];
     if (!listener) return false;
     this.listenerList.splice(i, 1);
-    for (const conn of [...(this.accepted.get(listener) ?? [])]) conn.close('listener removed');
+    for (const conn of [...this.accepted.get(listener)!]) conn.close('listener removed');
     this.accepted.delete(listener);
     await listener.close();
     return true;
@@ -601,7 +662,11 @@ export class Switch {
   }
 
   /** Closes connections, controller links, listeners and ports. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.shutdown(true);
+  }
+
+  private async shutdown(logged: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
@@ -611,7 +676,7 @@ export class Switch {
     await Promise.all(this.listenerList.map((l) => l.close()));
     this.datapath.close();
     this.portsByName.clear();
-    if (this.announced) this.log.info('switch stopped');
+    if (logged) this.log.info('switch stopped');
   }
 
   // ---- the ofswitch command ----------------------------------------------------------------------
@@ -626,12 +691,18 @@ export class Switch {
     });
     try {
       for (const p of options.ports) {
-        sw.addCommandPort(p.name, { name: p.name, ofport: p.ofport, ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.trunks ? { trunks: p.trunks } : {}) });
+        sw.addCommandPort(p.name, {
+          name: p.name,
+          ofport: p.ofport,
+          ...(p.tag !== undefined ? { tag: p.tag } : {}),
+          ...(p.trunks ? { trunks: p.trunks } : {}),
+          ...(p.vlanMode ? { vlanMode: p.vlanMode } : {}),
+        });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
-      for (const endpoint of options.listen) await sw.addListener(listenerName(endpoint));
+      for (const endpoint of options.listen) await sw.listenOn(endpoint);
     } catch (err) {
-      await sw.close();
+      await sw.shutdown(false); // a switch that never started says nothing but why
       throw err instanceof ListenError ? new StartError(err.message) : err;
     }
     sw.setControllers(options.controllers.map(controllerTarget));
@@ -640,7 +711,6 @@ export class Switch {
       ports: sw.ports().map((p) => `${p.ofport}(${p.name})`),
       failMode: options.failMode,
     });
-    sw.announced = true;
     return sw;
   }
 
@@ -666,11 +736,4 @@ export function createSwitch(config: SwitchConfig = {}): Switch {
 
 function listenerView(l: Listener): ListenerView {
   return { target: l.name, port: l.port };
-}
-
-function checkVlans(name: string, vlan: { tag?: number | undefined; trunks?: readonly number[] | undefined }): void {
-  const vid = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 4095;
-  if (vlan.tag !== undefined && !vid(vlan.tag)) throw new PortError(`port ${name}: tag ${vlan.tag} is not a VLAN (0..4095)`);
-  const bad = vlan.trunks?.find((v) => !vid(v));
-  if (bad !== undefined) throw new PortError(`port ${name}: trunk ${bad} is not a VLAN (0..4095)`);
 }

@@ -434,6 +434,10 @@ export const ETH_TYPE = {
   MPLS_MCAST: 0x8848,
   NSH: 0x894f,
 } as const;
+/** 802.1Q tag control information: VLAN id, priority and the CFI (now DEI) bit, as OVS names them. */
+export const VLAN_VID_MASK = 0x0fff;
+export const VLAN_PCP_MASK = 0xe000;
+export const VLAN_CFI = 0x1000;
 /** IP protocol numbers (IPPROTO_* of netinet/in.h), IPv6 extension headers included. */
 export const IPPROTO = {
   HOPOPTS: 0,
@@ -448,3 +452,19 @@ export const IPPROTO = {
   /** Open vSwitch matches SCTP ports as tp_src/tp_dst. */
   SCTP: 132,
 } as const;
+
+// ---- Open vSwitch behaviour the datapath copies (not OpenFlow's) ---------------------------------
+
+/** enum port_vlan_mode (ofproto.h): how NORMAL maps a port's 802.1Q tags to VLANs; Port.vlan_mode. */
+export const PORT_VLAN = {
+  ACCESS: 0,
+  TRUNK: 1,
+  NATIVE_TAGGED: 2,
+  NATIVE_UNTAGGED: 3,
+} as const;
+/**
+ * Bounds on one received frame's trip through bridges joined by patch ports (ofproto-dpif-xlate.c):
+ * at most MAX_DEPTH nested crossings, at most MAX_RESUBMITS crossings in all; beyond, it is dropped.
+ */
+export const MAX_DEPTH = 64;
+export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;

@@ -41,8 +41,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   if [ -f package-lock.json ]; then npm ci --loglevel=warn --no-audit --no-fund >&2; else npm install --loglevel=warn --no-audit --no-fund >&2; fi
 fi
 
-# The AF_PACKET addon: built when missing or older than its sources. node-gyp is npm's own (npm puts
-# it on the PATH of scripts).
+# The AF_PACKET addon (npm ci builds it too, with the package's install script): built again when
+# missing or older than its sources, by scripts/build-addon.sh (npm's node-gyp, which npm puts on
+# the PATH of scripts; the same nodedir fallback).
 ADDON=datapath/native/build/Release/af_packet.node
 if [ ! -f "$ADDON" ] || [ -n "$(find datapath/native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.h' -o -name binding.gyp \))" ]; then
   echo "setup: building the AF_PACKET addon" >&2

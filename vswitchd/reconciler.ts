@@ -22,8 +22,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFPP } from '../protocol/constants.js';
-import { canonicalControllerTarget, createSwitch, type PortView, type Switch } from '../lib/switch.js';
+import { OFPP, OFPPS } from '../protocol/constants.js';
+import { canonicalControllerTarget, createSwitch, type PortConfig as SwitchPortConfig, type PortView, type Switch } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 
@@ -43,6 +43,8 @@ interface RunningInterface {
   readonly config: InterfaceConfig;
   readonly port: PortConfig;
   readonly ofport: number;
+  /** The `mtu_request` last applied (null: none asked). */
+  mtu: number | null;
 }
 
 /** One running bridge: its switch and what was applied to it. */
@@ -140,7 +142,27 @@ export class Reconciler {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
     }
+    this.notePatchPeers(config);
     for (const uuid of this.lastErrors.keys()) if (!this.outcomes.has(uuid)) this.lastErrors.delete(uuid); // rows gone
+  }
+
+  /**
+   * A patch interface whose peer is missing (or names another port) runs with its link down, and
+   * its `error` says so, as OVS writes it; once both exist (a later round) the error goes.
+   */
+  private notePatchPeers(config: SystemConfig): void {
+    for (const want of config.bridges) {
+      const running = this.bridges.get(want.name);
+      for (const port of want.ports) {
+        const iface = port.interfaces[0];
+        const outcome = iface && this.outcomes.get(iface.uuid);
+        if (!running || !iface || iface.type !== 'patch' || !outcome || outcome.ofport < 0) continue;
+        const state = running.sw.port(iface.name)?.description.state ?? OFPPS.LINK_DOWN;
+        const up = (state & OFPPS.LINK_DOWN) === 0;
+        const error = up ? null : `No usable peer '${iface.options['peer'] ?? ''}' exists.`;
+        if (error !== outcome.error) this.outcome(want.name, iface, outcome.ofport, error);
+      }
+    }
   }
 
   /** Closes every bridge (the daemon stopping). */
@@ -198,6 +220,7 @@ export class Reconciler {
       });
     }
     this.applyPorts(running, want);
+    await this.applyMtus(running, want);
     if (running.sw.failMode !== want.failMode) running.sw.setFailMode(want.failMode);
     await this.applyControllers(running, want.controllers);
     if (running.mgmtTarget === null) {
@@ -223,11 +246,12 @@ export class Reconciler {
       if (!first) continue;
       const current = running.interfaces.get(first.name);
       if (current) {
+        let error = this.previousError(first.uuid);
         if (!sameVlan(current.port, port)) {
-          this.setVlan(running, port, first.name);
+          error = this.setVlan(running, port, first.name);
           running.interfaces.set(first.name, { ...current, port });
         }
-        this.outcome(want.name, first, current.ofport, current.ofport === -1 ? null : this.previousError(first.uuid));
+        this.outcome(want.name, first, current.ofport, error);
         continue;
       }
       pending.push({ port, iface: first });
@@ -279,7 +303,7 @@ export class Reconciler {
         ...vlanOf(port),
         ...(Object.keys(iface.options).length > 0 ? { options: iface.options } : {}),
       });
-      running.interfaces.set(iface.name, { config: iface, port, ofport: added.ofport });
+      running.interfaces.set(iface.name, { config: iface, port, ofport: added.ofport, mtu: null });
       if (note) this.log.warn(`${note}: port ${iface.name} got ${added.ofport}`, { bridge: want.name });
       this.outcome(want.name, iface, added.ofport, note);
     } catch (err) {
@@ -287,11 +311,30 @@ export class Reconciler {
     }
   }
 
-  private setVlan(running: RunningBridge, port: PortConfig, name: string): void {
+  /** Applies a Port row's VLAN columns; the error text when the switch refuses them (the port keeps its old role). */
+  /** Interface `mtu_request`: set when it changes (an interface without one keeps its MTU, as in OVS). */
+  private async applyMtus(running: RunningBridge, want: BridgeConfig): Promise<void> {
+    for (const port of want.ports) {
+      const iface = port.interfaces[0];
+      const current = iface && running.interfaces.get(iface.name);
+      if (!iface || !current || iface.mtuRequest === null || iface.mtuRequest === current.mtu) continue;
+      current.mtu = iface.mtuRequest;
+      try {
+        await running.sw.setPortMtu(iface.name, iface.mtuRequest);
+      } catch (err) {
+        this.log.warn('cannot apply mtu_request', { bridge: want.name, port: iface.name, err: (err as Error).message });
+      }
+    }
+  }
+
+  private setVlan(running: RunningBridge, port: PortConfig, name: string): string | null {
     try {
       running.sw.setPortVlan(name, vlanOf(port));
+      return null;
     } catch (err) {
-      this.log.warn('cannot set the VLAN of a port', { bridge: running.name, port: port.name, err: (err as Error).message });
+      const message = (err as Error).message;
+      this.log.warn('cannot set the VLAN of a port', { bridge: running.name, port: port.name, err: message });
+      return message;
     }
   }
 
@@ -343,10 +386,11 @@ export class Reconciler {
   }
 }
 
-function vlanOf(port: PortConfig): { tag?: number; trunks?: readonly number[]; vlanMode?: string } {
+/** A Port row's VLAN columns as the switch takes them (it refuses a vlan_mode it lacks, e.g. dot1q-tunnel). */
+function vlanOf(port: PortConfig): Pick<SwitchPortConfig, 'tag' | 'trunks' | 'vlanMode'> {
   return {
     ...(port.tag !== null ? { tag: port.tag } : {}),
     ...(port.trunks.length > 0 ? { trunks: port.trunks } : {}),
-    ...(port.vlanMode !== null ? { vlanMode: port.vlanMode } : {}),
+    ...(port.vlanMode !== null ? { vlanMode: port.vlanMode as SwitchPortConfig['vlanMode'] } : {}),
   };
 }

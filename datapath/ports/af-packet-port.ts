@@ -281,6 +281,11 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     await execFileAsync('ip', ['link', 'set', 'dev', this.name, up ? 'up' : 'down']);
   }
 
+  /** A frame larger than the send slots sized at open goes out on its own (see above). */
+  async setMtu(mtu: number): Promise<void> {
+    await execFileAsync('ip', ['link', 'set', 'dev', this.name, 'mtu', String(mtu)]);
+  }
+
   close(): void {
     this.onFrame = undefined;
     this.closeSocket();

@@ -11,9 +11,10 @@ import { systemPortType, type AfPacketPort } from './af-packet-port.js';
 import { internalPortType } from './internal-port.js';
 import { memoryPortType, type MemoryPort } from './memory-port.js';
 import type { NetPort } from './net-port.js';
+import { patchPortType, type PatchPort } from './patch-port.js';
 import { PortError, type PortOptions, type PortType } from './port-type.js';
 
-const PORT_TYPES: readonly PortType[] = [systemPortType, internalPortType, memoryPortType];
+const PORT_TYPES: readonly PortType[] = [systemPortType, internalPortType, memoryPortType, patchPortType];
 
 /** The device each built-in type makes (what `addPort` hands back for it). */
 export interface PortDevices {
@@ -21,6 +22,7 @@ export interface PortDevices {
   '': AfPacketPort;
   internal: NetPort;
   memory: MemoryPort;
+  patch: PatchPort;
 }
 
 /** The device of a type name: the built-in's class, or a NetPort for a type registered later. */

@@ -100,6 +100,12 @@ export class InternalPort implements NetPort {
     ip(['link', 'set', 'dev', this.name, up ? 'up' : 'down']);
   }
 
+  /** Both ends of the pair, so that what the host sends at that size reaches the switch. */
+  async setMtu(mtu: number): Promise<void> {
+    ip(['link', 'set', 'dev', this.peerName, 'mtu', String(mtu)]);
+    ip(['link', 'set', 'dev', this.name, 'mtu', String(mtu)]);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -22,6 +22,13 @@ export interface NetPort {
   readonly txErrors?: number;
   /** Frames the interface itself received but could not deliver (truncated, unsegmentable). */
   readonly rxErrors?: number;
+  /** Frames the interface accepted and then dropped (a patch port without a peer): tx_dropped, not tx_packets. */
+  readonly txDropped?: number;
+  /**
+   * True when the frames it delivers belong to someone else (a patch port hands over its peer
+   * bridge's frame): the datapath must not rewrite them in place, and copies before a rewrite.
+   */
+  readonly lendsFrames?: boolean;
   /** Starts delivering received frames (each valid only during the call). */
   open(onFrame: (frame: Uint8Array) => void): void;
   /** Sends one frame (valid only during the call: copy what is kept); throws when the interface refuses it. */
@@ -32,5 +39,7 @@ export interface NetPort {
   watchLink?(onChange: () => void): void;
   /** Brings the interface administratively up or down. */
   setAdminUp(up: boolean): Promise<void>;
+  /** Sets the interface's MTU (kernel interfaces only; Interface `mtu_request`). */
+  setMtu?(mtu: number): Promise<void>;
   close(): void;
 }

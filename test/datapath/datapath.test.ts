@@ -223,6 +223,10 @@ t.test('NORMAL through the datapath: learns, then forwards to the known port; PA
   t.same(sentTo(), [1, 0, 0, 0]);
   dp.path.execute(udp({ src: '02:00:00:00:00:0c', dst: A }), OFPP.NONE, [out(OFPP.NORMAL)]);
   t.same(sentTo(), [1, 0, 0, 0]);
+  dp.path.execute(udp({ src: '02:00:00:00:00:0c', dst: 'ff:ff:ff:ff:ff:ff' }), OFPP.CONTROLLER, [out(OFPP.NORMAL)]);
+  t.same(sentTo(), [1, 1, 1, 1], 'from CONTROLLER too: a trunk of every VLAN');
+  dp.path.execute(udp({ src: '02:00:00:00:00:0c', dst: A }), 77, [out(OFPP.NORMAL)]);
+  t.same(sentTo(), [0, 0, 0, 0], 'from a port that does not exist: dropped, as in OVS');
   t.equal(dp.path.bridge.size, 2);
   dp.registry.removePort(1);
   t.equal(dp.path.bridge.size, 1, 'a removed port forgets its addresses');

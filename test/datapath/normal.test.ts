@@ -1,7 +1,7 @@
 import t from 'tap';
 import { newFlowKey } from '../../flowtable/flow-key.js';
 import { parseFrame } from '../../datapath/frame-parser.js';
-import { LearningBridge, macAt, type BridgePort } from '../../datapath/normal.js';
+import { LearningBridge, macAt, resolvePortVlan, type BridgePort, type VlanMode } from '../../datapath/normal.js';
 import { ethFrame, macBytes } from './frames.js';
 
 const A = '02:00:00:00:00:0a';
@@ -9,8 +9,8 @@ const B = '02:00:00:00:00:0b';
 const C = '02:00:00:00:00:0c';
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 
-function port(portNo: number, o: { tag?: number; trunks?: number[]; floods?: boolean } = {}): BridgePort {
-  return { portNo, tag: o.tag, trunks: o.trunks ? new Set(o.trunks) : undefined, floods: o.floods ?? true };
+function port(portNo: number, o: { tag?: number; trunks?: number[]; vlanMode?: VlanMode; floods?: boolean } = {}): BridgePort {
+  return { portNo, vlan: resolvePortVlan(o), floods: o.floods ?? true };
 }
 
 function setup(ports: BridgePort[]) {
@@ -98,4 +98,123 @@ t.test('a frame shorter than Ethernet is ignored; learn=false teaches nothing', 
   bridge.process(f, parseFrame(f, 9, newFlowKey()), port(9), p, (q) => sent.push(q.portNo), false);
   t.same(sent, [1, 2]);
   t.equal(bridge.size, 0);
+});
+
+// ---- vlan_mode (vswitch.xml's Port table; ofproto-dpif-xlate.c) ----------------------------------
+
+/** What left each port: `port:untagged` or `port:VID` (`port:VID/pPCP` with a priority). */
+function leaving(sent: { port: number; frame: Uint8Array }[]): string[] {
+  return sent.map(({ port, frame }) => {
+    if (((frame[12]! << 8) | frame[13]!) !== 0x8100) return `${port}:untagged`;
+    const tci = (frame[14]! << 8) | frame[15]!;
+    return `${port}:${tci & 0xfff}${tci >>> 13 ? `/p${tci >>> 13}` : ''}`;
+  });
+}
+
+const tagged = (src: string, dst: string, vid: number, pcp = 0) =>
+  ethFrame(0x0800, new Array(46).fill(0), { src, dst, vlan: { vid, pcp } });
+
+t.test('access: untagged or priority-tagged frames only, in the port\'s VLAN; out untagged', async (t) => {
+  const ports = [
+    port(1, { tag: 10, vlanMode: 'access' }),
+    port(2, { tag: 10 }), // access by default
+    port(3, { tag: 10, trunks: [20], vlanMode: 'access' }), // trunks ignored
+    port(4, { trunks: [10] }),
+    port(5, { vlanMode: 'access' }), // no tag: VLAN 0
+    port(6),
+  ];
+  const { send, sent } = setup(ports);
+  send(frame(A, BCAST), 1);
+  t.same(leaving(sent), ['2:untagged', '3:untagged', '4:10', '6:10'], 'VLAN 10: untagged out of access ports, tagged out of trunks');
+  send(tagged(A, BCAST, 0, 5), 1);
+  t.same(leaving(sent), ['2:untagged', '3:untagged', '4:10/p5', '6:10/p5'], 'a priority tag is accepted; its priority stays on trunks');
+  t.same(send(tagged(A, BCAST, 10), 1), [], 'a tag with a nonzero VID is dropped, even the port\'s own VLAN');
+  t.same(send(tagged(A, BCAST, 20), 3), [], 'trunks do not make an access port a trunk');
+  send(frame(B, BCAST), 5);
+  t.same(leaving(sent), ['6:untagged'], 'access without tag is VLAN 0: only the all-VLAN trunk, untagged');
+  send(tagged(C, BCAST, 10), 6);
+  t.same(leaving(sent), ['1:untagged', '2:untagged', '3:untagged', '4:10'], 'VLAN 10 from a trunk: untagged to the access ports');
+});
+
+t.test('trunk: the frame\'s own VID, untagged is VLAN 0; trunks empty carry every VLAN; tag ignored', async (t) => {
+  const ports = [
+    port(1, { trunks: [10, 20], vlanMode: 'trunk' }),
+    port(2, { tag: 30, vlanMode: 'trunk' }), // a trunk ignores tag: every VLAN
+    port(3, { tag: 30 }),
+    port(4, { trunks: [0, 10] }),
+  ];
+  const { send, sent } = setup(ports);
+  send(tagged(A, BCAST, 10), 1);
+  t.same(leaving(sent), ['2:10', '4:10'], 'VLAN 10 tagged out of the trunks that carry it');
+  t.same(send(frame(A, BCAST), 1), [], 'untagged is VLAN 0, which trunks=10,20 does not carry');
+  t.same(send(tagged(A, BCAST, 30), 1), [], 'a VLAN outside trunks is dropped');
+  send(frame(B, BCAST), 2);
+  t.same(leaving(sent), ['4:untagged'], 'untagged on a trunk with a tag is VLAN 0, not 30');
+  send(tagged(B, BCAST, 30), 2);
+  t.same(leaving(sent), ['3:untagged'], 'VLAN 30 reaches the access port');
+  send(tagged(C, BCAST, 0, 3), 4);
+  t.same(leaving(sent), ['2:0/p3'], 'a priority-tagged frame (VLAN 0) keeps its priority tag');
+});
+
+t.test('native-tagged: untagged input is the native VLAN; native VLAN frames leave tagged', async (t) => {
+  const ports = [
+    port(1, { tag: 10, trunks: [20], vlanMode: 'native-tagged' }),
+    port(2, { tag: 10, vlanMode: 'native-tagged' }),
+    port(3, { tag: 10 }),
+    port(4), // trunk of every VLAN
+  ];
+  const { send, sent } = setup(ports);
+  send(frame(A, BCAST), 1);
+  t.same(leaving(sent), ['2:10', '3:untagged', '4:10'], 'untagged in: native VLAN 10, tagged out of the native-tagged port');
+  send(tagged(A, BCAST, 10), 1);
+  t.same(leaving(sent), ['2:10', '3:untagged', '4:10'], 'the native VLAN tagged is accepted though trunks leaves it out');
+  send(tagged(A, BCAST, 20), 1);
+  t.same(leaving(sent), ['2:20', '4:20'], 'a trunked VLAN');
+  t.same(send(tagged(A, BCAST, 30), 1), [], 'a VLAN neither native nor trunked is dropped');
+  send(tagged(B, BCAST, 30), 4);
+  t.same(leaving(sent), ['2:30'], 'native-tagged without trunks carries every VLAN');
+  t.same(send(frame(B, BCAST), 4), [], 'but never VLAN 0 when the native VLAN is not 0');
+  send(tagged(C, BCAST, 0, 6), 2);
+  t.same(leaving(sent), ['1:10/p6', '3:untagged', '4:10/p6'], 'a priority tag in: native VLAN with that priority');
+});
+
+t.test('native-untagged: like native-tagged, but native VLAN frames leave untagged', async (t) => {
+  const ports = [
+    port(1, { tag: 20, trunks: [10], vlanMode: 'native-untagged' }),
+    port(2, { tag: 20, trunks: [10], vlanMode: 'native-untagged' }),
+    port(3, { tag: 10, vlanMode: 'native-untagged' }),
+    port(4, { trunks: [10, 20] }),
+  ];
+  const { send, sent } = setup(ports);
+  send(frame(A, BCAST), 1);
+  t.same(leaving(sent), ['2:untagged', '3:20', '4:20'], 'VLAN 20: untagged out of its native port, tagged elsewhere');
+  send(tagged(A, BCAST, 20, 2), 1);
+  t.same(leaving(sent), ['2:untagged', '3:20/p2', '4:20/p2'], 'native VLAN tagged in: untagged out of native ports (priority gone)');
+  send(tagged(A, BCAST, 10), 4);
+  t.same(leaving(sent), ['1:10', '2:10', '3:untagged'], 'VLAN 10: tagged out of VLAN 20 native ports, untagged out of VLAN 10\'s');
+  const none = setup([port(1, { vlanMode: 'native-untagged' }), port(2, { vlanMode: 'native-tagged' }), port(3, { trunks: [0] })]);
+  none.send(frame(A, BCAST), 1);
+  t.same(leaving(none.sent), ['2:untagged', '3:untagged'], 'a native port without tag: native VLAN 0, which VLAN 0 tags leave off');
+});
+
+t.test('known unicast goes to its port only in its VLAN; a partial VLAN tag is dropped; same tag, same frame', async (t) => {
+  const ports = [port(1, { tag: 10 }), port(2, { tag: 20 }), port(3, { trunks: [10, 20] })];
+  const { send } = setup(ports);
+  send(frame(A, BCAST), 1);
+  t.same(send(tagged(B, A, 10), 3), [1], 'A learned in VLAN 10 on port 1');
+  t.same(send(tagged(B, A, 20), 3), [2], 'unknown in VLAN 20: flooded there only');
+  t.same(send(ethFrame(0x8100, [0x00]), 1), [], 'a VLAN type without a whole tag is dropped');
+  const bridge = new LearningBridge();
+  const f = tagged(A, BCAST, 10, 1);
+  const out: Uint8Array[] = [];
+  const trunks = [port(1), port(2), port(3)];
+  bridge.process(f, parseFrame(f, 1, newFlowKey()), trunks[0]!, trunks, (_, g) => out.push(g));
+  t.ok(out.length === 2 && out[0] === f && out[1] === f, 'a tag that stays is not copied');
+});
+
+t.test('resolvePortVlan refuses what is not a VLAN or a mode', async (t) => {
+  t.throws(() => resolvePortVlan({ tag: 4096 }), new RangeError('tag 4096 is not a VLAN (0..4095)'));
+  t.throws(() => resolvePortVlan({ trunks: [1, -1] }), new RangeError('trunk -1 is not a VLAN (0..4095)'));
+  t.throws(() => resolvePortVlan({ vlanMode: 'dot1q-tunnel' as VlanMode }), /vlan_mode "dot1q-tunnel" is not one of access, trunk, native-tagged, native-untagged/);
+  t.same(resolvePortVlan({ trunks: [] }), { mode: 1, vlan: -1, trunks: null }, 'empty trunks: every VLAN');
 });

@@ -38,7 +38,7 @@ t.test('help and version', async (t) => {
 t.test('every option', async (t) => {
   const o = run([
     '--dpid', '0000000000000001', '--port', 'veth0', '--port', 'veth1,ofport=7,tag=10',
-    '--port', 'veth2,trunks=10:20', '--port=veth3', '--local', 'br0', '--listen', 'ptcp:6000',
+    '--port', 'veth2,trunks=10:20', '--port=veth3', '--port', 'veth4,tag=5,vlan_mode=native-untagged', '--local', 'br0', '--listen', 'ptcp:6000',
     '--listen', 'ptcp:6001:0.0.0.0', '--controller', 'tcp:127.0.0.1', '--controller', 'tcp:10.0.0.1:6633',
     '--fail-mode', 'secure', '--probe-interval', '1.5', '--log-level', 'debug',
   ]);
@@ -48,6 +48,7 @@ t.test('every option', async (t) => {
     { name: 'veth1', ofport: 7, tag: 10 },
     { name: 'veth2', ofport: 2, trunks: [10, 20] },
     { name: 'veth3', ofport: 3 },
+    { name: 'veth4', ofport: 4, tag: 5, vlanMode: 'native-untagged' },
   ]);
   t.equal(o.local, 'br0');
   t.same(o.listen, [{ host: '127.0.0.1', port: 6000 }, { host: '0.0.0.0', port: 6001 }]);
@@ -75,6 +76,7 @@ t.test('bad options name the culprit', async (t) => {
     [['--port', 'a,ofport=x'], /"x" is not a number/],
     [['--port', 'a,tag=5000'], /tag: 5000 is out of range/],
     [['--port', 'a,color=red'], /unknown setting "color=red"/],
+    [['--port', 'a,vlan_mode=dot1q-tunnel'], /--port a: vlan_mode: "dot1q-tunnel" is not one of access, trunk, native-tagged, native-untagged/],
     [['--port', 'this-name-is-too-long'], /not a valid interface name/],
     [['--port', 'a', '--port', 'a'], /--port a: given twice/],
     [['--port', 'a,ofport=2', '--port', 'b,ofport=2'], /ofport 2 is already taken/],

@@ -5,11 +5,17 @@
  * views (ports, MAC table, flows); and PORT_STATUS reaching a connection.
  */
 import t, { type Test } from 'tap';
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSwitch, type Switch } from '../../lib/switch.js';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSwitch, type Switch } from '../../index.js';
 import { FlowSpecError, flowModFrom, matchFrom } from '../../lib/flow-spec.js';
+import { registerPortType } from '../../datapath/ports/factory.js';
+import { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { PortError } from '../../datapath/ports/port-type.js';
-import { OFP_VERSION, OFPAT, OFPFC, OFPFW, OFPP, OFPPR, OFPR, OFPT } from '../../protocol/index.js';
+import type { Logger } from '../../lib/log.js';
+import { OFP_VERSION, OFPAT, OFPET, OFPFC, OFPFW, OFPP, OFPPC, OFPPMFC, OFPPR, OFPR, OFPT } from '../../protocol/index.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 import { OfClient } from '../helpers/of-client.js';
 import { freePort } from '../helpers/free-port.js';
@@ -82,6 +88,48 @@ t.test('a standalone switch on memory ports is a learning bridge through its vis
   t.equal(sw.missPolicy, 'drop', 'no connection: a miss would be dropped (the NORMAL flow catches everything)');
 });
 
+t.test('vlan_mode on memory ports: each mode takes and gives the right tags; implicit access ignores trunks, with a warning', async (t) => {
+  const warnings: [string, unknown][] = [];
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (msg, fields) => void warnings.push([msg, fields]),
+    error: () => undefined,
+    debugEnabled: false,
+    level: 'warn',
+    setLevel: () => undefined,
+    child: () => logger,
+  };
+  const sw = make(t, { logger });
+  const nu = sw.addPort({ name: 'nu', type: 'memory', tag: 10, trunks: [20], vlanMode: 'native-untagged' }).device;
+  const nt = sw.addPort({ name: 'nt', type: 'memory', tag: 10, vlanMode: 'native-tagged' }).device;
+  const ac = sw.addPort({ name: 'ac', type: 'memory', tag: 20, trunks: [10] }).device;
+  const ax = sw.addPort({ name: 'ax', type: 'memory', tag: 10, vlanMode: 'access' }).device;
+  const tr = sw.addPort({ name: 'tr', type: 'memory', tag: 30, trunks: [10, 20], vlanMode: 'trunk' }).device;
+  t.same(warnings, [['ignoring trunks in favor of implicit vlan', { port: 'ac' }]], 'as ovs-vswitchd warns, for the implicit access port only');
+  const vidOf = (f: Uint8Array) => (f[12] === 0x81 ? ((f[14]! << 8) | f[15]!) & 0xfff : 'untagged');
+  /** What each other port (in the order nu, nt, ac, ax, tr) sent for a frame injected on `from`. */
+  const got = async (from: typeof nu, frame: Uint8Array) => {
+    const seen = Promise.all([nu, nt, ac, ax, tr].filter((p) => p !== from).map((p) => p.nextFrame(200).then(vidOf, () => 'nothing')));
+    from.inject(frame);
+    return seen;
+  };
+  const bcast = 'ff:ff:ff:ff:ff:ff';
+  const tagged = (vid: number) =>
+    ethFrame(0x8100, [vid >> 8, vid & 0xff, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: bcast });
+  //                                                      nt      ac         ax          tr
+  t.same(await got(nu, udp(A, bcast)), [10, 'nothing', 'untagged', 10], 'untagged into native-untagged: its VLAN 10');
+  //                                                      nu          ac         ax          tr
+  t.same(await got(nt, udp(B, bcast)), ['untagged', 'nothing', 'untagged', 10], 'untagged into native-tagged: VLAN 10, untagged out of the other native port');
+  t.same(await got(nt, tagged(20)), [20, 'untagged', 'nothing', 20], 'VLAN 20 into native-tagged: tagged out of trunks, untagged out of its access port');
+  t.same(await got(ax, tagged(10)), ['nothing', 'nothing', 'nothing', 'nothing'], 'a tagged frame into an access port: dropped');
+  t.same(await got(tr, udp(A, bcast)), ['nothing', 'nothing', 'nothing', 'nothing'], 'untagged into a trunk of 10 and 20 (VLAN 0): dropped, the tag ignored');
+  //                                                      nu  nt  ac          ax
+  t.same(await got(tr, tagged(20)), [20, 20, 'untagged', 'nothing'], 'VLAN 20 from the trunk');
+  t.match(sw.port('ac'), { tag: 20, trunks: [10], vlanMode: undefined });
+  t.match(sw.port('tr'), { tag: 30, trunks: [10, 20], vlanMode: 'trunk' });
+});
+
 t.test('ports come and go at run time; flows, other counters and other MACs stay', async (t) => {
   const sw = make(t, { datapathId: '00000000000000ab' });
   t.equal(sw.datapathId, 0xabn);
@@ -92,7 +140,7 @@ t.test('ports come and go at run time; flows, other counters and other MACs stay
   p1.device.inject(udp(A, B));
   p3.device.inject(ethFrame(0x8100, [0x00, 0x0a, 0x08, 0x00, ...withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2)))], { src: B, dst: A }));
   t.same(sw.macTable().map((e) => [e.port, e.vlan, e.mac]), [[1, 10, A], [3, 10, B]]);
-  t.match(sw.port('p3'), { tag: undefined, trunks: [10, 20] });
+  t.match(sw.port('p3'), { tag: undefined, trunks: [10, 20], vlanMode: undefined });
   const events: [number, number][] = [];
   sw.events.on('port-status', (reason, desc) => events.push([reason, desc.portNo]));
   t.ok(sw.removePort('p1'));
@@ -110,6 +158,14 @@ t.test('ports come and go at run time; flows, other counters and other MACs stay
   t.same(sw.macTable(), [], 'a port whose VLAN changes forgets what it learned');
   t.notOk(sw.setPortVlan('nope', {}));
   t.throws(() => sw.setPortVlan('p3', { trunks: [5000] }), new PortError('port p3: trunk 5000 is not a VLAN (0..4095)'));
+  t.throws(() => sw.setPortVlan('p3', { tag: -1 }), new PortError('port p3: tag -1 is not a VLAN (0..4095)'));
+  t.throws(
+    () => sw.setPortVlan('p3', { vlanMode: 'dot1q-tunnel' as 'trunk' }),
+    new PortError('port p3: vlan_mode "dot1q-tunnel" is not one of access, trunk, native-tagged, native-untagged'),
+  );
+  t.match(sw.port('p3'), { tag: 20 }, 'a refused change changes nothing');
+  t.ok(sw.setPortVlan('p3', { tag: 20, trunks: [10, 10, 5], vlanMode: 'native-untagged' }));
+  t.match(sw.port('p3'), { tag: 20, trunks: [5, 10], vlanMode: 'native-untagged' });
   void p2;
   const local = sw.addPort({ name: 'br', type: 'memory', ofport: 'local' });
   t.equal(local.ofport, OFPP.LOCAL);
@@ -247,10 +303,12 @@ t.test('controllers: reconciled as a set; links that stay keep their connection;
 
 t.test('fail open: standalone with an unreachable controller forwards by NORMAL after a probe interval', async (t) => {
   const port = await freePort();
-  const sw = make(t, { probeIntervalMs: 100 });
+  const sw = make(t);
   const p1 = sw.addPort({ name: 'p1', type: 'memory' });
   const p2 = sw.addPort({ name: 'p2', type: 'memory' });
   sw.setControllers([`tcp:127.0.0.1:${port}`]);
+  t.throws(() => sw.setProbeInterval(-1), /probe interval -1 ms is not positive/);
+  sw.setProbeInterval(100);
   t.equal(sw.missPolicy, 'drop');
   const seen: Uint8Array[] = [];
   p2.device.on('frame', (f) => seen.push(f));
@@ -277,9 +335,23 @@ t.test('listeners: ovs-ofctl-style connections see the ports and their changes; 
   t.match(await c.next((m) => m.type === OFPT.PORT_STATUS && m.reason === OFPPR.DELETE), { desc: { portNo: 2 } });
   await t.rejects(sw.addListener('ptcp:nope'), /is not ptcp:PORT\[:IP\]/);
   t.notOk(await sw.removeListener('ptcp:1:127.0.0.1'));
+  const dir = mkdtempSync(join(tmpdir(), 'ofswitch-punix-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const mgmt = join(dir, 'br0.mgmt');
+  t.same(await sw.addListener(`punix:${mgmt}`), { target: `punix:${mgmt}`, port: 0 });
+  const u = OfClient.wrap(connect(mgmt));
+  t.teardown(() => u.close());
+  u.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
+  t.match(await u.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 3 }), { datapathId: 0x99n }, 'a unix-socket connection works the same');
+  t.notOk(await sw.removeListener(`punix:${join(dir, 'other')}`));
+  t.notOk(await sw.removeListener(`ptcp:${l.port}:127.0.0.2`), 'another address is another listener');
   t.ok(await sw.removeListener(l.target));
-  t.same(sw.listeners(), []);
+  t.same(sw.listeners().map((v) => v.target), [`punix:${mgmt}`]);
   t.equal(await sw.removeListener(l.target), false);
+  t.ok(await sw.removeListener(`punix:${mgmt}`));
+  await u.waitClosed();
+  t.pass('its connection is closed with it');
+  t.notOk(existsSync(mgmt), 'and its socket file removed');
 });
 
 t.test('close: ports, listeners, links and timers go; the switch refuses further changes', async (t) => {
@@ -296,4 +368,50 @@ t.test('close: ports, listeners, links and timers go; the switch refuses further
   t.throws(() => sw.setControllers([]), /the switch is closed/);
   await t.rejects(sw.addListener('ptcp:0'), /the switch is closed/);
   await t.rejects(OfClient.connect(l.port), /ECONNREFUSED/, 'the listener is closed');
+});
+
+t.test('the rest of the interface: PORT_MOD through a connection, defaults, failing port types, overlaps, expiry', async (t) => {
+  const bare = createSwitch();
+  t.equal(bare.datapathId, 1n, 'no datapath id and no port yet: 1');
+  await bare.close();
+  const sw = make(t, { datapathId: 7n });
+  const p1 = sw.addPort({ name: 'p1', type: 'memory', options: { mac: '02:00:00:00:00:01' } });
+  const l = await sw.addListener('ptcp:0');
+  const c = await OfClient.connect(l.port);
+  t.teardown(() => c.close());
+  c.send({ version: OFP_VERSION, type: OFPT.PORT_MOD, xid: 5, portNo: 1, hwAddr: '02:00:00:00:00:01', config: OFPPC.NO_FLOOD, mask: OFPPC.NO_FLOOD, advertise: 0 });
+  t.match(await c.next((m) => m.type === OFPT.PORT_STATUS), { reason: OFPPR.MODIFY, desc: { config: OFPPC.NO_FLOOD } }, 'PORT_MOD reaches the port');
+  t.match(await c.request({ version: OFP_VERSION, type: OFPT.PORT_MOD, xid: 6, portNo: 9, hwAddr: '02:00:00:00:00:01', config: 0, mask: 0, advertise: 0 }), { type: OFPT.ERROR, errorType: OFPET.PORT_MOD_FAILED, code: OFPPMFC.BAD_PORT });
+  t.match(await c.request({ version: OFP_VERSION, type: OFPT.PORT_MOD, xid: 7, portNo: 1, hwAddr: '02:00:00:00:00:02', config: 0, mask: 0, advertise: 0 }), { type: OFPT.ERROR, code: OFPPMFC.BAD_HW_ADDR });
+  t.equal(sw.port(1)?.description.config, OFPPC.NO_FLOOD);
+
+  registerPortType({
+    name: 'test-broken',
+    options: [],
+    create: (name) => Object.assign(new MemoryPort(name), { open: () => { throw new Error('no carrier today'); } }),
+  });
+  t.throws(() => sw.addPort({ name: 'x', type: 'test-broken' }), /no carrier today/);
+  t.same(sw.ports().map((p) => p.name), ['p1'], 'a port that fails to open is not added');
+
+  const C = '02:00:00:00:00:0c';
+  p1.device.inject(udp(B, A));
+  p1.device.inject(udp(C, A));
+  p1.device.inject(udp(A, C));
+  t.same(sw.macTable().map((e) => e.mac), [A, B, C], 'the MAC table is sorted by port, VLAN and address');
+
+  sw.addFlow({ priority: 10, match: { inPort: 1 }, actions: [] });
+  t.throws(() => sw.addFlow({ priority: 10, match: { dlType: 0x0800 }, actions: [], checkOverlap: true }), /the flow table refused the flow: FLOW_MOD_FAILED\/OVERLAP/);
+  sw.addFlow({ priority: 20, match: { inPort: 2 }, hardTimeout: 1, sendFlowRemoved: true });
+  const removed = await c.next((m) => m.type === OFPT.FLOW_REMOVED, 3000);
+  t.match(removed, { priority: 20 }, 'a hard timeout expires the flow and FLOW_REMOVED reaches the connection');
+  t.notOk(sw.dumpFlows().some((f) => f.priority === 20));
+});
+
+t.test('a listener that binds while the switch closes is closed again', async (t) => {
+  const sw = createSwitch();
+  const adding = sw.addListener('ptcp:0');
+  await sw.close();
+  await t.rejects(adding, /the switch is closed/);
+  t.same(sw.listeners(), []);
+  t.throws(() => sw.addFlow({}), /the switch is closed/);
 });
