@@ -28,9 +28,9 @@ export interface ConfigSource {
 
 /** Tables and columns the daemon monitors: what it reads, and the columns it writes back (to guard them). */
 export const MONITORED_TABLES = {
-  Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'ssl', 'ovs_version', 'datapath_types', 'iface_types'],
+  Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'ssl', 'ovs_version', 'datapath_types', 'iface_types', 'dpdk_version'],
   Bridge: [
-    'name', 'ports', 'controller', 'fail_mode', 'protocols', 'other_config', 'datapath_type', 'datapath_id',
+    'name', 'ports', 'controller', 'fail_mode', 'protocols', 'other_config', 'datapath_type', 'datapath_id', 'datapath_version',
     'mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable', 'status',
   ],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'qos'],

@@ -27,6 +27,10 @@ import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStat
 
 /** How often interface statistics are written (OVS's default stats-update-interval). */
 export const STATS_INTERVAL_MS = 5000;
+/** Bridge `datapath_version`: OVS's words for a datapath inside the daemon (its netdev datapath's). */
+const BUILT_IN_DATAPATH = '<built-in>';
+/** Open_vSwitch `dpdk_version`: what an Open vSwitch built without DPDK writes. */
+const NO_DPDK = 'none';
 /** How soon a link or controller change is written back. */
 const STATUS_DELAY_MS = 100;
 
@@ -149,7 +153,10 @@ export class Daemon {
     for (const running of this.reconciler.bridges.values()) {
       const row = bridges.get(running.uuid);
       if (!row) continue;
-      const changed = changedColumns(row, { datapath_id: running.sw.datapathId.toString(16).padStart(16, '0') });
+      const changed = changedColumns(row, {
+        datapath_id: running.sw.datapathId.toString(16).padStart(16, '0'),
+        datapath_version: BUILT_IN_DATAPATH,
+      });
       if (Object.keys(changed).length > 0) txn.update('Bridge', running.uuid, changed);
     }
     const controllers = this.idl.table('Controller');
@@ -162,11 +169,12 @@ export class Daemon {
         const view = views.get(running?.canonicalTarget(c.target) ?? c.target);
         const service = running?.services.has(c.target) ?? false;
         const connected = view?.connected ?? false;
-        const state = service ? 'ACTIVE' : !view ? 'VOID' : view.connected ? 'ACTIVE' : view.state === 'backoff' ? 'BACKOFF' : 'CONNECTING';
+        const state = !view ? 'VOID' : view.connected ? 'ACTIVE' : view.state === 'backoff' ? 'BACKOFF' : 'CONNECTING';
         const changed = changedColumns(row, {
           is_connected: connected,
           role: connected ? 'other' : [],
-          status: new Map([['state', state]]),
+          // A service (ptcp:/punix:) has no connection of its own: OVS leaves its status empty.
+          status: service ? new Map() : new Map([['state', state]]),
         });
         if (Object.keys(changed).length > 0) txn.update('Controller', c.uuid, changed);
       }
@@ -177,6 +185,7 @@ export class Daemon {
       ovs_version: packageVersion(),
       datapath_types: ['netdev', 'system'],
       iface_types: [...DATABASE_PORT_TYPES].sort(),
+      dpdk_version: NO_DPDK,
     });
     if (Object.keys(changed).length > 0) txn.update('Open_vSwitch', config.uuid, changed);
     if (txn.size === 0) {

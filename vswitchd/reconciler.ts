@@ -160,6 +160,7 @@ export class Reconciler {
     }
     this.recordInternal();
     this.notePatchPeers(config);
+    for (const uuid of this.lastErrors.keys()) if (!this.outcomes.has(uuid)) this.lastErrors.delete(uuid); // rows gone
   }
 
   /**
@@ -350,9 +351,7 @@ export class Reconciler {
       if (note) this.log.warn(`${note}: port ${iface.name} got ${added.ofport}`, { bridge: want.name });
       this.outcome(want.name, iface, added.ofport, note);
     } catch (err) {
-      const message = (err as Error).message;
-      this.log.warn('cannot add interface', { bridge: want.name, port: iface.name, err: message });
-      this.outcome(want.name, iface, -1, openError(iface.name, message));
+      this.outcome(want.name, iface, -1, openError(iface.name, (err as Error).message)); // logged there
     }
   }
 
@@ -384,6 +383,9 @@ export class Reconciler {
   }
 
   private outcome(bridge: string, iface: InterfaceConfig, ofport: number, error: string | null): void {
+    // An interface that cannot be made is retried every round; its error is logged when it first
+    // happens (or changes), as ovs-vswitchd logs "could not open network device ...".
+    if (ofport === -1 && error !== null && this.lastErrors.get(iface.uuid) !== error) this.log.warn(error, { bridge, port: iface.name });
     this.outcomes.set(iface.uuid, { bridge, name: iface.name, ofport, error });
     this.lastErrors.set(iface.uuid, error);
   }

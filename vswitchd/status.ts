@@ -6,11 +6,11 @@
  * - Interface: `ofport` (-1 with `error` when it could not be made), `error`, `admin_state`,
  *   `link_state`, `link_speed` (bit/s), `duplex`, `mtu`, `mac_in_use`, `ifindex`; `statistics`
  *   only when asked (every few seconds, as OVS's stats-update-interval).
- * - Bridge: `datapath_id` (16 hex digits).
+ * - Bridge: `datapath_id` (16 hex digits), `datapath_version` ("<built-in>", as OVS's netdev datapath).
  * - Controller: `is_connected`, `role` ("other" while connected, the OpenFlow 1.0 role), `status`
- *   (`state` as OVS's rconn names it).
+ *   (`state` as OVS's rconn names it; empty for ptcp:/punix: services, as OVS leaves it).
  * - Open_vSwitch: `cur_cfg` (the `next_cfg` the round applied: what a plain ovs-vsctl waits for),
- *   `ovs_version`, `datapath_types`, `iface_types`.
+ *   `ovs_version`, `datapath_types`, `iface_types`, `dpdk_version` ("none", as OVS without DPDK).
  * New interfaces' `ofport` therefore lands in the transaction that advances `cur_cfg`, so it is
  * there when ovs-vsctl returns. Only ephemeral status columns and `error` are written: nothing
  * the operator owns.

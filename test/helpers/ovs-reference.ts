@@ -8,12 +8,16 @@
  * Ports are veth pairs made inside the namespace: the bridge gets one end (named as asked, with
  * the MAC asked, OpenFlow number as asked); the other end stays in the namespace, up.
  * Everything is stopped by `stop()`, which t.teardown runs, and on process exit.
+ *
+ * `startOvsUserspace` is the same Open vSwitch without any bridge, for tests that configure it
+ * themselves with ovs-vsctl (compare-ovs.test.ts runs the same ovs-vsctl steps against it and
+ * against ofswitch).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNamespace, run, type Teardownable } from './netns.js';
+import { createNamespace, run, tryRun, type RunResult, type Teardownable } from './netns.js';
 
 export interface ReferencePort {
   readonly name: string;
@@ -86,9 +90,30 @@ function hookExit(): void {
   });
 }
 
-export async function startOvsReference(t: Teardownable, options: OvsReferenceOptions = {}): Promise<OvsReference> {
+/** Open vSwitch itself, without bridges: ovsdb-server and ovs-vswitchd in a namespace of their own. */
+export interface OvsUserspace {
+  readonly ns: string;
+  /** OVS_RUNDIR, OVS_DBDIR and OVS_LOGDIR: the database, sockets, pid files, logs. */
+  readonly dir: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** `unix:DIR/db.sock`. */
+  readonly db: string;
+  /** ovs-vsctl --timeout=20 ARGS (waiting for ovs-vswitchd unless ARGS say --no-wait); rejects on failure. */
+  vsctl(args: readonly string[]): Promise<string>;
+  /** The same, resolving with the exit status and both outputs whatever the status. */
+  tryVsctl(args: readonly string[], options?: { timeoutSec?: number }): Promise<RunResult>;
+  /** ovs-appctl -t DIR/ovs-vswitchd.ctl ARGS. */
+  tryAppctl(args: readonly string[]): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * ovsdb-server and ovs-vswitchd in a new namespace `tag` (only one userspace Open vSwitch per
+ * namespace: their tap `ovs-netdev` would clash), with a database holding the Open_vSwitch row and
+ * no bridge. Stopped by t.teardown and on process exit.
+ */
+export async function startOvsUserspace(t: Teardownable, options: { tag?: string } = {}): Promise<OvsUserspace> {
   hookExit();
-  const bridge = options.bridge ?? 'br0';
   const ns = await createNamespace(options.tag ?? 'ovs', t);
   const dir = mkdtempSync(join(tmpdir(), 'ofswitch-ovs-'));
   // Everything of this instance lives in `dir`: sockets, pid files, logs, the database.
@@ -108,6 +133,10 @@ export async function startOvsReference(t: Teardownable, options: OvsReferenceOp
   t.teardown(stop);
   const vsctl = (args: readonly string[]): Promise<string> =>
     run('ovs-vsctl', ['--timeout=20', `--db=${db}`, ...args], undefined, { env });
+  const tryVsctl = (args: readonly string[], o: { timeoutSec?: number } = {}): Promise<RunResult> =>
+    tryRun('ovs-vsctl', [`--timeout=${o.timeoutSec ?? 20}`, `--db=${db}`, ...args], undefined, { env });
+  const tryAppctl = (args: readonly string[]): Promise<RunResult> =>
+    tryRun('ovs-appctl', ['-t', join(dir, 'ovs-vswitchd.ctl'), ...args], undefined, { env });
 
   await run('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], ns);
   await run('ovsdb-tool', ['create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema'], undefined, { env });
@@ -122,6 +151,12 @@ export async function startOvsReference(t: Teardownable, options: OvsReferenceOp
     db, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`,
     '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`,
   ], ns, { env });
+  return { ns, dir, env, db, vsctl, tryVsctl, tryAppctl, stop };
+}
+
+export async function startOvsReference(t: Teardownable, options: OvsReferenceOptions = {}): Promise<OvsReference> {
+  const bridge = options.bridge ?? 'br0';
+  const { ns, dir, vsctl, stop } = await startOvsUserspace(t, options.tag !== undefined ? { tag: options.tag } : {});
 
   const bridgeSettings = [
     'datapath_type=netdev',
