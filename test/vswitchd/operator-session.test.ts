@@ -114,7 +114,7 @@ t.test('an operator session: bridges, ports, flows, appctl, fail mode, controlle
     await vsctl(t, sw, ['add-port', br, v1, '--', 'set', 'Interface', v1, 'ofport_request=5']);
     await vsctl(t, sw, ['add-port', br, v2]);
     t.equal(await get(t, sw, 'Interface', v1, 'ofport'), '5', 'ofport_request=5 gives port 5');
-    t.equal(await get(t, sw, 'Interface', v2, 'ofport'), '1', 'a port without a request gets the lowest free number');
+    t.equal(await get(t, sw, 'Interface', v2, 'ofport'), '1', 'a port without a request gets the first number handed out');
     t.equal(await get(t, sw, 'Interface', v1, 'error'), '[]', 'and no error');
     t.equal(await get(t, sw, 'Interface', v1, 'link_state'), 'up', 'link_state written');
     t.match(await get(t, sw, 'Interface', v1, 'mac_in_use'), /^"([0-9a-f]{2}:){5}[0-9a-f]{2}"$/, 'mac_in_use written');
