@@ -87,6 +87,11 @@ export interface ReconcilerOptions {
   readonly probeIntervalMs?: number;
   /** Supported port type names (default DATABASE_PORT_TYPES; tests may add "memory"). */
   readonly portTypes?: readonly string[];
+  /**
+   * ovs-vswitchd's --enable-dummy, for tests: type "dummy" is an in-memory port; with "override",
+   * "system" and "internal" interfaces are in-memory ports too (no kernel device made or needed).
+   */
+  readonly dummy?: 'on' | 'override';
   /** A port's link or a controller connection changed: the status columns need writing. */
   readonly onStatusChange?: () => void;
 }
@@ -120,7 +125,7 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.options = options;
     this.log = options.log;
-    this.portTypes = new Set(options.portTypes ?? DATABASE_PORT_TYPES);
+    this.portTypes = new Set([...(options.portTypes ?? DATABASE_PORT_TYPES), ...(options.dummy ? ['dummy'] : [])]);
   }
 
   /** Applies `config`; resolves when every bridge matches it (listeners bound). */
@@ -171,6 +176,18 @@ export class Reconciler {
         if (error !== outcome.error) this.outcome(want.name, iface, outcome.ofport, error);
       }
     }
+  }
+
+  /** The Interface types rows may name (Open_vSwitch `iface_types`), sorted. */
+  interfaceTypes(): string[] {
+    return [...this.portTypes].filter((t) => t !== 'memory').sort();
+  }
+
+  /** The port type that serves a row's type: the in-memory one for dummy interfaces (--enable-dummy). */
+  private deviceType(type: string): string {
+    const dummy = this.options.dummy;
+    if (dummy && (type === 'dummy' || (dummy === 'override' && (type === 'system' || type === 'internal')))) return 'memory';
+    return type;
   }
 
   /** Closes every bridge (the daemon stopping). */
@@ -298,7 +315,8 @@ export class Reconciler {
       this.outcome(want.name, iface, -1, openError(iface.name, `type "${iface.type}" is not supported by ofswitch`));
       return;
     }
-    if (iface.type === 'system' && !existsSync(`/sys/class/net/${iface.name}`)) {
+    const device = this.deviceType(iface.type);
+    if (device === 'system' && !existsSync(`/sys/class/net/${iface.name}`)) {
       this.outcome(want.name, iface, -1, openError(iface.name, 'No such device'));
       return;
     }
@@ -323,7 +341,7 @@ export class Reconciler {
     try {
       const added = sw.addPort({
         name: iface.name,
-        type: iface.type,
+        type: device,
         ...(ofport !== undefined ? { ofport } : {}),
         ...vlanOf(port),
         ...(Object.keys(iface.options).length > 0 ? { options: iface.options } : {}),
