@@ -75,6 +75,12 @@ export interface DaemonOptions {
   /** Where the pid file, the control socket and the bridges' management sockets go. */
   readonly rundir: string;
   readonly logLevel: LogLevel;
+  /**
+   * `--enable-dummy[=override]`, as ovs-vswitchd's option for its own tests: Interface type
+   * "dummy" opens an in-memory port; with "override", "system" and "internal" interfaces are
+   * in-memory ports too, so no kernel device is made or needed.
+   */
+  readonly dummy?: 'on' | 'override';
 }
 
 export type CommandLine =
@@ -346,6 +352,7 @@ export function commandLineProgram(): Command {
     )
     .option('--config <FILE>', 'the same settings from a JSON file (see below)')
     .option('--ovsdb <unix:PATH|tcp:IP:PORT>', 'serve the bridges of the Open_vSwitch database there, as ovs-vswitchd does (excludes the options above)', parseOvsdbRemote)
+    .option('--enable-dummy [override]', 'with --ovsdb, for tests (as ovs-vswitchd): Interface type "dummy" is an in-memory port; =override: system and internal ones too')
     .option('--rundir <DIR>', 'with --ovsdb: where the pid file, control socket and BRIDGE.mgmt sockets go (default $OVS_RUNDIR, else /var/run/openvswitch)')
     .option('-V, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
@@ -370,6 +377,7 @@ interface CommandLineValues extends RawSettings {
   version?: boolean;
   ovsdb?: string;
   rundir?: string;
+  enableDummy?: string | true;
 }
 
 /** `unix:PATH` or `tcp:IP:PORT`, as ovsdb-server's remotes are written. */
@@ -410,14 +418,18 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
   const operand = program.args[0];
   if (operand !== undefined) throw new UsageError(`unexpected argument "${operand}" (options start with --)`);
   const values = program.opts<CommandLineValues>();
-  const { config, version, ovsdb, rundir, ...cli } = values;
+  const { config, version, ovsdb, rundir, enableDummy, ...cli } = values;
   if (version) return { kind: 'version' };
   if (ovsdb !== undefined) {
     const clash = FLAG_MODE_ONLY.find(([key]) => values[key] !== undefined);
     if (clash) throw new UsageError(`--ovsdb and ${clash[1]} exclude each other: with --ovsdb the database configures the bridges`);
-    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info' } };
+    if (enableDummy !== undefined && enableDummy !== true && enableDummy !== 'override')
+      throw new UsageError(`--enable-dummy: "${enableDummy}" is not "override"`);
+    const dummy = enableDummy === undefined ? {} : { dummy: enableDummy === true ? ('on' as const) : ('override' as const) };
+    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info', ...dummy } };
   }
   if (rundir !== undefined) throw new UsageError('--rundir needs --ovsdb (flag mode keeps no run directory)');
+  if (enableDummy !== undefined) throw new UsageError('--enable-dummy needs --ovsdb (it gives database interfaces in-memory ports)');
   const s: RawSettings = { ...(config === undefined ? {} : parseConfigFile(config, readConfig)), ...cli };
   const ports = numberPorts(s.port ?? []);
   if (s.local !== undefined && ports.some((p) => p.name === s.local))

@@ -20,6 +20,7 @@
  */
 import { Idl, Transaction, type DatumInput } from '../ovsdb/index.js';
 import type { Logger } from '../lib/log.js';
+import type { PortView } from '../lib/switch.js';
 import { packageVersion } from '../lib/version.js';
 import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
@@ -41,6 +42,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** Port types the database may name (tests add "memory"). */
   readonly portTypes?: readonly string[];
+  /** `--enable-dummy[=override]`: in-memory ports for "dummy" interfaces (and, overriding, system and internal ones). */
+  readonly dummy?: 'on' | 'override';
   readonly statsIntervalMs?: number;
 }
 
@@ -67,6 +70,7 @@ export class Daemon {
       rundir: options.rundir,
       log: options.log,
       portTypes: options.portTypes ?? DATABASE_PORT_TYPES,
+      ...(options.dummy ? { dummy: options.dummy } : {}),
       onStatusChange: () => this.scheduleStatus(),
     });
     this.idl.on('change', () => this.kick());
@@ -136,10 +140,17 @@ export class Daemon {
     const txn = new Transaction(this.idl);
     const withStats = this.statsDue;
     const interfaces = this.idl.table('Interface');
+    // Each bridge's port views built once per round (Switch.port builds all of them to find one).
+    const views = new Map<string, ReadonlyMap<string, PortView>>();
+    const viewOf = (bridge: string, name: string): PortView | undefined => {
+      let byName = views.get(bridge);
+      if (!byName) views.set(bridge, (byName = new Map(this.reconciler.bridges.get(bridge)?.sw.ports().map((v) => [v.name, v]))));
+      return byName.get(name);
+    };
     for (const [uuid, outcome] of this.reconciler.outcomes) {
       const row = interfaces.get(uuid);
       if (!row) continue;
-      const view = outcome.ofport > 0 ? this.reconciler.bridges.get(outcome.bridge)?.sw.port(outcome.name) : undefined;
+      const view = outcome.ofport > 0 ? viewOf(outcome.bridge, outcome.name) : undefined;
       const wanted: Record<string, DatumInput> = {
         ofport: outcome.ofport,
         error: outcome.error ?? [],
@@ -184,7 +195,7 @@ export class Daemon {
       cur_cfg: config.nextCfg,
       ovs_version: packageVersion(),
       datapath_types: ['netdev', 'system'],
-      iface_types: [...DATABASE_PORT_TYPES].sort(),
+      iface_types: this.reconciler.interfaceTypes(),
       dpdk_version: NO_DPDK,
     });
     if (Object.keys(changed).length > 0) txn.update('Open_vSwitch', config.uuid, changed);

@@ -19,9 +19,13 @@
  *
  * Port numbers: the Interface named after its bridge, of type internal, is LOCAL (65534), as
  * `ovs-vsctl add-br` makes it. Otherwise `ofport_request` when free, else the number the database
- * recorded last time (so a restarted ofswitch gives every port its old number), else the lowest
- * free one. A request already taken still gets a port (with the next free number), and the
- * `error` column says whose the request was (OVS logs it only: see README).
+ * recorded last time (so a restarted ofswitch gives every port its old number), else one handed
+ * out as OVS's ofproto does (allocatePort: round robin in the lower half of the range, a number
+ * freed less than an hour ago only when no other is left, so that flows written for a deleted port
+ * never apply to the next one). A request already taken still gets a port (with another number),
+ * and the `error` column says whose the request was (OVS logs it only: see README). A request
+ * changed on a running interface moves it to the new number, as bridge.c does: the interface (and
+ * an interface holding that number without having asked for it) is taken out and added again.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +71,9 @@ export class RunningBridge {
   readonly interfaces = new Map<string, RunningInterface>(); // by interface name
   readonly services = new Set<string>(); // listener targets from Controller rows
   mgmtTarget: string | null = null;
+  /** The port number allocatePort handed out last, and when each freed number was freed (ms). */
+  allocCursor = 0;
+  readonly freedAt = new Map<number, number>();
 
   constructor(name: string, uuid: string, sw: Switch) {
     this.name = name;
@@ -91,6 +98,11 @@ export interface ReconcilerOptions {
   readonly probeIntervalMs?: number;
   /** Supported port type names (default DATABASE_PORT_TYPES; tests may add "memory"). */
   readonly portTypes?: readonly string[];
+  /**
+   * ovs-vswitchd's --enable-dummy, for tests: type "dummy" is an in-memory port; with "override",
+   * "system" and "internal" interfaces are in-memory ports too (no kernel device made or needed).
+   */
+  readonly dummy?: 'on' | 'override';
   /** A port's link or a controller connection changed: the status columns need writing. */
   readonly onStatusChange?: () => void;
 }
@@ -127,7 +139,7 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.options = options;
     this.log = options.log;
-    this.portTypes = new Set(options.portTypes ?? DATABASE_PORT_TYPES);
+    this.portTypes = new Set([...(options.portTypes ?? DATABASE_PORT_TYPES), ...(options.dummy ? ['dummy'] : [])]);
     this.record = new InternalRecord(options.rundir);
     this.leftovers = this.record.read();
   }
@@ -176,10 +188,23 @@ export class Reconciler {
         if (!running || !iface || iface.type !== 'patch' || !outcome || outcome.ofport < 0) continue;
         const state = running.sw.port(iface.name)?.description.state ?? OFPPS.LINK_DOWN;
         const up = (state & OFPPS.LINK_DOWN) === 0;
-        const error = up ? null : `No usable peer '${iface.options['peer'] ?? ''}' exists.`;
+        const datapath = want.datapathType || 'system';
+        const error = up ? null : `No usable peer '${iface.options['peer'] ?? ''}' exists in '${datapath}' datapath.`;
         if (error !== outcome.error) this.outcome(want.name, iface, outcome.ofport, error);
       }
     }
+  }
+
+  /** The Interface types rows may name (Open_vSwitch `iface_types`), sorted. */
+  interfaceTypes(): string[] {
+    return [...this.portTypes].filter((t) => t !== 'memory').sort();
+  }
+
+  /** The port type that serves a row's type: the in-memory one for dummy interfaces (--enable-dummy). */
+  private deviceType(type: string): string {
+    const dummy = this.options.dummy;
+    if (dummy && (type === 'dummy' || (dummy === 'override' && (type === 'system' || type === 'internal')))) return 'memory';
+    return type;
   }
 
   /**
@@ -246,10 +271,26 @@ export class Reconciler {
     }
     for (const [name, iface] of running.interfaces) {
       const next = desired.get(name);
-      if (next && sameInterface(next, iface.config) && next.uuid === iface.config.uuid) continue;
-      running.sw.removePort(name);
-      running.interfaces.delete(name);
+      if (next && sameInterface(next, iface.config) && next.uuid === iface.config.uuid) {
+        const request = next.ofportRequest;
+        if (iface.ofport === OFPP.LOCAL || request === null || request === iface.ofport) continue;
+        // bridge.c: the request changed. Out with the interface, to come back with its number;
+        // out with the one holding that number too, unless it asked for it as well (a duplicate
+        // request: both stay as they are).
+        const victim = [...running.interfaces.values()].find((i) => i.ofport === request);
+        if (victim && desired.get(victim.config.name)?.ofportRequest === request) continue;
+        if (victim) this.removeInterface(running, victim.config.name);
+      }
+      this.removeInterface(running, name);
     }
+  }
+
+  private removeInterface(running: RunningBridge, name: string): void {
+    const iface = running.interfaces.get(name);
+    if (!iface) return;
+    running.sw.removePort(name);
+    running.interfaces.delete(name);
+    running.freedAt.set(iface.ofport, Date.now());
   }
 
   private async applyBridge(running: RunningBridge, want: BridgeConfig): Promise<void> {
@@ -318,7 +359,8 @@ export class Reconciler {
       this.outcome(want.name, iface, -1, openError(iface.name, `type "${iface.type}" is not supported by ofswitch`));
       return;
     }
-    if (iface.type === 'system' && !existsSync(`/sys/class/net/${iface.name}`)) {
+    const device = this.deviceType(iface.type);
+    if (device === 'system' && !existsSync(`/sys/class/net/${iface.name}`)) {
       this.outcome(want.name, iface, -1, openError(iface.name, 'No such device'));
       return;
     }
@@ -339,15 +381,17 @@ export class Reconciler {
     } else if (iface.lastOfport !== null && iface.lastOfport < OFPP.MAX && !taken(iface.lastOfport)) {
       ofport = iface.lastOfport;
     }
+    ofport ??= allocatePort(running);
     try {
       const added = sw.addPort({
         name: iface.name,
-        type: iface.type,
+        type: device,
         ...(ofport !== undefined ? { ofport } : {}),
         ...vlanOf(port),
         ...(Object.keys(iface.options).length > 0 ? { options: iface.options } : {}),
       });
       running.interfaces.set(iface.name, { config: iface, port, ofport: added.ofport, mtu: null });
+      running.freedAt.delete(added.ofport);
       if (note) this.log.warn(`${note}: port ${iface.name} got ${added.ofport}`, { bridge: want.name });
       this.outcome(want.name, iface, added.ofport, note);
     } catch (err) {
@@ -431,6 +475,34 @@ export class Reconciler {
 }
 
 /** A Port row's VLAN columns as the switch takes them (it refuses a vlan_mode it lacks, e.g. dot1q-tunnel). */
+/** A number freed this recently is reused only when every other one is taken (OVS: an hour). */
+const REUSE_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * A port number for an interface that asked for none, as OVS's ofproto alloc_ofp_port hands them
+ * out: the next after the last one handed out, in the lower half of the range (the upper half is
+ * left to controllers), skipping numbers in use and, while another is left, numbers freed less
+ * than an hour ago (then the one freed longest ago). Undefined when every number is in use.
+ */
+export function allocatePort(running: RunningBridge, now = Date.now()): number | undefined {
+  const max = Math.floor(OFPP.MAX / 2);
+  const used = new Set(running.sw.ports().map((p) => p.ofport));
+  let oldest: number | undefined;
+  let oldestAt = Infinity;
+  for (let i = 1; i < max; i++) {
+    running.allocCursor = running.allocCursor + 1 >= max ? 1 : running.allocCursor + 1;
+    const n = running.allocCursor;
+    if (used.has(n)) continue;
+    const freed = running.freedAt.get(n);
+    if (freed === undefined || freed < now - REUSE_AFTER_MS) return n;
+    if (freed < oldestAt) {
+      oldestAt = freed;
+      oldest = n;
+    }
+  }
+  return oldest;
+}
+
 function vlanOf(port: PortConfig): Pick<SwitchPortConfig, 'tag' | 'trunks' | 'vlanMode'> {
   return {
     ...(port.tag !== null ? { tag: port.tag } : {}),

@@ -25,7 +25,7 @@ export async function runDatabaseMode(options: DaemonOptions, log: Logger): Prom
     return 2;
   }
   const { stopping, stop } = untilStopped(log);
-  const daemon = new Daemon({ remote: options.ovsdb, rundir: options.rundir, log });
+  const daemon = new Daemon({ remote: options.ovsdb, rundir: options.rundir, log, ...(options.dummy ? { dummy: options.dummy } : {}) });
   const directory: BridgeDirectory = {
     bridge: (name) => daemon.reconciler.bridges.get(name)?.sw,
     bridges: () => new Map([...daemon.reconciler.bridges].map(([name, b]) => [name, b.sw])),

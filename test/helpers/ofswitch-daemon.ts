@@ -87,6 +87,8 @@ export interface OfswitchDaemonOptions {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How long to wait for the daemon to be connected (default 10 s). */
   readonly readyTimeoutMs?: number;
+  /** More ofswitch options (e.g. `--enable-dummy=override`). */
+  readonly args?: readonly string[];
 }
 
 const livingChildren = new Set<ChildProcess>();
@@ -174,7 +176,7 @@ export async function startOfswitchDaemon(t: Test, options: OfswitchDaemonOption
   const db = await startOvsdbServer(t, { dir });
 
   const launch = (): void => {
-    const proc = spawn(process.execPath, [CLI, '--ovsdb', db.remote, '--rundir', dir, '--log-level', options.logLevel ?? 'info'], {
+    const proc = spawn(process.execPath, [CLI, '--ovsdb', db.remote, '--rundir', dir, '--log-level', options.logLevel ?? 'info', ...(options.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: fullEnv,
     });
