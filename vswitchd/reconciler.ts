@@ -399,7 +399,6 @@ export class Reconciler {
     }
   }
 
-  /** Applies a Port row's VLAN columns; the error text when the switch refuses them (the port keeps its old role). */
   /** Interface `mtu_request`: set when it changes (an interface without one keeps its MTU, as in OVS). */
   private async applyMtus(running: RunningBridge, want: BridgeConfig): Promise<void> {
     for (const port of want.ports) {
@@ -415,6 +414,7 @@ export class Reconciler {
     }
   }
 
+  /** Applies a Port row's VLAN columns; the error text when the switch refuses them (the port keeps its old role). */
   private setVlan(running: RunningBridge, port: PortConfig, name: string): string | null {
     try {
       running.sw.setPortVlan(name, vlanOf(port));
