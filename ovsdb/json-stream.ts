@@ -1,6 +1,7 @@
 /**
- * Framing of a JSON-RPC 1.0 stream as ovsdb-server speaks it (RFC 7047 section 4): JSON texts
- * written back to back with no delimiter. The splitter scans bytes as they arrive, tracking only
+ * Framing of a JSON-RPC 1.0 stream as ovsdb-server speaks it (RFC 7047 section 4), and as every
+ * Open vSwitch control socket does (unixctl/server.ts uses it too): JSON texts written back to
+ * back with no delimiter. The splitter scans bytes as they arrive, tracking only
  * bracket depth and whether it is inside a string (and after a backslash there), so a value split
  * across chunks, or several values in one chunk, come out whole. Multi-byte UTF-8 never collides
  * with the ASCII bytes it looks for, so it works on raw bytes and decodes each complete value once.

@@ -9,9 +9,9 @@
  * itself registers `list-commands` (sorted, "  %-23s %s" per command, as OVS prints it) and
  * `version`.
  *
- * Protocol. JSON-RPC 1.0 over a unix stream socket, JSON texts back to back (json-stream.ts,
- * jsonrpc.ts). A request `{"method": NAME, "params": [strings], "id": ID}` is checked in OVS's
- * order: unknown command, too few arguments, too many, a non-string argument; each earns an error
+ * Protocol. JSON-RPC 1.0 over a unix stream socket, JSON texts back to back (split by the database
+ * client's ovsdb/json-stream.ts; jsonrpc.ts). A request `{"method": NAME, "params": [strings],
+ * "id": ID}` is checked in OVS's order: unknown command, too few arguments, too many, a non-string argument; each earns an error
  * reply with OVS's exact text. Otherwise the handler runs (it may be async) and its text is the
  * result; a handler reports failure by throwing a UnixctlError, whose text is the error. Like OVS,
  * a non-empty reply text gets a final newline when it lacks one, and ovs-appctl prints results on
@@ -29,7 +29,7 @@
  * from (RUNDIR/PROGRAM.PID.ctl and the pid file) is daemon.ts's business.
  */
 import type { Socket } from 'node:net';
-import { FramingError, JsonStreamSplitter } from './json-stream.js';
+import { JsonFramingError, JsonSplitter } from '../ovsdb/json-stream.js';
 import { encodeReply, parseRequest, type Request } from './jsonrpc.js';
 import { listenUnix, type UnixServer } from './unix-socket.js';
 
@@ -72,6 +72,9 @@ export interface UnixctlServerOptions {
   readonly version: string;
   readonly log: UnixctlLog;
 }
+
+/** A request longer than this is refused (no control command comes near it). */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** How long close() lets clients read replies already written. */
 const CLOSE_GRACE_MS = 1000;
@@ -147,7 +150,7 @@ export class UnixctlServer implements UnixctlRegistry {
 
   private accept(socket: Socket): void {
     this.sockets.add(socket);
-    const splitter = new JsonStreamSplitter();
+    const splitter = new JsonSplitter(MAX_REQUEST_BYTES);
     const queue: Request[] = [];
     let busy = false;
     /** Why the connection goes once the requests before the bad message are answered. */
@@ -171,9 +174,9 @@ export class UnixctlServer implements UnixctlRegistry {
       if (dropReason !== null) return;
       let texts: string[] = [];
       try {
-        texts = splitter.feed(chunk);
+        texts = splitter.push(chunk);
       } catch (err) {
-        if (!(err instanceof FramingError)) throw err;
+        if (!(err instanceof JsonFramingError)) throw err;
         dropReason = err.message;
       }
       for (const text of texts) {

@@ -172,7 +172,7 @@ t.test('what ovs-appctl never sends: non-string arguments, pipelined requests, i
     ['{"error":"x","id":1}', /reply/],
     ['[1,2]', /not a JSON object/],
     ['{"method":}', /not JSON/],
-    ['"version"', /between messages/],
+    ['"version"', /between JSON values/],
   ];
   for (const [text, reason] of invalid) {
     const r = await rawExchange(path, text);
