@@ -141,6 +141,24 @@ export class Connection {
     if (!this.socket.write(bytes)) this.socket.pause();
   }
 
+  /**
+   * Resolves once the connection can take more output without growing its queue (at once when it
+   * can, or when it closes). A handler that produces a long reply part by part awaits this between
+   * parts, so a slow reader gets the reply as fast as it reads, never all of it in memory.
+   */
+  whenWritable(): Promise<void> {
+    if (this.stateValue === 'closed' || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   /** Answers a request with the error it earned. */
   sendError(err: OfpError): void {
     this.send(err.toMessage());
