@@ -83,7 +83,7 @@ export class StormController {
   reconnects = 0;
   largestTable = 0;
   portStatus = 0;
-  packetIns = 0;
+  private closedPacketIns = 0;
   /** For --self-check: what the checks caught when made wrong on purpose. */
   readonly caught: { barrier: string | null; table: string | null } = { barrier: null, table: null };
   private readonly gen: StormGenerator;
@@ -95,6 +95,7 @@ export class StormController {
   /** The next barrier is registered swapped with the one after it (--self-check). */
   private swapNextBarriers = false;
   private corrupted = false;
+  private corruptNow = false;
   private readonly sentXids = new Map<number, FlowMod>();
 
   constructor(ctx: ActorContext, opts: StormOptions) {
@@ -105,6 +106,11 @@ export class StormController {
 
   get pendingBarriers(): number {
     return this.tracker.pending;
+  }
+
+  /** PACKET_INs received on all its connections so far. */
+  get packetIns(): number {
+    return this.closedPacketIns + (this.conn && !this.conn.closed ? this.conn.counters.packetIns : 0);
   }
 
   async run(): Promise<void> {
@@ -152,7 +158,7 @@ export class StormController {
     conn.onMessage = (m) => this.onMessage(m);
     conn.onUndecodable = (_b, reason) => this.ctx.fail(`the storm controller got a message it cannot decode: ${reason}`);
     void conn.whenClosed.then(() => {
-      this.packetIns += conn.counters.packetIns;
+      this.closedPacketIns += conn.counters.packetIns;
       this.portStatus += conn.counters.portStatus;
       if (this.conn === conn && !this.ctx.stopping()) this.ctx.fail(`the switch closed the storm controller's connection (${this.tracker.pending} barriers unanswered)`);
       this.wake?.();
@@ -234,6 +240,11 @@ export class StormController {
     await this.until(() => this.tracker.pending === 0, final);
     const conn = this.conn as OfConn;
     if (conn.closed || (this.ctx.stopping() && !final) || this.tracker.pending > 0) return;
+    if (this.corruptNow) {
+      // Self-check: wrong now, with nothing sent in between, so no later FLOW_MOD can heal it before the dump.
+      this.corruptNow = false;
+      this.ctx.note(`self-check: ${this.model.corrupt()}`);
+    }
     let flows: FlowStats[];
     try {
       const parts = await conn.stats(flowStatsRequest(conn.xid()), this.ctx.replyTimeoutMs);
@@ -268,7 +279,7 @@ export class StormController {
     }
     if (this.caught.table === null && !this.corrupted) {
       this.corrupted = true;
-      this.ctx.note(`self-check: ${this.model.corrupt()}`);
+      this.corruptNow = true;
     }
   }
 }
@@ -277,8 +288,9 @@ export class Flapper {
   cycles = 0;
   flowMods = 0;
   requests = 0;
-  packetIns = 0;
   connectFailures = 0;
+  private closedPacketIns = 0;
+  private conn: OfConn | null = null;
   private readonly r: Random;
   private readonly ctx: ActorContext;
   private readonly id: number;
@@ -302,6 +314,7 @@ export class Flapper {
         await pause(ctx, 500);
         continue;
       }
+      this.conn = conn;
       conn.onUndecodable = (_b, reason) => ctx.fail(`flapping controller ${this.id} got a message it cannot decode: ${reason}`);
       conn.onMessage = (m) => {
         if (m.type === OFPT.ERROR) ctx.fail(`flapping controller ${this.id} got ${errorText(m)} for xid ${m.xid}`);
@@ -323,11 +336,17 @@ export class Flapper {
       } catch (err) {
         if (!ctx.stopping()) ctx.fail(`flapping controller ${this.id}: ${(err as Error).message}`);
       }
-      this.packetIns += conn.counters.packetIns;
+      this.closedPacketIns += conn.counters.packetIns;
+      this.conn = null;
       conn.destroy();
       this.cycles++;
       await pause(ctx, r.int(0, 500));
     }
+  }
+
+  /** PACKET_INs received on all its connections so far. */
+  get packetIns(): number {
+    return this.closedPacketIns + (this.conn ? this.conn.counters.packetIns : 0);
   }
 
   private request(conn: OfConn): OfpMessage {

@@ -56,10 +56,20 @@ export function parseVmRss(status: string): number | null {
   return m ? Number(m[1]) * 1024 : null;
 }
 
+/** CPU seconds (user + system) a process has used, from the text of /proc/PID/stat; null when unreadable. */
+export function parseCpuSeconds(stat: string, ticksPerSecond = 100): number | null {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]); // field 14 of proc(5)
+  const stime = Number(fields[12]); // field 15
+  return Number.isFinite(utime) && Number.isFinite(stime) && fields.length > 12 ? (utime + stime) / ticksPerSecond : null;
+}
+
 export interface MemorySample {
   /** Seconds since the soak started. */
   readonly t: number;
   readonly rss: number;
+  /** The switch's CPU use since the previous sample, percent of one core (null: unknown). */
+  readonly cpu?: number | null;
   /** What was going on (e.g. "stalled"), for the table. */
   readonly note: string;
 }
@@ -119,9 +129,10 @@ export class MemoryLog {
       const step = (s.length - 1) / (rows - 1);
       chosen = [...new Set([...Array.from({ length: rows }, (_, i) => Math.round(i * step)), maxAt])].sort((a, b) => a - b);
     }
-    const lines = ['  time (s)   RSS (MB)   note', ...chosen.map((i) => {
+    const lines = ['  time (s)   RSS (MB)   CPU (%)   note', ...chosen.map((i) => {
       const x = s[i] as MemorySample;
-      return `${x.t.toFixed(0).padStart(10)} ${mb(x.rss).padStart(10)}   ${x.note}`;
+      const cpu = x.cpu === undefined || x.cpu === null ? '-' : x.cpu.toFixed(0);
+      return `${x.t.toFixed(0).padStart(10)} ${mb(x.rss).padStart(10)} ${cpu.padStart(9)}   ${x.note}`;
     })];
     lines.push(
       `  min ${mb(sum.min)} MB, max ${mb(sum.max)} MB, last ${mb(sum.last)} MB; start ${mb(sum.first)} MB, ` +

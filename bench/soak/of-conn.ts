@@ -148,6 +148,8 @@ export class OfConn {
   private receive(chunk: Buffer): void {
     this.counters.bytesIn += chunk.length;
     for (const bytes of this.framer.push(chunk)) {
+      // PACKET_INs come by the hundred thousand: counted from the header, one in 64 decoded (to see they decode).
+      if (bytes[1] === OFPT.PACKET_IN && bytes[0] === OFP_VERSION && (this.counters.packetIns++ & 63) !== 0) continue;
       const d = decodeMessage(bytes);
       if (!d.ok) {
         this.counters.undecodable++;
@@ -155,10 +157,7 @@ export class OfConn {
         continue;
       }
       const m = d.message;
-      if (m.type === OFPT.PACKET_IN) {
-        this.counters.packetIns++;
-        continue;
-      }
+      if (m.type === OFPT.PACKET_IN) continue;
       if (m.type === OFPT.ECHO_REQUEST) {
         this.send({ version: OFP_VERSION, type: OFPT.ECHO_REPLY, xid: m.xid, data: m.data });
         continue;

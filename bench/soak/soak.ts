@@ -12,12 +12,12 @@
  * answer one, answers a malformed one with an internal error, or sends what the codec cannot
  * decode; a port cannot be added; the switch does not stop cleanly on SIGTERM at the end.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Flapper, MalformedClient, PortChurn, StalledController, StormController, type ActorContext } from './actors.js';
-import { MemoryLog, parseVmRss, Verdict } from './checks.js';
+import { MemoryLog, parseCpuSeconds, parseVmRss, Verdict } from './checks.js';
 import { floodConfig, malformedFramesConfig } from './malformed.js';
 import { OfConn } from './of-conn.js';
 import { SoakRig, sleep, type Host, type SwitchProcess } from './rig.js';
@@ -72,6 +72,8 @@ export interface SoakResult {
   readonly failures: readonly string[];
   /** The whole report, as printed. */
   readonly report: string;
+  /** Stopped by SIGINT before its time. */
+  readonly interrupted: boolean;
 }
 
 async function freeTcpPort(): Promise<number> {
@@ -105,6 +107,14 @@ function startTrafgen(rig: SoakRig, host: Host, conf: string, pps: number): { st
     stopped: () => (child.exitCode !== null || child.signalCode !== null ? `trafgen stopped: ${stderr.split('\n').filter((l) => !/socket memory/.test(l)).join(' ').trim()}` : null),
   };
 }
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 const mb = (bytes: number): string => (bytes / 1048576).toFixed(1);
 
@@ -188,12 +198,24 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
     await rig.vsctl(['set-controller', rig.bridge, ...targets]);
     stamp(`bridge ${rig.bridge}: ports ${flood.port} (1, flood) and ${bad.port} (2, malformed frames); controllers ${targets.join(' ')}`);
 
+    let lastCpu: { at: number; seconds: number } | null = null;
+    const cpuNow = (): number | null => {
+      try {
+        return parseCpuSeconds(readFileSync(`/proc/${theSwitch.pid}/stat`, 'utf8'), CLK_TCK);
+      } catch {
+        return null;
+      }
+    };
     const sample = (): void => {
       if (!theSwitch.running()) return;
       const rss = rssNow();
       if (rss === null) return;
+      const seconds = cpuNow();
+      const at = Date.now();
+      const cpu = seconds !== null && lastCpu !== null && at > lastCpu.at ? (100 * (seconds - lastCpu.seconds) * 1000) / (at - lastCpu.at) : null;
+      if (seconds !== null) lastCpu = { at, seconds };
       const note = [stalled?.stalled ? 'stalled reader not reading' : '', stopping ? 'stopping' : ''].filter(Boolean).join(', ');
-      const over = memory.add({ t: elapsed(), rss, note });
+      const over = memory.add({ t: elapsed(), rss, cpu, note });
       if (over) verdict.fail(over);
     };
     // The service port listens once the bridge's controllers are applied; wait for it.
@@ -244,12 +266,21 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
 
     const end = started + o.minutes * 60_000;
     let lastProgress = Date.now();
+    const floodPort = flood.port;
+    let lastFrames = { at: Date.now(), n: rxPackets(floodPort) };
+    let lastOwnCpu = { at: Date.now(), usage: process.cpuUsage() };
     const progress = (): void => {
       const s = memory.samples[memory.samples.length - 1];
+      const frames = { at: Date.now(), n: rxPackets(floodPort) };
+      const rate = ((frames.n - lastFrames.n) * 1000) / Math.max(1, frames.at - lastFrames.at);
+      lastFrames = frames;
+      const own = { at: Date.now(), usage: process.cpuUsage() };
+      const ownCpu = (own.usage.user + own.usage.system - lastOwnCpu.usage.user - lastOwnCpu.usage.system) / 10 / Math.max(1, own.at - lastOwnCpu.at);
+      lastOwnCpu = own;
       const packetIns = (storm?.packetIns ?? 0) + flappers.reduce((n, f) => n + f.packetIns, 0);
-      stamp(`rss ${s ? mb(s.rss) : '?'} MB; storm ${storm?.flowMods ?? 0} flow-mods, ${storm?.barriers ?? 0} barriers, ` +
+      stamp(`switch rss ${s ? mb(s.rss) : '?'} MB cpu ${s?.cpu?.toFixed(0) ?? '?'}%, soak cpu ${ownCpu.toFixed(0)}%; storm ${storm?.flowMods ?? 0} flow-mods, ${storm?.barriers ?? 0} barriers, ` +
         `${storm?.checks ?? 0} table checks, ${storm?.model.size ?? 0} entries; flaps ${flappers.reduce((n, f) => n + f.cycles, 0)}; ` +
-        `packet-ins seen ${packetIns}; frames in ${flood ? rxPackets(flood.port) : 0}; port cycles ${churn?.cycles ?? 0}; ` +
+        `packet-ins seen ${packetIns}; flood ${rate.toFixed(0)} frames/s; port cycles ${churn?.cycles ?? 0}; ` +
         `malformed messages ${malformed?.sent ?? 0}${stalled?.stalled ? '; stalled reader NOT reading' : ''}`);
     };
     while (!stopping && Date.now() < end) {
@@ -347,5 +378,5 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
     for (const f of verdict.failures.slice(1, 10)) report(`  ${f.split('\n')[0]}`);
   }
   report(message);
-  return { ok: ok && !interrupted, message, failures: verdict.failures, report: lines.join('\n') };
+  return { ok: ok && !interrupted, message, failures: verdict.failures, report: lines.join('\n'), interrupted };
 }
