@@ -30,7 +30,7 @@ export interface ActorContext {
   readonly rig: SoakRig;
   /** TCP port of the switch's ptcp service. */
   readonly servicePort: number;
-  /** Seconds, how long any reply may take before it counts as lost. */
+  /** How long any reply may take before it counts as lost, ms. */
   readonly replyTimeoutMs: number;
   readonly stopping: () => boolean;
   fail(message: string): void;
@@ -376,6 +376,8 @@ export interface StallRecord {
   readonly to: number;
   /** Whether the switch closed the connection during (or right after) the stall. */
   readonly closedBySwitch: boolean;
+  /** Seconds from the start of the stall until the switch closed the connection (null: it did not, during the stall). */
+  readonly closedAfter: number | null;
   /** The switch's RSS when the stall began and when it ended (bytes; null: not read). */
   readonly rssBefore: number | null;
   readonly rssAfter: number | null;
@@ -441,10 +443,15 @@ export class StalledController {
         const rssBefore = this.rss();
         this.stalled = true;
         conn.pause();
-        const end = Date.now() + this.stallMs;
+        const begun = Date.now();
+        const end = begun + this.stallMs;
+        let closedAfter: number | null = null;
+        void conn.whenClosed.then(() => {
+          if (this.stalled) closedAfter = (Date.now() - begun) / 1000;
+        });
         while (Date.now() < end && !ctx.stopping() && !conn.closed) {
           conn.send({ version: OFP_VERSION, type: OFPT.ECHO_REQUEST, xid: conn.xid(), data: new Uint8Array(0) });
-          await sleep(1000);
+          await sleep(Math.min(1000, Math.max(0, end - Date.now())));
         }
         this.stalled = false;
         const rssAfter = this.rss();
@@ -452,7 +459,7 @@ export class StalledController {
         const closedDuring = conn.closed;
         conn.resume();
         await sleep(2000);
-        this.stalls.push({ from, to: this.elapsed(), closedBySwitch: closedDuring || conn.closed, rssBefore, rssAfter, drained: conn.counters.bytesIn - before });
+        this.stalls.push({ from, to: this.elapsed(), closedBySwitch: closedDuring || conn.closed, closedAfter, rssBefore, rssAfter, drained: conn.counters.bytesIn - before });
       }
     } catch (err) {
       if (!ctx.stopping() && !conn.closed) ctx.note(`stalled controller: ${(err as Error).message}`);

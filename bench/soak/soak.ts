@@ -341,7 +341,8 @@ export async function runSoak(options: SoakOptions, print: (line: string) => voi
   if (stalled) {
     const closed = stalled.stalls.filter((s) => s.closedBySwitch).length;
     report(`stalled reader: ${stalled.connections} connections from the switch, ${stalled.stalls.length} stalls of ${o.stallSeconds} s; ` +
-      `the switch closed the connection in ${closed} of them; ` +
+      `the switch closed the connection in ${closed} of them` +
+      `${closed > 0 ? ` (after ${stalled.stalls.filter((s) => s.closedAfter !== null).map((s) => `${(s.closedAfter as number).toFixed(1)} s`).join(', ')})` : ''}; ` +
       `switch RSS at the start -> end of each stall: ${stalled.stalls.map((s) => `${s.rssBefore === null ? '?' : mb(s.rssBefore)} -> ${s.rssAfter === null ? '?' : mb(s.rssAfter)} MB`).join(', ') || '-'}; ` +
       `read in the 2 s after each: ${stalled.stalls.map((s) => `${mb(s.drained)} MB`).join(', ') || '-'}`);
   } else {
