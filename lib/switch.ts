@@ -714,6 +714,12 @@ export class Switch {
       probeIntervalMs: options.probeIntervalMs,
       logger: log,
     });
+    if (options.macTableSize !== undefined || options.macAgingTime !== undefined) {
+      sw.setMacTableOptions({
+        ...(options.macTableSize !== undefined ? { maxEntries: options.macTableSize } : {}),
+        ...(options.macAgingTime !== undefined ? { idleSeconds: options.macAgingTime } : {}),
+      });
+    }
     try {
       for (const p of options.ports) {
         sw.addCommandPort(p.name, {
