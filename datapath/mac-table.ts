@@ -228,13 +228,11 @@ export class MacTable {
 
   // ---- the lists -------------------------------------------------------------------------------
 
+  /** Evicts the least recently seen entry of a port holding the most (the table is full, so there is one). */
   private evictFairly(): void {
-    const fullest = this.buckets.get(this.fullest);
-    const list = fullest?.values().next().value as PortList | undefined;
-    const victim = list?.head;
-    if (!victim) return; // cannot happen while count > 0
+    const fullest = this.buckets.get(this.fullest)!.values().next().value as PortList;
     this.evicted++;
-    this.remove(victim);
+    this.remove(fullest.head!);
   }
 
   private remove(e: Entry): void {
