@@ -5,12 +5,23 @@
  * records where the headers are, so actions can rewrite fields without parsing again. The rules
  * are OpenFlow 1.0's, as Open vSwitch applies them:
  * - Ethernet II; 802.3 with LLC/SNAP (OUI 0) takes the SNAP type, other 802.3 is dl_type 0x05ff.
- * - One 802.1Q tag (TPID 0x8100): dl_vlan and dl_vlan_pcp; untagged is dl_vlan 0xffff, pcp 0.
- * - IPv4 (options allowed): nw_tos = ToS & 0xfc, nw_proto, nw_src, nw_dst; a fragment other than
- *   the first has no L4 fields. ARP: opcode in nw_proto, sender/target IP in nw_src/nw_dst.
+ * - One VLAN tag, 802.1Q (TPID 0x8100) or 802.1ad (0x88a8) alike, as OVS parses both
+ *   (parse_vlan, with its default other_config:vlan-limit of 1): dl_vlan and dl_vlan_pcp from the
+ *   outer tag's TCI, dl_type the Ethernet type after it, so an 802.1ad tag followed by an 802.1Q
+ *   one is dl_type 0x8100 (OpenFlow 1.0 has one VLAN field). Untagged is dl_vlan 0xffff, pcp 0.
+ *   Actions rewrite or pop that outer tag keeping its TPID; a pushed tag is 802.1Q (actions.ts).
+ * - IPv4 (options allowed): nw_tos = ToS & 0xfc, nw_proto, nw_src, nw_dst. The version field is
+ *   not looked at: OVS's miniflow_extract parses any 0x0800 frame as IPv4 once its header length,
+ *   total length and frame length agree (ipv4_sanity_check); when they do not, no network field
+ *   is set. ARP: opcode in nw_proto, sender/target IP in nw_src/nw_dst.
  * - IPv6: traffic class & 0xfc as nw_tos, the final next header (extension headers skipped) as
- *   nw_proto, nw_src/nw_dst zero.
- * - TCP/UDP ports; ICMP and ICMPv6 type and code in tp_src and tp_dst.
+ *   nw_proto, nw_src/nw_dst zero; a later fragment's nw_proto is 44 (IPPROTO_FRAGMENT), as OVS has it.
+ * - TCP/UDP/SCTP ports; ICMP and ICMPv6 type and code in tp_src and tp_dst. Fragments, first or
+ *   later, IPv4 or IPv6, have tp_src and tp_dst 0: OVS's frag handling "normal" (the only one an
+ *   OpenFlow 1.0 switch has without Nicira extensions) zeroes them for every fragment before the
+ *   table lookup (ofproto-dpif.c, rule_dpif_lookup_from_table), ICMP type and code included. A
+ *   first fragment still has its L4 header located (FrameLayout.l4Offset), so actions rewrite its
+ *   ports as OVS does; a later one has none.
  * A header that is truncated or invalid leaves its fields and all later ones zero. Never throws:
  * every read is bounds-checked first.
  */
@@ -52,7 +63,7 @@ export interface FrameLayout {
   l4Offset: number;
   /** IP protocol of the L4 header at l4Offset (6, 17, 1 or 58). */
   l4Proto: number;
-  /** True for any IPv4 or IPv6 fragment, first or later. */
+  /** True for any IPv4 or IPv6 fragment, first or later (an IPv6 fragment header with offset 0 and no MF is none). */
   fragment: boolean;
 }
 
@@ -113,7 +124,7 @@ export function parseFrame(
   let type = u16(frame, off);
   let vlan = OFP_VLAN_NONE;
   let pcp = 0;
-  if (type === ETH_TYPE.VLAN && len >= ETH_HEADER_LEN + VLAN_HEADER_LEN) {
+  if ((type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD) && len >= ETH_HEADER_LEN + VLAN_HEADER_LEN) {
     const tci = u16(frame, 14);
     vlan = tci & 0x0fff;
     pcp = tci >>> 13;
@@ -157,7 +168,8 @@ function parseIpv4(frame: Uint8Array, off: number, key: FlowKey, layout: FrameLa
   const vihl = frame[off] as number;
   const hlen = (vihl & 0x0f) * 4;
   const totLen = u16(frame, off + 2);
-  if (vihl >>> 4 !== 4 || hlen < IPV4_MIN_HLEN || hlen > avail || totLen < hlen || totLen > avail) return 0;
+  // No version check: OVS parses an 0x0800 frame of any IP version as IPv4.
+  if (hlen < IPV4_MIN_HLEN || hlen > avail || totLen < hlen || totLen > avail) return 0;
   const tos = (frame[off + 1] as number) & 0xfc;
   const proto = frame[off + 9] as number;
   key[W_NW_PROTO] = proto;
@@ -171,6 +183,7 @@ function parseIpv4(frame: Uint8Array, off: number, key: FlowKey, layout: FrameLa
     if ((frag & 0x1fff) !== 0) return tos; // a later fragment: no L4 header
   }
   parseL4(frame, off + hlen, off + totLen, proto, key, layout);
+  if (layout.fragment) key[W_TP] = 0; // a first fragment: its L4 header is there, its ports are not matched
   return tos;
 }
 
@@ -195,10 +208,11 @@ function parseIpv6(frame: Uint8Array, off: number, key: FlowKey, layout: FrameLa
       p += ((frame[p + 1] as number) + 2) * 4;
     } else if (next === IPPROTO.FRAGMENT) {
       if (p + 8 > end) break;
-      layout.fragment = true;
       next = frame[p] as number;
-      if ((u16(frame, p + 2) & 0xfff8) !== 0) {
-        key[W_NW_PROTO] = next;
+      const offlg = u16(frame, p + 2);
+      if (offlg !== 0) layout.fragment = true;
+      if ((offlg & 0xfff8) !== 0) {
+        key[W_NW_PROTO] = IPPROTO.FRAGMENT;
         return tos; // a later fragment: no L4 header
       }
       p += 8;
@@ -206,6 +220,7 @@ function parseIpv6(frame: Uint8Array, off: number, key: FlowKey, layout: FrameLa
   }
   key[W_NW_PROTO] = next;
   parseL4(frame, p, end, next, key, layout);
+  if (layout.fragment) key[W_TP] = 0; // a first fragment: its ports are not matched
   return tos;
 }
 
@@ -224,7 +239,9 @@ function parseArp(frame: Uint8Array, off: number, key: FlowKey, layout: FrameLay
 function parseL4(frame: Uint8Array, off: number, end: number, proto: number, key: FlowKey, layout: FrameLayout): void {
   const avail = end - off;
   if (proto === IPPROTO.TCP) {
-    if (avail < 20) return;
+    // The whole header, as its data offset gives it (at least 20 bytes), or no ports (OVS's miniflow_extract).
+    const hlen = avail >= 20 ? ((frame[off + 12] as number) >>> 4) * 4 : 0;
+    if (hlen < 20 || avail < hlen) return;
   } else if (proto === IPPROTO.UDP) {
     if (avail < 8) return;
   } else if (proto === IPPROTO.SCTP) {

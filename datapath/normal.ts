@@ -3,8 +3,9 @@
  * as Open vSwitch 3.1 does it (ofproto-dpif-xlate.c's xlate_normal; vswitchd/vswitch.xml's Port
  * table, VLAN configuration).
  *
- * Every frame is in one VLAN, decided by its input port's VLAN mode and its 802.1Q header (a
- * frame without one, or with VID 0, a priority tag, counts as VID 0):
+ * Every frame is in one VLAN, decided by its input port's VLAN mode and its outer VLAN tag, 802.1Q
+ * or 802.1ad alike, as OVS reads it (a frame without one, or with VID 0, a priority tag, counts as
+ * VID 0); a tag that is rewritten keeps its TPID, one pushed is 802.1Q:
  *   access           VID 0 only (any other is dropped); the frame is in the port's `tag` VLAN.
  *   trunk            the frame's VID, dropped unless the port trunks it.
  *   native-tagged    VID 0: the native VLAN (`tag`); any other VID as on a trunk.
@@ -19,8 +20,8 @@
  * with a tag of its VLAN and the priority it came with, left off when both are 0 (VLAN 0 with
  * priority 0). The OFPP_NONE "port" of a PACKET_OUT is a trunk of every VLAN.
  *
- * The bridge learns each source MAC per VLAN on its input port (a host that moves moves with it),
- * forgets an entry after `agingMs` without traffic (300 s), sends a frame to a known unicast
+ * The bridge learns each source MAC per VLAN on its input port (a host that moves moves with it)
+ * in a table bounded in size and time (mac-table.ts: 8,192 entries, 300 s by default), sends a frame to a known unicast
  * destination's port, and floods broadcast, multicast and unknown destinations to every other
  * port of the VLAN that allows flooding. Nothing goes back out of its input port.
  *
@@ -29,8 +30,7 @@
  */
 import { ETH_HEADER_LEN, ETH_TYPE, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
 import type { FrameLayout } from './frame-parser.js';
-
-export const MAC_AGING_MS = 300_000;
+import { MacTable, type MacTableOptions } from './mac-table.js';
 
 /** Port.vlan_mode values NORMAL implements (OVS's dot1q-tunnel is not one of them). */
 export const VLAN_MODES = ['access', 'trunk', 'native-tagged', 'native-untagged'] as const;
@@ -111,27 +111,21 @@ export interface BridgePort {
   readonly floods: boolean;
 }
 
-interface MacEntry {
-  port: number;
-  seen: number;
-}
-
 export interface LearningBridgeOptions {
   /** Milliseconds clock (injected by tests). */
   now?: () => number;
-  agingMs?: number;
+  /** The MAC table's size and idle time (mac-table.ts; default 8,192 entries, 300 s). */
+  macTable?: MacTableOptions;
 }
 
 export class LearningBridge {
   private readonly now: () => number;
-  private readonly agingMs: number;
-  /** VLAN -> MAC (48-bit number) -> where it was last seen. */
-  private readonly tables = new Map<number, Map<number, MacEntry>>();
-  private learned = 0;
+  /** Where each source MAC was last seen, per VLAN: bounded, aged and counted (mac-table.ts). */
+  readonly macs: MacTable;
 
   constructor(opts: LearningBridgeOptions = {}) {
     this.now = opts.now ?? Date.now;
-    this.agingMs = opts.agingMs ?? MAC_AGING_MS;
+    this.macs = new MacTable({ ...opts.macTable, now: this.now });
   }
 
   /**
@@ -149,8 +143,11 @@ export class LearningBridge {
   ): void {
     if (frame.length < ETH_HEADER_LEN) return;
     const tagged = layout.vlanOffset >= 0;
-    // A VLAN Ethernet type without room for the tag: a partial VLAN tag, dropped.
-    if (!tagged && (((frame[12] as number) << 8) | (frame[13] as number)) === ETH_TYPE.VLAN) return;
+    // A VLAN Ethernet type (802.1Q or 802.1ad) without room for the tag: a partial VLAN tag, dropped.
+    if (!tagged) {
+      const type = ((frame[12] as number) << 8) | (frame[13] as number);
+      if (type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD) return;
+    }
     const tci = tagged ? ((frame[14] as number) << 8) | (frame[15] as number) : 0;
     const vid = tci & VLAN_VID_MASK;
     const from = inPort.vlan;
@@ -168,13 +165,10 @@ export class LearningBridge {
     const outTci = vlan | (tci & VLAN_PCP_MASK);
 
     const now = this.now();
-    if (learn && ((frame[6] as number) & 1) === 0) this.learn(vlan, macAt(frame, 6), inPort.portNo, now);
+    if (learn && ((frame[6] as number) & 1) === 0) this.macs.learn(vlan, macAt(frame, 6), inPort.portNo, now);
 
     let target = -1;
-    if (((frame[0] as number) & 1) === 0) {
-      const e = this.tables.get(vlan)?.get(macAt(frame, 0));
-      if (e && now - e.seen < this.agingMs) target = e.port;
-    }
+    if (((frame[0] as number) & 1) === 0) target = this.macs.lookup(vlan, macAt(frame, 0), now) ?? -1;
     if (target === inPort.portNo) return;
 
     let untagged: Uint8Array | undefined;
@@ -194,58 +188,27 @@ export class LearningBridge {
 
   /** The port a MAC was last seen on in a VLAN, if not aged out. */
   lookup(vlan: number, mac: number): number | undefined {
-    const e = this.tables.get(vlan)?.get(mac);
-    return e && this.now() - e.seen < this.agingMs ? e.port : undefined;
+    return this.macs.lookup(vlan, mac);
   }
 
-  /** Every live entry (aged ones left out), VLAN by VLAN: what `ovs-appctl fdb/show` lists. */
+  /** Every live entry, least recently seen first: what `ovs-appctl fdb/show` lists. */
   entries(): { port: number; vlan: number; mac: number; ageMs: number }[] {
-    const now = this.now();
-    const out: { port: number; vlan: number; mac: number; ageMs: number }[] = [];
-    for (const [vlan, table] of this.tables) {
-      for (const [mac, e] of table) if (now - e.seen < this.agingMs) out.push({ port: e.port, vlan, mac, ageMs: now - e.seen });
-    }
-    return out;
+    return this.macs.entries();
   }
 
   /** Forgets every address learned on a port (when the port goes away). */
   forgetPort(portNo: number): void {
-    for (const table of this.tables.values()) {
-      for (const [mac, e] of table) if (e.port === portNo) table.delete(mac);
-    }
+    this.macs.forgetPort(portNo);
   }
 
   /** Forgets every address (`ovs-appctl fdb/flush`). */
   flush(): void {
-    this.tables.clear();
+    this.macs.flush();
   }
 
-  /** Number of entries held (aged ones included until swept). */
+  /** Number of entries held. */
   get size(): number {
-    let n = 0;
-    for (const t of this.tables.values()) n += t.size;
-    return n;
-  }
-
-  private learn(vlan: number, mac: number, port: number, now: number): void {
-    let table = this.tables.get(vlan);
-    if (!table) this.tables.set(vlan, (table = new Map()));
-    const e = table.get(mac);
-    if (e) {
-      e.port = port;
-      e.seen = now;
-      return;
-    }
-    table.set(mac, { port, seen: now });
-    if (++this.learned % 1024 === 0) this.sweep(now);
-  }
-
-  /** Drops aged entries. */
-  sweep(now = this.now()): void {
-    for (const [vlan, table] of this.tables) {
-      for (const [mac, e] of table) if (now - e.seen >= this.agingMs) table.delete(mac);
-      if (table.size === 0) this.tables.delete(vlan);
-    }
+    return this.macs.size;
   }
 }
 

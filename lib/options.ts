@@ -16,7 +16,17 @@ import { UNIX_PATH_MAX } from '../unixctl/unix-socket.js';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { OFP_DEFAULT_LISTEN_PORT, OFP_TCP_PORT, OFPP } from '../protocol/constants.js';
+import {
+  MAC_DEFAULT_MAX,
+  MAC_ENTRY_DEFAULT_IDLE_TIME,
+  MAC_MAX_IDLE_TIME,
+  MAC_MAX_MAX,
+  MAC_MIN_IDLE_TIME,
+  MAC_MIN_MAX,
+  OFP_DEFAULT_LISTEN_PORT,
+  OFP_TCP_PORT,
+  OFPP,
+} from '../protocol/constants.js';
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -66,6 +76,9 @@ export interface SwitchOptions {
   readonly logLevel: LogLevel;
   /** Control socket path for ovs-appctl; none when undefined. */
   readonly unixctl: string | undefined;
+  /** NORMAL's MAC table: most entries (default 8,192) and seconds an entry lives unseen (default 300). */
+  readonly macTableSize?: number | undefined;
+  readonly macAgingTime?: number | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -108,6 +121,8 @@ interface RawSettings {
   probeInterval?: number;
   logLevel?: LogLevel;
   unixctl?: string;
+  macTableSize?: number;
+  macAgingTime?: number;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -205,6 +220,16 @@ export function parseProbeInterval(text: string): number {
   return Math.round(secs * 1000);
 }
 
+/** `--mac-table-size`: entries, within the range OVS clamps other_config:mac-table-size to. */
+export function parseMacTableSize(text: string): number {
+  return parseInteger(text, '--mac-table-size', MAC_MIN_MAX, MAC_MAX_MAX);
+}
+
+/** `--mac-aging-time`: seconds, within the range OVS clamps other_config:mac-aging-time to. */
+export function parseMacAgingTime(text: string): number {
+  return parseInteger(text, '--mac-aging-time', MAC_MIN_IDLE_TIME, MAC_MAX_IDLE_TIME);
+}
+
 /** The settings of a `--config` file, checked field by field. */
 export function parseConfigFile(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): RawSettings {
   let text: string;
@@ -252,6 +277,12 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
         break;
       case 'probeInterval':
         settings.probeInterval = parseProbeInterval(String(value));
+        break;
+      case 'macTableSize':
+        settings.macTableSize = parseMacTableSize(String(value));
+        break;
+      case 'macAgingTime':
+        settings.macAgingTime = parseMacAgingTime(String(value));
         break;
       case 'logLevel':
         settings.logLevel = parseLogLevel(str(key, value));
@@ -302,7 +333,8 @@ const CONFIG_HELP = `
 --config FILE holds the same settings as JSON, for example:
   {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
-   "failMode":"secure","probeInterval":5,"logLevel":"info","unixctl":"/tmp/ofswitch.ctl"}
+   "failMode":"secure","probeInterval":5,"logLevel":"info","unixctl":"/tmp/ofswitch.ctl",
+   "macTableSize":8192,"macAgingTime":300}
 Options given on the command line win over the file's.
 `;
 
@@ -346,6 +378,8 @@ export function commandLineProgram(): Command {
       'echo a controller connection idle this long, drop it after as long again (default 5)',
       parseProbeInterval,
     )
+    .option('--mac-table-size <N>', `NORMAL's MAC table holds at most N addresses, ${MAC_MIN_MAX}..${MAC_MAX_MAX} (default ${MAC_DEFAULT_MAX}), as OVS's other_config:mac-table-size`, parseMacTableSize)
+    .option('--mac-aging-time <SECS>', `NORMAL forgets an address unseen this long, ${MAC_MIN_IDLE_TIME}..${MAC_MAX_IDLE_TIME} (default ${MAC_ENTRY_DEFAULT_IDLE_TIME}), as other_config:mac-aging-time`, parseMacAgingTime)
     .option(`--log-level <${LOG_LEVELS.join('|')}>`, 'which log lines to write (default info)', parseLogLevel)
     .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
       parseSocketPath(text, '--unixctl'),
@@ -400,6 +434,8 @@ const FLAG_MODE_ONLY: readonly (readonly [keyof CommandLineValues, string])[] = 
   ['failMode', '--fail-mode'],
   ['probeInterval', '--probe-interval'],
   ['unixctl', '--unixctl'],
+  ['macTableSize', '--mac-table-size'],
+  ['macAgingTime', '--mac-aging-time'],
   ['config', '--config'],
 ];
 
@@ -446,6 +482,8 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       probeIntervalMs: s.probeInterval ?? DEFAULT_PROBE_INTERVAL_MS,
       logLevel: s.logLevel ?? 'info',
       unixctl: s.unixctl,
+      ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),
+      ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
     },
   };
 }

@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
+import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
 import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
 import type { NetPort } from '../datapath/ports/net-port.js';
@@ -431,6 +432,30 @@ export class Switch {
     this.datapath.path.bridge.flush();
   }
 
+  /**
+   * The MAC table's size and idle time (Bridge other_config:mac-table-size and mac-aging-time),
+   * clamped as OVS clamps them (10..1,000,000 entries, 15..3600 s); one not given stays as it is.
+   * A smaller size expires the least recently seen entries beyond it at once.
+   */
+  setMacTableOptions(options: MacTableOptions): void {
+    this.datapath.path.bridge.macs.configure(options);
+  }
+
+  /** The MAC table's size and idle time in force. */
+  macTableOptions(): { maxEntries: number; idleSeconds: number } {
+    return this.datapath.path.bridge.macs.options;
+  }
+
+  /** The MAC table's counters (`ovs-appctl fdb/stats-show`). */
+  macTableStats(): MacTableStats {
+    return this.datapath.path.bridge.macs.stats();
+  }
+
+  /** Zeroes the MAC table's counters (`ovs-appctl fdb/stats-clear`). */
+  clearMacTableStats(): void {
+    this.datapath.path.bridge.macs.clearStats();
+  }
+
   // ---- flows -------------------------------------------------------------------------------------
 
   /** The flow table's counters: packets looked up, packets that hit an entry, entries. */
@@ -689,6 +714,12 @@ export class Switch {
       probeIntervalMs: options.probeIntervalMs,
       logger: log,
     });
+    if (options.macTableSize !== undefined || options.macAgingTime !== undefined) {
+      sw.setMacTableOptions({
+        ...(options.macTableSize !== undefined ? { maxEntries: options.macTableSize } : {}),
+        ...(options.macAgingTime !== undefined ? { idleSeconds: options.macAgingTime } : {}),
+      });
+    }
     try {
       for (const p of options.ports) {
         sw.addCommandPort(p.name, {

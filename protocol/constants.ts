@@ -426,6 +426,8 @@ export const ETH_TYPE = {
   IP: 0x0800,
   ARP: 0x0806,
   VLAN: 0x8100,
+  /** 802.1ad service tag (ETH_TYPE_VLAN_8021AD): Open vSwitch parses it as a VLAN tag too. */
+  VLAN_8021AD: 0x88a8,
   /** Reverse ARP: Open vSwitch matches it as ARP (opcode, addresses). */
   RARP: 0x8035,
   IPV6: 0x86dd,
@@ -467,4 +469,12 @@ export const PORT_VLAN = {
  * at most MAX_DEPTH nested crossings, at most MAX_RESUBMITS crossings in all; beyond, it is dropped.
  */
 export const MAX_DEPTH = 64;
+/** The MAC-learning table (mac-learning.h): default size and idle time, and the bounds OVS clamps them to. */
+export const MAC_DEFAULT_MAX = 8192;
+export const MAC_MIN_MAX = 10;
+export const MAC_MAX_MAX = 1000 * 1000;
+/** Seconds. */
+export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300;
+export const MAC_MIN_IDLE_TIME = 15;
+export const MAC_MAX_IDLE_TIME = 3600;
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;

@@ -5,6 +5,8 @@
  *
  *   fdb/show BRIDGE            " port  VLAN  MAC                Age" and one line per entry
  *   fdb/flush [BRIDGE]         "table successfully flushed"
+ *   fdb/stats-show BRIDGE      the MAC table's size, maximum and counters, OVS's lines exactly
+ *   fdb/stats-clear [BRIDGE]   "statistics successfully cleared"
  *   ofproto/list               one bridge name per line
  *   bridge/dump-flows BRIDGE   every flow, hidden ones included (ofswitch has none), as OVS prints them
  *   dpif/show                  the datapath's lookup counters, then every bridge's ports
@@ -45,6 +47,20 @@ export function formatFdb(sw: Switch): string {
     lines.push(`${portName(e.port).padStart(5)}  ${String(e.vlan).padStart(4)}  ${e.mac}  ${String(e.age).padStart(3)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** `fdb/stats-show`: ofproto_unixctl_fdb_stats_show's lines. */
+export function formatFdbStats(name: string, sw: Switch): string {
+  const s = sw.macTableStats();
+  return (
+    `Statistics for bridge "${name}":\n` +
+    `  Current/maximum MAC entries in the table: ${s.current}/${s.max}\n` +
+    `  Current static MAC entries in the table : ${s.staticEntries}\n` +
+    `  Total number of learned MAC entries     : ${s.learned}\n` +
+    `  Total number of expired MAC entries     : ${s.expired}\n` +
+    `  Total number of evicted MAC entries     : ${s.evicted}\n` +
+    `  Total number of port moved MAC entries  : ${s.moved}\n`
+  );
 }
 
 /** `dpif/show`: one datapath line with the bridges' lookups, then each bridge and its ports. */
@@ -93,6 +109,12 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
     for (const sw of targets) sw.flushMacTable();
     return 'table successfully flushed';
   });
+  registry.register('fdb/stats-clear', '[bridge]', 0, 1, ([name]) => {
+    const targets = name === undefined ? [...dir.bridges().values()] : [need(dir, name)];
+    for (const sw of targets) sw.clearMacTableStats();
+    return 'statistics successfully cleared';
+  });
+  registry.register('fdb/stats-show', 'bridge', 1, 1, ([name = '']) => formatFdbStats(name, need(dir, name)));
   registry.register('ofproto/list', '', 0, 0, () => {
     const names = [...dir.bridges().keys()].sort();
     return names.length ? names.join('\n') + '\n' : '';

@@ -7,7 +7,10 @@
  * - Open_vSwitch: `bridges` and `next_cfg` (the generation the daemon acknowledges in `cur_cfg`).
  * - Bridge: `name`, `ports`, `controller`, `fail_mode` (empty: standalone), `protocols`,
  *   `other_config:datapath-id` (16 hex digits; anything else is ignored with a problem, as OVS
- *   ignores it), `other_config:hwaddr`, `datapath_type` (recorded only). The columns of features
+ *   ignores it), `other_config:hwaddr`, `other_config:mac-table-size` and `mac-aging-time` (read
+ *   as OVS's smap_get_int reads them: a decimal int; 0 or anything else is the default, with a
+ *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
+ *   it, the largest), `datapath_type` (recorded only). The columns of features
  *   still to come (mirrors, netflow, sflow, ipfix, stp_enable, rstp_enable) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
@@ -80,6 +83,10 @@ export interface BridgeConfig {
   readonly protocols: readonly string[];
   readonly datapathId: bigint | null;
   readonly hwaddr: string | null;
+  /** other_config:mac-table-size; null: the default (8,192). Not clamped yet (the switch does that). */
+  readonly macTableSize: number | null;
+  /** other_config:mac-aging-time in seconds; null: the default (300). Not clamped yet. */
+  readonly macAgingTime: number | null;
   readonly datapathType: string;
   readonly controllers: readonly ControllerConfig[];
   readonly ports: readonly PortConfig[];
@@ -171,6 +178,8 @@ function readBridge(
     if (MAC.test(hw)) hwaddr = hw.toLowerCase();
     else problems.push({ bridge: name, message: `other_config:hwaddr "${hw}" is not a MAC address: ignored` });
   }
+  const macTableSize = otherInt(other, 'mac-table-size', name, problems);
+  const macAgingTime = otherInt(other, 'mac-aging-time', name, problems);
   const failMode: FailMode = str(row['fail_mode']) === 'secure' ? 'secure' : 'standalone';
   const protocols = strings(row['protocols']);
   const controllers = strings(row['controller'])
@@ -200,11 +209,32 @@ function readBridge(
     protocols,
     datapathId,
     hwaddr,
+    macTableSize,
+    macAgingTime,
     datapathType: str(row['datapath_type']) ?? '',
     controllers,
     ports,
     unsupported,
   };
+}
+
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * An other_config integer as bridge.c reads it (smap_get_int, then 0 meaning the default): null
+ * when absent, 0, or not a decimal int (a problem then); a negative value becomes the largest one
+ * (OVS passes it on as unsigned, which its clamping turns into the maximum).
+ */
+function otherInt(other: Record<string, string>, key: string, bridge: string, problems: ConfigProblem[]): number | null {
+  const text = other[key];
+  if (text === undefined) return null;
+  const n = /^\s*[-+]?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n > INT_MAX || n < -INT_MAX - 1) {
+    problems.push({ bridge, message: `other_config:${key} "${text}" is not an integer: the default is used` });
+    return null;
+  }
+  if (n === 0) return null;
+  return n < 0 ? Number.MAX_SAFE_INTEGER : n;
 }
 
 function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, problems: ConfigProblem[], bridge: string): PortConfig {

@@ -8,7 +8,7 @@
  * remove the interfaces that went away or whose type or options changed; add the new ones (those
  * with an `ofport_request` first, so requests win over numbers given back after a restart); update
  * VLAN roles; fail mode; controllers (active `tcp:`/`unix:` targets) and services (`ptcp:`/`punix:`
- * targets, listeners); datapath id. Bridges no longer in the database are closed.
+ * targets, listeners); datapath id; the MAC table's size and idle time. Bridges no longer in the database are closed.
  *
  * Internal interfaces are recorded in the run directory (internal-record.ts): after its first
  * reconfiguration a restarted daemon deletes those a killed one left that are no longer configured.
@@ -29,7 +29,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { OFPP, OFPPS } from '../protocol/constants.js';
+import { MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME, OFPP, OFPPS } from '../protocol/constants.js';
 import {
   canonicalControllerTarget,
   createSwitch,
@@ -318,6 +318,12 @@ export class Reconciler {
       }
     }
     if (want.datapathId !== null) running.sw.setDatapathId(want.datapathId);
+    if (before === null || before.macTableSize !== want.macTableSize || before.macAgingTime !== want.macAgingTime) {
+      running.sw.setMacTableOptions({
+        maxEntries: want.macTableSize ?? MAC_DEFAULT_MAX,
+        idleSeconds: want.macAgingTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME,
+      });
+    }
     running.applied = want;
   }
 

@@ -4,6 +4,7 @@ import { L3, parseFrame } from '../../datapath/frame-parser.js';
 import {
   ethFrame, icmpMessage, ipv4Packet, ipv6, ipv6Packet, tcpSegment, udpDatagram, withL4Checksum4,
 } from './frames.js';
+import { craftedFrames, DST_MAC, SRC_MAC } from './crafted-frames.js';
 
 function parse(frame: Uint8Array, inPort = 3) {
   const key = newFlowKey();
@@ -47,9 +48,11 @@ t.test('ICMP type and code go in tp_src and tp_dst', async (t) => {
   t.equal(f.tpDst, 3);
 });
 
-t.test('fragments: the first keeps L4, later ones have none', async (t) => {
+t.test('fragments: the first keeps its L4 header (for actions) but not its ports (frags=normal), later ones have none', async (t) => {
   const first = parse(ethFrame(0x0800, ipv4Packet({ proto: 17, moreFragments: true }, udpDatagram(1, 2))));
-  t.equal(first.f.tpSrc, 1);
+  t.equal(first.f.tpSrc, 0);
+  t.equal(first.f.tpDst, 0);
+  t.equal(first.layout.l4Offset, 34);
   t.ok(first.layout.fragment);
   const later = parse(ethFrame(0x0800, ipv4Packet({ proto: 17, fragOffset: 10 }, udpDatagram(1, 2))));
   t.equal(later.f.tpSrc, 0);
@@ -99,9 +102,9 @@ t.test('IPv6: traffic class as nw_tos, next header as nw_proto, ports, no addres
   const hbh = parse(ethFrame(0x86dd, ipv6Packet(0, [17, 0, 1, 4, 0, 0, 0, 0, ...udpDatagram(11, 22)])));
   t.equal(hbh.f.nwProto, 17);
   t.equal(hbh.f.tpDst, 22);
-  // A later fragment: no ports.
+  // A later fragment: no ports, nw_proto IPPROTO_FRAGMENT as OVS has it.
   const frag = parse(ethFrame(0x86dd, ipv6Packet(44, [17, 0, 0, 0x10, 0, 0, 0, 1, ...udpDatagram(11, 22)])));
-  t.equal(frag.f.nwProto, 17);
+  t.equal(frag.f.nwProto, 44);
   t.equal(frag.f.tpSrc, 0);
   t.ok(frag.layout.fragment);
   t.same(ipv6('fd00::1').length, 16);
@@ -155,4 +158,48 @@ t.test('SCTP ports are tp_src/tp_dst (as Open vSwitch matches them); a short SCT
   t.match(f, { nwProto: 132, tpSrc: 3000, tpDst: 4000 });
   const short = parse(ethFrame(0x0800, ipv4Packet({ proto: 132 }, sctp.slice(0, 8))));
   t.match(short.f, { nwProto: 132, tpSrc: 0, tpDst: 0 });
+});
+
+t.test('crafted frames (scapy): fragments, IP versions and bad headers, 802.1ad tags, as OVS derives them', async (t) => {
+  const frames = craftedFrames();
+  t.ok(frames.length >= 18, 'scapy made the frames');
+  for (const { name, frame, expect } of frames) {
+    const { f, layout } = parse(frame, 1);
+    const want = {
+      inPort: 1, dlVlan: expect.dlVlan ?? 0xffff, dlVlanPcp: expect.dlVlanPcp ?? 0, dlSrc: SRC_MAC, dlDst: DST_MAC, dlType: expect.dlType,
+      nwTos: expect.nwTos ?? 0, nwProto: expect.nwProto ?? 0, nwSrc: expect.nwSrc ?? 0, nwDst: expect.nwDst ?? 0,
+      tpSrc: expect.tpSrc ?? 0, tpDst: expect.tpDst ?? 0,
+    };
+    t.same(f, want, name);
+    t.equal(layout.vlanOffset, expect.dlVlan !== undefined ? 12 : -1, `${name}: tag offset`);
+  }
+  const byName = new Map(frames.map((c) => [c.name, c]));
+  const first = parse(byName.get('UDP first fragment (MF, offset 0)')!.frame);
+  t.equal(first.layout.l4Offset, 34, 'a first fragment keeps its L4 header for actions');
+  t.ok(first.layout.fragment);
+  t.equal(parse(byName.get('UDP later fragment')!.frame).layout.l4Offset, -1, 'a later one has none');
+  t.equal(parse(byName.get('IP version 6 in an 0x0800 frame')!.frame).layout.l3Kind, L3.IPV4, 'version 6 in 0x0800: IPv4 all the same');
+  t.equal(parse(byName.get('IP header length 4 (bad)')!.frame).layout.l3Kind, L3.NONE, 'a bad header: no network layer');
+});
+
+t.test('TCP: the ports only when the header its data offset gives is all there', async (t) => {
+  const ok = parse(ethFrame(0x0800, ipv4Packet({ proto: 6 }, tcpSegment(1, 2))));
+  t.equal(ok.f.tpSrc, 1);
+  const seg = tcpSegment(1, 2);
+  seg[12] = 0x40; // data offset 4 words: below the minimum
+  t.equal(parse(ethFrame(0x0800, ipv4Packet({ proto: 6 }, seg))).f.tpSrc, 0, 'data offset below 5');
+  seg[12] = 0xf0; // 60 bytes, more than the segment
+  t.equal(parse(ethFrame(0x0800, ipv4Packet({ proto: 6 }, seg))).f.tpSrc, 0, 'data offset beyond the segment');
+});
+
+t.test('IPv6 fragments: no ports for the first, nw_proto 44 for later ones; offset 0 without M is no fragment', async (t) => {
+  const first = parse(ethFrame(0x86dd, ipv6Packet(44, [17, 0, 0, 1, 0, 0, 0, 1, ...udpDatagram(11, 22)])));
+  t.equal(first.f.nwProto, 17);
+  t.equal(first.f.tpSrc, 0);
+  t.equal(first.f.tpDst, 0);
+  t.ok(first.layout.fragment);
+  t.ok(first.layout.l4Offset > 0);
+  const atomic = parse(ethFrame(0x86dd, ipv6Packet(44, [17, 0, 0, 0, 0, 0, 0, 1, ...udpDatagram(11, 22)])));
+  t.equal(atomic.f.tpSrc, 11, 'an atomic fragment is a whole packet');
+  t.notOk(atomic.layout.fragment);
 });

@@ -53,8 +53,8 @@ t.test('a moving host moves; entries age out after 300 s; a multicast source is 
   send(frame('03:00:00:00:00:01', BCAST), 1);
   t.same(send(frame(B, '03:00:00:00:00:01'), 2), [1, 3]);
   advance(400_000);
-  bridge.sweep();
-  t.equal(bridge.size, 0, 'sweep removes aged entries');
+  bridge.macs.run();
+  t.equal(bridge.size, 0, 'run() expires aged entries');
   send(frame(A, BCAST), 1);
   bridge.forgetPort(1);
   t.equal(bridge.size, 0);
@@ -217,4 +217,23 @@ t.test('resolvePortVlan refuses what is not a VLAN or a mode', async (t) => {
   t.throws(() => resolvePortVlan({ trunks: [1, -1] }), new RangeError('trunk -1 is not a VLAN (0..4095)'));
   t.throws(() => resolvePortVlan({ vlanMode: 'dot1q-tunnel' as VlanMode }), /vlan_mode "dot1q-tunnel" is not one of access, trunk, native-tagged, native-untagged/);
   t.same(resolvePortVlan({ trunks: [] }), { mode: 1, vlan: -1, trunks: null }, 'empty trunks: every VLAN');
+});
+
+t.test('802.1ad outer tags are VLAN tags to NORMAL, as in OVS: the VID picks the VLAN, a rewritten tag keeps its TPID', async (t) => {
+  const ports = [port(1, { trunks: [10, 20] }), port(2, { tag: 10 }), port(3, { trunks: [10] })];
+  const { send, sent } = setup(ports);
+  const adTagged = (src: string, dst: string, vid: number, pcp = 0) => {
+    const f = tagged(src, dst, vid, pcp);
+    f[12] = 0x88;
+    f[13] = 0xa8;
+    return f;
+  };
+  t.same(send(adTagged(A, BCAST, 10, 2), 1), [2, 3], 'VLAN 10 by its 802.1ad VID');
+  const out2 = sent.find((s) => s.port === 2)!.frame;
+  const out3 = sent.find((s) => s.port === 3)!.frame;
+  t.equal(((out2[12]! << 8) | out2[13]!).toString(16), '800', 'untagged out of the access port');
+  t.same([...out3.subarray(12, 16)], [0x88, 0xa8, 0x40, 10], 'tagged out of the trunk with its TPID and priority');
+  t.same(send(adTagged(A, BCAST, 30), 1), [], 'a VLAN the port does not trunk is dropped');
+  t.same(send(ethFrame(0x88a8, [0x00]), 1), [], 'an 802.1ad type without a whole tag is dropped');
+  t.same(send(tagged(B, A, 10), 3), [1], 'learned from the 802.1ad frame in VLAN 10');
 });

@@ -155,3 +155,26 @@ t.test('punix listeners and the control socket', async (t) => {
   for (const [argv, re] of cases) t.throws(() => parseCommandLine(argv), re, argv.join(' '));
   t.throws(() => parseConfigFile('f', () => '{"unixctl":3}'), /"unixctl" must be a string/);
 });
+
+t.test('the MAC table options: flags and --config keys, within the ranges OVS clamps to', async (t) => {
+  const none = run([]);
+  t.equal(none.macTableSize, undefined, 'not given: the switch default (8,192)');
+  t.equal(none.macAgingTime, undefined);
+  const o = run(['--mac-table-size', '100000', '--mac-aging-time=60']);
+  t.equal(o.macTableSize, 100000);
+  t.equal(o.macAgingTime, 60);
+  const file = run(['--config', 'c.json', '--mac-aging-time', '15'], { 'c.json': '{"macTableSize":10,"macAgingTime":3600}' });
+  t.equal(file.macTableSize, 10);
+  t.equal(file.macAgingTime, 15, 'the command line wins');
+  t.ok(usage().includes('--mac-table-size <N>') && usage().includes('--mac-aging-time <SECS>'), 'in --help');
+  const cases: [string[], RegExp][] = [
+    [['--mac-table-size', '9'], /--mac-table-size: 9 is out of range 10\.\.1000000/],
+    [['--mac-table-size', '1000001'], /out of range/],
+    [['--mac-table-size', 'many'], /--mac-table-size: "many" is not a number/],
+    [['--mac-aging-time', '14'], /--mac-aging-time: 14 is out of range 15\.\.3600/],
+    [['--mac-aging-time', '3601'], /out of range/],
+    [['--ovsdb', 'unix:/x', '--mac-table-size', '100'], /--ovsdb and --mac-table-size exclude each other/],
+  ];
+  for (const [argv, re] of cases) t.throws(() => parseCommandLine(argv), re, argv.join(' '));
+  t.throws(() => parseConfigFile('f', () => '{"macAgingTime":"x"}'), /--mac-aging-time: "x" is not a number/);
+});

@@ -97,3 +97,35 @@ t.test('rows used twice and bad other_config values are problems, as OVS ignores
   ]);
   t.same(c.bridges[1]?.ports.map((p) => [p.name, p.interfaces.length]), [['p2', 0]]);
 });
+
+t.test('other_config:mac-table-size and mac-aging-time are read as OVS reads them', async (t) => {
+  const bridgeWith = (other: [string, string][]) => {
+    const c = readConfig(
+      source({
+        Open_vSwitch: [row('root', { bridges: ['b1'], next_cfg: 1 })],
+        Bridge: [row('b1', { name: 'br1', ports: [], controller: [], fail_mode: null, protocols: [], other_config: new Map(other) })],
+      }),
+    );
+    return { br: c.bridges[0], problems: c.problems.map((p) => p.message) };
+  };
+  const none = bridgeWith([]);
+  t.equal(none.br?.macTableSize, null, 'absent: the default');
+  t.equal(none.br?.macAgingTime, null);
+  const set = bridgeWith([['mac-table-size', '50000'], ['mac-aging-time', '60']]);
+  t.equal(set.br?.macTableSize, 50000);
+  t.equal(set.br?.macAgingTime, 60);
+  t.same(set.problems, []);
+  const zero = bridgeWith([['mac-table-size', '0'], ['mac-aging-time', '+0']]);
+  t.equal(zero.br?.macTableSize, null, '0 is the default, as in bridge.c');
+  t.equal(zero.br?.macAgingTime, null);
+  const negative = bridgeWith([['mac-table-size', '-5'], ['mac-aging-time', '-1']]);
+  t.ok((negative.br?.macTableSize ?? 0) > 1_000_000, 'negative: as large as OVS makes it (then clamped to the maximum)');
+  t.ok((negative.br?.macAgingTime ?? 0) > 3600);
+  const bad = bridgeWith([['mac-table-size', 'lots'], ['mac-aging-time', '99999999999']]);
+  t.equal(bad.br?.macTableSize, null);
+  t.equal(bad.br?.macAgingTime, null, 'beyond int: the default');
+  t.same(bad.problems, [
+    'other_config:mac-table-size "lots" is not an integer: the default is used',
+    'other_config:mac-aging-time "99999999999" is not an integer: the default is used',
+  ]);
+});
