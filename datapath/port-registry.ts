@@ -112,7 +112,8 @@ export class DatapathPort implements BridgePort {
 
   stats(): PortStats {
     // Frames the interface refused or dropped after they were counted as sent move from
-    // tx_packets to tx_errors and tx_dropped.
+    // tx_packets to tx_errors and tx_dropped; frames it lost before the datapath saw them (a full
+    // receive ring) are rx_dropped, beside those a NO_RECV or down port drops.
     const refused = this.net.txErrors ?? 0;
     const dropped = this.net.txDropped ?? 0;
     return {
@@ -121,7 +122,7 @@ export class DatapathPort implements BridgePort {
       txPackets: BigInt(Math.max(0, this.txPackets - refused - dropped)),
       rxBytes: BigInt(this.rxBytes),
       txBytes: BigInt(this.txBytes),
-      rxDropped: BigInt(this.rxDropped),
+      rxDropped: BigInt(this.rxDropped + (this.net.rxDropped ?? 0)),
       txDropped: BigInt(this.txDropped + dropped),
       rxErrors: BigInt(this.rxErrors + (this.net.rxErrors ?? 0)),
       txErrors: BigInt(this.txErrors + refused),
