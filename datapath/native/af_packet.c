@@ -3,14 +3,15 @@
  *
  * Receive: a TPACKET_V3 memory-mapped ring (PACKET_RX_RING) with a 1 ms block timeout, so a lone
  * frame waits at most that long. The fd is watched with libuv (uv_poll_t on Node's loop); on each
- * wake-up the blocks the kernel has handed over are walked from where the last wake-up stopped,
- * at most `rxBudget` frames (a bounded batch), which are described in a shared Uint32Array
- * (offset in the ring, length, flags, GSO segment size); JS is called ONCE for the batch. The
- * frames are views of the ring itself (an external ArrayBuffer, no copy), valid during that call
- * only: the blocks wholly handed to JS go back to the kernel when it returns, and a block only
- * partly read is kept, with a cursor to its next frame, for the next wake-up.
- *   - The batch bound is what keeps one flooded port from starving the switch: each callback
- *     returns to the event loop after the budget, so timers, OpenFlow connections and the other
+ * wake-up the blocks the kernel has handed over are walked from where the last wake-up stopped
+ * (a cursor: block and frame), at most `rxBudget` frames (a bounded batch), which are described
+ * in a shared Uint32Array (offset in the ring, length, flags, GSO segment size); JS is called
+ * ONCE for the batch and returns how many of them it took: all, or fewer when its own time budget
+ * ran out (the rest stay described, first in the next batch). The frames are views of the ring
+ * itself (an external ArrayBuffer, no copy), valid until JS takes them: a block goes back to the
+ * kernel once every frame in it was taken.
+ *   - The batch bounds are what keep one flooded port from starving the switch: each callback
+ *     returns to the event loop after its budget, so timers, OpenFlow connections and the other
  *     ports run between batches (libuv serves every ready fd once per loop iteration: round
  *     robin). The rest is picked up on the next iteration: libuv's epoll is level-triggered, and
  *     a packet socket polls readable while the block before the kernel's current one is still
@@ -81,11 +82,15 @@ typedef struct port {
   size_t ring_bytes;
   uint32_t block_size;
   uint32_t block_count;
-  uint32_t next_block;
-  uint32_t next_pkt; /* frames of block next_block already handed to JS */
-  struct tpacket3_hdr *next_hdr; /* the first frame not yet handed over (when next_pkt > 0) */
+  uint32_t next_block; /* the block being described (the description cursor) */
+  uint32_t next_pkt; /* frames of block next_block already described */
+  struct tpacket3_hdr *next_hdr; /* the first frame not yet described (when next_pkt > 0) */
+  uint32_t release_from; /* the first block not yet returned to the kernel */
+  uint32_t held_blocks; /* blocks wholly described, not yet returned (release_from onwards) */
   uint32_t *meta; /* META_WORDS per frame */
+  uint32_t *meta_block; /* the block of each frame in meta */
   uint32_t meta_frames; /* the batch budget: at most this many frames a wake-up */
+  uint32_t pending; /* frames described in meta[0, pending) that JS has not taken yet */
   /* counters (PACKET_STATISTICS is cleared by each read: summed here) */
   uint64_t ring_packets;
   uint64_t ring_drops;
@@ -140,6 +145,7 @@ static void detach(napi_env env, napi_ref *ref) {
 static void free_port(port_t *p) {
   if (p->ring) munmap(p->ring, p->ring_bytes);
   free(p->meta);
+  free(p->meta_block);
   free(p->tx);
   free(p->tx_lengths);
   free(p->msgs);
@@ -180,10 +186,11 @@ static void finalize_port(napi_env env, void *data, void *hint) {
 
 /* ---- calls into JS -------------------------------------------------------------------------- */
 
-static void call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv) {
+/* Calls fn_ref(argv); its result as a uint32, or `dflt` when it returned none (or threw). */
+static uint32_t call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv, uint32_t dflt) {
   napi_env env = p->env;
   napi_value fn, recv, result;
-  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return;
+  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return dflt;
   napi_get_global(env, &recv); /* napi_make_callback needs an object as `this` */
   p->in_callback = 1;
   napi_status st = napi_make_callback(env, p->async, recv, fn, argc, argv, &result);
@@ -192,7 +199,11 @@ static void call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err); /* 'uncaughtException', as for any async callback */
+    return dflt;
   }
+  uint32_t out = dflt;
+  if (st != napi_ok || napi_get_value_uint32(env, result, &out) != napi_ok) return dflt;
+  return out;
 }
 
 static void report_error(port_t *p, int err) {
@@ -202,7 +213,7 @@ static void report_error(port_t *p, int err) {
   napi_value argv[2];
   napi_create_int32(env, err, &argv[0]);
   napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &argv[1]);
-  call_js(p, p->on_error, 2, argv);
+  call_js(p, p->on_error, 2, argv, 0);
   napi_close_handle_scope(env, scope);
 }
 
@@ -258,43 +269,59 @@ static void release_block(struct tpacket_block_desc *b) {
 }
 
 /*
- * Hands JS one bounded batch: the ready frames from the cursor on, at most meta_frames of them
- * (frames the socket sent itself are skipped but count), in ONE call; then returns the blocks
- * wholly read to the kernel and keeps the cursor in a block read only in part. Whatever is left
- * makes the socket poll readable again on the next loop iteration (see the top of this file).
+ * Hands JS one bounded batch: the frames described earlier that JS left (a batch it cut short),
+ * then ready frames from the description cursor on, up to meta_frames in all (frames the socket
+ * sent itself are skipped but count), in ONE call. JS returns how many it took (all, or fewer
+ * when its time budget ran out); the rest stay described in meta for the next wake-up. Then the
+ * blocks all of whose frames were taken go back to the kernel, in order. Whatever is left makes
+ * the socket poll readable again on the next loop iteration (see the top of this file).
  */
 static void drain(port_t *p) {
-  uint32_t budget = p->meta_frames, seen = 0, n = 0;
-  uint32_t first = p->next_block, blocks = 0; /* blocks wholly read */
-  uint32_t pkt = p->next_pkt;
+  uint32_t n = p->pending, seen = p->pending, budget = p->meta_frames;
+  uint32_t blk = p->next_block, pkt = p->next_pkt;
   struct tpacket3_hdr *h = p->next_hdr;
-  while (seen < budget && blocks < p->block_count) {
-    struct tpacket_block_desc *b = block_at(p, (first + blocks) % p->block_count);
+  while (seen < budget && p->held_blocks < p->block_count) {
+    struct tpacket_block_desc *b = block_at(p, blk);
     if (!block_ready(b)) break;
     uint32_t count = b->hdr.bh1.num_pkts;
     if (pkt == 0) h = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
     for (; pkt < count && seen < budget; pkt++, seen++) {
+      uint32_t before = n;
       n = describe_frame(p, h, n);
+      if (n > before) p->meta_block[before] = blk;
       h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
     }
     if (pkt < count) break; /* budget spent inside this block */
-    blocks++;
+    p->held_blocks++;
+    blk = (blk + 1) % p->block_count;
     pkt = 0;
   }
-  if (blocks == 0 && seen == 0) return;
+  p->next_block = blk;
+  p->next_pkt = pkt;
+  p->next_hdr = pkt > 0 ? h : NULL;
+  uint32_t taken = 0;
   if (n > 0) {
     napi_handle_scope scope;
     napi_open_handle_scope(p->env, &scope);
     napi_value argv[1];
     napi_create_uint32(p->env, n, &argv[0]);
-    call_js(p, p->on_batch, 1, argv);
+    taken = call_js(p, p->on_batch, 1, argv, n);
     napi_close_handle_scope(p->env, scope);
+    if (p->closed) return; /* closed from the callback: the ring is gone */
+    if (taken == 0 || taken > n) taken = n; /* at least one: a batch never stalls */
   }
-  if (p->closed) return; /* closed from the callback: the ring is gone */
-  for (uint32_t i = 0; i < blocks; i++) release_block(block_at(p, (first + i) % p->block_count));
-  p->next_block = (first + blocks) % p->block_count;
-  p->next_pkt = pkt;
-  p->next_hdr = pkt > 0 ? h : NULL;
+  p->pending = n - taken;
+  if (p->pending > 0) {
+    memmove(p->meta, p->meta + (size_t)taken * META_WORDS, (size_t)p->pending * META_WORDS * sizeof(uint32_t));
+    memmove(p->meta_block, p->meta_block + taken, (size_t)p->pending * sizeof(uint32_t));
+  }
+  /* Every wholly described block goes back once taken: all of them when JS took everything, else
+   * those before the block of the first frame left. */
+  while (p->held_blocks > 0 && (p->pending == 0 || p->release_from != p->meta_block[0])) {
+    release_block(block_at(p, p->release_from));
+    p->release_from = (p->release_from + 1) % p->block_count;
+    p->held_blocks--;
+  }
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -390,7 +417,7 @@ static uint32_t get_u32(napi_env env, napi_value obj, const char *name, uint32_t
 
 /*
  * open(ifname, { blockSize, blockCount, blockTimeoutMs, rxBudget, txSlotSize, txSlots },
- *      onBatch(count), onError(errno, text))
+ *      onBatch(count) -> frames taken (undefined: all), onError(errno, text))
  *   -> { ring: ArrayBuffer, meta: ArrayBuffer, tx: ArrayBuffer, txLengths: ArrayBuffer, ifindex }
  */
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -477,13 +504,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   p->block_count = block_count;
   p->meta_frames = rx_budget;
   p->meta = calloc((size_t)p->meta_frames * META_WORDS, sizeof(uint32_t));
+  p->meta_block = calloc(p->meta_frames, sizeof(uint32_t));
   p->tx_slot_size = tx_slot_size;
   p->tx_slots = tx_slots;
   p->tx = calloc(tx_slots, tx_slot_size);
   p->tx_lengths = calloc(tx_slots, sizeof(uint32_t));
   p->msgs = calloc(tx_slots, sizeof(struct mmsghdr));
   p->iovs = calloc((size_t)tx_slots * 2, sizeof(struct iovec));
-  if (!p->meta || !p->tx || !p->tx_lengths || !p->msgs || !p->iovs) {
+  if (!p->meta || !p->meta_block || !p->tx || !p->tx_lengths || !p->msgs || !p->iovs) {
     close(fd);
     free_port(p);
     return throw_errno(env, "open", ENOMEM);

@@ -8,8 +8,10 @@
  * Receiving: the addon calls `onBatch(count)` once per batch of frames; each frame is a view of
  * the memory-mapped ring (no copy), described by 4 words in the shared `meta` array (offset,
  * length, flags, GSO segment size) and valid during that call only. A batch holds at most
- * RX_BUDGET frames: after it the event loop runs timers, OpenFlow I/O and the other ports before
- * this port's next batch, so a flooded port cannot starve the switch (af_packet.c). Frames the kernel left
+ * RX_BUDGET frames, and is cut short after RX_TIME_BUDGET_MS (the frames not taken are handed
+ * over again first in the next batch): after it the event loop runs timers, OpenFlow I/O and the
+ * other ports before this port's next batch, so a flooded port cannot starve the switch however
+ * costly its frames are (af_packet.c). Frames the kernel left
  * unfinished are finished here first (offload.ts): a partial checksum is completed, a GSO
  * super-frame is cut into wire-sized segments; a frame longer than the ring could hold is dropped.
  *
@@ -72,7 +74,7 @@ interface Addon {
   open(
     ifname: string,
     opts: NativeOptions,
-    onBatch: (count: number) => void,
+    onBatch: (count: number) => number,
     onError: (errno: number, message: string) => void,
   ): NativeSocket;
   flush(sock: NativeSocket, count: number): number;
@@ -133,6 +135,13 @@ const TX_SLOTS = 256;
  * negligible per frame. Open vSwitch's netdev ports take 32 (NETDEV_MAX_BURST) per poll, in C.
  */
 export const RX_BUDGET = 256;
+/**
+ * How long one batch may take, in ms: the bound on a turn when frames are costly (a table miss
+ * that becomes a PACKET_IN costs tens of us: 256 of them would hold the loop for ~10 ms).
+ * Checked every RX_TIME_CHECK frames; forwarding (about 1 us a frame) never reaches it.
+ */
+export const RX_TIME_BUDGET_MS = 1;
+const RX_TIME_CHECK = 16;
 /** Ethernet header, two VLAN tags and some slack over the MTU. */
 const FRAME_OVERHEAD = 32;
 
@@ -141,6 +150,8 @@ export interface AfPacketPortOptions {
   blockTimeoutMs?: number;
   /** Frames per receive batch at most (default RX_BUDGET). */
   rxBudget?: number;
+  /** Time per receive batch at most, in ms (default RX_TIME_BUDGET_MS). */
+  rxTimeBudgetMs?: number;
 }
 
 export interface AfPacketPortEvents {
@@ -178,6 +189,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
   superFramesSegmented = 0;
   private readonly blockTimeoutMs: number;
   private readonly rxBudget: number;
+  private readonly rxTimeBudgetMs: number;
   /** Counters of the sockets closed so far (a reopened socket starts from zero). */
   private readonly before: NativeStats = { ringPackets: 0, ringDrops: 0, ringFreezes: 0, txDropped: 0, txErrors: 0 };
   /** Speed as last read, and the link it was read for (read again when that changes). */
@@ -199,6 +211,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.name = name;
     this.blockTimeoutMs = Math.max(1, opts.blockTimeoutMs ?? 1);
     this.rxBudget = opts.rxBudget ?? RX_BUDGET;
+    this.rxTimeBudgetMs = opts.rxTimeBudgetMs ?? RX_TIME_BUDGET_MS;
   }
 
   /** Totals over every socket this port has had: the closed ones and the one open now. */
@@ -271,25 +284,31 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.txCount = 0;
   }
 
-  private onBatch(count: number): void {
+  /** Takes frames [0, count) of the batch until the time budget runs out; returns how many it took. */
+  private onBatch(count: number): number {
     const onFrame = this.onFrame;
-    if (!onFrame) return;
+    if (!onFrame) return count;
     const meta = this.meta;
     const ring = this.ring;
+    const deadline = performance.now() + this.rxTimeBudgetMs;
+    let i = 0;
     batchDepth++;
     try {
-      for (let i = 0, m = 0; i < count; i++, m += META_WORDS) {
+      for (let m = 0; i < count; m += META_WORDS) {
         const offset = meta[m] as number;
         const frame = ring.subarray(offset, offset + (meta[m + 1] as number));
         const flags = meta[m + 2] as number;
+        i++;
         if (flags === 0) onFrame(frame);
         else this.unfinished(frame, flags, meta[m + 3] as number, onFrame);
         if (this.sock === undefined) break; // closed by a callback
+        if (i % RX_TIME_CHECK === 0 && i < count && performance.now() > deadline) break;
       }
     } finally {
       batchDepth--;
       if (batchDepth === 0) flushStaged();
     }
+    return i;
   }
 
   /** A frame the kernel flagged: truncated (dropped), GSO (segmented) or partially checksummed. */

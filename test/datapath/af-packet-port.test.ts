@@ -4,7 +4,7 @@
  * away under an open socket (an event, never a crash).
  */
 import t from 'tap';
-import { AfPacketPort, RX_BUDGET, linkOf, type AfPacketPortOptions } from '../../datapath/ports/af-packet-port.js';
+import { AfPacketPort, RX_BUDGET, RX_TIME_BUDGET_MS, linkOf, type AfPacketPortOptions } from '../../datapath/ports/af-packet-port.js';
 import { createVethPair, removeLink, run, setLinkDown, setLinkUp, uniqueName, waitOperUp, type Teardownable } from '../helpers/netns.js';
 import { ethFrame, hex } from './frames.js';
 
@@ -173,6 +173,30 @@ t.test('receive batches are bounded: the event loop runs between them and every 
   t.ok(Math.max(...batches) <= budget, `no batch above ${budget} frames (largest ${Math.max(...batches)})`);
   t.ok(batches.length >= total / budget, `${batches.length} batches`);
   t.ok(turns >= batches.length / 2, `the event loop turned between batches (${turns} turns for ${batches.length} batches)`);
+});
+
+t.test('a batch whose frames are slow is cut short by the time budget; the rest come next, once, unaltered', async (t) => {
+  t.equal(RX_TIME_BUDGET_MS, 1, 'the default time budget');
+  const batches: number[] = [];
+  let inBatch = false;
+  const { pa, got } = await pair(t, 't', {}, () => {
+    const until = performance.now() + 0.1; // a costly frame: 0.1 ms
+    while (performance.now() < until);
+    if (!inBatch) {
+      inBatch = true;
+      batches.push(0);
+      queueMicrotask(() => (inBatch = false));
+    }
+    batches[batches.length - 1]!++;
+  });
+  // Tagged frames: the tag the kernel stripped is put back once, also for frames handed over again.
+  const sent = Array.from({ length: 600 }, (_, i) => frame(i, { vid: 42 }));
+  for (const f of sent) pa.send(f);
+  pa.flush();
+  t.ok(await waitFor(() => got.b.length >= sent.length, 5000), `received ${got.b.length} of ${sent.length}`);
+  await sleep(50);
+  t.same(got.b, sent.map(hex), 'every frame once, in order, byte for byte');
+  t.ok(Math.max(...batches) <= 32, `batches cut short (largest ${Math.max(...batches)} frames, of a 256-frame budget)`);
 });
 
 t.test('a receive ring that overflows counts what it lost: sent = received + ring drops + refused', async (t) => {
