@@ -9,14 +9,9 @@
  * cheap so that it keeps up with the flood and never becomes the bottleneck). While probing, it
  * sends an ECHO_REQUEST every `intervalMs` and records the round trip of each ECHO_REPLY (by xid;
  * requests never answered are counted).
- *
- *   node dist/bench/flood-controller.js --port PORT
- * prints `listening`, then `connected` when a FEATURES_REPLY arrived; reads commands on stdin:
- * `probe MS` (start echoing every MS ms), `stop` (stop echoing), `stats` (one JSON line: FloodStats).
+ * As a process of its own: bench/flood-controller-main.ts.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { MessageFramer, OFP_DEFAULT_MISS_SEND_LEN, OFP_VERSION, OFPT, encodeMessage, type OfpMessage } from '../protocol/index.js';
 
 export interface FloodStats {
@@ -136,25 +131,3 @@ export function median(values: readonly number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
-
-function main(): void {
-  const args = process.argv.slice(2);
-  const i = args.indexOf('--port');
-  const port = Number(i >= 0 ? args[i + 1] : NaN);
-  if (!(port > 0)) throw new Error('--port PORT is required');
-  const controller = new FloodController(() => process.stdout.write('connected\n'));
-  controller.listen(port).then(() => process.stdout.write('listening\n'), (e: unknown) => {
-    process.stderr.write(`${String(e)}\n`);
-    process.exit(1);
-  });
-  createInterface({ input: process.stdin })
-    .on('line', (line) => {
-      const [cmd, arg] = line.trim().split(/\s+/);
-      if (cmd === 'probe') controller.startProbe(Number(arg) || 20);
-      else if (cmd === 'stop') controller.stopProbe();
-      else if (cmd === 'stats') process.stdout.write(`${JSON.stringify(controller.stats)}\n`);
-    })
-    .on('close', () => process.exit(0));
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();

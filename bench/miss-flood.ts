@@ -7,7 +7,7 @@
  *   namespace <p>h1 (eth0, 10.99.1.1) <-veth-> port 3 <p>p1        port 4 <p>p2 <-veth-> (eth0, 10.99.1.2) <p>h2
  * The switch (bench/switches.ts) runs pinned to CPU 1 with fail_mode=secure, the flows
  * `in_port=3,actions=output:4` and `in_port=4,actions=output:3`, and one controller,
- * bench/flood-controller.ts (tcp:127.0.0.1:6653 in the switch namespace, pinned to CPU 0 beside
+ * bench/flood-controller.ts (its own process, tcp:127.0.0.1:6653 in the switch namespace, pinned to CPU 0 beside
  * trafgen), which reads every PACKET_IN and answers none. trafgen sends 64-byte UDP frames from
  * <p>tx as fast as it can, random ports on every frame (each one a table miss: a PACKET_IN).
  * Over all but the first second of each run (the flood under way):
@@ -31,7 +31,7 @@ import { SWITCHES, SWITCH_LABEL, startSwitch, type BenchSwitch, type SwitchName 
 import { FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, log, spread, type Spread } from './trafgen-rig.js';
 
 const ARGS = benchArgs(10);
-const CONTROLLER = join(dirname(fileURLToPath(import.meta.url)), 'flood-controller.js');
+const CONTROLLER = join(dirname(fileURLToPath(import.meta.url)), 'flood-controller-main.js');
 const CONTROLLER_PORT = 6653;
 const PING_INTERVAL_S = 0.01;
 const ECHO_INTERVAL_MS = 20;
