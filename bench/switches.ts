@@ -46,6 +46,8 @@ export interface BenchSwitch {
 export interface SwitchOptions {
   /** TCP port of a controller listening on 127.0.0.1 in the switch namespace. */
   controllerPort?: number;
+  /** More of the rig's ports (its `extra` hosts'), as OpenFlow ports 3, 4, ... */
+  extraPorts?: readonly string[];
 }
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
@@ -94,7 +96,7 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
     spawn(
       'ip',
       ['netns', 'exec', sw, 'taskset', '-c', SWITCH_CPU, process.execPath, CLI, '--port', rig.ports.a, '--port', rig.ports.b,
-        '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
+        ...(options.extraPorts ?? []).flatMap((p) => ['--port', p]), '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     ),
   );
@@ -156,7 +158,8 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
     inSw('ovs-vsctl', [...vsctl, 'add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
       'fail_mode=secure', 'other-config:disable-in-band=true',
       '--', 'add-port', BRIDGE, rig.ports.a, '--', 'set', 'interface', rig.ports.a, 'ofport_request=1',
-      '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2']);
+      '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2',
+      ...(options.extraPorts ?? []).flatMap((p, i) => ['--', 'add-port', BRIDGE, p, '--', 'set', 'interface', p, `ofport_request=${i + 3}`])]);
     if (options.controllerPort !== undefined) {
       inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
     }

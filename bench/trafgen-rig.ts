@@ -126,6 +126,8 @@ export class TrafgenRig {
   readonly ns: { readonly tx: string; readonly rx: string; readonly sw: string | undefined };
   /** The switch's two ports: `a` to the sender, `b` to the receiver. */
   readonly ports: { readonly a: string; readonly b: string };
+  /** More hosts when asked (`extraHosts`): namespace `ns` holding eth0 (with `ip`, /24), switch port `port`. */
+  readonly extra: readonly { readonly ns: string; readonly port: string; readonly ip: string }[];
   /** A scratch directory, removed with the rig. */
   readonly workDir: string;
   private readonly children: ChildProcess[] = [];
@@ -133,15 +135,19 @@ export class TrafgenRig {
   private readonly holders = new Map<string, number>();
   private done = false;
 
-  /** Builds the hosts; with `switchNamespace` the ports go into a namespace of their own. */
-  constructor(tag: string, options: { switchNamespace?: boolean } = {}) {
+  /**
+   * Builds the hosts; with `switchNamespace` the ports go into a namespace of their own; with
+   * `extraHosts` N, N more hosts (`extra`), addressed 10.99.1.1, 10.99.1.2, ...
+   */
+  constructor(tag: string, options: { switchNamespace?: boolean; extraHosts?: number } = {}) {
     hookExit();
     live.add(this);
     const p = `bn${tag}${process.pid}`;
     this.ns = { tx: `${p}tx`, rx: `${p}rx`, sw: options.switchNamespace ? `${p}sw` : undefined };
     this.ports = { a: `${p}a`, b: `${p}b` };
+    this.extra = Array.from({ length: options.extraHosts ?? 0 }, (_, i) => ({ ns: `${p}h${i + 1}`, port: `${p}p${i + 1}`, ip: `10.99.1.${i + 1}` }));
     this.workDir = mkdtempSync(join(tmpdir(), 'ofswitch-bench-'));
-    for (const n of [this.ns.tx, this.ns.rx, this.ns.sw]) {
+    for (const n of [this.ns.tx, this.ns.rx, this.ns.sw, ...this.extra.map((x) => x.ns)]) {
       if (!n) continue;
       sh('ip', ['netns', 'add', n]);
       inNs(n, 'ip', ['link', 'set', 'lo', 'up']);
@@ -149,7 +155,8 @@ export class TrafgenRig {
     }
     const sw = this.ns.sw;
     const onSwitch = (cmd: string, argv: readonly string[]): string => (sw ? inNs(sw, cmd, argv) : sh(cmd, argv));
-    for (const [host, port] of [[this.ns.tx, this.ports.a], [this.ns.rx, this.ports.b]] as const) {
+    const hosts: (readonly [string, string])[] = [[this.ns.tx, this.ports.a], [this.ns.rx, this.ports.b], ...this.extra.map((x) => [x.ns, x.port] as const)];
+    for (const [host, port] of hosts) {
       sh('ip', ['link', 'add', port, ...(sw ? ['netns', sw] : []), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host]);
       try {
         onSwitch('sysctl', ['-qw', `net.ipv6.conf.${port}.disable_ipv6=1`]);
@@ -165,6 +172,7 @@ export class TrafgenRig {
         /* offloads stay as they are */
       }
     }
+    for (const x of this.extra) inNs(x.ns, 'ip', ['addr', 'add', `${x.ip}/24`, 'dev', 'eth0']);
   }
 
   /** A child process to kill at cleanup. */
@@ -262,7 +270,7 @@ export class TrafgenRig {
     this.done = true;
     live.delete(this);
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    for (const n of [this.ns.tx, this.ns.rx, this.ns.sw]) {
+    for (const n of [this.ns.tx, this.ns.rx, this.ns.sw, ...this.extra.map((x) => x.ns)]) {
       if (!n) continue;
       let pids: string[] = [];
       try {
@@ -273,7 +281,7 @@ export class TrafgenRig {
       for (const pid of pids) quiet('kill', ['-9', pid]);
       quiet('ip', ['netns', 'del', n]);
     }
-    if (!this.ns.sw) for (const port of Object.values(this.ports)) quiet('ip', ['link', 'del', port]);
+    if (!this.ns.sw) for (const port of [...Object.values(this.ports), ...this.extra.map((x) => x.port)]) quiet('ip', ['link', 'del', port]);
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

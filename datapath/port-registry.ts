@@ -112,7 +112,11 @@ export class DatapathPort implements BridgePort {
 
   stats(): PortStats {
     // Frames the interface refused or dropped after they were counted as sent move from
-    // tx_packets to tx_errors and tx_dropped.
+    // tx_packets to tx_errors and tx_dropped; frames it lost before the datapath saw them (a full
+    // receive ring) are rx_dropped, beside those a NO_RECV or down port drops. A deliberate
+    // difference: Open vSwitch's userspace datapath reports a system port's rx pkts from the
+    // kernel's interface counters, which count frames its socket never got; here rx_packets are
+    // the frames the datapath took and rx_dropped the rest (their sum is the kernel's count).
     const refused = this.net.txErrors ?? 0;
     const dropped = this.net.txDropped ?? 0;
     return {
@@ -121,7 +125,7 @@ export class DatapathPort implements BridgePort {
       txPackets: BigInt(Math.max(0, this.txPackets - refused - dropped)),
       rxBytes: BigInt(this.rxBytes),
       txBytes: BigInt(this.txBytes),
-      rxDropped: BigInt(this.rxDropped),
+      rxDropped: BigInt(this.rxDropped + (this.net.rxDropped ?? 0)),
       txDropped: BigInt(this.txDropped + dropped),
       rxErrors: BigInt(this.rxErrors + (this.net.rxErrors ?? 0)),
       txErrors: BigInt(this.txErrors + refused),

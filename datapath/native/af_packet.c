@@ -3,10 +3,22 @@
  *
  * Receive: a TPACKET_V3 memory-mapped ring (PACKET_RX_RING) with a 1 ms block timeout, so a lone
  * frame waits at most that long. The fd is watched with libuv (uv_poll_t on Node's loop); on each
- * wake-up every block the kernel has handed over is walked, frames are described in a shared
- * Uint32Array (offset in the ring, length, flags, GSO segment size) and JS is called ONCE for the
- * whole batch. The frames are views of the ring itself (an external ArrayBuffer, no copy), valid
- * during that call only: the blocks go back to the kernel when it returns.
+ * wake-up the blocks the kernel has handed over are walked from where the last wake-up stopped
+ * (a cursor: block and frame), at most `rxBudget` frames (a bounded batch), which are described
+ * in a shared Uint32Array (offset in the ring, length, flags, GSO segment size); JS is called
+ * ONCE for the batch and returns how many of them it took: all, or fewer when its own time budget
+ * ran out (the rest stay described, first in the next batch). The frames are views of the ring
+ * itself (an external ArrayBuffer, no copy), valid until JS takes them: a block goes back to the
+ * kernel once every frame in it was taken.
+ *   - The batch bounds are what keep one flooded port from starving the switch: each callback
+ *     returns to the event loop after its budget, so timers, OpenFlow connections and the other
+ *     ports run between batches (libuv serves every ready fd once per loop iteration: round
+ *     robin). The rest is picked up on the next iteration: libuv's epoll is level-triggered, and
+ *     a packet socket polls readable while the block before the kernel's current one is still
+ *     the user's, which holds as long as any block is unreturned (blocks are returned in order).
+ *   - Frames the kernel could not put in a full ring are counted by the kernel
+ *     (PACKET_STATISTICS, read and cleared by stats(); summed here), and so are frames the kernel
+ *     refused on send: for want of room (ENOBUFS, EAGAIN: "dropped") or otherwise ("errors").
  *   - Own transmissions never come back (PACKET_IGNORE_OUTGOING, and PACKET_OUTGOING is skipped).
  *   - An 802.1Q tag the kernel stripped into metadata (TP_STATUS_VLAN_VALID) is put back into the
  *     frame in place: the MAC addresses move 4 bytes into the headroom before the frame.
@@ -30,6 +42,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,6 +61,8 @@
 #define FRAME_GSO_OTHER 0x10u
 
 #define META_WORDS 4
+/* The largest batch open() accepts (its meta array is allocated at that size). */
+#define MAX_RX_BUDGET 65536u
 #define VLAN_TAG_LEN 4
 #define MAC_ADDRS_LEN 12
 
@@ -67,9 +82,21 @@ typedef struct port {
   size_t ring_bytes;
   uint32_t block_size;
   uint32_t block_count;
-  uint32_t next_block;
+  uint32_t next_block; /* the block being described (the description cursor) */
+  uint32_t next_pkt; /* frames of block next_block already described */
+  struct tpacket3_hdr *next_hdr; /* the first frame not yet described (when next_pkt > 0) */
+  uint32_t release_from; /* the first block not yet returned to the kernel */
+  uint32_t held_blocks; /* blocks wholly described, not yet returned (release_from onwards) */
   uint32_t *meta; /* META_WORDS per frame */
-  uint32_t meta_frames;
+  uint32_t *meta_block; /* the block of each frame in meta */
+  uint32_t meta_frames; /* the batch budget: at most this many frames a wake-up */
+  uint32_t pending; /* frames described in meta[0, pending) that JS has not taken yet */
+  /* counters (PACKET_STATISTICS is cleared by each read: summed here) */
+  uint64_t ring_packets;
+  uint64_t ring_drops;
+  uint64_t ring_freezes;
+  uint64_t tx_dropped;
+  uint64_t tx_errors;
   /* transmit staging */
   uint8_t *tx;
   uint32_t tx_slot_size;
@@ -118,6 +145,7 @@ static void detach(napi_env env, napi_ref *ref) {
 static void free_port(port_t *p) {
   if (p->ring) munmap(p->ring, p->ring_bytes);
   free(p->meta);
+  free(p->meta_block);
   free(p->tx);
   free(p->tx_lengths);
   free(p->msgs);
@@ -158,10 +186,11 @@ static void finalize_port(napi_env env, void *data, void *hint) {
 
 /* ---- calls into JS -------------------------------------------------------------------------- */
 
-static void call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv) {
+/* Calls fn_ref(argv); its result as a uint32, or `dflt` when it returned none (or threw). */
+static uint32_t call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv, uint32_t dflt) {
   napi_env env = p->env;
   napi_value fn, recv, result;
-  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return;
+  if (fn_ref == NULL || napi_get_reference_value(env, fn_ref, &fn) != napi_ok) return dflt;
   napi_get_global(env, &recv); /* napi_make_callback needs an object as `this` */
   p->in_callback = 1;
   napi_status st = napi_make_callback(env, p->async, recv, fn, argc, argv, &result);
@@ -170,7 +199,11 @@ static void call_js(port_t *p, napi_ref fn_ref, size_t argc, napi_value *argv) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err); /* 'uncaughtException', as for any async callback */
+    return dflt;
   }
+  uint32_t out = dflt;
+  if (st != napi_ok || napi_get_value_uint32(env, result, &out) != napi_ok) return dflt;
+  return out;
 }
 
 static void report_error(port_t *p, int err) {
@@ -180,7 +213,7 @@ static void report_error(port_t *p, int err) {
   napi_value argv[2];
   napi_create_int32(env, err, &argv[0]);
   napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &argv[1]);
-  call_js(p, p->on_error, 2, argv);
+  call_js(p, p->on_error, 2, argv, 0);
   napi_close_handle_scope(env, scope);
 }
 
@@ -194,75 +227,100 @@ static int block_ready(struct tpacket_block_desc *b) {
   return (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
 }
 
-/* Describes the frames of one block into meta from index n; returns the new count. */
-static uint32_t describe_block(port_t *p, struct tpacket_block_desc *b, uint32_t n) {
-  uint32_t count = b->hdr.bh1.num_pkts;
-  struct tpacket3_hdr *h = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
-  for (uint32_t i = 0; i < count; i++, h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset)) {
-    const struct sockaddr_ll *sll = (const struct sockaddr_ll *)((uint8_t *)h + TPACKET_ALIGN(sizeof *h));
-    if (sll->sll_pkttype == PACKET_OUTGOING) continue;
-    uint8_t *frame = (uint8_t *)h + h->tp_mac;
-    uint32_t len = h->tp_snaplen;
-    uint32_t flags = 0, gso_size = 0;
-    const struct virtio_net_hdr *vh = (const struct virtio_net_hdr *)(frame - sizeof(struct virtio_net_hdr));
-    uint8_t gso_type = vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
-    if (gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-      gso_size = vh->gso_size;
-      flags |= gso_type == VIRTIO_NET_HDR_GSO_TCPV4   ? FRAME_GSO_TCPV4
-               : gso_type == VIRTIO_NET_HDR_GSO_TCPV6 ? FRAME_GSO_TCPV6
-                                                      : FRAME_GSO_OTHER;
-    }
-    if (h->tp_status & TP_STATUS_CSUMNOTREADY) flags |= FRAME_CSUM_NOT_READY;
-    if (h->tp_snaplen < h->tp_len) flags |= FRAME_TRUNCATED;
-    if ((h->tp_status & TP_STATUS_VLAN_VALID) && len >= MAC_ADDRS_LEN) {
-      /* Put the tag back: the headroom before the frame (at least the vnet header) takes it. */
-      uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-      uint16_t tci = h->hv1.tp_vlan_tci;
-      memmove(frame - VLAN_TAG_LEN, frame, MAC_ADDRS_LEN);
-      frame -= VLAN_TAG_LEN;
-      frame[12] = tpid >> 8;
-      frame[13] = tpid & 0xff;
-      frame[14] = tci >> 8;
-      frame[15] = tci & 0xff;
-      len += VLAN_TAG_LEN;
-    }
-    uint32_t *m = p->meta + (size_t)n * META_WORDS;
-    m[0] = (uint32_t)(frame - p->ring);
-    m[1] = len;
-    m[2] = flags;
-    m[3] = gso_size;
-    n++;
+/* Describes one frame into meta at index n; returns the new count (unchanged for a skipped frame). */
+static uint32_t describe_frame(port_t *p, struct tpacket3_hdr *h, uint32_t n) {
+  const struct sockaddr_ll *sll = (const struct sockaddr_ll *)((uint8_t *)h + TPACKET_ALIGN(sizeof *h));
+  if (sll->sll_pkttype == PACKET_OUTGOING) return n;
+  uint8_t *frame = (uint8_t *)h + h->tp_mac;
+  uint32_t len = h->tp_snaplen;
+  uint32_t flags = 0, gso_size = 0;
+  const struct virtio_net_hdr *vh = (const struct virtio_net_hdr *)(frame - sizeof(struct virtio_net_hdr));
+  uint8_t gso_type = vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+  if (gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+    gso_size = vh->gso_size;
+    flags |= gso_type == VIRTIO_NET_HDR_GSO_TCPV4   ? FRAME_GSO_TCPV4
+             : gso_type == VIRTIO_NET_HDR_GSO_TCPV6 ? FRAME_GSO_TCPV6
+                                                    : FRAME_GSO_OTHER;
   }
-  return n;
+  if (h->tp_status & TP_STATUS_CSUMNOTREADY) flags |= FRAME_CSUM_NOT_READY;
+  if (h->tp_snaplen < h->tp_len) flags |= FRAME_TRUNCATED;
+  if ((h->tp_status & TP_STATUS_VLAN_VALID) && len >= MAC_ADDRS_LEN) {
+    /* Put the tag back: the headroom before the frame (at least the vnet header) takes it. */
+    uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
+    uint16_t tci = h->hv1.tp_vlan_tci;
+    memmove(frame - VLAN_TAG_LEN, frame, MAC_ADDRS_LEN);
+    frame -= VLAN_TAG_LEN;
+    frame[12] = tpid >> 8;
+    frame[13] = tpid & 0xff;
+    frame[14] = tci >> 8;
+    frame[15] = tci & 0xff;
+    len += VLAN_TAG_LEN;
+  }
+  uint32_t *m = p->meta + (size_t)n * META_WORDS;
+  m[0] = (uint32_t)(frame - p->ring);
+  m[1] = len;
+  m[2] = flags;
+  m[3] = gso_size;
+  return n + 1;
 }
 
 static void release_block(struct tpacket_block_desc *b) {
   __atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 }
 
-/* Hands every ready block to JS, as few calls as the meta array allows (one, normally). */
+/*
+ * Hands JS one bounded batch: the frames described earlier that JS left (a batch it cut short),
+ * then ready frames from the description cursor on, up to meta_frames in all (frames the socket
+ * sent itself are skipped but count), in ONE call. JS returns how many it took (all, or fewer
+ * when its time budget ran out); the rest stay described in meta for the next wake-up. Then the
+ * blocks all of whose frames were taken go back to the kernel, in order. Whatever is left makes
+ * the socket poll readable again on the next loop iteration (see the top of this file).
+ */
 static void drain(port_t *p) {
-  while (!p->closed) {
-    uint32_t first = p->next_block, blocks = 0, n = 0;
-    while (blocks < p->block_count) {
-      struct tpacket_block_desc *b = block_at(p, (first + blocks) % p->block_count);
-      if (!block_ready(b)) break;
-      if (n + b->hdr.bh1.num_pkts > p->meta_frames && blocks > 0) break;
-      n = describe_block(p, b, n);
-      blocks++;
+  uint32_t n = p->pending, seen = p->pending, budget = p->meta_frames;
+  uint32_t blk = p->next_block, pkt = p->next_pkt;
+  struct tpacket3_hdr *h = p->next_hdr;
+  while (seen < budget && p->held_blocks < p->block_count) {
+    struct tpacket_block_desc *b = block_at(p, blk);
+    if (!block_ready(b)) break;
+    uint32_t count = b->hdr.bh1.num_pkts;
+    if (pkt == 0) h = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
+    for (; pkt < count && seen < budget; pkt++, seen++) {
+      uint32_t before = n;
+      n = describe_frame(p, h, n);
+      if (n > before) p->meta_block[before] = blk;
+      h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
     }
-    if (blocks == 0) return;
-    if (n > 0) {
-      napi_handle_scope scope;
-      napi_open_handle_scope(p->env, &scope);
-      napi_value argv[1];
-      napi_create_uint32(p->env, n, &argv[0]);
-      call_js(p, p->on_batch, 1, argv);
-      napi_close_handle_scope(p->env, scope);
-    }
+    if (pkt < count) break; /* budget spent inside this block */
+    p->held_blocks++;
+    blk = (blk + 1) % p->block_count;
+    pkt = 0;
+  }
+  p->next_block = blk;
+  p->next_pkt = pkt;
+  p->next_hdr = pkt > 0 ? h : NULL;
+  uint32_t taken = 0;
+  if (n > 0) {
+    napi_handle_scope scope;
+    napi_open_handle_scope(p->env, &scope);
+    napi_value argv[1];
+    napi_create_uint32(p->env, n, &argv[0]);
+    taken = call_js(p, p->on_batch, 1, argv, n);
+    napi_close_handle_scope(p->env, scope);
     if (p->closed) return; /* closed from the callback: the ring is gone */
-    for (uint32_t i = 0; i < blocks; i++) release_block(block_at(p, (first + i) % p->block_count));
-    p->next_block = (first + blocks) % p->block_count;
+    if (taken == 0 || taken > n) taken = n; /* at least one: a batch never stalls */
+  }
+  p->pending = n - taken;
+  if (p->pending > 0) {
+    memmove(p->meta, p->meta + (size_t)taken * META_WORDS, (size_t)p->pending * META_WORDS * sizeof(uint32_t));
+    memmove(p->meta_block, p->meta_block + taken, (size_t)p->pending * sizeof(uint32_t));
+  }
+  /* Every wholly described block goes back once taken: all of them when JS took everything, else
+   * those before the block of the first frame left. */
+  while (p->held_blocks > 0 && (p->pending == 0 || p->release_from != p->meta_block[0])) {
+    release_block(block_at(p, p->release_from));
+    p->release_from = (p->release_from + 1) % p->block_count;
+    p->held_blocks--;
   }
 }
 
@@ -284,7 +342,15 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 
 /* ---- transmit ------------------------------------------------------------------------------- */
 
-/* Sends staged frames [0, count); returns how many the kernel took (the rest are dropped). */
+/* A send error that means "no room now" (the frame is dropped: tx_dropped), not a failure (tx_errors). */
+static int no_room(int err) { return err == ENOBUFS || err == EAGAIN || err == EWOULDBLOCK; }
+
+static void count_refused(port_t *p, int err, uint32_t frames) {
+  if (no_room(err)) p->tx_dropped += frames;
+  else p->tx_errors += frames;
+}
+
+/* Sends staged frames [0, count); returns how many the kernel took (the rest are counted refused). */
 static int send_staged(port_t *p, uint32_t count, int *last_err) {
   uint32_t sent = 0, done = 0;
   for (uint32_t i = 0; i < count; i++) {
@@ -301,8 +367,13 @@ static int send_staged(port_t *p, uint32_t count, int *last_err) {
     int r = sendmmsg(p->fd, p->msgs + done, count - done, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
-      *last_err = errno;
-      if (errno == ENETDOWN || errno == ENXIO || errno == ENODEV || errno == EBADF) break; /* all would fail */
+      int err = errno;
+      *last_err = err;
+      if (err == ENETDOWN || err == ENXIO || err == ENODEV || err == EBADF) { /* all would fail */
+        count_refused(p, err, count - done);
+        break;
+      }
+      count_refused(p, err, 1);
       done++; /* this frame is refused: skip it and try the rest */
       continue;
     }
@@ -345,7 +416,8 @@ static uint32_t get_u32(napi_env env, napi_value obj, const char *name, uint32_t
 }
 
 /*
- * open(ifname, { blockSize, blockCount, txSlotSize, txSlots }, onBatch(count), onError(errno, text))
+ * open(ifname, { blockSize, blockCount, blockTimeoutMs, rxBudget, txSlotSize, txSlots },
+ *      onBatch(count) -> frames taken (undefined: all), onError(errno, text))
  *   -> { ring: ArrayBuffer, meta: ArrayBuffer, tx: ArrayBuffer, txLengths: ArrayBuffer, ifindex }
  */
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -364,7 +436,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   uint32_t tx_slot_size = get_u32(env, argv[1], "txSlotSize", 2048);
   uint32_t tx_slots = get_u32(env, argv[1], "txSlots", 256);
   uint32_t block_tov_ms = get_u32(env, argv[1], "blockTimeoutMs", 1);
-  if (block_size < 4096 || (block_size & 4095) || block_count == 0 || tx_slots == 0 || tx_slot_size == 0) {
+  uint32_t rx_budget = get_u32(env, argv[1], "rxBudget", 256);
+  if (block_size < 4096 || (block_size & 4095) || block_count == 0 || tx_slots == 0 || tx_slot_size == 0 ||
+      rx_budget == 0 || rx_budget > MAX_RX_BUDGET) {
     napi_throw_range_error(env, NULL, "bad ring or staging sizes");
     return NULL;
   }
@@ -428,15 +502,16 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   p->ring_bytes = ring_bytes;
   p->block_size = block_size;
   p->block_count = block_count;
-  p->meta_frames = 8192 > block_size / 64 + 1 ? 8192 : block_size / 64 + 1; /* a block always fits */
+  p->meta_frames = rx_budget;
   p->meta = calloc((size_t)p->meta_frames * META_WORDS, sizeof(uint32_t));
+  p->meta_block = calloc(p->meta_frames, sizeof(uint32_t));
   p->tx_slot_size = tx_slot_size;
   p->tx_slots = tx_slots;
   p->tx = calloc(tx_slots, tx_slot_size);
   p->tx_lengths = calloc(tx_slots, sizeof(uint32_t));
   p->msgs = calloc(tx_slots, sizeof(struct mmsghdr));
   p->iovs = calloc((size_t)tx_slots * 2, sizeof(struct iovec));
-  if (!p->meta || !p->tx || !p->tx_lengths || !p->msgs || !p->iovs) {
+  if (!p->meta || !p->meta_block || !p->tx || !p->tx_lengths || !p->msgs || !p->iovs) {
     close(fd);
     free_port(p);
     return throw_errno(env, "open", ENOMEM);
@@ -489,7 +564,10 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* sendOne(sock, frame: Uint8Array) -> errno (0: sent): for a frame larger than a staging slot. */
+/*
+ * sendOne(sock, frame: Uint8Array) -> errno (0: sent): for a frame larger than a staging slot. A
+ * frame refused for want of room is counted dropped here; any other refusal is the caller's to count.
+ */
 static napi_value js_send_one(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
@@ -509,9 +587,99 @@ static napi_value js_send_one(napi_env env, napi_callback_info info) {
     msg.msg_iov = iov;
     msg.msg_iovlen = 2;
     err = sendmsg(p->fd, &msg, MSG_DONTWAIT) < 0 ? errno : 0;
+    if (no_room(err)) count_refused(p, err, 1); /* other errors: the caller throws and counts them */
   }
   CHECK(napi_create_int32(env, err, &result));
   return result;
+}
+
+static napi_status set_number(napi_env env, napi_value obj, const char *name, double value) {
+  napi_value v;
+  napi_status st = napi_create_double(env, value, &v);
+  return st == napi_ok ? napi_set_named_property(env, obj, name, v) : st;
+}
+
+/*
+ * stats(sock) -> { ringPackets, ringDrops, ringFreezes, txDropped, txErrors }: totals since open.
+ * ringDrops are frames the kernel had no room for in the receive ring (tp_drops), ringFreezes the
+ * times the ring was found full (tp_freeze_q_cnt: events, not frames), ringPackets the frames that
+ * reached the socket, dropped ones included (tp_packets).
+ */
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  port_t *p = unwrap(env, argv[0]);
+  if (!p) return NULL;
+  if (!p->closed) {
+    struct tpacket_stats_v3 st;
+    socklen_t len = sizeof st;
+    memset(&st, 0, sizeof st);
+    if (getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+      p->ring_packets += st.tp_packets;
+      p->ring_drops += st.tp_drops;
+      p->ring_freezes += st.tp_freeze_q_cnt;
+    }
+  }
+  CHECK(napi_create_object(env, &obj));
+  CHECK(set_number(env, obj, "ringPackets", (double)p->ring_packets));
+  CHECK(set_number(env, obj, "ringDrops", (double)p->ring_drops));
+  CHECK(set_number(env, obj, "ringFreezes", (double)p->ring_freezes));
+  CHECK(set_number(env, obj, "txDropped", (double)p->tx_dropped));
+  CHECK(set_number(env, obj, "txErrors", (double)p->tx_errors));
+  return obj;
+}
+
+/* One socket for the interface ioctls of link(), opened on first use (in the process's namespace). */
+static int ioctl_fd = -1;
+
+/*
+ * link(ifname) -> { ifindex, flags, mac } or null when there is no such interface: three ioctls,
+ * no file opened. flags are the low 16 bits of the kernel's dev_get_flags(): IFF_UP (admin
+ * state), IFF_RUNNING (operationally up: carrier, not dormant)...
+ */
+static napi_value js_link(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj, result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  size_t len;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], ifr.ifr_name, sizeof ifr.ifr_name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "link(ifname)");
+    return NULL;
+  }
+  if (ioctl_fd < 0) {
+    ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (ioctl_fd < 0) return throw_errno(env, "socket(AF_INET)", errno);
+  }
+  if (ioctl(ioctl_fd, SIOCGIFINDEX, &ifr) != 0) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  int ifindex = ifr.ifr_ifindex;
+  if (ioctl(ioctl_fd, SIOCGIFFLAGS, &ifr) != 0) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  unsigned flags = (unsigned short)ifr.ifr_flags;
+  struct ifreq ifr2;
+  memset(&ifr2, 0, sizeof ifr2);
+  memcpy(ifr2.ifr_name, ifr.ifr_name, sizeof ifr2.ifr_name);
+  if (ioctl(ioctl_fd, SIOCGIFHWADDR, &ifr2) != 0) {
+    CHECK(napi_get_null(env, &result));
+    return result;
+  }
+  const uint8_t *a = (const uint8_t *)ifr2.ifr_hwaddr.sa_data;
+  char mac[18];
+  snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
+  napi_value v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(set_number(env, obj, "ifindex", ifindex));
+  CHECK(set_number(env, obj, "flags", flags));
+  CHECK(napi_create_string_utf8(env, mac, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, obj, "mac", v));
+  return obj;
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -531,6 +699,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"sendOne", NULL, js_send_one, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"link", NULL, js_link, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

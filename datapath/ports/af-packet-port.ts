@@ -7,7 +7,11 @@
  *
  * Receiving: the addon calls `onBatch(count)` once per batch of frames; each frame is a view of
  * the memory-mapped ring (no copy), described by 4 words in the shared `meta` array (offset,
- * length, flags, GSO segment size) and valid during that call only. Frames the kernel left
+ * length, flags, GSO segment size) and valid during that call only. A batch holds at most
+ * RX_BUDGET frames, and is cut short after RX_TIME_BUDGET_MS (the frames not taken are handed
+ * over again first in the next batch): after it the event loop runs timers, OpenFlow I/O and the
+ * other ports before this port's next batch, so a flooded port cannot starve the switch however
+ * costly its frames are (af_packet.c). Frames the kernel left
  * unfinished are finished here first (offload.ts): a partial checksum is completed, a GSO
  * super-frame is cut into wire-sized segments; a frame longer than the ring could hold is dropped.
  *
@@ -16,7 +20,14 @@
  * frames sent from anywhere else (PACKET_OUT, timers), on a microtask. A frame larger than a slot
  * goes out alone at once.
  *
- * Link: admin state, carrier, MAC, speed and MTU come from /sys/class/net. A socket error (the
+ * Counters: frames the kernel had no room for in the receive ring are `rxDropped` (the ring's
+ * PACKET_STATISTICS); frames the kernel refused on send are `txDropped` when it had no room
+ * (ENOBUFS, EAGAIN: as Linux counts a full queue) and `txErrors` otherwise (interface down, ...).
+ * Read when asked (stats requests), kept across a reopened socket.
+ *
+ * Link: admin state (IFF_UP), carrier (IFF_RUNNING, as Open vSwitch reads it) and MAC come from
+ * three ioctls (the addon's link(): no file opened, so polling many ports stays cheap); speed and
+ * MTU from /sys/class/net, speed read again only when the link changed. A socket error (the
  * interface going down: ENETDOWN; deleted: ENXIO/ENODEV) is reported with the 'socket-error'
  * event and to `watchLink` listeners, never thrown; the socket keeps working when the interface
  * comes back, and an interface deleted and created again under the same name is reopened.
@@ -55,6 +66,7 @@ interface NativeOptions {
   blockSize: number;
   blockCount: number;
   blockTimeoutMs: number;
+  rxBudget: number;
   txSlotSize: number;
   txSlots: number;
 }
@@ -62,12 +74,28 @@ interface Addon {
   open(
     ifname: string,
     opts: NativeOptions,
-    onBatch: (count: number) => void,
+    onBatch: (count: number) => number,
     onError: (errno: number, message: string) => void,
   ): NativeSocket;
   flush(sock: NativeSocket, count: number): number;
   sendOne(sock: NativeSocket, frame: Uint8Array): number;
   close(sock: NativeSocket): void;
+  stats(sock: NativeSocket): NativeStats;
+  link(ifname: string): NativeLink | null;
+}
+/** What the addon's stats() returns: totals since the socket was opened. */
+interface NativeStats {
+  ringPackets: number;
+  ringDrops: number;
+  ringFreezes: number;
+  txDropped: number;
+  txErrors: number;
+}
+/** What the addon's link() returns. */
+interface NativeLink {
+  ifindex: number;
+  flags: number;
+  mac: string;
 }
 
 /** Where the built addon may be: beside the sources (datapath/ports/) or seen from the build (dist/datapath/ports/). */
@@ -91,16 +119,39 @@ function addon(): Addon {
 const execFileAsync = promisify(execFile);
 
 const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+const ENOBUFS = 105;
+const EAGAIN = 11;
 /** Ring blocks: large enough for a 64 KiB GSO super-frame; 32 of them (4 MiB) per port. */
 const BLOCK_SIZE = 128 * 1024;
 const BLOCK_COUNT = 32;
 const TX_SLOTS = 256;
+/**
+ * Frames a port hands the datapath per event-loop turn at most. 256 keeps a turn short (at about
+ * 1.3 us a forwarded frame and some 5-10 us a table miss sent to a controller, 0.3 to 2.5 ms per
+ * busy port) so timers, OpenFlow connections and the other ports wait at most a few ms however
+ * hard one port is flooded; and large enough that the per-batch costs (the call into JS, an
+ * epoll_wait, one sendmmsg per output port: the TX_SLOTS staging slots fill exactly once) stay
+ * negligible per frame. Open vSwitch's netdev ports take 32 (NETDEV_MAX_BURST) per poll, in C.
+ */
+export const RX_BUDGET = 256;
+/**
+ * How long one batch may take, in ms: the bound on a turn when frames are costly (a table miss
+ * that becomes a PACKET_IN costs tens of us: 256 of them would hold the loop for ~10 ms).
+ * Checked every RX_TIME_CHECK frames; forwarding (about 1 us a frame) never reaches it.
+ */
+export const RX_TIME_BUDGET_MS = 1;
+const RX_TIME_CHECK = 16;
 /** Ethernet header, two VLAN tags and some slack over the MTU. */
 const FRAME_OVERHEAD = 32;
 
 export interface AfPacketPortOptions {
   /** Longest a lone received frame waits in the ring before it is handed over, in ms (>= 1). */
   blockTimeoutMs?: number;
+  /** Frames per receive batch at most (default RX_BUDGET). */
+  rxBudget?: number;
+  /** Time per receive batch at most, in ms (default RX_TIME_BUDGET_MS). */
+  rxTimeBudgetMs?: number;
 }
 
 export interface AfPacketPortEvents {
@@ -131,13 +182,19 @@ function noteStaged(port: AfPacketPort): void {
 
 export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements NetPort {
   readonly name: string;
-  /** Frames refused by the kernel on send, and frames received that could not be forwarded. */
-  txErrors = 0;
+  /** Frames received that could not be forwarded (truncated, not segmentable). */
   rxErrors = 0;
   /** Frames received with a partial checksum, completed here; GSO super-frames cut into segments. */
   checksumsCompleted = 0;
   superFramesSegmented = 0;
   private readonly blockTimeoutMs: number;
+  private readonly rxBudget: number;
+  private readonly rxTimeBudgetMs: number;
+  /** Counters of the sockets closed so far (a reopened socket starts from zero). */
+  private readonly before: NativeStats = { ringPackets: 0, ringDrops: 0, ringFreezes: 0, txDropped: 0, txErrors: 0 };
+  /** Speed as last read, and the link it was read for (read again when that changes). */
+  private speedMbps = 0;
+  private speedFor = '';
   private sock: NativeSocket | undefined;
   private ring = new Uint8Array(0);
   private meta = new Uint32Array(0);
@@ -153,6 +210,43 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     super();
     this.name = name;
     this.blockTimeoutMs = Math.max(1, opts.blockTimeoutMs ?? 1);
+    this.rxBudget = opts.rxBudget ?? RX_BUDGET;
+    this.rxTimeBudgetMs = opts.rxTimeBudgetMs ?? RX_TIME_BUDGET_MS;
+  }
+
+  /** Totals over every socket this port has had: the closed ones and the one open now. */
+  private counters(): NativeStats {
+    const now = this.sock ? addon().stats(this.sock) : undefined;
+    const b = this.before;
+    return now
+      ? {
+          ringPackets: b.ringPackets + now.ringPackets,
+          ringDrops: b.ringDrops + now.ringDrops,
+          ringFreezes: b.ringFreezes + now.ringFreezes,
+          txDropped: b.txDropped + now.txDropped,
+          txErrors: b.txErrors + now.txErrors,
+        }
+      : { ...b };
+  }
+
+  /** Frames lost because the receive ring was full (the kernel's tp_drops): rx_dropped. */
+  get rxDropped(): number {
+    return this.counters().ringDrops;
+  }
+
+  /** Times the kernel found the receive ring full (tp_freeze_q_cnt; events, not frames). */
+  get ringFreezes(): number {
+    return this.counters().ringFreezes;
+  }
+
+  /** Frames the kernel refused on send for want of room (ENOBUFS, EAGAIN): tx_dropped. */
+  get txDropped(): number {
+    return this.counters().txDropped;
+  }
+
+  /** Frames the kernel refused on send for any other reason (interface down, ...): tx_errors. */
+  get txErrors(): number {
+    return this.counters().txErrors;
   }
 
   open(onFrame: (frame: Uint8Array) => void): void {
@@ -171,7 +265,14 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.slotSize = Math.ceil((mtu + FRAME_OVERHEAD) / 64) * 64;
     const sock = addon().open(
       this.name,
-      { blockSize: BLOCK_SIZE, blockCount: BLOCK_COUNT, blockTimeoutMs: this.blockTimeoutMs, txSlotSize: this.slotSize, txSlots: TX_SLOTS },
+      {
+        blockSize: BLOCK_SIZE,
+        blockCount: BLOCK_COUNT,
+        blockTimeoutMs: this.blockTimeoutMs,
+        rxBudget: this.rxBudget,
+        txSlotSize: this.slotSize,
+        txSlots: TX_SLOTS,
+      },
       (count) => this.onBatch(count),
       (errno, message) => this.onSocketError(errno, message),
     );
@@ -183,25 +284,31 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.txCount = 0;
   }
 
-  private onBatch(count: number): void {
+  /** Takes frames [0, count) of the batch until the time budget runs out; returns how many it took. */
+  private onBatch(count: number): number {
     const onFrame = this.onFrame;
-    if (!onFrame) return;
+    if (!onFrame) return count;
     const meta = this.meta;
     const ring = this.ring;
+    const deadline = performance.now() + this.rxTimeBudgetMs;
+    let i = 0;
     batchDepth++;
     try {
-      for (let i = 0, m = 0; i < count; i++, m += META_WORDS) {
+      for (let m = 0; i < count; m += META_WORDS) {
         const offset = meta[m] as number;
         const frame = ring.subarray(offset, offset + (meta[m + 1] as number));
         const flags = meta[m + 2] as number;
+        i++;
         if (flags === 0) onFrame(frame);
         else this.unfinished(frame, flags, meta[m + 3] as number, onFrame);
         if (this.sock === undefined) break; // closed by a callback
+        if (i % RX_TIME_CHECK === 0 && i < count && performance.now() > deadline) break;
       }
     } finally {
       batchDepth--;
       if (batchDepth === 0) flushStaged();
     }
+    return i;
   }
 
   /** A frame the kernel flagged: truncated (dropped), GSO (segmented) or partially checksummed. */
@@ -229,7 +336,8 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     if (!sock) throw new Error(`${this.name} is closed`);
     if (frame.length > this.slotSize) {
       const errno = addon().sendOne(sock, frame);
-      if (errno !== 0) throw new Error(`${this.name}: send failed (errno ${errno})`);
+      // No room: dropped and counted by the addon (txDropped); anything else is the caller's error.
+      if (errno !== 0 && errno !== ENOBUFS && errno !== EAGAIN) throw new Error(`${this.name}: send failed (errno ${errno})`);
       return;
     }
     const slot = this.txCount;
@@ -240,33 +348,31 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     if (this.txCount === TX_SLOTS) this.flush();
   }
 
-  /** Sends every staged frame now (one sendmmsg). */
+  /** Sends every staged frame now (one sendmmsg; what the kernel refuses, the addon counts). */
   flush(): void {
     const count = this.txCount;
     if (count === 0 || !this.sock) return;
     this.txCount = 0;
-    const sent = addon().flush(this.sock, count);
-    if (sent < count) this.txErrors += count - sent;
-  }
-
-  private adminUp(): boolean {
-    return (parseInt(readSys(this.name, 'flags') ?? '0', 16) & IFF_UP) !== 0;
+    addon().flush(this.sock, count);
   }
 
   readLink(): LinkInfo {
-    if (this.onFrame && (!this.sock || this.sock.ifindex !== ifindexOf(this.name))) this.reopen();
-    const speed = parseInt(readSys(this.name, 'speed') ?? '0', 10);
-    return {
-      adminUp: this.adminUp(),
-      carrier: readSys(this.name, 'carrier') === '1',
-      hwAddr: readSys(this.name, 'address') ?? '00:00:00:00:00:00',
-      speedMbps: speed > 0 ? speed : 0,
-    };
+    const link = linkOf(this.name);
+    if (this.onFrame && (!this.sock || this.sock.ifindex !== link?.ifindex)) this.reopen(link);
+    if (!link) return { adminUp: false, carrier: false, hwAddr: '00:00:00:00:00:00', speedMbps: 0 };
+    const carrier = (link.flags & IFF_RUNNING) !== 0;
+    const key = `${link.ifindex}/${link.flags}`;
+    if (key !== this.speedFor) {
+      const speed = parseInt(readSys(this.name, 'speed') ?? '0', 10);
+      this.speedMbps = speed > 0 ? speed : 0;
+      this.speedFor = key;
+    }
+    return { adminUp: (link.flags & IFF_UP) !== 0, carrier, hwAddr: link.mac, speedMbps: this.speedMbps };
   }
 
   /** The interface was deleted (and maybe created again): open the one that has the name now. */
-  private reopen(): void {
-    if (ifindexOf(this.name) === undefined) {
+  private reopen(link: NativeLink | null): void {
+    if (link === null) {
       if (this.sock) this.closeSocket(); // gone: nothing to receive until it is back
       return;
     }
@@ -294,6 +400,8 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
   private closeSocket(): void {
     if (!this.sock) return;
     this.flush();
+    const last = addon().stats(this.sock);
+    for (const k of Object.keys(this.before) as (keyof NativeStats)[]) this.before[k] += last[k];
     addon().close(this.sock);
     this.sock = undefined;
     this.ring = new Uint8Array(0);
@@ -313,9 +421,12 @@ function readSys(name: string, attr: string): string | undefined {
   }
 }
 
-function ifindexOf(name: string): number | undefined {
-  const v = readSys(name, 'ifindex');
-  return v === undefined ? undefined : parseInt(v, 10);
+/**
+ * An interface's index, flags (IFF_UP, IFF_RUNNING, ...) and MAC by ioctl, or null when there is
+ * none of that name in this network namespace.
+ */
+export function linkOf(name: string): NativeLink | null {
+  return addon().link(name);
 }
 
 /** Type "system" (also ""): an existing Linux interface. No options. */

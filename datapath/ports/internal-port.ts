@@ -24,7 +24,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { AfPacketPort } from './af-packet-port.js';
+import { AfPacketPort, linkOf } from './af-packet-port.js';
 import type { LinkInfo, NetPort } from './net-port.js';
 import { PortError, checkInterfaceName, type PortType } from './port-type.js';
 
@@ -97,6 +97,14 @@ export class InternalPort implements NetPort {
     return this.inner.rxErrors;
   }
 
+  get rxDropped(): number {
+    return this.inner.rxDropped;
+  }
+
+  get txDropped(): number {
+    return this.inner.txDropped;
+  }
+
   open(onFrame: (frame: Uint8Array) => void): void {
     this.inner.open(onFrame);
   }
@@ -111,9 +119,9 @@ export class InternalPort implements NetPort {
    */
   readLink(): LinkInfo {
     const peer = this.inner.readLink();
-    const flags = readSys(this.name, 'flags');
-    this.hostMac = readSys(this.name, 'address') ?? this.hostMac;
-    const adminUp = flags === undefined ? peer.carrier : (parseInt(flags, 16) & 1) !== 0;
+    const host = linkOf(this.name);
+    this.hostMac = host?.mac ?? this.hostMac;
+    const adminUp = host === null ? peer.carrier : (host.flags & 1) !== 0;
     return {
       adminUp,
       carrier: adminUp && peer.carrier,

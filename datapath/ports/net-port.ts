@@ -22,6 +22,8 @@ export interface NetPort {
   readonly txErrors?: number;
   /** Frames the interface itself received but could not deliver (truncated, unsegmentable). */
   readonly rxErrors?: number;
+  /** Frames that reached the interface and were lost before the datapath saw them (a full receive ring): rx_dropped. */
+  readonly rxDropped?: number;
   /** Frames the interface accepted and then dropped (a patch port without a peer): tx_dropped, not tx_packets. */
   readonly txDropped?: number;
   /**

@@ -4,7 +4,7 @@
  * away under an open socket (an event, never a crash).
  */
 import t from 'tap';
-import { AfPacketPort } from '../../datapath/ports/af-packet-port.js';
+import { AfPacketPort, RX_BUDGET, RX_TIME_BUDGET_MS, linkOf, type AfPacketPortOptions } from '../../datapath/ports/af-packet-port.js';
 import { createVethPair, removeLink, run, setLinkDown, setLinkUp, uniqueName, waitOperUp, type Teardownable } from '../helpers/netns.js';
 import { ethFrame, hex } from './frames.js';
 
@@ -19,7 +19,7 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<boolean> {
 }
 
 /** A veth pair a<->b in the root namespace, both up, each opened as an AfPacketPort collecting what it reads. */
-async function pair(t: Teardownable, tag: string) {
+async function pair(t: Teardownable, tag: string, opts: AfPacketPortOptions = {}, onB: () => void = () => undefined) {
   const a = uniqueName(`${tag}a`, 'ap');
   const b = uniqueName(`${tag}b`, 'ap');
   await createVethPair(a, b, t);
@@ -29,14 +29,17 @@ async function pair(t: Teardownable, tag: string) {
   await waitOperUp(a);
   await waitOperUp(b);
   const got = { a: [] as string[], b: [] as string[] };
-  const pa = new AfPacketPort(a);
-  const pb = new AfPacketPort(b);
+  const pa = new AfPacketPort(a, opts);
+  const pb = new AfPacketPort(b, opts);
   t.teardown(() => {
     pa.close();
     pb.close();
   });
   pa.open((f) => got.a.push(hex(f)));
-  pb.open((f) => got.b.push(hex(f)));
+  pb.open((f) => {
+    got.b.push(hex(f));
+    onB();
+  });
   return { a, b, pa, pb, got };
 }
 
@@ -137,4 +140,91 @@ t.test('close releases the socket: sends throw, close twice is harmless; unknown
   t.throws(() => pa.send(frame(1)), /closed/);
   pa.close();
   t.throws(() => new AfPacketPort('apnosuchif0').open(() => undefined), /apnosuchif0/);
+});
+
+t.test('receive batches are bounded: the event loop runs between them and every frame still arrives', async (t) => {
+  t.equal(RX_BUDGET, 256, 'the default budget');
+  const budget = 16;
+  // Batches seen by the receiver: a batch is one call from the addon, after which microtasks run.
+  const batches: number[] = [];
+  let inBatch = false;
+  const { pa, got } = await pair(t, 'k', { rxBudget: budget }, () => {
+    if (!inBatch) {
+      inBatch = true;
+      batches.push(0);
+      queueMicrotask(() => (inBatch = false));
+    }
+    batches[batches.length - 1]!++;
+  });
+  let turns = 0;
+  let ticking = true;
+  const tick = (): void => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  const total = 3000; // several ring blocks' worth, sent at once
+  const sent = Array.from({ length: total }, (_, i) => frame(i));
+  setImmediate(tick);
+  for (const f of sent) pa.send(f);
+  pa.flush();
+  t.ok(await waitFor(() => got.b.length >= total, 5000), `received ${got.b.length} of ${total}`);
+  ticking = false;
+  t.same(got.b, sent.map(hex), 'every frame, in order, though most waited for a later batch');
+  t.ok(Math.max(...batches) <= budget, `no batch above ${budget} frames (largest ${Math.max(...batches)})`);
+  t.ok(batches.length >= total / budget, `${batches.length} batches`);
+  t.ok(turns >= batches.length / 2, `the event loop turned between batches (${turns} turns for ${batches.length} batches)`);
+});
+
+t.test('a batch whose frames are slow is cut short by the time budget; the rest come next, once, unaltered', async (t) => {
+  t.equal(RX_TIME_BUDGET_MS, 1, 'the default time budget');
+  const batches: number[] = [];
+  let inBatch = false;
+  const { pa, got } = await pair(t, 't', {}, () => {
+    const until = performance.now() + 0.1; // a costly frame: 0.1 ms
+    while (performance.now() < until);
+    if (!inBatch) {
+      inBatch = true;
+      batches.push(0);
+      queueMicrotask(() => (inBatch = false));
+    }
+    batches[batches.length - 1]!++;
+  });
+  // Tagged frames: the tag the kernel stripped is put back once, also for frames handed over again.
+  const sent = Array.from({ length: 600 }, (_, i) => frame(i, { vid: 42 }));
+  for (const f of sent) pa.send(f);
+  pa.flush();
+  t.ok(await waitFor(() => got.b.length >= sent.length, 5000), `received ${got.b.length} of ${sent.length}`);
+  await sleep(50);
+  t.same(got.b, sent.map(hex), 'every frame once, in order, byte for byte');
+  t.ok(Math.max(...batches) <= 32, `batches cut short (largest ${Math.max(...batches)} frames, of a 256-frame budget)`);
+});
+
+t.test('a receive ring that overflows counts what it lost: sent = received + ring drops + refused', async (t) => {
+  const { pa, pb, got } = await pair(t, 'o');
+  t.equal(pb.rxDropped, 0, 'nothing lost yet');
+  // The sender fills the receiver's 4 MiB ring while this thread is busy sending (the receiver
+  // reads nothing meanwhile): 1000-byte frames, 12 MiB of them.
+  const big = (n: number) => ethFrame(0x88b5, Array.from({ length: 986 }, (_, i) => (n + i) & 0xff));
+  const total = 12_000;
+  for (let i = 0; i < total; i++) pa.send(big(i));
+  pa.flush();
+  await sleep(400); // let the receiver drain what the ring kept
+  const received = got.b.length;
+  const ringDrops = pb.rxDropped;
+  const refused = pa.txDropped + pa.txErrors;
+  t.ok(ringDrops > 0, `the ring overflowed: ${ringDrops} frames lost there`);
+  t.ok(pb.ringFreezes > 0, `and the kernel found it full ${pb.ringFreezes} times`);
+  t.ok(received > 0, `${received} received`);
+  t.equal(received + ringDrops + refused, total, `${received} received + ${ringDrops} lost in the ring + ${refused} refused on send`);
+  t.equal(pb.rxDropped, ringDrops, 'reading the counter again does not clear it');
+});
+
+t.test('link(): index, flags and MAC by ioctl; null for no such interface', async (t) => {
+  const { a, pa } = await pair(t, 'l');
+  const link = linkOf(a);
+  t.ok(link !== null && link.ifindex > 0, 'an index');
+  t.equal((link?.flags ?? 0) & 0x1, 0x1, 'IFF_UP');
+  t.match(link?.mac ?? '', /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  t.equal(pa.readLink().hwAddr, link?.mac, 'readLink reports it');
+  t.equal(linkOf('apnosuchif0'), null);
 });

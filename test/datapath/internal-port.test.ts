@@ -41,6 +41,7 @@ t.test('the host end moved into a namespace: up while the pair has carrier, last
   const port = createInternalPort(name) as InternalPort;
   port.open(() => undefined);
   const mac = port.readLink().hwAddr;
+  t.same([port.rxDropped, port.rxErrors, port.txDropped, port.txErrors], [0, 0, 0, 0], 'the switch end\'s counters, from zero');
   await moveToNamespace(name, ns);
   t.equal(internalPairState(name), 'moved', 'only the switch\'s end is left here');
   t.same(port.readLink().adminUp, false, 'moved, down (a move takes the interface down): down');
