@@ -26,7 +26,8 @@
  * - The idle probe runs only when `probeIntervalMs` is set (controller connections).
  *
  * Output is bounded as Open vSwitch's connmgr/rconn bound it (constants in protocol/constants.ts).
- * Every message written counts as queued until the socket has handed it to the kernel:
+ * A message the kernel does not take at once waits in the socket's buffer, and counts as queued
+ * until it has been handed to the kernel:
  * - Replies (and errors, HELLO, echoes, PORT_STATUS) are never dropped. Once OFCONN_REPLY_MAX of
  *   them (or OFCONN_REPLY_BYTES_MAX bytes) wait, the connection stops reading and processing
  *   requests until some are written: a peer that does not read cannot make the switch answer more.
@@ -116,7 +117,10 @@ export class Connection {
   private probeTimer: NodeJS.Timeout | null = null;
   private nextXid = 1;
   private internalErrorCount = 0;
-  /** The size of each message written and not yet handed to the kernel, in order; negative: asynchronous. */
+  /**
+   * Every message written whose write callback is still to come, in order: its size when it waits
+   * in the socket's buffer (negative: asynchronous), 0 when the kernel took it at once.
+   */
   private readonly unflushed: number[] = [];
   private replyCount = 0;
   private replyByteCount = 0;
@@ -188,11 +192,11 @@ export class Connection {
   sendEncoded(msg: OfpMessage, bytes: Buffer): void {
     if (this.stateValue === 'closed') return;
     if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
-    if (this.unflushed.length === 0) this.outputProgressAt = this.now();
-    this.unflushed.push(bytes.length);
-    this.replyCount++;
-    this.replyByteCount += bytes.length;
-    this.socket.write(bytes, this.flushed);
+    if (this.write(bytes)) {
+      this.unflushed.push(bytes.length);
+      this.replyCount++;
+      this.replyByteCount += bytes.length;
+    } else this.unflushed.push(0);
     if (!this.readingPaused && this.repliesFull()) {
       this.readingPaused = true;
       this.socket.pause();
@@ -216,12 +220,24 @@ export class Connection {
       return false;
     }
     if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
-    if (this.unflushed.length === 0) this.outputProgressAt = this.now();
-    this.unflushed.push(-bytes.length);
-    this.asyncCount++;
-    this.asyncByteCount += bytes.length;
-    this.socket.write(bytes, this.flushed);
+    if (this.write(bytes)) {
+      this.unflushed.push(-bytes.length);
+      this.asyncCount++;
+      this.asyncByteCount += bytes.length;
+    } else this.unflushed.push(0);
     return true;
+  }
+
+  /**
+   * Writes `bytes`; true when they wait in the socket's buffer (the kernel did not take them at
+   * once), which is what the budget counts: a burst the peer keeps up with costs nothing.
+   */
+  private write(bytes: Buffer): boolean {
+    const idle = this.socket.writableLength === 0;
+    this.socket.write(bytes, this.flushed);
+    const waits = this.socket.writableLength > 0;
+    if (idle && waits) this.outputProgressAt = this.now();
+    return waits;
   }
 
   /** Asynchronous messages dropped for the output budget, by kind. */
@@ -258,7 +274,7 @@ export class Connection {
     if (this.stateValue === 'closed') return;
     const size = this.unflushed.shift();
     if (size === undefined) return;
-    if (size >= 0) {
+    if (size > 0) {
       this.replyCount--;
       this.replyByteCount -= size;
     } else {
@@ -276,7 +292,7 @@ export class Connection {
 
   /** Output queued and no progress for longer than the limit: the peer does not read; close. */
   private checkStall(): void {
-    if (this.stateValue === 'closed' || this.unflushed.length === 0) return;
+    if (this.stateValue === 'closed' || this.socket.writableLength === 0) return;
     const blocked = this.now() - this.outputProgressAt;
     if (blocked > this.stallLimitMs) this.close(`output blocked for ${blocked} ms (limit ${this.stallLimitMs} ms): the peer does not read`, true);
   }

@@ -8,7 +8,8 @@
  *   `burstLimit`, the oldest packet-in of the longest queue is dropped first ("dropped"), so a
  *   port that floods loses its own packet-ins and a quiet port's still get through.
  * - A timer sends queued packet-ins as tokens come, taking one from each port's queue in turn, at
- *   most PINSCHED_RUN_MAX per run so that the rest of the switch gets the thread.
+ *   most PINSCHED_RUN_MAX per run so that the rest of the switch gets the thread; so does each new
+ *   packet-in before it is queued (a flood may hold the timer back).
  *
  * A connection has two schedulers (connmgr.c N_SCHEDULERS): one for table misses and one for
  * everything else (OUTPUT:CONTROLLER), so that a miss flood cannot starve a flow's packet-ins.
@@ -132,6 +133,8 @@ export class PacketInScheduler<T> {
   /** A packet-in from `port`: sent now, queued, or (the queues full) queued in place of another. */
   send(port: number, item: T): void {
     if (this.closed) return;
+    // Queued ones first, whose tokens may have come while a busy datapath held the timer back.
+    if (this.nQueued > 0) this.run();
     if (this.nQueued === 0 && this.withdraw()) {
       this.nBypassed++;
       this.release(item);

@@ -119,3 +119,18 @@ t.test('output blocked longer than the probe interval: closed, with one log line
   t.notOk(h.conn.sendAsync(packetIn(10).msg, packetIn(10).bytes, 'packet-in-miss'), 'nothing is sent after close');
   t.same(h.conn.backlog, { replies: 0, replyBytes: 0, async: 0, asyncBytes: 0 }, 'what was queued is freed');
 });
+
+t.test('a burst the kernel takes at once costs no budget: a reading peer gets all of it', async (t) => {
+  const h = await harness(t, 'passive', null);
+  const { msg, bytes } = packetIn(60);
+  let accepted = 0;
+  for (let i = 0; i < 1000; i++) if (h.conn.sendAsync(msg, bytes, 'packet-in-miss')) accepted++;
+  t.equal(accepted, 1000, `1000 PACKET_INs written in one go, more than CONTROLLER_QUEUE_SIZE (${CONTROLLER_QUEUE_SIZE})`);
+  t.same(h.conn.outputDrops(), {}, 'none dropped');
+  let got = 0;
+  while (got < 1000) {
+    await h.client.next((m) => m.type === OFPT.PACKET_IN, 3000);
+    got++;
+  }
+  t.equal(got, 1000, 'and the peer read them all');
+});
