@@ -46,6 +46,12 @@ export interface BenchSwitch {
 export interface SwitchOptions {
   /** TCP port of a controller listening on 127.0.0.1 in the switch namespace. */
   controllerPort?: number;
+  /**
+   * Packet-ins per second the switch may send the controller (ofswitch --controller-rate-limit;
+   * Open vSwitch's controller_rate_limit). Unset: each switch's default (Open vSwitch: no limit;
+   * ofswitch: 10,000/s per kind, lib/packet-in-scheduler.ts).
+   */
+  controllerRateLimit?: number;
 }
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
@@ -90,6 +96,7 @@ async function waitExit(pid: number): Promise<void> {
 async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<BenchSwitch> {
   const sw = rig.ns.sw as string;
   const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
+  if (options.controllerRateLimit !== undefined) controller.push('--controller-rate-limit', String(options.controllerRateLimit));
   const proc = rig.track(
     spawn(
       'ip',
@@ -159,6 +166,8 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
       '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2']);
     if (options.controllerPort !== undefined) {
       inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
+      if (options.controllerRateLimit !== undefined)
+        inSw('ovs-vsctl', [...vsctl, 'set', 'controller', BRIDGE, `controller_rate_limit=${options.controllerRateLimit}`]);
     }
   } catch (e) {
     await stop();
