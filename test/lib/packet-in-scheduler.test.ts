@@ -140,3 +140,18 @@ t.test("a connection's two schedulers: misses cannot starve actions; OVS's statu
   both.setLimits({ rateLimit: 100, burstLimit: 1 });
   t.equal(both.miss.stats.backlog, 1);
 });
+
+t.test('a long queue stays in order as it drains (its storage compacted on the way)', async (t) => {
+  const c = clock();
+  const out: number[] = [];
+  const s = new PacketInScheduler<number>({ rateLimit: 100_000, burstLimit: 3000 }, (i) => out.push(i), c.now);
+  t.teardown(() => s.close());
+  for (let i = 0; i < 3000; i++) s.send(1, -1); // empties the bucket
+  out.length = 0;
+  for (let i = 0; i < 2500; i++) s.send(1, i);
+  for (let round = 0; round < 60 && s.stats.backlog > 0; round++) {
+    c.advance(10);
+    s.run();
+  }
+  t.same(out, Array.from({ length: 2500 }, (_, i) => i), 'every packet-in once, oldest first');
+});
