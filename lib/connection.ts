@@ -272,8 +272,7 @@ export class Connection {
   /** A message reached the kernel: the oldest one queued (write callbacks come in order). */
   private onFlushed(): void {
     if (this.stateValue === 'closed') return;
-    const size = this.unflushed.shift();
-    if (size === undefined) return;
+    const size = this.unflushed.shift() as number; // one entry per write, callbacks in order
     if (size > 0) {
       this.replyCount--;
       this.replyByteCount -= size;

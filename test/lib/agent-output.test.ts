@@ -152,7 +152,8 @@ t.test('a reply that fits one part: sent at once, no promise; a closed connectio
 });
 
 t.test('PACKET_INs through the schedulers: misses and actions apart, then sendAsync; FLOW_REMOVED droppable, PORT_STATUS not', async (t) => {
-  const agent = agentWith(new Table(), { rateLimit: 100, burstLimit: 3 });
+  // 1 packet-in/s: no token comes back while the test runs, however slow the machine.
+  const agent = agentWith(new Table(), { rateLimit: 1, burstLimit: 3 });
   const conn = new FakeConnection();
   const c = conn as unknown as Connection;
   agent.onActive(c);
@@ -168,7 +169,7 @@ t.test('PACKET_INs through the schedulers: misses and actions apart, then sendAs
   t.equal(status?.['packet-in-miss-backlog'], '3', 'burst_limit queued');
   t.equal(status?.['packet-in-miss-dropped'], '4');
   t.equal(status?.['packet-in-action-bypassed'], '1');
-  agent.setPacketInLimits(c, { rateLimit: 100, burstLimit: 1 });
+  agent.setPacketInLimits(c, { rateLimit: 1, burstLimit: 1 });
   t.equal(agent.packetInStatus(c)?.['packet-in-miss-backlog'], '1', 'new limits apply to the live connection');
 
   agent.flowsRemoved([{ entry: { match: MATCH_ALL, priority: 1, cookie: 0n, actions: [], idleTimeout: 0, flags: OFPFF.SEND_FLOW_REM, packetCount: 0, byteCount: 0 }, reason: 0, durationSec: 0, durationNsec: 0 }]);
