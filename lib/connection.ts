@@ -38,6 +38,10 @@
  *   interval, or OFCONN_STALL_LIMIT_NO_PROBE_MS without a probe, closes the connection with one log
  *   line (the reason of "connection closed"), freeing what was queued at once.
  * - `whenWritable()` lets a long reply go out part by part as fast as the peer reads.
+ * Deliberate difference: Open vSwitch sends FLOW_REMOVED as a reply (never dropped; connmgr.c
+ * reasons that a connection whose requests wait adds no flows that could expire). Its count is
+ * then bounded only by the table: a million entries expiring at once to a peer that does not
+ * read would queue a million messages. ofswitch drops and counts them past the budget instead.
  */
 import type { Socket } from 'node:net';
 import {
