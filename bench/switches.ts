@@ -48,6 +48,12 @@ export interface SwitchOptions {
   controllerPort?: number;
   /** More of the rig's ports (its `extra` hosts'), as OpenFlow ports 3, 4, ... */
   extraPorts?: readonly string[];
+  /**
+   * Packet-ins per second the switch may send the controller (ofswitch --controller-rate-limit;
+   * Open vSwitch's controller_rate_limit). Unset: each switch's default (Open vSwitch: no limit;
+   * ofswitch: 10,000/s per kind, lib/packet-in-scheduler.ts).
+   */
+  controllerRateLimit?: number;
 }
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
@@ -92,6 +98,7 @@ async function waitExit(pid: number): Promise<void> {
 async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<BenchSwitch> {
   const sw = rig.ns.sw as string;
   const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
+  if (options.controllerRateLimit !== undefined) controller.push('--controller-rate-limit', String(options.controllerRateLimit));
   const proc = rig.track(
     spawn(
       'ip',
@@ -162,6 +169,8 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
       ...(options.extraPorts ?? []).flatMap((p, i) => ['--', 'add-port', BRIDGE, p, '--', 'set', 'interface', p, `ofport_request=${i + 3}`])]);
     if (options.controllerPort !== undefined) {
       inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
+      if (options.controllerRateLimit !== undefined)
+        inSw('ovs-vsctl', [...vsctl, 'set', 'controller', BRIDGE, `controller_rate_limit=${options.controllerRateLimit}`]);
     }
   } catch (e) {
     await stop();

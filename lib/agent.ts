@@ -12,6 +12,13 @@
  * slot is free) and the PACKET_IN carries at most miss_send_len (or max_len) bytes of it; a
  * PACKET_OUT, or an ADD/MODIFY, naming the buffer sends that frame through its actions; an
  * unknown or expired buffer earns BAD_REQUEST/BUFFER_UNKNOWN after the table change is made.
+ *
+ * Asynchronous messages are bounded per connection: PACKET_INs pass the connection's two packet-in
+ * schedulers (packet-in-scheduler.ts: misses apart from OUTPUT:CONTROLLER, a token bucket, fair
+ * across ingress ports), then, like FLOW_REMOVED, the connection's output budget, which drops and
+ * counts them when the peer does not keep up (connection.ts). PORT_STATUS and replies are never
+ * dropped. Multi-part statistics replies go out one part at a time, each after the connection can
+ * take more (`whenWritable`), so a slow reader gets them as it reads.
  */
 import {
   OFP_DEFAULT_MISS_SEND_LEN,
@@ -56,7 +63,8 @@ import { BufferPool } from './buffer-pool.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
-import { splitBySize } from './stats-split.js';
+import { PacketInSchedulers, type PacketInLimits } from './packet-in-scheduler.js';
+import { MAX_STATS_BODY } from './stats-split.js';
 
 /** A flow entry as the agent needs it back from the table. */
 export interface AgentFlowEntry {
@@ -117,6 +125,17 @@ export interface AgentOptions {
   readonly bufferPool?: BufferPool;
   /** Called after every change to the table that may move the next expiry earlier. */
   readonly onTableChange?: () => void;
+  /** A connection's packet-in limits, asked when its handshake is done (default: the scheduler's defaults). */
+  readonly packetInLimits?: (conn: Connection) => PacketInLimits;
+}
+
+const PACKET_IN_HEADER = { type: OFPT.PACKET_IN, xid: 0 } as const;
+
+/** A PACKET_IN encoded once for every connection it goes to, and the counter its drops go to. */
+interface PacketInItem {
+  readonly msg: { readonly type: number; readonly xid: number };
+  readonly bytes: Buffer;
+  readonly kind: 'packet-in-miss' | 'packet-in-action';
 }
 
 /** The capabilities that really work. */
@@ -145,6 +164,7 @@ export class Agent implements ConnectionHandler {
   private readonly log: Logger;
   private fragFlags: number = OFPC_FRAG.NORMAL;
   private missSendLen: number = OFP_DEFAULT_MISS_SEND_LEN;
+  private readonly schedulers = new Map<Connection, PacketInSchedulers<PacketInItem>>();
 
   constructor(options: AgentOptions) {
     this.options = options;
@@ -156,12 +176,26 @@ export class Agent implements ConnectionHandler {
 
   onActive(conn: Connection): void {
     this.connections.add(conn);
+    const limits = this.options.packetInLimits?.(conn) ?? {};
+    this.schedulers.set(conn, new PacketInSchedulers<PacketInItem>(limits, (item) => conn.sendAsync(item.msg, item.bytes, item.kind)));
     this.updateControllerCount();
   }
 
   onClose(conn: Connection): void {
     this.connections.delete(conn);
+    this.schedulers.get(conn)?.close();
+    this.schedulers.delete(conn);
     this.updateControllerCount();
+  }
+
+  /** Changes a connection's packet-in limits (the queued packet-ins beyond the new burst are dropped). */
+  setPacketInLimits(conn: Connection, limits: PacketInLimits): void {
+    this.schedulers.get(conn)?.setLimits(limits);
+  }
+
+  /** A connection's packet-in counters, as OVS's Controller status names them (undefined before its handshake). */
+  packetInStatus(conn: Connection): Record<string, string> | undefined {
+    return this.schedulers.get(conn)?.statusPairs();
   }
 
   private updateControllerCount(): void {
@@ -175,21 +209,25 @@ export class Agent implements ConnectionHandler {
     return false;
   }
 
-  /** Sends an asynchronous message to every connection whose handshake is done, encoded once. */
-  private broadcast(build: () => OfpMessage): void {
+  /**
+   * Sends an asynchronous message to every connection whose handshake is done, encoded once: as a
+   * message that may be dropped past the output budget (counted as `droppable`), or never dropped.
+   */
+  private broadcast(build: () => OfpMessage, droppable: string | null): void {
     let msg: OfpMessage | undefined;
     let bytes: Buffer | undefined;
     for (const conn of this.connections) {
       if (!conn.isActive) continue;
       msg ??= build();
       bytes ??= encodeMessage(msg);
-      conn.sendEncoded(msg, bytes);
+      if (droppable === null) conn.sendEncoded(msg, bytes);
+      else conn.sendAsync(msg, bytes, droppable);
     }
   }
 
   // ---- requests ----------------------------------------------------------------------------------
 
-  onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void {
+  onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void | Promise<void> {
     const xid = msg.xid;
     switch (msg.type) {
       case OFPT.FEATURES_REQUEST:
@@ -284,7 +322,7 @@ export class Agent implements ConnectionHandler {
 
   // ---- statistics --------------------------------------------------------------------------------
 
-  private stats(conn: Connection, msg: StatsRequest, bytes: Uint8Array): void {
+  private stats(conn: Connection, msg: StatsRequest, bytes: Uint8Array): void | Promise<void> {
     const reply = { version: OFP_VERSION, type: OFPT.STATS_REPLY, xid: msg.xid, flags: 0 } as const;
     const table = this.options.flowTable;
     switch (msg.statsType) {
@@ -320,10 +358,45 @@ export class Agent implements ConnectionHandler {
     }
   }
 
-  /** A reply in as many messages as its items need, OFPSF_REPLY_MORE on all but the last. */
-  private sendParts<T>(conn: Connection, items: readonly T[], sizeOf: (item: T) => number, build: (part: T[], flags: number) => StatsReply): void {
-    const parts = splitBySize(items, sizeOf);
-    parts.forEach((part, i) => conn.send(build(part, i < parts.length - 1 ? OFPSF.REPLY_MORE : 0)));
+  /**
+   * A reply in as many messages as its items need (each body at most MAX_STATS_BODY bytes),
+   * OFPSF_REPLY_MORE on all but the last. Each part is built and sent only once the connection can
+   * take more (`whenWritable`), so a slow reader gets the reply as it reads it; the promise settles
+   * when the last part is written (or the connection closed). One part is sent at once, no promise.
+   */
+  private sendParts<T>(
+    conn: Connection,
+    items: Iterable<T>,
+    sizeOf: (item: T) => number,
+    build: (part: T[], flags: number) => StatsReply,
+  ): void | Promise<void> {
+    const iterator = items[Symbol.iterator]();
+    let next = iterator.next();
+    /** The next part, `next` holding the first item after it. */
+    const take = (): T[] => {
+      const part: T[] = [];
+      let used = 0;
+      while (!next.done) {
+        const size = sizeOf(next.value);
+        if (used + size > MAX_STATS_BODY && part.length > 0) break;
+        part.push(next.value);
+        used += size;
+        next = iterator.next();
+      }
+      return part;
+    };
+    const first = take();
+    if (next.done) return conn.send(build(first, 0));
+    return (async () => {
+      let part = first;
+      while (!next.done) {
+        conn.send(build(part, OFPSF.REPLY_MORE));
+        await conn.whenWritable();
+        if (conn.state === 'closed') return;
+        part = take();
+      }
+      conn.send(build(part, 0));
+    })();
   }
 
   // ---- asynchronous messages ---------------------------------------------------------------------
@@ -343,19 +416,22 @@ export class Agent implements ConnectionHandler {
     this.packetIn(frame, inPort, maxLen, reason);
   }
 
+  /** A PACKET_IN, encoded once, through each connection's scheduler for its kind (miss or not). */
   private packetIn(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void {
     const bufferId = this.bufferPool.store(frame, inPort);
     const data = bufferId === OFP_NO_BUFFER || frame.length <= maxLen ? frame : frame.subarray(0, maxLen);
-    this.broadcast(() => ({
-      version: OFP_VERSION,
-      type: OFPT.PACKET_IN,
-      xid: 0,
-      bufferId,
-      totalLen: frame.length,
-      inPort,
-      reason,
-      data,
-    }));
+    const miss = reason === OFPR.NO_MATCH;
+    let item: PacketInItem | undefined;
+    for (const conn of this.connections) {
+      const schedulers = this.schedulers.get(conn);
+      if (!conn.isActive || !schedulers) continue;
+      if (!item) {
+        const msg: OfpMessage = { version: OFP_VERSION, type: OFPT.PACKET_IN, xid: 0, bufferId, totalLen: frame.length, inPort, reason, data };
+        // The frame may be a view of memory the datapath reuses: the encoding is a copy, and only it is kept.
+        item = { msg: PACKET_IN_HEADER, bytes: encodeMessage(msg), kind: miss ? 'packet-in-miss' : 'packet-in-action' };
+      }
+      schedulers.send(miss ? 'miss' : 'action', inPort, item);
+    }
   }
 
   /** FLOW_REMOVED for every removed entry that asked for it. */
@@ -376,7 +452,7 @@ export class Agent implements ConnectionHandler {
         idleTimeout: e.idleTimeout,
         packetCount: BigInt(e.packetCount),
         byteCount: BigInt(e.byteCount),
-      }));
+      }), 'flow-removed');
     }
   }
 
@@ -389,7 +465,7 @@ export class Agent implements ConnectionHandler {
 
   /** PORT_STATUS for a port added, deleted or changed (OFPPR_*). */
   portStatus(reason: number, desc: PhyPort): void {
-    this.broadcast(() => ({ version: OFP_VERSION, type: OFPT.PORT_STATUS, xid: 0, reason, desc }));
+    this.broadcast(() => ({ version: OFP_VERSION, type: OFPT.PORT_STATUS, xid: 0, reason, desc }), null);
   }
 }
 

@@ -24,11 +24,32 @@
  *   before the next starts, even when the handler is asynchronous. A BARRIER_REQUEST therefore
  *   needs nothing special: by the time it is handled, everything before it is done and sent.
  * - The idle probe runs only when `probeIntervalMs` is set (controller connections).
- * - When the peer stops reading, reading from it pauses until its queue drains, so one slow
- *   peer cannot make the switch buffer without bound.
+ *
+ * Output is bounded as Open vSwitch's connmgr/rconn bound it (constants in protocol/constants.ts).
+ * A message the kernel does not take at once waits in the socket's buffer, and counts as queued
+ * until it has been handed to the kernel:
+ * - Replies (and errors, HELLO, echoes, PORT_STATUS) are never dropped. Once OFCONN_REPLY_MAX of
+ *   them (or OFCONN_REPLY_BYTES_MAX bytes) wait, the connection stops reading and processing
+ *   requests until some are written: a peer that does not read cannot make the switch answer more.
+ * - Asynchronous messages (`sendAsync`: PACKET_IN, FLOW_REMOVED) are dropped while
+ *   CONTROLLER_QUEUE_SIZE of them (or OFCONN_ASYNC_BYTES_MAX bytes) wait, and counted per kind
+ *   (`outputDrops`), with a log line at most every 10 s while it goes on.
+ * - Output that makes no progress (something queued, nothing written) for longer than the probe
+ *   interval, or OFCONN_STALL_LIMIT_NO_PROBE_MS without a probe, closes the connection with one log
+ *   line (the reason of "connection closed"), freeing what was queued at once.
+ * - `whenWritable()` lets a long reply go out part by part as fast as the peer reads.
+ * Deliberate difference: Open vSwitch sends FLOW_REMOVED as a reply (never dropped; connmgr.c
+ * reasons that a connection whose requests wait adds no flows that could expire). Its count is
+ * then bounded only by the table: a million entries expiring at once to a peer that does not
+ * read would queue a million messages. ofswitch drops and counts them past the budget instead.
  */
 import type { Socket } from 'node:net';
 import {
+  CONTROLLER_QUEUE_SIZE,
+  OFCONN_ASYNC_BYTES_MAX,
+  OFCONN_REPLY_BYTES_MAX,
+  OFCONN_REPLY_MAX,
+  OFCONN_STALL_LIMIT_NO_PROBE_MS,
   OFP_VERSION,
   OFPBRC,
   OFPET,
@@ -69,6 +90,19 @@ export interface ConnectionOptions {
   readonly now?: () => number;
 }
 
+/** How often a connection checks that its output still moves (ms, at most). */
+const STALL_CHECK_MS = 1000;
+/** While asynchronous messages are being dropped, at most one log line this often (ms). */
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+/** What is queued unwritten on a connection. */
+export interface OutputBacklog {
+  readonly replies: number;
+  readonly replyBytes: number;
+  readonly async: number;
+  readonly asyncBytes: number;
+}
+
 export class Connection {
   readonly id: number;
   readonly kind: 'controller' | 'passive';
@@ -87,6 +121,24 @@ export class Connection {
   private probeTimer: NodeJS.Timeout | null = null;
   private nextXid = 1;
   private internalErrorCount = 0;
+  /**
+   * Every message written whose write callback is still to come, in order: its size when it waits
+   * in the socket's buffer (negative: asynchronous), 0 when the kernel took it at once.
+   */
+  private readonly unflushed: number[] = [];
+  private replyCount = 0;
+  private replyByteCount = 0;
+  private asyncCount = 0;
+  private asyncByteCount = 0;
+  /** When output last made progress (or began to wait, when nothing was queued before). */
+  private outputProgressAt = 0;
+  private readonly stallLimitMs: number;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private readingPaused = false;
+  private readonly drops = new Map<string, number>();
+  private lastDropLog = -Infinity;
+  private readonly writableWaiters: (() => void)[] = [];
+  private readonly flushed = (): void => this.onFlushed();
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -98,14 +150,17 @@ export class Connection {
     this.lastReceived = this.now();
     this.peer = describePeer(socket);
     this.log = options.log.child({ conn: this.id, kind: this.kind, peer: this.peer });
+    this.stallLimitMs = this.probeIntervalMs ?? OFCONN_STALL_LIMIT_NO_PROBE_MS;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => this.wakeWriters());
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('peer closed the connection'));
     this.log.info('connection opened');
     this.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: this.allocateXid(), body: new Uint8Array(0) });
     this.scheduleProbe();
+    this.stallTimer = setInterval(() => this.checkStall(), Math.min(STALL_CHECK_MS, Math.max(10, this.stallLimitMs / 4)));
+    this.stallTimer.unref();
   }
 
   get state(): ConnectionState {
@@ -134,11 +189,69 @@ export class Connection {
     this.sendEncoded(msg, encodeMessage(msg));
   }
 
-  /** Sends `msg` already encoded as `bytes` (one encoding shared by every connection it goes to). */
+  /**
+   * Sends `msg` already encoded as `bytes` (one encoding shared by every connection it goes to),
+   * never dropped: a reply, an error or a message the peer must see.
+   */
   sendEncoded(msg: OfpMessage, bytes: Buffer): void {
     if (this.stateValue === 'closed') return;
     if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
-    if (!this.socket.write(bytes)) this.socket.pause();
+    if (this.write(bytes)) {
+      this.unflushed.push(bytes.length);
+      this.replyCount++;
+      this.replyByteCount += bytes.length;
+    } else this.unflushed.push(0);
+    if (!this.readingPaused && this.repliesFull()) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  /**
+   * Sends an asynchronous message (PACKET_IN, FLOW_REMOVED) unless the output budget is used up;
+   * then drops it, counts it under `kind`, and returns false.
+   */
+  sendAsync(msg: { readonly type: number; readonly xid: number }, bytes: Buffer, kind: string): boolean {
+    if (this.stateValue === 'closed') return false;
+    if (this.asyncCount >= CONTROLLER_QUEUE_SIZE || this.asyncByteCount + bytes.length > OFCONN_ASYNC_BYTES_MAX) {
+      this.drops.set(kind, (this.drops.get(kind) ?? 0) + 1);
+      const now = this.now();
+      if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+        this.lastDropLog = now;
+        this.log.info('output queue full: dropping asynchronous messages', { backlog: this.asyncCount, dropped: Object.fromEntries(this.drops) });
+      }
+      this.checkStall();
+      return false;
+    }
+    if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
+    if (this.write(bytes)) {
+      this.unflushed.push(-bytes.length);
+      this.asyncCount++;
+      this.asyncByteCount += bytes.length;
+    } else this.unflushed.push(0);
+    return true;
+  }
+
+  /**
+   * Writes `bytes`; true when they wait in the socket's buffer (the kernel did not take them at
+   * once), which is what the budget counts: a burst the peer keeps up with costs nothing.
+   */
+  private write(bytes: Buffer): boolean {
+    const idle = this.socket.writableLength === 0;
+    this.socket.write(bytes, this.flushed);
+    const waits = this.socket.writableLength > 0;
+    if (idle && waits) this.outputProgressAt = this.now();
+    return waits;
+  }
+
+  /** Asynchronous messages dropped for the output budget, by kind. */
+  outputDrops(): Record<string, number> {
+    return Object.fromEntries(this.drops);
+  }
+
+  /** What waits to be written now. */
+  get backlog(): OutputBacklog {
+    return { replies: this.replyCount, replyBytes: this.replyByteCount, async: this.asyncCount, asyncBytes: this.asyncByteCount };
   }
 
   /**
@@ -147,16 +260,44 @@ export class Connection {
    * parts, so a slow reader gets the reply as fast as it reads, never all of it in memory.
    */
   whenWritable(): Promise<void> {
-    if (this.stateValue === 'closed' || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    if (this.stateValue === 'closed' || (!this.socket.writableNeedDrain && !this.repliesFull())) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  private wakeWriters(): void {
+    if (this.stateValue !== 'closed' && (this.socket.writableNeedDrain || this.repliesFull())) return;
+    for (const wake of this.writableWaiters.splice(0)) wake();
+  }
+
+  private repliesFull(): boolean {
+    return this.replyCount >= OFCONN_REPLY_MAX || this.replyByteCount >= OFCONN_REPLY_BYTES_MAX;
+  }
+
+  /** A message reached the kernel: the oldest one queued (write callbacks come in order). */
+  private onFlushed(): void {
+    if (this.stateValue === 'closed') return;
+    const size = this.unflushed.shift() as number; // one entry per write, callbacks in order
+    if (size > 0) {
+      this.replyCount--;
+      this.replyByteCount -= size;
+    } else {
+      this.asyncCount--;
+      this.asyncByteCount += size;
+    }
+    this.outputProgressAt = this.now();
+    if (this.readingPaused && !this.repliesFull()) {
+      this.readingPaused = false;
+      this.socket.resume();
+      this.pump();
+    }
+    if (this.writableWaiters.length > 0) this.wakeWriters();
+  }
+
+  /** Output queued and no progress for longer than the limit: the peer does not read; close. */
+  private checkStall(): void {
+    if (this.stateValue === 'closed' || this.socket.writableLength === 0) return;
+    const blocked = this.now() - this.outputProgressAt;
+    if (blocked > this.stallLimitMs) this.close(`output blocked for ${blocked} ms (limit ${this.stallLimitMs} ms): the peer does not read`, true);
   }
 
   /** Answers a request with the error it earned. */
@@ -164,16 +305,25 @@ export class Connection {
     this.send(err.toMessage());
   }
 
-  /** Closes the connection (after writing what is queued); idempotent. */
-  close(reason: string): void {
+  /** Closes the connection (after writing what is queued, unless `discard`); idempotent. */
+  close(reason: string, discard = false): void {
     if (this.stateValue === 'closed') return;
     this.stateValue = 'closed';
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = null;
     this.queue.length = 0;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-    this.log.info('connection closed', { reason, internalErrors: this.internalErrorCount });
+    this.unflushed.length = 0;
+    this.replyCount = this.replyByteCount = this.asyncCount = this.asyncByteCount = 0;
+    if (discard) this.socket.destroy();
+    else {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    }
+    const drops = this.drops.size > 0 ? { dropped: Object.fromEntries(this.drops) } : {};
+    this.log.info('connection closed', { reason, internalErrors: this.internalErrorCount, ...drops });
+    this.wakeWriters();
     this.handler.onClose?.(this, reason);
   }
 
@@ -193,7 +343,7 @@ export class Connection {
 
   /** Processes queued messages in order; an asynchronous handler holds back the ones after it. */
   private pump(): void {
-    while (!this.busy && this.queue.length > 0 && this.stateValue !== 'closed') {
+    while (!this.busy && this.queue.length > 0 && this.stateValue !== 'closed' && !this.readingPaused) {
       const bytes = this.queue.shift() as Uint8Array;
       let pending: void | Promise<void>;
       try {

@@ -73,6 +73,10 @@ export interface SwitchOptions {
   readonly failMode: FailMode;
   /** Idle interval before an echo probe on controller connections, in milliseconds. */
   readonly probeIntervalMs: number;
+  /** Packet-ins per second per connection and kind (controller_rate_limit); undefined: the default. */
+  readonly controllerRateLimit: number | undefined;
+  /** Packet-ins queued at most (controller_burst_limit); undefined: a quarter of the rate. */
+  readonly controllerBurstLimit: number | undefined;
   readonly logLevel: LogLevel;
   /** Control socket path for ovs-appctl; none when undefined. */
   readonly unixctl: string | undefined;
@@ -119,6 +123,8 @@ interface RawSettings {
   failMode?: FailMode;
   /** In milliseconds. */
   probeInterval?: number;
+  controllerRateLimit?: number;
+  controllerBurstLimit?: number;
   logLevel?: LogLevel;
   unixctl?: string;
   macTableSize?: number;
@@ -230,6 +236,16 @@ export function parseMacAgingTime(text: string): number {
   return parseInteger(text, '--mac-aging-time', MAC_MIN_IDLE_TIME, MAC_MAX_IDLE_TIME);
 }
 
+/** `--controller-rate-limit`: packet-ins per second, at least 100 as the Controller table's column. */
+export function parseControllerRateLimit(text: string): number {
+  return parseInteger(text, '--controller-rate-limit', 100, 10_000_000);
+}
+
+/** `--controller-burst-limit`: packet-ins queued, at least 25 as the Controller table's column. */
+export function parseControllerBurstLimit(text: string): number {
+  return parseInteger(text, '--controller-burst-limit', 25, 10_000_000);
+}
+
 /** The settings of a `--config` file, checked field by field. */
 export function parseConfigFile(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): RawSettings {
   let text: string;
@@ -284,6 +300,12 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'macAgingTime':
         settings.macAgingTime = parseMacAgingTime(String(value));
         break;
+      case 'controllerRateLimit':
+        settings.controllerRateLimit = parseControllerRateLimit(String(value));
+        break;
+      case 'controllerBurstLimit':
+        settings.controllerBurstLimit = parseControllerBurstLimit(String(value));
+        break;
       case 'logLevel':
         settings.logLevel = parseLogLevel(str(key, value));
         break;
@@ -333,8 +355,8 @@ const CONFIG_HELP = `
 --config FILE holds the same settings as JSON, for example:
   {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
-   "failMode":"secure","probeInterval":5,"logLevel":"info","unixctl":"/tmp/ofswitch.ctl",
-   "macTableSize":8192,"macAgingTime":300}
+   "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
+   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300}
 Options given on the command line win over the file's.
 `;
 
@@ -380,6 +402,16 @@ export function commandLineProgram(): Command {
     )
     .option('--mac-table-size <N>', `NORMAL's MAC table holds at most N addresses, ${MAC_MIN_MAX}..${MAC_MAX_MAX} (default ${MAC_DEFAULT_MAX}), as OVS's other_config:mac-table-size`, parseMacTableSize)
     .option('--mac-aging-time <SECS>', `NORMAL forgets an address unseen this long, ${MAC_MIN_IDLE_TIME}..${MAC_MAX_IDLE_TIME} (default ${MAC_ENTRY_DEFAULT_IDLE_TIME}), as other_config:mac-aging-time`, parseMacAgingTime)
+    .option(
+      '--controller-rate-limit <N>',
+      'send each OpenFlow connection at most N packet-ins per second for misses, and N for OUTPUT:CONTROLLER, queueing the excess fairly per ingress port (N >= 100; default 10000)',
+      parseControllerRateLimit,
+    )
+    .option(
+      '--controller-burst-limit <N>',
+      'queue at most N packet-ins of each kind per connection before dropping (N >= 25; default a quarter of the rate limit)',
+      parseControllerBurstLimit,
+    )
     .option(`--log-level <${LOG_LEVELS.join('|')}>`, 'which log lines to write (default info)', parseLogLevel)
     .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
       parseSocketPath(text, '--unixctl'),
@@ -433,6 +465,8 @@ const FLAG_MODE_ONLY: readonly (readonly [keyof CommandLineValues, string])[] = 
   ['controller', '--controller'],
   ['failMode', '--fail-mode'],
   ['probeInterval', '--probe-interval'],
+  ['controllerRateLimit', '--controller-rate-limit'],
+  ['controllerBurstLimit', '--controller-burst-limit'],
   ['unixctl', '--unixctl'],
   ['macTableSize', '--mac-table-size'],
   ['macAgingTime', '--mac-aging-time'],
@@ -480,6 +514,8 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       controllers: s.controller ?? [],
       failMode: s.failMode ?? 'standalone',
       probeIntervalMs: s.probeInterval ?? DEFAULT_PROBE_INTERVAL_MS,
+      controllerRateLimit: s.controllerRateLimit,
+      controllerBurstLimit: s.controllerBurstLimit,
       logLevel: s.logLevel ?? 'info',
       unixctl: s.unixctl,
       ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),

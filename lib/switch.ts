@@ -29,6 +29,7 @@ import { FlowTable } from '../flowtable/flow-table.js';
 import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath } from './agent.js';
+import type { PacketInLimits } from './packet-in-scheduler.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
@@ -86,6 +87,11 @@ export interface SwitchConfig {
   readonly logger?: Logger;
   /** How often every port's link is read, in ms (default 250; 0: never). */
   readonly linkPollMs?: number;
+  /**
+   * Packet-in limits of every connection without its own (listeners' connections, controllers
+   * without rateLimit): see lib/packet-in-scheduler.ts; default 10,000/s, burst a quarter.
+   */
+  readonly packetInLimits?: PacketInLimits;
 }
 
 export interface PortConfig<T extends string = string> {
@@ -150,6 +156,13 @@ export interface ControllerView {
   readonly state: ControllerLinkState;
   /** The OpenFlow handshake is done on its connection. */
   readonly connected: boolean;
+  /**
+   * While connected: its packet-in counters as OVS's Controller status column names them
+   * (packet-in-{action,miss}-{backlog,bypassed,queued,dropped}), and the asynchronous messages its
+   * full output queue dropped (packet-in-miss-overflow-dropped, packet-in-action-overflow-dropped,
+   * flow-removed-overflow-dropped). Empty when not connected.
+   */
+  readonly counters: Readonly<Record<string, string>>;
 }
 
 export interface ListenerView {
@@ -174,7 +187,7 @@ interface PortRecord {
 
 interface ControllerRecord {
   readonly link: ControllerLink;
-  readonly spec: ControllerSpec;
+  spec: ControllerSpec;
   connected: boolean;
   conn: Connection | null;
 }
@@ -187,6 +200,16 @@ export interface ControllerSpec {
   readonly probeIntervalMs?: number;
   /** The longest wait between connection attempts (ms, default 8000). */
   readonly maxBackoffMs?: number;
+  /** controller_rate_limit: packet-ins per second (default: the switch's packetInLimits). */
+  readonly rateLimit?: number;
+  /** controller_burst_limit: most packet-ins queued (default: a quarter of rateLimit). */
+  readonly burstLimit?: number;
+}
+
+/** A controller's packet-in limits: its own, else the switch's (its own rate without a burst: a quarter of it). */
+function limitsOf(spec: ControllerSpec, fallback: PacketInLimits): PacketInLimits {
+  if (spec.rateLimit === undefined) return spec.burstLimit === undefined ? fallback : { ...fallback, burstLimit: spec.burstLimit };
+  return { rateLimit: spec.rateLimit, ...(spec.burstLimit !== undefined ? { burstLimit: spec.burstLimit } : {}) };
 }
 
 function sameSettings(a: ControllerSpec, b: ControllerSpec): boolean {
@@ -216,6 +239,7 @@ export class Switch {
   private readonly agent: Agent;
   private readonly failModeState: FailModeState;
   private probeIntervalMs: number;
+  private readonly packetInLimits: PacketInLimits;
   private dpid: bigint | undefined;
   private readonly portsByName = new Map<string, PortRecord>();
   private readonly listenerList: Listener[] = [];
@@ -231,6 +255,8 @@ export class Switch {
     this.log = config.logger ?? silentLogger;
     this.probeIntervalMs = config.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     if (!(this.probeIntervalMs > 0)) throw new RangeError(`probe interval ${this.probeIntervalMs} ms is not positive`);
+    this.packetInLimits = config.packetInLimits ?? {};
+    checkLimits(this.packetInLimits);
     this.dpid = config.datapathId === undefined ? undefined : typeof config.datapathId === 'bigint' ? config.datapathId : parseDpid(config.datapathId);
     this.flowTable = new FlowTable({ now: () => performance.now() });
     this.datapath = new Datapath({
@@ -259,6 +285,10 @@ export class Switch {
       failMode: this.failModeState,
       log: this.log,
       onTableChange: () => this.scheduleExpiry(),
+      packetInLimits: (conn) => {
+        for (const r of this.controllerLinks.values()) if (r.conn === conn) return limitsOf(r.spec, this.packetInLimits);
+        return this.packetInLimits;
+      },
     });
     this.datapath.registry.on('port-status', (reason, desc) => {
       this.agent.portStatus(reason, desc);
@@ -538,12 +568,18 @@ export class Switch {
     for (const t of targets) {
       const spec = typeof t === 'string' ? { target: t } : t;
       const endpoint = parseController(spec.target);
+      checkLimits(spec);
       wanted.set(controllerTarget(endpoint), { endpoint, spec });
     }
     const had = this.controllerLinks.size > 0;
     for (const [key, record] of this.controllerLinks) {
       const next = wanted.get(key);
-      if (next && sameSettings(next.spec, record.spec)) continue;
+      if (next && sameSettings(next.spec, record.spec)) {
+        // New packet-in limits apply to the connection as it is (OVS: ofconn_set_rate_limit).
+        record.spec = next.spec;
+        if (record.conn) this.agent.setPacketInLimits(record.conn, limitsOf(record.spec, this.packetInLimits));
+        continue;
+      }
       record.link.stop();
       record.conn?.close('controller removed');
       this.controllerLinks.delete(key);
@@ -586,7 +622,15 @@ export class Switch {
 
   /** The configured controllers and whether each is connected. */
   controllers(): ControllerView[] {
-    return [...this.controllerLinks].map(([target, r]) => ({ target, state: r.link.state, connected: r.connected }));
+    return [...this.controllerLinks].map(([target, r]) => ({ target, state: r.link.state, connected: r.connected, counters: this.countersOf(r.conn) }));
+  }
+
+  private countersOf(conn: Connection | null): Record<string, string> {
+    const packetIn = conn ? this.agent.packetInStatus(conn) : undefined;
+    if (!conn || !packetIn) return {};
+    const out: Record<string, string> = { ...packetIn };
+    for (const kind of ['packet-in-miss', 'packet-in-action', 'flow-removed']) out[`${kind}-overflow-dropped`] = String(conn.outputDrops()[kind] ?? 0);
+    return out;
   }
 
   /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
@@ -713,6 +757,10 @@ export class Switch {
       failMode: options.failMode,
       probeIntervalMs: options.probeIntervalMs,
       logger: log,
+      packetInLimits: {
+        ...(options.controllerRateLimit !== undefined ? { rateLimit: options.controllerRateLimit } : {}),
+        ...(options.controllerBurstLimit !== undefined ? { burstLimit: options.controllerBurstLimit } : {}),
+      },
     });
     if (options.macTableSize !== undefined || options.macAgingTime !== undefined) {
       sw.setMacTableOptions({
@@ -766,6 +814,12 @@ export { removeInternalPair } from '../datapath/ports/internal-port.js';
 /** Creates a switch with no ports, listeners or controllers yet. */
 export function createSwitch(config: SwitchConfig = {}): Switch {
   return new Switch(config);
+}
+
+/** Packet-in limits are positive numbers when given. */
+function checkLimits(l: { readonly rateLimit?: number; readonly burstLimit?: number }): void {
+  if (l.rateLimit !== undefined && !(l.rateLimit > 0)) throw new RangeError(`packet-in rate limit ${l.rateLimit} is not positive`);
+  if (l.burstLimit !== undefined && !(l.burstLimit > 0)) throw new RangeError(`packet-in burst limit ${l.burstLimit} is not positive`);
 }
 
 function listenerView(l: Listener): ListenerView {

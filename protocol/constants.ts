@@ -478,3 +478,45 @@ export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300;
 export const MAC_MIN_IDLE_TIME = 15;
 export const MAC_MAX_IDLE_TIME = 3600;
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
+
+// ---- Open vSwitch's bounds on one OpenFlow connection (ofproto/connmgr.c, pinsched.c) ----------
+
+/**
+ * Replies (and errors, echo replies, PORT_STATUS) queued unwritten on one connection before the
+ * switch stops reading that connection's requests (connmgr.c OFCONN_REPLY_MAX): a peer that does
+ * not read its replies cannot make the switch produce more of them.
+ */
+export const OFCONN_REPLY_MAX = 100;
+/**
+ * The same bound in bytes (ofswitch's own; OVS counts replies only): 100 replies of up to 64 KiB
+ * would be 6.4 MB, so reading also stops once 1 MiB of replies waits.
+ */
+export const OFCONN_REPLY_BYTES_MAX = 1024 * 1024;
+/**
+ * Asynchronous messages (PACKET_IN, FLOW_REMOVED) queued unwritten on one connection before more
+ * are dropped: the Controller table's controller_queue_size, default 100 (connmgr.c
+ * packet_in_queue_size, rconn_send_with_limit).
+ */
+export const CONTROLLER_QUEUE_SIZE = 100;
+/**
+ * The same bound in bytes (ofswitch's own; OVS counts messages only): 100 full 1500-byte frames
+ * fit, a flood of 64 KiB frames cannot queue 6.4 MB per connection.
+ */
+export const OFCONN_ASYNC_BYTES_MAX = 256 * 1024;
+/**
+ * A connection without an echo probe (accepted by a listener) whose output makes no progress for
+ * this long is closed. A probed connection is closed after its probe interval instead; OVS drops a
+ * peer that neither reads nor answers after two probe intervals (5 s default each, rconn.c
+ * run_ACTIVE/run_IDLE), which is this bound.
+ */
+export const OFCONN_STALL_LIMIT_NO_PROBE_MS = 10_000;
+/**
+ * Packet-in scheduler (pinsched.c) default. OVS sends packet-ins without limit unless the
+ * Controller's controller_rate_limit is set, and takes a burst of a quarter of the rate when
+ * controller_burst_limit is not (at most 250 ms of queueing). ofswitch
+ * always schedules (see lib/packet-in-scheduler.ts): by default CONTROLLER_RATE_LIMIT_DEFAULT
+ * packet-ins/s per controller and per kind (table miss, action), with the burst a quarter of it.
+ */
+export const CONTROLLER_RATE_LIMIT_DEFAULT = 10_000;
+/** At most this many packet-ins leave a scheduler per run (pinsched_run's 50), so others get the thread. */
+export const PINSCHED_RUN_MAX = 50;

@@ -16,7 +16,8 @@
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
  *   `ofport` as last written, so a restarted daemon gives every port its old number back.
- * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`.
+ * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`,
+ *   `controller_rate_limit`, `controller_burst_limit` (packet-ins per second, and queued).
  *
  * A row referenced twice (a port in two bridges, an interface in two ports) belongs to the first
  * bridge or port in name order; the others are reported as problems and left out, as OVS does.
@@ -41,7 +42,10 @@ export const MONITORED_TABLES = {
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
   ],
-  Controller: ['target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'is_connected', 'role', 'status'],
+  Controller: [
+    'target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'controller_rate_limit', 'controller_burst_limit',
+    'is_connected', 'role', 'status',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FailMode = 'secure' | 'standalone';
@@ -74,6 +78,10 @@ export interface ControllerConfig {
   /** Milliseconds; null: the default. 0 disables probing. */
   readonly inactivityProbeMs: number | null;
   readonly maxBackoffMs: number | null;
+  /** controller_rate_limit (packet-ins/s, >= 100 by the schema); null: the default. */
+  readonly rateLimit: number | null;
+  /** controller_burst_limit (>= 25 by the schema); null: a quarter of the rate. */
+  readonly burstLimit: number | null;
 }
 
 export interface BridgeConfig {
@@ -278,5 +286,7 @@ function readController(row: Row): ControllerConfig {
     connectionMode: str(row['connection_mode']),
     inactivityProbeMs: int(row['inactivity_probe']),
     maxBackoffMs: int(row['max_backoff']),
+    rateLimit: int(row['controller_rate_limit']),
+    burstLimit: int(row['controller_burst_limit']),
   };
 }

@@ -185,7 +185,8 @@ export class Daemon {
           is_connected: connected,
           role: connected ? 'other' : [],
           // A service (ptcp:/punix:) has no connection of its own: OVS leaves its status empty.
-          status: service ? new Map() : new Map([['state', state]]),
+          // Connected: the packet-in counters OVS writes there too (and ofswitch's overflow drops).
+          status: service ? new Map() : new Map([['state', state], ...Object.entries(view?.counters ?? {})]),
         });
         if (Object.keys(changed).length > 0) txn.update('Controller', c.uuid, changed);
       }

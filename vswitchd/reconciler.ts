@@ -458,6 +458,8 @@ export class Reconciler {
           target: c.target,
           ...(c.inactivityProbeMs !== null ? { probeIntervalMs: c.inactivityProbeMs } : {}),
           ...(c.maxBackoffMs !== null ? { maxBackoffMs: c.maxBackoffMs } : {}),
+          ...(c.rateLimit !== null ? { rateLimit: c.rateLimit } : {}),
+          ...(c.burstLimit !== null ? { burstLimit: c.burstLimit } : {}),
         })),
       );
     } catch (err) {

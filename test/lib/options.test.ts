@@ -178,3 +178,21 @@ t.test('the MAC table options: flags and --config keys, within the ranges OVS cl
   for (const [argv, re] of cases) t.throws(() => parseCommandLine(argv), re, argv.join(' '));
   t.throws(() => parseConfigFile('f', () => '{"macAgingTime":"x"}'), /--mac-aging-time: "x" is not a number/);
 });
+
+t.test('packet-in limits: --controller-rate-limit, --controller-burst-limit, in the config file, bounded as the Controller columns', async (t) => {
+  const d = run([]);
+  t.equal(d.controllerRateLimit, undefined, 'unset: the scheduler default');
+  t.equal(d.controllerBurstLimit, undefined);
+  const o = run(['--controller-rate-limit', '100', '--controller-burst-limit', '25']);
+  t.equal(o.controllerRateLimit, 100);
+  t.equal(o.controllerBurstLimit, 25);
+  const f = run(['--config', 'c.json'], { 'c.json': JSON.stringify({ controllerRateLimit: 5000, controllerBurstLimit: 40 }) });
+  t.same([f.controllerRateLimit, f.controllerBurstLimit], [5000, 40], 'from --config');
+  const text = usage();
+  t.ok(text.includes('--controller-rate-limit <N>') && text.includes('--controller-burst-limit <N>'), 'in --help');
+  t.throws(() => run(['--controller-rate-limit', '99']), /--controller-rate-limit: 99 is out of range 100\.\./, 'below the schema minimum');
+  t.throws(() => run(['--controller-burst-limit', '24']), /--controller-burst-limit: 24 is out of range 25\.\./);
+  t.throws(() => run(['--controller-rate-limit', 'fast']), /not a number/);
+  t.throws(() => parseConfigFile('f', () => '{"controllerBurstLimit":"x"}'), /not a number/);
+  t.throws(() => parseCommandLine(['--ovsdb', 'unix:/tmp/x.sock', '--controller-rate-limit', '100']), /--ovsdb and --controller-rate-limit exclude each other/, 'the database owns it in database mode');
+});

@@ -53,7 +53,8 @@ const DIFFERENCES = {
     what: 'Controller status of an active (tcp:) controller',
     reason:
       'Open vSwitch refreshes it every few seconds with rconn\'s details (last_error, sec_since_connect, ...); ofswitch writes ' +
-      'state only, as soon as it changes. Compared: target, is_connected and role.',
+      'state, as soon as it changes, and while connected its packet-in counters (packet-in-*, which Open vSwitch writes only ' +
+      'when controller_rate_limit is set: ofswitch always limits) and overflow drops. Compared: target, is_connected and role.',
   },
   danglingPatch: {
     what: 'Interface link_state of a patch interface without a usable peer',

@@ -45,7 +45,7 @@ t.test('bridges, ports, interfaces and controllers, sorted by name, with default
         row('i2', { name: 'b1', type: 'internal', options: new Map(), ofport_request: null, ofport: 3, mtu_request: 1400 }),
         row('i3', { name: 'b2', type: 'patch', options: new Map([['peer', 'x']]), ofport_request: null, ofport: null, mtu_request: null }),
       ],
-      Controller: [row('c1', { target: 'tcp:127.0.0.1', connection_mode: 'out-of-band', inactivity_probe: 0, max_backoff: 1000 })],
+      Controller: [row('c1', { target: 'tcp:127.0.0.1', connection_mode: 'out-of-band', inactivity_probe: 0, max_backoff: 1000, controller_rate_limit: 100, controller_burst_limit: 25 })],
     }),
   );
   t.equal(c.uuid, 'root');
@@ -61,7 +61,9 @@ t.test('bridges, ports, interfaces and controllers, sorted by name, with default
   t.equal(br1?.hwaddr, '02:00:00:00:00:aa');
   t.equal(br1?.datapathType, 'netdev');
   t.same(br1?.unsupported, ['sflow', 'stp_enable'], 'features still to come are named when set');
-  t.same(br1?.controllers, [{ uuid: 'c1', target: 'tcp:127.0.0.1', connectionMode: 'out-of-band', inactivityProbeMs: 0, maxBackoffMs: 1000 }]);
+  t.same(br1?.controllers, [
+    { uuid: 'c1', target: 'tcp:127.0.0.1', connectionMode: 'out-of-band', inactivityProbeMs: 0, maxBackoffMs: 1000, rateLimit: 100, burstLimit: 25 },
+  ]);
   t.same(br1?.ports.map((p) => p.name), ['a', 'b']);
   const [a, b] = br1?.ports ?? [];
   t.same(a, { uuid: 'p1', name: 'a', tag: 10, trunks: [], vlanMode: null, interfaces: [

@@ -1,0 +1,95 @@
+/**
+ * Packet-in limits through the Switch's public interface, as the database layer and flag mode use
+ * it: a controller's rateLimit/burstLimit (else the switch's packetInLimits) bound the PACKET_INs a
+ * reading controller gets for misses injected on a memory port; changed limits apply to the live
+ * connection; controllers() shows OVS's packet-in-* counters and the overflow drops; a limit that
+ * is not positive is refused.
+ */
+import t, { type Test } from 'tap';
+import { createServer, type Socket } from 'node:net';
+import { OFP_VERSION, OFPT } from '../../protocol/index.js';
+import { createSwitch, type Switch } from '../../lib/switch.js';
+import type { MemoryPort } from '../../datapath/ports/memory-port.js';
+import { OfClient } from '../helpers/of-client.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A UDP frame whose source port is `n`: a miss each time. */
+function frame(n: number): Buffer {
+  const f = Buffer.alloc(60);
+  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f[22] = 64;
+  f[23] = 17;
+  f.writeUInt16BE(n & 0xffff, 34);
+  return f;
+}
+
+async function rig(t: Test, sw: Switch): Promise<{ port: MemoryPort; controller: () => OfClient | null; accepted: Socket[]; target: string }> {
+  const accepted: Socket[] = [];
+  let client: OfClient | null = null;
+  const server = createServer((s) => {
+    accepted.push(s);
+    client = OfClient.wrap(s);
+    client.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const target = `tcp:127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  t.teardown(async () => {
+    await sw.close();
+    for (const s of accepted) s.destroy();
+    server.close();
+  });
+  const port = sw.addPort({ name: 'm1', type: 'memory' }).device as MemoryPort;
+  return { port, controller: () => client, accepted, target };
+}
+
+async function connected(sw: Switch): Promise<void> {
+  for (let i = 0; i < 200 && !sw.controllers()[0]?.connected; i++) await sleep(10);
+}
+
+const packetIns = (c: OfClient): number => c.history.filter((r) => r.msg?.type === OFPT.PACKET_IN).length;
+
+t.test("a controller's own limits, applied live; the switch's default for the rest", async (t) => {
+  const sw = createSwitch({ failMode: 'secure', packetInLimits: { rateLimit: 1000, burstLimit: 50 } });
+  const r = await rig(t, sw);
+  sw.setControllers([{ target: r.target, probeIntervalMs: 0 }]);
+  await connected(sw);
+  const c = r.controller();
+  if (!c) throw new Error('no controller connection');
+  t.same(sw.controllers()[0]?.counters['packet-in-miss-bypassed'], '0', 'counters once connected');
+  for (let i = 0; i < 200; i++) r.port.inject(frame(i));
+  await sleep(20);
+  t.ok(packetIns(c) >= 50 && packetIns(c) < 200, `the switch's default limits (burst 50): ${packetIns(c)} of 200 at once`);
+
+  sw.setControllers([{ target: r.target, probeIntervalMs: 0, rateLimit: 100, burstLimit: 5 }]);
+  t.equal(r.accepted.length, 1, 'new limits keep the connection');
+  await sleep(300);
+  c.history.length = 0;
+  const start = performance.now();
+  for (let i = 0; i < 200; i++) r.port.inject(frame(1000 + i));
+  await sleep(20);
+  const counters = sw.controllers()[0]?.counters ?? {};
+  const most = 5 + Math.ceil((100 * (performance.now() - start)) / 1000);
+  t.ok(packetIns(c) <= most, `then the controller's own (burst 5, 100/s): ${packetIns(c)} (at most ${most})`);
+  t.ok(Number(counters['packet-in-miss-backlog']) <= 5, 'at most burst_limit queued');
+  t.ok(Number(counters['packet-in-miss-dropped']) > 0, 'the rest dropped and counted');
+  t.equal(counters['packet-in-miss-overflow-dropped'], '0', 'nothing dropped for the output queue: the controller reads');
+  t.equal(counters['flow-removed-overflow-dropped'], '0');
+
+  sw.setControllers([{ target: r.target, probeIntervalMs: 0, burstLimit: 30 }]);
+  t.equal(r.accepted.length, 1, 'a burst of its own over the default rate');
+  sw.setControllers([{ target: r.target, probeIntervalMs: 0 }]);
+  t.same(sw.controllers()[0]?.connected, true);
+});
+
+t.test('limits that are not positive are refused', async (t) => {
+  t.throws(() => createSwitch({ packetInLimits: { rateLimit: 0 } }), /packet-in rate limit 0 is not positive/);
+  const sw = createSwitch({ failMode: 'secure' });
+  t.teardown(() => sw.close());
+  t.throws(() => sw.setControllers([{ target: 'tcp:127.0.0.1:6653', burstLimit: -1 }]), /packet-in burst limit -1 is not positive/);
+  t.same(sw.controllers(), [], 'nothing changed');
+  t.same(createSwitch().controllers(), []);
+});
