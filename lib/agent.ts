@@ -117,7 +117,15 @@ export interface AgentOptions {
   readonly bufferPool?: BufferPool;
   /** Called after every change to the table that may move the next expiry earlier. */
   readonly onTableChange?: () => void;
+  /**
+   * The flow journal's durability (journal/flow-journal.ts): a promise while table changes are not
+   * yet on disk, null when they are. BARRIER_REPLY and every STATS_REPLY wait for it.
+   */
+  readonly tableDurable?: () => Promise<void> | null;
 }
+
+/** Requests whose replies wait until the table changes before them are durable. */
+const WAIT_FOR_DURABLE_TABLE: ReadonlySet<number> = new Set([OFPT.BARRIER_REQUEST, OFPT.STATS_REQUEST]);
 
 /** The capabilities that really work. */
 const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.QUEUE_STATS | OFPC.ARP_MATCH_IP;
@@ -189,7 +197,13 @@ export class Agent implements ConnectionHandler {
 
   // ---- requests ----------------------------------------------------------------------------------
 
-  onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void {
+  onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void | Promise<void> {
+    const durable = WAIT_FOR_DURABLE_TABLE.has(msg.type) ? this.options.tableDurable?.() : null;
+    if (durable) return durable.then(() => this.handle(conn, msg, bytes));
+    return this.handle(conn, msg, bytes);
+  }
+
+  private handle(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void {
     const xid = msg.xid;
     switch (msg.type) {
       case OFPT.FEATURES_REQUEST:
