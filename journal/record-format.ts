@@ -63,10 +63,15 @@ function frame(payload: Buffer): Buffer {
   return out;
 }
 
-/** A FLOW_MOD record (xid 0, no buffer). */
+/** A FLOW_MOD record (xid 0, no buffer), made with one copy of the encoded message. */
 export function encodeFlowModRecord(mod: FlowMod): Buffer {
   const body = encodeMessage({ ...mod, xid: 0, bufferId: OFP_NO_BUFFER });
-  return frame(Buffer.concat([Buffer.of(RECORD_KIND.FLOW_MOD), body]));
+  const out = Buffer.allocUnsafe(RECORD_HEAD + 1 + body.length);
+  out.writeUInt32BE(1 + body.length, 0);
+  out[RECORD_HEAD] = RECORD_KIND.FLOW_MOD;
+  body.copy(out, RECORD_HEAD + 1);
+  out.writeUInt32BE(crc32(out.subarray(RECORD_HEAD)), 4);
+  return out;
 }
 
 export function encodeConfigRecord(config: TableConfig): Buffer {
