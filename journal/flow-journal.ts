@@ -178,25 +178,21 @@ export class FlowJournal {
     }
     const bad = checkHeader(bytes);
     if (bad) throw new JournalError(`${this.path}: ${bad}`);
-    const scan = scanRecords(bytes);
-    if (scan.stopped !== null) {
-      this.log.warn('flow journal: skipped a torn or damaged end', { path: this.path, detail: scan.stopped, bytes: bytes.length - scan.validEnd });
-    }
     let replayed = 0;
     let refused = 0;
     let start = HEADER_SIZE;
-    for (const { record, end } of scan.records) {
+    const scan = scanRecords(bytes, (record, end) => {
       const length = end - start;
       start = end;
-      if (record === null) continue;
+      if (record === null) return;
       if (record.kind === 'config') {
         this.config = record.config;
-        continue;
+        return;
       }
       const result = table.flowMod(record.mod);
       if (!result.ok) {
         refused++;
-        continue;
+        return;
       }
       replayed++;
       this.track(record.mod, result);
@@ -204,6 +200,9 @@ export class FlowJournal {
         this.addCount++;
         this.addBytes += length;
       }
+    });
+    if (scan.stopped !== null) {
+      this.log.warn('flow journal: skipped a torn or damaged end', { path: this.path, detail: scan.stopped, bytes: bytes.length - scan.validEnd });
     }
     if (scan.unreadable > 0) this.log.warn('flow journal: skipped records this ofswitch does not understand', { path: this.path, records: scan.unreadable });
     if (refused > 0) this.log.warn('flow journal: the table refused records on replay', { path: this.path, records: refused });

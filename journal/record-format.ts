@@ -79,7 +79,7 @@ export function encodeConfigRecord(config: TableConfig): Buffer {
 }
 
 export interface ScanResult {
-  /** Records in file order, each with the offset where it ends. */
+  /** Records in file order, each with the offset where it ends (empty when a visitor took them). */
   readonly records: { readonly record: JournalRecord | null; readonly end: number }[];
   /** Where the valid records end (the file is truncated there when it is longer). */
   readonly validEnd: number;
@@ -92,14 +92,16 @@ export interface ScanResult {
 /**
  * Reads the records after the header. A record with a good checksum whose payload is not
  * understood (an unknown kind, a FLOW_MOD protocol/ refuses) is counted and skipped: the
- * framing is intact, so the records after it are still read.
+ * framing is intact, so the records after it are still read. With `visit`, each record goes to it
+ * as it is read and none is kept (a restore of a large table holds one at a time).
  */
-export function scanRecords(bytes: Uint8Array): ScanResult {
+export function scanRecords(bytes: Uint8Array, visit?: (record: JournalRecord | null, end: number) => void): ScanResult {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: { record: JournalRecord | null; end: number }[] = [];
   let off = HEADER_SIZE;
   let unreadable = 0;
   let stopped: string | null = null;
+  let lastEnd = HEADER_SIZE;
   while (off < b.length) {
     if (b.length - off < RECORD_HEAD) {
       stopped = `a record header cut short at offset ${off}`;
@@ -120,15 +122,13 @@ export function scanRecords(bytes: Uint8Array): ScanResult {
       break;
     }
     off += RECORD_HEAD + length;
+    lastEnd = off;
     const record = decodePayload(payload);
     if (record === null) unreadable++;
-    records.push({ record, end: off });
+    if (visit) visit(record, off);
+    else records.push({ record, end: off });
   }
-  return { records, validEnd: off > b.length || stopped !== null ? recordsEnd(records) : off, stopped, unreadable };
-}
-
-function recordsEnd(records: readonly { end: number }[]): number {
-  return records.length > 0 ? records[records.length - 1]!.end : HEADER_SIZE;
+  return { records, validEnd: lastEnd, stopped, unreadable };
 }
 
 function decodePayload(payload: Buffer): JournalRecord | null {
