@@ -30,6 +30,9 @@
  * reference per entry (a Set in insertion order); the journal reads an entry's `alive` to skip
  * one an ADD replaced (the table does not report those as removed).
  *
+ * One switch per journal: FILE.lock names the process holding it (journal-lock.ts); a second
+ * switch on the same FILE is a JournalError, a lock left by a killed one is taken over.
+ *
  * Restart (open()): a missing or empty file is a new journal; a file that is not a journal is a
  * JournalError (the caller's start fails with its message: nothing of the user's is overwritten).
  * The records are replayed into the given (empty) table: timeouts count from the restart (an
@@ -48,6 +51,7 @@ import { OFP_NO_BUFFER, OFP_VERSION, OFPFC, OFPFF, OFPFW, OFPP, OFPT } from '../
 import type { FlowMod, Match } from '../protocol/index.js';
 import type { FlowEntry, RemovedFlow } from '../flowtable/flow-entry.js';
 import type { FlowModResult } from '../flowtable/flow-table.js';
+import { lockJournal } from './journal-lock.js';
 import { checkHeader, encodeConfigRecord, encodeFlowModRecord, encodeHeader, HEADER_SIZE, scanRecords, type TableConfig } from './record-format.js';
 
 export type { TableConfig } from './record-format.js';
@@ -145,6 +149,7 @@ export class FlowJournal {
   private compactTail: Buffer[] | null = null;
   private closing = false;
   private failed = false;
+  private unlock: (() => void) | null = null;
   /** Compactions finished (tests and logs). */
   compactions = 0;
 
@@ -161,6 +166,17 @@ export class FlowJournal {
    * existing one into `table`, which must be empty, or creates a new one.
    */
   open(table: JournalTable): OpenResult {
+    this.unlock = lockJournal(this.path, (message) => new JournalError(message));
+    try {
+      return this.load(table);
+    } catch (err) {
+      this.unlock();
+      this.unlock = null;
+      throw err;
+    }
+  }
+
+  private load(table: JournalTable): OpenResult {
     let bytes: Buffer | null = null;
     try {
       bytes = readFileSync(this.path);
@@ -493,6 +509,8 @@ export class FlowJournal {
     }
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
+    this.unlock?.();
+    this.unlock = null;
   }
 }
 

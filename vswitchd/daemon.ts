@@ -25,7 +25,7 @@
  * `punix:RUNDIR/BRIDGE.mgmt` (ovs-ofctl by bridge name), and the control socket
  * `RUNDIR/ofswitch.PID.ctl` with `RUNDIR/ofswitch.pid` serves ovs-appctl (commands.ts).
  */
-import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkHeader, HEADER_SIZE, JOURNAL_SUFFIX, journalFileOf } from '../journal/index.js';
 import { Idl, Transaction, type DatumInput } from '../ovsdb/index.js';
@@ -193,6 +193,11 @@ export class Daemon {
       return;
     }
     for (const file of names) {
+      if (file.endsWith(`${JOURNAL_SUFFIX}.lock`)) {
+        // a killed daemon's lock (this one holds the run directory's pid file)
+        if (!bridges.has(file.slice(0, -`${JOURNAL_SUFFIX}.lock`.length))) rmSync(join(this.rundir, file), { force: true });
+        continue;
+      }
       if (!file.endsWith(JOURNAL_SUFFIX)) continue;
       const bridge = file.slice(0, -JOURNAL_SUFFIX.length);
       if (!bridges.has(bridge)) this.removeJournal(bridge);

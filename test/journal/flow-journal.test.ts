@@ -6,7 +6,7 @@
  * gone; a write failure stops the journal without stopping anyone.
  */
 import t, { type Test } from 'tap';
-import { closeSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlowTable } from '../../flowtable/flow-table.js';
@@ -116,7 +116,9 @@ t.test('an empty file is a new journal; a file that is not one is refused, untou
   head.writeUInt16BE(9, 4);
   writeFileSync(future, head);
   t.throws(() => journaled(future), /flow journal format 9, this ofswitch reads 1/);
-  t.throws(() => journaled(join(dir, 'no', 'such', 'dir', 'j')), /cannot create the flow journal/);
+  t.throws(() => journaled(join(dir, 'no', 'such', 'dir', 'j')), /cannot lock the flow journal .*ENOENT/);
+  mkdirSync(join(dir, 'blocked.compact')); // where the new file is written first
+  t.throws(() => journaled(join(dir, 'blocked')), /cannot create the flow journal/);
   t.throws(() => journaled(dir), /cannot read the flow journal/, 'a directory');
 });
 
@@ -310,4 +312,22 @@ t.test('group commit: records are written by the timer without any barrier', asy
   await a.journal.close();
   a.add({ match: { inPort: 2 }, priority: 10, actions: [] }); // after close: not recorded, no crash
   t.equal(scanRecords(readFileSync(path)).records.length, 2);
+});
+
+t.test('one switch per journal: a second one is refused, the lock of a killed one is taken over', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'j');
+  const a = journaled(path);
+  t.ok(existsSync(`${path}.lock`), 'the lock names its process');
+  t.throws(() => journaled(path), /the flow journal .* is in use by this process/);
+  await a.journal.close();
+  t.notOk(existsSync(`${path}.lock`), 'released at close');
+  writeFileSync(`${path}.lock`, '999999999 12345\n'); // a process that is gone
+  const b = journaled(path);
+  t.equal(b.opened.existed, true, 'a stale lock is taken over');
+  await b.journal.close();
+  writeFileSync(`${path}.lock`, 'garbage');
+  const c = journaled(path);
+  t.equal(c.opened.existed, true, 'so is an unreadable one');
+  await c.journal.close();
 });
