@@ -529,6 +529,11 @@ export class Switch {
     return this.flowTable.flowStats(match ? { ...ALL_FLOWS, match: matchFrom(match) } : ALL_FLOWS);
   }
 
+  /** Resolves once every change to the table so far is on disk (at once without a flow journal). */
+  async flowsDurable(): Promise<void> {
+    await this.journal?.durable();
+  }
+
   private flowMod(mod: FlowMod): number {
     const result = this.agent.applyFlowMod(mod);
     if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${result.reason}`);

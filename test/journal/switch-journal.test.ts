@@ -68,6 +68,9 @@ t.test('a new switch on the same journal has the table back; expired entries sta
   a.addFlow({ match: { inPort: 7 }, priority: 20, hardTimeout: 1, actions: [] });
   const before = flows(a);
   t.equal(before.length, 3, 'the two flows and the standalone NORMAL flow');
+  await a.flowsDurable();
+  t.equal((a as unknown as { journal: JournalInside }).journal.unwritten, 0, 'flowsDurable() resolves once they are on disk');
+  await make(t, {}).flowsDurable(); // without a journal: at once
   await new Promise((r) => setTimeout(r, 1300));
   t.equal(a.dumpFlows().length, 2, 'the hard timeout expired one');
   await a.close();
