@@ -203,7 +203,7 @@ export class Agent implements ConnectionHandler {
     return this.handle(conn, msg, bytes);
   }
 
-  private handle(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void {
+  private handle(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void | Promise<void> {
     const xid = msg.xid;
     switch (msg.type) {
       case OFPT.FEATURES_REQUEST:
