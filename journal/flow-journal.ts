@@ -19,7 +19,9 @@
  * unwritten record, at once when 4 MiB are waiting, and at once when a reply that reveals the table
  * waits (durable(): the agent holds BARRIER_REPLY and every STATS_REPLY until the records before
  * them are on disk). A `kill -9` loses at most the changes of the last 10 ms that no barrier
- * covered; a power loss the same.
+ * covered; a power loss the same. Not held back: FLOW_REMOVED for what a DELETE removed, and the
+ * packet a FLOW_MOD's buffer_id releases (asynchronous effects, not replies; a controller that needs
+ * the change durable first asks with a BARRIER).
  *
  * Compaction, in the background: when the file is more than twice the live table (estimated from
  * the entry count and the average ADD record) and has grown by COMPACT_MIN_BYTES since the last
