@@ -18,6 +18,7 @@ export type {
   SwitchEvents,
 } from './lib/switch.js';
 export { FlowSpecError } from './lib/flow-spec.js';
+export { JournalError } from './journal/flow-journal.js';
 export type { FlowActionSpec, FlowMatchSpec, FlowSpec } from './lib/flow-spec.js';
 export type { MissPolicy } from './lib/fail-mode.js';
 export type { FailMode } from './lib/options.js';

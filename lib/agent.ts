@@ -127,6 +127,11 @@ export interface AgentOptions {
   readonly onTableChange?: () => void;
   /** A connection's packet-in limits, asked when its handshake is done (default: the scheduler's defaults). */
   readonly packetInLimits?: (conn: Connection) => PacketInLimits;
+  /**
+   * The flow journal's durability (journal/flow-journal.ts): a promise while table changes are not
+   * yet on disk, null when they are. BARRIER_REPLY and every STATS_REPLY wait for it.
+   */
+  readonly tableDurable?: () => Promise<void> | null;
 }
 
 const PACKET_IN_HEADER = { type: OFPT.PACKET_IN, xid: 0 } as const;
@@ -137,6 +142,9 @@ interface PacketInItem {
   readonly bytes: Buffer;
   readonly kind: 'packet-in-miss' | 'packet-in-action';
 }
+
+/** Requests whose replies wait until the table changes before them are durable. */
+const WAIT_FOR_DURABLE_TABLE: ReadonlySet<number> = new Set([OFPT.BARRIER_REQUEST, OFPT.STATS_REQUEST]);
 
 /** The capabilities that really work. */
 const SWITCH_CAPABILITIES = OFPC.FLOW_STATS | OFPC.TABLE_STATS | OFPC.PORT_STATS | OFPC.QUEUE_STATS | OFPC.ARP_MATCH_IP;
@@ -228,6 +236,12 @@ export class Agent implements ConnectionHandler {
   // ---- requests ----------------------------------------------------------------------------------
 
   onMessage(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void | Promise<void> {
+    const durable = WAIT_FOR_DURABLE_TABLE.has(msg.type) ? this.options.tableDurable?.() : null;
+    if (durable) return durable.then(() => this.handle(conn, msg, bytes));
+    return this.handle(conn, msg, bytes);
+  }
+
+  private handle(conn: Connection, msg: OfpMessage, bytes: Uint8Array): void | Promise<void> {
     const xid = msg.xid;
     switch (msg.type) {
       case OFPT.FEATURES_REQUEST:

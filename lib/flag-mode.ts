@@ -2,7 +2,13 @@
  * Flag mode: one switch configured by the command line (or --config), with its optional
  * --unixctl control socket, running until SIGINT, SIGTERM or `ovs-appctl exit`. Start-up failures
  * a user can fix are one message on stderr and exit status 2.
+ *
+ * The `--local` interface a killed ofswitch left behind (its owner, recorded on the interface by
+ * datapath/ports/internal-port.ts, no longer runs) is removed before the switch starts, so that the
+ * switch makes its own again, removed at a clean stop like any it made; one that a running
+ * ofswitch owns is not touched (the start fails, exit status 2).
  */
+import { removeLeftoverPair } from '../datapath/ports/internal-port.js';
 import { UnixSocketError } from '../unixctl/unix-socket.js';
 import type { UnixctlServer } from '../unixctl/server.js';
 import { startControlSocket } from './control-socket.js';
@@ -35,6 +41,10 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
       process.stderr.write(`ofswitch: --unixctl ${err.message}\n`);
       return 2;
     }
+  }
+  if (options.local !== undefined) {
+    const leftover = removeLeftoverPair(options.local);
+    if (leftover) log.info('removed the internal interface a killed ofswitch left', { interface: options.local, pid: leftover.owner?.pid ?? null });
   }
   let sw: Switch;
   try {

@@ -83,6 +83,8 @@ export interface SwitchOptions {
   /** NORMAL's MAC table: most entries (default 8,192) and seconds an entry lives unseen (default 300). */
   readonly macTableSize?: number | undefined;
   readonly macAgingTime?: number | undefined;
+  /** The flow journal's file (the table survives a restart); none when undefined. */
+  readonly flowJournal?: string | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -98,6 +100,8 @@ export interface DaemonOptions {
    * in-memory ports too, so no kernel device is made or needed.
    */
   readonly dummy?: 'on' | 'override';
+  /** Each bridge's flow table journaled in RUNDIR/BRIDGE.flows (default true; --no-flow-journal). */
+  readonly flowJournal?: boolean;
 }
 
 export type CommandLine =
@@ -129,6 +133,8 @@ interface RawSettings {
   unixctl?: string;
   macTableSize?: number;
   macAgingTime?: number;
+  /** false: --no-flow-journal. */
+  flowJournal?: string | false;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -312,11 +318,20 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'unixctl':
         settings.unixctl = parseSocketPath(str(key, value), '--unixctl');
         break;
+      case 'flowJournal':
+        settings.flowJournal = parseJournalPath(str(key, value));
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
   }
   return settings;
+}
+
+/** A flow journal's file: a path, not empty. */
+export function parseJournalPath(text: string): string {
+  if (text === '') throw new UsageError('--flow-journal: the file name is empty');
+  return text;
 }
 
 function portFromObject(path: string, p: unknown): PortOption {
@@ -356,7 +371,8 @@ const CONFIG_HELP = `
   {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
-   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300}
+   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
+   "flowJournal":"/var/lib/ofswitch/flows"}
 Options given on the command line win over the file's.
 `;
 
@@ -416,10 +432,16 @@ export function commandLineProgram(): Command {
     .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
       parseSocketPath(text, '--unixctl'),
     )
+    .option(
+      '--flow-journal <FILE>',
+      'keep the flow table in FILE: every change is recorded, and a restart (even after kill -9) restores it before the ports forward',
+      parseJournalPath,
+    )
+    .option('--no-flow-journal', 'keep no flow journal (with --ovsdb: none in the run directory either)')
     .option('--config <FILE>', 'the same settings from a JSON file (see below)')
     .option('--ovsdb <unix:PATH|tcp:IP:PORT>', 'serve the bridges of the Open_vSwitch database there, as ovs-vswitchd does (excludes the options above)', parseOvsdbRemote)
     .option('--enable-dummy [override]', 'with --ovsdb, for tests (as ovs-vswitchd): Interface type "dummy" is an in-memory port; =override: system and internal ones too')
-    .option('--rundir <DIR>', 'with --ovsdb: where the pid file, control socket and BRIDGE.mgmt sockets go (default $OVS_RUNDIR, else /var/run/openvswitch)')
+    .option('--rundir <DIR>', 'with --ovsdb: where the pid file, control socket, BRIDGE.mgmt sockets and BRIDGE.flows journals go (default $OVS_RUNDIR, else /var/run/openvswitch)')
     .option('-V, --version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .addHelpText('after', CONFIG_HELP)
@@ -489,6 +511,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
   if (operand !== undefined) throw new UsageError(`unexpected argument "${operand}" (options start with --)`);
   const values = program.opts<CommandLineValues>();
   const { config, version, ovsdb, rundir, enableDummy, ...cli } = values;
+  if (cli.flowJournal === undefined) delete cli.flowJournal; // commander's default for --no-flow-journal
   if (version) return { kind: 'version' };
   if (ovsdb !== undefined) {
     const clash = FLAG_MODE_ONLY.find(([key]) => values[key] !== undefined);
@@ -496,7 +519,10 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
     if (enableDummy !== undefined && enableDummy !== true && enableDummy !== 'override')
       throw new UsageError(`--enable-dummy: "${enableDummy}" is not "override"`);
     const dummy = enableDummy === undefined ? {} : { dummy: enableDummy === true ? ('on' as const) : ('override' as const) };
-    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info', ...dummy } };
+    if (typeof cli.flowJournal === 'string')
+      throw new UsageError('--ovsdb keeps one flow journal per bridge in the run directory: --flow-journal FILE is for flag mode (--no-flow-journal keeps none)');
+    const journal = cli.flowJournal === false ? { flowJournal: false } : {};
+    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info', ...dummy, ...journal } };
   }
   if (rundir !== undefined) throw new UsageError('--rundir needs --ovsdb (flag mode keeps no run directory)');
   if (enableDummy !== undefined) throw new UsageError('--enable-dummy needs --ovsdb (it gives database interfaces in-memory ports)');
@@ -520,6 +546,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       unixctl: s.unixctl,
       ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),
       ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
+      flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
     },
   };
 }

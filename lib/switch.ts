@@ -15,6 +15,13 @@
  *
  * Start-up failures a user can fix (a missing interface, a busy port) are StartErrors naming the
  * culprit; the command turns them into exit status 2.
+ *
+ * With a flow journal (journal/flow-journal.ts) every change to the table is recorded, and a new
+ * switch restores the journal's table in its constructor, before it has ports. The table's
+ * configuration is recorded with it (controllers or not, fail mode): the flush that goes with
+ * going from no controller to some (or a new fail mode without controllers) happens when the
+ * configuration after the restart differs from the recorded one, as it would have happened live,
+ * and not merely because a new switch starts without controllers.
  */
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -26,9 +33,10 @@ import { createPort, portType, type PortDeviceOf } from '../datapath/ports/facto
 import type { NetPort } from '../datapath/ports/net-port.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
+import { FlowJournal, JournalError, type OpenResult } from '../journal/flow-journal.js';
 import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
-import { Agent, type AgentDatapath } from './agent.js';
+import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
 import type { PacketInLimits } from './packet-in-scheduler.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, type ControllerLinkState } from './controller-link.js';
@@ -92,6 +100,11 @@ export interface SwitchConfig {
    * without rateLimit): see lib/packet-in-scheduler.ts; default 10,000/s, burst a quarter.
    */
   readonly packetInLimits?: PacketInLimits;
+  /**
+   * The flow journal's file (journal/flow-journal.ts): the table is restored from it at once and
+   * every change is recorded in it. A file that is not a journal, or cannot be written, throws.
+   */
+  readonly flowJournal?: string;
 }
 
 export interface PortConfig<T extends string = string> {
@@ -250,6 +263,9 @@ export class Switch {
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
   private closed = false;
+  private readonly journal: FlowJournal | null = null;
+  /** Whether the table's flows were made with controllers (what going to or from none flushes). */
+  private tableHasControllers = false;
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -259,6 +275,12 @@ export class Switch {
     checkLimits(this.packetInLimits);
     this.dpid = config.datapathId === undefined ? undefined : typeof config.datapathId === 'bigint' ? config.datapathId : parseDpid(config.datapathId);
     this.flowTable = new FlowTable({ now: () => performance.now() });
+    let restored: OpenResult | null = null;
+    if (config.flowJournal !== undefined) {
+      const table = this.flowTable;
+      this.journal = new FlowJournal(config.flowJournal, { log: this.log, liveEntries: () => table.size + table.emergencySize });
+      restored = this.journal.open(table);
+    }
     this.datapath = new Datapath({
       flowTable: this.flowTable,
       onMiss: (frame, inPort) => this.agent.onMiss(frame, inPort),
@@ -280,7 +302,7 @@ export class Switch {
       get datapathId() {
         return sw.datapathId;
       },
-      flowTable: this.flowTable,
+      flowTable: this.agentTable(),
       datapath: this.agentView(),
       failMode: this.failModeState,
       log: this.log,
@@ -289,12 +311,60 @@ export class Switch {
         for (const r of this.controllerLinks.values()) if (r.conn === conn) return limitsOf(r.spec, this.packetInLimits);
         return this.packetInLimits;
       },
+      ...(this.journal ? { tableDurable: () => this.journal!.durable() } : {}),
     });
     this.datapath.registry.on('port-status', (reason, desc) => {
       this.agent.portStatus(reason, desc);
       this.events.emit('port-status', reason, desc);
     });
-    this.installNormalFlowIfStandalone();
+    if (restored?.existed) this.restoredTable(restored);
+    else this.installNormalFlowIfStandalone();
+    this.noteTableConfig();
+  }
+
+  /**
+   * The table as the agent changes it: with a journal, every change is recorded (FLOW_MODs, and
+   * entries that expire).
+   */
+  private agentTable(): AgentFlowTable {
+    const table = this.flowTable;
+    const journal = this.journal;
+    if (!journal) return table;
+    return {
+      flowMod: (mod) => {
+        const result = table.flowMod(mod);
+        journal.flowModApplied(mod, result);
+        return result;
+      },
+      expire: () => {
+        const removed = table.expire();
+        if (removed.length > 0) journal.entriesRemoved(removed);
+        return removed;
+      },
+      nextExpiry: () => table.nextExpiry(),
+      flowStats: (query) => table.flowStats(query),
+      aggregateStats: (query) => table.aggregateStats(query),
+      tableStats: () => table.tableStats(),
+    };
+  }
+
+  /**
+   * After the journal's table came back: it was made under the configuration it recorded; a fail
+   * mode changed meanwhile, without controllers, starts from an empty table as setFailMode does
+   * (controllers that differ are setControllers's to compare).
+   */
+  private restoredTable(restored: OpenResult): void {
+    const recorded = restored.config ?? { controllers: false, failMode: this.failModeState.mode };
+    this.tableHasControllers = recorded.controllers;
+    if (!recorded.controllers && recorded.failMode !== this.failModeState.mode) {
+      this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
+      this.installNormalFlowIfStandalone();
+    }
+  }
+
+  /** Tells the journal the configuration the table is now made under. */
+  private noteTableConfig(): void {
+    this.journal?.configChanged({ controllers: this.tableHasControllers, failMode: this.failModeState.mode });
   }
 
   /** The datapath as the agent sees it. */
@@ -514,6 +584,11 @@ export class Switch {
     return this.flowTable.flowStats(match ? { ...ALL_FLOWS, match: matchFrom(match) } : ALL_FLOWS);
   }
 
+  /** Resolves once every change to the table so far is on disk (at once without a flow journal). */
+  async flowsDurable(): Promise<void> {
+    await this.journal?.durable();
+  }
+
   private flowMod(mod: FlowMod): number {
     const result = this.agent.applyFlowMod(mod);
     if (!result.ok) throw new FlowSpecError(`the flow table refused the flow: ${result.reason}`);
@@ -521,7 +596,9 @@ export class Switch {
   }
 
   private installNormalFlowIfStandalone(): void {
-    if (this.failModeState.installsNormalFlow) this.flowTable.flowMod(NORMAL_FLOW);
+    if (!this.failModeState.installsNormalFlow) return;
+    const result = this.flowTable.flowMod(NORMAL_FLOW);
+    this.journal?.flowModApplied(NORMAL_FLOW, result);
   }
 
   // ---- fail mode ---------------------------------------------------------------------------------
@@ -537,6 +614,7 @@ export class Switch {
     // As OVS's connmgr: without controllers, a new fail mode starts from an empty table.
     if (this.controllerLinks.size === 0) this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
     this.failModeState.setMode(mode);
+    this.noteTableConfig();
     this.installNormalFlowIfStandalone();
   }
 
@@ -613,9 +691,11 @@ export class Switch {
       link.start();
     }
     const has = this.controllerLinks.size > 0;
-    if (had !== has) {
+    if (had !== has) this.failModeState.setHaveControllers(has);
+    if (has !== this.tableHasControllers) {
+      this.tableHasControllers = has;
       this.flowMod({ ...NORMAL_FLOW, command: OFPFC.DELETE, actions: [] });
-      this.failModeState.setHaveControllers(has);
+      this.noteTableConfig();
       this.installNormalFlowIfStandalone();
     }
   }
@@ -745,6 +825,7 @@ export class Switch {
     await Promise.all(this.listenerList.map((l) => l.close()));
     this.datapath.close();
     this.portsByName.clear();
+    await this.journal?.close();
     if (logged) this.log.info('switch stopped');
   }
 
@@ -752,16 +833,22 @@ export class Switch {
 
   /** The command's switch: its ports first, then its listeners, then its controllers. */
   static async start(options: SwitchOptions, log: Logger): Promise<Switch> {
-    const sw = new Switch({
-      ...(options.dpid !== undefined ? { datapathId: options.dpid } : {}),
-      failMode: options.failMode,
-      probeIntervalMs: options.probeIntervalMs,
-      logger: log,
-      packetInLimits: {
-        ...(options.controllerRateLimit !== undefined ? { rateLimit: options.controllerRateLimit } : {}),
-        ...(options.controllerBurstLimit !== undefined ? { burstLimit: options.controllerBurstLimit } : {}),
-      },
-    });
+    let sw: Switch;
+    try {
+      sw = new Switch({
+        ...(options.dpid !== undefined ? { datapathId: options.dpid } : {}),
+        failMode: options.failMode,
+        probeIntervalMs: options.probeIntervalMs,
+        logger: log,
+        packetInLimits: {
+          ...(options.controllerRateLimit !== undefined ? { rateLimit: options.controllerRateLimit } : {}),
+          ...(options.controllerBurstLimit !== undefined ? { burstLimit: options.controllerBurstLimit } : {}),
+        },
+        ...(options.flowJournal !== undefined ? { flowJournal: options.flowJournal } : {}),
+      });
+    } catch (err) {
+      throw err instanceof JournalError ? new StartError(err.message) : err;
+    }
     if (options.macTableSize !== undefined || options.macAgingTime !== undefined) {
       sw.setMacTableOptions({
         ...(options.macTableSize !== undefined ? { maxEntries: options.macTableSize } : {}),

@@ -14,10 +14,20 @@
  * whatever changed meanwhile. A restart (even after kill -9) rebuilds everything from the
  * database, port numbers included (the Interface `ofport` column is read back).
  *
+ * Each bridge's flow table is journaled in `RUNDIR/BRIDGE.flows` (journal/; off with
+ * `flowJournal: false`): a restarted daemon's bridges come back with their flows before their ports
+ * forward. A bridge deleted from the database takes its journal with it (also one deleted while
+ * the daemon was not running: after the first round, journals of bridges the database lacks are
+ * removed). A journal that is not one (damaged beyond its records) is moved aside to
+ * `BRIDGE.flows.bad`, logged, and the bridge starts empty: the daemon never fails on it.
+ *
  * Operators reach it as they reach ovs-vswitchd: each bridge listens on
  * `punix:RUNDIR/BRIDGE.mgmt` (ovs-ofctl by bridge name), and the control socket
  * `RUNDIR/ofswitch.PID.ctl` with `RUNDIR/ofswitch.pid` serves ovs-appctl (commands.ts).
  */
+import { readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkHeader, HEADER_SIZE, JOURNAL_SUFFIX, journalFileOf } from '../journal/index.js';
 import { Idl, Transaction, type DatumInput } from '../ovsdb/index.js';
 import type { Logger } from '../lib/log.js';
 import type { PortView } from '../lib/switch.js';
@@ -45,6 +55,8 @@ export interface DaemonOptions {
   /** `--enable-dummy[=override]`: in-memory ports for "dummy" interfaces (and, overriding, system and internal ones). */
   readonly dummy?: 'on' | 'override';
   readonly statsIntervalMs?: number;
+  /** Journal each bridge's flow table in RUNDIR/BRIDGE.flows (default true). */
+  readonly flowJournal?: boolean;
 }
 
 export class Daemon {
@@ -59,12 +71,18 @@ export class Daemon {
   private statusTimer: NodeJS.Timeout | null = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private statsDue = true;
+  private readonly rundir: string;
+  /** Journals of bridges the database lacks are still to be removed (after the first round). */
+  private journalsToSweep: boolean;
   /** Rounds completed (tests wait on it). */
   rounds = 0;
 
   constructor(options: DaemonOptions) {
     this.log = options.log;
     this.statsIntervalMs = options.statsIntervalMs ?? STATS_INTERVAL_MS;
+    this.rundir = options.rundir;
+    const journals = options.flowJournal ?? true;
+    this.journalsToSweep = journals;
     this.idl = new Idl({ remote: options.remote, tables: MONITORED_TABLES, log: options.log.child({ ovsdb: options.remote }) });
     this.reconciler = new Reconciler({
       rundir: options.rundir,
@@ -72,6 +90,12 @@ export class Daemon {
       portTypes: options.portTypes ?? DATABASE_PORT_TYPES,
       ...(options.dummy ? { dummy: options.dummy } : {}),
       onStatusChange: () => this.scheduleStatus(),
+      ...(journals
+        ? {
+            switchConfig: (bridge: string) => ({ flowJournal: this.journalFor(bridge) }),
+            onBridgeDeleted: (bridge: string) => this.removeJournal(bridge),
+          }
+        : {}),
     });
     this.idl.on('change', () => this.kick());
     this.idl.on('state', (state) => this.log.info('database connection', { state }));
@@ -122,7 +146,62 @@ export class Daemon {
       this.log.error('reconfiguration failed', { err });
     }
     this.applied = config;
+    if (this.journalsToSweep) {
+      this.journalsToSweep = false;
+      this.sweepJournals(new Set(config.bridges.map((b) => b.name)));
+    }
     await this.writeStatus(config);
+  }
+
+  /** A bridge's journal path; a file there that is not a journal is moved aside (logged). */
+  private journalFor(bridge: string): string {
+    const path = join(this.rundir, journalFileOf(bridge));
+    let head: Buffer;
+    try {
+      head = readFileSync(path).subarray(0, HEADER_SIZE);
+    } catch {
+      return path; // none yet: a new journal
+    }
+    const bad = head.length === 0 ? null : checkHeader(head);
+    if (bad) {
+      try {
+        renameSync(path, `${path}.bad`);
+        this.log.error('flow journal unusable: moved aside, the bridge starts with an empty table', { bridge, path, reason: bad });
+      } catch (err) {
+        this.log.error('flow journal unusable and cannot be moved aside', { bridge, path, reason: bad, err: (err as Error).message });
+      }
+    }
+    return path;
+  }
+
+  private removeJournal(bridge: string): void {
+    const path = join(this.rundir, journalFileOf(bridge));
+    try {
+      unlinkSync(path);
+      this.log.info('flow journal removed with its bridge', { bridge, path });
+    } catch {
+      /* none */
+    }
+  }
+
+  /** Removes the journals of bridges the database no longer has (deleted while no daemon ran). */
+  private sweepJournals(bridges: ReadonlySet<string>): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.rundir);
+    } catch {
+      return;
+    }
+    for (const file of names) {
+      if (file.endsWith(`${JOURNAL_SUFFIX}.lock`)) {
+        // a killed daemon's lock (this one holds the run directory's pid file)
+        if (!bridges.has(file.slice(0, -`${JOURNAL_SUFFIX}.lock`.length))) rmSync(join(this.rundir, file), { force: true });
+        continue;
+      }
+      if (!file.endsWith(JOURNAL_SUFFIX)) continue;
+      const bridge = file.slice(0, -JOURNAL_SUFFIX.length);
+      if (!bridges.has(bridge)) this.removeJournal(bridge);
+    }
   }
 
   private scheduleStatus(): void {

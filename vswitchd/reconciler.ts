@@ -37,6 +37,7 @@ import {
   type PortConfig as SwitchPortConfig,
   type PortView,
   type Switch,
+  type SwitchConfig,
 } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
@@ -105,6 +106,10 @@ export interface ReconcilerOptions {
   readonly dummy?: 'on' | 'override';
   /** A port's link or a controller connection changed: the status columns need writing. */
   readonly onStatusChange?: () => void;
+  /** Settings the daemon adds to each new bridge's switch (its flow journal). */
+  readonly switchConfig?: (bridge: string) => Partial<SwitchConfig>;
+  /** A bridge the database no longer has (or has anew) was deleted; not called when the daemon stops. */
+  readonly onBridgeDeleted?: (bridge: string) => void;
 }
 
 const DEFAULT_PROBE_MS = 5000;
@@ -158,7 +163,10 @@ export class Reconciler {
     const wanted = new Map(config.bridges.map((b) => [b.name, b]));
     for (const [name, running] of this.bridges) {
       const want = wanted.get(name);
-      if (!want || want.uuid !== running.uuid) await this.removeBridge(running);
+      if (!want || want.uuid !== running.uuid) {
+        await this.removeBridge(running);
+        this.options.onBridgeDeleted?.(name);
+      }
     }
     // Ports leave their old bridge before any bridge adds them (a port moving between bridges).
     for (const want of config.bridges) {
@@ -245,6 +253,7 @@ export class Reconciler {
       probeIntervalMs: this.options.probeIntervalMs ?? DEFAULT_PROBE_MS,
       logger: this.log.child({ bridge: want.name }),
       ...(want.datapathId !== null ? { datapathId: want.datapathId } : {}),
+      ...this.options.switchConfig?.(want.name),
     });
     const running = new RunningBridge(want.name, want.uuid, sw);
     const notify = this.options.onStatusChange;

@@ -5,7 +5,8 @@
  * bridges' (commands.ts). Runs until SIGINT, SIGTERM or `ovs-appctl exit`; then closes every
  * bridge (the internal interfaces it made go with them) and removes its files.
  *
- * The run directory is created when missing. Another ofswitch already serving it is one message
+ * Each bridge's flow table is journaled in `RUNDIR/BRIDGE.flows` unless `--no-flow-journal`
+ * (daemon.ts). The run directory is created when missing. Another ofswitch already serving it is one message
  * and exit status 2, as is a run directory that cannot be made.
  */
 import { mkdirSync } from 'node:fs';
@@ -25,7 +26,13 @@ export async function runDatabaseMode(options: DaemonOptions, log: Logger): Prom
     return 2;
   }
   const { stopping, stop } = untilStopped(log);
-  const daemon = new Daemon({ remote: options.ovsdb, rundir: options.rundir, log, ...(options.dummy ? { dummy: options.dummy } : {}) });
+  const daemon = new Daemon({
+    remote: options.ovsdb,
+    rundir: options.rundir,
+    log,
+    ...(options.dummy ? { dummy: options.dummy } : {}),
+    ...(options.flowJournal === false ? { flowJournal: false } : {}),
+  });
   const directory: BridgeDirectory = {
     bridge: (name) => daemon.reconciler.bridges.get(name)?.sw,
     bridges: () => new Map([...daemon.reconciler.bridges].map(([name, b]) => [name, b.sw])),

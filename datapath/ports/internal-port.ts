@@ -21,6 +21,15 @@
  * interface across a restart of ovs-vswitchd) and removed at close like a new one; so is a
  * switch's end whose host end was moved into another namespace. Any other interface of that name
  * is opened as it is (a system port).
+ *
+ * Ownership: the switch's end carries its maker as its interface alias (`ip link set ... alias`),
+ * `ofswitch pid=PID start=TICKS` (TICKS: the process's start time in /proc/PID/stat, so that a pid
+ * used again by another process is not taken for the maker). The record lives with the interface:
+ * it needs no run directory, follows no rename of one, and cannot outlive or miss the interface.
+ * A pair whose maker still runs is refused (two switches never share, nor delete each other's,
+ * internal interfaces); one whose maker is dead (or that has no alias: made by an ofswitch before
+ * aliases) is a leftover: the daemon adopts it, the `ofswitch` command removes it and makes a new
+ * one (removeLeftoverPair), and the alias then names the new owner.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -47,6 +56,52 @@ function ip(args: readonly string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** Who made an internal pair, as its alias records it. */
+export interface PairOwner {
+  readonly pid: number;
+  /** The process's start time (clock ticks after boot), as /proc/PID/stat field 22 has it. */
+  readonly start: string;
+}
+
+const OWNER_ALIAS = /^ofswitch pid=(\d+) start=(\d+)$/;
+
+/** A process's start time, or undefined when there is no such process. */
+function processStart(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // after "PID (COMM) ": state is field 3, starttime field 22
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** This process as the alias names it. */
+export function ownerAlias(): string {
+  return `ofswitch pid=${process.pid} start=${processStart(process.pid) ?? 0}`;
+}
+
+/** The maker recorded on the switch's end of the pair for `name` (null: no record). */
+export function internalPairOwner(name: string): PairOwner | null {
+  const m = OWNER_ALIAS.exec(readSys(internalPeerName(name), 'ifalias') ?? '');
+  return m ? { pid: Number(m[1]), start: m[2] ?? '' } : null;
+}
+
+/** Whether the process that made a pair still runs (this one included). */
+export function ownerRuns(owner: PairOwner): boolean {
+  return processStart(owner.pid) === owner.start;
+}
+
+/** Records this process as the pair's owner (an alias that cannot be set leaves the pair unmarked: a leftover for the next start). */
+function markOwner(peer: string): void {
+  try {
+    ip(['link', 'set', 'dev', peer, 'alias', ownerAlias()]);
+  } catch {
+    /* unmarked: treated as a leftover of a dead ofswitch */
+  }
+}
+
 export class InternalPort implements NetPort {
   readonly name: string;
   readonly peerName: string;
@@ -70,6 +125,7 @@ export class InternalPort implements NetPort {
         const detail = (err as { stderr?: Buffer }).stderr?.toString().trim();
         throw new PortError(`cannot adopt the internal interface ${name}${detail ? `: ${detail}` : ''}`);
       }
+      markOwner(this.peerName);
       this.inner = new AfPacketPort(this.peerName);
       return;
     }
@@ -86,6 +142,7 @@ export class InternalPort implements NetPort {
       const detail = (err as { stderr?: Buffer }).stderr?.toString().trim();
       throw new PortError(`cannot create the internal interface ${name}${detail ? `: ${detail}` : ''}`);
     }
+    markOwner(this.peerName);
     this.inner = new AfPacketPort(this.peerName);
   }
 
@@ -189,14 +246,31 @@ export function removeInternalPair(name: string): boolean {
 }
 
 /**
+ * The pair for `name` an ofswitch that is not running any more left behind ('pair' or 'moved',
+ * its maker dead or unrecorded), deleted; what it was (null: there was none, or its maker runs).
+ */
+export function removeLeftoverPair(name: string): { owner: PairOwner | null } | null {
+  const state = internalPairState(name);
+  if (state !== 'pair' && state !== 'moved') return null;
+  const owner = internalPairOwner(name);
+  if (owner && ownerRuns(owner)) return null;
+  return removeInternalPair(name) ? { owner } : null;
+}
+
+/**
  * The internal port `name`: a new veth pair (InternalPort), the pair an earlier ofswitch left
  * (adopted, also when its host end is in another namespace), or else the existing interface of
- * that name as it is.
+ * that name as it is. A pair another running ofswitch made is a PortError.
  */
 export function createInternalPort(name: string): NetPort {
   checkInterfaceName(name);
   const state = internalPairState(name);
-  if (state === 'pair' || state === 'moved') return new InternalPort(name, { adopt: true });
+  if (state === 'pair' || state === 'moved') {
+    const owner = internalPairOwner(name);
+    if (owner && owner.pid !== process.pid && ownerRuns(owner))
+      throw new PortError(`the internal interface ${name} belongs to the running ofswitch pid ${owner.pid}`);
+    return new InternalPort(name, { adopt: true });
+  }
   return existsSync(`/sys/class/net/${name}`) ? new AfPacketPort(name) : new InternalPort(name);
 }
 
