@@ -128,8 +128,9 @@ export interface AgentOptions {
   /** A connection's packet-in limits, asked when its handshake is done (default: the scheduler's defaults). */
   readonly packetInLimits?: (conn: Connection) => PacketInLimits;
   /**
-   * The flow journal's durability (journal/flow-journal.ts): a promise while table changes are not
-   * yet on disk, null when they are. BARRIER_REPLY and every STATS_REPLY wait for it.
+   * The flow journal (journal/flow-journal.ts): makes the table changes so far survive a crash of
+   * the process (written to the file); a promise while that is under way, null when done.
+   * BARRIER_REPLY and every STATS_REPLY wait for it.
    */
   readonly tableDurable?: () => Promise<void> | null;
 }
@@ -143,7 +144,7 @@ interface PacketInItem {
   readonly kind: 'packet-in-miss' | 'packet-in-action';
 }
 
-/** Requests whose replies wait until the table changes before them are durable. */
+/** Requests whose replies wait until the table changes before them are in the journal's file. */
 const WAIT_FOR_DURABLE_TABLE: ReadonlySet<number> = new Set([OFPT.BARRIER_REQUEST, OFPT.STATS_REQUEST]);
 
 /** The capabilities that really work. */

@@ -311,7 +311,7 @@ export class Switch {
         for (const r of this.controllerLinks.values()) if (r.conn === conn) return limitsOf(r.spec, this.packetInLimits);
         return this.packetInLimits;
       },
-      ...(this.journal ? { tableDurable: () => this.journal!.durable() } : {}),
+      ...(this.journal ? { tableDurable: () => this.journal!.written() } : {}),
     });
     this.datapath.registry.on('port-status', (reason, desc) => {
       this.agent.portStatus(reason, desc);
@@ -584,9 +584,9 @@ export class Switch {
     return this.flowTable.flowStats(match ? { ...ALL_FLOWS, match: matchFrom(match) } : ALL_FLOWS);
   }
 
-  /** Resolves once every change to the table so far is on disk (at once without a flow journal). */
+  /** Resolves once every change to the table so far is fdatasync'd (at once without a flow journal). */
   async flowsDurable(): Promise<void> {
-    await this.journal?.durable();
+    await this.journal?.synced();
   }
 
   private flowMod(mod: FlowMod): number {

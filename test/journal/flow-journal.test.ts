@@ -2,8 +2,9 @@
  * The flow journal on its own (journal/flow-journal.ts, record-format.ts): a table changed through
  * it comes back the same from the file; a torn or damaged end is cut off with one log line; a
  * file that is not a journal is refused; compaction keeps the table and shrinks the file, also
- * while changes go on; durable() resolves only once the records are written; expired entries stay
- * gone; a write failure stops the journal without stopping anyone.
+ * while changes go on; written() puts every record in the file at once, synced() resolves once they
+ * are fdatasync'd, and the group commit syncs within its window without any barrier; expired
+ * entries stay gone; a write failure stops the journal without stopping anyone.
  */
 import t, { type Test } from 'tap';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -83,12 +84,15 @@ t.test('append and replay: every kind of change comes back the same, counters re
   a.mod(flowModFrom({ match: { dlType: 0x0800, nwDst: '10.9.0.0/16' }, priority: 1, actions: [{ output: 3 }] }, OFPFC.MODIFY_STRICT)); // adds
   const before = dump(a.table);
   t.equal(before.length, 6, 'six entries (one of them emergency)');
-  t.ok(a.journal.unwritten > 0, 'records wait for the group commit');
-  const durable = a.journal.durable();
-  t.ok(durable, 'durable() is a promise while records are unwritten');
-  await durable;
-  t.equal(a.journal.unwritten, 0, 'all written once it resolves');
-  t.equal(a.journal.durable(), null, 'and null when nothing is unwritten');
+  t.ok(a.journal.unwritten > 0, 'records wait in memory within the turn');
+  const size = statSync(path).size;
+  t.equal(a.journal.written(), null, 'written() writes at once: nothing to wait for');
+  t.equal(a.journal.unwritten, 0, 'all written');
+  t.ok(statSync(path).size > size, 'the file has them (in the page cache: a kill -9 keeps them)');
+  t.ok(a.journal.unsynced > 0, 'not yet fdatasync\'d: that is the group commit\'s');
+  await a.journal.synced();
+  t.equal(a.journal.unsynced, 0, 'synced() resolves once they are');
+  await a.journal.synced(); // nothing to sync: at once
   await a.journal.close();
   await a.journal.close(); // idempotent
 
@@ -254,7 +258,7 @@ t.test('compaction: the file shrinks to the live table, also while changes go on
   await a.journal.compacted();
   t.ok(a.journal.compactions >= 1, 'compacted by itself once the log passed twice the live size');
   await a.journal.compactNow(); // once more with nothing going on: exactly the live table
-  await a.journal.durable();
+  await a.journal.synced();
   t.ok(statSync(path).size < 50 * 100, `the file holds the 50 live entries and no more (${statSync(path).size} bytes)`);
   t.match(a.lines, [{ msg: 'flow journal compacted' }]);
 
@@ -266,10 +270,10 @@ t.test('compaction: the file shrinks to the live table, also while changes go on
   a.add({ match: { dlType: 0x0800, nwDst: '11.0.0.0/8' }, priority: 20, actions: [{ output: 3 }] }); // after the modify: keeps output 3
   a.mod(flowModFrom({ match: { inPort: 1 }, priority: 10 }, OFPFC.DELETE_STRICT));
   a.add({ match: { inPort: 2 }, priority: 10, cookie: 1234n, actions: [] }); // replaces a snapshot entry
-  const barrier = a.journal.durable();
+  const synced = a.journal.synced();
   await compaction;
-  await barrier;
-  t.equal(a.journal.unwritten, 0, 'a barrier during the compaction is answered by it');
+  await synced;
+  t.equal(a.journal.unsynced, 0, 'a sync asked for during the compaction is done by it');
   a.add({ match: { inPort: 100 }, priority: 10, actions: [] }); // after the switch to the new file
   const before = dump(a.table);
   await a.journal.close();
@@ -283,12 +287,13 @@ t.test('a write that fails stops the journal with one error line; replies no lon
   const path = join(tempDir(t), 'j');
   const a = journaled(path);
   a.add({ match: { inPort: 1 }, priority: 10, actions: [] });
+  const waiting = a.journal.synced();
   closeSync((a.journal as unknown as { fd: number }).fd); // the file goes away under it
-  const waiting = a.journal.durable();
-  t.ok(waiting);
+  t.equal(a.journal.written(), null, 'a reply does not wait for a journal that failed');
   await waiting;
   t.match(a.lines.filter((l) => l.level === 'error'), [{ msg: 'flow journal write failed: the switch goes on without it' }]);
-  t.equal(a.journal.durable(), null);
+  t.equal(a.journal.written(), null);
+  await a.journal.synced(); // failed: at once
   a.add({ match: { inPort: 2 }, priority: 10, actions: [] }); // ignored, no second error
   a.journal.entriesRemoved([]);
   a.journal.configChanged({ controllers: true, failMode: 'standalone' });
@@ -297,17 +302,24 @@ t.test('a write that fails stops the journal with one error line; replies no lon
   await a.journal.close();
 });
 
-t.test('group commit: records are written by the timer without any barrier', async (t) => {
+t.test('group commit: written at the end of the turn, fdatasync\'d within the window without any barrier', async (t) => {
   const path = join(tempDir(t), 'j');
-  const a = journaled(path, { groupCommitMs: 5 });
+  const a = journaled(path, { groupCommitMs: 50 });
+  const started = performance.now();
   a.add({ match: { inPort: 1 }, priority: 10, actions: [] });
   a.journal.configChanged({ controllers: false, failMode: 'standalone' });
   a.journal.configChanged({ controllers: false, failMode: 'standalone' }); // unchanged: not recorded again
   t.equal(a.journal.unwritten, 2);
-  const deadline = Date.now() + 2000;
-  while (a.journal.unwritten > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  t.equal(a.journal.unwritten, 0, 'written within the window');
+  await new Promise((r) => setImmediate(r));
+  t.equal(a.journal.unwritten, 0, 'written at the end of the turn');
   t.equal(scanRecords(readFileSync(path)).records.length, 2, 'both records are in the file');
+  t.equal(a.journal.unsynced, 2, 'not synced yet: the window has not passed');
+  const deadline = Date.now() + 2000;
+  while (a.journal.unsynced > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  const took = performance.now() - started;
+  t.equal(a.journal.unsynced, 0, 'fdatasync\'d by the timer, no barrier asked');
+  t.ok(took >= 45, `not before the window (${took.toFixed(0)} ms)`);
+  t.ok(took < 50 + 1000, `within the window plus one fdatasync (${took.toFixed(0)} ms)`);
   t.ok(a.journal.size > 8);
   await a.journal.close();
   a.add({ match: { inPort: 2 }, priority: 10, actions: [] }); // after close: not recorded, no crash
