@@ -14,7 +14,8 @@
  *   flows per second `ovs-ofctl add-flows` takes to add the first `--ofctl-entries` M of them
  *   (default 5,000). ovs-ofctl sends a BARRIER
  *   after every FLOW_MOD and waits for its reply (vconn_transact_noreply), so with the journal on
- *   every flow costs one fdatasync: this is the journal's worst case;
+ *   every flow costs one write(2) of its record (not an fdatasync: those are batched in the
+ *   background): this is the journal's worst case;
  * - the same flows as one pipelined stream (every FLOW_MOD, then one BARRIER, over a raw
  *   OpenFlow connection), as a controller that batches sends them: flows per second until the
  *   BARRIER_REPLY, journal on and off;
@@ -52,7 +53,7 @@ const num = (name: string, dflt: number): number => {
 const QUICK = argv.includes('--quick');
 const ENTRIES = Math.round(num('entries', QUICK ? 10_000 : 100_000));
 const RUNS = Math.round(num('runs', QUICK ? 1 : 3));
-/** Flows added with ovs-ofctl (one barrier, so one fdatasync with the journal, per flow). */
+/** Flows added with ovs-ofctl (one barrier, so one write of the journal, per flow). */
 const OFCTL_ENTRIES = Math.min(ENTRIES, Math.round(num('ofctl-entries', QUICK ? 1000 : 5000)));
 const JSON_OUT = argv.includes('--json');
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'ofswitch.js');
