@@ -283,6 +283,71 @@ t.test('compaction: the file shrinks to the live table, also while changes go on
   await b.journal.close();
 });
 
+interface CompactionInside {
+  mirrorFd: number;
+}
+
+t.test('compaction: a record written at any moment of it is in the file FILE names', async (t) => {
+  const path = join(tempDir(t), 'j');
+  const a = journaled(path, { compactMinBytes: 1 << 30 });
+  for (let i = 0; i < 10_000; i++) a.add({ match: { dlType: 0x0800, nwDst: `10.${i >> 8}.${i & 255}.0/24` }, priority: 20, actions: [{ output: 1 }] });
+  a.journal.written();
+  let done = false;
+  const compaction = a.journal.compactNow().then(() => (done = true));
+  let turns = 0;
+  let mirrored = 0;
+  let missing = 0;
+  while (!done) {
+    const cookie = BigInt(++turns);
+    a.add({ match: { inPort: 1 }, priority: 7, cookie, actions: [] });
+    if ((a.journal as unknown as CompactionInside).mirrorFd >= 0) mirrored++;
+    a.journal.written();
+    const last = scanRecords(readFileSync(path)).records.at(-1)?.record;
+    if (!(last?.kind === 'flow-mod' && last.mod.cookie === cookie)) missing++;
+    await new Promise((r) => setImmediate(r));
+  }
+  await compaction;
+  t.equal(a.journal.compactions, 1);
+  t.ok(turns > 1, `changes went on during the compaction (${turns} turns)`);
+  t.ok(mirrored > 0, `some were written to both files (${mirrored} turns)`);
+  t.equal(missing, 0, 'after every write, FILE ended with the record just written');
+  const before = dump(a.table);
+  await a.journal.close();
+  const b = journaled(path);
+  t.same(dump(b.table), before, 'the same table');
+  await b.journal.close();
+});
+
+t.test('compaction: a failed write to the new file abandons it; the journal goes on in the old one', async (t) => {
+  const path = join(tempDir(t), 'j');
+  const a = journaled(path, { compactMinBytes: 1 << 30 });
+  for (let i = 0; i < 10_000; i++) a.add({ match: { dlType: 0x0800, nwDst: `10.${i >> 8}.${i & 255}.0/24` }, priority: 20, actions: [{ output: 1 }] });
+  let done = false;
+  const compaction = a.journal.compactNow().then(() => (done = true));
+  let broke = false;
+  while (!done) {
+    const inside = a.journal as unknown as CompactionInside;
+    if (!broke && inside.mirrorFd >= 0) {
+      closeSync(inside.mirrorFd); // the new file's writes fail from here
+      broke = true;
+    }
+    a.add({ match: { inPort: 2 }, priority: 7, actions: [] });
+    a.journal.written();
+    await new Promise((r) => setImmediate(r));
+  }
+  await compaction;
+  t.ok(broke, 'the new file was broken during the last step');
+  t.equal(a.journal.compactions, 0, 'not compacted');
+  t.match(a.lines.filter((l) => l.level !== 'info'), [{ level: 'warn', msg: 'flow journal compaction failed: the journal goes on uncompacted' }]);
+  t.notOk(existsSync(`${path}.compact`), 'the new file is removed');
+  a.add({ match: { inPort: 3 }, priority: 7, actions: [] });
+  const before = dump(a.table);
+  await a.journal.close();
+  const b = journaled(path);
+  t.same(dump(b.table), before, 'the old file has every change');
+  await b.journal.close();
+});
+
 t.test('a write that fails stops the journal with one error line; replies no longer wait', async (t) => {
   const path = join(tempDir(t), 'j');
   const a = journaled(path);
@@ -298,6 +363,27 @@ t.test('a write that fails stops the journal with one error line; replies no lon
   a.journal.entriesRemoved([]);
   a.journal.configChanged({ controllers: true, failMode: 'standalone' });
   t.equal(a.lines.filter((l) => l.level === 'error').length, 1);
+  (a.journal as unknown as { fd: number }).fd = -1;
+  await a.journal.close();
+});
+
+t.test('an fdatasync that fails stops the journal the same way; a later sync waits for its own records', async (t) => {
+  const path = join(tempDir(t), 'j');
+  const a = journaled(path);
+  a.add({ match: { inPort: 1 }, priority: 10, actions: [] });
+  const first = a.journal.synced();
+  for (let i = 0; i < 3; i++) await Promise.resolve(); // its fdatasync has begun (and cannot end before the event loop runs)
+  a.add({ match: { inPort: 2 }, priority: 10, actions: [] });
+  const second = a.journal.synced(); // the first sync began before this record: it needs its own
+  await first;
+  t.equal(a.journal.unsynced, 1, 'the first sync covered only the record before it');
+  await second;
+  t.equal(a.journal.unsynced, 0);
+  a.add({ match: { inPort: 3 }, priority: 10, actions: [] });
+  a.journal.written();
+  closeSync((a.journal as unknown as { fd: number }).fd); // written, then the file goes away
+  await a.journal.synced();
+  t.match(a.lines.filter((l) => l.level === 'error'), [{ msg: 'flow journal write failed: the switch goes on without it' }]);
   (a.journal as unknown as { fd: number }).fd = -1;
   await a.journal.close();
 });
