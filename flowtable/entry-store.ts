@@ -36,9 +36,40 @@ export class EntryStore {
   /** Last use (ms) of entries with an idle timeout. */
   lastUsed = new Float64Array(MIN_IDS);
   /** The entry holding each id (undefined when free). */
-  readonly entries: (FlowEntry | undefined)[] = [];
+  entries: (FlowEntry | undefined)[] = [];
   private free: number[] = [];
   private next = 0;
+  private held = 0;
+
+  /** Ids ever given since the last reset: every attached entry has an id below this (scans go up to it). */
+  get highWater(): number {
+    return this.next;
+  }
+
+  /** Entries attached. */
+  get size(): number {
+    return this.held;
+  }
+
+  /** The entry holding `id`, if any. */
+  entryAt(id: number): FlowEntry | undefined {
+    return this.entries[id];
+  }
+
+  /**
+   * Starts afresh, with the memory of an empty store, once no entry is attached (a table emptied
+   * of a million entries gives their arrays back). Ids and versions start over: whoever keeps
+   * (id, version) pairs (the microflow cache) must forget them.
+   */
+  reset(): void {
+    if (this.held !== 0) throw new Error(`EntryStore.reset with ${this.held} entries attached`);
+    this.f64 = new Float64Array(MIN_IDS * F64_STRIDE);
+    this.i32 = new Int32Array(this.f64.buffer);
+    this.lastUsed = new Float64Array(MIN_IDS);
+    this.entries = [];
+    this.free = [];
+    this.next = 0;
+  }
 
   /** Gives `e` an id and moves its counters and times here. */
   attach(e: FlowEntry): void {
@@ -54,6 +85,7 @@ export class EntryStore {
     this.i32[2 * b + I_IDLE] = e.idleTimeout !== 0 ? 1 : 0;
     this.lastUsed[id] = e.lastUsed;
     this.entries[id] = e;
+    this.held++;
     e.attachTo(this, id);
   }
 
@@ -65,6 +97,7 @@ export class EntryStore {
     const v = 2 * id * F64_STRIDE + I_VERSION;
     this.i32[v] = (this.i32[v]! + 1) | 0;
     this.entries[id] = undefined;
+    this.held--;
     this.free.push(id);
   }
 

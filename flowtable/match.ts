@@ -36,9 +36,12 @@ const ZERO_MAC = '00:00:00:00:00:00';
 /** DSCP bits of the ToS byte: OpenFlow 1.0 nw_tos matches these six bits only. */
 const NW_TOS_DSCP_MASK = 0xfc;
 
+/** Nine unsigned 32-bit words in the flow-key layout (a FlowKey, or a plain array of numbers). */
+export type MatchWords = ArrayLike<number>;
+
 /** A match compiled to the flow-key layout: `(key & mask) === value`, word by word. */
 export interface CompiledMatch {
-  readonly value: FlowKey;
+  readonly value: MatchWords;
   readonly mask: FlowKey;
   /** The mask as a string: the classifier's key for the subtable of this mask. */
   readonly maskKey: string;
