@@ -123,3 +123,29 @@ export function splitDuration(ms: number): { durationSec: number; durationNsec: 
   const durationNsec = Math.min(999_999_999, Math.floor((d - durationSec * 1000) * 1e6));
   return { durationSec, durationNsec };
 }
+
+/**
+ * V8 keeps each field's representation (small integer, double, object reference) in the hidden
+ * class that all entries share. When one entry's field first takes a wider value (timerAt a
+ * fractional deadline, the counters copied back on detach, alive going false), the class is
+ * deprecated and every other entry is migrated to a new one, one by one, on its next access: at
+ * a million entries the first DELETE paid well over a second for that. One throwaway entry takes
+ * every field through its widest values here, at load, so that real entries are created with the
+ * final hidden class and never migrate.
+ */
+function settleHiddenClass(): void {
+  const mask = new Uint32Array(9);
+  const e = new FlowEntry({
+    match: {} as Match, compiled: { value: [0.5], mask, maskKey: '' }, priority: 0, exact: false, seq: 0, cookie: 1n,
+    actions: [], idleTimeout: 0, hardTimeout: 0, flags: 0, emergency: false, now: 0.5,
+  });
+  e.attachTo({} as EntryStore, 1);
+  e.detachFrom(0.5, 0.5, 0.5);
+  e.timerAt = 0.5;
+  e.timerAt = -1;
+  e.alive = false;
+  e.modified = 1.5;
+  e.cookie = 2n ** 64n - 1n;
+  e.actions = [{ type: OFPAT.OUTPUT, port: 1, maxLen: 0 }];
+}
+settleHiddenClass();
