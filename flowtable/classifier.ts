@@ -469,15 +469,16 @@ export class Classifier {
 
   /**
    * The compiled match an entry of match `c` keeps: its value words as a plain array (a typed
-   * array costs some 240 bytes of V8 objects, an array of nine numbers about 120) and the mask
+   * array costs some 240 bytes of V8 objects, an array of nine small integers 120) and the mask
    * and mask key of the subtable it goes to, shared by all its entries (one copy per mask, not
    * per entry).
    */
   compact(c: CompiledMatch): CompiledMatch {
     const st = this.byMask.get(c.maskKey);
     const v = c.value;
-    // An array literal: exactly nine elements (Array.from leaves room to grow, twice the bytes).
-    const value = [v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!];
+    // An array literal of nine int32 words: small integers, no boxed numbers, exactly nine slots
+    // (Array.from leaves room to grow, twice the bytes). Every reader compares words as int32.
+    const value = [v[0]! | 0, v[1]! | 0, v[2]! | 0, v[3]! | 0, v[4]! | 0, v[5]! | 0, v[6]! | 0, v[7]! | 0, v[8]! | 0];
     return { value, mask: st?.mask ?? c.mask, maskKey: st?.maskKey ?? c.maskKey };
   }
 

@@ -315,7 +315,7 @@ export class FlowTable {
       return fail(mod, OFPFMFC.ALL_TABLES_FULL, `${table.size} entries, the most the table holds`);
     }
     const entry = new FlowEntry({
-      match, compiled: table.compact(compiled), priority, exact, seq: this.seq++, cookie: shareCookie(mod.cookie),
+      compiled: table.compact(compiled), priority, exact, seq: this.seq++, cookie: shareCookie(mod.cookie),
       actions: this.shareActions(mod.actions), idleTimeout: mod.idleTimeout, hardTimeout: mod.hardTimeout,
       flags: mod.flags, emergency, now: this.now(),
     });

@@ -8,6 +8,9 @@ import { EntryScan } from '../../flowtable/entry-scan.js';
 import { EntryStore } from '../../flowtable/entry-store.js';
 import { packFlowKey, type FlowFields } from '../../flowtable/flow-key.js';
 import { MATCH_ALL } from '../../protocol/match.js';
+import { compileMatch, decompileMatch, normalizeMatch } from '../../flowtable/match.js';
+import fc from 'fast-check';
+import * as arb from '../protocol/arbitraries.js';
 
 const out = (port: number): Action[] => [{ type: OFPAT.OUTPUT, port, maxLen: 0 }];
 /** priority=P,ip,nw_src=10.0.x.y,nw_dst=192.168.x.y as ovs-ofctl add-flows sends it. */
@@ -212,4 +215,22 @@ t.test('EntryStore.reset refuses while entries are attached', async (t) => {
   const ft = filled(1);
   const store = (ft as unknown as { store: EntryStore }).store;
   t.throws(() => store.reset(), /1 entries attached/);
+});
+
+t.test('an entry gives back its normalised match from the compiled one, exactly', async (t) => {
+  const interesting = fc.record({
+    base: arb.match,
+    dlType: fc.constantFrom(0x0800, 0x0806, 0x86dd, 0x8035, 0x88cc),
+    nwProto: fc.constantFrom(1, 6, 17, 58, 132, 47),
+    dlVlan: fc.constantFrom(0xffff, 0, 5, 0x0fff, 0x1234),
+    useTyped: fc.boolean(),
+  }).map(({ base, dlType, nwProto, dlVlan, useTyped }) => (useTyped ? { ...base, dlType, nwProto, dlVlan } : base));
+  fc.assert(fc.property(interesting, (m) => {
+    const n = normalizeMatch(m);
+    t.same(decompileMatch(compileMatch(n)), n) || t.comment(JSON.stringify(m));
+  }), { numRuns: 3000 });
+  const ft = new FlowTable();
+  const r = ft.flowMod(add(3, { match: { ...ipMatch(3), wildcards: ipMatch(3).wildcards | (8 << OFPFW.NW_DST_SHIFT) } }));
+  if (!r.ok) throw new Error('add failed');
+  t.same(r.entry!.match, normalizeMatch({ ...ipMatch(3), wildcards: ipMatch(3).wildcards | (8 << OFPFW.NW_DST_SHIFT) }));
 });
