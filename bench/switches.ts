@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { type TrafgenRig, inNs, sh, sleep, waitFor } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'dist', 'lib', 'cli.js');
+const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
 const SWITCH_CPU = '1';
 const BRIDGE = 'bnbr';
 
