@@ -5,7 +5,14 @@
  *
  * Requests arrive here already framed, decoded and validated (connection.ts), one at a time per
  * connection, so each is handled to the end, its replies and errors written, before the next:
- * that is all a BARRIER needs. The agent depends on two narrow interfaces, AgentFlowTable and
+ * that is all a BARRIER needs. Work over a large table (a non-strict DELETE or MODIFY, FLOW and
+ * AGGREGATE statistics) is done in slices of at most TABLE_SLICE_MS, the event loop given back to
+ * forwarding and to the other connections between them; the handler returns a promise, so the
+ * connection's next request waits. FLOW_MODs are serialised across connections (one that arrives
+ * during a sliced DELETE waits for it) and statistics wait for the FLOW_MODs before them; a
+ * lookup from the datapath meanwhile sees the table part-way, which OpenFlow allows (Open vSwitch's
+ * datapath does the same while its revalidators catch up). A FLOW statistics reply is sent part by
+ * part as the reader takes it (Connection.whenWritable), never held whole. The agent depends on two narrow interfaces, AgentFlowTable and
  * AgentDatapath, so that it is unit-tested with in-memory stand-ins and run with the real ones.
  *
  * Buffers follow the spec: a miss or an output to CONTROLLER stores the frame in the pool (when a
