@@ -63,6 +63,7 @@ import { BufferPool } from './buffer-pool.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
+import { COLLECT_AFTER_REMOVING, releaseMemoryAfterRemoving } from './memory.js';
 import { splitBySize, StatsParts } from './stats-split.js';
 
 /** A flow entry as the agent needs it back from the table. */
@@ -328,19 +329,26 @@ export class Agent implements ConnectionHandler {
 
   private applyConnectionFlowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void | Promise<void> {
     const job = this.options.flowTable.startFlowMod(msg);
-    if (job.done || this.runFlowModSlice(job)) return this.flowModDone(conn, msg, bytes, job.result!);
+    const progress = { removed: 0 };
+    if (job.done || this.runFlowModSlice(job, progress)) return this.flowModDone(conn, msg, bytes, job.result!);
     return (async () => {
       do await nextTurn();
-      while (!this.runFlowModSlice(job));
+      while (!this.runFlowModSlice(job, progress));
       this.flowModDone(conn, msg, bytes, job.result!);
+      if (progress.removed >= COLLECT_AFTER_REMOVING) {
+        releaseMemoryAfterRemoving(progress.removed, this.options.flowTable.tableStats()[0]?.activeCount ?? 0);
+      }
     })();
   }
 
   /** Steps `job` for at most one slice, sending FLOW_REMOVED as entries go; true when it is done. */
-  private runFlowModSlice(job: AgentFlowModJob): boolean {
+  private runFlowModSlice(job: AgentFlowModJob, progress: { removed: number }): boolean {
     const end = performance.now() + TABLE_SLICE_MS;
-    do this.flowsRemoved(job.step(TABLE_STEP));
-    while (!job.done && performance.now() < end);
+    do {
+      const removed = job.step(TABLE_STEP);
+      progress.removed += removed.length;
+      this.flowsRemoved(removed);
+    } while (!job.done && performance.now() < end);
     return job.done;
   }
 
