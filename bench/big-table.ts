@@ -14,6 +14,7 @@
  *    in turn. For each: its wall time, the longest gap in
  *    forwarding (the receiver's rx counter sampled every 5 ms, the longest time it did not move)
  *    and the longest gap between echo replies.
+ *    The same gaps over 1.5 s with nothing to do come first ("idle"): the floor of the measure.
  * 3. RSS after del-flows, at once and 15 s later (V8 collects and returns memory on its own schedule:
  *    the 15 s figure is after its idle-time collection).
  *
@@ -33,6 +34,8 @@ const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'echo-probe.js');
 const TRAFFIC_PPS = 20_000;
 const RX_SAMPLE_MS = 5;
 
+type Op = 'idle' | 'dump-aggregate' | 'dump-flows' | 'del-flows';
+
 interface OpResult {
   readonly ms: number;
   readonly forwardingGapMs: number;
@@ -46,7 +49,7 @@ interface SwitchResult {
   readonly rssBeforeMB: number;
   readonly rssAfterAddMB: number;
   readonly bytesPerEntry: number;
-  readonly ops: Record<'dump-aggregate' | 'dump-flows' | 'del-flows', OpResult>;
+  readonly ops: Record<Op, OpResult>;
   readonly rssAfterDelMB: number;
   readonly rssAfterDelLaterMB: number;
   readonly flowCount: number;
@@ -108,7 +111,7 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
 
     const rx: { t: number; n: number }[] = [];
     const moves: number[] = [];
-    const ops = {} as Record<'dump-aggregate' | 'dump-flows' | 'del-flows', OpResult>;
+    const ops = {} as Record<Op, OpResult>;
     const windows = new Map<string, [number, number]>();
     let ran = false;
     await rig.measure(2, {
@@ -123,7 +126,15 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
           rx.push({ t, n });
         }, RX_SAMPLE_MS);
         try {
-          await sleep(1000);
+          await sleep(500);
+          {
+            // the same gaps with nothing to do: the floor the figures below are read against
+            const start = now();
+            await sleep(1500);
+            const end = now();
+            ops.idle = { ms: end - start, forwardingGapMs: longestGap(moves, start, end), echoGapMs: Number.NaN, output: '' };
+            windows.set('idle', [start, end]);
+          }
           for (const op of ['dump-aggregate', 'dump-flows', 'del-flows'] as const) {
             const start = now();
             // del-flows takes the table's entries, not the traffic's (forwarding must go on)
@@ -188,7 +199,7 @@ async function main(): Promise<void> {
     console.log(`\n${SWITCH_LABEL[name]}`);
     console.log(`  add-flows: ${fmt(r.addSec, 1)} s, ${fmt(r.addPerSec)} entries/s`);
     console.log(`  RSS: ${fmt(r.rssBeforeMB)} MB -> ${fmt(r.rssAfterAddMB)} MB with the table: ${fmt(r.bytesPerEntry)} bytes per entry`);
-    for (const op of ['dump-aggregate', 'dump-flows', 'del-flows'] as const) {
+    for (const op of ['idle', 'dump-aggregate', 'dump-flows', 'del-flows'] as const) {
       const o = r.ops[op];
       console.log(`  ${op.padEnd(14)} ${fmt(o.ms).padStart(7)} ms; longest gap: forwarding ${fmt(o.forwardingGapMs).padStart(5)} ms, echo ${fmt(o.echoGapMs).padStart(5)} ms`);
     }
