@@ -40,6 +40,9 @@ export class EntryStore {
   private free: number[] = [];
   private next = 0;
   private held = 0;
+  /** shrinkIfSparse looks again only once no more entries than this are held, or the top id is freed. */
+  private retryShrinkAt = Infinity;
+  private topFreed = false;
 
   /** Ids ever given since the last reset: every attached entry has an id below this (scans go up to it). */
   get highWater(): number {
@@ -69,6 +72,7 @@ export class EntryStore {
     this.entries = [];
     this.free = [];
     this.next = 0;
+    this.retryShrinkAt = Infinity;
   }
 
   /** Gives `e` an id and moves its counters and times here. */
@@ -98,7 +102,38 @@ export class EntryStore {
     this.i32[v] = (this.i32[v]! + 1) | 0;
     this.entries[id] = undefined;
     this.held--;
+    if (id === this.next - 1) this.topFreed = true;
     this.free.push(id);
+  }
+
+  /**
+   * Once at most a quarter of the ids are held, cuts the arrays down to just above the highest id
+   * in use (ids are not moved: only a free top goes), so a table that shrank from a million
+   * entries gives most of its store back even when it is not empty. True when it did: ids above
+   * are then given again with their versions started over, so whoever keeps (id, version) pairs
+   * (the microflow cache) must forget them. A scan that finds the top in use is not repeated
+   * until the entries have halved again or the top id is freed.
+   */
+  shrinkIfSparse(): boolean {
+    if (this.next <= MIN_IDS || this.held * 4 > this.next) return false;
+    if (this.held > this.retryShrinkAt && !this.topFreed) return false;
+    this.topFreed = false;
+    let top = this.next;
+    while (top > 0 && this.entries[top - 1] === undefined) top--;
+    if (top * 2 > this.next) {
+      this.retryShrinkAt = this.held >> 1;
+      return false;
+    }
+    let cap = MIN_IDS;
+    while (cap < top) cap *= 2;
+    this.f64 = this.f64.slice(0, cap * F64_STRIDE);
+    this.i32 = new Int32Array(this.f64.buffer);
+    this.lastUsed = this.lastUsed.slice(0, cap);
+    this.entries = this.entries.slice(0, top);
+    this.free = this.free.filter((id) => id < top);
+    this.next = top;
+    this.retryShrinkAt = Infinity;
+    return true;
   }
 
   /** Counts a packet of `bytes` for id `id` and returns its entry. Hot path. */

@@ -408,6 +408,8 @@ export class FlowTable {
       this.store.reset();
       this.cache?.clear();
       this.sharedActions = new Map();
+    } else if (this.store.shrinkIfSparse()) {
+      this.cache?.clear();
     }
   }
 

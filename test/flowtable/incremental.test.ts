@@ -234,3 +234,27 @@ t.test('an entry gives back its normalised match from the compiled one, exactly'
   if (!r.ok) throw new Error('add failed');
   t.same(r.entry!.match, normalizeMatch({ ...ipMatch(3), wildcards: ipMatch(3).wildcards | (8 << OFPFW.NW_DST_SHIFT) }));
 });
+
+t.test('a table that shrinks to a quarter gives back the top of its store; ids in use stay', async (t) => {
+  const ft = new FlowTable({ cacheSlots: 1024 });
+  for (let i = 0; i < 5000; i++) ft.flowMod(add(i));
+  const store = (ft as unknown as { store: EntryStore }).store;
+  t.ok(ft.lookup(pkt(2500), 60), 'cached');
+  for (let i = 100; i < 5000; i++) ft.flowMod(mod(OFPFC.DELETE_STRICT, { match: ipMatch(i), priority: 1 + (i % 50) }));
+  t.equal(ft.size, 100);
+  t.ok(store.highWater <= 100, `ids up to ${store.highWater}`);
+  t.ok(store.f64.length <= 128 * 4, 'arrays cut down');
+  t.equal(ft.lookup(pkt(2500), 60), null, 'the cache forgot the deleted entry');
+  for (let i = 0; i < 100; i++) t.equal(ft.lookup(pkt(i), 60)?.match.nwSrc, ipMatch(i).nwSrc) || i;
+  for (let i = 5000; i < 5100; i++) ft.flowMod(add(i));
+  t.equal(ft.aggregateStats(ALL_QUERY).flowCount, 200);
+  t.equal(ft.lookup(pkt(5050), 60)?.match.nwSrc, ipMatch(5050).nwSrc);
+
+  // the top id still in use: nothing to cut, and the scan is not repeated at every removal
+  const top = new FlowTable();
+  for (let i = 0; i < 3000; i++) top.flowMod(add(i));
+  const topStore = (top as unknown as { store: EntryStore }).store;
+  for (let i = 0; i < 2999; i++) top.flowMod(mod(OFPFC.DELETE_STRICT, { match: ipMatch(i), priority: 1 + (i % 50) }));
+  t.equal(topStore.highWater, 3000);
+  t.equal(top.size, 1);
+});
