@@ -11,7 +11,7 @@
  * with `controller` connect to it at tcp:127.0.0.1:PORT inside the namespace.
  * `pid` is the process whose CPU time is the switch's (node; ovs-vswitchd).
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,10 @@ export interface BenchSwitch {
   readonly pid: number;
   /** Runs `ovs-ofctl -O OpenFlow10 COMMAND <this switch> ARGS...` and returns its stdout. */
   ofctl(command: string, ...args: string[]): string;
+  /** The same without blocking this process (for measuring the switch while ovs-ofctl runs). */
+  ofctlAsync(command: string, ...args: string[]): Promise<string>;
+  /** Where an OpenFlow client in the switch namespace connects: tcp:IP:PORT or unix:PATH. */
+  readonly openflowTarget: string;
   /**
    * Flows in the table (ovs-ofctl dump-aggregate), or null when the switch did not answer within
    * `timeoutSec` (a switch busy with traffic may not).
@@ -77,6 +81,16 @@ function ofctlArgs(argv: readonly string[], target: string): string[] {
   const options = argv.filter((a, i) => a.startsWith('--') && argv.slice(0, i).every((b) => b.startsWith('--')));
   const [command, ...rest] = argv.slice(options.length);
   return ['-O', 'OpenFlow10', ...options, command ?? 'show', target, ...rest];
+}
+
+/** `ip netns exec NS CMD ARGV...` without blocking; resolves with its stdout, rejects on failure. */
+function inNsAsync(ns: string, cmd: string, argv: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('ip', ['netns', 'exec', ns, cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30, ...(env ? { env } : {}) }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${argv.join(' ')}: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 async function waitExit(pid: number): Promise<void> {
@@ -127,6 +141,8 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
     name: 'ofswitch',
     pid,
     ofctl,
+    ofctlAsync: (...argv) => inNsAsync(sw, 'ovs-ofctl', ofctlArgs(argv, 'tcp:127.0.0.1:6634')),
+    openflowTarget: 'tcp:127.0.0.1:6634',
     flowCount: (t) => flowCountOf(ofctl, t),
     stop: async () => {
       const exited = new Promise((r) => proc.once('exit', r));
@@ -177,5 +193,9 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
     throw e;
   }
   const ofctl = (...argv: string[]): string => inSw('ovs-ofctl', ofctlArgs(argv, BRIDGE));
-  return { name: 'ovs', pid: pids[0]!, ofctl, flowCount: (t) => flowCountOf(ofctl, t), stop };
+  return {
+    name: 'ovs', pid: pids[0]!, ofctl, flowCount: (t) => flowCountOf(ofctl, t), stop,
+    ofctlAsync: (...argv) => inNsAsync(sw, 'ovs-ofctl', ofctlArgs(argv, BRIDGE), env),
+    openflowTarget: `unix:${join(dir, `${BRIDGE}.mgmt`)}`,
+  };
 }

@@ -35,16 +35,21 @@
  */
 import { FLOW_KEY_WORDS, W_NW_DST, W_NW_SRC, type FlowKey } from './flow-key.js';
 import type { FlowEntry } from './flow-entry.js';
-import { covers, overlaps, type CompiledMatch } from './match.js';
+import { covers, overlaps, type CompiledMatch, type MatchWords } from './match.js';
 import { finishHash, HASH_SEED, mixWord } from './hash.js';
 import { lengthBit, prefixLength, PrefixFilter } from './prefix-filter.js';
 import { rankIndex, type EntryStore } from './entry-store.js';
 
 const MIN_CAPACITY = 8;
 
+/** The entries of one hash slot: one entry, or several (same match, different priorities) best first. */
+type Bucket = FlowEntry | FlowEntry[] | null;
+
 /** All entries with one mask. */
 class Subtable {
   readonly mask: FlowKey;
+  /** The mask as a string (CompiledMatch.maskKey), shared by the entries here. */
+  readonly maskKey: string;
   /** Indexes of the key words the mask touches, and the mask of each. */
   private readonly words: Int32Array;
   private readonly wordMasks: Int32Array;
@@ -71,7 +76,11 @@ class Subtable {
   private capMask = MIN_CAPACITY - 1;
   /** Int32 words: V8's fast integer path (key words are compared after `| 0`-style bit operations). */
   private records: Int32Array;
-  private buckets: (FlowEntry[] | null)[] = new Array<FlowEntry[] | null>(MIN_CAPACITY).fill(null);
+  /**
+   * The entries of each used slot, best first: the entry itself when it is alone (most buckets:
+   * no array per entry), an array when several priorities share the match.
+   */
+  private buckets: Bucket[] = new Array<Bucket>(MIN_CAPACITY).fill(null);
   private usedSlots = 0;
   /**
    * A one-hash Bloom filter of the masked values held, 4 bits per slot (8 or more per value):
@@ -92,8 +101,9 @@ class Subtable {
   readonly srcLen: number;
   readonly dstLen: number;
 
-  constructor(mask: FlowKey) {
+  constructor(mask: FlowKey, maskKey: string) {
     this.mask = mask;
+    this.maskKey = maskKey;
     this.srcLen = prefixLength(mask[W_NW_SRC]!);
     this.dstLen = prefixLength(mask[W_NW_DST]!);
     this.srcBit = lengthBit(this.srcLen);
@@ -151,7 +161,7 @@ class Subtable {
   }
 
   /** Slot holding the bucket for a (masked) value, or -1; `value` is a compiled match value. */
-  private slotOf(value: FlowKey, h: number): number {
+  private slotOf(value: MatchWords, h: number): number {
     const n = this.n;
     let s = h & this.capMask;
     for (;;) {
@@ -168,16 +178,19 @@ class Subtable {
   }
 
   /** The hash find() computes, of a compiled match value (already masked). */
-  private hashValue(value: FlowKey): number {
+  private hashValue(value: MatchWords): number {
     let h = HASH_SEED;
     for (let i = 0; i < FLOW_KEY_WORDS; i++) h = mixWord(h, value[i]! | 0);
     return finishHash(h) | 0 || 1;
   }
 
-  /** Entries with exactly this (compiled, normalised) match, best first. */
-  bucketOf(value: FlowKey): readonly FlowEntry[] | undefined {
+  /** The entry with exactly this (compiled, normalised) match and this priority, if any. */
+  findStrict(value: MatchWords, priority: number): FlowEntry | undefined {
     const s = this.slotOf(value, this.hashValue(value));
-    return s < 0 ? undefined : this.buckets[s]!;
+    if (s < 0) return undefined;
+    const b = this.buckets[s]!;
+    if (!Array.isArray(b)) return b.priority === priority ? b : undefined;
+    return b.find((e) => e.priority === priority);
   }
 
   insert(e: FlowEntry): void {
@@ -185,10 +198,12 @@ class Subtable {
     const h = this.hashValue(value);
     const s = this.slotOf(value, h);
     if (s >= 0) {
-      const bucket = this.buckets[s]!;
+      const held = this.buckets[s]!;
+      const bucket = Array.isArray(held) ? held : [held];
       let i = 0;
       while (i < bucket.length && bucket[i]!.rank > e.rank) i++;
       bucket.splice(i, 0, e);
+      this.buckets[s] = bucket;
       this.records[s * this.stride + 1] = bucket[0]!.id;
     } else {
       if ((this.usedSlots + 1) * 2 > this.capMask + 1) this.grow();
@@ -197,7 +212,7 @@ class Subtable {
       this.records[r] = h;
       this.records[r + 1] = e.id;
       for (let j = 0; j < this.n; j++) this.records[r + 2 + j] = value[this.words[j]!]!;
-      this.buckets[t] = [e];
+      this.buckets[t] = e;
       this.usedSlots++;
       this.bloomAdd(h);
     }
@@ -211,14 +226,22 @@ class Subtable {
     const value = e.compiled.value;
     const s = this.slotOf(value, this.hashValue(value));
     if (s < 0) return false;
-    const bucket = this.buckets[s]!;
-    const i = bucket.indexOf(e);
-    if (i < 0) return false;
-    bucket.splice(i, 1);
+    const held = this.buckets[s]!;
+    let left: number;
+    if (Array.isArray(held)) {
+      const i = held.indexOf(e);
+      if (i < 0) return false;
+      held.splice(i, 1);
+      left = held.length;
+      if (left === 1) this.buckets[s] = held[0]!; // alone again: no array
+      if (left > 0) this.records[s * this.stride + 1] = held[0]!.id;
+    } else {
+      if (held !== e) return false;
+      left = 0;
+    }
     e.alive = false;
     this.size--;
-    if (bucket.length > 0) this.records[s * this.stride + 1] = bucket[0]!.id;
-    if (bucket.length === 0) {
+    if (left === 0) {
       this.deleteSlot(s);
       this.usedSlots--;
       if (++this.bloomStale > this.usedSlots + 8) this.rebuildBloom();
@@ -228,9 +251,13 @@ class Subtable {
     return true;
   }
 
-  /** Every bucket (entries with one match), for scans. */
-  *allBuckets(): Generator<readonly FlowEntry[]> {
-    for (const b of this.buckets) if (b !== null) yield b;
+  /** Calls `visit` on every entry held. */
+  forEach(visit: (e: FlowEntry) => void): void {
+    for (const b of this.buckets) {
+      if (b === null) continue;
+      if (Array.isArray(b)) for (const e of b) visit(e);
+      else visit(b);
+    }
   }
 
   private bloomAdd(h: number): void {
@@ -262,7 +289,7 @@ class Subtable {
     const stride = this.stride;
     this.capMask = cap - 1;
     this.records = new Int32Array(cap * stride);
-    this.buckets = new Array<FlowEntry[] | null>(cap).fill(null);
+    this.buckets = new Array<Bucket>(cap).fill(null);
     for (let s = 0; s < oldBuckets.length; s++) {
       if (oldBuckets[s] === null) continue;
       const t = this.freeSlot(old[s * stride]!);
@@ -333,11 +360,24 @@ class Subtable {
     this.maxRank = this.heap.length > 0 ? this.heap[0]!.rank : -1;
   }
 
+  /** Drops the dead entries and heapifies the rest bottom-up: O(n), a few ms at 1M entries. */
   private rebuildHeap(): void {
-    const live: FlowEntry[] = [];
-    for (const b of this.allBuckets()) live.push(...b);
-    this.heap = [];
-    for (const e of live) this.heapPush(e);
+    const heap = this.heap.filter((e) => e.alive);
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) {
+      const e = heap[i]!;
+      let j = i;
+      for (;;) {
+        const l = 2 * j + 1;
+        if (l >= heap.length) break;
+        const r = l + 1;
+        const c = r < heap.length && heap[r]!.rank > heap[l]!.rank ? r : l;
+        if (heap[c]!.rank <= e.rank) break;
+        heap[j] = heap[c]!;
+        j = c;
+      }
+      heap[j] = e;
+    }
+    this.heap = heap;
   }
 }
 
@@ -392,7 +432,7 @@ export class Classifier {
     const k = e.compiled.maskKey;
     let st = this.byMask.get(k);
     if (st === undefined) {
-      st = new Subtable(e.compiled.mask);
+      st = new Subtable(e.compiled.mask, k);
       this.byMask.set(k, st);
       this.sorted.push(st);
     }
@@ -424,9 +464,22 @@ export class Classifier {
 
   /** The entry with exactly this match and priority, if any. */
   findStrict(c: CompiledMatch, priority: number): FlowEntry | undefined {
+    return this.byMask.get(c.maskKey)?.findStrict(c.value, priority);
+  }
+
+  /**
+   * The compiled match an entry of match `c` keeps: its value words as a plain array (a typed
+   * array costs some 240 bytes of V8 objects, an array of nine small integers 120) and the mask
+   * and mask key of the subtable it goes to, shared by all its entries (one copy per mask, not
+   * per entry).
+   */
+  compact(c: CompiledMatch): CompiledMatch {
     const st = this.byMask.get(c.maskKey);
-    const bucket = st?.bucketOf(c.value);
-    return bucket?.find((e) => e.priority === priority);
+    const v = c.value;
+    // An array literal of nine int32 words: small integers, no boxed numbers, exactly nine slots
+    // (Array.from leaves room to grow, twice the bytes). Every reader compares words as int32.
+    const value = [v[0]! | 0, v[1]! | 0, v[2]! | 0, v[3]! | 0, v[4]! | 0, v[5]! | 0, v[6]! | 0, v[7]! | 0, v[8]! | 0];
+    return { value, mask: st?.mask ?? c.mask, maskKey: st?.maskKey ?? c.maskKey };
   }
 
   /** Entries the request covers (non-strict selection), in no particular order. */
@@ -434,7 +487,9 @@ export class Classifier {
     const out: FlowEntry[] = [];
     for (const st of this.sorted) {
       if (!maskContains(st.mask, req.mask)) continue;
-      for (const b of st.allBuckets()) if (covers(req, b[0]!.compiled)) out.push(...b);
+      st.forEach((e) => {
+        if (covers(req, e.compiled)) out.push(e);
+      });
     }
     return out;
   }
@@ -446,8 +501,10 @@ export class Classifier {
   }
 
   /** Every entry. */
-  *entries(): Generator<FlowEntry> {
-    for (const st of this.sorted) for (const b of st.allBuckets()) yield* b;
+  entries(): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    for (const st of this.sorted) st.forEach((e) => out.push(e));
+    return out;
   }
 
   private reposition(st: Subtable): void {

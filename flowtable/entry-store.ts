@@ -36,9 +36,44 @@ export class EntryStore {
   /** Last use (ms) of entries with an idle timeout. */
   lastUsed = new Float64Array(MIN_IDS);
   /** The entry holding each id (undefined when free). */
-  readonly entries: (FlowEntry | undefined)[] = [];
+  entries: (FlowEntry | undefined)[] = [];
   private free: number[] = [];
   private next = 0;
+  private held = 0;
+  /** shrinkIfSparse looks again only once no more entries than this are held, or the top id is freed. */
+  private retryShrinkAt = Infinity;
+  private topFreed = false;
+
+  /** Ids ever given since the last reset: every attached entry has an id below this (scans go up to it). */
+  get highWater(): number {
+    return this.next;
+  }
+
+  /** Entries attached. */
+  get size(): number {
+    return this.held;
+  }
+
+  /** The entry holding `id`, if any. */
+  entryAt(id: number): FlowEntry | undefined {
+    return this.entries[id];
+  }
+
+  /**
+   * Starts afresh, with the memory of an empty store, once no entry is attached (a table emptied
+   * of a million entries gives their arrays back). Ids and versions start over: whoever keeps
+   * (id, version) pairs (the microflow cache) must forget them.
+   */
+  reset(): void {
+    if (this.held !== 0) throw new Error(`EntryStore.reset with ${this.held} entries attached`);
+    this.f64 = new Float64Array(MIN_IDS * F64_STRIDE);
+    this.i32 = new Int32Array(this.f64.buffer);
+    this.lastUsed = new Float64Array(MIN_IDS);
+    this.entries = [];
+    this.free = [];
+    this.next = 0;
+    this.retryShrinkAt = Infinity;
+  }
 
   /** Gives `e` an id and moves its counters and times here. */
   attach(e: FlowEntry): void {
@@ -54,6 +89,7 @@ export class EntryStore {
     this.i32[2 * b + I_IDLE] = e.idleTimeout !== 0 ? 1 : 0;
     this.lastUsed[id] = e.lastUsed;
     this.entries[id] = e;
+    this.held++;
     e.attachTo(this, id);
   }
 
@@ -65,7 +101,39 @@ export class EntryStore {
     const v = 2 * id * F64_STRIDE + I_VERSION;
     this.i32[v] = (this.i32[v]! + 1) | 0;
     this.entries[id] = undefined;
+    this.held--;
+    if (id === this.next - 1) this.topFreed = true;
     this.free.push(id);
+  }
+
+  /**
+   * Once at most a quarter of the ids are held, cuts the arrays down to just above the highest id
+   * in use (ids are not moved: only a free top goes), so a table that shrank from a million
+   * entries gives most of its store back even when it is not empty. True when it did: ids above
+   * are then given again with their versions started over, so whoever keeps (id, version) pairs
+   * (the microflow cache) must forget them. A scan that finds the top in use is not repeated
+   * until the entries have halved again or the top id is freed.
+   */
+  shrinkIfSparse(): boolean {
+    if (this.next <= MIN_IDS || this.held * 4 > this.next) return false;
+    if (this.held > this.retryShrinkAt && !this.topFreed) return false;
+    this.topFreed = false;
+    let top = this.next;
+    while (top > 0 && this.entries[top - 1] === undefined) top--;
+    if (top * 2 > this.next) {
+      this.retryShrinkAt = this.held >> 1;
+      return false;
+    }
+    let cap = MIN_IDS;
+    while (cap < top) cap *= 2;
+    this.f64 = this.f64.slice(0, cap * F64_STRIDE);
+    this.i32 = new Int32Array(this.f64.buffer);
+    this.lastUsed = this.lastUsed.slice(0, cap);
+    this.entries = this.entries.slice(0, top);
+    this.free = this.free.filter((id) => id < top);
+    this.next = top;
+    this.retryShrinkAt = Infinity;
+    return true;
   }
 
   /** Counts a packet of `bytes` for id `id` and returns its entry. Hot path. */

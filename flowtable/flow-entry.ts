@@ -10,14 +10,12 @@
 import { OFPAT } from '../protocol/constants.js';
 import type { Action, Match } from '../protocol/types.js';
 import type { EntryStore } from './entry-store.js';
-import type { CompiledMatch } from './match.js';
+import { decompileMatch, type CompiledMatch } from './match.js';
 
 /** Entries of the same priority are ranked by age, older first: ranks are unique, lookups deterministic. */
 const SEQ_SPAN = 2 ** 32;
 
 export class FlowEntry {
-  /** The match as normalised (what statistics report). */
-  readonly match: Match;
   /** Stored priority: 65535 for an exact-match request, as Open vSwitch does. */
   readonly priority: number;
   cookie: bigint;
@@ -50,11 +48,10 @@ export class FlowEntry {
   id = -1;
 
   constructor(init: {
-    match: Match; compiled: CompiledMatch; priority: number; exact: boolean; seq: number;
+    compiled: CompiledMatch; priority: number; exact: boolean; seq: number;
     cookie: bigint; actions: readonly Action[]; idleTimeout: number; hardTimeout: number;
     flags: number; emergency: boolean; now: number;
   }) {
-    this.match = init.match;
     this.compiled = init.compiled;
     this.priority = init.priority;
     this.cookie = init.cookie;
@@ -68,6 +65,11 @@ export class FlowEntry {
     this.ownLastUsed = init.now;
     const age = SEQ_SPAN - 1 - (init.seq % SEQ_SPAN);
     this.rank = (init.priority * 2 + (init.exact ? 1 : 0)) * SEQ_SPAN + age;
+  }
+
+  /** The match as normalised (what statistics report), rebuilt from the compiled one. */
+  get match(): Match {
+    return decompileMatch(this.compiled);
   }
 
   get packetCount(): number {
@@ -123,3 +125,29 @@ export function splitDuration(ms: number): { durationSec: number; durationNsec: 
   const durationNsec = Math.min(999_999_999, Math.floor((d - durationSec * 1000) * 1e6));
   return { durationSec, durationNsec };
 }
+
+/**
+ * V8 keeps each field's representation (small integer, double, object reference) in the hidden
+ * class that all entries share. When one entry's field first takes a wider value (timerAt a
+ * fractional deadline, the counters copied back on detach, alive going false), the class is
+ * deprecated and every other entry is migrated to a new one, one by one, on its next access: at
+ * a million entries the first DELETE paid well over a second for that. One throwaway entry takes
+ * every field through its widest values here, at load, so that real entries are created with the
+ * final hidden class and never migrate.
+ */
+function settleHiddenClass(): void {
+  const mask = new Uint32Array(9);
+  const e = new FlowEntry({
+    compiled: { value: [0.5], mask, maskKey: '' }, priority: 0, exact: false, seq: 0, cookie: 1n,
+    actions: [], idleTimeout: 0, hardTimeout: 0, flags: 0, emergency: false, now: 0.5,
+  });
+  e.attachTo({} as EntryStore, 1);
+  e.detachFrom(0.5, 0.5, 0.5);
+  e.timerAt = 0.5;
+  e.timerAt = -1;
+  e.alive = false;
+  e.modified = 1.5;
+  e.cookie = 2n ** 64n - 1n;
+  e.actions = [{ type: OFPAT.OUTPUT, port: 1, maxLen: 0 }];
+}
+settleHiddenClass();

@@ -26,16 +26,17 @@
  * output to a port number that is not attached (yet) is accepted, as Open vSwitch accepts it;
  * the datapath drops what goes to a missing port.
  */
-import { OFPET, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP, OFPRR, OFPTT } from '../protocol/constants.js';
+import { OFPAT, OFPET, OFPFC, OFPFF, OFPFMFC, OFPFW, OFPP, OFPRR, OFPTT } from '../protocol/constants.js';
 import { encodeMessage } from '../protocol/encode.js';
 import { OfpError } from '../protocol/errors.js';
-import type { AggregateStats, FlowMod, FlowStats, Match, TableStats } from '../protocol/types.js';
+import type { Action, AggregateStats, FlowMod, FlowStats, Match, TableStats } from '../protocol/types.js';
 import { Classifier } from './classifier.js';
+import { EntryScan } from './entry-scan.js';
 import { EntryStore } from './entry-store.js';
 import { dueReason, ExpiryHeap } from './expiry.js';
 import { FlowEntry, splitDuration, type RemovedFlow } from './flow-entry.js';
 import type { FlowKey } from './flow-key.js';
-import { compileMatch, isExactRequest, normalizeMatch, type CompiledMatch } from './match.js';
+import { compileMatch, covers, isExactRequest, normalizeMatch, type CompiledMatch } from './match.js';
 import { DEFAULT_CACHE_SLOTS, MicroflowCache, type CacheCounters } from './microflow-cache.js';
 
 const DEFAULT_CAPACITY = 1_000_000;
@@ -64,6 +65,37 @@ export interface StatsQuery {
   readonly outPort: number;
 }
 
+/**
+ * A FLOW_MOD applied a chunk of entries at a time (startFlowMod). ADD and the strict commands are
+ * done at once; non-strict MODIFY and DELETE visit the table in chunks (entry-scan.ts).
+ */
+export interface FlowModJob {
+  /** True once the FLOW_MOD is fully applied; `result` is then set. */
+  readonly done: boolean;
+  /** The outcome (for DELETE, `removed` is empty: each step returns what it removed). */
+  readonly result: FlowModResult | null;
+  /** Goes on over the next `limit` entry ids; returns the entries this step removed. */
+  step(limit: number): RemovedFlow[];
+}
+
+/** Statistics computed a chunk of entry ids at a time (see entry-scan.ts for what they see). */
+export interface FlowStatsScan {
+  readonly done: boolean;
+  /** Statistics of the selected entries among the next `limit` ids, highest priority first. */
+  next(limit: number): FlowStats[];
+}
+
+export interface AggregateScan {
+  readonly done: boolean;
+  /** Adds the selected entries among the next `limit` ids. */
+  next(limit: number): void;
+  /** The sums so far (all of them once `done`). */
+  result(): AggregateStats;
+}
+
+/** Most distinct action lists kept for sharing (actions.ts interning); past it, sharing starts over. */
+const MAX_SHARED_ACTION_LISTS = 4096;
+
 /** OFPET_FLOW_MOD_FAILED with `code` for `mod`. */
 function fail(mod: FlowMod, code: number, detail: string): OfpError {
   return new OfpError(OFPET.FLOW_MOD_FAILED, code, mod.xid, encodeMessage(mod), detail);
@@ -81,6 +113,8 @@ export class FlowTable {
   private readonly cache: MicroflowCache | null;
   private readonly expiry = new ExpiryHeap();
   private seq = 0;
+  /** Action lists shared by entries (shareActions), by their OUTPUT ports and lengths. */
+  private sharedActions = new Map<string, readonly Action[]>();
   private lookups = 0;
   private matches = 0;
 
@@ -111,19 +145,34 @@ export class FlowTable {
     return this.active === this.emergencyTable;
   }
 
-  /** Applies a decoded FLOW_MOD. */
+  /** Applies a decoded FLOW_MOD, all of it at once (startFlowMod does it a chunk at a time). */
   flowMod(mod: FlowMod): FlowModResult {
+    const job = this.startFlowMod(mod);
+    const removed: RemovedFlow[] = [];
+    while (!job.done) for (const r of job.step(Infinity)) removed.push(r);
+    const result = job.result!;
+    return result.ok && removed.length > 0 ? { ...result, removed } : result;
+  }
+
+  /**
+   * Starts applying a decoded FLOW_MOD. ADD, MODIFY_STRICT, DELETE_STRICT and refusals are done
+   * when this returns; non-strict MODIFY and DELETE are applied by the job's steps. The caller
+   * must not start another FLOW_MOD before a job is done (the agent queues them).
+   */
+  startFlowMod(mod: FlowMod): FlowModJob {
     switch (mod.command) {
       case OFPFC.ADD:
-        return this.add(mod);
-      case OFPFC.MODIFY:
+        return finished(this.add(mod));
       case OFPFC.MODIFY_STRICT:
-        return this.modify(mod, mod.command === OFPFC.MODIFY_STRICT);
-      case OFPFC.DELETE:
+        return finished(this.modifyStrict(mod));
       case OFPFC.DELETE_STRICT:
-        return this.delete(mod, mod.command === OFPFC.DELETE_STRICT);
+        return finished(this.deleteStrict(mod));
+      case OFPFC.MODIFY:
+        return this.modifyJob(mod);
+      case OFPFC.DELETE:
+        return this.deleteJob(mod);
       default:
-        return fail(mod, OFPFMFC.BAD_COMMAND, `command ${mod.command}`);
+        return finished(fail(mod, OFPFMFC.BAD_COMMAND, `command ${mod.command}`));
     }
   }
 
@@ -163,7 +212,7 @@ export class FlowTable {
    */
   enterEmergencyMode(): RemovedFlow[] {
     const now = this.now();
-    const removed = [...this.normal.entries()].map((e) => {
+    const removed = this.normal.entries().map((e) => {
       this.removeEntry(e);
       return this.removal(e, OFPRR.DELETE, now);
     });
@@ -177,33 +226,53 @@ export class FlowTable {
     this.cache?.clear();
   }
 
-  /** OFPST_FLOW: the selected entries, highest priority first. */
+  /** OFPST_FLOW: the selected entries, highest priority first, all at once. */
   flowStats(req: StatsQuery): FlowStats[] {
+    const scan = this.scanFor(req);
     const now = this.now();
-    return this.select(req).map((e) => ({
-      tableId: e.emergency ? OFPTT.EMERG : 0,
-      match: e.match,
-      ...splitDuration(now - e.created),
-      priority: e.priority,
-      idleTimeout: e.idleTimeout,
-      hardTimeout: e.hardTimeout,
-      cookie: e.cookie,
-      packetCount: BigInt(e.packetCount),
-      byteCount: BigInt(e.byteCount),
-      actions: e.actions,
-    }));
+    return scan.next(Infinity).map((e) => statsOf(e, now));
   }
 
-  /** OFPST_AGGREGATE over the selected entries. */
+  /** OFPST_FLOW a chunk at a time. */
+  flowStatsScan(req: StatsQuery): FlowStatsScan {
+    const scan = this.scanFor(req);
+    return {
+      get done() {
+        return scan.done;
+      },
+      next: (limit) => {
+        const now = this.now();
+        return scan.next(limit).map((e) => statsOf(e, now));
+      },
+    };
+  }
+
+  /** OFPST_AGGREGATE over the selected entries, all at once. */
   aggregateStats(req: StatsQuery): AggregateStats {
+    const scan = this.aggregateScan(req);
+    while (!scan.done) scan.next(Infinity);
+    return scan.result();
+  }
+
+  /** OFPST_AGGREGATE a chunk at a time. */
+  aggregateScan(req: StatsQuery): AggregateScan {
+    const scan = this.scanFor(req);
     let packets = 0;
     let bytes = 0;
-    const entries = this.select(req);
-    for (const e of entries) {
-      packets += e.packetCount;
-      bytes += e.byteCount;
-    }
-    return { packetCount: BigInt(packets), byteCount: BigInt(bytes), flowCount: entries.length };
+    let flows = 0;
+    return {
+      get done() {
+        return scan.done;
+      },
+      next(limit) {
+        for (const e of scan.next(limit)) {
+          packets += e.packetCount;
+          bytes += e.byteCount;
+          flows++;
+        }
+      },
+      result: () => ({ packetCount: BigInt(packets), byteCount: BigInt(bytes), flowCount: flows }),
+    };
   }
 
   /** OFPST_TABLE: the one table, as Open vSwitch reports its table 0 to OpenFlow 1.0. */
@@ -246,8 +315,9 @@ export class FlowTable {
       return fail(mod, OFPFMFC.ALL_TABLES_FULL, `${table.size} entries, the most the table holds`);
     }
     const entry = new FlowEntry({
-      match, compiled, priority, exact, seq: this.seq++, cookie: mod.cookie, actions: mod.actions,
-      idleTimeout: mod.idleTimeout, hardTimeout: mod.hardTimeout, flags: mod.flags, emergency, now: this.now(),
+      compiled: table.compact(compiled), priority, exact, seq: this.seq++, cookie: shareCookie(mod.cookie),
+      actions: this.shareActions(mod.actions), idleTimeout: mod.idleTimeout, hardTimeout: mod.hardTimeout,
+      flags: mod.flags, emergency, now: this.now(),
     });
     if (old !== undefined) this.removeEntry(old);
     this.store.attach(entry);
@@ -257,33 +327,73 @@ export class FlowTable {
     return { ok: true, entry, removed: [] };
   }
 
-  private modify(mod: FlowMod, strict: boolean): FlowModResult {
-    const table = this.tableOf(mod);
+  private modifyStrict(mod: FlowMod): FlowModResult {
     const { compiled, priority } = this.parse(mod);
-    const targets = strict ? optional(table.findStrict(compiled, priority)) : sortByRank(table.covered(compiled));
-    if (targets.length === 0) return this.add(mod);
-    const now = this.now();
-    for (const e of targets) {
-      e.actions = mod.actions;
-      e.cookie = mod.cookie;
-      e.modified = now;
-      this.expiry.schedule(e);
-    }
-    return { ok: true, entry: targets[0]!, removed: [] };
+    const target = this.tableOf(mod).findStrict(compiled, priority);
+    if (target === undefined) return this.add(mod);
+    this.modifyEntry(target, mod, this.shareActions(mod.actions), this.now());
+    return { ok: true, entry: target, removed: [] };
   }
 
-  private delete(mod: FlowMod, strict: boolean): FlowModResult {
-    const table = this.tableOf(mod);
+  /** MODIFY: every covered entry, a chunk at a time; with none, an ADD at the end. */
+  private modifyJob(mod: FlowMod): FlowModJob {
+    const scan = this.scanForMod(mod, OFPP.NONE);
+    const actions = this.shareActions(mod.actions);
+    let first: FlowEntry | null = null;
+    const job = {
+      done: false,
+      result: null as FlowModResult | null,
+      step: (limit: number): RemovedFlow[] => {
+        const now = this.now();
+        for (const e of scan.next(limit)) {
+          this.modifyEntry(e, mod, actions, now);
+          if (first === null || e.rank > first.rank) first = e;
+        }
+        if (scan.done) {
+          job.done = true;
+          job.result = first === null ? this.add(mod) : { ok: true, entry: first, removed: [] };
+        }
+        return [];
+      },
+    };
+    return job;
+  }
+
+  private modifyEntry(e: FlowEntry, mod: FlowMod, actions: readonly Action[], now: number): void {
+    e.actions = actions;
+    e.cookie = shareCookie(mod.cookie);
+    e.modified = now;
+    this.expiry.schedule(e);
+  }
+
+  private deleteStrict(mod: FlowMod): FlowModResult {
     const { compiled, priority } = this.parse(mod);
-    const candidates = strict ? optional(table.findStrict(compiled, priority)) : sortByRank(table.covered(compiled));
-    const now = this.now();
-    const removed: RemovedFlow[] = [];
-    for (const e of candidates) {
-      if (mod.outPort !== OFPP.NONE && !e.outputsTo(mod.outPort)) continue;
-      this.removeEntry(e);
-      removed.push(this.removal(e, OFPRR.DELETE, now));
-    }
-    return { ok: true, entry: null, removed };
+    const e = this.tableOf(mod).findStrict(compiled, priority);
+    if (e === undefined || (mod.outPort !== OFPP.NONE && !e.outputsTo(mod.outPort))) return { ok: true, entry: null, removed: [] };
+    this.removeEntry(e);
+    return { ok: true, entry: null, removed: [this.removal(e, OFPRR.DELETE, this.now())] };
+  }
+
+  /** DELETE: every covered entry (honouring out_port), a chunk at a time. */
+  private deleteJob(mod: FlowMod): FlowModJob {
+    const scan = this.scanForMod(mod, mod.outPort);
+    const job = {
+      done: false,
+      result: null as FlowModResult | null,
+      step: (limit: number): RemovedFlow[] => {
+        const now = this.now();
+        const removed = scan.next(limit).map((e) => {
+          this.removeEntry(e);
+          return this.removal(e, OFPRR.DELETE, now);
+        });
+        if (scan.done) {
+          job.done = true;
+          job.result = { ok: true, entry: null, removed: [] };
+        }
+        return removed;
+      },
+    };
+    return job;
   }
 
   // ---- helpers ----
@@ -292,33 +402,82 @@ export class FlowTable {
     (e.emergency ? this.emergencyTable : this.normal).remove(e);
     this.store.detach(e);
     this.expiry.cancel(e);
+    if (this.store.size === 0) {
+      // Emptied: give back the store's arrays (sized for the most entries ever held) and the
+      // shared action lists. Ids start over, so the cache forgets its (id, version) answers.
+      this.store.reset();
+      this.cache?.clear();
+      this.sharedActions = new Map();
+    } else if (this.store.shrinkIfSparse()) {
+      this.cache?.clear();
+    }
+  }
+
+  /**
+   * The action list an entry keeps: lists made only of OUTPUT actions (nearly all of a large
+   * table's) are shared between the entries that have the same one; other lists are copied. The
+   * decoded list is never kept: its action objects come from the decoder in V8's slow dictionary
+   * form, some 450 bytes each.
+   */
+  private shareActions(actions: readonly Action[]): readonly Action[] {
+    let key = '';
+    for (const a of actions) {
+      if (a.type !== OFPAT.OUTPUT) return actions.map((x) => ({ ...x }));
+      key += `${a.port}/${a.maxLen},`;
+    }
+    let shared = this.sharedActions.get(key);
+    if (shared === undefined) {
+      if (this.sharedActions.size >= MAX_SHARED_ACTION_LISTS) this.sharedActions = new Map();
+      shared = actions.map((x) => ({ ...x }));
+      this.sharedActions.set(key, shared);
+    }
+    return shared;
   }
 
   private removal(entry: FlowEntry, reason: number, now: number): RemovedFlow {
     return { entry, reason, ...splitDuration(now - entry.created) };
   }
 
-  private select(req: StatsQuery): FlowEntry[] {
-    const tables: Classifier[] =
-      req.tableId === OFPTT.ALL ? [this.normal, this.emergencyTable]
-        : req.tableId === 0 ? [this.normal]
-          : req.tableId === OFPTT.EMERG ? [this.emergencyTable]
-            : [];
-    const compiled = compileMatch(normalizeMatch(req.match));
-    const out: FlowEntry[] = [];
-    for (const t of tables) {
-      for (const e of sortByRank(t.covered(compiled))) {
-        if (req.outPort === OFPP.NONE || e.outputsTo(req.outPort)) out.push(e);
-      }
-    }
-    return out;
+  /** A scan of the entries a statistics request selects. */
+  private scanFor(req: StatsQuery): EntryScan {
+    const normal = req.tableId === OFPTT.ALL || req.tableId === 0;
+    const emergency = req.tableId === OFPTT.ALL || req.tableId === OFPTT.EMERG;
+    return this.scan(compileMatch(normalizeMatch(req.match)), normal, emergency, req.outPort);
+  }
+
+  /** A scan of the entries a non-strict FLOW_MOD covers in its table. */
+  private scanForMod(mod: FlowMod, outPort: number): EntryScan {
+    const emergency = (mod.flags & OFPFF.EMERG) !== 0;
+    return this.scan(this.parse(mod).compiled, !emergency, emergency, outPort);
+  }
+
+  private scan(req: CompiledMatch, normal: boolean, emergency: boolean, outPort: number): EntryScan {
+    return new EntryScan(this.store, (e) =>
+      (e.emergency ? emergency : normal) && covers(req, e.compiled) && (outPort === OFPP.NONE || e.outputsTo(outPort)));
   }
 }
 
-function optional(e: FlowEntry | undefined): FlowEntry[] {
-  return e === undefined ? [] : [e];
+/** A job done before it started. */
+function finished(result: FlowModResult): FlowModJob {
+  return { done: true, result, step: () => [] };
 }
 
-function sortByRank(entries: FlowEntry[]): FlowEntry[] {
-  return entries.sort((a, b) => b.rank - a.rank);
+/** One BigInt for the cookie nearly every entry has (each decoded cookie is an object of its own). */
+function shareCookie(cookie: bigint): bigint {
+  return cookie === 0n ? 0n : cookie;
+}
+
+function statsOf(e: FlowEntry, now: number): FlowStats {
+  return {
+    tableId: e.emergency ? OFPTT.EMERG : 0,
+    match: e.match,
+    ...splitDuration(now - e.created),
+    priority: e.priority,
+    idleTimeout: e.idleTimeout,
+    hardTimeout: e.hardTimeout,
+    cookie: e.cookie,
+    packetCount: BigInt(e.packetCount),
+    byteCount: BigInt(e.byteCount),
+    actions: e.actions,
+  };
 }

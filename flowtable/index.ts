@@ -23,6 +23,11 @@
  *     for it, and re-arm it after every flowMod and expire().
  *   - `flowStats(q)`, `aggregateStats(q)` with a StatsQuery `{ match, tableId, outPort }` (tableId 0,
  *     0xff all, 0xfe emergency; outPort OFPP_NONE for no filter); `tableStats()`: one table.
+ *   - Large tables a chunk at a time (entry-scan.ts says what a scan sees of changes between
+ *     chunks): `startFlowMod(mod)` returns a FlowModJob (`step(limit)` returns the entries that
+ *     step removed; `done`, then `result`): ADD and strict commands are done at once, non-strict
+ *     MODIFY and DELETE go `limit` entry ids per step; start no other FLOW_MOD before it is done.
+ *     `flowStatsScan(q)` / `aggregateScan(q)`: `next(limit)` until `done`.
  *   - `enterEmergencyMode()` / `leaveEmergencyMode()`: spec 6.3 (optional for the agent).
  *   - `size`, `emergencySize`, `maskCount`, `capacity`, `emergencyMode`.
  * - `FlowEntry` (flow-entry.ts): match (normalised), priority (65535 for exact-match requests),
@@ -32,7 +37,9 @@
  * - `normalizeMatch(match)`: a match as Open vSwitch normalises it (what flow stats report).
  * - Flow keys: flow-key.ts (layout, pack/unpack helpers).
  */
-export { FlowTable, type FlowTableOptions, type FlowModResult, type StatsQuery } from './flow-table.js';
+export {
+  FlowTable, type FlowTableOptions, type FlowModResult, type StatsQuery, type FlowModJob, type FlowStatsScan, type AggregateScan,
+} from './flow-table.js';
 export { FlowEntry, type RemovedFlow } from './flow-entry.js';
 export { normalizeMatch } from './match.js';
 export * from './flow-key.js';

@@ -20,6 +20,7 @@ import type { Match } from '../protocol/types.js';
 import {
   FLOW_KEY_WORDS,
   macToWords,
+  wordsToMac,
   W_DL_DST_LO,
   W_DL_SRC_HI,
   W_DL_SRC_LO_DST_HI,
@@ -36,9 +37,12 @@ const ZERO_MAC = '00:00:00:00:00:00';
 /** DSCP bits of the ToS byte: OpenFlow 1.0 nw_tos matches these six bits only. */
 const NW_TOS_DSCP_MASK = 0xfc;
 
+/** Nine unsigned 32-bit words in the flow-key layout (a FlowKey, or a plain array of numbers). */
+export type MatchWords = ArrayLike<number>;
+
 /** A match compiled to the flow-key layout: `(key & mask) === value`, word by word. */
 export interface CompiledMatch {
-  readonly value: FlowKey;
+  readonly value: MatchWords;
   readonly mask: FlowKey;
   /** The mask as a string: the classifier's key for the subtable of this mask. */
   readonly maskKey: string;
@@ -225,11 +229,96 @@ export function compileMatch(n: Match): CompiledMatch {
   return { value, mask, maskKey: mask.join(',') };
 }
 
-/** Does the packet key match? */
+/**
+ * The normalised match a compiled one came from: compileMatch's inverse on normalizeMatch's
+ * results (`decompileMatch(compileMatch(normalizeMatch(m)))` deep-equals `normalizeMatch(m)`).
+ * Entries keep only their compiled match and give their Match back from it when asked (statistics,
+ * FLOW_REMOVED): one object and its boxed numbers less per entry.
+ */
+export function decompileMatch(c: CompiledMatch): Match {
+  const { value: v, mask: m } = c;
+  let wildcards = OFPFW.ALL;
+  const on = (bit: number): void => {
+    wildcards &= ~bit;
+  };
+  const m0 = m[W_IN_PORT_VLAN]! >>> 0;
+  const v0 = v[W_IN_PORT_VLAN]! >>> 0;
+  const m4 = m[W_DL_TYPE_PCP_TOS]! >>> 0;
+  const v4 = v[W_DL_TYPE_PCP_TOS]! >>> 0;
+  const m8 = m[W_TP]! >>> 0;
+  const v8 = v[W_TP]! >>> 0;
+  let inPort = 0;
+  if ((m0 & 0xffff0000) !== 0) {
+    inPort = v0 >>> 16;
+    on(OFPFW.IN_PORT);
+  }
+  let dlVlan = 0;
+  if ((m0 & 0xffff) === 0xffff) {
+    dlVlan = v0 & 0xffff;
+    on(OFPFW.DL_VLAN);
+  }
+  let dlVlanPcp = 0;
+  if ((m4 & 0xff00) !== 0) {
+    dlVlanPcp = (v4 >>> 8) & 0xff;
+    on(OFPFW.DL_VLAN_PCP);
+  }
+  let dlSrc = ZERO_MAC;
+  if (m[W_DL_SRC_HI]! >>> 0 === 0xffffffff) {
+    const hi = v[W_DL_SRC_HI]! >>> 0;
+    dlSrc = wordsToMac(hi >>> 16, (((hi & 0xffff) << 16) | ((v[W_DL_SRC_LO_DST_HI]! >>> 0) >>> 16)) >>> 0);
+    on(OFPFW.DL_SRC);
+  }
+  let dlDst = ZERO_MAC;
+  if (m[W_DL_DST_LO]! >>> 0 === 0xffffffff) {
+    dlDst = wordsToMac((v[W_DL_SRC_LO_DST_HI]! >>> 0) & 0xffff, v[W_DL_DST_LO]! >>> 0);
+    on(OFPFW.DL_DST);
+  }
+  let dlType = 0;
+  if ((m4 & 0xffff0000) !== 0) {
+    dlType = v4 >>> 16;
+    on(OFPFW.DL_TYPE);
+  }
+  let nwTos = 0;
+  if ((m4 & NW_TOS_DSCP_MASK) !== 0) {
+    nwTos = v4 & 0xff;
+    on(OFPFW.NW_TOS);
+  }
+  let nwProto = 0;
+  if ((m[W_NW_PROTO]! >>> 0) !== 0) {
+    nwProto = v[W_NW_PROTO]! & 0xff;
+    on(OFPFW.NW_PROTO);
+  }
+  const srcBits = 32 - popcount(m[W_NW_SRC]!);
+  const dstBits = 32 - popcount(m[W_NW_DST]!);
+  wildcards = (wildcards & ~(OFPFW.NW_SRC_MASK | OFPFW.NW_DST_MASK)) | (srcBits << OFPFW.NW_SRC_SHIFT) | (dstBits << OFPFW.NW_DST_SHIFT);
+  let tpSrc = 0;
+  if ((m8 & 0xffff0000) !== 0) {
+    tpSrc = v8 >>> 16;
+    on(OFPFW.TP_SRC);
+  }
+  let tpDst = 0;
+  if ((m8 & 0xffff) !== 0) {
+    tpDst = v8 & 0xffff;
+    on(OFPFW.TP_DST);
+  }
+  return {
+    wildcards: wildcards >>> 0, inPort, dlSrc, dlDst, dlVlan, dlVlanPcp, dlType, nwTos, nwProto,
+    nwSrc: v[W_NW_SRC]! >>> 0, nwDst: v[W_NW_DST]! >>> 0, tpSrc, tpDst,
+  };
+}
+
+function popcount(x: number): number {
+  let n = x >>> 0;
+  n = n - ((n >>> 1) & 0x55555555);
+  n = (n & 0x33333333) + ((n >>> 2) & 0x33333333);
+  return (Math.imul((n + (n >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** Does the packet key match? (Words compared as int32: `value` may hold them either way.) */
 export function keyMatches(c: CompiledMatch, key: FlowKey): boolean {
   const { value, mask } = c;
   for (let i = 0; i < FLOW_KEY_WORDS; i++) {
-    if (((key[i]! & mask[i]!) >>> 0) !== value[i]) return false;
+    if ((key[i]! & mask[i]!) !== (value[i]! | 0)) return false;
   }
   return true;
 }
@@ -242,7 +331,7 @@ export function covers(req: CompiledMatch, e: CompiledMatch): boolean {
   for (let i = 0; i < FLOW_KEY_WORDS; i++) {
     const rm = req.mask[i]!;
     if (((e.mask[i]! & rm) >>> 0) !== rm) return false;
-    if (((e.value[i]! & rm) >>> 0) !== req.value[i]) return false;
+    if ((e.value[i]! & rm) !== (req.value[i]! | 0)) return false;
   }
   return true;
 }

@@ -52,6 +52,8 @@ const R_STAMP = R_KEY + FLOW_KEY_WORDS;
 const RECORD = 16;
 const NO_ENTRY = -1;
 const EMPTY = -2;
+/** The records of a cache that has not looked anything up yet. */
+const NO_RECORDS = new Int32Array(0);
 
 /** Where the cache's wrapping counters start (0 unless a test starts them near their wrap). */
 export interface CacheCounters {
@@ -63,8 +65,11 @@ export interface CacheCounters {
 
 export class MicroflowCache {
   private readonly setMask: number;
-  /** Slot records, four per set side by side; a hit reads one record (64 bytes). */
-  private readonly records: Int32Array;
+  /**
+   * Slot records, four per set side by side; a hit reads one record (64 bytes). Allocated at the
+   * first miss (4 MiB at the default size): a bridge that forwards nothing does not pay for it.
+   */
+  private records: Int32Array = NO_RECORDS;
   private readonly store: EntryStore;
   /** Use stamps for LRU within a set; wraps as int32 (victims are chosen by age, clock - stamp). */
   private clock: number;
@@ -82,9 +87,7 @@ export class MicroflowCache {
     let sets = 1;
     while (sets * WAYS < slots) sets *= 2;
     this.setMask = sets - 1;
-    this.records = new Int32Array(sets * WAYS * RECORD);
     this.store = store;
-    this.clear();
   }
 
   /** Records an entry added to the classifier behind the cache. */
@@ -159,6 +162,10 @@ export class MicroflowCache {
   }
 
   private insert(first: number, h: number, key: FlowKey, id: number): void {
+    if (this.records === NO_RECORDS) {
+      this.records = new Int32Array((this.setMask + 1) * WAYS * RECORD);
+      this.clear();
+    }
     const records = this.records;
     // The victim: an empty slot, else the least recently used, by age (clock - stamp, unsigned),
     // which stays right when the int32 clock wraps (a plain stamp comparison would then evict the

@@ -36,16 +36,20 @@ export function prefixLength(mask: number): number {
 
 export class PrefixFilter {
   readonly heads = new Int32Array(HEADS);
-  private readonly counts = new Map<number, number>();
+  private counts = new Map<number, number>();
   /** For lengths over 16: entries per whole prefix, one map per length (index = length). */
-  private readonly long: (Map<number, number> | undefined)[] = [];
+  private long: (Map<number, number> | undefined)[] = [];
+  /** Entries counted (of any length but 0): when it comes back to 0 the maps are replaced by empty ones, as a Map does not give back the room it grew to. */
+  private held = 0;
+  /** Most entries counted since the maps were last made anew. */
+  private peak = 0;
   /**
    * For lengths over 16, what lookups read: a bitset per length of hashed whole prefixes (a
    * one-hash Bloom filter, 2^18 bits), small enough to stay in cache where the maps are not.
    * Removed prefixes leave their bit set until the bitset is rebuilt from the map.
    */
-  private readonly longBits: (Int32Array | undefined)[] = [];
-  private readonly longStale: number[] = [];
+  private longBits: (Int32Array | undefined)[] = [];
+  private longStale: number[] = [];
 
   /**
    * The prefix lengths (as bits, see lengthBit) of entries that can match `addr`: exact for every
@@ -67,6 +71,7 @@ export class PrefixFilter {
   /** Counts an entry with prefix `value` (already masked) of length `len`. */
   add(value: number, len: number): void {
     if (len === 0) return;
+    if (++this.held > this.peak) this.peak = this.held;
     const k = this.countKey(value, len);
     const n = this.counts.get(k) ?? 0;
     this.counts.set(k, n + 1);
@@ -82,6 +87,21 @@ export class PrefixFilter {
 
   remove(value: number, len: number): void {
     if (len === 0) return;
+    if (--this.held === 0) {
+      this.heads.fill(0);
+      this.counts = new Map();
+      this.long = [];
+      this.longBits = [];
+      this.longStale = [];
+      this.peak = 0;
+      return;
+    }
+    if (this.held * 4 < this.peak && this.peak > 4096) {
+      // shrunk to a quarter: copies sized for what is left (O(left), paid for by the removals)
+      this.counts = new Map(this.counts);
+      this.long = this.long.map((m) => (m === undefined ? m : new Map(m)));
+      this.peak = this.held;
+    }
     if (len > 16) {
       const m = this.long[len];
       const c = m?.get(value | 0) ?? 0;

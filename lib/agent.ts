@@ -5,7 +5,14 @@
  *
  * Requests arrive here already framed, decoded and validated (connection.ts), one at a time per
  * connection, so each is handled to the end, its replies and errors written, before the next:
- * that is all a BARRIER needs. The agent depends on two narrow interfaces, AgentFlowTable and
+ * that is all a BARRIER needs. Work over a large table (a non-strict DELETE or MODIFY, FLOW and
+ * AGGREGATE statistics) is done in slices of at most TABLE_SLICE_MS, the event loop given back to
+ * forwarding and to the other connections between them; the handler returns a promise, so the
+ * connection's next request waits. FLOW_MODs are serialised across connections (one that arrives
+ * during a sliced DELETE waits for it) and statistics wait for the FLOW_MODs before them; a
+ * lookup from the datapath meanwhile sees the table part-way, which OpenFlow allows (Open vSwitch's
+ * datapath does the same while its revalidators catch up). A FLOW statistics reply is sent part by
+ * part as the reader takes it (Connection.whenWritable), never held whole. The agent depends on two narrow interfaces, AgentFlowTable and
  * AgentDatapath, so that it is unit-tested with in-memory stand-ins and run with the real ones.
  *
  * Buffers follow the spec: a miss or an output to CONTROLLER stores the frame in the pool (when a
@@ -63,8 +70,9 @@ import { BufferPool } from './buffer-pool.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
+import { COLLECT_AFTER_REMOVING, releaseMemoryAfterRemoving } from './memory.js';
 import { PacketInSchedulers, type PacketInLimits } from './packet-in-scheduler.js';
-import { MAX_STATS_BODY } from './stats-split.js';
+import { MAX_STATS_BODY, StatsParts } from './stats-split.js';
 
 /** A flow entry as the agent needs it back from the table. */
 export interface AgentFlowEntry {
@@ -90,14 +98,49 @@ export type AgentFlowModResult =
   | { readonly ok: true; readonly entry?: AgentFlowEntry | null; readonly removed: readonly AgentRemovedFlow[] }
   | OfpError;
 
+/** A FLOW_MOD applied a chunk at a time (flowtable's FlowModJob). */
+export interface AgentFlowModJob {
+  readonly done: boolean;
+  readonly result: AgentFlowModResult | null;
+  /** Goes on over up to `limit` entries; returns what this step removed. */
+  step(limit: number): readonly AgentRemovedFlow[];
+}
+
+/** Statistics a chunk at a time (flowtable's FlowStatsScan and AggregateScan). */
+export interface AgentFlowStatsScan {
+  readonly done: boolean;
+  next(limit: number): readonly FlowStats[];
+}
+
+export interface AgentAggregateScan {
+  readonly done: boolean;
+  next(limit: number): void;
+  result(): AggregateStats;
+}
+
 /** The flow table, as the agent uses it. */
 export interface AgentFlowTable {
+  /** A FLOW_MOD applied at once (the switch owner's API, applyFlowMod). */
   flowMod(mod: FlowMod): AgentFlowModResult;
+  /** A FLOW_MOD applied a chunk at a time (connections' FLOW_MODs). */
+  startFlowMod(mod: FlowMod): AgentFlowModJob;
   expire(): readonly AgentRemovedFlow[];
   nextExpiry(): number | null;
-  flowStats(query: StatsQuery): readonly FlowStats[];
-  aggregateStats(query: StatsQuery): AggregateStats;
+  flowStatsScan(query: StatsQuery): AgentFlowStatsScan;
+  aggregateScan(query: StatsQuery): AgentAggregateScan;
   tableStats(): readonly TableStats[];
+}
+
+/** Entry ids one table step visits (the agent checks the clock between steps). */
+const TABLE_STEP = 1024;
+/** Longest run of table work (ms) before the agent gives the event loop back to forwarding and I/O. */
+const TABLE_SLICE_MS = 10;
+/** Most stats reply parts sent in one slice before waiting for the reader. */
+const PARTS_PER_SLICE = 8;
+
+/** The next turn of the event loop, after I/O and timers. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export type AgentPortModResult = { readonly ok: true } | { readonly ok: false; readonly code: number };
@@ -174,6 +217,14 @@ export class Agent implements ConnectionHandler {
   private fragFlags: number = OFPC_FRAG.NORMAL;
   private missSendLen: number = OFP_DEFAULT_MISS_SEND_LEN;
   private readonly schedulers = new Map<Connection, PacketInSchedulers<PacketInItem>>();
+  /**
+   * Settles when every connection's FLOW_MOD started so far is applied; null when none is
+   * pending. Table changes are serialised through it: a FLOW_MOD that arrives while a long one
+   * (a non-strict DELETE or MODIFY over a large table, applied a slice at a time) is in progress
+   * waits for it, whichever connection sent it; FLOW and AGGREGATE statistics wait for the
+   * changes that came before them, so they never see half of a DELETE.
+   */
+  private tableChanges: Promise<void> | null = null;
 
   constructor(options: AgentOptions) {
     this.options = options;
@@ -304,8 +355,57 @@ export class Agent implements ConnectionHandler {
     return result;
   }
 
-  private flowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void {
-    const result = this.options.flowTable.flowMod(msg);
+  /**
+   * A connection's FLOW_MOD: at once when no other is in progress and it is short (an ADD, a strict
+   * command, a small table); otherwise a slice at a time, the connection waiting for the returned
+   * promise, and after every FLOW_MOD already in progress.
+   */
+  private flowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void | Promise<void> {
+    const pending = this.tableChanges;
+    const run = pending === null ? this.applyConnectionFlowMod(conn, msg, bytes) : pending.then(() => this.applyConnectionFlowMod(conn, msg, bytes));
+    if (run) this.serialised(run);
+    return run;
+  }
+
+  /** Makes `run` the table change every later one waits for. */
+  private serialised(run: Promise<void>): void {
+    const settled: Promise<void> = run.then(
+      () => this.changeSettled(settled),
+      () => this.changeSettled(settled),
+    );
+    this.tableChanges = settled;
+  }
+
+  private changeSettled(settled: Promise<void>): void {
+    if (this.tableChanges === settled) this.tableChanges = null;
+  }
+
+  private applyConnectionFlowMod(conn: Connection, msg: FlowMod, bytes: Uint8Array): void | Promise<void> {
+    const job = this.options.flowTable.startFlowMod(msg);
+    const progress = { removed: 0 };
+    if (job.done || this.runFlowModSlice(job, progress)) return this.flowModDone(conn, msg, bytes, job.result!);
+    return (async () => {
+      do await nextTurn();
+      while (!this.runFlowModSlice(job, progress));
+      this.flowModDone(conn, msg, bytes, job.result!);
+      if (progress.removed >= COLLECT_AFTER_REMOVING) {
+        releaseMemoryAfterRemoving(progress.removed, this.options.flowTable.tableStats()[0]?.activeCount ?? 0);
+      }
+    })();
+  }
+
+  /** Steps `job` for at most one slice, sending FLOW_REMOVED as entries go; true when it is done. */
+  private runFlowModSlice(job: AgentFlowModJob, progress: { removed: number }): boolean {
+    const end = performance.now() + TABLE_SLICE_MS;
+    do {
+      const removed = job.step(TABLE_STEP);
+      progress.removed += removed.length;
+      this.flowsRemoved(removed);
+    } while (!job.done && performance.now() < end);
+    return job.done;
+  }
+
+  private flowModDone(conn: Connection, msg: FlowMod, bytes: Uint8Array, result: AgentFlowModResult): void {
     if (!result.ok) return conn.sendError(result);
     this.flowsRemoved(result.removed);
     this.options.onTableChange?.();
@@ -344,11 +444,12 @@ export class Agent implements ConnectionHandler {
       case OFPST.DESC:
         return conn.send({ ...reply, statsType: OFPST.DESC, desc: SWITCH_DESCRIPTION });
       case OFPST.FLOW:
-        return this.sendParts(conn, table.flowStats(msg), (f) => OFP_SIZE.flow_stats + actionsLength(f.actions), (flows, flags) => ({
-          ...reply, flags, statsType: OFPST.FLOW, flows,
-        }));
+        return this.afterTableChanges(() => this.flowStats(conn, msg, new StatsParts<FlowStats>(
+          (f) => OFP_SIZE.flow_stats + actionsLength(f.actions),
+          (flows, flags) => conn.send({ ...reply, flags, statsType: OFPST.FLOW, flows }),
+        )));
       case OFPST.AGGREGATE:
-        return conn.send({ ...reply, statsType: OFPST.AGGREGATE, stats: table.aggregateStats(msg) });
+        return this.afterTableChanges(() => this.aggregateStats(conn, msg, (stats) => conn.send({ ...reply, statsType: OFPST.AGGREGATE, stats })));
       case OFPST.TABLE:
         return this.sendParts(conn, table.tableStats(), () => OFP_SIZE.table_stats, (tables, flags) => ({
           ...reply, flags, statsType: OFPST.TABLE, tables,
@@ -411,6 +512,54 @@ export class Agent implements ConnectionHandler {
         part = take();
       }
       conn.send(build(part, 0));
+    })();
+  }
+
+  /** Runs `read` at once, or once the table changes in progress are applied. */
+  private afterTableChanges(read: () => void | Promise<void>): void | Promise<void> {
+    return this.tableChanges === null ? read() : this.tableChanges.then(read);
+  }
+
+  /**
+   * OFPST_FLOW, produced as the reader reads: a slice of the table at a time, each part sent as
+   * soon as it is full, then a wait until the connection can take more. At most two parts are
+   * held at once, however large the table.
+   */
+  private flowStats(conn: Connection, query: StatsQuery, parts: StatsParts<FlowStats>): void | Promise<void> {
+    const scan = this.options.flowTable.flowStatsScan(query);
+    const slice = (): boolean => {
+      const end = performance.now() + TABLE_SLICE_MS;
+      const sentBefore = parts.sent;
+      while (!scan.done) {
+        for (const f of scan.next(TABLE_STEP)) parts.add(f);
+        if (performance.now() >= end || parts.sent - sentBefore >= PARTS_PER_SLICE) return false;
+      }
+      return true;
+    };
+    if (slice()) return parts.end();
+    return (async () => {
+      do {
+        await conn.whenWritable();
+        await nextTurn();
+        if (conn.state === 'closed') return;
+      } while (!slice());
+      parts.end();
+    })();
+  }
+
+  /** OFPST_AGGREGATE, summed a slice of the table at a time. */
+  private aggregateStats(conn: Connection, query: StatsQuery, send: (stats: AggregateStats) => void): void | Promise<void> {
+    const scan = this.options.flowTable.aggregateScan(query);
+    const slice = (): boolean => {
+      const end = performance.now() + TABLE_SLICE_MS;
+      while (!scan.done && performance.now() < end) scan.next(TABLE_STEP);
+      return scan.done;
+    };
+    if (slice()) return send(scan.result());
+    return (async () => {
+      do await nextTurn();
+      while (!slice());
+      send(scan.result());
     })();
   }
 

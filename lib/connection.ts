@@ -333,12 +333,15 @@ export class Connection {
     if (this.stateValue === 'probing') this.stateValue = 'active';
     const messages = this.framer.push(chunk);
     this.queue.push(...messages);
-    if (this.framer.error !== null) {
+    // The replies to one chunk's requests (ovs-ofctl add-flows sends a BARRIER after every
+    // FLOW_MOD) go out in one write, not one system call each.
+    this.socket.cork();
+    try {
       this.pump();
-      this.close(`framing error: ${this.framer.error}`);
-      return;
+    } finally {
+      this.socket.uncork();
     }
-    this.pump();
+    if (this.framer.error !== null) this.close(`framing error: ${this.framer.error}`);
   }
 
   /** Processes queued messages in order; an asynchronous handler holds back the ones after it. */

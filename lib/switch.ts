@@ -33,6 +33,7 @@ import { createPort, portType, type PortDeviceOf } from '../datapath/ports/facto
 import type { NetPort } from '../datapath/ports/net-port.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
+import type { RemovedFlow } from '../flowtable/flow-entry.js';
 import { FlowJournal, JournalError, type OpenResult } from '../journal/flow-journal.js';
 import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
@@ -336,14 +337,39 @@ export class Switch {
         journal.flowModApplied(mod, result);
         return result;
       },
+      startFlowMod: (mod) => {
+        const job = table.startFlowMod(mod);
+        // Recorded once the whole FLOW_MOD is applied, with every entry its steps removed (the
+        // agent starts no other FLOW_MOD meanwhile, so records stay in the table's order).
+        const removed: RemovedFlow[] = [];
+        const record = (): void => {
+          const result = job.result!;
+          journal.flowModApplied(mod, result.ok && removed.length > 0 ? { ...result, removed } : result);
+        };
+        if (job.done) record();
+        return {
+          get done() {
+            return job.done;
+          },
+          get result() {
+            return job.result;
+          },
+          step: (limit) => {
+            const stepRemoved = job.step(limit);
+            for (const r of stepRemoved) removed.push(r);
+            if (job.done) record();
+            return stepRemoved;
+          },
+        };
+      },
       expire: () => {
         const removed = table.expire();
         if (removed.length > 0) journal.entriesRemoved(removed);
         return removed;
       },
       nextExpiry: () => table.nextExpiry(),
-      flowStats: (query) => table.flowStats(query),
-      aggregateStats: (query) => table.aggregateStats(query),
+      flowStatsScan: (query) => table.flowStatsScan(query),
+      aggregateScan: (query) => table.aggregateScan(query),
       tableStats: () => table.tableStats(),
     };
   }

@@ -14,7 +14,7 @@ const anyMatch: Match = {
 };
 
 const entry = (priority: number, idleTimeout = 0, now = 5): FlowEntry => new FlowEntry({
-  match: anyMatch, compiled: compileMatch(normalizeMatch(anyMatch)), priority, exact: false, seq: priority,
+  compiled: compileMatch(normalizeMatch(anyMatch)), priority, exact: false, seq: priority,
   cookie: 0n, actions: [], idleTimeout, hardTimeout: 0, flags: 0, emergency: false, now,
 });
 

@@ -142,7 +142,7 @@ t.test('the expiry heap holds one item per scheduled entry; entries without time
     dlType: 0, nwTos: 0, nwProto: 0, nwSrc: 0, nwDst: 0, tpSrc: 0, tpDst: 0,
   };
   const mk = (seq: number, hardTimeout: number): FlowEntry => new FlowEntry({
-    match: any, compiled: compileMatch(normalizeMatch(any)), priority: 1, exact: false, seq, cookie: 0n, actions: [],
+    compiled: compileMatch(normalizeMatch(any)), priority: 1, exact: false, seq, cookie: 0n, actions: [],
     idleTimeout: 0, hardTimeout, flags: 0, emergency: false, now: 0,
   });
   heap.schedule(mk(1, 5));

@@ -43,7 +43,7 @@ function rig(slots: number, counters: CacheCounters = {}) {
   const add = (match: Match, priority: number): FlowEntry => {
     const m = normalizeMatch(match);
     const e = new FlowEntry({
-      match: m, compiled: compileMatch(m), priority, exact: false, seq: seq++, cookie: 0n, actions: [],
+      compiled: compileMatch(m), priority, exact: false, seq: seq++, cookie: 0n, actions: [],
       idleTimeout: 0, hardTimeout: 0, flags: 0, emergency: false, now: 0,
     });
     store.attach(e);

@@ -44,8 +44,19 @@ class Table implements AgentFlowTable {
   nextExpiry() {
     return null;
   }
+  startFlowMod() {
+    return { done: true, result: this.flowMod(), step: () => [] };
+  }
   flowStats() {
     return this.flows;
+  }
+  flowStatsScan() {
+    const flows = this.flowStats();
+    return { done: false, next() { this.done = true; return flows; } };
+  }
+  aggregateScan() {
+    const stats = this.aggregateStats();
+    return { done: true, next() {}, result: () => stats };
   }
   aggregateStats(): AggregateStats {
     return { packetCount: 0n, byteCount: 0n, flowCount: this.flows.length };

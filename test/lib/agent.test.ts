@@ -45,6 +45,18 @@ class FakeFlowTable implements AgentFlowTable {
   nextExpiry() {
     return null;
   }
+  startFlowMod(mod: FlowMod) {
+    const result = this.flowMod(mod);
+    return { done: true, result, step: () => [] };
+  }
+  flowStatsScan() {
+    const flows = this.flowStats();
+    return { done: false, next() { this.done = true; return flows; } };
+  }
+  aggregateScan() {
+    const stats = this.aggregateStats();
+    return { done: true, next() {}, result: () => stats };
+  }
   flowStats(): FlowStats[] {
     return this.entries.map((e) => ({ tableId: 0, match: e.match, durationSec: 0, durationNsec: 0, priority: e.priority, idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout, cookie: e.cookie, packetCount: 0n, byteCount: 0n, actions: e.actions }));
   }
