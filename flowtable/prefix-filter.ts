@@ -41,8 +41,6 @@ export class PrefixFilter {
   private long: (Map<number, number> | undefined)[] = [];
   /** Entries counted (of any length but 0): when it comes back to 0 the maps are replaced by empty ones, as a Map does not give back the room it grew to. */
   private held = 0;
-  /** Most entries counted since the maps were last made anew. */
-  private peak = 0;
   /**
    * For lengths over 16, what lookups read: a bitset per length of hashed whole prefixes (a
    * one-hash Bloom filter, 2^18 bits), small enough to stay in cache where the maps are not.
@@ -71,7 +69,7 @@ export class PrefixFilter {
   /** Counts an entry with prefix `value` (already masked) of length `len`. */
   add(value: number, len: number): void {
     if (len === 0) return;
-    if (++this.held > this.peak) this.peak = this.held;
+    ++this.held;
     const k = this.countKey(value, len);
     const n = this.counts.get(k) ?? 0;
     this.counts.set(k, n + 1);
@@ -93,15 +91,11 @@ export class PrefixFilter {
       this.long = [];
       this.longBits = [];
       this.longStale = [];
-      this.peak = 0;
       return;
     }
-    if (this.held * 4 < this.peak && this.peak > 4096) {
-      // shrunk to a quarter: copies sized for what is left (O(left), paid for by the removals)
-      this.counts = new Map(this.counts);
-      this.long = this.long.map((m) => (m === undefined ? m : new Map(m)));
-      this.peak = this.held;
-    }
+    // No copying of the maps when the filter shrinks: V8 already halves a Map's table when a
+    // delete leaves it a quarter full, and a copy here was one synchronous step proportional to
+    // what is left (over 100 ms at a quarter of a million-entry table), a stall in a sliced DELETE.
     if (len > 16) {
       const m = this.long[len];
       const c = m?.get(value | 0) ?? 0;
