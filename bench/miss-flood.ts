@@ -24,8 +24,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ControllerProcess } from './controller-process.js';
 import type { FloodStats } from './flood-controller.js';
 import { SWITCHES, SWITCH_LABEL, startSwitch, type BenchSwitch, type SwitchName } from './switches.js';
 import { FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, log, spread, type Spread } from './trafgen-rig.js';
@@ -37,52 +37,6 @@ const PING_INTERVAL_S = 0.01;
 const ECHO_INTERVAL_MS = 20;
 
 /** The controller process, its lines read one at a time. */
-class ControllerProcess {
-  private readonly lines: string[] = [];
-  private waiter: (() => void) | null = null;
-  private stderr = '';
-  readonly proc: ChildProcess;
-
-  constructor(proc: ChildProcess) {
-    this.proc = proc;
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      this.lines.push(l);
-      this.waiter?.();
-    });
-    proc.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    proc.once('exit', () => this.waiter?.());
-  }
-
-  async line(what: string, ms = 15_000): Promise<string> {
-    const end = Date.now() + ms;
-    while (this.lines.length === 0) {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`the controller exited: ${this.stderr}`);
-      if (Date.now() > end) throw new Error(`timed out waiting for the controller's ${what} ${this.stderr}`);
-      await new Promise<void>((r) => {
-        this.waiter = r;
-        setTimeout(r, 200);
-      });
-      this.waiter = null;
-    }
-    return this.lines.shift()!;
-  }
-
-  async expect(line: string): Promise<void> {
-    const got = await this.line(line);
-    if (got !== line) throw new Error(`the controller said ${got}, not ${line}`);
-  }
-
-  command(line: string): void {
-    this.proc.stdin!.write(`${line}\n`);
-  }
-
-  async stats(): Promise<FloodStats & { at: number }> {
-    this.command('stats');
-    const s = JSON.parse(await this.line('stats')) as FloodStats;
-    return { ...s, at: Number(process.hrtime.bigint()) / 1e9 };
-  }
-}
-
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
@@ -117,7 +71,7 @@ async function runOnce(name: SwitchName): Promise<Run> {
   try {
     const sw = rig.ns.sw as string;
     const [h1, h2] = rig.extra as [(typeof rig.extra)[0], (typeof rig.extra)[0]];
-    const ctl = new ControllerProcess(rig.track(spawn(
+    const ctl = new ControllerProcess<FloodStats>(rig.track(spawn(
       'ip', ['netns', 'exec', sw, 'taskset', '-c', '0', process.execPath, CONTROLLER, '--port', String(CONTROLLER_PORT)],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     )));

@@ -31,9 +31,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Counters } from './bench-controller.js';
+import { ControllerProcess } from './controller-process.js';
 import { SWITCHES, SWITCH_LABEL, startSwitch, type SwitchName } from './switches.js';
 import {
   FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, log, spread, type Measurement, type Spread,
@@ -50,49 +50,6 @@ const FLOW_COUNT_TIMEOUT_SEC = 5;
 type Mode = 'count' | 'setup';
 
 /** The controller process, its lines read one at a time. */
-class ControllerProcess {
-  private readonly lines: string[] = [];
-  private waiter: (() => void) | null = null;
-  private stderr = '';
-  readonly proc: ChildProcess;
-
-  constructor(proc: ChildProcess) {
-    this.proc = proc;
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      this.lines.push(l);
-      this.waiter?.();
-    });
-    proc.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    proc.once('exit', () => this.waiter?.());
-  }
-
-  async line(what: string, ms = 15_000): Promise<string> {
-    const end = Date.now() + ms;
-    while (this.lines.length === 0) {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`the controller exited: ${this.stderr}`);
-      if (Date.now() > end) throw new Error(`timed out waiting for the controller's ${what} ${this.stderr}`);
-      await new Promise<void>((r) => {
-        this.waiter = r;
-        setTimeout(r, 200);
-      });
-      this.waiter = null;
-    }
-    return this.lines.shift()!;
-  }
-
-  async expect(line: string): Promise<void> {
-    const got = await this.line(line);
-    if (got !== line) throw new Error(`the controller said ${got}, not ${line}`);
-  }
-
-  /** Its counters, with the monotonic time they were read at (seconds). */
-  async stats(): Promise<Counters & { at: number }> {
-    this.proc.stdin!.write('stats\n');
-    const c = JSON.parse(await this.line('stats')) as Counters;
-    return { ...c, at: Number(process.hrtime.bigint()) / 1e9 };
-  }
-}
-
 interface Run {
   m: Measurement;
   packetInsPerSec: number;
@@ -108,7 +65,7 @@ async function runOnce(mode: Mode, name: SwitchName): Promise<Run> {
   const rig = new TrafgenRig(name === 'ofswitch' ? 'pw' : 'po', { switchNamespace: true });
   try {
     const sw = rig.ns.sw as string;
-    const ctl = new ControllerProcess(rig.track(spawn(
+    const ctl = new ControllerProcess<Counters>(rig.track(spawn(
       'ip',
       ['netns', 'exec', sw, 'taskset', '-c', '0', process.execPath, CONTROLLER, '--port', String(CONTROLLER_PORT), '--mode', mode,
         '--out-port', '2'],
