@@ -3,27 +3,10 @@
  * ports appear as ovs-vsctl adds them, plain ovs-vsctl (waiting for cur_cfg) returns promptly, and
  * what the daemon writes back is what `ovs-vsctl get/list` shows.
  */
-import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLogger } from '../../lib/log.js';
-import { Daemon } from '../../vswitchd/daemon.js';
+import t from 'tap';
+import { startInProcessDaemon as startDaemon } from '../helpers/inprocess-daemon.js';
 import { startOvsdbServer } from '../helpers/ovsdb-server.js';
 import { uniqueName } from '../helpers/netns.js';
-
-async function startDaemon(t: Test, remote: string): Promise<Daemon> {
-  const rundir = mkdtempSync(join(tmpdir(), 'ofsw-run-'));
-  const lines: string[] = [];
-  const daemon = new Daemon({ remote, rundir, log: createLogger({ level: 'info', write: (l) => lines.push(l) }), statsIntervalMs: 1000 });
-  daemon.start();
-  t.teardown(async () => {
-    await daemon.stop();
-    rmSync(rundir, { recursive: true, force: true });
-    if (t.passing() === false) t.comment(lines.join('\n'));
-  });
-  return daemon;
-}
 
 t.test('add-br without --no-wait returns once the daemon acknowledges next_cfg', async (t) => {
   const db = await startOvsdbServer(t);

@@ -5,32 +5,16 @@
  * fdb/stats-show and fdb/stats-clear answer from the switch's counters; flag mode's options reach
  * the switch it starts.
  */
-import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLogger, silentLogger } from '../../lib/log.js';
+import t from 'tap';
+import { silentLogger } from '../../lib/log.js';
 import { parseCommandLine } from '../../lib/options.js';
 import { Switch, createSwitch } from '../../lib/switch.js';
-import { Daemon } from '../../vswitchd/daemon.js';
 import { formatFdbStats, registerBridgeCommands } from '../../vswitchd/commands.js';
 import { UnixctlError, type UnixctlRegistry } from '../../unixctl/index.js';
+import { startInProcessDaemon as startDaemon } from '../helpers/inprocess-daemon.js';
 import { startOvsdbServer } from '../helpers/ovsdb-server.js';
 import { uniqueName } from '../helpers/netns.js';
 import { ethFrame } from '../datapath/frames.js';
-
-async function startDaemon(t: Test, remote: string): Promise<Daemon> {
-  const rundir = mkdtempSync(join(tmpdir(), 'ofsw-mac-'));
-  const lines: string[] = [];
-  const daemon = new Daemon({ remote, rundir, log: createLogger({ level: 'info', write: (l) => lines.push(l) }), statsIntervalMs: 1000 });
-  daemon.start();
-  t.teardown(async () => {
-    await daemon.stop();
-    rmSync(rundir, { recursive: true, force: true });
-    if (t.passing() === false) t.comment(lines.join('\n'));
-  });
-  return daemon;
-}
 
 t.test('other_config:mac-table-size and mac-aging-time from ovs-vsctl reach the bridge, clamped; removed, the defaults return', async (t) => {
   const db = await startOvsdbServer(t);
