@@ -14,6 +14,8 @@ DEBIAN_PACKAGES=(
   openvswitch-testcontroller  # ovs-testcontroller
   python3-os-ken python3-scapy
   tshark
+  pmacct nfdump               # sfacctd and nfcapd: the sFlow, NetFlow and IPFIX collectors
+  prometheus                  # promtool checks the metrics exposition
 )
 
 missing=()
