@@ -8,6 +8,7 @@ import { PacketPath, type PacketPathOptions } from './packet-path.js';
 import { PortRegistry, type PortRegistryOptions } from './port-registry.js';
 
 export type { FlowLookup, MissPolicy, PacketPathOptions } from './packet-path.js';
+export type { PacketSampler } from './packet-sampler.js';
 export type { PortModRequest, PortModResult, PortRegistryOptions, PortVlanOptions } from './port-registry.js';
 
 export type DatapathOptions = PacketPathOptions & PortRegistryOptions;

@@ -20,6 +20,10 @@
  *
  * Frames handed to hooks are valid only during the call: the agent copies what it keeps.
  *
+ * Sampling (sFlow): with a packet sampler set (packet-sampler.ts), each received frame counts down
+ * its port's countdown; the frame that reaches zero is handed to the sampler before the table and
+ * again, with where it went, after its actions (transmit notes each output of that frame only).
+ *
  * Re-entrancy: a frame sent out of a patch port is received by its peer's bridge at once, inside
  * this call, and may come back here (two bridges joined twice) before the first frame is done.
  * Each nesting level has its own flow key, layout and outputs (made once, on the first frame that
@@ -33,6 +37,7 @@ import type { Action } from '../protocol/types.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
+import type { PacketSampler } from './packet-sampler.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
 import { startTrip } from './ports/patch-port.js';
 
@@ -128,6 +133,12 @@ export class PacketPath {
   /** Flow key, layout and outputs of received frames, one set per nesting level (see above). */
   private readonly rxLevels: RxLevel[] = [newRxLevel(this)];
   private rxDepth = 0;
+  /** The packet sampler (sFlow), or null. */
+  private sampler: PacketSampler | null = null;
+  /** Outputs of the sampled frame whose actions are running (-1: none is), its last port and TCI. */
+  private sampleOutputs = -1;
+  private sampleLastPort = 0;
+  private sampleTci = 0;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
   /** The input "port" of a PACKET_OUT from OFPP_NONE or OFPP_CONTROLLER, for NORMAL (ofpp_none_bundle). */
   private readonly noneBridgePort: BridgePort = { portNo: OFPP.NONE, vlan: TRUNK_ALL_VLANS, floods: true };
@@ -153,6 +164,12 @@ export class PacketPath {
     this.dropFragments = (mode & OFPC_FRAG.MASK) === OFPC_FRAG.DROP;
   }
 
+  /** Sets (or, with null, removes) the packet sampler; every port's countdown starts afresh. */
+  setSampler(sampler: PacketSampler | null): void {
+    this.sampler = sampler;
+    for (const port of this.registry.list) port.sampleCountdown = port.sampleSkip = sampler ? sampler.nextSkip() : 0;
+  }
+
   /** A frame received on a port. */
   private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
@@ -161,6 +178,7 @@ export class PacketPath {
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
+    const sampled = this.sampler !== null && --port.sampleCountdown <= 0 && this.sampleIn(port, frame);
     startTrip();
     const depth = this.rxDepth;
     const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
@@ -170,8 +188,37 @@ export class PacketPath {
       this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
     } finally {
       this.rxDepth = depth;
+      if (sampled) this.sampleOut();
     }
   };
+
+  /**
+   * The port's countdown ran out: draws the next one and hands the frame to the sampler. False for
+   * a port not armed yet (added after the sampler: armed now) and for a frame received while a
+   * sampled one's actions run (a patch port's loop back), which is not sampled.
+   */
+  private sampleIn(port: DatapathPort, frame: Uint8Array): boolean {
+    const sampler = this.sampler!;
+    const pool = port.sampleSkip;
+    port.sampleCountdown = port.sampleSkip = sampler.nextSkip();
+    if (pool === 0 || this.sampleOutputs >= 0) return false;
+    sampler.sampleIn(frame, port.portNo, pool);
+    this.sampleOutputs = 0;
+    return true;
+  }
+
+  private sampleOut(): void {
+    const outputs = this.sampleOutputs;
+    this.sampleOutputs = -1;
+    this.sampler?.sampleOut(outputs, this.sampleLastPort, this.sampleTci);
+  }
+
+  /** One output of the sampled frame. */
+  private noteSampleOutput(portNo: number, frame: Uint8Array): void {
+    this.sampleOutputs++;
+    this.sampleLastPort = portNo;
+    this.sampleTci = frame.length >= 16 && frame[12] === 0x81 && frame[13] === 0x00 ? (frame[14]! << 8) | frame[15]! : 0;
+  }
 
   /**
    * The flow table's part of the path: parse into `key`, drop fragments when asked, look up, and
@@ -218,6 +265,7 @@ export class PacketPath {
       port.txDropped++;
       return;
     }
+    if (this.sampleOutputs >= 0) this.noteSampleOutput(portNo, frame);
     try {
       port.net.send(frame);
       port.txPackets++;

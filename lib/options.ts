@@ -28,6 +28,7 @@ import {
   OFPP,
 } from '../protocol/constants.js';
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
+import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export class UsageError extends Error {
@@ -85,6 +86,8 @@ export interface SwitchOptions {
   readonly macAgingTime?: number | undefined;
   /** The flow journal's file (the table survives a restart); none when undefined. */
   readonly flowJournal?: string | undefined;
+  /** sFlow export (config file only: `"sflow": {"targets": ["IP:PORT"], ...}`); none when undefined. */
+  readonly sflow?: SflowSettings | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -135,6 +138,8 @@ interface RawSettings {
   macAgingTime?: number;
   /** false: --no-flow-journal. */
   flowJournal?: string | false;
+  /** The config file's `sflow` object (as OVS's sFlow table). */
+  sflow?: SflowSettings;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -321,9 +326,30 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'flowJournal':
         settings.flowJournal = parseJournalPath(str(key, value));
         break;
+      case 'sflow':
+        settings.sflow = parseSflowObject(path, value);
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
+  }
+  return settings;
+}
+
+const SFLOW_KEYS = ['targets', 'agent', 'sampling', 'polling', 'header'];
+
+/** The config file's `sflow` object: the sFlow table's columns (sflow/settings.ts checks them). */
+function parseSflowObject(path: string, value: unknown): SflowSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: "sflow" must be an object`);
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !SFLOW_KEYS.includes(k));
+  if (unknown !== undefined) throw new UsageError(`--config ${path}: unknown sflow setting "${unknown}" (${SFLOW_KEYS.join(', ')})`);
+  const settings = o as unknown as SflowSettings;
+  try {
+    sflowConfig(settings);
+  } catch (err) {
+    if (err instanceof SflowError) throw new UsageError(`--config ${path}: ${err.message}`);
+    throw err;
   }
   return settings;
 }
@@ -372,7 +398,8 @@ const CONFIG_HELP = `
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
    "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
-   "flowJournal":"/var/lib/ofswitch/flows"}
+   "flowJournal":"/var/lib/ofswitch/flows",
+   "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128}}
 Options given on the command line win over the file's.
 `;
 
@@ -547,6 +574,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),
       ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
+      ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
     },
   };
 }

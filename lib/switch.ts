@@ -45,6 +45,7 @@ import { FailModeState, type MissPolicy } from './fail-mode.js';
 import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
 import { ListenError, listen, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
+import { SflowAgent, SflowError, agentAddress, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 
 export class StartError extends Error {
@@ -267,6 +268,8 @@ export class Switch {
   private readonly journal: FlowJournal | null = null;
   /** Whether the table's flows were made with controllers (what going to or from none flushes). */
   private tableHasControllers = false;
+  /** The sFlow agent while sFlow is on. */
+  private sflowAgent: SflowAgent | null = null;
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -832,6 +835,64 @@ export class Switch {
     }, delay);
   }
 
+  // ---- sFlow -----------------------------------------------------------------------------------
+
+  /**
+   * Starts, changes or (null, or settings that export nothing: no targets, sampling 0) stops sFlow
+   * export (sflow/agent.ts), as OVS's sFlow table configures it. `subId` is the sub-agent id (OVS
+   * numbers its bridges with sFlow 0, 1, ... in name order). An SflowError for settings that
+   * cannot run (a bad target, no agent address); sFlow is then off.
+   */
+  async setSflow(settings: SflowSettings | null, subId = 0): Promise<void> {
+    this.checkOpen();
+    this.stopSflow();
+    const config = settings === null ? null : sflowConfig(settings);
+    if (config === null) return;
+    const address = await agentAddress(config);
+    if (this.closed) return;
+    this.stopSflow(); // a call made meanwhile
+    const sw = this;
+    const agent = new SflowAgent({
+      config,
+      agentAddress: address,
+      subId,
+      bridge: {
+        ports: () => sw.ports(),
+        get datapathId() {
+          return sw.datapathId;
+        },
+      },
+      log: this.log,
+    });
+    this.sflowAgent = agent;
+    this.datapath.path.setSampler(agent);
+    this.log.info('sFlow agent started', { agent: address, targets: config.targets.map((t) => `${t.address}:${t.port}`), sampling: config.sampling });
+  }
+
+  /** The running sFlow agent's settings and counts, or null when sFlow is off. */
+  sflow(): { agent: string; sampling: number; polling: number; header: number; targets: string[]; flowSamples: number; counterSamples: number; datagrams: number } | null {
+    const a = this.sflowAgent;
+    if (!a) return null;
+    const c = a.config;
+    return {
+      agent: a.agentAddress,
+      sampling: c.sampling,
+      polling: c.polling,
+      header: c.header,
+      targets: c.targets.map((t) => (t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`)),
+      flowSamples: a.flowSamples,
+      counterSamples: a.counterSamples,
+      datagrams: a.datagramsSent,
+    };
+  }
+
+  private stopSflow(): void {
+    if (!this.sflowAgent) return;
+    this.datapath.path.setSampler(null);
+    this.sflowAgent.close();
+    this.sflowAgent = null;
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new Error('the switch is closed');
   }
@@ -846,6 +907,7 @@ export class Switch {
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.failModeState.close();
+    this.stopSflow();
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));
@@ -893,9 +955,10 @@ export class Switch {
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
+      if (options.sflow !== undefined) await sw.setSflow(options.sflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError ? new StartError(err.message) : err;
+      throw err instanceof ListenError || err instanceof SflowError ? new StartError(err.message) : err;
     }
     sw.setControllers(options.controllers.map(controllerTarget));
     log.info('switch started', {
@@ -920,6 +983,8 @@ export class Switch {
     return this.close();
   }
 }
+
+export { SflowError, type SflowSettings } from '../sflow/index.js';
 
 /** Removing an internal interface a killed switch left behind (the daemon's clean-up at start). */
 export { removeInternalPair } from '../datapath/ports/internal-port.js';

@@ -10,12 +10,14 @@
  *   ignores it), `other_config:hwaddr`, `other_config:mac-table-size` and `mac-aging-time` (read
  *   as OVS's smap_get_int reads them: a decimal int; 0 or anything else is the default, with a
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
- *   it, the largest), `datapath_type` (recorded only). The columns of features
- *   still to come (mirrors, netflow, sflow, ipfix, stp_enable, rstp_enable) are listed in
+ *   it, the largest), `datapath_type` (recorded only), `sflow` (the sFlow row below). The columns of features
+ *   still to come (mirrors, netflow, ipfix, stp_enable, rstp_enable) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
  *   `ofport` as last written, so a restarted daemon gives every port its old number back.
+ * - sFlow: `targets`, `agent`, `sampling`, `polling`, `header` (empty: OVS's defaults, applied by
+ *   sflow/settings.ts).
  * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`,
  *   `controller_rate_limit`, `controller_burst_limit` (packet-ins per second, and queued).
  *
@@ -46,6 +48,7 @@ export const MONITORED_TABLES = {
     'target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'controller_rate_limit', 'controller_burst_limit',
     'is_connected', 'role', 'status',
   ],
+  sFlow: ['targets', 'agent', 'sampling', 'polling', 'header'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FailMode = 'secure' | 'standalone';
@@ -84,6 +87,16 @@ export interface ControllerConfig {
   readonly burstLimit: number | null;
 }
 
+/** A bridge's sFlow row; empty columns are undefined (the defaults are the agent's). */
+export interface SflowRowConfig {
+  readonly uuid: string;
+  readonly targets: readonly string[];
+  readonly agent?: string;
+  readonly sampling?: number;
+  readonly polling?: number;
+  readonly header?: number;
+}
+
 export interface BridgeConfig {
   readonly uuid: string;
   readonly name: string;
@@ -98,6 +111,8 @@ export interface BridgeConfig {
   readonly datapathType: string;
   readonly controllers: readonly ControllerConfig[];
   readonly ports: readonly PortConfig[];
+  /** The `sflow` column's row, or null. */
+  readonly sflow: SflowRowConfig | null;
   /** Columns set on the row for features ofswitch does not have yet. */
   readonly unsupported: readonly string[];
 }
@@ -117,7 +132,7 @@ export interface SystemConfig {
 }
 
 /** Columns of features that come with later issues: set, they are ignored with one log line. */
-const LATER_FEATURES = ['mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
+const LATER_FEATURES = ['mirrors', 'netflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
 
 const DPID = /^[0-9a-fA-F]{16}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -222,7 +237,26 @@ function readBridge(
     datapathType: str(row['datapath_type']) ?? '',
     controllers,
     ports,
+    sflow: readSflow(db, str(row['sflow'])),
     unsupported,
+  };
+}
+
+/** The sFlow row a bridge's `sflow` column names (an optional reference: a UUID or an empty set). */
+function readSflow(db: ConfigSource, uuid: string | null): SflowRowConfig | null {
+  const row = uuid === null ? undefined : db.table('sFlow').get(uuid);
+  if (!row) return null;
+  const agent = str(row['agent']);
+  const sampling = int(row['sampling']);
+  const polling = int(row['polling']);
+  const header = int(row['header']);
+  return {
+    uuid: row._uuid,
+    targets: strings(row['targets']).sort(),
+    ...(agent !== null ? { agent } : {}),
+    ...(sampling !== null ? { sampling } : {}),
+    ...(polling !== null ? { polling } : {}),
+    ...(header !== null ? { header } : {}),
   };
 }
 

@@ -8,7 +8,9 @@
  * remove the interfaces that went away or whose type or options changed; add the new ones (those
  * with an `ofport_request` first, so requests win over numbers given back after a restart); update
  * VLAN roles; fail mode; controllers (active `tcp:`/`unix:` targets) and services (`ptcp:`/`punix:`
- * targets, listeners); datapath id; the MAC table's size and idle time. Bridges no longer in the database are closed.
+ * targets, listeners); datapath id; the MAC table's size and idle time; sFlow (the bridge's sFlow
+ * row, its sub-agent id the bridge's number among those with sFlow in name order, as bridge.c
+ * counts them). Bridges no longer in the database are closed.
  *
  * Internal interfaces are recorded in the run directory (internal-record.ts): after its first
  * reconfiguration a restarted daemon deletes those a killed one left that are no longer configured.
@@ -75,6 +77,8 @@ export class RunningBridge {
   /** The port number allocatePort handed out last, and when each freed number was freed (ms). */
   allocCursor = 0;
   readonly freedAt = new Map<number, number>();
+  /** The sFlow settings applied (JSON with the sub-id; null: none, or they failed and are retried). */
+  sflowKey: string | null = null;
 
   constructor(name: string, uuid: string, sw: Switch) {
     this.name = name;
@@ -174,6 +178,7 @@ export class Reconciler {
       if (running) this.removeStaleInterfaces(running, want);
     }
     this.outcomes.clear();
+    this.sflowSubIds = new Map(config.bridges.filter((b) => b.sflow !== null).map((b, i) => [b.name, i]));
     for (const want of config.bridges) {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
@@ -333,6 +338,7 @@ export class Reconciler {
         idleSeconds: want.macAgingTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME,
       });
     }
+    await this.applySflow(running, want);
     running.applied = want;
   }
 
@@ -363,6 +369,23 @@ export class Reconciler {
   }
 
   private readonly lastErrors = new Map<string, string | null>();
+  /** Each bridge's sFlow sub-agent id this round. */
+  private sflowSubIds = new Map<string, number>();
+
+  /** The bridge's sFlow row, applied when it changed (a failure is logged and retried next round). */
+  private async applySflow(running: RunningBridge, want: BridgeConfig): Promise<void> {
+    const row = want.sflow;
+    const subId = this.sflowSubIds.get(want.name) ?? 0;
+    const key = row === null ? null : JSON.stringify({ ...row, uuid: undefined, subId });
+    if (key === running.sflowKey) return;
+    running.sflowKey = null;
+    try {
+      await running.sw.setSflow(row, subId);
+      running.sflowKey = key;
+    } catch (err) {
+      this.log.warn('cannot configure sFlow', { bridge: want.name, err: (err as Error).message });
+    }
+  }
 
   private previousError(uuid: string): string | null {
     return this.lastErrors.get(uuid) ?? null;
