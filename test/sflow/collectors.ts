@@ -127,8 +127,10 @@ export function allValues(r: TsharkResult, field: string): string[] {
 export interface Sfacctd {
   readonly port: number;
   readonly dir: string;
-  /** The CSV rows sfacctd's print plugin wrote last (header first), or [] before its first write. */
+  /** Every CSV row sfacctd's print plugin wrote so far (it appends each second's aggregates), by column. */
   rows(): Record<string, string>[];
+  /** PACKETS summed over the rows that `match`. */
+  packets(match: (row: Record<string, string>) => boolean): number;
   stop(): Promise<void>;
 }
 
@@ -149,8 +151,8 @@ export async function startSfacctd(t: Teardownable, port: number, aggregate = 's
       `aggregate: ${aggregate}`,
       'print_output: csv',
       `print_output_file: ${join(dir, 'out.csv')}`,
+      'print_output_file_append: true',
       'print_refresh_time: 1',
-      'print_history: 0',
       `pidfile: ${join(dir, 'sfacctd.pid')}`,
       `logfile: ${join(dir, 'sfacctd.log')}`,
       '',
@@ -172,16 +174,18 @@ export async function startSfacctd(t: Teardownable, port: number, aggregate = 's
     rmSync(dir, { recursive: true, force: true });
   };
   t.teardown(stop);
+  const rows = (): Record<string, string>[] => {
+    const file = readdirSync(dir).includes('out.csv') ? readFileSync(join(dir, 'out.csv'), 'utf8') : '';
+    const [header, ...lines] = file.trim().split('\n');
+    if (!header) return [];
+    const keys = header.split(',');
+    return lines.filter((l) => l !== '' && l !== header).map((l) => Object.fromEntries(l.split(',').map((v, i) => [keys[i] ?? String(i), v])));
+  };
   return {
     port,
     dir,
-    rows: () => {
-      const file = readdirSync(dir).includes('out.csv') ? readFileSync(join(dir, 'out.csv'), 'utf8') : '';
-      const [header, ...lines] = file.trim().split('\n');
-      if (!header) return [];
-      const keys = header.split(',');
-      return lines.filter((l) => l !== '').map((l) => Object.fromEntries(l.split(',').map((v, i) => [keys[i] ?? String(i), v])));
-    },
+    rows,
+    packets: (match) => rows().filter(match).reduce((n, r) => n + Number(r['PACKETS']), 0),
     stop,
   };
 }
