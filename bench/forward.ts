@@ -25,7 +25,11 @@
  * benchmark fails). Switches run in alternating order (A B, B A, A B), `--runs` times each
  * (default 3); the median and the range are reported.
  *
- *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --json]
+ * With `--sflow N` both switches export sFlow at 1 in N packets (agent lo, a target in the switch
+ * namespace, OVS's other defaults: ovs-vsctl create sflow for Open vSwitch, the --config file's
+ * sflow object for ofswitch): run it beside a run without to see what sampling costs.
+ *
+ *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --sflow N] [-- --json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,8 +38,10 @@ import {
 } from './trafgen-rig.js';
 import { SWITCHES, SWITCH_LABEL, startSwitch, type SwitchName } from './switches.js';
 
-const ARGS = benchArgs(4, { 'cpu-rate': 100_000 });
+const ARGS = benchArgs(4, { 'cpu-rate': 100_000, sflow: 0 });
 const CPU_RATE = ARGS['cpu-rate'];
+/** sFlow sampling rate (0: no sFlow). */
+const SFLOW = Math.round(ARGS.sflow);
 
 interface Case {
   readonly name: string;
@@ -74,7 +80,7 @@ function checkNoExtraFrames(m: Measurement, what: string): void {
 async function runOnce(c: Case, name: SwitchName): Promise<Run> {
   const rig = new TrafgenRig(name === 'ofswitch' ? 'fw' : 'fo', { switchNamespace: true });
   try {
-    const sw = await startSwitch(name, rig);
+    const sw = await startSwitch(name, rig, SFLOW > 0 ? { sflowSampling: SFLOW } : {});
     const flowFile = join(rig.workDir, 'flows.txt');
     writeFileSync(flowFile, `${c.flows.join('\n')}\n`);
     sw.ofctl('add-flows', flowFile);
@@ -105,7 +111,7 @@ interface SwitchResult {
 
 async function main(): Promise<void> {
   log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
-    'trafgen on CPU 0, switch on CPU 1');
+    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}`);
   const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];
   for (const c of CASES) {
     log(`${c.name}: ${c.description}`);
@@ -141,7 +147,7 @@ async function main(): Promise<void> {
     });
   }
   if (ARGS.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, node: process.version, cases }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, node: process.version, cases }, null, 2)}\n`);
     return;
   }
   for (const c of cases) {
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nofswitch / Open vSwitch: forwarding ${c.ratio.framesPerSec.toFixed(2)}, CPU per frame ${c.ratio.cpuSecPerMillion.toFixed(2)}`);
   }
-  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order`);
+  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order${SFLOW > 0 ? `; sFlow at 1:${SFLOW} on both switches` : ''}`);
 }
 
 main().catch((e: unknown) => {

@@ -12,7 +12,7 @@
  * `pid` is the process whose CPU time is the switch's (node; ovs-vswitchd).
  */
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type TrafgenRig, inNs, sh, sleep, waitFor } from './trafgen-rig.js';
@@ -58,7 +58,12 @@ export interface SwitchOptions {
    * ofswitch: 10,000/s per kind, lib/packet-in-scheduler.ts).
    */
   controllerRateLimit?: number;
+  /** sFlow at 1 in N packets (agent lo, a target on 127.0.0.1 in the switch namespace, other columns OVS's defaults). */
+  sflowSampling?: number;
 }
+
+/** Where the benchmarks' sFlow datagrams go (nobody listens: the agent's work is what is measured). */
+const SFLOW_TARGET = '127.0.0.1:6343';
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
   return name === 'ofswitch' ? startOfswitch(rig, options) : startOvs(rig, options);
@@ -113,6 +118,11 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
   const sw = rig.ns.sw as string;
   const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
   if (options.controllerRateLimit !== undefined) controller.push('--controller-rate-limit', String(options.controllerRateLimit));
+  if (options.sflowSampling !== undefined) {
+    const file = join(rig.workDir, 'sflow.json');
+    writeFileSync(file, JSON.stringify({ sflow: { agent: 'lo', targets: [SFLOW_TARGET], sampling: options.sflowSampling } }));
+    controller.push('--config', file);
+  }
   const proc = rig.track(
     spawn(
       'ip',
@@ -187,6 +197,10 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
       inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
       if (options.controllerRateLimit !== undefined)
         inSw('ovs-vsctl', [...vsctl, 'set', 'controller', BRIDGE, `controller_rate_limit=${options.controllerRateLimit}`]);
+    }
+    if (options.sflowSampling !== undefined) {
+      inSw('ovs-vsctl', [...vsctl, '--', '--id=@s', 'create', 'sflow', 'agent=lo', `targets="${SFLOW_TARGET}"`, `sampling=${options.sflowSampling}`,
+        '--', 'set', 'bridge', BRIDGE, 'sflow=@s']);
     }
   } catch (e) {
     await stop();
