@@ -189,3 +189,58 @@ export async function startSfacctd(t: Teardownable, port: number, aggregate = 's
     stop,
   };
 }
+
+/** One counters sample, walked record by record by each record's length (what tshark 4.0 does not do past a record it does not know). */
+export interface CountersSample {
+  readonly sourceClass: number;
+  readonly sourceIndex: number;
+  /** Record formats in the order sent. */
+  readonly formats: number[];
+  /** The generic interface record (format 1): ifIndex, ifType, ifSpeed, ifDirection, ifStatus, in/out octets and packets. */
+  readonly generic?: { ifIndex: number; ifType: number; ifSpeed: bigint; ifDirection: number; ifStatus: number; inOctets: bigint; inPkts: number; outOctets: bigint; outPkts: number };
+  /** The port name record (1005). */
+  readonly portName?: string;
+  /** The OpenFlow port record's (1004) port number. */
+  readonly ofPort?: number;
+}
+
+/** The counters samples of an sFlow v5 datagram (enterprise 0 format 2 only; flow samples are skipped). */
+export function countersSamples(d: Buffer): CountersSample[] {
+  let p = 4;
+  const addrType = d.readUInt32BE(p);
+  p += 4 + (addrType === 1 ? 4 : 16) + 12;
+  const n = d.readUInt32BE(p);
+  p += 4;
+  const out: CountersSample[] = [];
+  for (let i = 0; i < n; i++) {
+    const tag = d.readUInt32BE(p);
+    const len = d.readUInt32BE(p + 4);
+    const body = p + 8;
+    p = body + len;
+    if (tag !== 2) continue;
+    const source = d.readUInt32BE(body + 4);
+    const records = d.readUInt32BE(body + 8);
+    let q = body + 12;
+    const sample: { -readonly [K in keyof CountersSample]: CountersSample[K] } = { sourceClass: source >>> 24, sourceIndex: source & 0xffffff, formats: [] };
+    for (let r = 0; r < records; r++) {
+      const format = d.readUInt32BE(q);
+      const rlen = d.readUInt32BE(q + 4);
+      const b = q + 8;
+      sample.formats.push(format);
+      if (format === 1) {
+        sample.generic = {
+          ifIndex: d.readUInt32BE(b), ifType: d.readUInt32BE(b + 4), ifSpeed: d.readBigUInt64BE(b + 8), ifDirection: d.readUInt32BE(b + 16),
+          ifStatus: d.readUInt32BE(b + 20), inOctets: d.readBigUInt64BE(b + 24), inPkts: d.readUInt32BE(b + 32),
+          outOctets: d.readBigUInt64BE(b + 56), outPkts: d.readUInt32BE(b + 64),
+        };
+      } else if (format === 1005) {
+        sample.portName = d.subarray(b + 4, b + 4 + d.readUInt32BE(b)).toString();
+      } else if (format === 1004) {
+        sample.ofPort = d.readUInt32BE(b + 8);
+      }
+      q = b + rlen;
+    }
+    out.push(sample);
+  }
+  return out;
+}
