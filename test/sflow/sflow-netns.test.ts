@@ -196,8 +196,9 @@ t.test('database mode: ovs-vsctl create sflow, sampled by tshark and sfacctd', a
   // A target that is no IP:PORT: logged, and nothing exported; then clearing the bridge's sflow
   // column stops the export.
   await rig.vsctl(['set', 'sflow', uuid, 'targets="collector.invalid:6343"'], { wait: true });
-  await waitUntil(() => /cannot configure sFlow.*collector\.invalid/.test(rig.proc.stderr()), 'the daemon logs the bad target', 5000);
-  t.pass('a bad target is logged with its name');
+  const logged = (): boolean => rig.proc.stderr().split('\n').some((l) => l.includes('cannot configure sFlow') && l.includes('collector.invalid'));
+  await waitUntil(logged, 'the daemon logs the bad target', 5000).catch(() => undefined);
+  t.ok(logged(), 'a bad target is logged with its name') || t.comment(rig.proc.stderr().slice(-3000));
   await rig.vsctl(['clear', 'bridge', br, 'sflow'], { wait: true });
   await flushed();
   collector.datagrams.length = 0;
