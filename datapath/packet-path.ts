@@ -156,6 +156,7 @@ export class PacketPath {
     // A port that goes takes what the bridge learned on it (a port added again under its number starts afresh).
     registry.on('port-status', (reason, desc) => {
       if (reason === OFPPR.DELETE) this.bridge.forgetPort(desc.portNo);
+      else if (reason === OFPPR.ADD && this.sampler) this.armSampling(desc.portNo);
     });
   }
 
@@ -164,10 +165,15 @@ export class PacketPath {
     this.dropFragments = (mode & OFPC_FRAG.MASK) === OFPC_FRAG.DROP;
   }
 
-  /** Sets (or, with null, removes) the packet sampler; every port's countdown starts afresh. */
+  /** Sets (or, with null, removes) the packet sampler; every port's countdown starts afresh (a port added later, when added). */
   setSampler(sampler: PacketSampler | null): void {
     this.sampler = sampler;
-    for (const port of this.registry.list) port.sampleCountdown = port.sampleSkip = sampler ? sampler.nextSkip() : 0;
+    for (const port of this.registry.list) this.armSampling(port.portNo);
+  }
+
+  private armSampling(portNo: number): void {
+    const port = this.ports.get(portNo);
+    if (port) port.sampleCountdown = port.sampleSkip = this.sampler ? this.sampler.nextSkip() : 0;
   }
 
   /** A frame received on a port. */
@@ -194,14 +200,13 @@ export class PacketPath {
 
   /**
    * The port's countdown ran out: draws the next one and hands the frame to the sampler. False for
-   * a port not armed yet (added after the sampler: armed now) and for a frame received while a
-   * sampled one's actions run (a patch port's loop back), which is not sampled.
+   * a frame received while a sampled one's actions run (a patch port's loop back): not sampled.
    */
   private sampleIn(port: DatapathPort, frame: Uint8Array): boolean {
     const sampler = this.sampler!;
     const pool = port.sampleSkip;
     port.sampleCountdown = port.sampleSkip = sampler.nextSkip();
-    if (pool === 0 || this.sampleOutputs >= 0) return false;
+    if (this.sampleOutputs >= 0) return false;
     sampler.sampleIn(frame, port.portNo, pool);
     this.sampleOutputs = 0;
     return true;

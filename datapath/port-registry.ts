@@ -71,7 +71,7 @@ export class DatapathPort implements BridgePort {
   txBytes = 0;
   txDropped = 0;
   txErrors = 0;
-  /** The packet sampler's count on this port (packet-sampler.ts): frames left, and the count drawn last (0: not armed). */
+  /** The packet sampler's count on this port (packet-sampler.ts): frames left, and the count drawn last. */
   sampleCountdown = 0;
   sampleSkip = 0;
 

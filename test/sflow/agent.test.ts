@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { createSwitch } from '../../lib/switch.js';
+import { parseConfigFile } from '../../lib/options.js';
 import { SflowAgent, SflowError, agentAddress, parseTarget, sflowConfig, type SflowBridge } from '../../sflow/index.js';
 import { addressBytes } from '../../sflow/settings.js';
 import { DatagramWriter, flowSampleSize } from '../../sflow/datagram.js';
@@ -110,9 +111,16 @@ t.test('flow samples: every frame at sampling 1, decoded by tshark', async (t) =
   t.same(allValues(r, 'sflow_245.vlan.out'), ['0', '10', '0'], 'VLAN out (the tag left as it came)');
   t.same(allValues(r, 'icmp.type'), ['8', '8', '8'], 'tshark dissects each sampled header down to ICMP echo');
 
+  // A port added while sFlow is on is sampled from its first frame.
+  const c = sw.addPort({ name: 'm4', type: 'memory', ofport: 4 });
+  c.device.inject(icmpFrame());
+  t.equal(sw.sflow()?.flowSamples, 4, 'a port added later: its first frame sampled at 1:1');
+  sw.removePort('m4');
+
   // Removed: nothing more.
   await sw.setSflow(null);
   t.equal(sw.sflow(), null);
+  await new Promise((r) => setTimeout(r, 300)); // the last datagram, sent as the agent stopped
   const before = collector.datagrams.length;
   a.device.inject(icmpFrame());
   await new Promise((r) => setTimeout(r, 1300));
@@ -184,4 +192,31 @@ t.test('sampling N: skips drawn from 1..2N-1, the pool counts every frame, drops
   t.match(v.stdout, /Format: Generic interface counters \(1\)[\s\S]*Format: Ethernet interface counters \(2\)[\s\S]*Format: Unknown \(1005\)/,
     'generic and Ethernet records first, then those tshark does not know');
   t.ok(flowSampleSize(128) === 216, 'a 128-byte sample is 216 bytes, as OVS\'s');
+});
+
+t.test('the --config file\'s sflow object, and the switch\'s setSflow edges', async (t) => {
+  const read = (json: unknown) => (): string => JSON.stringify(json);
+  const parsed = parseConfigFile('c.json', read({ sflow: { targets: ['127.0.0.1:6343'], sampling: 64 } }));
+  t.same(parsed.sflow, { targets: ['127.0.0.1:6343'], sampling: 64 }, 'the sflow object is taken as the sFlow row\'s columns');
+  t.throws(() => parseConfigFile('c.json', read({ sflow: ['127.0.0.1'] })), /"sflow" must be an object/);
+  t.throws(() => parseConfigFile('c.json', read({ sflow: { targets: ['127.0.0.1'], rate: 5 } })), /unknown sflow setting "rate"/);
+  t.throws(() => parseConfigFile('c.json', read({ sflow: { targets: ['127.0.0.1'], polling: -5 } })), /c.json: sFlow polling -5/);
+
+  const sw = createSwitch();
+  await sw.setSflow({ targets: [] });
+  t.equal(sw.sflow(), null, 'no targets: sFlow stays off');
+  await sw.setSflow({ targets: ['127.0.0.1:9'], sampling: 0 });
+  t.equal(sw.sflow(), null, 'sampling 0: off');
+  await t.rejects(sw.setSflow({ targets: ['bad'] }), SflowError, 'a bad target: an SflowError');
+  // Two calls at once: the last one wins.
+  await Promise.all([sw.setSflow({ targets: ['127.0.0.1:9'], sampling: 7 }), sw.setSflow({ targets: ['127.0.0.1:9'], sampling: 9 })]);
+  t.equal(sw.sflow()?.sampling, 9, 'of two calls at once, the later one holds');
+  t.same(sw.sflow()?.targets, ['127.0.0.1:9']);
+  await sw.close();
+  t.equal(sw.sflow(), null, 'closing the switch stops sFlow');
+  await t.rejects(sw.setSflow({ targets: ['127.0.0.1:9'] }), /closed/, 'a closed switch takes no sFlow');
+  const sw6 = createSwitch();
+  await sw6.setSflow({ targets: ['[::1]:9'] });
+  t.same(sw6.sflow()?.targets, ['[::1]:9'], 'an IPv6 target is shown bracketed');
+  await sw6.close();
 });
