@@ -23,7 +23,7 @@
  * Findings carry the session's bytes (hex), ready to be saved in test/fuzz-corpus/.
  */
 import { connect, type Socket } from 'node:net';
-import { decodeMessage, negotiateVersion, NXET_VENDOR, OFP_ERROR_CODES, OFPET, OFPT } from '../../protocol/index.js';
+import { decodeMessage, negotiateVersion, NXBRC_UNENCODABLE_ERROR, NXET_VENDOR, OFP_ERROR_CODES, OFPET, OFPT } from '../../protocol/index.js';
 import { mutant, Rng, splitMessages } from './mutate.js';
 
 export interface FuzzTarget {
@@ -125,11 +125,17 @@ export function filler(stream: Uint8Array): Uint8Array {
 
 /** Why a message from the switch is wrong, or null. */
 function badReply(msg: Uint8Array, sentXids: ReadonlySet<number>): string | null {
+  // Open vSwitch answers a failed version negotiation with HELLO_FAILED in the peer's version
+  if (msg[0] !== 1 && msg[1] === OFPT.ERROR && msg.length >= 10 && msg[8] === 0 && msg[9] === OFPET.HELLO_FAILED) return null;
   const decoded = decodeMessage(msg);
   if (!decoded.ok) return `the switch sent a message that does not decode (${decoded.reason}): ${hex(msg)}`;
   const m = decoded.message;
   if (m.type !== OFPT.ERROR) return null;
-  if (m.errorType === NXET_VENDOR) return `internal error reported on the wire: ${hex(msg)}`;
+  if (m.errorType === NXET_VENDOR) {
+    // a Nicira extension error; NXBRC_UNENCODABLE_ERROR is ofswitch's answer to an exception (OVS's to an error it cannot encode)
+    const inner = m.data.length >= 8 ? (m.data[6] ?? 0) * 256 + (m.data[7] ?? 0) : -1;
+    return inner === NXBRC_UNENCODABLE_ERROR ? `internal error reported on the wire: ${hex(msg)}` : null;
+  }
   const codes = (OFP_ERROR_CODES as Record<number, Record<string, number> | undefined>)[m.errorType];
   if (!codes || !Object.values(codes).includes(m.code)) return `error with no such type/code ${m.errorType}/${m.code}`;
   if (!sentXids.has(m.xid)) return `error for xid ${m.xid}, which no message sent had`;

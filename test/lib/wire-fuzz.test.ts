@@ -16,13 +16,14 @@
  * broke or puzzled the switch) is replayed first, whole and byte by byte.
  */
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { loadCorpus } from '../../bench/fuzz/mutate.js';
-import { fuzzWire, replay } from '../../bench/fuzz/wire-fuzz.js';
+import { loadCorpus, mutant, mutate, MUTATIONS, Rng } from '../../bench/fuzz/mutate.js';
+import { expectedEnd, filler, fuzzWire, replay } from '../../bench/fuzz/wire-fuzz.js';
 import { createLogger } from '../../lib/log.js';
 import { createSwitch } from '../../lib/switch.js';
-import { OFPT } from '../../protocol/index.js';
+import { encodeMessage, internalError, OFPBRC, OFPET, OFPT, requestError } from '../../protocol/index.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261127);
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 20);
@@ -75,4 +76,80 @@ t.test(`fuzzing for ${SECONDS} s, seed ${SEED}: no internal exception, no hang, 
   t.same(errorLines.slice(0, 5), [], 'no internal error logged');
   t.same(uncaught, [], 'no uncaught exception or unhandled rejection');
   t.comment(`${lines()} log lines written`);
+});
+
+t.test('the fuzzer\'s checks fail when they should: a peer that hangs, closes, reports an internal error, sends garbage', async (t) => {
+  const behaviours = ['hang', 'close', 'internal', 'garbage', 'foreign-xid', 'good'] as const;
+  let which: (typeof behaviours)[number] = 'good';
+  const hello = Buffer.from('0100000800000001', 'hex');
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    const mode = which;
+    if (mode === 'close') return void s.end(hello);
+    s.write(hello);
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 8 && buf.length >= buf.readUInt16BE(2)) {
+        const m = buf.subarray(0, buf.readUInt16BE(2));
+        buf = buf.subarray(m.length);
+        if (m[1] !== OFPT.ECHO_REQUEST || mode === 'hang') continue;
+        if (mode === 'internal') s.write(encodeMessage(internalError(m, 'boom').toMessage()));
+        if (mode === 'garbage') s.write(Buffer.from('0105000c0000000000000000', 'hex')); // FEATURES_REQUEST with a body
+        if (mode === 'foreign-xid') s.write(encodeMessage(requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, Buffer.from('01ff000800000063', 'hex'), 'x').toMessage()));
+        s.write(Buffer.concat([Buffer.from([1, OFPT.ECHO_REPLY]), m.subarray(2)]));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const target = { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+  const stream = Buffer.concat([hello, Buffer.from('0102000800000002', 'hex')]);
+  const want: Record<string, RegExp> = {
+    hang: /no reply to the sentinel echo within 300 ms: hung/,
+    close: /closed a connection that should have stayed open/,
+    internal: /internal error reported on the wire/,
+    garbage: /does not decode/,
+    'foreign-xid': /error for xid 99, which no message sent had/,
+  };
+  for (const b of behaviours) {
+    which = b;
+    const problems = await replay(target, stream, 300);
+    if (b === 'good') t.same(problems, [], 'a well-behaved peer passes');
+    else t.match(problems.join('\n'), want[b] as RegExp, `${b}: found`);
+  }
+  which = 'hang';
+  const findings: string[] = [];
+  const result = await fuzzWire({ target, seed: 1, durationMs: 200, corpus: [Buffer.from('0102000800000002', 'hex')], concurrency: 1, churn: 0, replyBoundMs: 200, echoIntervalMs: 50, echoBoundMs: 100, onFinding: (f) => findings.push(f.problem) });
+  t.ok(result.findings.length > 0 && findings.length === result.findings.length, 'findings reported as found');
+  t.match(findings.join('\n'), /monitor echo xid \d+ unanswered after 100 ms/, 'the monitor notices unanswered echoes');
+});
+
+t.test('framing the expected end: a length below 8 or a bad HELLO closes; filler completes a partial message', async (t) => {
+  const hello = Buffer.from('0100000800000001', 'hex');
+  const echo = Buffer.from('0102000800000002', 'hex');
+  t.equal(expectedEnd(Buffer.concat([hello, echo])), 'echo');
+  t.equal(expectedEnd(Buffer.concat([hello, Buffer.from('0102000400000002', 'hex'), echo])), 'close', 'length below 8');
+  t.equal(expectedEnd(Buffer.concat([echo, echo])), 'close', 'no HELLO first');
+  t.equal(expectedEnd(Buffer.concat([Buffer.from('0000000800000001', 'hex'), echo])), 'close', 'HELLO of version 0');
+  t.equal(filler(hello).length, 0, 'nothing to complete');
+  t.equal(filler(Buffer.concat([hello, Buffer.from('01020010', 'hex')])).length, 12, 'the rest of a 16-byte message');
+  t.same([...filler(Buffer.from('01', 'hex'))], [0, 0, 8, 0, 0, 0, 0], 'a header cut before its length: made an 8-byte message');
+  t.same([...filler(Buffer.from('010200', 'hex'))], [8, 0, 0, 0, 0], 'cut inside the length');
+  t.equal(filler(Buffer.from('01020004', 'hex')).length, 4, 'a length below 8: the header completed, the switch closes');
+  t.equal(filler(Buffer.concat([Buffer.from('0102000400000000', 'hex'), echo])).length, 0, 'nothing after a framing error');
+  const corpus = [Buffer.concat([Buffer.from('010e0048', 'hex'), Buffer.alloc(68, 7)])];
+  for (const how of MUTATIONS) {
+    const a = mutate(new Rng(5), corpus[0] as Uint8Array, how, corpus);
+    const b = mutate(new Rng(5), corpus[0] as Uint8Array, how, corpus);
+    t.same([...a], [...b], `${how}: the same seed, the same bytes`);
+  }
+  t.same(mutate(new Rng(1), Uint8Array.of(1, 2, 0, 8), 'inner-length', corpus).length, 4, 'too short for an inner length: unchanged');
+  const m = mutant(new Rng(3), corpus);
+  t.ok(m.bytes.length > 0 && m.how.length > 0);
 });
