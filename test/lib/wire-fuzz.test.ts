@@ -23,6 +23,7 @@ import { loadCorpus, mutant, mutate, MUTATIONS, Rng } from '../../bench/fuzz/mut
 import { expectedEnd, filler, fuzzWire, replay } from '../../bench/fuzz/wire-fuzz.js';
 import { createLogger } from '../../lib/log.js';
 import { createSwitch } from '../../lib/switch.js';
+import { freePort } from '../helpers/free-port.js';
 import { encodeMessage, internalError, OFPBRC, OFPET, OFPT, requestError } from '../../protocol/index.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261127);
@@ -128,6 +129,10 @@ t.test('the fuzzer\'s checks fail when they should: a peer that hangs, closes, r
   const result = await fuzzWire({ target, seed: 1, durationMs: 200, corpus: [Buffer.from('0102000800000002', 'hex')], concurrency: 1, churn: 0, replyBoundMs: 200, echoIntervalMs: 50, echoBoundMs: 100, onFinding: (f) => findings.push(f.problem) });
   t.ok(result.findings.length > 0 && findings.length === result.findings.length, 'findings reported as found');
   t.match(findings.join('\n'), /monitor echo xid \d+ unanswered after 100 ms/, 'the monitor notices unanswered echoes');
+  const closedPort = { host: '127.0.0.1', port: await freePort() };
+  t.match((await replay(closedPort, stream, 100)).join('\n'), /cannot connect/, 'a switch not listening: found');
+  const refused = await fuzzWire({ target: closedPort, seed: 1, durationMs: 50, corpus: [stream], concurrency: 1, churn: 1, echoIntervalMs: 0 });
+  t.match(refused.findings[0]?.problem, /the fuzzer failed: .*ECONNREFUSED/, 'a connection refused while churning: found');
 });
 
 t.test('framing the expected end: a length below 8 or a bad HELLO closes; filler completes a partial message', async (t) => {
