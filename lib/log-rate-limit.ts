@@ -47,6 +47,10 @@ export const LOG_RATE_LIMITS = {
   'queue-overflow': { perMinute: 5, burst: 5 },
   /** accept() failing on a listener, e.g. out of file descriptors (connmgr.c "accept failed"). */
   accept: { perMinute: 1, burst: 5 },
+  /** A TLS handshake refused (no, a foreign or an expired certificate; plain TCP on a TLS port): stream-ssl.c's rl. */
+  tls: { perMinute: 10, burst: 25 },
+  /** A connection refused for the cap on concurrent connections. */
+  'connection-refused': { perMinute: 5, burst: 5 },
   /** A controller connection failing or made again (reconnects are spaced by backoff already). */
   controller: { perMinute: 20, burst: 20 },
 } as const satisfies Record<string, RateLimit>;
