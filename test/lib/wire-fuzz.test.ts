@@ -7,7 +7,8 @@
  * What must hold:
  * - no internal exception: nothing reaches the connection's error path (a log line at level
  *   error, or NXBRC_UNENCODABLE_ERROR on the wire), the process has no uncaught exception or
- *   unhandled rejection;
+ *   unhandled rejection, and no port counts a tx error (the datapath's transmit counts a send
+ *   that throws as one: the only other catch on the path from a message to a port);
  * - no hang: every session ends as the spec says within the bound (its sentinel echo answered,
  *   or the connection closed for a framing error or a refused HELLO);
  * - every reply decodes, every OFPT_ERROR is a real type/code for a message we sent;
@@ -49,7 +50,7 @@ async function rig(t: Test) {
   sw.addPort({ name: 'p2', type: 'memory' });
   const { port } = await sw.addListener('ptcp:0:127.0.0.1');
   t.teardown(() => sw.close());
-  return { target: { host: '127.0.0.1', port }, errorLines, lines: () => lines };
+  return { sw, target: { host: '127.0.0.1', port }, errorLines, lines: () => lines };
 }
 
 t.test('the corpus: seeds of every message type, each replayed whole and byte by byte', async (t) => {
@@ -66,7 +67,7 @@ t.test('the corpus: seeds of every message type, each replayed whole and byte by
 });
 
 t.test(`fuzzing for ${SECONDS} s, seed ${SEED}: no internal exception, no hang, every echo answered`, async (t) => {
-  const { target, errorLines, lines } = await rig(t);
+  const { sw, target, errorLines, lines } = await rig(t);
   const { messages } = loadCorpus(CORPUS_DIR);
   const result = await fuzzWire({ target, seed: SEED, durationMs: SECONDS * 1000, corpus: messages, concurrency: 4, churn: 0.1 });
   for (const f of result.findings.slice(0, 10)) t.comment(`finding: ${f.problem}\n  mutations: ${f.mutations}\n  sent: ${f.sent}`);
@@ -76,6 +77,9 @@ t.test(`fuzzing for ${SECONDS} s, seed ${SEED}: no internal exception, no hang, 
   t.ok(result.echo.sent > 0 && result.echo.answered === result.echo.sent, `monitor: ${result.echo.answered}/${result.echo.sent} echoes answered, p50 ${result.echo.p50Ms} ms, p99 ${result.echo.p99Ms} ms, max ${result.echo.maxMs} ms`);
   t.same(errorLines.slice(0, 5), [], 'no internal error logged');
   t.same(uncaught, [], 'no uncaught exception or unhandled rejection');
+  // the one catch on the way from a PACKET_OUT to a port counts a send that threw as a tx error
+  const tx = sw.ports().map((p) => `${p.name}: ${p.stats.txPackets} sent, ${p.stats.txErrors} errors`);
+  t.ok(sw.ports().every((p) => p.stats.txErrors === 0n), `no send threw (${tx.join('; ')})`);
   t.comment(`${lines()} log lines written`);
 });
 
