@@ -149,14 +149,14 @@ export class Connection {
     this.now = options.now ?? Date.now;
     this.lastReceived = this.now();
     this.peer = describePeer(socket);
-    this.log = options.log.child({ conn: this.id, kind: this.kind, peer: this.peer });
+    this.log = options.log.child(this.kind === 'controller' ? { conn: this.id, kind: this.kind, peer: this.peer } : { conn: this.id, peer: this.peer });
     this.stallLimitMs = this.probeIntervalMs ?? OFCONN_STALL_LIMIT_NO_PROBE_MS;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('drain', () => this.wakeWriters());
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('peer closed the connection'));
-    this.log.info('connection opened');
+    this.log.limited('connection').info('connection opened');
     this.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: this.allocateXid(), body: new Uint8Array(0) });
     this.scheduleProbe();
     this.stallTimer = setInterval(() => this.checkStall(), Math.min(STALL_CHECK_MS, Math.max(10, this.stallLimitMs / 4)));
@@ -218,7 +218,7 @@ export class Connection {
       const now = this.now();
       if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
         this.lastDropLog = now;
-        this.log.info('output queue full: dropping asynchronous messages', { backlog: this.asyncCount, dropped: Object.fromEntries(this.drops) });
+        this.log.limited('queue-overflow').info('output queue full: dropping asynchronous messages', { backlog: this.asyncCount, dropped: Object.fromEntries(this.drops) });
       }
       this.checkStall();
       return false;
@@ -322,7 +322,7 @@ export class Connection {
       setTimeout(() => this.socket.destroy(), 1000).unref();
     }
     const drops = this.drops.size > 0 ? { dropped: Object.fromEntries(this.drops) } : {};
-    this.log.info('connection closed', { reason, internalErrors: this.internalErrorCount, ...drops });
+    this.log.limited('connection').info('connection closed', { reason, ...(this.internalErrorCount > 0 ? { internalErrors: this.internalErrorCount } : {}), ...drops });
     this.wakeWriters();
     this.handler.onClose?.(this, reason);
   }
@@ -372,7 +372,7 @@ export class Connection {
     this.internalErrorCount++;
     const stack = err instanceof Error ? err.stack : String(err);
     const type = nameOf(OFPT, bytes[1] ?? 0);
-    this.log.error('internal error handling a request', { xid: xidOf(bytes), type, stack, internalErrors: this.internalErrorCount });
+    this.log.limited('internal-error').error('internal error handling a request', { xid: xidOf(bytes), type, stack, internalErrors: this.internalErrorCount });
     this.sendError(internalError(bytes, err instanceof Error ? err.message : String(err)));
   }
 
@@ -382,18 +382,18 @@ export class Connection {
     const xid = xidOf(bytes);
     if (this.stateValue === 'hello-wait') return this.handshake(bytes, version, type, xid);
     if (version !== OFP_VERSION) {
-      this.log.warn('message of another version', { version, xid });
+      this.log.limited('bad-message').warn('message of another version', { version, xid });
       return this.sendError(requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION, bytes, `version ${version}`));
     }
     const decoded = decodeMessage(bytes);
     if (!decoded.ok) {
-      this.log.warn('bad message', { reason: decoded.reason, xid });
+      this.log.limited('bad-message').warn('bad message', { reason: decoded.reason, xid });
       return this.sendError(decoded);
     }
     const msg = decoded.message;
     const invalid = validateMessage(msg, bytes);
     if (invalid) {
-      this.log.info('refused message', { reason: invalid.reason, xid });
+      this.log.limited('error-reply').info('refused message', { reason: invalid.reason, xid });
       return this.sendError(invalid);
     }
     if (this.log.debugEnabled) this.log.debug('receive', { type: nameOf(OFPT, msg.type), xid });
@@ -404,7 +404,7 @@ export class Connection {
       case OFPT.HELLO:
         return;
       case OFPT.ERROR:
-        this.log.warn('peer sent an error', { errorType: msg.errorType, code: msg.code, xid });
+        this.log.limited('bad-message').warn('peer sent an error', { errorType: msg.errorType, code: msg.code, xid });
         return;
       default:
         return this.handler.onMessage(this, msg, bytes);
@@ -418,12 +418,13 @@ export class Connection {
     if (agreed === null)
       return this.helloFailed(xid, `We support version 0x0${OFP_VERSION}, you support version 0x${version.toString(16).padStart(2, '0')}.`);
     this.stateValue = 'active';
-    this.log.info('handshake done', { version: agreed, peerVersion: version });
+    // as OVS: INFO for a controller connection, DBG for one a listener accepted (rconn.c "connected")
+    this.log.limited('connection')[this.kind === 'controller' ? 'info' : 'debug']('handshake done', { version: agreed, peerVersion: version });
     this.handler.onActive?.(this);
   }
 
   private helloFailed(xid: number, text: string): void {
-    this.log.warn('handshake failed', { reason: text });
+    this.log.limited('bad-message').warn('handshake failed', { reason: text });
     this.send({
       version: OFP_VERSION,
       type: OFPT.ERROR,

@@ -70,7 +70,7 @@ export class ControllerLink {
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('connect timeout')));
     const failed = (err: Error): void => {
       if (this.socket !== socket || this.stateValue !== 'connecting') return;
-      this.log.info('controller not reachable', { err, retryInMs: this.backoffMs });
+      this.log.limited('controller').info('controller not reachable', { err: err.message, retryInMs: this.backoffMs });
       this.retry();
     };
     socket.once('error', failed);
@@ -79,7 +79,7 @@ export class ControllerLink {
       socket.off('error', failed);
       if (this.stateValue !== 'connecting') return void socket.destroy();
       this.stateValue = 'connected';
-      this.log.info('connected to controller');
+      this.log.limited('controller').info('connected to controller');
       this.options.attach(socket, {
         established: () => {
           this.backoffMs = this.options.initialBackoffMs ?? BACKOFF_INITIAL_MS;

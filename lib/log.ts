@@ -12,19 +12,32 @@
  * - fields made JSON-friendly before pino sees them: bigint and Uint8Array as hex, an Error as
  *   pino's error serialiser gives it (type, message, stack) whatever its key.
  * A disabled level costs one comparison; `debugEnabled` lets hot paths skip building fields too.
+ *
+ * Lines a remote peer can cause go through `limited(kind)`, which rate-limits them per kind as
+ * Open vSwitch's VLOG_*_RL does (lib/log-rate-limit.ts): the limiters belong to the tree, so every
+ * connection and bridge logging through it shares them, and a summary line
+ * ("Dropped N log messages in last S seconds ...", field `limited`: the kind) precedes the next
+ * line that passes after some were dropped.
  */
 import pino from 'pino';
+import { droppedText, LOG_RATE_LIMITS, LogRateLimiter, type LogKind } from './log-rate-limit.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogFields = Readonly<Record<string, unknown>>;
 
-export interface Logger {
+/** Writing lines at each level. */
+export interface LineWriter {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+}
+
+export interface Logger extends LineWriter {
+  /** The same logger with its lines rate-limited as `kind` (LOG_RATE_LIMITS), shared by the whole tree. */
+  limited(kind: LogKind): LineWriter;
   /** Whether debug lines are written (to skip building their fields on hot paths). */
   readonly debugEnabled: boolean;
   /** The level of this logger's whole tree (it, its parent and its children). */
@@ -53,19 +66,74 @@ export function jsonFriendly(value: unknown, seen: WeakSet<object> = new WeakSet
   return out;
 }
 
-/** The level shared by a root logger and all its children. */
+/** What a root logger and all its children share: the level and the rate limiters. */
 interface TreeLevel {
   level: LogLevel | 'off';
   min: number;
+  /** Milliseconds, for the rate limiters. */
+  readonly now: () => number;
+  /** Where summaries of dropped lines go (the root, without any child's fields). */
+  readonly root: pino.Logger;
+  readonly limiters: Map<LogKind, LogRateLimiter>;
+}
+
+/** The tree's limiter for `kind`, made on first use. */
+function limiterOf(tree: TreeLevel, kind: LogKind): LogRateLimiter {
+  let limiter = tree.limiters.get(kind);
+  if (!limiter) tree.limiters.set(kind, (limiter = new LogRateLimiter(LOG_RATE_LIMITS[kind])));
+  return limiter;
+}
+
+/** A logger's lines through the tree's limiter of one kind. */
+class LimitedWriter implements LineWriter {
+  readonly #logger: PinoLogger;
+  readonly #tree: TreeLevel;
+  readonly #kind: LogKind;
+
+  constructor(logger: PinoLogger, tree: TreeLevel, kind: LogKind) {
+    this.#logger = logger;
+    this.#tree = tree;
+    this.#kind = kind;
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    if (this.#admit('debug')) this.#logger.debug(msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    if (this.#admit('info')) this.#logger.info(msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    if (this.#admit('warn')) this.#logger.warn(msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    if (this.#admit('error')) this.#logger.error(msg, fields);
+  }
+
+  /** vlog_should_drop: a disabled level costs nothing; a line that passes after drops is preceded by their summary. */
+  #admit(level: LogLevel): boolean {
+    const tree = this.#tree;
+    if (tree.min > LEVEL_VALUE[level]) return false;
+    const verdict = limiterOf(tree, this.#kind).admit(tree.now());
+    if (!verdict.pass) return false;
+    if (verdict.summary) tree.root[level]({ limited: this.#kind }, droppedText(verdict.summary));
+    return true;
+  }
 }
 
 class PinoLogger implements Logger {
   readonly #pino: pino.Logger;
   readonly #tree: TreeLevel;
+  readonly #limited = new Map<LogKind, LimitedWriter>();
 
   constructor(p: pino.Logger, tree: TreeLevel) {
     this.#pino = p;
     this.#tree = tree;
+  }
+
+  limited(kind: LogKind): LineWriter {
+    let writer = this.#limited.get(kind);
+    if (!writer) this.#limited.set(kind, (writer = new LimitedWriter(this, this.#tree, kind)));
+    return writer;
   }
 
   debug(msg: string, fields?: LogFields): void {
@@ -102,6 +170,8 @@ export interface LoggerOptions {
   readonly write?: (line: string) => void;
   /** Fields on every line. */
   readonly fields?: LogFields;
+  /** The clock of the rate limiters, in milliseconds (tests); default Date.now. */
+  readonly now?: () => number;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -124,9 +194,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     destination,
   );
   const level = options.level ?? 'info';
-  const logger = new PinoLogger(root, { level, min: LEVEL_VALUE[level] });
-  return options.fields ? logger.child(options.fields) : logger;
+  const base = options.fields ? root.child(jsonFriendly(options.fields) as pino.Bindings) : root;
+  return new PinoLogger(base, { level, min: LEVEL_VALUE[level], now: options.now ?? Date.now, root: base, limiters: new Map() });
 }
 
 /** A logger that drops everything (unit tests). */
-export const silentLogger: Logger = new PinoLogger(pino({ level: 'silent' }), { level: 'error', min: Infinity });
+export const silentLogger: Logger = (() => {
+  const p = pino({ level: 'silent' });
+  return new PinoLogger(p, { level: 'error', min: Infinity, now: Date.now, root: p, limiters: new Map() });
+})();

@@ -99,6 +99,7 @@ t.test('vlan_mode on memory ports: each mode takes and gives the right tags; imp
     level: 'warn',
     setLevel: () => undefined,
     child: () => logger,
+    limited: () => logger,
   };
   const sw = make(t, { logger });
   const nu = sw.addPort({ name: 'nu', type: 'memory', tag: 10, trunks: [20], vlanMode: 'native-untagged' }).device;
