@@ -200,3 +200,84 @@ t.test('bootstrap refuses a peer that sends no CA certificate', async (t) => {
   t.match(lines.find((l) => l.includes('could not bootstrap')) ?? '', /not self-signed \(only one certificate was received/, 'it sent only its own certificate');
   t.notOk(existsSync(file), 'nothing saved');
 });
+
+t.test('a pssl: listener in process: new files for the next connection, refusals in one line each', async (t) => {
+  const pki = await makePki(t);
+  const sw = await pki.sign('sw', 'switch');
+  const sw2 = await pki.sign('sw2', 'switch');
+  const ctl = await pki.sign('ctl', 'controller');
+  const key = join(pki.dir, 'listen-privkey.pem');
+  const cert = join(pki.dir, 'listen-cert.pem');
+  const { log, lines } = capture();
+  const config = new TlsConfig({ privateKey: key, certificate: cert, caCert: pki.controllerCa }, log);
+  await t.rejects(listen({ host: '127.0.0.1', port: 0, tls: true }, () => {}, { tls: config, log }), /pssl:0:127\.0\.0\.1: private key .*no such file/, 'unusable files: the listener does not start');
+  copyFileSync(sw.key, key);
+  copyFileSync(sw.cert, cert);
+  const accepted: Socket[] = [];
+  const listener = await listen({ host: '127.0.0.1', port: 0, tls: true }, (s) => accepted.push(s), { tls: config, log });
+  t.teardown(() => {
+    for (const s of accepted) s.destroy();
+    return listener.close();
+  });
+  t.equal(listener.name, `pssl:${listener.port}:127.0.0.1`, 'named pssl:PORT:IP');
+  const dial = async (withCert: boolean): Promise<{ subject: string; closed: Promise<unknown> }> => {
+    const c = connectTls({
+      host: '127.0.0.1', port: listener.port, ca: readFileSync(pki.switchCa), checkServerIdentity: () => undefined,
+      ...(withCert ? { key: readFileSync(ctl.key), cert: readFileSync(ctl.cert) } : {}),
+    });
+    c.on('error', () => {});
+    const closed = once(c, 'close');
+    await once(c, 'secureConnect');
+    const subject = String(c.getPeerCertificate().subject?.CN ?? '');
+    c.end();
+    return { subject, closed };
+  };
+  t.match((await dial(true)).subject, /^sw id:/, 'the first certificate');
+  t.ok(await waitFor(() => accepted.length === 1), 'a verified client is handed over');
+  copyFileSync(sw2.key, key);
+  copyFileSync(sw2.cert, cert);
+  t.match((await dial(true)).subject, /^sw2 id:/, 'rewritten files: the next connection gets the new certificate');
+  config.setFiles(null);
+  t.match((await dial(true)).subject, /^sw2 id:/, 'files no longer configured: the last context stays');
+  config.setFiles({ privateKey: key, certificate: cert, caCert: pki.controllerCa });
+  const before = lines.length;
+  const anonymous = await dial(false);
+  await anonymous.closed;
+  t.ok(await waitFor(() => lines.slice(before).some((l) => l.includes('TLS connection refused'))), 'a client without a certificate is refused');
+  t.equal(lines.slice(before).length, 1, 'in one line');
+  t.match(lines[before] ?? '', /"reason":"no certificate presented"/, 'saying why');
+  const plainAt = lines.length;
+  const plain = new (await import('node:net')).Socket();
+  plain.on('error', () => {});
+  plain.connect(listener.port, '127.0.0.1', () => plain.write(Buffer.from([1, 0, 0, 8, 0, 0, 0, 1])));
+  t.ok(await waitFor(() => lines.slice(plainAt).some((l) => l.includes('not TLS'))), 'a plain TCP client: refused as not TLS');
+  plain.destroy();
+  t.equal(accepted.length, 3, 'only the verified clients were handed over');
+});
+
+t.test('bootstrap: the CA certificate a controller sends is saved, and the next connection verified with it', async (t) => {
+  const pki = await makePki(t);
+  const sw = await pki.sign('sw', 'switch');
+  const ctl = await pki.sign('ctl', 'controller');
+  const chain: KeyPair = { key: ctl.key, cert: join(pki.dir, 'ctl-chain.pem') };
+  writeFileSync(chain.cert, Buffer.concat([readFileSync(ctl.cert), readFileSync(pki.controllerCa)]));
+  const port = await controllerServer(t, chain, pki);
+  const file = join(pki.dir, 'boot-ca.pem');
+  const { log, lines } = capture();
+  const tls = new TlsConfig({ privateKey: sw.key, certificate: sw.cert, caCert: file, bootstrapCaCert: true }, log);
+  let attached = 0;
+  const link = new ControllerLink({
+    endpoint: { host: '127.0.0.1', port, tls: true }, log, tls, initialBackoffMs: 50,
+    attach: (socket) => {
+      attached++;
+      socket.destroy();
+    },
+  });
+  link.start();
+  t.teardown(() => link.stop());
+  t.ok(await waitFor(() => attached > 0), 'connected after bootstrapping');
+  t.ok(lines.some((l) => l.includes('successfully bootstrapped CA cert')), 'bootstrapped');
+  t.ok(lines.some((l) => l.includes('CA certificate bootstrapped: this first connection was not verified')), 'the first connection closed');
+  t.equal(readFileSync(file, 'utf8').trim(), readFileSync(pki.controllerCa, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)?.[0], 'the controller CA saved');
+  t.equal(tls.material().bootstrapping, false, 'verified from now on');
+});
