@@ -222,3 +222,21 @@ t.test('os-ken over TLS: the switch connects with ssl: and os-ken sees its featu
   await proc.waitForLog('"handshake done"', 20_000);
   t.ok(await waitFor(() => /FEATURES dpid=[0-9a-f]{16}/.test(output()), 10_000), 'os-ken saw the switch features over TLS');
 });
+
+t.test('TLS files that cannot be used stop the command with exit status 2 and one message', async (t) => {
+  const pki = await makePki(t);
+  const sw = await pki.sign('sw', 'switch');
+  const proc = await startOfswitch(
+    t,
+    ['--listen', `pssl:${await freePort()}`, '--private-key', join(pki.dir, 'missing.pem'), '--certificate', sw.cert, '--ca-cert', pki.controllerCa],
+    { ready: false },
+  );
+  t.equal(await proc.exited, 2, 'exit status 2');
+  t.match(proc.stderr(), /ofswitch: .*private key .*missing\.pem: no such file/, 'naming the file');
+  const mismatch = await startOfswitch(
+    t,
+    ['--controller', 'ssl:127.0.0.1:1', '--private-key', sw.key, '--certificate', pki.controllerCa, '--ca-cert', pki.controllerCa],
+    { ready: false },
+  );
+  t.equal(await mismatch.exited, 2, 'a key that is not the certificate\'s: exit status 2');
+});
