@@ -333,7 +333,7 @@ export class Connection {
     this.lastReceived = this.now();
     if (this.stateValue === 'probing') this.stateValue = 'active';
     if (this.stateValue === 'hello-wait' && this.framer.buffered === 0 && looksLikeTls(chunk)) {
-      // As OVS's stream_report_content_mismatch: one line, and no OpenFlow answer to a TLS peer.
+      // As OVS's stream_report_content_mismatch: one line; the connection is dropped at once.
       this.log.warn('received SSL/TLS data on a plain OpenFlow channel: refused (the peer wants ssl:/pssl:)');
       return this.close('TLS handshake on a plain TCP port', true);
     }

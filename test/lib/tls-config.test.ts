@@ -281,3 +281,19 @@ t.test('bootstrap: the CA certificate a controller sends is saved, and the next 
   t.equal(readFileSync(file, 'utf8').trim(), readFileSync(pki.controllerCa, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)?.[0], 'the controller CA saved');
   t.equal(tls.material().bootstrapping, false, 'verified from now on');
 });
+
+t.test('a TLS client on a plain ptcp: listener: one warning, the connection closed', async (t) => {
+  const { log, lines } = capture();
+  const s = createSwitch({ logger: log });
+  t.teardown(() => s.close());
+  const view = await s.addListener('ptcp:0');
+  const client = connectTls({ host: '127.0.0.1', port: view.port, rejectUnauthorized: false });
+  client.on('error', () => {}); // the switch's close ends the client's handshake
+  await new Promise<void>((resolve) => client.once('close', () => resolve()));
+  await waitFor(() => lines.some((l) => l.includes('"level":"warn"')));
+  const warnings = lines.filter((l) => l.includes('"level":"warn"'));
+  t.equal(warnings.length, 1, 'one warning');
+  t.match(warnings[0] ?? '', /received SSL\/TLS data on a plain OpenFlow channel/, 'naming what happened');
+  t.match(warnings[0] ?? '', /"peer":"127\.0\.0\.1:\d+"/, 'and the peer');
+  t.ok(lines.some((l) => l.includes('"reason":"TLS handshake on a plain TCP port"')), 'the connection closed with that reason');
+});
