@@ -2,8 +2,9 @@
  * ofswitch as a library: `import { createSwitch } from 'ofswitch'`.
  *
  * A Switch is one OpenFlow 1.0 bridge: ports of any registered type (raw-socket "system",
- * "internal", in-memory "memory"), listeners for ovs-ofctl and controllers (`ptcp:PORT[:IP]`),
- * controllers it connects to (`tcp:IP[:PORT]`), flows, and read-only views of ports, MAC table
+ * "internal", in-memory "memory"), listeners for ovs-ofctl and controllers (`ptcp:PORT[:IP]`,
+ * `pssl:PORT[:IP]`), controllers it connects to (`tcp:IP[:PORT]`, `ssl:IP[:PORT]`; TLS files in
+ * SwitchConfig.tls, a TlsConfig), flows, and read-only views of ports, MAC table
  * and flows. Everything here works at run time; see lib/switch.ts.
  */
 export { Switch, createSwitch } from './lib/switch.js';
@@ -18,6 +19,8 @@ export type {
   SwitchEvents,
 } from './lib/switch.js';
 export { FlowSpecError } from './lib/flow-spec.js';
+export { TlsConfig, TlsError } from './lib/tls-config.js';
+export type { TlsFiles } from './lib/tls-config.js';
 export { JournalError } from './journal/flow-journal.js';
 export type { FlowActionSpec, FlowMatchSpec, FlowSpec } from './lib/flow-spec.js';
 export type { MissPolicy } from './lib/fail-mode.js';

@@ -68,6 +68,7 @@ import {
 import type { Hello, OfpError, OfpMessage } from '../protocol/index.js';
 import type { Logger } from './log.js';
 import { describePeer } from './listener.js';
+import { looksLikeTls } from './tls-config.js';
 
 export type ConnectionState = 'hello-wait' | 'active' | 'probing' | 'closed';
 
@@ -331,6 +332,11 @@ export class Connection {
     if (this.stateValue === 'closed') return;
     this.lastReceived = this.now();
     if (this.stateValue === 'probing') this.stateValue = 'active';
+    if (this.stateValue === 'hello-wait' && this.framer.buffered === 0 && looksLikeTls(chunk)) {
+      // As OVS's stream_report_content_mismatch: one line; the connection is dropped at once.
+      this.log.limited('tls').warn('received SSL/TLS data on a plain OpenFlow channel: refused (the peer wants ssl:/pssl:)');
+      return this.close('TLS handshake on a plain TCP port', true);
+    }
     const messages = this.framer.push(chunk);
     this.queue.push(...messages);
     // The replies to one chunk's requests (ovs-ofctl add-flows sends a BARRIER after every

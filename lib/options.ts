@@ -24,12 +24,14 @@ import {
   MAC_MIN_IDLE_TIME,
   MAC_MIN_MAX,
   OFP_DEFAULT_LISTEN_PORT,
+  OFP_SSL_PORT,
   OFP_TCP_PORT,
   OFPP,
 } from '../protocol/constants.js';
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import type { TlsFiles } from './tls-config.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -51,6 +53,8 @@ export interface PortOption {
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
+  /** TLS (`ssl:` / `pssl:`) rather than plain TCP (`tcp:` / `ptcp:`). */
+  readonly tls?: boolean;
 }
 
 /** A unix-domain socket path (`punix:PATH`). */
@@ -88,6 +92,8 @@ export interface SwitchOptions {
   readonly flowJournal?: string | undefined;
   /** sFlow export (config file only: `"sflow": {"targets": ["IP:PORT"], ...}`); none when undefined. */
   readonly sflow?: SflowSettings | undefined;
+  /** --private-key, --certificate, --ca-cert (or --bootstrap-ca-cert): for ssl: and pssl:. */
+  readonly tls?: TlsFiles | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -140,6 +146,10 @@ interface RawSettings {
   flowJournal?: string | false;
   /** The config file's `sflow` object (as OVS's sFlow table). */
   sflow?: SflowSettings;
+  privateKey?: string;
+  certificate?: string;
+  caCert?: string;
+  bootstrapCaCert?: string;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -197,24 +207,62 @@ export function parseSocketPath(text: string, what: string): string {
   return text;
 }
 
-/** `ptcp:PORT[:IP]` or `punix:PATH` */
+/** `ptcp:PORT[:IP]`, `pssl:PORT[:IP]` (TLS) or `punix:PATH` */
 export function parseListen(text: string): ListenEndpoint {
   if (text.startsWith('punix:')) return { path: parseSocketPath(text.slice('punix:'.length), `--listen ${text}`) };
-  const m = /^ptcp:(\d+)(?::(.+))?$/.exec(text);
-  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP] or punix:PATH`);
+  const m = /^p(tcp|ssl):(\d+)(?::(.+))?$/.exec(text);
+  if (!m) throw new UsageError(`--listen: "${text}" is not ptcp:PORT[:IP], pssl:PORT[:IP] or punix:PATH`);
   return {
-    port: parseInteger(m[1] ?? '', `--listen ${text}`, 0, 65535),
-    host: m[2] === undefined ? DEFAULT_LISTEN.host : parseHost(m[2], `--listen ${text}`),
+    port: parseInteger(m[2] ?? '', `--listen ${text}`, 0, 65535),
+    host: m[3] === undefined ? DEFAULT_LISTEN.host : parseHost(m[3], `--listen ${text}`),
+    ...(m[1] === 'ssl' ? { tls: true } : {}),
   };
 }
 
-/** `tcp:IP[:PORT]` */
+/** `tcp:IP[:PORT]` or `ssl:IP[:PORT]` (TLS) */
 export function parseController(text: string): Endpoint {
-  const m = /^tcp:([^:]+)(?::(\d+))?$/.exec(text);
-  if (!m) throw new UsageError(`--controller: "${text}" is not tcp:IP[:PORT]`);
+  const m = /^(tcp|ssl):([^:]+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`--controller: "${text}" is not tcp:IP[:PORT] or ssl:IP[:PORT]`);
+  const tls = m[1] === 'ssl';
   return {
-    host: parseHost(m[1] ?? '', `--controller ${text}`),
-    port: m[2] === undefined ? OFP_TCP_PORT : parseInteger(m[2], `--controller ${text}`, 1, 65535),
+    host: parseHost(m[2] ?? '', `--controller ${text}`),
+    port: m[3] === undefined ? (tls ? OFP_SSL_PORT : OFP_TCP_PORT) : parseInteger(m[3], `--controller ${text}`, 1, 65535),
+    ...(tls ? { tls: true } : {}),
+  };
+}
+
+/** A TLS file option's value: a path, not empty. */
+export function parseTlsFile(text: string, what: string): string {
+  if (text === '') throw new UsageError(`${what}: the file name is empty`);
+  return text;
+}
+
+/**
+ * The TLS files from --private-key, --certificate and --ca-cert (or --bootstrap-ca-cert, which
+ * takes --ca-cert's place), all three needed as soon as one is given or an endpoint is ssl:/pssl:.
+ */
+function tlsFiles(s: RawSettings, listen: readonly ListenEndpoint[], controllers: readonly Endpoint[]): TlsFiles | undefined {
+  const pssl = listen.find((e): e is Endpoint => !('path' in e) && e.tls === true);
+  const ssl = controllers.find((e) => e.tls === true);
+  const needed = pssl ? `pssl:${pssl.port}:${pssl.host}` : ssl ? `ssl:${ssl.host}:${ssl.port}` : undefined;
+  const given = s.privateKey ?? s.certificate ?? s.caCert ?? s.bootstrapCaCert;
+  if (needed === undefined && given === undefined) return undefined;
+  if (s.caCert !== undefined && s.bootstrapCaCert !== undefined)
+    throw new UsageError('--ca-cert and --bootstrap-ca-cert exclude each other (--bootstrap-ca-cert FILE is the CA certificate, saved from the first peer when FILE does not exist)');
+  const ca = s.caCert ?? s.bootstrapCaCert;
+  const missing = [
+    ...(s.privateKey === undefined ? ['--private-key'] : []),
+    ...(s.certificate === undefined ? ['--certificate'] : []),
+    ...(ca === undefined ? ['--ca-cert (or --bootstrap-ca-cert)'] : []),
+  ];
+  if (missing.length > 0) {
+    throw new UsageError(`${needed === undefined ? 'TLS' : needed} needs a private key, a certificate and a CA certificate: ${missing.join(', ')} missing`);
+  }
+  return {
+    privateKey: s.privateKey!,
+    certificate: s.certificate!,
+    caCert: ca!,
+    ...(s.bootstrapCaCert !== undefined ? { bootstrapCaCert: true } : {}),
   };
 }
 
@@ -329,6 +377,18 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'sflow':
         settings.sflow = parseSflowObject(path, value);
         break;
+      case 'privateKey':
+        settings.privateKey = parseTlsFile(str(key, value), '--private-key');
+        break;
+      case 'certificate':
+        settings.certificate = parseTlsFile(str(key, value), '--certificate');
+        break;
+      case 'caCert':
+        settings.caCert = parseTlsFile(str(key, value), '--ca-cert');
+        break;
+      case 'bootstrapCaCert':
+        settings.bootstrapCaCert = parseTlsFile(str(key, value), '--bootstrap-ca-cert');
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -398,7 +458,8 @@ const CONFIG_HELP = `
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
    "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
-   "flowJournal":"/var/lib/ofswitch/flows",
+   "flowJournal":"/var/lib/ofswitch/flows","privateKey":"sc-privkey.pem",
+   "certificate":"sc-cert.pem","caCert":"/var/lib/ofswitch/pki/controllerca/cacert.pem",
    "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128}}
 Options given on the command line win over the file's.
 `;
@@ -424,14 +485,22 @@ export function commandLineProgram(): Command {
       (text: string) => parseInterfaceName(text, '--local'),
     )
     .option(
-      '--listen <ptcp:PORT[:IP]|punix:PATH>',
-      `accept OpenFlow connections on TCP or a unix socket (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1)`,
+      '--listen <ptcp:PORT[:IP]|pssl:PORT[:IP]|punix:PATH>',
+      `accept OpenFlow connections on TCP, TLS or a unix socket (repeatable; default ptcp:${OFP_DEFAULT_LISTEN_PORT}:127.0.0.1; IP default 127.0.0.1)`,
       repeatable(parseListen),
     )
     .option(
-      '--controller <tcp:IP[:PORT]>',
-      `connect to a controller (repeatable; default port ${OFP_TCP_PORT})`,
+      '--controller <tcp:IP[:PORT]|ssl:IP[:PORT]>',
+      `connect to a controller over TCP or TLS (repeatable; default port ${OFP_TCP_PORT})`,
       repeatable(parseController),
+    )
+    .option('--private-key <FILE>', "the switch's private key for ssl: and pssl: (PEM)", (text: string) => parseTlsFile(text, '--private-key'))
+    .option('--certificate <FILE>', "the switch's certificate for ssl: and pssl:, signed by the CA its peers trust (PEM)", (text: string) =>
+      parseTlsFile(text, '--certificate'),
+    )
+    .option('--ca-cert <FILE>', "the CA certificate a peer's certificate must be signed by (PEM)", (text: string) => parseTlsFile(text, '--ca-cert'))
+    .option('--bootstrap-ca-cert <FILE>', "as --ca-cert, but when FILE does not exist the first peer's CA certificate is saved to it (trust on first use)", (text: string) =>
+      parseTlsFile(text, '--bootstrap-ca-cert'),
     )
     .option(
       '--fail-mode <secure|standalone>',
@@ -519,6 +588,10 @@ const FLAG_MODE_ONLY: readonly (readonly [keyof CommandLineValues, string])[] = 
   ['unixctl', '--unixctl'],
   ['macTableSize', '--mac-table-size'],
   ['macAgingTime', '--mac-aging-time'],
+  ['privateKey', '--private-key (the database\'s SSL table: ovs-vsctl set-ssl)'],
+  ['certificate', '--certificate (the database\'s SSL table: ovs-vsctl set-ssl)'],
+  ['caCert', '--ca-cert (the database\'s SSL table: ovs-vsctl set-ssl)'],
+  ['bootstrapCaCert', '--bootstrap-ca-cert (the database\'s SSL table: ovs-vsctl set-ssl --bootstrap)'],
   ['config', '--config'],
 ];
 
@@ -555,6 +628,9 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
   if (enableDummy !== undefined) throw new UsageError('--enable-dummy needs --ovsdb (it gives database interfaces in-memory ports)');
   const s: RawSettings = { ...(config === undefined ? {} : parseConfigFile(config, readConfig)), ...cli };
   const ports = numberPorts(s.port ?? []);
+  const listen = s.listen ?? [DEFAULT_LISTEN];
+  const controllers = s.controller ?? [];
+  const tls = tlsFiles(s, listen, controllers);
   if (s.local !== undefined && ports.some((p) => p.name === s.local))
     throw new UsageError(`--local ${s.local}: already given as a --port`);
   return {
@@ -563,8 +639,8 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       dpid: s.dpid,
       ports,
       local: s.local,
-      listen: s.listen ?? [DEFAULT_LISTEN],
-      controllers: s.controller ?? [],
+      listen,
+      controllers,
       failMode: s.failMode ?? 'standalone',
       probeIntervalMs: s.probeInterval ?? DEFAULT_PROBE_INTERVAL_MS,
       controllerRateLimit: s.controllerRateLimit,
@@ -575,6 +651,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
+      ...(tls ? { tls } : {}),
     },
   };
 }

@@ -40,13 +40,14 @@ import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '.
 import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
 import type { PacketInLimits } from './packet-in-scheduler.js';
 import { Connection, type ConnectionHandler } from './connection.js';
-import { ControllerLink, type ControllerLinkState } from './controller-link.js';
+import { ControllerLink, controllerName, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
 import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpec } from './flow-spec.js';
-import { ListenError, listen, type Listener } from './listener.js';
+import { ListenError, listen, listenerRisk, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
 import { SflowAgent, SflowError, agentAddress, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
+import { TlsConfig, TlsError } from './tls-config.js';
 
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -107,6 +108,8 @@ export interface SwitchConfig {
    * every change is recorded in it. A file that is not a journal, or cannot be written, throws.
    */
   readonly flowJournal?: string;
+  /** The key, certificate and CA for `ssl:` controllers and `pssl:` listeners (tls-config.ts); may be shared by switches. */
+  readonly tls?: TlsConfig;
 }
 
 export interface PortConfig<T extends string = string> {
@@ -236,13 +239,13 @@ export function canonicalControllerTarget(target: string): string {
   return controllerTarget(parseController(target));
 }
 
-/** A controller's target string, as the command line and setControllers spell it. */
-const controllerTarget = (e: Endpoint): string => `tcp:${e.host}:${e.port}`;
+/** A controller's target string, as the command line and setControllers spell it (`tcp:` or `ssl:`). */
+const controllerTarget = (e: Endpoint): string => controllerName(e);
 
 /** Whether a listener is the one `e` names (a TCP one by the port asked for or the one bound). */
 function listensOn(l: Listener, e: ListenEndpoint): boolean {
   if ('path' in e || 'path' in l.endpoint) return 'path' in e && 'path' in l.endpoint && e.path === l.endpoint.path;
-  return l.endpoint.host === e.host && (l.endpoint.port === e.port || l.port === e.port);
+  return l.endpoint.host === e.host && (l.endpoint.tls ?? false) === (e.tls ?? false) && (l.endpoint.port === e.port || l.port === e.port);
 }
 
 export class Switch {
@@ -255,6 +258,7 @@ export class Switch {
   private readonly failModeState: FailModeState;
   private probeIntervalMs: number;
   private readonly packetInLimits: PacketInLimits;
+  private readonly tls: TlsConfig | null;
   private dpid: bigint | undefined;
   private readonly portsByName = new Map<string, PortRecord>();
   private readonly listenerList: Listener[] = [];
@@ -276,6 +280,7 @@ export class Switch {
     this.probeIntervalMs = config.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     if (!(this.probeIntervalMs > 0)) throw new RangeError(`probe interval ${this.probeIntervalMs} ms is not positive`);
     this.packetInLimits = config.packetInLimits ?? {};
+    this.tls = config.tls ?? null;
     checkLimits(this.packetInLimits);
     this.dpid = config.datapathId === undefined ? undefined : typeof config.datapathId === 'bigint' ? config.datapathId : parseDpid(config.datapathId);
     this.flowTable = new FlowTable({ now: () => performance.now() });
@@ -675,6 +680,7 @@ export class Switch {
     for (const t of targets) {
       const spec = typeof t === 'string' ? { target: t } : t;
       const endpoint = parseController(spec.target);
+      if (endpoint.tls && !this.tls) throw new RangeError(`${spec.target}: ssl: needs the switch's TLS configuration (SwitchConfig.tls)`);
       checkLimits(spec);
       wanted.set(controllerTarget(endpoint), { endpoint, spec });
     }
@@ -698,6 +704,7 @@ export class Switch {
       const link = new ControllerLink({
         endpoint,
         log: this.log,
+        tls: this.tls,
         ...(spec.maxBackoffMs !== undefined ? { maxBackoffMs: spec.maxBackoffMs } : {}),
         attach: (socket, events) => {
           record.conn = this.accept(socket, 'controller', {
@@ -742,7 +749,7 @@ export class Switch {
     return out;
   }
 
-  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
+  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]`, `pssl:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
   async addListener(target: string): Promise<ListenerView> {
     this.checkOpen();
     return this.listenOn(parseListen(target));
@@ -750,7 +757,7 @@ export class Switch {
 
   private async listenOn(endpoint: ListenEndpoint): Promise<ListenerView> {
     const conns = new Set<Connection>();
-    const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns));
+    const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns), { tls: this.tls, log: this.log });
     if (this.closed) {
       await listener.close();
       throw new Error('the switch is closed');
@@ -758,6 +765,8 @@ export class Switch {
     this.listenerList.push(listener);
     this.accepted.set(listener, conns);
     this.log.info('listening', { listen: listener.name });
+    const risk = listenerRisk(endpoint);
+    if (risk !== null) this.log.warn('listener open to the network without TLS', { listen: listener.name, risk });
     return listenerView(listener);
   }
 
@@ -933,6 +942,7 @@ export class Switch {
           ...(options.controllerBurstLimit !== undefined ? { burstLimit: options.controllerBurstLimit } : {}),
         },
         ...(options.flowJournal !== undefined ? { flowJournal: options.flowJournal } : {}),
+        ...(options.tls ? { tls: new TlsConfig(options.tls, log) } : {}),
       });
     } catch (err) {
       throw err instanceof JournalError ? new StartError(err.message) : err;
@@ -954,11 +964,13 @@ export class Switch {
         });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
+      // Files that cannot be used stop the command at once (exit 2), as a busy port does.
+      if (sw.tls && [...options.listen, ...options.controllers].some((e) => 'host' in e && e.tls)) sw.tls.material();
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError ? new StartError(err.message) : err;
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof TlsError ? new StartError(err.message) : err;
     }
     sw.setControllers(options.controllers.map(controllerTarget));
     log.info('switch started', {

@@ -9,6 +9,8 @@
 
 export const OFP_VERSION = 0x01;
 export const OFP_TCP_PORT = 6653;
+/** The default port of an `ssl:` controller target (OVS's OFP_SSL_PORT: the same IANA port as TCP). */
+export const OFP_SSL_PORT = 6653;
 export const OFP_DEFAULT_LISTEN_PORT = 6634;
 export const OFP_MAX_TABLE_NAME_LEN = 32;
 export const OFP_MAX_PORT_NAME_LEN = 16;

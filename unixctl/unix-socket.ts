@@ -8,17 +8,27 @@
  *   without closing, from an exit hook, but only while the path is still our socket (same inode),
  *   so a successor's socket is never removed.
  *
+ * - The socket is created srwxr-x--- (SOCKET_MODE, 0750), owned by the running user, as OVS's
+ *   BRIDGE.mgmt and .ctl sockets are: another local user (not in the group) cannot connect, so
+ *   cannot take over the bridge or the daemon. It is bound under a umask that leaves only the owner
+ *   in, then opened to the group, so no other user can connect in between.
+ *
  * Open vSwitch simply unlinks whatever is at the path before binding (lib/socket-util-unix.c);
  * refusing a live socket instead is a deliberate difference: two switches must not silently take
  * over each other's control or management socket.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { atExit } from './exit-cleanup.js';
 
 export class UnixSocketError extends Error {
   override readonly name = 'UnixSocketError';
 }
+
+/** srwxr-x---: the owner connects, its group too, nobody else (as ls shows OVS's sockets). */
+export const SOCKET_MODE = 0o750;
+/** While binding: the owner only (the socket is opened to SOCKET_MODE right after). */
+const BIND_UMASK = 0o077;
 
 /** sun_path holds 108 bytes, the terminating NUL included. */
 export const UNIX_PATH_MAX = 107;
@@ -71,8 +81,15 @@ export async function listenUnix(path: string, accept: (socket: Socket) => void)
   const server: Server = createServer(accept);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new UnixSocketError(`${path}: ${err.message}`)));
-    server.listen(path, () => resolve());
+    // The bind happens inside listen(), synchronously: the umask applies to it alone.
+    const umask = process.umask(BIND_UMASK);
+    try {
+      server.listen(path, () => resolve());
+    } finally {
+      process.umask(umask);
+    }
   });
+  chmodSync(path, SOCKET_MODE);
   const inode = lstatSync(path).ino;
   const removeIfOurs = (): void => {
     try {

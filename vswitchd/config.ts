@@ -4,7 +4,9 @@
  * switches; the reconciler (reconciler.ts) compares the result with what runs.
  *
  * Reading follows vswitchd/vswitch.xml:
- * - Open_vSwitch: `bridges` and `next_cfg` (the generation the daemon acknowledges in `cur_cfg`).
+ * - Open_vSwitch: `bridges` and `next_cfg` (the generation the daemon acknowledges in `cur_cfg`),
+ *   `ssl`: the SSL row (`private_key`, `certificate`, `ca_cert`, `bootstrap_ca_cert`, as
+ *   `ovs-vsctl set-ssl [--bootstrap] KEY CERT CA` writes it) for `ssl:` and `pssl:` targets.
  * - Bridge: `name`, `ports`, `controller`, `fail_mode` (empty: standalone), `protocols`,
  *   `other_config:datapath-id` (16 hex digits; anything else is ignored with a problem, as OVS
  *   ignores it), `other_config:hwaddr`, `other_config:mac-table-size` and `mac-aging-time` (read
@@ -44,6 +46,7 @@ export const MONITORED_TABLES = {
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
   ],
+  SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Controller: [
     'target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'controller_rate_limit', 'controller_burst_limit',
     'is_connected', 'role', 'status',
@@ -123,10 +126,20 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
+/** The SSL row: the files of `ssl:` and `pssl:` connections (lib/tls-config.ts's TlsFiles). */
+export interface SslConfig {
+  readonly privateKey: string;
+  readonly certificate: string;
+  readonly caCert: string;
+  readonly bootstrapCaCert: boolean;
+}
+
 export interface SystemConfig {
   /** The Open_vSwitch row's UUID (null while the database has none). */
   readonly uuid: string | null;
   readonly nextCfg: number;
+  /** Open_vSwitch:ssl, null when it is empty. */
+  readonly ssl?: SslConfig | null;
   readonly bridges: readonly BridgeConfig[];
   readonly problems: readonly ConfigProblem[];
 }
@@ -177,7 +190,19 @@ export function readConfig(db: ConfigSource): SystemConfig {
   const portOwner = new Map<string, string>(); // port uuid -> bridge name
   const ifaceOwner = new Map<string, string>(); // interface uuid -> port name
   const bridges = bridgeRows.map((row) => readBridge(db, row, portOwner, ifaceOwner, problems));
-  return { uuid: root._uuid, nextCfg: int(root['next_cfg']) ?? 0, bridges, problems };
+  return { uuid: root._uuid, nextCfg: int(root['next_cfg']) ?? 0, ssl: readSsl(db, root), bridges, problems };
+}
+
+function readSsl(db: ConfigSource, root: Row): SslConfig | null {
+  const uuid = str(root['ssl']);
+  const row = uuid === null ? undefined : db.table('SSL').get(uuid);
+  if (!row) return null;
+  return {
+    privateKey: str(row['private_key']) ?? '',
+    certificate: str(row['certificate']) ?? '',
+    caCert: str(row['ca_cert']) ?? '',
+    bootstrapCaCert: row['bootstrap_ca_cert'] === true,
+  };
 }
 
 function readBridge(

@@ -7,10 +7,15 @@
  * Per bridge, in order: create it (a Switch, its management socket `punix:RUNDIR/NAME.mgmt`);
  * remove the interfaces that went away or whose type or options changed; add the new ones (those
  * with an `ofport_request` first, so requests win over numbers given back after a restart); update
- * VLAN roles; fail mode; controllers (active `tcp:`/`unix:` targets) and services (`ptcp:`/`punix:`
- * targets, listeners); datapath id; the MAC table's size and idle time; sFlow (the bridge's sFlow
- * row, its sub-agent id the bridge's number among those with sFlow in name order, as bridge.c
- * counts them). Bridges no longer in the database are closed.
+ * VLAN roles; fail mode; controllers (active `tcp:`/`ssl:`/`unix:` targets) and services
+ * (`ptcp:`/`pssl:`/`punix:` targets, listeners); datapath id; the MAC table's size and idle time;
+ * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
+ * name order, as bridge.c counts them). Bridges no longer in the database are closed.
+ *
+ * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
+ * each reconfiguration; the files are read again by the next connection when they or the row
+ * changed, as ovs-vswitchd re-reads them. A `pssl:` service that cannot start (no SSL row yet) is
+ * retried at the next reconfiguration, an `ssl:` controller at its next connection attempt.
  *
  * Internal interfaces are recorded in the run directory (internal-record.ts): after its first
  * reconfiguration a restarted daemon deletes those a killed one left that are no longer configured.
@@ -42,6 +47,7 @@ import {
   type SwitchConfig,
 } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
+import { TlsConfig } from '../lib/tls-config.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 import { InternalRecord } from './internal-record.js';
 
@@ -131,7 +137,7 @@ function sameVlan(a: PortConfig, b: PortConfig): boolean {
   return a.tag === b.tag && a.vlanMode === b.vlanMode && a.trunks.join(',') === b.trunks.join(',');
 }
 
-const isService = (target: string): boolean => target.startsWith('ptcp:') || target.startsWith('punix:');
+const isService = (target: string): boolean => target.startsWith('ptcp:') || target.startsWith('pssl:') || target.startsWith('punix:');
 
 export class Reconciler {
   readonly bridges = new Map<string, RunningBridge>();
@@ -144,6 +150,10 @@ export class Reconciler {
   private readonly record: InternalRecord;
   /** Internal interfaces a previous daemon recorded, until the first reconfiguration has dealt with them. */
   private leftovers: string[] | null;
+  /** The SSL row's files, shared by every bridge's ssl: and pssl: connections. */
+  readonly tls: TlsConfig;
+  /** The SSL row last applied, as JSON. */
+  private sslRow = 'null';
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
@@ -151,10 +161,12 @@ export class Reconciler {
     this.portTypes = new Set([...(options.portTypes ?? DATABASE_PORT_TYPES), ...(options.dummy ? ['dummy'] : [])]);
     this.record = new InternalRecord(options.rundir);
     this.leftovers = this.record.read();
+    this.tls = new TlsConfig(null, options.log.child({ module: 'ssl' }));
   }
 
   /** Applies `config`; resolves when every bridge matches it (listeners bound). */
   async apply(config: SystemConfig): Promise<void> {
+    this.applySsl(config.ssl ?? null);
     const seen = new Set<string>();
     for (const p of config.problems) {
       const key = `${p.bridge ?? ''}\0${p.message}`;
@@ -254,6 +266,7 @@ export class Reconciler {
 
   private createBridge(want: BridgeConfig): RunningBridge {
     const sw = createSwitch({
+      tls: this.tls,
       failMode: want.failMode,
       probeIntervalMs: this.options.probeIntervalMs ?? DEFAULT_PROBE_MS,
       logger: this.log.child({ bridge: want.name }),
@@ -470,6 +483,18 @@ export class Reconciler {
     if (ofport === -1 && error !== null && this.lastErrors.get(iface.uuid) !== error) this.log.warn(error, { bridge, port: iface.name });
     this.outcomes.set(iface.uuid, { bridge, name: iface.name, ofport, error });
     this.lastErrors.set(iface.uuid, error);
+  }
+
+  /** The SSL row's files for the next TLS connection (a row without all three files counts as none). */
+  private applySsl(ssl: NonNullable<SystemConfig['ssl']> | null): void {
+    const row = JSON.stringify(ssl);
+    if (row === this.sslRow) return;
+    this.sslRow = row;
+    const complete = ssl !== null && ssl.privateKey !== '' && ssl.certificate !== '' && ssl.caCert !== '';
+    this.tls.setFiles(complete ? { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert, bootstrapCaCert: ssl.bootstrapCaCert } : null);
+    if (complete) this.log.info('SSL configured', { ...ssl });
+    else if (ssl !== null) this.log.warn('SSL row incomplete: private_key, certificate and ca_cert are all needed', { ...ssl });
+    else this.log.info('SSL not configured');
   }
 
   private async applyControllers(running: RunningBridge, controllers: readonly ControllerConfig[]): Promise<void> {

@@ -30,7 +30,7 @@ t.test('help and version', async (t) => {
   const text = usage();
   t.match(text, /^Usage: ofswitch \[options\]/);
   for (const option of ['--dpid <HEX>', '--port <SPEC>', 'NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...]', '--local <NAME>',
-    '--listen <ptcp:PORT[:IP]|punix:PATH>', '--unixctl <PATH>', '--controller <tcp:IP[:PORT]>', '--fail-mode <secure|standalone>', '--probe-interval <SECS>',
+    '--listen <ptcp:PORT[:IP]|pssl:PORT[:IP]|punix:PATH>', '--unixctl <PATH>', '--controller <tcp:IP[:PORT]|ssl:IP[:PORT]>', '--fail-mode <secure|standalone>', '--probe-interval <SECS>',
     '--log-level <debug|info|warn|error>', '--config <FILE>', '-V, --version', '-h, --help', '"failMode":"secure"'])
     t.ok(text.includes(option), option);
 });
@@ -147,7 +147,7 @@ t.test('punix listeners and the control socket', async (t) => {
   const cases: [string[], RegExp][] = [
     [['--listen', 'punix:'], /--listen punix:: the socket path is empty/],
     [['--listen', `punix:${long}`], /longer than 107 bytes/],
-    [['--listen', 'unix:/x'], /is not ptcp:PORT\[:IP\] or punix:PATH/],
+    [['--listen', 'unix:/x'], /is not ptcp:PORT\[:IP\], pssl:PORT\[:IP\] or punix:PATH/],
     [['--unixctl', ''], /--unixctl: the socket path is empty/],
     [['--unixctl', long], /--unixctl: the socket path is longer than 107 bytes/],
     [['--unixctl'], /option '--unixctl <PATH>' argument missing/],
