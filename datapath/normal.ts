@@ -129,6 +129,21 @@ function traceDisallowed(trace: NormalTrace, why: string): void {
   trace.report('warn', 'disallowed VLAN VID for this input port, dropping');
 }
 
+/**
+ * NORMAL's choice as the trace reports it: OVS's line, then (ofswitch's own lines, before any
+ * output so that they never come between a patch port's bridge and its parent) each port a flood
+ * leaves out and why.
+ */
+function traceForwarding(trace: NormalTrace, target: number, inPort: number, ports: readonly BridgePort[], vlan: number): void {
+  trace.report('detail', target >= 0 ? 'forwarding to learned port' : 'no learned MAC for destination, flooding');
+  if (target >= 0) return;
+  for (const p of ports) {
+    if (p.portNo === inPort) continue;
+    if (!p.floods) trace.report('detail', `port ${trace.portName(p.portNo)} has OFPPC_NO_FLOOD, not flooded`);
+    else if (!carriesVlan(p.vlan, vlan)) trace.report('detail', `port ${trace.portName(p.portNo)} is not in VLAN ${vlan}, skipped`);
+  }
+}
+
 export interface LearningBridgeOptions {
   /** Milliseconds clock (injected by tests). */
   now?: () => number;
@@ -208,22 +223,16 @@ export class LearningBridge {
       trace?.report('detail', 'learned port is input port, dropping');
       return;
     }
-    trace?.report('detail', target >= 0 ? 'forwarding to learned port' : 'no learned MAC for destination, flooding');
+    if (trace) traceForwarding(trace, target, inPort.portNo, ports, vlan);
 
     let untagged: Uint8Array | undefined;
     let withTag: Uint8Array | undefined;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i] as BridgePort;
       if (p.portNo === inPort.portNo) continue;
-      if (target >= 0 ? p.portNo !== target : !p.floods) {
-        if (trace && target < 0) trace.report('detail', `port ${trace.portName(p.portNo)} has OFPPC_NO_FLOOD, not flooded`);
-        continue;
-      }
+      if (target >= 0 ? p.portNo !== target : !p.floods) continue;
       const to = p.vlan;
-      if (!carriesVlan(to, vlan)) {
-        trace?.report('detail', `port ${trace.portName(p.portNo)} is not in VLAN ${vlan}, skipped`);
-        continue;
-      }
+      if (!carriesVlan(to, vlan)) continue;
       const wantTag =
         outTci !== 0 && to.mode !== PORT_VLAN.ACCESS && !(to.mode === PORT_VLAN.NATIVE_UNTAGGED && vlan === to.vlan);
       if (wantTag) send(p, (withTag ??= tagFrame(frame, tagged, tci, outTci)));
