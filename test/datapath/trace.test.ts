@@ -278,3 +278,46 @@ t.test("flag mode's bridge name: the --local interface, else ofswitch", async (t
   t.same([...singleBridge(undefined, sw)().keys()], ['ofswitch']);
   t.same([...singleBridge('br9', sw)().keys()], ['br9']);
 });
+
+t.test('NORMAL and outputs in the corners: NONE and unknown input ports, NO_FLOOD, trunks, partial tags, FLOOD, ALL, LOCAL', async (t) => {
+  const { br0, call } = rig(t);
+  br0.addFlow({ match: { dlType: 0x88b5 }, priority: 1, actions: [{ output: 'normal' }] });
+  br0.addFlow({ match: { dlType: 0x88b6 }, priority: 1, actions: [{ output: 'flood' }, { output: 'all' }, { output: 'local' }] });
+  t.match(call('br0', 'dl_type=0x88b5,dl_dst=ff:ff:ff:ff:ff:ff'), /^Flow: in_port=NONE,[^]*-> no learned MAC for destination, flooding\n[^]*Datapath actions: 1,2,/, 'a flow without in_port comes from NONE: a trunk of every VLAN');
+  t.match(call('br0', 'in_port=9,dl_type=0x88b5'), /    NORMAL\n     >> no input bundle, dropping\n/);
+  const path = br0.traceTarget().path;
+  path.registry.byNo.get(2)!.config |= OFPPC.NO_FLOOD;
+  t.match(call('br0', 'in_port=1,dl_type=0x88b5,dl_dst=ff:ff:ff:ff:ff:ff'), /     -> port p2 has OFPPC_NO_FLOOD, not flooded\n/);
+  t.match(call('br0', 'in_port=1,dl_type=0x88b6'), /    FLOOD\n\n    bridge\("br1"\)[^]*    ALL\n\n    bridge\("br1"\)[^]*Datapath actions: 3,2,3\n$/, 'FLOOD leaves the NO_FLOOD port out, ALL does not');
+  path.registry.byNo.get(2)!.config &= ~OFPPC.NO_FLOOD;
+  t.ok(br0.setPortVlan('p2', { vlanMode: 'trunk', trunks: [20] }));
+  t.match(
+    call('br0', 'in_port=2,dl_vlan=10,dl_type=0x88b5'),
+    /     >>>> dropping VLAN 10 packet received on port p2 not configured for trunking VLAN 10 <<<<\n     >> disallowed VLAN VID for this input port, dropping\n/,
+  );
+  br0.addFlow({ match: { dlType: 0x8100 }, priority: 1, actions: [{ output: 'normal' }] });
+  t.match(call('br0', 'in_port=1', 'ffffffffffff0000000000018100'), /     >> partial VLAN tag, dropping\n/);
+  t.match(call('br0', 'in_port=LOCAL,dl_type=0x88b6'), /    LOCAL\n     >> skipping output to input port\n/);
+});
+
+t.test('patch ports without a peer, with a peer not receiving, in a bridge not known, and a loop of two pairs', async (t) => {
+  const a = createSwitch({ linkPollMs: 0, failMode: 'standalone' });
+  const b = createSwitch({ linkPollMs: 0, failMode: 'standalone' });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  a.addPort({ name: 'x1', type: 'memory', ofport: 1 });
+  a.addPort({ name: 'lonely', type: 'patch', ofport: 2, options: { peer: 'nobody' } });
+  const call = traceOn({ a, b });
+  t.match(call('a', 'in_port=1,arp,dl_src=00:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff'), /     >> patch port lonely has no usable peer, dropping\n/);
+  a.removePort('lonely');
+  a.addPort({ name: 'ab1', type: 'patch', ofport: 2, options: { peer: 'ba1' } });
+  b.addPort({ name: 'ba1', type: 'patch', ofport: 1, options: { peer: 'ab1' } });
+  t.match(traceOn({ a })('a', 'in_port=1,arp,dl_src=00:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff'), /     >> patch port ba1's bridge is not known, dropping\n/);
+  b.traceTarget().path.registry.byNo.get(1)!.config |= OFPPC.NO_RECV;
+  t.match(call('a', 'in_port=1,arp,dl_src=00:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff'), /\n\nbridge\("b"\)\n-----------\n     -> ba1 does not receive \(OFPPC_NO_RECV or OFPPC_PORT_DOWN\), dropping\n/);
+  b.traceTarget().path.registry.byNo.get(1)!.config &= ~OFPPC.NO_RECV;
+  a.addPort({ name: 'ab2', type: 'patch', ofport: 3, options: { peer: 'ba2' } });
+  b.addPort({ name: 'ba2', type: 'patch', ofport: 2, options: { peer: 'ab2' } });
+  const loop = call('a', 'in_port=1,arp,dl_dst=ff:ff:ff:ff:ff:ff,dl_src=00:00:00:00:00:01');
+  t.match(loop, /over max translation depth 64/, 'the loop is cut as real frames are');
+  t.match(loop, /\nDatapath actions: /);
+});
