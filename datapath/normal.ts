@@ -116,10 +116,13 @@ export interface BridgePort {
  * the texts Open vSwitch's xlate_normal reports, as detail (" -> "), warn (" >> ") or error
  * (" >>>> ... <<<<") lines.
  */
+/** Open vSwitch's kinds of trace lines: detail " -> ", warn " >> ", error " >>>> ... <<<<". */
+export type TraceReportKind = 'detail' | 'warn' | 'error';
+
 export interface NormalTrace {
   /** True when a real frame is traced (OVS then reports what it learns). */
   readonly packet: boolean;
-  report(kind: 'detail' | 'warn' | 'error', text: string): void;
+  report(kind: TraceReportKind, text: string): void;
   /** A port's name, for the texts. */
   portName(portNo: number): string;
 }

@@ -26,6 +26,10 @@
  * nests that deep; patch-port.ts bounds the trip, which starts with every frame given to a path),
  * so the outer frame's are left intact. A patch port's frame belongs to the sending bridge: it is
  * never rewritten in place here.
+ *
+ * ofproto/trace (trace/path-trace.ts) runs the same Outputs dispatch against a dry run instead of
+ * this path (both are OutputTargets), with the flow table's counting-free `find`; nothing on the
+ * path itself changes for it but `inputSkipped`, called only when an output is dropped.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';

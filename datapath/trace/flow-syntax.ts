@@ -64,33 +64,32 @@ interface Field {
   readonly max?: number;
   readonly prereq?: Prereq;
   set(f: TraceFlow, v: number): void;
-  get(f: TraceFlow): number;
 }
 
 const FIELD_LIST: readonly (Field & { readonly aliases?: readonly string[] })[] = [
-  { name: 'in_port', kind: 'port', set: (f, v) => (f.inPort = v), get: (f) => (f.inPort === OFPP.NONE ? 0 : f.inPort) },
-  { name: 'dl_src', aliases: ['eth_src'], kind: 'mac', set: (f, v) => (f.dlSrc = v), get: (f) => f.dlSrc },
-  { name: 'dl_dst', aliases: ['eth_dst'], kind: 'mac', set: (f, v) => (f.dlDst = v), get: (f) => f.dlDst },
-  { name: 'dl_type', aliases: ['eth_type'], kind: 'int', bytes: 2, max: 0xffff, set: (f, v) => (f.dlType = v), get: (f) => f.dlType },
-  { name: 'vlan_tci', kind: 'int', bytes: 2, max: 0xffff, set: (f, v) => (f.vlanTci = v), get: (f) => f.vlanTci },
-  { name: 'dl_vlan', kind: 'int', bytes: 2, max: 0x0fff, set: (f, v) => (f.vlanTci = (f.vlanTci & 0xe000) | VLAN_CFI | v), get: (f) => f.vlanTci & 0x0fff },
-  { name: 'dl_vlan_pcp', kind: 'int', bytes: 1, max: 7, set: (f, v) => (f.vlanTci = (f.vlanTci & 0x0fff) | VLAN_CFI | (v << 13)), get: (f) => f.vlanTci >>> 13 },
-  { name: 'nw_src', aliases: ['ip_src'], kind: 'ipv4', prereq: isIp, set: (f, v) => (f.nwSrc = v), get: (f) => f.nwSrc },
-  { name: 'nw_dst', aliases: ['ip_dst'], kind: 'ipv4', prereq: isIp, set: (f, v) => (f.nwDst = v), get: (f) => f.nwDst },
-  { name: 'nw_proto', aliases: ['ip_proto'], kind: 'int', bytes: 1, max: 0xff, prereq: isIp, set: (f, v) => (f.nwProto = v), get: (f) => f.nwProto },
-  { name: 'nw_tos', kind: 'int', bytes: 1, max: 0xfc, prereq: isIp, set: (f, v) => (f.nwTos = v & 0xfc), get: (f) => f.nwTos },
-  { name: 'ip_dscp', kind: 'int', bytes: 1, max: 0x3f, prereq: isIp, set: (f, v) => (f.nwTos = v << 2), get: (f) => f.nwTos },
-  { name: 'nw_ecn', aliases: ['ip_ecn'], kind: 'int', bytes: 1, max: 3, prereq: isIp, set: (f, v) => (f.nwEcn = v), get: (f) => f.nwEcn },
-  { name: 'nw_ttl', kind: 'int', bytes: 1, max: 0xff, prereq: isIp, set: (f, v) => (f.nwTtl = v), get: (f) => f.nwTtl },
-  { name: 'tp_src', aliases: ['tcp_src', 'udp_src', 'sctp_src'], kind: 'int', bytes: 2, max: 0xffff, prereq: hasPorts, set: (f, v) => (f.tpSrc = v), get: (f) => f.tpSrc },
-  { name: 'tp_dst', aliases: ['tcp_dst', 'udp_dst', 'sctp_dst'], kind: 'int', bytes: 2, max: 0xffff, prereq: hasPorts, set: (f, v) => (f.tpDst = v), get: (f) => f.tpDst },
-  { name: 'icmp_type', kind: 'int', bytes: 1, max: 0xff, prereq: isIcmp, set: (f, v) => (f.tpSrc = v), get: (f) => f.tpSrc },
-  { name: 'icmp_code', kind: 'int', bytes: 1, max: 0xff, prereq: isIcmp, set: (f, v) => (f.tpDst = v), get: (f) => f.tpDst },
-  { name: 'arp_spa', kind: 'ipv4', prereq: isArp, set: (f, v) => (f.nwSrc = v), get: (f) => f.nwSrc },
-  { name: 'arp_tpa', kind: 'ipv4', prereq: isArp, set: (f, v) => (f.nwDst = v), get: (f) => f.nwDst },
-  { name: 'arp_op', kind: 'int', bytes: 2, max: 0xff, prereq: isArp, set: (f, v) => (f.nwProto = v), get: (f) => f.nwProto },
-  { name: 'arp_sha', kind: 'mac', prereq: isArp, set: (f, v) => (f.arpSha = v), get: (f) => f.arpSha },
-  { name: 'arp_tha', kind: 'mac', prereq: isArp, set: (f, v) => (f.arpTha = v), get: (f) => f.arpTha },
+  { name: 'in_port', kind: 'port', set: (f, v) => (f.inPort = v) },
+  { name: 'dl_src', aliases: ['eth_src'], kind: 'mac', set: (f, v) => (f.dlSrc = v) },
+  { name: 'dl_dst', aliases: ['eth_dst'], kind: 'mac', set: (f, v) => (f.dlDst = v) },
+  { name: 'dl_type', aliases: ['eth_type'], kind: 'int', bytes: 2, max: 0xffff, set: (f, v) => (f.dlType = v) },
+  { name: 'vlan_tci', kind: 'int', bytes: 2, max: 0xffff, set: (f, v) => (f.vlanTci = v) },
+  { name: 'dl_vlan', kind: 'int', bytes: 2, max: 0x0fff, set: (f, v) => (f.vlanTci = (f.vlanTci & 0xe000) | VLAN_CFI | v) },
+  { name: 'dl_vlan_pcp', kind: 'int', bytes: 1, max: 7, set: (f, v) => (f.vlanTci = (f.vlanTci & 0x0fff) | VLAN_CFI | (v << 13)) },
+  { name: 'nw_src', aliases: ['ip_src'], kind: 'ipv4', prereq: isIp, set: (f, v) => (f.nwSrc = v) },
+  { name: 'nw_dst', aliases: ['ip_dst'], kind: 'ipv4', prereq: isIp, set: (f, v) => (f.nwDst = v) },
+  { name: 'nw_proto', aliases: ['ip_proto'], kind: 'int', bytes: 1, max: 0xff, prereq: isIp, set: (f, v) => (f.nwProto = v) },
+  { name: 'nw_tos', kind: 'int', bytes: 1, max: 0xfc, prereq: isIp, set: (f, v) => (f.nwTos = v & 0xfc) },
+  { name: 'ip_dscp', kind: 'int', bytes: 1, max: 0x3f, prereq: isIp, set: (f, v) => (f.nwTos = v << 2) },
+  { name: 'nw_ecn', aliases: ['ip_ecn'], kind: 'int', bytes: 1, max: 3, prereq: isIp, set: (f, v) => (f.nwEcn = v) },
+  { name: 'nw_ttl', kind: 'int', bytes: 1, max: 0xff, prereq: isIp, set: (f, v) => (f.nwTtl = v) },
+  { name: 'tp_src', aliases: ['tcp_src', 'udp_src', 'sctp_src'], kind: 'int', bytes: 2, max: 0xffff, prereq: hasPorts, set: (f, v) => (f.tpSrc = v) },
+  { name: 'tp_dst', aliases: ['tcp_dst', 'udp_dst', 'sctp_dst'], kind: 'int', bytes: 2, max: 0xffff, prereq: hasPorts, set: (f, v) => (f.tpDst = v) },
+  { name: 'icmp_type', kind: 'int', bytes: 1, max: 0xff, prereq: isIcmp, set: (f, v) => (f.tpSrc = v) },
+  { name: 'icmp_code', kind: 'int', bytes: 1, max: 0xff, prereq: isIcmp, set: (f, v) => (f.tpDst = v) },
+  { name: 'arp_spa', kind: 'ipv4', prereq: isArp, set: (f, v) => (f.nwSrc = v) },
+  { name: 'arp_tpa', kind: 'ipv4', prereq: isArp, set: (f, v) => (f.nwDst = v) },
+  { name: 'arp_op', kind: 'int', bytes: 2, max: 0xff, prereq: isArp, set: (f, v) => (f.nwProto = v) },
+  { name: 'arp_sha', kind: 'mac', prereq: isArp, set: (f, v) => (f.arpSha = v) },
+  { name: 'arp_tha', kind: 'mac', prereq: isArp, set: (f, v) => (f.arpTha = v) },
 ];
 
 const FIELDS = new Map<string, Field>();
@@ -118,7 +117,7 @@ export function emptyFlow(): TraceFlow {
 }
 
 /** parse_int_string: decimal, or hex with 0x; the error text mf_from_integer_string gives. */
-function parseInt_(s: string, field: Field): number {
+function parseInteger(s: string, field: Field): number {
   const m = /^(0x[0-9a-f]+|\d+)$/i.exec(s);
   if (!m) throw new FlowSyntaxError(`${s}: bad syntax for ${field.name} value`);
   const v = Number(s);
@@ -183,7 +182,7 @@ export function parseTraceFlow(text: string, portByName: (name: string) => numbe
     try {
       if (value.includes('/')) throw new FlowSyntaxError(`${value}: wildcards not allowed here`);
       const v =
-        field.kind === 'int' ? parseInt_(value, field) : field.kind === 'mac' ? parseMac(value) : field.kind === 'ipv4' ? parseIpv4(value) : parsePort(value, portByName);
+        field.kind === 'int' ? parseInteger(value, field) : field.kind === 'mac' ? parseMac(value) : field.kind === 'ipv4' ? parseIpv4(value) : parsePort(value, portByName);
       field.set(flow, v);
       given.add(field);
     } catch (err) {
@@ -196,7 +195,7 @@ export function parseTraceFlow(text: string, portByName: (name: string) => numbe
 
 /**
  * A packet in hex (OVS's eth_from_hex): hex digit pairs, white space allowed between them; at
- * least an Ethernet header. Null with OVS's error text when it is not one.
+ * least an Ethernet header. OVS's error text when it is not one.
  */
 export function frameFromHex(text: string): Uint8Array | string {
   const hex = text.replace(/\s+/g, '');

@@ -50,7 +50,7 @@ import { OFPR } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
 import type { PacketPath, TracedEntry } from '../packet-path.js';
 import type { NetPort } from '../ports/net-port.js';
-import { composeFrame, FlowSyntaxError, frameFromHex, parseTraceFlow } from './flow-syntax.js';
+import { composeFrame, FlowSyntaxError, frameFromHex, parseTraceFlow, type TraceFlow } from './flow-syntax.js';
 import { formatFlow } from './flow-text.js';
 import { DatapathActions } from './odp-actions.js';
 import { tracePacket, type TraceRecorder, type TraceReportKind, type TracedMiss } from './path-trace.js';
@@ -231,7 +231,7 @@ export function ofprotoTrace(args: readonly string[], bridges: TraceBridges): st
   const [bridgeName, flowText] = names as [string, string];
   const bridge = bridges.bridge(bridgeName);
   if (bridge === undefined) throw new TraceError(`${bridgeName}: unknown bridge`);
-  let flow;
+  let flow: TraceFlow;
   try {
     flow = parseTraceFlow(flowText, (name) => bridge.path.registry.list.find((p) => p.net.name === name)?.portNo);
   } catch (err) {

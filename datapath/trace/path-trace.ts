@@ -24,7 +24,7 @@ import { MAX_DEPTH, MAX_RESUBMITS, OFPP, OFPPC, OFPR } from '../../protocol/cons
 import type { Action } from '../../protocol/types.js';
 import { runActions } from '../actions.js';
 import { parseFrame, type FrameLayout } from '../frame-parser.js';
-import type { BridgePort, NormalTrace } from '../normal.js';
+import type { BridgePort, NormalTrace, TraceReportKind } from '../normal.js';
 import { floodsTo, Outputs, type OutputTarget, type PacketPath, type TracedEntry } from '../packet-path.js';
 import type { NetPort } from '../ports/net-port.js';
 import { PatchPort } from '../ports/patch-port.js';
@@ -32,10 +32,9 @@ import { PatchPort } from '../ports/patch-port.js';
 /** What a table miss did: the miss policy's answer, or why there was no lookup. */
 export type TracedMiss = 'controller' | 'normal' | 'drop' | 'no-packet-in' | 'fragment';
 
-/** The report kinds of Open vSwitch's trace: detail " -> ", warn " >> ", error " >>>> ... <<<<". */
-export type TraceReportKind = NormalTrace extends { report(kind: infer K, text: string): void } ? K : never;
+export type { TraceReportKind };
 
-/** Receives the dry run's decisions, in order (trace/ turns them into Open vSwitch's text). */
+/** Receives the dry run's decisions, in order (ofproto-trace.ts turns them into Open vSwitch's text). */
 export interface TraceRecorder {
   /** A real frame is traced (not one made from a flow). */
   readonly packet: boolean;
