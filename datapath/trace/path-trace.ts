@@ -64,7 +64,7 @@ interface Budget {
  * actions left it (for "Final flow").
  */
 export function tracePacket(path: PacketPath, frame: Uint8Array, inPort: number, recorder: TraceRecorder): Uint8Array {
-  return new DryRun(path, recorder, { depth: 0, crossings: 0 }).throughTable(frame, inPort);
+  return new DryRun(path, recorder, { depth: 0, crossings: 0 }).receive(frame, inPort);
 }
 
 /** A port's name in `path` (its interface's), or its number. */
@@ -87,6 +87,16 @@ class DryRun implements OutputTarget {
       report: (kind, text) => rec.report(kind, text),
       portName: (portNo) => portNameIn(path, portNo),
     };
+  }
+
+  /** PacketPath.receive's decisions: a port with NO_RECV or PORT_DOWN takes nothing. */
+  receive(frame: Uint8Array, inPort: number): Uint8Array {
+    const port = this.path.registry.byNo.get(inPort);
+    if (port !== undefined && (port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
+      this.rec.report('detail', `${port.net.name} does not receive (OFPPC_NO_RECV or OFPPC_PORT_DOWN), dropping`);
+      return frame;
+    }
+    return this.throughTable(frame, inPort);
   }
 
   /** PacketPath.throughTable's decisions, counting nothing. */
@@ -148,12 +158,7 @@ class DryRun implements OutputTarget {
     b.depth++;
     b.crossings++;
     try {
-      const port = into.path.registry.byNo.get(into.inPort);
-      if (port !== undefined && (port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
-        this.rec.report('detail', `${port.net.name} does not receive (OFPPC_NO_RECV or OFPPC_PORT_DOWN), dropping`);
-      } else {
-        new DryRun(into.path, this.rec, b).throughTable(frame, into.inPort);
-      }
+      new DryRun(into.path, this.rec, b).receive(frame, into.inPort);
     } finally {
       b.depth--;
       this.rec.exitBridge();

@@ -315,6 +315,9 @@ t.test('patch ports without a peer, with a peer not receiving, in a bridge not k
   b.traceTarget().path.registry.byNo.get(1)!.config |= OFPPC.NO_RECV;
   t.match(call('a', 'in_port=1,arp,dl_src=00:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff'), /\n\nbridge\("b"\)\n-----------\n     -> ba1 does not receive \(OFPPC_NO_RECV or OFPPC_PORT_DOWN\), dropping\n/);
   b.traceTarget().path.registry.byNo.get(1)!.config &= ~OFPPC.NO_RECV;
+  a.traceTarget().path.registry.byNo.get(1)!.config |= OFPPC.PORT_DOWN;
+  t.match(call('a', 'in_port=1,arp'), /\nbridge\("a"\)\n-----------\n     -> x1 does not receive \(OFPPC_NO_RECV or OFPPC_PORT_DOWN\), dropping\n\nFinal flow: unchanged\nDatapath actions: drop\n$/);
+  a.traceTarget().path.registry.byNo.get(1)!.config &= ~OFPPC.PORT_DOWN;
   a.addPort({ name: 'ab2', type: 'patch', ofport: 3, options: { peer: 'ba2' } });
   b.addPort({ name: 'ba2', type: 'patch', ofport: 2, options: { peer: 'ab2' } });
   const loop = call('a', 'in_port=1,arp,dl_dst=ff:ff:ff:ff:ff:ff,dl_src=00:00:00:00:00:01');
