@@ -111,14 +111,13 @@ export interface BridgePort {
   readonly floods: boolean;
 }
 
-/**
- * What NORMAL reports when it runs as a dry run for ofproto/trace (see LearningBridge.process):
- * the texts Open vSwitch's xlate_normal reports, as detail (" -> "), warn (" >> ") or error
- * (" >>>> ... <<<<") lines.
- */
 /** Open vSwitch's kinds of trace lines: detail " -> ", warn " >> ", error " >>>> ... <<<<". */
 export type TraceReportKind = 'detail' | 'warn' | 'error';
 
+/**
+ * What NORMAL reports when it runs as a dry run for ofproto/trace (see LearningBridge.process):
+ * the texts Open vSwitch's xlate_normal reports, as detail, warn or error lines.
+ */
 export interface NormalTrace {
   /** True when a real frame is traced (OVS then reports what it learns). */
   readonly packet: boolean;
