@@ -27,6 +27,9 @@
  *
  * Frames whose tags do not change go out as they came (no copy); a tag pushed, rewritten or
  * popped makes one new frame per frame processed, shared by every port that wants it.
+ *
+ * With a NormalTrace (ofproto/trace's dry run) the same decisions are taken and reported in OVS's
+ * words, and the MAC table is only read: nothing learned, nothing expired.
  */
 import { ETH_HEADER_LEN, ETH_TYPE, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
 import type { FrameLayout } from './frame-parser.js';
