@@ -28,7 +28,8 @@ export interface ActionOutputs {
 
 /**
  * Applies `actions` to `frame` (described by `layout`, which is updated as the frame changes),
- * handing each output to `outputs`. `owned`: the frame may be rewritten in place.
+ * handing each output to `outputs`. `owned`: the frame may be rewritten in place. Returns the
+ * frame as the last action left it (`frame` itself, or the copy rewritten).
  */
 export function runActions(
   frame: Uint8Array,
@@ -36,7 +37,7 @@ export function runActions(
   actions: readonly Action[],
   outputs: ActionOutputs,
   owned: boolean,
-): void {
+): Uint8Array {
   let f = frame;
   let mine = owned;
   for (let i = 0; i < actions.length; i++) {
@@ -65,6 +66,7 @@ export function runActions(
         applyRewrite(f, layout, a);
     }
   }
+  return f;
 }
 
 /** Applies one in-place rewrite action (anything but outputs and VLAN tag changes). */

@@ -172,6 +172,12 @@ export class MacTable {
     return this.byVlan.get(vlan)?.get(mac)?.port.portNo;
   }
 
+  /** The port `mac` was last seen on in `vlan`, if not aged out, changing nothing (no expiry run): for ofproto/trace. */
+  peek(vlan: number, mac: number, now = this.now()): number | undefined {
+    const e = this.byVlan.get(vlan)?.get(mac);
+    return e !== undefined && now - e.seen < this.idleMs ? e.port.portNo : undefined;
+  }
+
   /** Expires the entries idle too long and, after the size was lowered, the excess (mac_learning_run). */
   run(now = this.now()): void {
     let e = this.head;

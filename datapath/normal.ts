@@ -27,6 +27,9 @@
  *
  * Frames whose tags do not change go out as they came (no copy); a tag pushed, rewritten or
  * popped makes one new frame per frame processed, shared by every port that wants it.
+ *
+ * With a NormalTrace (ofproto/trace's dry run) the same decisions are taken and reported in OVS's
+ * words, and the MAC table is only read: nothing learned, nothing expired.
  */
 import { ETH_HEADER_LEN, ETH_TYPE, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
 import type { FrameLayout } from './frame-parser.js';
@@ -111,6 +114,41 @@ export interface BridgePort {
   readonly floods: boolean;
 }
 
+/** Open vSwitch's kinds of trace lines: detail " -> ", warn " >> ", error " >>>> ... <<<<". */
+export type TraceReportKind = 'detail' | 'warn' | 'error';
+
+/**
+ * What NORMAL reports when it runs as a dry run for ofproto/trace (see LearningBridge.process):
+ * the texts Open vSwitch's xlate_normal reports, as detail, warn or error lines.
+ */
+export interface NormalTrace {
+  /** True when a real frame is traced (OVS then reports what it learns). */
+  readonly packet: boolean;
+  report(kind: TraceReportKind, text: string): void;
+  /** A port's name, for the texts. */
+  portName(portNo: number): string;
+}
+
+function traceDisallowed(trace: NormalTrace, why: string): void {
+  trace.report('error', why);
+  trace.report('warn', 'disallowed VLAN VID for this input port, dropping');
+}
+
+/**
+ * NORMAL's choice as the trace reports it: OVS's line, then (ofswitch's own lines, before any
+ * output so that they never come between a patch port's bridge and its parent) each port a flood
+ * leaves out and why.
+ */
+function traceForwarding(trace: NormalTrace, target: number, inPort: number, ports: readonly BridgePort[], vlan: number): void {
+  trace.report('detail', target >= 0 ? 'forwarding to learned port' : 'no learned MAC for destination, flooding');
+  if (target >= 0) return;
+  for (const p of ports) {
+    if (p.portNo === inPort) continue;
+    if (!p.floods) trace.report('detail', `port ${trace.portName(p.portNo)} has OFPPC_NO_FLOOD, not flooded`);
+    else if (!carriesVlan(p.vlan, vlan)) trace.report('detail', `port ${trace.portName(p.portNo)} is not in VLAN ${vlan}, skipped`);
+  }
+}
+
 export interface LearningBridgeOptions {
   /** Milliseconds clock (injected by tests). */
   now?: () => number;
@@ -131,7 +169,8 @@ export class LearningBridge {
   /**
    * Forwards `frame`, received on `inPort`, to the ports it should reach among `ports`, calling
    * `send` for each (the frame passed is valid only during the call). `learn` false: a frame
-   * from no real port (a PACKET_OUT from the controller) teaches nothing.
+   * from no real port (a PACKET_OUT from the controller) teaches nothing. `trace`: a dry run
+   * (ofproto/trace) that changes nothing in the MAC table and reports each decision.
    */
   process(
     frame: Uint8Array,
@@ -140,36 +179,56 @@ export class LearningBridge {
     ports: readonly BridgePort[],
     send: (port: BridgePort, frame: Uint8Array) => void,
     learn = true,
+    trace?: NormalTrace,
   ): void {
     if (frame.length < ETH_HEADER_LEN) return;
     const tagged = layout.vlanOffset >= 0;
     // A VLAN Ethernet type (802.1Q or 802.1ad) without room for the tag: a partial VLAN tag, dropped.
     if (!tagged) {
       const type = ((frame[12] as number) << 8) | (frame[13] as number);
-      if (type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD) return;
+      if (type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD) {
+        trace?.report('warn', 'partial VLAN tag, dropping');
+        return;
+      }
     }
     const tci = tagged ? ((frame[14] as number) << 8) | (frame[15] as number) : 0;
     const vid = tci & VLAN_VID_MASK;
     const from = inPort.vlan;
     let vlan: number;
     if (from.mode === PORT_VLAN.ACCESS) {
-      if (vid !== 0) return; // a tagged frame on an access port
+      if (vid !== 0) {
+        // a tagged frame on an access port
+        if (trace) traceDisallowed(trace, `dropping VLAN ${vid} tagged packet received on port ${trace.portName(inPort.portNo)} configured as VLAN ${from.vlan} access port`);
+        return;
+      }
       vlan = from.vlan;
     } else if (vid === 0 && from.mode !== PORT_VLAN.TRUNK) {
       vlan = from.vlan; // untagged on a native port: the native VLAN
     } else {
-      if (from.trunks !== null && from.trunks[vid] !== 1) return; // a VLAN the port does not trunk
+      if (from.trunks !== null && from.trunks[vid] !== 1) {
+        // a VLAN the port does not trunk
+        if (trace) traceDisallowed(trace, `dropping VLAN ${vid} packet received on port ${trace.portName(inPort.portNo)} not configured for trunking VLAN ${vid}`);
+        return;
+      }
       vlan = vid;
     }
     // The tag a frame of this VLAN carries out of a tagging port: the VLAN and the priority it came with.
     const outTci = vlan | (tci & VLAN_PCP_MASK);
 
     const now = this.now();
-    if (learn && ((frame[6] as number) & 1) === 0) this.macs.learn(vlan, macAt(frame, 6), inPort.portNo, now);
-
+    const learns = learn && ((frame[6] as number) & 1) === 0;
     let target = -1;
-    if (((frame[0] as number) & 1) === 0) target = this.macs.lookup(vlan, macAt(frame, 0), now) ?? -1;
-    if (target === inPort.portNo) return;
+    if (trace === undefined) {
+      if (learns) this.macs.learn(vlan, macAt(frame, 6), inPort.portNo, now);
+      if (((frame[0] as number) & 1) === 0) target = this.macs.lookup(vlan, macAt(frame, 0), now) ?? -1;
+    } else {
+      target = this.traceLookup(frame, vlan, inPort.portNo, learns, now, trace);
+    }
+    if (target === inPort.portNo) {
+      trace?.report('detail', 'learned port is input port, dropping');
+      return;
+    }
+    if (trace) traceForwarding(trace, target, inPort.portNo, ports, vlan);
 
     let untagged: Uint8Array | undefined;
     let withTag: Uint8Array | undefined;
@@ -184,6 +243,21 @@ export class LearningBridge {
       if (wantTag) send(p, (withTag ??= tagFrame(frame, tagged, tci, outTci)));
       else send(p, (untagged ??= untagFrame(frame, tagged)));
     }
+  }
+
+  /**
+   * The dry run's learning and lookup (ofproto/trace): the MAC table is only read, never changed
+   * (no learning, no expiry), and the learning the frame would do is reported and taken into
+   * account for its own destination.
+   */
+  private traceLookup(frame: Uint8Array, vlan: number, inPort: number, learns: boolean, now: number, trace: NormalTrace): number {
+    const src = macAt(frame, 6);
+    const dst = macAt(frame, 0);
+    if (learns && this.macs.peek(vlan, src, now) !== inPort && trace.packet)
+      trace.report('detail', `would learn that ${macFromNumber(src)} is on port ${trace.portName(inPort)} in VLAN ${vlan}`);
+    if (((frame[0] as number) & 1) !== 0) return -1;
+    if (learns && dst === src) return inPort;
+    return this.macs.peek(vlan, dst, now) ?? -1;
   }
 
   /** The port a MAC was last seen on in a VLAN, if not aged out. */

@@ -30,10 +30,14 @@
  * nests that deep; patch-port.ts bounds the trip, which starts with every frame given to a path),
  * so the outer frame's are left intact. A patch port's frame belongs to the sending bridge: it is
  * never rewritten in place here.
+ *
+ * ofproto/trace (trace/path-trace.ts) runs the same Outputs dispatch against a dry run instead of
+ * this path (both are OutputTargets), with the flow table's counting-free `find`; nothing on the
+ * path itself changes for it but `inputSkipped`, called only when an output is dropped.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
-import type { Action } from '../protocol/types.js';
+import type { Action, Match } from '../protocol/types.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
@@ -45,6 +49,16 @@ import { startTrip } from './ports/patch-port.js';
 export interface FlowLookup {
   /** The entry matching `key` (counting a packet of `frameLength` bytes on it), or null. */
   lookup(key: FlowKey, frameLength: number): { readonly actions: readonly Action[] } | null;
+  /** The entry `key` would hit, counting nothing (ofproto/trace's dry run; without it, a trace sees every packet miss). */
+  find?(key: FlowKey): TracedEntry | null;
+}
+
+/** What ofproto/trace shows of the entry a packet hits. */
+export interface TracedEntry {
+  readonly actions: readonly Action[];
+  readonly priority: number;
+  readonly cookie: bigint;
+  readonly match: Match;
 }
 
 /** What a table miss does. */
@@ -62,13 +76,27 @@ export interface PacketPathOptions {
   now?: () => number;
 }
 
+/**
+ * What an output resolves to: the packet path itself, or the dry run of ofproto/trace
+ * (path-trace.ts), which records instead of sending. `inputSkipped`: an output to the input port
+ * itself (without IN_PORT) that sends nothing.
+ */
+export interface OutputTarget {
+  transmit(portNo: number, frame: Uint8Array): void;
+  resubmit(frame: Uint8Array, inPort: number): void;
+  normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void;
+  flood(frame: Uint8Array, inPort: number, flood: boolean): void;
+  toController(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void;
+  inputSkipped(): void;
+}
+
 /** Where one action list's outputs go: knows its input port and whether TABLE is allowed. */
-class Outputs implements ActionOutputs {
+export class Outputs implements ActionOutputs {
   inPort = OFPP.NONE as number;
-  private readonly path: PacketPath;
+  private readonly path: OutputTarget;
   private readonly allowTable: boolean;
 
-  constructor(path: PacketPath, allowTable: boolean) {
+  constructor(path: OutputTarget, allowTable: boolean) {
     this.path = path;
     this.allowTable = allowTable;
   }
@@ -77,6 +105,7 @@ class Outputs implements ActionOutputs {
     const inPort = this.inPort;
     if (port < OFPP.MAX) {
       if (port !== inPort) this.path.transmit(port, frame);
+      else this.path.inputSkipped();
       return;
     }
     switch (port) {
@@ -100,6 +129,7 @@ class Outputs implements ActionOutputs {
         return;
       case OFPP.LOCAL:
         if (inPort !== OFPP.LOCAL) this.path.transmit(OFPP.LOCAL, frame);
+        else this.path.inputSkipped();
         return;
       default:
         return; // OFPP_NONE and unknown numbers: nowhere
@@ -118,14 +148,20 @@ function newRxLevel(path: PacketPath): RxLevel {
   return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false) };
 }
 
-export class PacketPath {
+/** Whether FLOOD (`flood` true) or ALL from `inPort` sends out of `port`. */
+export function floodsTo(port: DatapathPort, inPort: number, flood: boolean): boolean {
+  return port.portNo !== inPort && (!flood || port.floods);
+}
+
+export class PacketPath implements OutputTarget {
   /** The flow table; replaceable (tests start with a stub). */
   flowTable: FlowLookup;
   /** What a table miss does (set by the switch as its fail mode decides). */
   missPolicy: MissPolicy;
   /** The learning bridge behind NORMAL. */
   readonly bridge: LearningBridge;
-  private readonly registry: PortRegistry;
+  /** Its ports (read by the dry run of ofproto/trace, path-trace.ts). */
+  readonly registry: PortRegistry;
   private readonly ports: ReadonlyMap<number, DatapathPort>;
   private readonly onMiss: PacketPathOptions['onMiss'];
   private readonly onController: PacketPathOptions['onController'];
@@ -141,7 +177,7 @@ export class PacketPath {
   private sampleTci = 0;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
   /** The input "port" of a PACKET_OUT from OFPP_NONE or OFPP_CONTROLLER, for NORMAL (ofpp_none_bundle). */
-  private readonly noneBridgePort: BridgePort = { portNo: OFPP.NONE, vlan: TRUNK_ALL_VLANS, floods: true };
+  readonly noneBridgePort: BridgePort = { portNo: OFPP.NONE, vlan: TRUNK_ALL_VLANS, floods: true };
 
   /** Takes over the frames every port of `registry` receives. */
   constructor(registry: PortRegistry, opts: PacketPathOptions) {
@@ -174,6 +210,11 @@ export class PacketPath {
   private armSampling(portNo: number): void {
     const port = this.ports.get(portNo);
     if (port) port.sampleCountdown = port.sampleSkip = this.sampler ? this.sampler.nextSkip() : 0;
+  }
+
+  /** SET_CONFIG's OFPC_FRAG_DROP is in force. */
+  get fragmentsDropped(): boolean {
+    return this.dropFragments;
   }
 
   /** A frame received on a port. */
@@ -283,7 +324,7 @@ export class PacketPath {
   /** FLOOD (`flood` true: skipping NO_FLOOD ports) or ALL: every port but the input port. */
   flood(frame: Uint8Array, inPort: number, flood: boolean): void {
     for (const port of this.registry.list) {
-      if (port.portNo === inPort || (flood && !port.floods)) continue;
+      if (!floodsTo(port, inPort, flood)) continue;
       this.transmit(port.portNo, frame);
     }
   }
@@ -299,13 +340,19 @@ export class PacketPath {
       this.bridge.process(frame, layout, this.noneBridgePort, this.registry.list, this.sendToBridgePort, false);
   }
 
+  /** An output to the input port without IN_PORT: nothing is sent. */
+  inputSkipped(): void {
+    // nothing: the dry run (path-trace.ts) reports it
+  }
+
   /** OUTPUT:CONTROLLER. */
   toController(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void {
     if (this.packetInDisabled(inPort)) return;
     this.onController?.(frame, inPort, maxLen, reason);
   }
 
-  private packetInDisabled(inPort: number): boolean {
+  /** Nothing is sent to the controller for this input port (OFPPC_NO_PACKET_IN). */
+  packetInDisabled(inPort: number): boolean {
     const port = this.ports.get(inPort);
     return port !== undefined && (port.config & OFPPC.NO_PACKET_IN) !== 0;
   }

@@ -185,6 +185,15 @@ export class FlowTable {
     return this.store.hit(id, frameLength, this.now);
   }
 
+  /**
+   * The entry `key` would hit, counting nothing: no lookup or packet counters, no idle-time
+   * refresh, no microflow cache change (ofproto/trace's dry run).
+   */
+  find(key: FlowKey): FlowEntry | null {
+    const id = this.active.lookup(key);
+    return id < 0 ? null : (this.store.entryAt(id) ?? null);
+  }
+
   /** Removes the entries whose idle or hard timeout has passed, and returns them. */
   expire(): RemovedFlow[] {
     const now = this.now();

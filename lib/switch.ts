@@ -27,6 +27,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
+import type { PacketPath } from '../datapath/packet-path.js';
 import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
 import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
@@ -573,6 +574,21 @@ export class Switch {
    */
   setMacTableOptions(options: MacTableOptions): void {
     this.datapath.path.bridge.macs.configure(options);
+  }
+
+  /**
+   * What `ofproto/trace` needs (datapath/trace/): the packet path, which it runs as a dry run that
+   * changes nothing, and whether a packet-in would reach a controller now.
+   */
+  traceTarget(): { path: PacketPath; packetInsDelivered(): boolean } {
+    const agent = this.agent;
+    return {
+      path: this.datapath.path,
+      packetInsDelivered: () => {
+        for (const c of agent.connections) if (c.isActive) return true;
+        return false;
+      },
+    };
   }
 
   /** The MAC table's size and idle time in force. */

@@ -10,6 +10,7 @@
  *   ofproto/list               one bridge name per line
  *   bridge/dump-flows BRIDGE   every flow, hidden ones included (ofswitch has none), as OVS prints them
  *   dpif/show                  the datapath's lookup counters, then every bridge's ports
+ *   ofproto/trace BRIDGE FLOW [PACKET]  where a packet would go and why (lib/control-socket.ts)
  * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
  * process's memory.
  *
@@ -17,6 +18,7 @@
  */
 import { OFPP } from '../protocol/constants.js';
 import { formatBridgeFlow } from '../protocol/flow-format.js';
+import { registerTraceCommand } from '../lib/control-socket.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -124,4 +126,5 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
     return sw.dumpFlows().map((f) => formatBridgeFlow(f)).join('\n') + '\n';
   });
   registry.register('dpif/show', '', 0, 0, () => formatDpif(dir));
+  registerTraceCommand(registry, () => dir.bridges());
 }

@@ -85,6 +85,11 @@ export class PatchPort implements NetPort {
     return this.peer !== undefined;
   }
 
+  /** The peer a frame sent now would reach (linked, both ends open, this end up), for ofproto/trace. */
+  get receivingPeer(): PatchPort | undefined {
+    return this.peer?.onFrame !== undefined && this.adminUp ? this.peer : undefined;
+  }
+
   /** Starts receiving what the peer sends, and links with the peer if it is open and names this port. */
   open(onFrame: (frame: Uint8Array) => void): void {
     if (this.closed) throw new Error(`patch port ${this.name} is closed`);

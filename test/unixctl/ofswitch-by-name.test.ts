@@ -64,6 +64,7 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  exit                    [--cleanup]\n' +
       '  list-commands           \n' +
       '  memory/show             \n' +
+      '  ofproto/trace           {[dp_name]|bridge} odp_flow|br_flow [OPTIONS] [-generate|packet]\n' +
       '  version                 \n' +
       '  vlog/list               \n' +
       '  vlog/reopen             \n' +

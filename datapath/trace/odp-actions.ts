@@ -1,0 +1,117 @@
+/**
+ * The `Datapath actions:` line of ofproto/trace: what the traced frame really does, in Open
+ * vSwitch's datapath action syntax (odp-util.c's format_odp_actions), built from the frames the dry
+ * run outputs. As OVS commits header changes lazily (commit_odp_actions), each output is preceded
+ * by the changes between the frame as last output (at first: as received) and the frame it sends:
+ * `set(eth(src=,dst=))`, `pop_vlan` / `push_vlan(vid=,pcp=)`, `set(ipv4(src=,dst=,tos=X/0xfc))`,
+ * `set(tcp|udp(src=,dst=))`, only the fields that changed, in OVS's order; then the port.
+ * Nothing output at all is `drop`.
+ *
+ * Deliberate differences, each because ofswitch has no separate kernel datapath:
+ * - a port is its OpenFlow port number (ofswitch's datapath numbers are the OpenFlow ones; OVS
+ *   prints its datapath's own numbers, which `ovs-appctl dpif/show` maps); a port of another
+ *   bridge, reached through a patch port, is `BRIDGE:PORT`, since numbers repeat across bridges;
+ * - a packet-in is `userspace(controller(reason=R,max_len=M))` (OVS also prints its upcall pid,
+ *   recirculation id and cookie, which ofswitch does not have), and only when a controller
+ *   connection would receive it: without one the agent drops it, and so does the line.
+ */
+import { newFlowKey } from '../../flowtable/flow-key.js';
+import { IPPROTO } from '../../protocol/constants.js';
+import { formatIpv4 } from '../../protocol/flow-format.js';
+import { L3, newFrameLayout, parseFrame } from '../frame-parser.js';
+
+/** The header fields a commit compares. */
+interface Headers {
+  dst: string;
+  src: string;
+  /** The outer tag's TCI, or -1 untagged. */
+  tci: number;
+  ipv4: boolean;
+  nwSrc: number;
+  nwDst: number;
+  tos: number;
+  l4: 'tcp' | 'udp' | null;
+  tpSrc: number;
+  tpDst: number;
+}
+
+function hexBytes(f: Uint8Array, o: number): string {
+  return [...f.subarray(o, o + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+function read16(f: Uint8Array, o: number): number {
+  return (((f[o] ?? 0) << 8) | (f[o + 1] ?? 0)) >>> 0;
+}
+
+function headersOf(frame: Uint8Array): Headers {
+  const layout = parseFrame(frame, 0, newFlowKey(), newFrameLayout());
+  const l3 = layout.l3Offset;
+  const ipv4 = layout.l3Kind === L3.IPV4;
+  const l4 = layout.l4Offset >= 0 && (layout.l4Proto === IPPROTO.TCP || layout.l4Proto === IPPROTO.UDP) ? (layout.l4Proto === IPPROTO.TCP ? 'tcp' : 'udp') : null;
+  return {
+    dst: hexBytes(frame, 0),
+    src: hexBytes(frame, 6),
+    tci: layout.vlanOffset >= 0 ? read16(frame, layout.vlanOffset + 2) : -1,
+    ipv4,
+    nwSrc: ipv4 ? ((read16(frame, l3 + 12) << 16) | read16(frame, l3 + 14)) >>> 0 : 0,
+    nwDst: ipv4 ? ((read16(frame, l3 + 16) << 16) | read16(frame, l3 + 18)) >>> 0 : 0,
+    tos: ipv4 ? (frame[l3 + 1] ?? 0) : 0,
+    l4,
+    tpSrc: l4 !== null ? read16(frame, layout.l4Offset) : 0,
+    tpDst: l4 !== null ? read16(frame, layout.l4Offset + 2) : 0,
+  };
+}
+
+export class DatapathActions {
+  private readonly actions: string[] = [];
+  private base: Headers;
+
+  /** `frame`: the frame as received, the base of the first commit. */
+  constructor(frame: Uint8Array) {
+    this.base = headersOf(frame);
+  }
+
+  /** The frame leaves through `port` (as the line names it). */
+  output(port: string, frame: Uint8Array): void {
+    this.commit(headersOf(frame));
+    this.actions.push(port);
+  }
+
+  /** A packet-in of `frame`. */
+  controller(reason: number, maxLen: number, frame: Uint8Array): void {
+    this.commit(headersOf(frame));
+    this.actions.push(`userspace(controller(reason=${reason}${maxLen > 0 ? `,max_len=${maxLen}` : ''}))`);
+  }
+
+  /** The line's text after `Datapath actions: `. */
+  text(): string {
+    return this.actions.length === 0 ? 'drop' : this.actions.join(',');
+  }
+
+  private commit(h: Headers): void {
+    const b = this.base;
+    const out = this.actions;
+    const eth: string[] = [];
+    if (h.src !== b.src) eth.push(`src=${h.src}`);
+    if (h.dst !== b.dst) eth.push(`dst=${h.dst}`);
+    if (eth.length > 0) out.push(`set(eth(${eth.join(',')}))`);
+    if (h.tci !== b.tci) {
+      if (b.tci >= 0) out.push('pop_vlan');
+      if (h.tci >= 0) out.push(`push_vlan(vid=${h.tci & 0x0fff},pcp=${h.tci >>> 13})`);
+    }
+    if (h.ipv4 && b.ipv4) {
+      const ip: string[] = [];
+      if (h.nwSrc !== b.nwSrc) ip.push(`src=${formatIpv4(h.nwSrc)}`);
+      if (h.nwDst !== b.nwDst) ip.push(`dst=${formatIpv4(h.nwDst)}`);
+      if ((h.tos & 0xfc) !== (b.tos & 0xfc)) ip.push(`tos=0x${(h.tos & 0xfc).toString(16)}/0xfc`);
+      if (ip.length > 0) out.push(`set(ipv4(${ip.join(',')}))`);
+    }
+    if (h.l4 !== null && h.l4 === b.l4) {
+      const tp: string[] = [];
+      if (h.tpSrc !== b.tpSrc) tp.push(`src=${h.tpSrc}`);
+      if (h.tpDst !== b.tpDst) tp.push(`dst=${h.tpDst}`);
+      if (tp.length > 0) out.push(`set(${h.l4}(${tp.join(',')}))`);
+    }
+    this.base = h;
+  }
+}
