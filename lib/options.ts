@@ -29,6 +29,7 @@ import {
 } from '../protocol/constants.js';
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import type { MirrorSpec } from './switch.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -85,6 +86,8 @@ export interface SwitchOptions {
   readonly macAgingTime?: number | undefined;
   /** The flow journal's file (the table survives a restart); none when undefined. */
   readonly flowJournal?: string | undefined;
+  /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
+  readonly mirrors?: readonly MirrorSpec[] | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -135,6 +138,7 @@ interface RawSettings {
   macAgingTime?: number;
   /** false: --no-flow-journal. */
   flowJournal?: string | false;
+  mirrors?: MirrorSpec[];
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -321,6 +325,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'flowJournal':
         settings.flowJournal = parseJournalPath(str(key, value));
         break;
+      case 'mirrors':
+        settings.mirrors = list(key, value).map((m) => mirrorFromObject(path, m));
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -332,6 +339,60 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
 export function parseJournalPath(text: string): string {
   if (text === '') throw new UsageError('--flow-journal: the file name is empty');
   return text;
+}
+
+/**
+ * A mirror of the config file: {"name", "selectAll", "selectSrcPorts", "selectDstPorts",
+ * "selectVlans", "outputPort", "outputVlan"}, the Mirror table's columns; ports by name.
+ */
+function mirrorFromObject(path: string, m: unknown): MirrorSpec {
+  const where = `--config ${path}: mirrors`;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new UsageError(`${where}: a mirror must be an object`);
+  const o = m as Record<string, unknown>;
+  const name = o['name'];
+  if (typeof name !== 'string' || name === '') throw new UsageError(`${where}: a mirror needs a "name"`);
+  const names = (key: string): string[] => {
+    const v = o[key];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UsageError(`${where}: ${name}: "${key}" must be a list of port names`);
+    return v as string[];
+  };
+  const vlan = (key: string, v: unknown, min: number): number => {
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > 4095) throw new UsageError(`${where}: ${name}: "${key}" ${JSON.stringify(v)} is not a VLAN (${min}..4095)`);
+    return v as number;
+  };
+  let spec: { -readonly [K in keyof MirrorSpec]: MirrorSpec[K] } = { name };
+  for (const [key, value] of Object.entries(o)) {
+    switch (key) {
+      case 'name':
+        break;
+      case 'selectAll':
+        if (typeof value !== 'boolean') throw new UsageError(`${where}: ${name}: "selectAll" must be true or false`);
+        spec = { ...spec, selectAll: value };
+        break;
+      case 'selectSrcPorts':
+        spec = { ...spec, selectSrcPorts: names(key) };
+        break;
+      case 'selectDstPorts':
+        spec = { ...spec, selectDstPorts: names(key) };
+        break;
+      case 'selectVlans':
+        if (!Array.isArray(value)) throw new UsageError(`${where}: ${name}: "selectVlans" must be a list of VLANs`);
+        spec = { ...spec, selectVlans: value.map((v) => vlan(key, v, 0)) };
+        break;
+      case 'outputPort':
+        if (typeof value !== 'string' || value === '') throw new UsageError(`${where}: ${name}: "outputPort" must be a port name`);
+        spec = { ...spec, outputPort: value };
+        break;
+      case 'outputVlan':
+        spec = { ...spec, outputVlan: vlan(key, value, 1) };
+        break;
+      default:
+        throw new UsageError(`${where}: ${name}: unknown setting "${key}"`);
+    }
+  }
+  if ((spec.outputPort === undefined) === (spec.outputVlan === undefined))
+    throw new UsageError(`${where}: ${name}: needs exactly one of "outputPort" and "outputVlan"`);
+  return spec;
 }
 
 function portFromObject(path: string, p: unknown): PortOption {
@@ -372,7 +433,10 @@ const CONFIG_HELP = `
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
    "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
-   "flowJournal":"/var/lib/ofswitch/flows"}
+   "flowJournal":"/var/lib/ofswitch/flows",
+   "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
+A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
+"outputVlan" instead of "outputPort" (the Mirror table's columns).
 Options given on the command line win over the file's.
 `;
 
@@ -547,6 +611,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),
       ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
+      ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
     },
   };
 }

@@ -457,6 +457,9 @@ export const IPPROTO = {
 
 // ---- Open vSwitch behaviour the datapath copies (not OpenFlow's) ---------------------------------
 
+/** Most mirrors a bridge has (ofproto.h MAX_MIRRORS: one bit each in a mirror_mask_t). */
+export const MAX_MIRRORS = 32;
+
 /** enum port_vlan_mode (ofproto.h): how NORMAL maps a port's 802.1Q tags to VLANs; Port.vlan_mode. */
 export const PORT_VLAN = {
   ACCESS: 0,
