@@ -10,9 +10,13 @@
  *   ignores it), `other_config:hwaddr`, `other_config:mac-table-size` and `mac-aging-time` (read
  *   as OVS's smap_get_int reads them: a decimal int; 0 or anything else is the default, with a
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
- *   it, the largest), `datapath_type` (recorded only). The columns of features
- *   still to come (mirrors, netflow, sflow, ipfix, stp_enable, rstp_enable) are listed in
+ *   it, the largest), `datapath_type` (recorded only), `mirrors`. The columns of features
+ *   still to come (netflow, sflow, ipfix, stp_enable, rstp_enable) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
+ * - Mirror: `name`, `select_all`, `select_src_port`, `select_dst_port` and `output_port` (weak
+ *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
+ *   is not supported (a problem: copies are not truncated). Whether the ports are this bridge's
+ *   is the switch's to check (Switch.setMirrors), as bridge.c's mirror_configure does.
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
  *   `ofport` as last written, so a restarted daemon gives every port its old number back.
@@ -42,6 +46,7 @@ export const MONITORED_TABLES = {
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
   ],
+  Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen', 'statistics'],
   Controller: [
     'target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'controller_rate_limit', 'controller_burst_limit',
     'is_connected', 'role', 'status',
@@ -84,6 +89,18 @@ export interface ControllerConfig {
   readonly burstLimit: number | null;
 }
 
+/** A Mirror row, its ports by the Port rows' names. */
+export interface MirrorConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly selectAll: boolean;
+  readonly selectSrcPorts: readonly string[];
+  readonly selectDstPorts: readonly string[];
+  readonly selectVlans: readonly number[];
+  readonly outputPort: string | null;
+  readonly outputVlan: number | null;
+}
+
 export interface BridgeConfig {
   readonly uuid: string;
   readonly name: string;
@@ -98,6 +115,8 @@ export interface BridgeConfig {
   readonly datapathType: string;
   readonly controllers: readonly ControllerConfig[];
   readonly ports: readonly PortConfig[];
+  /** The `mirrors` column's rows, in name order. */
+  readonly mirrors: readonly MirrorConfig[];
   /** Columns set on the row for features ofswitch does not have yet. */
   readonly unsupported: readonly string[];
 }
@@ -117,7 +136,7 @@ export interface SystemConfig {
 }
 
 /** Columns of features that come with later issues: set, they are ignored with one log line. */
-const LATER_FEATURES = ['mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
+const LATER_FEATURES = ['netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
 
 const DPID = /^[0-9a-fA-F]{16}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -209,6 +228,11 @@ function readBridge(
     portOwner.set(p._uuid, name);
     ports.push(readPort(db, p, ifaceOwner, problems, name));
   }
+  const mirrors = strings(row['mirrors'])
+    .map((u) => db.table('Mirror').get(u))
+    .filter((r): r is Row => r !== undefined)
+    .map((m) => readMirror(db, m, name, problems))
+    .sort((a, b) => byName(a, b) || (a.uuid < b.uuid ? -1 : 1));
   const unsupported = LATER_FEATURES.filter((c) => isSet(row[c]));
   return {
     uuid: row._uuid,
@@ -222,7 +246,30 @@ function readBridge(
     datapathType: str(row['datapath_type']) ?? '',
     controllers,
     ports,
+    mirrors,
     unsupported,
+  };
+}
+
+function readMirror(db: ConfigSource, row: Row, bridge: string, problems: ConfigProblem[]): MirrorConfig {
+  const name = String(row['name'] ?? '');
+  const portNames = (d: Datum | undefined): string[] =>
+    (typeof d === 'string' ? [d] : strings(d))
+      .map((u) => db.table('Port').get(u))
+      .filter((r): r is Row => r !== undefined)
+      .map((r) => String(r['name']))
+      .sort();
+  const vlans = Array.isArray(row['select_vlan']) ? row['select_vlan'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
+  if (isSet(row['snaplen'])) problems.push({ bridge, message: `mirror ${name}: snaplen is not supported: mirrored frames are not truncated` });
+  return {
+    uuid: row._uuid,
+    name,
+    selectAll: row['select_all'] === true,
+    selectSrcPorts: portNames(row['select_src_port']),
+    selectDstPorts: portNames(row['select_dst_port']),
+    selectVlans: vlans,
+    outputPort: portNames(row['output_port'])[0] ?? null,
+    outputVlan: int(row['output_vlan']),
   };
 }
 

@@ -8,7 +8,8 @@
  * remove the interfaces that went away or whose type or options changed; add the new ones (those
  * with an `ofport_request` first, so requests win over numbers given back after a restart); update
  * VLAN roles; fail mode; controllers (active `tcp:`/`unix:` targets) and services (`ptcp:`/`punix:`
- * targets, listeners); datapath id; the MAC table's size and idle time. Bridges no longer in the database are closed.
+ * targets, listeners); datapath id; the MAC table's size and idle time; port mirrors (Mirror rows,
+ * their ports named by the Port rows' first interfaces). Bridges no longer in the database are closed.
  *
  * Internal interfaces are recorded in the run directory (internal-record.ts): after its first
  * reconfiguration a restarted daemon deletes those a killed one left that are no longer configured.
@@ -34,6 +35,7 @@ import {
   canonicalControllerTarget,
   createSwitch,
   removeInternalPair,
+  type MirrorSpec,
   type PortConfig as SwitchPortConfig,
   type PortView,
   type Switch,
@@ -72,6 +74,8 @@ export class RunningBridge {
   readonly interfaces = new Map<string, RunningInterface>(); // by interface name
   readonly services = new Set<string>(); // listener targets from Controller rows
   mgmtTarget: string | null = null;
+  /** The mirrors last given to the switch (JSON), so that a round changing nothing leaves them. */
+  appliedMirrors = '[]';
   /** The port number allocatePort handed out last, and when each freed number was freed (ms). */
   allocCursor = 0;
   readonly freedAt = new Map<number, number>();
@@ -333,7 +337,36 @@ export class Reconciler {
         idleSeconds: want.macAgingTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME,
       });
     }
+    this.applyMirrors(running, want);
     running.applied = want;
+  }
+
+  /**
+   * The Bridge `mirrors` column: handed to the switch whenever the rows or the bridge's ports
+   * change (the switch logs what OVS logs for a mirror it cannot create; each Mirror row's UUID
+   * keeps its counters).
+   */
+  private applyMirrors(running: RunningBridge, want: BridgeConfig): void {
+    const ifaceOf = new Map(want.ports.map((p) => [p.name, p.interfaces[0]?.name ?? p.name]));
+    const nameOf = (port: string): string => ifaceOf.get(port) ?? port;
+    const specs: MirrorSpec[] = want.mirrors.map((m) => ({
+      id: m.uuid,
+      name: m.name,
+      selectAll: m.selectAll,
+      selectSrcPorts: m.selectSrcPorts.map(nameOf),
+      selectDstPorts: m.selectDstPorts.map(nameOf),
+      selectVlans: m.selectVlans,
+      ...(m.outputPort !== null ? { outputPort: nameOf(m.outputPort) } : {}),
+      ...(m.outputVlan !== null ? { outputVlan: m.outputVlan } : {}),
+    }));
+    const key = JSON.stringify(specs);
+    if (key === running.appliedMirrors) return; // ports coming and going are the switch's to follow
+    try {
+      running.sw.setMirrors(specs);
+      running.appliedMirrors = key;
+    } catch (err) {
+      this.log.warn('cannot set the mirrors', { bridge: want.name, err: (err as Error).message });
+    }
   }
 
   private applyPorts(running: RunningBridge, want: BridgeConfig): void {
