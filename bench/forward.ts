@@ -25,7 +25,10 @@
  * benchmark fails). Switches run in alternating order (A B, B A, A B), `--runs` times each
  * (default 3); the median and the range are reported.
  *
- *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --json]
+ * `--mirror`: every run has a third host and a select_all port mirror (OVS's Mirror table) to it,
+ * so every frame is also copied to the mirror port: the cost of mirroring, beside a run without.
+ *
+ *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --mirror] [-- --json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +39,8 @@ import { SWITCHES, SWITCH_LABEL, startSwitch, type SwitchName } from './switches
 
 const ARGS = benchArgs(4, { 'cpu-rate': 100_000 });
 const CPU_RATE = ARGS['cpu-rate'];
+/** A select_all mirror to a third host in every run. */
+const MIRROR = process.argv.includes('--mirror');
 
 interface Case {
   readonly name: string;
@@ -72,9 +77,9 @@ function checkNoExtraFrames(m: Measurement, what: string): void {
 }
 
 async function runOnce(c: Case, name: SwitchName): Promise<Run> {
-  const rig = new TrafgenRig(name === 'ofswitch' ? 'fw' : 'fo', { switchNamespace: true });
+  const rig = new TrafgenRig(name === 'ofswitch' ? 'fw' : 'fo', { switchNamespace: true, extraHosts: MIRROR ? 1 : 0 });
   try {
-    const sw = await startSwitch(name, rig);
+    const sw = await startSwitch(name, rig, MIRROR ? { mirrorPort: rig.extra[0]!.port } : {});
     const flowFile = join(rig.workDir, 'flows.txt');
     writeFileSync(flowFile, `${c.flows.join('\n')}\n`);
     sw.ofctl('add-flows', flowFile);
@@ -105,7 +110,7 @@ interface SwitchResult {
 
 async function main(): Promise<void> {
   log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
-    'trafgen on CPU 0, switch on CPU 1');
+    `trafgen on CPU 0, switch on CPU 1${MIRROR ? '; a select_all mirror to a third host' : ''}`);
   const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];
   for (const c of CASES) {
     log(`${c.name}: ${c.description}`);
@@ -141,7 +146,7 @@ async function main(): Promise<void> {
     });
   }
   if (ARGS.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, node: process.version, cases }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, mirror: MIRROR, node: process.version, cases }, null, 2)}\n`);
     return;
   }
   for (const c of cases) {

@@ -12,7 +12,7 @@
  * `pid` is the process whose CPU time is the switch's (node; ovs-vswitchd).
  */
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type TrafgenRig, inNs, sh, sleep, waitFor } from './trafgen-rig.js';
@@ -58,6 +58,11 @@ export interface SwitchOptions {
    * ofswitch: 10,000/s per kind, lib/packet-in-scheduler.ts).
    */
   controllerRateLimit?: number;
+  /**
+   * A select_all port mirror (OVS's Mirror table) to this port of the rig (an `extra` host's),
+   * added after `extraPorts`: ofswitch through its --config "mirrors", Open vSwitch through ovs-vsctl.
+   */
+  mirrorPort?: string;
 }
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
@@ -113,11 +118,17 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
   const sw = rig.ns.sw as string;
   const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
   if (options.controllerRateLimit !== undefined) controller.push('--controller-rate-limit', String(options.controllerRateLimit));
+  const mirror: string[] = [];
+  if (options.mirrorPort !== undefined) {
+    const config = join(rig.workDir, 'mirror.json');
+    writeFileSync(config, JSON.stringify({ mirrors: [{ name: 'm0', selectAll: true, outputPort: options.mirrorPort }] }));
+    mirror.push('--port', options.mirrorPort, '--config', config);
+  }
   const proc = rig.track(
     spawn(
       'ip',
       ['netns', 'exec', sw, 'taskset', '-c', SWITCH_CPU, process.execPath, CLI, '--port', rig.ports.a, '--port', rig.ports.b,
-        ...(options.extraPorts ?? []).flatMap((p) => ['--port', p]), '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
+        ...(options.extraPorts ?? []).flatMap((p) => ['--port', p]), ...mirror, '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     ),
   );
@@ -183,6 +194,12 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
       '--', 'add-port', BRIDGE, rig.ports.a, '--', 'set', 'interface', rig.ports.a, 'ofport_request=1',
       '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2',
       ...(options.extraPorts ?? []).flatMap((p, i) => ['--', 'add-port', BRIDGE, p, '--', 'set', 'interface', p, `ofport_request=${i + 3}`])]);
+    if (options.mirrorPort !== undefined) {
+      const m = options.mirrorPort;
+      inSw('ovs-vsctl', [...vsctl, 'add-port', BRIDGE, m, '--', 'set', 'interface', m, `ofport_request=${(options.extraPorts?.length ?? 0) + 3}`,
+        '--', '--id=@p', 'get', 'port', m, '--', '--id=@m', 'create', 'mirror', 'name=m0', 'select-all=true', 'output-port=@p',
+        '--', 'add', 'bridge', BRIDGE, 'mirrors', '@m']);
+    }
     if (options.controllerPort !== undefined) {
       inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
       if (options.controllerRateLimit !== undefined)
