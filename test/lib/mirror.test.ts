@@ -272,3 +272,27 @@ t.test('MirrorSet checks its rules', async (t) => {
   set.end(); // unbalanced end: nothing under way
   t.equal(set.reserves(9), true);
 });
+
+t.test('a frame that comes back through patch ports is a new packet; the one it came back inside keeps its state', async (t) => {
+  const sw1 = createSwitch({ linkPollMs: 0, failMode: 'secure' });
+  const sw2 = createSwitch({ linkPollMs: 0, failMode: 'secure' });
+  t.teardown(async () => {
+    await sw1.close();
+    await sw2.close();
+  });
+  const m = sw1.addPort({ name: 'm', type: 'memory', ofport: 1 });
+  const mon = sw1.addPort({ name: 'mon', type: 'memory', ofport: 2 });
+  sw1.addPort({ name: 'pa1', type: 'patch', ofport: 3, options: { peer: 'pb1' } });
+  sw1.addPort({ name: 'pa2', type: 'patch', ofport: 4, options: { peer: 'pb2' } });
+  sw2.addPort({ name: 'pb1', type: 'patch', ofport: 1, options: { peer: 'pa1' } });
+  sw2.addPort({ name: 'pb2', type: 'patch', ofport: 2, options: { peer: 'pa2' } });
+  // sw1: m -> pa1, then pa2; sw2 sends what comes by pb1 back by pb2, into sw1 by pa2 (dropped there).
+  sw1.addFlow({ match: { inPort: 1 }, actions: [{ output: 3 }, { output: 4 }] });
+  sw2.addFlow({ match: { inPort: 1 }, actions: [{ output: 2 }] });
+  t.same(sw1.setMirrors([{ name: 'x', selectSrcPorts: ['m', 'pa2'], selectDstPorts: ['pa2'], outputPort: 'mon' }]), []);
+  let copies = 0;
+  mon.device.on('frame', () => void copies++);
+  m.device.inject(udp(A, B));
+  t.equal(copies, 2, 'one copy as it entered by m, one as it came back by pa2; none as the first left by pa2 (already mirrored)');
+  t.match(sw1.mirrors(), [{ txPackets: 2 }]);
+});
