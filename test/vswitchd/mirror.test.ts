@@ -6,8 +6,8 @@
  * select_vlan with RSPAN (output_vlan: the copies arrive tagged on a trunk, untagged on an access
  * port of that VLAN); the mirror host's own traffic goes nowhere; `statistics` is written back and
  * read with `ovs-vsctl list mirror`; a mirror whose output port is not on the bridge is not made
- * (the log says so, as ovs-vswitchd's). The same src/dst scenario runs on Open vSwitch in userspace
- * (under /tmp/ovs-userspace.lock) and tcpdump must see the same there.
+ * (the log says so, as ovs-vswitchd's). The same src/dst and RSPAN scenarios run on Open vSwitch
+ * in userspace (under /tmp/ovs-userspace.lock) and tcpdump must see the same there.
  */
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
@@ -176,45 +176,56 @@ t.test('select_all: every frame once; the mirror host\'s own traffic goes nowher
   await ping(t, mon, h1, 2);
 });
 
+/**
+ * RSPAN: VLAN 10's frames (select_vlan=10) copied to VLAN 99. a, b on VLAN 10 and c, d on VLAN 20
+ * ping each other; a trunk host and an access host of VLAN 99 count the copies.
+ */
+async function rspanScenario(t: Test, target: Target, tag: string, net: number): Promise<{ trunk: string[]; access: string[] }> {
+  const a = await addHost(t, `${tag}a`, { ip: `10.${net}.0.1/24` });
+  const b = await addHost(t, `${tag}b`, { ip: `10.${net}.0.2/24` });
+  const c = await addHost(t, `${tag}c`, { ip: `10.${net}.1.1/24` });
+  const d = await addHost(t, `${tag}d`, { ip: `10.${net}.1.2/24` });
+  const trunk = await addHost(t, `${tag}t`);
+  const access = await addHost(t, `${tag}v`);
+  const br = target.bridge;
+  const ports: [TestHost, string][] = [[a, 'tag=10'], [b, 'tag=10'], [c, 'tag=20'], [d, 'tag=20'], [trunk, 'trunks=10,20,99'], [access, 'tag=99']];
+  for (const [h, vlan] of ports) {
+    await target.attach(h);
+    await target.vsctl(['add-port', br, h.port, vlan]);
+  }
+  await neighbours(a, b);
+  await neighbours(c, d);
+  await target.vsctl([
+    '--', '--id=@m', 'create', 'mirror', 'name=r10', 'select-all=true', 'select-vlan=10', 'output-vlan=99',
+    '--', 'add', 'bridge', br, 'mirrors', '@m',
+  ]);
+  const onTrunk = await capture(t, trunk, ['vlan', '99']);
+  const onAccess = await capture(t, access, ['icmp']);
+  await ping(t, a, b);
+  await ping(t, c, d);
+  return { trunk: await onTrunk.stop(), access: await onAccess.stop() };
+}
+
+function checkRspan(t: Test, seen: { trunk: string[]; access: string[] }, net: number, who: string): void {
+  t.equal(requests(seen.trunk), PINGS, `${who}the trunk saw VLAN 10's echo requests once each, tagged 99`);
+  t.equal(replies(seen.trunk), PINGS, `${who}and its replies`);
+  t.ok(seen.trunk.every((l) => /vlan 99,/.test(l)), `${who}every copy carries VLAN 99`);
+  t.notOk(seen.trunk.some((l) => l.includes(`10.${net}.1.`)), `${who}nothing of VLAN 20`);
+  t.equal(requests(seen.access) + replies(seen.access), 2 * PINGS, `${who}the access port of VLAN 99 saw the same copies`);
+  t.ok(seen.access.every((l) => !/vlan/.test(l)), `${who}untagged`);
+  t.notOk(seen.access.some((l) => l.includes(`10.${net}.1.`)), `${who}nothing of VLAN 20 there either`);
+}
+
 t.test('select_vlan with RSPAN: output_vlan copies tagged on a trunk, untagged on an access port of that VLAN', async (t) => {
   const rig = await startDaemonRig(t);
   const br = uniqueName('rbr');
   rig.owns(br);
   await rig.vsctl(['add-br', br], { wait: true });
-  const a = await addHost(t, 'ra', { ip: '10.85.0.1/24' });
-  const b = await addHost(t, 'rb', { ip: '10.85.0.2/24' });
-  const c = await addHost(t, 'rc', { ip: '10.85.1.1/24' });
-  const d = await addHost(t, 'rd', { ip: '10.85.1.2/24' });
-  const trunk = await addHost(t, 'rt');
-  const access = await addHost(t, 'rv');
-  await rig.vsctl(['add-port', br, a.port, 'tag=10'], { wait: true });
-  await rig.vsctl(['add-port', br, b.port, 'tag=10'], { wait: true });
-  await rig.vsctl(['add-port', br, c.port, 'tag=20'], { wait: true });
-  await rig.vsctl(['add-port', br, d.port, 'tag=20'], { wait: true });
-  await rig.vsctl(['add-port', br, trunk.port, 'trunks=10,20,99'], { wait: true });
-  await rig.vsctl(['add-port', br, access.port, 'tag=99'], { wait: true });
-  await neighbours(a, b);
-  await neighbours(c, d);
-  await rig.vsctl([
-    '--', '--id=@m', 'create', 'mirror', 'name=r10', 'select-all=true', 'select-vlan=10', 'output-vlan=99',
-    '--', 'add', 'bridge', br, 'mirrors', '@m',
-  ], { wait: true });
-  const onTrunk = await capture(t, trunk, ['vlan', '99']);
-  const onAccess = await capture(t, access, ['icmp']);
-  await ping(t, a, b);
-  await ping(t, c, d);
-  const trunkLines = await onTrunk.stop();
-  const accessLines = await onAccess.stop();
-  t.equal(requests(trunkLines), PINGS, 'the trunk saw VLAN 10\'s echo requests once each, tagged 99');
-  t.equal(replies(trunkLines), PINGS, 'and its replies');
-  t.ok(trunkLines.every((l) => /vlan 99,/.test(l)), 'every copy carries VLAN 99');
-  t.notOk(trunkLines.some((l) => l.includes('10.85.1.')), 'nothing of VLAN 20');
-  t.equal(requests(accessLines) + replies(accessLines), 2 * PINGS, 'the access port of VLAN 99 saw the same copies');
-  t.ok(accessLines.every((l) => !/vlan/.test(l)), 'untagged');
-  t.notOk(accessLines.some((l) => l.includes('10.85.1.')), 'nothing of VLAN 20 there either');
+  const vsctl = (args: string[]): Promise<string> => rig.vsctl(args, { wait: true });
+  checkRspan(t, await rspanScenario(t, { vsctl, attach: async () => undefined, bridge: br }, 'r', 85), 85, '');
 });
 
-t.test('Open vSwitch in userspace: the same two mirrors, the same frames seen', async (t) => {
+t.test('Open vSwitch in userspace: the same two mirrors and the same RSPAN, the same frames seen', async (t) => {
   // Run under flock /tmp/ovs-userspace.lock (only one userspace Open vSwitch on the machine).
   const ovs = await startOvsUserspace(t, { tag: 'mref' });
   const br = 'br0';
@@ -232,4 +243,8 @@ t.test('Open vSwitch in userspace: the same two mirrors, the same frames seen', 
   t.equal(seen.m1.length + seen.m2.length, 2 * PINGS, 'OVS: nothing else');
   const show = await ovs.tryAppctl(['bridge/dump-flows', br]);
   assertRan(t, show, 'ovs-appctl bridge/dump-flows');
+  // RSPAN on a second bridge of the same Open vSwitch.
+  const br1 = 'br1';
+  await ovs.vsctl(['add-br', br1, '--', 'set', 'bridge', br1, 'datapath_type=netdev']);
+  checkRspan(t, await rspanScenario(t, { vsctl: (a) => ovs.vsctl(a), attach, bridge: br1 }, 'ro', 88), 88, 'OVS: ');
 });
