@@ -682,6 +682,7 @@ export class Switch {
     for (const spec of this.mirrorSpecs) {
       const { name } = spec;
       let outputPort: number | null = null;
+      let outputVlan: number | null = null;
       if (spec.outputPort !== undefined) {
         const record = this.portsByName.get(spec.outputPort);
         if (!record) {
@@ -690,7 +691,9 @@ export class Switch {
         }
         outputPort = record.ofport;
         if (spec.outputVlan !== undefined) problems.push({ level: 'error', text: `mirror ${name} specifies both output port and output vlan; ignoring output vlan` });
-      } else if (spec.outputVlan === undefined) {
+      } else if (spec.outputVlan !== undefined) {
+        outputVlan = spec.outputVlan;
+      } else {
         problems.push({ level: 'error', text: `mirror ${name} does not specify output; ignoring` });
         continue;
       }
@@ -708,7 +711,7 @@ export class Switch {
         dstPorts: selectAll ? [] : ofportsOf(name, spec.selectDstPorts),
         vlans: spec.selectVlans ?? [],
         outputPort,
-        outputVlan: outputPort === null ? (spec.outputVlan ?? null) : null,
+        outputVlan,
         counters,
       });
       this.mirrorCounters.set(id, counters);

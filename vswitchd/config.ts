@@ -252,7 +252,7 @@ function readBridge(
 }
 
 function readMirror(db: ConfigSource, row: Row, bridge: string, problems: ConfigProblem[]): MirrorConfig {
-  const name = String(row['name'] ?? '');
+  const name = String(row['name']);
   const portNames = (d: Datum | undefined): string[] =>
     (typeof d === 'string' ? [d] : strings(d))
       .map((u) => db.table('Port').get(u))

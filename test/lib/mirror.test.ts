@@ -268,9 +268,15 @@ t.test('MirrorSet checks its rules', async (t) => {
   t.throws(() => new MirrorSet([{ ...rule, outputVlan: 4096 }], ports, () => undefined), /1\.\.4095/);
   t.throws(() => new MirrorSet([{ ...rule, outputVlan: 5, vlans: [-1] }], ports, () => undefined), /not a VLAN/);
   t.throws(() => new MirrorSet(Array.from({ length: 33 }, () => ({ ...rule, outputVlan: 5 })), ports, () => undefined), /at most 32/);
-  const set = new MirrorSet([{ ...rule, outputPort: 9 }], ports, () => undefined);
+  const sent: number[] = [];
+  const set = new MirrorSet([{ ...rule, outputPort: 9 }], ports, (portNo) => void sent.push(portNo));
   set.end(); // unbalanced end: nothing under way
   t.equal(set.reserves(9), true);
+  set.begin(60);
+  set.ingress({ portNo: 1, floods: true, vlan: { mode: 1, vlan: -1, trunks: null } }, udp(A, B));
+  set.end();
+  t.same(sent, [], 'an output port the ports no longer have: nothing sent');
+  t.same(counters, { txPackets: 1, txBytes: 60 }, 'counted as OVS counts it (the output is looked up after)');
 });
 
 t.test('a frame that comes back through patch ports is a new packet; the one it came back inside keeps its state', async (t) => {

@@ -31,8 +31,10 @@ t.test('a mirror made, changed and removed with ovs-vsctl; statistics written ba
     '--', '--id=@m', 'create', 'mirror', 'name=m0', 'select-src-port=@h1', 'output-port=@p',
     '--', 'add', 'bridge', br, 'mirrors', '@m',
   ]);
+  // A second mirror without an output: not made (and never given statistics).
+  await vsctl(['--', '--id=@m', 'create', 'mirror', 'name=nowhere', 'select-all=true', '--', 'add', 'bridge', br, 'mirrors', '@m']);
   const sw = daemon.reconciler.bridges.get(br)?.sw;
-  t.match(sw?.mirrors(), [{ name: 'm0', active: true, txPackets: 0 }], 'the switch runs the mirror');
+  t.match(sw?.mirrors(), [{ name: 'm0', active: true, txPackets: 0 }, { name: 'nowhere', active: false }], 'the switch runs the mirror, not the one without output');
 
   const stats = async (): Promise<string> => (await db.vsctl(['get', 'mirror', 'm0', 'statistics'])).trim();
   const ping = await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', h2.ip], h1.ns);
@@ -46,6 +48,7 @@ t.test('a mirror made, changed and removed with ovs-vsctl; statistics written ba
   t.equal(again.code, 0, 'h1 pings h2 twice more');
   await waitUntil(async () => (await stats()) === '{tx_bytes=686, tx_packets=7}', 'statistics {tx_bytes=686, tx_packets=7}', 10_000);
   t.pass('select_all: requests and replies counted (3 + 2 x 2)');
+  t.equal((await db.vsctl(['get', 'mirror', 'nowhere', 'statistics'])).trim(), '{}', 'the mirror that was not made has no statistics');
 
   await vsctl(['clear', 'bridge', br, 'mirrors']);
   t.same(sw?.mirrors(), [], 'removed');
