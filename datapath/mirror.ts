@@ -32,7 +32,7 @@
  *
  * `snaplen` and `filter` (OVS 3.4) are not implemented. At most 32 mirrors per bridge (MAX_MIRRORS).
  */
-import { MAX_MIRRORS } from '../protocol/constants.js';
+import { ETH_ADDR_RESERVED, MAX_MIRRORS } from '../protocol/constants.js';
 import { carriesVlan, frameForPort, hasVlanTag, vlanOnPort, type BridgePort } from './normal.js';
 
 export { MAX_MIRRORS };
@@ -72,13 +72,8 @@ interface CompiledMirror {
   readonly counters: MirrorCounters;
 }
 
-/** Destination MACs never mirrored to a VLAN (packets.c eth_addr_is_reserved). */
-const RESERVED_MACS: ReadonlySet<number> = new Set([
-  ...Array.from({ length: 16 }, (_, i) => 0x0180c2000000 + i), // STP, pause frames and other IEEE protocols
-  0x00e02b000000, 0x00e02b000004, 0x00e02b000006, // Extreme's EDP, EAPS
-  0x01000c000000, 0x01000ccccccc, 0x01000ccccccd, 0x01000ccdcdcd, // Cisco's ISL, CDP/VTP..., PVST+, Uplink Fast
-  ...Array.from({ length: 8 }, (_, i) => 0x01000cccccc0 + i), // Cisco CFM
-]);
+/** Destination MACs never mirrored to a VLAN. */
+const RESERVED_MACS: ReadonlySet<number> = new Set(ETH_ADDR_RESERVED);
 
 function destinationMac(f: Uint8Array): number {
   return ((f[0] as number) * 0x10000 + ((f[1] as number) << 8 | (f[2] as number))) * 0x1000000 + (((f[3] as number) << 16) | ((f[4] as number) << 8) | (f[5] as number));
