@@ -29,7 +29,10 @@
  * namespace, OVS's other defaults: ovs-vsctl create sflow for Open vSwitch, the --config file's
  * sflow object for ofswitch): run it beside a run without to see what sampling costs.
  *
- *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --sflow N] [-- --json]
+ * `--mirror`: every run has a third host and a select_all port mirror (OVS's Mirror table) to it,
+ * so every frame is also copied to the mirror port: the cost of mirroring, beside a run without.
+ *
+ *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --sflow N] [-- --mirror] [-- --json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +45,8 @@ const ARGS = benchArgs(4, { 'cpu-rate': 100_000, sflow: 0 });
 const CPU_RATE = ARGS['cpu-rate'];
 /** sFlow sampling rate (0: no sFlow). */
 const SFLOW = Math.round(ARGS.sflow);
+/** A select_all mirror to a third host in every run. */
+const MIRROR = process.argv.includes('--mirror');
 
 interface Case {
   readonly name: string;
@@ -78,9 +83,12 @@ function checkNoExtraFrames(m: Measurement, what: string): void {
 }
 
 async function runOnce(c: Case, name: SwitchName): Promise<Run> {
-  const rig = new TrafgenRig(name === 'ofswitch' ? 'fw' : 'fo', { switchNamespace: true });
+  const rig = new TrafgenRig(name === 'ofswitch' ? 'fw' : 'fo', { switchNamespace: true, extraHosts: MIRROR ? 1 : 0 });
   try {
-    const sw = await startSwitch(name, rig, SFLOW > 0 ? { sflowSampling: SFLOW } : {});
+    const sw = await startSwitch(name, rig, {
+      ...(SFLOW > 0 ? { sflowSampling: SFLOW } : {}),
+      ...(MIRROR ? { mirrorPort: rig.extra[0]!.port } : {}),
+    });
     const flowFile = join(rig.workDir, 'flows.txt');
     writeFileSync(flowFile, `${c.flows.join('\n')}\n`);
     sw.ofctl('add-flows', flowFile);
@@ -111,7 +119,7 @@ interface SwitchResult {
 
 async function main(): Promise<void> {
   log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
-    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}`);
+    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}${MIRROR ? '; a select_all mirror to a third host' : ''}`);
   const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];
   for (const c of CASES) {
     log(`${c.name}: ${c.description}`);
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
     });
   }
   if (ARGS.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, node: process.version, cases }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, mirror: MIRROR, node: process.version, cases }, null, 2)}\n`);
     return;
   }
   for (const c of cases) {

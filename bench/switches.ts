@@ -60,6 +60,11 @@ export interface SwitchOptions {
   controllerRateLimit?: number;
   /** sFlow at 1 in N packets (agent lo, a target on 127.0.0.1 in the switch namespace, other columns OVS's defaults). */
   sflowSampling?: number;
+  /**
+   * A select_all port mirror (OVS's Mirror table) to this port of the rig (an `extra` host's),
+   * added after `extraPorts`: ofswitch through its --config "mirrors", Open vSwitch through ovs-vsctl.
+   */
+  mirrorPort?: string;
 }
 
 /** Where the benchmarks' sFlow datagrams go (nobody listens: the agent's work is what is measured). */
@@ -118,16 +123,24 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
   const sw = rig.ns.sw as string;
   const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
   if (options.controllerRateLimit !== undefined) controller.push('--controller-rate-limit', String(options.controllerRateLimit));
-  if (options.sflowSampling !== undefined) {
-    const file = join(rig.workDir, 'sflow.json');
-    writeFileSync(file, JSON.stringify({ sflow: { agent: 'lo', targets: [SFLOW_TARGET], sampling: options.sflowSampling } }));
-    controller.push('--config', file);
+  // sFlow and port mirrors come from one --config file, as the Open vSwitch side gets them from rows.
+  const config: Record<string, unknown> = {};
+  if (options.sflowSampling !== undefined) config['sflow'] = { agent: 'lo', targets: [SFLOW_TARGET], sampling: options.sflowSampling };
+  const mirror: string[] = [];
+  if (options.mirrorPort !== undefined) {
+    config['mirrors'] = [{ name: 'm0', selectAll: true, outputPort: options.mirrorPort }];
+    mirror.push('--port', options.mirrorPort);
+  }
+  if (Object.keys(config).length > 0) {
+    const file = join(rig.workDir, 'switch-config.json');
+    writeFileSync(file, JSON.stringify(config));
+    mirror.push('--config', file);
   }
   const proc = rig.track(
     spawn(
       'ip',
       ['netns', 'exec', sw, 'taskset', '-c', SWITCH_CPU, process.execPath, CLI, '--port', rig.ports.a, '--port', rig.ports.b,
-        ...(options.extraPorts ?? []).flatMap((p) => ['--port', p]), '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
+        ...(options.extraPorts ?? []).flatMap((p) => ['--port', p]), ...mirror, '--fail-mode', 'secure', '--listen', 'ptcp:6634:127.0.0.1', '--log-level', 'warn', ...controller],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     ),
   );
@@ -193,6 +206,12 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
       '--', 'add-port', BRIDGE, rig.ports.a, '--', 'set', 'interface', rig.ports.a, 'ofport_request=1',
       '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2',
       ...(options.extraPorts ?? []).flatMap((p, i) => ['--', 'add-port', BRIDGE, p, '--', 'set', 'interface', p, `ofport_request=${i + 3}`])]);
+    if (options.mirrorPort !== undefined) {
+      const m = options.mirrorPort;
+      inSw('ovs-vsctl', [...vsctl, 'add-port', BRIDGE, m, '--', 'set', 'interface', m, `ofport_request=${(options.extraPorts?.length ?? 0) + 3}`,
+        '--', '--id=@p', 'get', 'port', m, '--', '--id=@m', 'create', 'mirror', 'name=m0', 'select-all=true', 'output-port=@p',
+        '--', 'add', 'bridge', BRIDGE, 'mirrors', '@m']);
+    }
     if (options.controllerPort !== undefined) {
       inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
       if (options.controllerRateLimit !== undefined)

@@ -105,6 +105,37 @@ export function carriesVlan(v: PortVlan, vlan: number): boolean {
   return v.mode === PORT_VLAN.ACCESS ? v.vlan === vlan : v.trunks === null || v.trunks[vlan] === 1;
 }
 
+/**
+ * The VLAN a frame whose outer tag has VID `vid` (0: untagged or priority-tagged) is in when it
+ * crosses a port of role `v`; -1 when the port does not admit it (input_vid_is_valid, then
+ * xvlan_input_translate). NORMAL applies the same rule inline; mirrors (mirror.ts) use this one.
+ */
+export function vlanOnPort(v: PortVlan, vid: number): number {
+  if (v.mode === PORT_VLAN.ACCESS) return vid === 0 ? v.vlan : -1;
+  if (vid === 0 && v.mode !== PORT_VLAN.TRUNK) return v.vlan;
+  return v.trunks === null || v.trunks[vid] === 1 ? vid : -1;
+}
+
+/** Whether a frame has a whole outer VLAN tag (802.1Q or 802.1ad), as the frame parser reads it. */
+export function hasVlanTag(f: Uint8Array): boolean {
+  if (f.length < ETH_HEADER_LEN + VLAN_HEADER_LEN) return false;
+  const type = ((f[12] as number) << 8) | (f[13] as number);
+  return type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD;
+}
+
+/**
+ * `frame` as NORMAL sends it out of a port of role `to` when it is in `vlan` (output_normal): a
+ * tag of the VLAN and the priority the frame came with, or none (access ports, a native-untagged
+ * port's own VLAN, VLAN 0 with priority 0). A new frame when the tag changes, else `frame` itself.
+ */
+export function frameForPort(frame: Uint8Array, vlan: number, to: PortVlan): Uint8Array {
+  const tagged = hasVlanTag(frame);
+  const tci = tagged ? ((frame[14] as number) << 8) | (frame[15] as number) : 0;
+  const outTci = vlan | (tci & VLAN_PCP_MASK);
+  const wantTag = outTci !== 0 && to.mode !== PORT_VLAN.ACCESS && !(to.mode === PORT_VLAN.NATIVE_UNTAGGED && vlan === to.vlan);
+  return wantTag ? tagFrame(frame, tagged, tci, outTci) : untagFrame(frame, tagged);
+}
+
 /** What the bridge needs to know of a port. */
 export interface BridgePort {
   readonly portNo: number;

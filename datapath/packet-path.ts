@@ -34,12 +34,16 @@
  * ofproto/trace (trace/path-trace.ts) runs the same Outputs dispatch against a dry run instead of
  * this path (both are OutputTargets), with the flow table's counting-free `find`; nothing on the
  * path itself changes for it but `inputSkipped`, called only when an output is dropped.
+ * Port mirroring (mirror.ts) hooks in at three places, only while a mirror set is configured: a
+ * frame entering (dropped on a mirror output port, else its source mirrors), every frame leaving
+ * through transmit (destination mirrors), and NORMAL's choice of ports (no mirror output ports).
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
 import type { Action, Match } from '../protocol/types.js';
 import { runActions, type ActionOutputs } from './actions.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
+import type { MirrorSet } from './mirror.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
 import type { PacketSampler } from './packet-sampler.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
@@ -166,6 +170,8 @@ export class PacketPath implements OutputTarget {
   private readonly onMiss: PacketPathOptions['onMiss'];
   private readonly onController: PacketPathOptions['onController'];
   private dropFragments = false;
+  /** Port mirroring; null (the forwarding path pays nothing) while no mirror is configured. */
+  private mirrors: MirrorSet | null = null;
   /** Flow key, layout and outputs of received frames, one set per nesting level (see above). */
   private readonly rxLevels: RxLevel[] = [newRxLevel(this)];
   private rxDepth = 0;
@@ -217,6 +223,11 @@ export class PacketPath implements OutputTarget {
     return this.dropFragments;
   }
 
+  /** Port mirroring from now on (null: none). The set sends through `transmit`. */
+  setMirrors(mirrors: MirrorSet | null): void {
+    this.mirrors = mirrors;
+  }
+
   /** A frame received on a port. */
   private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
@@ -226,16 +237,23 @@ export class PacketPath implements OutputTarget {
     port.rxPackets++;
     port.rxBytes += frame.length;
     const sampled = this.sampler !== null && --port.sampleCountdown <= 0 && this.sampleIn(port, frame);
+    const mirrors = this.mirrors;
+    if (mirrors !== null) {
+      if (mirrors.reserves(port.portNo)) return; // reserved exclusively for mirroring (as OVS drops it)
+      mirrors.begin(frame.length);
+    }
     startTrip();
     const depth = this.rxDepth;
     const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
     level.outputs.inPort = port.portNo;
     this.rxDepth = depth + 1;
     try {
+      mirrors?.ingress(port, frame);
       this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
     } finally {
       this.rxDepth = depth;
       if (sampled) this.sampleOut();
+      mirrors?.end();
     }
   };
 
@@ -292,7 +310,21 @@ export class PacketPath implements OutputTarget {
     const layout = parseFrame(frame, inPort & 0xffff, newFlowKey());
     const outputs = new Outputs(this, true);
     outputs.inPort = inPort;
-    runActions(frame, layout, actions, outputs, false);
+    const mirrors = this.mirrors;
+    if (mirrors === null) {
+      runActions(frame, layout, actions, outputs, false);
+      return;
+    }
+    // As OVS translates a PACKET_OUT: its input port's source mirrors, or nothing from a reserved one.
+    if (mirrors.reserves(inPort)) return;
+    mirrors.begin(frame.length);
+    try {
+      const port = this.ports.get(inPort);
+      if (port !== undefined) mirrors.ingress(port, frame);
+      runActions(frame, layout, actions, outputs, false);
+    } finally {
+      mirrors.end();
+    }
   }
 
   /** OUTPUT:TABLE of a PACKET_OUT: the frame as it is now through the flow table. */
@@ -319,6 +351,7 @@ export class PacketPath implements OutputTarget {
     } catch {
       port.txErrors++;
     }
+    if (this.mirrors !== null) this.mirrors.egress(port, frame);
   }
 
   /** FLOOD (`flood` true: skipping NO_FLOOD ports) or ALL: every port but the input port. */
@@ -335,9 +368,10 @@ export class PacketPath implements OutputTarget {
    */
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void {
     const port = this.ports.get(inPort);
-    if (port !== undefined) this.bridge.process(frame, layout, port, this.registry.list, this.sendToBridgePort, true);
+    const ports = this.mirrors === null ? this.registry.list : this.mirrors.normalPorts(this.registry.list);
+    if (port !== undefined) this.bridge.process(frame, layout, port, ports, this.sendToBridgePort, true);
     else if (inPort === OFPP.NONE || inPort === OFPP.CONTROLLER)
-      this.bridge.process(frame, layout, this.noneBridgePort, this.registry.list, this.sendToBridgePort, false);
+      this.bridge.process(frame, layout, this.noneBridgePort, ports, this.sendToBridgePort, false);
   }
 
   /** An output to the input port without IN_PORT: nothing is sent. */

@@ -32,6 +32,7 @@ import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
+import type { MirrorSpec } from './switch.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -94,6 +95,8 @@ export interface SwitchOptions {
   readonly sflow?: SflowSettings | undefined;
   /** --private-key, --certificate, --ca-cert (or --bootstrap-ca-cert): for ssl: and pssl:. */
   readonly tls?: TlsFiles | undefined;
+  /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
+  readonly mirrors?: readonly MirrorSpec[] | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -150,6 +153,7 @@ interface RawSettings {
   certificate?: string;
   caCert?: string;
   bootstrapCaCert?: string;
+  mirrors?: MirrorSpec[];
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -389,6 +393,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'bootstrapCaCert':
         settings.bootstrapCaCert = parseTlsFile(str(key, value), '--bootstrap-ca-cert');
         break;
+      case 'mirrors':
+        settings.mirrors = list(key, value).map((m) => mirrorFromObject(path, m));
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -418,6 +425,60 @@ function parseSflowObject(path: string, value: unknown): SflowSettings {
 export function parseJournalPath(text: string): string {
   if (text === '') throw new UsageError('--flow-journal: the file name is empty');
   return text;
+}
+
+/**
+ * A mirror of the config file: {"name", "selectAll", "selectSrcPorts", "selectDstPorts",
+ * "selectVlans", "outputPort", "outputVlan"}, the Mirror table's columns; ports by name.
+ */
+function mirrorFromObject(path: string, m: unknown): MirrorSpec {
+  const where = `--config ${path}: mirrors`;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new UsageError(`${where}: a mirror must be an object`);
+  const o = m as Record<string, unknown>;
+  const name = o['name'];
+  if (typeof name !== 'string' || name === '') throw new UsageError(`${where}: a mirror needs a "name"`);
+  const names = (key: string): string[] => {
+    const v = o[key];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UsageError(`${where}: ${name}: "${key}" must be a list of port names`);
+    return v as string[];
+  };
+  const vlan = (key: string, v: unknown, min: number): number => {
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > 4095) throw new UsageError(`${where}: ${name}: "${key}" ${JSON.stringify(v)} is not a VLAN (${min}..4095)`);
+    return v as number;
+  };
+  let spec: { -readonly [K in keyof MirrorSpec]: MirrorSpec[K] } = { name };
+  for (const [key, value] of Object.entries(o)) {
+    switch (key) {
+      case 'name':
+        break;
+      case 'selectAll':
+        if (typeof value !== 'boolean') throw new UsageError(`${where}: ${name}: "selectAll" must be true or false`);
+        spec = { ...spec, selectAll: value };
+        break;
+      case 'selectSrcPorts':
+        spec = { ...spec, selectSrcPorts: names(key) };
+        break;
+      case 'selectDstPorts':
+        spec = { ...spec, selectDstPorts: names(key) };
+        break;
+      case 'selectVlans':
+        if (!Array.isArray(value)) throw new UsageError(`${where}: ${name}: "selectVlans" must be a list of VLANs`);
+        spec = { ...spec, selectVlans: value.map((v) => vlan(key, v, 0)) };
+        break;
+      case 'outputPort':
+        if (typeof value !== 'string' || value === '') throw new UsageError(`${where}: ${name}: "outputPort" must be a port name`);
+        spec = { ...spec, outputPort: value };
+        break;
+      case 'outputVlan':
+        spec = { ...spec, outputVlan: vlan(key, value, 1) };
+        break;
+      default:
+        throw new UsageError(`${where}: ${name}: unknown setting "${key}"`);
+    }
+  }
+  if ((spec.outputPort === undefined) === (spec.outputVlan === undefined))
+    throw new UsageError(`${where}: ${name}: needs exactly one of "outputPort" and "outputVlan"`);
+  return spec;
 }
 
 function portFromObject(path: string, p: unknown): PortOption {
@@ -460,7 +521,10 @@ const CONFIG_HELP = `
    "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
    "flowJournal":"/var/lib/ofswitch/flows","privateKey":"sc-privkey.pem",
    "certificate":"sc-cert.pem","caCert":"/var/lib/ofswitch/pki/controllerca/cacert.pem",
-   "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128}}
+   "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128},
+   "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
+A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
+"outputVlan" instead of "outputPort" (the Mirror table's columns).
 Options given on the command line win over the file's.
 `;
 
@@ -652,6 +716,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
       ...(tls ? { tls } : {}),
+      ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
     },
   };
 }

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
 import type { PacketPath } from '../datapath/packet-path.js';
+import { MAX_MIRRORS, MirrorSet, type MirrorCounters, type MirrorRule } from '../datapath/mirror.js';
 import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
 import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
@@ -52,6 +53,53 @@ import { TlsConfig, TlsError } from './tls-config.js';
 
 export class StartError extends Error {
   override readonly name = 'StartError';
+}
+
+/** A mirror's settings that no bridge could apply (a VLAN out of range, a duplicate id). */
+export class MirrorError extends Error {
+  override readonly name = 'MirrorError';
+}
+
+/**
+ * One port mirror, as Open vSwitch's Mirror table has it (vswitch.xml); ports by name. Exactly one
+ * of outputPort and outputVlan should be given (see setMirrors for what happens otherwise).
+ */
+export interface MirrorSpec {
+  /** What keeps its counters across reconfigurations (the Mirror row's UUID); default: `name`. */
+  readonly id?: string;
+  readonly name: string;
+  /** Every frame entering or leaving by any port (select_all). */
+  readonly selectAll?: boolean;
+  /** Frames entering by these ports (select_src_port). */
+  readonly selectSrcPorts?: readonly string[];
+  /** Frames leaving by these ports (select_dst_port). */
+  readonly selectDstPorts?: readonly string[];
+  /** Only frames in these VLANs, 0..4095 (select_vlan; empty: every VLAN). */
+  readonly selectVlans?: readonly number[];
+  /** SPAN: the port the copies go to, reserved for them (output_port). */
+  readonly outputPort?: string;
+  /** RSPAN: the VLAN, 1..4095, the copies are tagged with and flooded on (output_vlan). */
+  readonly outputVlan?: number;
+}
+
+/** A configured mirror: whether it runs (its output exists) and its counters (Mirror `statistics`). */
+export interface MirrorView {
+  readonly id: string;
+  readonly name: string;
+  readonly active: boolean;
+  readonly txPackets: number;
+  readonly txBytes: number;
+}
+
+const mirrorId = (spec: MirrorSpec): string => spec.id ?? spec.name;
+
+/** A MirrorError for values no bridge could apply. */
+function checkMirrorSpec(spec: MirrorSpec): void {
+  if (typeof spec.name !== 'string') throw new MirrorError('a mirror needs a name');
+  const vid = (v: unknown, min: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= 4095;
+  const badVlan = spec.selectVlans?.find((v) => !vid(v, 0));
+  if (badVlan !== undefined) throw new MirrorError(`mirror ${spec.name}: select_vlan ${badVlan} is not a VLAN (0..4095)`);
+  if (spec.outputVlan !== undefined && !vid(spec.outputVlan, 1)) throw new MirrorError(`mirror ${spec.name}: output_vlan ${spec.outputVlan} is not 1..4095`);
 }
 
 /** The `priority=0 actions=NORMAL` entry a standalone switch without controllers shows. */
@@ -275,6 +323,10 @@ export class Switch {
   private tableHasControllers = false;
   /** The sFlow agent while sFlow is on. */
   private sflowAgent: SflowAgent | null = null;
+  /** Port mirrors as set, the counters of those that run (by id), and the problems already logged. */
+  private mirrorSpecs: readonly MirrorSpec[] = [];
+  private readonly mirrorCounters = new Map<string, MirrorCounters>();
+  private mirrorProblems = new Set<string>();
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -454,6 +506,7 @@ export class Switch {
     this.portsByName.set(name, { ofport, type, device });
     this.dpid ??= dpidFromMac(description.hwAddr);
     this.log.debug('port added', { port: name, type, ofport });
+    if (this.mirrorSpecs.length > 0) this.applyMirrors();
     return { ofport, description, device: device as PortDeviceOf<T> };
   }
 
@@ -480,6 +533,7 @@ export class Switch {
     this.portsByName.delete(name);
     this.datapath.registry.removePort(record.ofport);
     this.log.debug('port removed', { port: name, ofport: record.ofport });
+    if (this.mirrorSpecs.length > 0) this.applyMirrors();
     return true;
   }
 
@@ -604,6 +658,100 @@ export class Switch {
   /** Zeroes the MAC table's counters (`ovs-appctl fdb/stats-clear`). */
   clearMacTableStats(): void {
     this.datapath.path.bridge.macs.clearStats();
+  }
+
+  // ---- mirrors -----------------------------------------------------------------------------------
+
+  /**
+   * Replaces the bridge's port mirrors (the Bridge `mirrors` column), as ovs-vswitchd's
+   * bridge_configure_mirrors applies them, with its log lines: a mirror whose output port is not a
+   * port of this switch, or that has no output, is not created (an error); with both, the output
+   * VLAN is ignored (an error); a selected port that does not exist is left out (a warning); beyond
+   * 32 mirrors the rest are not created. Mirrors are applied again as ports come and go (a mirror
+   * whose output port goes stops, and its counters with it). A mirror that stays (same id) keeps its
+   * counters. Returns the problems found (each logged once); a MirrorError for values no bridge
+   * could apply, and nothing changes then.
+   */
+  setMirrors(specs: readonly MirrorSpec[]): string[] {
+    this.checkOpen();
+    const ids = new Set<string>();
+    for (const spec of specs) {
+      checkMirrorSpec(spec);
+      if (ids.has(mirrorId(spec))) throw new MirrorError(`mirror ${mirrorId(spec)} is given twice`);
+      ids.add(mirrorId(spec));
+    }
+    this.mirrorSpecs = [...specs];
+    return this.applyMirrors();
+  }
+
+  /** The mirrors set, with their counters (zero for those that do not run). */
+  mirrors(): MirrorView[] {
+    return this.mirrorSpecs.map((spec) => {
+      const c = this.mirrorCounters.get(mirrorId(spec));
+      return { id: mirrorId(spec), name: spec.name, active: c !== undefined, txPackets: c?.txPackets ?? 0, txBytes: c?.txBytes ?? 0 };
+    });
+  }
+
+  /** Compiles the mirror specs against the ports there are now and hands them to the datapath. */
+  private applyMirrors(): string[] {
+    const problems: { level: 'error' | 'warn'; text: string }[] = [];
+    const rules: MirrorRule[] = [];
+    const ofportsOf = (name: string, ports: readonly string[] | undefined): number[] =>
+      (ports ?? []).flatMap((p) => {
+        const record = this.portsByName.get(p);
+        if (record) return [record.ofport];
+        problems.push({ level: 'warn', text: `mirror ${name} cannot match on nonexistent port ${p}` });
+        return [];
+      });
+    for (const spec of this.mirrorSpecs) {
+      const { name } = spec;
+      let outputPort: number | null = null;
+      let outputVlan: number | null = null;
+      if (spec.outputPort !== undefined) {
+        const record = this.portsByName.get(spec.outputPort);
+        if (!record) {
+          problems.push({ level: 'error', text: `mirror ${name} outputs to port not on bridge` });
+          continue;
+        }
+        outputPort = record.ofport;
+        if (spec.outputVlan !== undefined) problems.push({ level: 'error', text: `mirror ${name} specifies both output port and output vlan; ignoring output vlan` });
+      } else if (spec.outputVlan !== undefined) {
+        outputVlan = spec.outputVlan;
+      } else {
+        problems.push({ level: 'error', text: `mirror ${name} does not specify output; ignoring` });
+        continue;
+      }
+      if (rules.length >= MAX_MIRRORS) {
+        problems.push({ level: 'warn', text: `maximum of ${MAX_MIRRORS} port mirrors reached, cannot create ${name}` });
+        continue;
+      }
+      const selectAll = spec.selectAll === true;
+      const id = mirrorId(spec);
+      const counters = this.mirrorCounters.get(id) ?? { txPackets: 0, txBytes: 0 };
+      rules.push({
+        name,
+        selectAll,
+        srcPorts: selectAll ? [] : ofportsOf(name, spec.selectSrcPorts),
+        dstPorts: selectAll ? [] : ofportsOf(name, spec.selectDstPorts),
+        vlans: spec.selectVlans ?? [],
+        outputPort,
+        outputVlan,
+        counters,
+      });
+      this.mirrorCounters.set(id, counters);
+    }
+    // A mirror that does not run loses its counters, as OVS destroys it.
+    const running = new Set(rules.map((r) => r.counters));
+    for (const [id, c] of this.mirrorCounters) if (!running.has(c)) this.mirrorCounters.delete(id);
+    const path = this.datapath.path;
+    path.setMirrors(rules.length > 0 ? new MirrorSet(rules, this.datapath.registry, (portNo, frame) => path.transmit(portNo, frame)) : null);
+    const logged = new Set<string>();
+    for (const p of problems) {
+      logged.add(p.text);
+      if (!this.mirrorProblems.has(p.text)) this.log[p.level](p.text);
+    }
+    this.mirrorProblems = logged;
+    return problems.map((p) => p.text);
   }
 
   // ---- flows -------------------------------------------------------------------------------------
@@ -982,11 +1130,17 @@ export class Switch {
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
       // Files that cannot be used stop the command at once (exit 2), as a busy port does.
       if (sw.tls && [...options.listen, ...options.controllers].some((e) => 'host' in e && e.tls)) sw.tls.material();
+      if (options.mirrors !== undefined && options.mirrors.length > 0) {
+        const problems = sw.setMirrors(options.mirrors);
+        if (problems.length > 0) throw new StartError(problems.join('; '));
+      }
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError || err instanceof TlsError ? new StartError(err.message) : err;
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof TlsError || err instanceof MirrorError
+        ? new StartError(err.message)
+        : err;
     }
     sw.setControllers(options.controllers.map(controllerTarget));
     log.info('switch started', {

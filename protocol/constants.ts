@@ -459,6 +459,20 @@ export const IPPROTO = {
 
 // ---- Open vSwitch behaviour the datapath copies (not OpenFlow's) ---------------------------------
 
+/** Most mirrors a bridge has (ofproto.h MAX_MIRRORS: one bit each in a mirror_mask_t). */
+export const MAX_MIRRORS = 32;
+/**
+ * Destination MACs of protocols between switches (packets.c eth_addr_is_reserved), as 48-bit
+ * numbers: IEEE 802.1D/802.3 (STP, pause frames, LACP, ...), Extreme's EDP and EAPS, Cisco's ISL,
+ * CDP/VTP/DTP, PVST+, Uplink Fast and CFM. Never mirrored to a VLAN.
+ */
+export const ETH_ADDR_RESERVED: readonly number[] = [
+  ...Array.from({ length: 16 }, (_, i) => 0x0180c2000000 + i),
+  0x00e02b000000, 0x00e02b000004, 0x00e02b000006,
+  0x01000c000000, 0x01000ccccccc, 0x01000ccccccd, 0x01000ccdcdcd,
+  ...Array.from({ length: 8 }, (_, i) => 0x01000cccccc0 + i),
+];
+
 /** enum port_vlan_mode (ofproto.h): how NORMAL maps a port's 802.1Q tags to VLANs; Port.vlan_mode. */
 export const PORT_VLAN = {
   ACCESS: 0,

@@ -12,9 +12,13 @@
  *   ignores it), `other_config:hwaddr`, `other_config:mac-table-size` and `mac-aging-time` (read
  *   as OVS's smap_get_int reads them: a decimal int; 0 or anything else is the default, with a
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
- *   it, the largest), `datapath_type` (recorded only), `sflow` (the sFlow row below). The columns of features
- *   still to come (mirrors, netflow, ipfix, stp_enable, rstp_enable) are listed in
+ *   it, the largest), `datapath_type` (recorded only), `sflow` (the sFlow row below), `mirrors`.
+ *   The columns of features still to come (netflow, ipfix, stp_enable, rstp_enable) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
+ * - Mirror: `name`, `select_all`, `select_src_port`, `select_dst_port` and `output_port` (weak
+ *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
+ *   is not supported (a problem: copies are not truncated). Whether the ports are this bridge's
+ *   is the switch's to check (Switch.setMirrors), as bridge.c's mirror_configure does.
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
  *   `ofport` as last written, so a restarted daemon gives every port its old number back.
@@ -47,6 +51,7 @@ export const MONITORED_TABLES = {
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
   ],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
+  Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen', 'statistics'],
   Controller: [
     'target', 'connection_mode', 'inactivity_probe', 'max_backoff', 'controller_rate_limit', 'controller_burst_limit',
     'is_connected', 'role', 'status',
@@ -100,6 +105,18 @@ export interface SflowRowConfig {
   readonly header?: number;
 }
 
+/** A Mirror row, its ports by the Port rows' names. */
+export interface MirrorConfig {
+  readonly uuid: string;
+  readonly name: string;
+  readonly selectAll: boolean;
+  readonly selectSrcPorts: readonly string[];
+  readonly selectDstPorts: readonly string[];
+  readonly selectVlans: readonly number[];
+  readonly outputPort: string | null;
+  readonly outputVlan: number | null;
+}
+
 export interface BridgeConfig {
   readonly uuid: string;
   readonly name: string;
@@ -116,6 +133,8 @@ export interface BridgeConfig {
   readonly ports: readonly PortConfig[];
   /** The `sflow` column's row, or null. */
   readonly sflow: SflowRowConfig | null;
+  /** The `mirrors` column's rows, in name order. */
+  readonly mirrors: readonly MirrorConfig[];
   /** Columns set on the row for features ofswitch does not have yet. */
   readonly unsupported: readonly string[];
 }
@@ -145,7 +164,7 @@ export interface SystemConfig {
 }
 
 /** Columns of features that come with later issues: set, they are ignored with one log line. */
-const LATER_FEATURES = ['mirrors', 'netflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
+const LATER_FEATURES = ['netflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
 
 const DPID = /^[0-9a-fA-F]{16}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -249,6 +268,11 @@ function readBridge(
     portOwner.set(p._uuid, name);
     ports.push(readPort(db, p, ifaceOwner, problems, name));
   }
+  const mirrors = strings(row['mirrors'])
+    .map((u) => db.table('Mirror').get(u))
+    .filter((r): r is Row => r !== undefined)
+    .map((m) => readMirror(db, m, name, problems))
+    .sort((a, b) => byName(a, b) || (a.uuid < b.uuid ? -1 : 1));
   const unsupported = LATER_FEATURES.filter((c) => isSet(row[c]));
   return {
     uuid: row._uuid,
@@ -263,6 +287,7 @@ function readBridge(
     controllers,
     ports,
     sflow: readSflow(db, str(row['sflow'])),
+    mirrors,
     unsupported,
   };
 }
@@ -282,6 +307,28 @@ function readSflow(db: ConfigSource, uuid: string | null): SflowRowConfig | null
     ...(sampling !== null ? { sampling } : {}),
     ...(polling !== null ? { polling } : {}),
     ...(header !== null ? { header } : {}),
+  };
+}
+
+function readMirror(db: ConfigSource, row: Row, bridge: string, problems: ConfigProblem[]): MirrorConfig {
+  const name = String(row['name']);
+  const portNames = (d: Datum | undefined): string[] =>
+    (typeof d === 'string' ? [d] : strings(d))
+      .map((u) => db.table('Port').get(u))
+      .filter((r): r is Row => r !== undefined)
+      .map((r) => String(r['name']))
+      .sort();
+  const vlans = Array.isArray(row['select_vlan']) ? row['select_vlan'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
+  if (isSet(row['snaplen'])) problems.push({ bridge, message: `mirror ${name}: snaplen is not supported: mirrored frames are not truncated` });
+  return {
+    uuid: row._uuid,
+    name,
+    selectAll: row['select_all'] === true,
+    selectSrcPorts: portNames(row['select_src_port']),
+    selectDstPorts: portNames(row['select_dst_port']),
+    selectVlans: vlans,
+    outputPort: portNames(row['output_port'])[0] ?? null,
+    outputVlan: int(row['output_vlan']),
   };
 }
 

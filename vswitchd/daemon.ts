@@ -34,7 +34,7 @@ import type { PortView } from '../lib/switch.js';
 import { packageVersion } from '../lib/version.js';
 import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
-import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus } from './status.js';
+import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
 
 /** How often interface statistics are written (OVS's default stats-update-interval). */
 export const STATS_INTERVAL_MS = 5000;
@@ -248,6 +248,17 @@ export class Daemon {
         datapath_version: BUILT_IN_DATAPATH,
       });
       if (Object.keys(changed).length > 0) txn.update('Bridge', running.uuid, changed);
+    }
+    if (withStats) {
+      const mirrors = this.idl.table('Mirror');
+      for (const running of this.reconciler.bridges.values()) {
+        for (const view of running.sw.mirrors()) {
+          const row = mirrors.get(view.id);
+          if (!row || !view.active) continue;
+          const changed = changedColumns(row, { statistics: mirrorStatistics(view) });
+          if (Object.keys(changed).length > 0) txn.update('Mirror', view.id, changed);
+        }
+      }
     }
     const controllers = this.idl.table('Controller');
     for (const b of config.bridges) {

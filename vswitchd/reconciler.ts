@@ -10,7 +10,8 @@
  * VLAN roles; fail mode; controllers (active `tcp:`/`ssl:`/`unix:` targets) and services
  * (`ptcp:`/`pssl:`/`punix:` targets, listeners); datapath id; the MAC table's size and idle time;
  * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
- * name order, as bridge.c counts them). Bridges no longer in the database are closed.
+ * name order, as bridge.c counts them); port mirrors (Mirror rows, their ports named by the Port
+ * rows' first interfaces). Bridges no longer in the database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
  * each reconfiguration; the files are read again by the next connection when they or the row
@@ -41,6 +42,7 @@ import {
   canonicalControllerTarget,
   createSwitch,
   removeInternalPair,
+  type MirrorSpec,
   type PortConfig as SwitchPortConfig,
   type PortView,
   type Switch,
@@ -80,6 +82,8 @@ export class RunningBridge {
   readonly interfaces = new Map<string, RunningInterface>(); // by interface name
   readonly services = new Set<string>(); // listener targets from Controller rows
   mgmtTarget: string | null = null;
+  /** The mirrors last given to the switch (JSON), so that a round changing nothing leaves them. */
+  appliedMirrors = '[]';
   /** The port number allocatePort handed out last, and when each freed number was freed (ms). */
   allocCursor = 0;
   readonly freedAt = new Map<number, number>();
@@ -352,7 +356,33 @@ export class Reconciler {
       });
     }
     await this.applySflow(running, want);
+    this.applyMirrors(running, want);
     running.applied = want;
+  }
+
+  /**
+   * The Bridge `mirrors` column: handed to the switch whenever the rows or the bridge's ports
+   * change (the switch logs what OVS logs for a mirror it cannot create; each Mirror row's UUID
+   * keeps its counters).
+   */
+  private applyMirrors(running: RunningBridge, want: BridgeConfig): void {
+    const ifaceOf = new Map(want.ports.map((p) => [p.name, p.interfaces[0]?.name ?? p.name]));
+    const nameOf = (port: string): string => ifaceOf.get(port) ?? port;
+    const specs: MirrorSpec[] = want.mirrors.map((m) => ({
+      id: m.uuid,
+      name: m.name,
+      selectAll: m.selectAll,
+      selectSrcPorts: m.selectSrcPorts.map(nameOf),
+      selectDstPorts: m.selectDstPorts.map(nameOf),
+      selectVlans: m.selectVlans,
+      ...(m.outputPort !== null ? { outputPort: nameOf(m.outputPort) } : {}),
+      ...(m.outputVlan !== null ? { outputVlan: m.outputVlan } : {}),
+    }));
+    const key = JSON.stringify(specs);
+    if (key === running.appliedMirrors) return; // ports coming and going are the switch's to follow
+    // The schema keeps VLANs in range and UUIDs are unique: nothing here makes setMirrors throw.
+    running.sw.setMirrors(specs);
+    running.appliedMirrors = key;
   }
 
   private applyPorts(running: RunningBridge, want: BridgeConfig): void {

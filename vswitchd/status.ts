@@ -9,6 +9,8 @@
  * - Bridge: `datapath_id` (16 hex digits), `datapath_version` ("<built-in>", as OVS's netdev datapath).
  * - Controller: `is_connected`, `role` ("other" while connected, the OpenFlow 1.0 role), `status`
  *   (`state` as OVS's rconn names it; empty for ptcp:/punix: services, as OVS leaves it).
+ * - Mirror: `statistics` (`tx_packets`, `tx_bytes`) of the mirrors that run, with the interface
+ *   statistics (bridge.c's mirror_refresh_stats); a mirror that could not be made is left as it is.
  * - Open_vSwitch: `cur_cfg` (the `next_cfg` the round applied: what a plain ovs-vsctl waits for),
  *   `ovs_version`, `datapath_types`, `iface_types`, `dpdk_version` ("none", as OVS without DPDK).
  * New interfaces' `ofport` therefore lands in the transaction that advances `cur_cfg`, so it is
@@ -18,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { OFPPC, OFPPF, OFPPS } from '../protocol/constants.js';
 import type { Datum, DatumInput, Row } from '../ovsdb/index.js';
-import type { PortView } from '../lib/switch.js';
+import type { MirrorView, PortView } from '../lib/switch.js';
 
 /** OFPPF speed bits and the link speed each stands for, in bit/s. */
 const SPEEDS: readonly (readonly [bit: number, bps: number, full: boolean])[] = [
@@ -87,6 +89,14 @@ export function interfaceStatistics(view: PortView): Map<string, number> {
     ['tx_dropped', Number(s.txDropped)],
     ['tx_errors', Number(s.txErrors)],
     ['tx_packets', Number(s.txPackets)],
+  ]);
+}
+
+/** The `statistics` map of a running mirror, with OVS's key names. */
+export function mirrorStatistics(view: MirrorView): Map<string, number> {
+  return new Map<string, number>([
+    ['tx_bytes', view.txBytes],
+    ['tx_packets', view.txPackets],
   ]);
 }
 
