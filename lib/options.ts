@@ -17,6 +17,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
+  DEFAULT_MAX_CONNECTIONS,
   MAC_DEFAULT_MAX,
   MAC_ENTRY_DEFAULT_IDLE_TIME,
   MAC_MAX_IDLE_TIME,
@@ -85,6 +86,8 @@ export interface SwitchOptions {
   readonly macAgingTime?: number | undefined;
   /** The flow journal's file (the table survives a restart); none when undefined. */
   readonly flowJournal?: string | undefined;
+  /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
+  readonly maxConnections?: number | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -135,6 +138,7 @@ interface RawSettings {
   macAgingTime?: number;
   /** false: --no-flow-journal. */
   flowJournal?: string | false;
+  maxConnections?: number;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -242,6 +246,11 @@ export function parseMacAgingTime(text: string): number {
   return parseInteger(text, '--mac-aging-time', MAC_MIN_IDLE_TIME, MAC_MAX_IDLE_TIME);
 }
 
+/** `--max-connections`: connections the listeners accept at once. */
+export function parseMaxConnections(text: string): number {
+  return parseInteger(text, '--max-connections', 1, 1_000_000);
+}
+
 /** `--controller-rate-limit`: packet-ins per second, at least 100 as the Controller table's column. */
 export function parseControllerRateLimit(text: string): number {
   return parseInteger(text, '--controller-rate-limit', 100, 10_000_000);
@@ -305,6 +314,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
         break;
       case 'macAgingTime':
         settings.macAgingTime = parseMacAgingTime(String(value));
+        break;
+      case 'maxConnections':
+        settings.maxConnections = parseMaxConnections(String(value));
         break;
       case 'controllerRateLimit':
         settings.controllerRateLimit = parseControllerRateLimit(String(value));
@@ -371,7 +383,7 @@ const CONFIG_HELP = `
   {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
-   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
+   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,"maxConnections":1000,
    "flowJournal":"/var/lib/ofswitch/flows"}
 Options given on the command line win over the file's.
 `;
@@ -427,6 +439,11 @@ export function commandLineProgram(): Command {
       '--controller-burst-limit <N>',
       'queue at most N packet-ins of each kind per connection before dropping (N >= 25; default a quarter of the rate limit)',
       parseControllerBurstLimit,
+    )
+    .option(
+      '--max-connections <N>',
+      `accept at most N connections at once on the listeners, refusing more with a log line (default ${DEFAULT_MAX_CONNECTIONS}; controller connections do not count)`,
+      parseMaxConnections,
     )
     .option(`--log-level <${LOG_LEVELS.join('|')}>`, 'which log lines to write (default info)', parseLogLevel)
     .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
@@ -492,6 +509,7 @@ const FLAG_MODE_ONLY: readonly (readonly [keyof CommandLineValues, string])[] = 
   ['unixctl', '--unixctl'],
   ['macTableSize', '--mac-table-size'],
   ['macAgingTime', '--mac-aging-time'],
+  ['maxConnections', '--max-connections'],
   ['config', '--config'],
 ];
 
@@ -546,6 +564,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       unixctl: s.unixctl,
       ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),
       ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
+      ...(s.maxConnections !== undefined ? { maxConnections: s.maxConnections } : {}),
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
     },
   };
