@@ -77,6 +77,7 @@ import {
 import type { Hello, OfpError, OfpMessage } from '../protocol/index.js';
 import type { Logger } from './log.js';
 import { describePeer } from './listener.js';
+import { CONNECTION_BASE_BYTES, connectionClosed } from './memory.js';
 
 export type ConnectionState = 'hello-wait' | 'active' | 'probing' | 'closed';
 
@@ -339,12 +340,13 @@ export class Connection {
     this.helloTimer = null;
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.stallTimer = null;
+    connectionClosed(CONNECTION_BASE_BYTES + this.framer.buffered + this.socket.writableLength);
     this.framer = new MessageFramer(); // what a partial message held goes now
     this.partialSince = null;
     this.queue.length = 0;
     this.unflushed.length = 0;
     this.replyCount = this.replyByteCount = this.asyncCount = this.asyncByteCount = 0;
-    if (discard) this.socket.destroy();
+    if (discard || this.socket.destroyed) this.socket.destroy();
     else {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
