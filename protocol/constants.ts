@@ -504,7 +504,7 @@ export const CONTROLLER_QUEUE_SIZE = 100;
  */
 export const OFCONN_ASYNC_BYTES_MAX = 256 * 1024;
 /**
- * A connection without an echo probe (accepted by a listener) whose output makes no progress for
+ * A connection without an echo probe (probe interval 0) whose output makes no progress for
  * this long is closed. A probed connection is closed after its probe interval instead; OVS drops a
  * peer that neither reads nor answers after two probe intervals (5 s default each, rconn.c
  * run_ACTIVE/run_IDLE), which is this bound.
