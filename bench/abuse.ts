@@ -190,8 +190,14 @@ type Kind = 'idle' | 'half-sent' | 'stalled' | 'holder';
 interface Client {
   readonly kind: Kind;
   readonly socket: Socket;
-  /** Whether the switch accepted it (said HELLO), and how long it lived (ms from its connect until the switch closed it). */
+  /**
+   * Whether the switch accepted it (its HELLO arrived), and how long it lived: ms from that HELLO
+   * until the switch closed it (from the connect when it never said HELLO). A connect completes
+   * when the connection is in the listener's backlog, before the switch accepts it: a busy switch
+   * accepts late, and that wait is not the switch holding the connection.
+   */
   greeted: boolean;
+  greetedAt: number;
   closedAt: number | null;
   poke: NodeJS.Timeout | null;
 }
@@ -222,22 +228,27 @@ async function open(path: string, kind: Kind): Promise<Client> {
   // Never connected: a socket that fails at once stands for it (counted as refused).
   const socket = (await connected(path)) ?? connect({ path: "/nonexistent/abuse.sock" });
   const t0 = Date.now();
-  const c: Client = { kind, socket, greeted: false, closedAt: null, poke: null };
+  const c: Client = { kind, socket, greeted: false, greetedAt: t0, closedAt: null, poke: null };
+  const greet = (): void => {
+    if (c.greeted) return;
+    c.greeted = true;
+    c.greetedAt = Date.now();
+  };
   socket.on('error', () => undefined);
   socket.on('close', () => {
-    c.closedAt ??= Date.now() - t0;
+    c.closedAt ??= Date.now() - c.greetedAt;
     if (c.poke) clearInterval(c.poke);
   });
   if (kind === 'stalled') {
     socket.once('data', () => {
-      c.greeted = true;
+      greet();
       socket.pause(); // never reads again
     });
     // A paused socket never sees the switch close it: a whole ECHO_REQUEST a second fails (EPIPE)
     // once it has. The switch does not read them while the replies wait, so they are no activity.
     c.poke = setInterval(() => socket.write(ECHO), 1000);
   } else {
-    socket.on('data', () => (c.greeted = true)); // read and ignored: HELLO, echo requests
+    socket.on('data', greet); // read and ignored: HELLO, echo requests
   }
   if (socket.destroyed || socket.connecting) return c;
   if (kind === 'idle') socket.write(HELLO);
@@ -266,7 +277,7 @@ interface KindResult {
 
 interface SwitchResult {
   baselineMb: number;
-  mixed: { kinds: Record<string, KindResult>; peakMb: number; heldOverTime: { sec: number; open: number; rssMb: number }[] };
+  mixed: { kinds: Record<string, KindResult>; peakMb: number; openingSec: number; heldOverTime: { sec: number; open: number; rssMb: number }[] };
   holders: { opened: number; held: number; peakMb: number; perConnectionKb: number | null; allClosedSec: number | null; stillOpen: number; afterMb: number };
 }
 
@@ -286,6 +297,7 @@ async function measure(sw: RunningSwitch, perKind: number, holders: number, seco
   const kinds: Kind[] = [];
   for (let i = 0; i < perKind; i++) kinds.push('idle', 'half-sent', 'stalled');
   const clients = await openMany(sw.path, kinds);
+  const openingSec = Math.round((Date.now() - t0) / 100) / 10;
   let peakMb = rssMb(sw.pid);
   const heldOverTime: SwitchResult['mixed']['heldOverTime'] = [];
   const end = t0 + seconds * 1000;
@@ -293,9 +305,9 @@ async function measure(sw: RunningSwitch, perKind: number, holders: number, seco
     await sleep(1000);
     const rss = rssMb(sw.pid);
     peakMb = Math.max(peakMb, rss);
-    const open = clients.filter((c) => c.closedAt === null).length;
+    const open = clients.filter((c) => c.greeted && c.closedAt === null).length;
     heldOverTime.push({ sec: Math.round((Date.now() - t0) / 1000), open, rssMb: Math.round(rss) });
-    if (open === 0) break;
+    if (clients.every((c) => c.closedAt !== null)) break;
   }
   const byKind: Record<string, KindResult> = {};
   for (const k of ['idle', 'half-sent', 'stalled'] as const) byKind[k] = summarize(clients.filter((c) => c.kind === k));
@@ -309,14 +321,13 @@ async function measure(sw: RunningSwitch, perKind: number, holders: number, seco
   const t1 = Date.now();
   const hs = await openMany(sw.path, Array.from({ length: holders }, () => 'holder' as const));
   let peak = rssMb(sw.pid);
-  let held = hs.filter((c) => c.closedAt === null).length;
+  let held = hs.filter((c) => c.greeted && c.closedAt === null).length;
   const end2 = t1 + Math.max(seconds, 30) * 1000;
   while (Date.now() < end2) {
     await sleep(500);
     peak = Math.max(peak, rssMb(sw.pid));
-    const open = hs.filter((c) => c.closedAt === null).length;
-    held = Math.max(held, open);
-    if (open === 0) break;
+    held = Math.max(held, hs.filter((c) => c.greeted && c.closedAt === null).length);
+    if (hs.every((c) => c.closedAt !== null)) break;
   }
   const r = summarize(hs);
   for (const c of hs) c.socket.destroy();
@@ -324,7 +335,7 @@ async function measure(sw: RunningSwitch, perKind: number, holders: number, seco
   const afterMb = rssMb(sw.pid);
   return {
     baselineMb: Math.round(baselineMb),
-    mixed: { kinds: byKind, peakMb: Math.round(peakMb), heldOverTime },
+    mixed: { kinds: byKind, peakMb: Math.round(peakMb), openingSec, heldOverTime },
     holders: {
       opened: holders,
       held,
@@ -344,7 +355,7 @@ function report(results: Partial<Record<SwitchName, SwitchResult>>, settings: Re
   for (const [name, r] of Object.entries(results)) {
     console.log(`\n${name === 'ovs' ? 'Open vSwitch 3.1, userspace' : 'ofswitch'} (RSS at rest ${r.baselineMb} MB)`);
     for (const [k, v] of Object.entries(r.mixed.kinds)) console.log(`  ${k.padEnd(10)} ${fmt(v)}`);
-    console.log(`  mixed: peak RSS ${r.mixed.peakMb} MB; open over time: ${r.mixed.heldOverTime.filter((_, i) => i % 5 === 0).map((s) => `${s.sec}s:${s.open}`).join(' ')}`);
+    console.log(`  mixed: connecting took ${r.mixed.openingSec} s; peak RSS ${r.mixed.peakMb} MB; accepted and open over time: ${r.mixed.heldOverTime.filter((_, i) => i % 5 === 0).map((s) => `${s.sec}s:${s.open}`).join(' ')}`);
     const h = r.holders;
     console.log(`  ${h.opened} partial 64 KB holders: ${h.held} held at once, peak RSS ${h.peakMb} MB (${h.perConnectionKb ?? '-'} KB per held connection), ` +
       `${h.allClosedSec === null ? `${h.stillOpen} still open at the end` : `each closed within ${h.allClosedSec} s`}, RSS 5 s later ${h.afterMb} MB`);
