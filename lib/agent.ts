@@ -20,6 +20,16 @@
  * PACKET_OUT, or an ADD/MODIFY, naming the buffer sends that frame through its actions; an
  * unknown or expired buffer earns BAD_REQUEST/BUFFER_UNKNOWN after the table change is made.
  *
+ * Asynchronous-message settings are per connection, as Open vSwitch's connmgr keeps them in each
+ * ofconn: miss_send_len starts at OFP_DEFAULT_MISS_SEND_LEN (128) on a controller connection and at
+ * 0 on a service connection (one a listener accepted: ptcp:, pssl:, punix:, the bridge's mgmt
+ * socket); a service connection receives no asynchronous message at all (PACKET_IN, FLOW_REMOVED,
+ * PORT_STATUS) until its SET_CONFIG sets a nonzero miss_send_len (connmgr.c
+ * ofconn_receives_async_msg), which is what `ovs-ofctl monitor` sends. One connection's SET_CONFIG
+ * changes only its own miss_send_len; GET_CONFIG answers that connection's. The fragment handling
+ * SET_CONFIG also carries stays switch-wide, as in Open vSwitch. A PACKET_IN is encoded once per
+ * distinct length it is cut to, not once per connection.
+ *
  * Asynchronous messages are bounded per connection: PACKET_INs pass the connection's two packet-in
  * schedulers (packet-in-scheduler.ts: misses apart from OUTPUT:CONTROLLER, a token bucket, fair
  * across ingress ports), then, like FLOW_REMOVED, the connection's output budget, which drops and
@@ -215,7 +225,10 @@ export class Agent implements ConnectionHandler {
   private readonly options: AgentOptions;
   private readonly log: Logger;
   private fragFlags: number = OFPC_FRAG.NORMAL;
-  private missSendLen: number = OFP_DEFAULT_MISS_SEND_LEN;
+  /** The connection whose PORT_MOD is being applied: its PORT_STATUS does not go back to it. */
+  private portModSource: Connection | null = null;
+  /** Each connection's miss_send_len, from its handshake (OVS: ofconn->miss_send_len). */
+  private readonly missSendLens = new Map<Connection, number>();
   private readonly schedulers = new Map<Connection, PacketInSchedulers<PacketInItem>>();
   /**
    * Settles when every connection's FLOW_MOD started so far is applied; null when none is
@@ -236,6 +249,7 @@ export class Agent implements ConnectionHandler {
 
   onActive(conn: Connection): void {
     this.connections.add(conn);
+    this.missSendLens.set(conn, conn.kind === 'controller' ? OFP_DEFAULT_MISS_SEND_LEN : 0);
     const limits = this.options.packetInLimits?.(conn) ?? {};
     this.schedulers.set(conn, new PacketInSchedulers<PacketInItem>(limits, (item) => conn.sendAsync(item.msg, item.bytes, item.kind)));
     this.updateControllerCount();
@@ -243,6 +257,7 @@ export class Agent implements ConnectionHandler {
 
   onClose(conn: Connection): void {
     this.connections.delete(conn);
+    this.missSendLens.delete(conn);
     this.schedulers.get(conn)?.close();
     this.schedulers.delete(conn);
     this.updateControllerCount();
@@ -264,20 +279,36 @@ export class Agent implements ConnectionHandler {
     this.options.failMode.setConnections(controllers, this.hasActiveConnection());
   }
 
+  /** A connection's miss_send_len (undefined before its handshake). */
+  missSendLen(conn: Connection): number | undefined {
+    return this.missSendLens.get(conn);
+  }
+
+  /**
+   * Whether `conn` gets asynchronous messages now (connmgr.c ofconn_receives_async_msg): its
+   * handshake is done, and it is a controller connection or a service connection that set a
+   * nonzero miss_send_len.
+   */
+  receivesAsync(conn: Connection): boolean {
+    if (!conn.isActive) return false;
+    const missSendLen = this.missSendLens.get(conn);
+    return missSendLen !== undefined && (conn.kind === 'controller' || missSendLen > 0);
+  }
+
   private hasActiveConnection(): boolean {
-    for (const c of this.connections) if (c.isActive) return true;
+    for (const c of this.connections) if (this.receivesAsync(c)) return true;
     return false;
   }
 
   /**
-   * Sends an asynchronous message to every connection whose handshake is done, encoded once: as a
+   * Sends an asynchronous message to every connection that receives them, encoded once: as a
    * message that may be dropped past the output budget (counted as `droppable`), or never dropped.
    */
-  private broadcast(build: () => OfpMessage, droppable: string | null): void {
+  private broadcast(build: () => OfpMessage, droppable: string | null, except: Connection | null = null): void {
     let msg: OfpMessage | undefined;
     let bytes: Buffer | undefined;
     for (const conn of this.connections) {
-      if (!conn.isActive) continue;
+      if (conn === except || !this.receivesAsync(conn)) continue;
       msg ??= build();
       bytes ??= encodeMessage(msg);
       if (droppable === null) conn.sendEncoded(msg, bytes);
@@ -309,9 +340,9 @@ export class Agent implements ConnectionHandler {
           ports: this.options.datapath.portDescriptions(),
         });
       case OFPT.GET_CONFIG_REQUEST:
-        return conn.send({ version: OFP_VERSION, type: OFPT.GET_CONFIG_REPLY, xid, flags: this.fragFlags, missSendLen: this.missSendLen });
+        return conn.send({ version: OFP_VERSION, type: OFPT.GET_CONFIG_REPLY, xid, flags: this.fragFlags, missSendLen: this.missSendLens.get(conn) ?? 0 });
       case OFPT.SET_CONFIG:
-        return this.setConfig(msg.flags, msg.missSendLen);
+        return this.setConfig(conn, msg.flags, msg.missSendLen);
       case OFPT.FLOW_MOD:
         return this.flowMod(conn, msg, bytes);
       case OFPT.PACKET_OUT:
@@ -333,14 +364,17 @@ export class Agent implements ConnectionHandler {
     }
   }
 
-  private setConfig(flags: number, missSendLen: number): void {
+  /** SET_CONFIG: the fragment handling for the whole switch, miss_send_len for this connection only. */
+  private setConfig(conn: Connection, flags: number, missSendLen: number): void {
     // IP reassembly is not offered (no OFPC_IP_REASM): OFPC_FRAG_REASM leaves the mode as it was.
     const frag = flags & OFPC_FRAG.MASK;
     if (frag === OFPC_FRAG.NORMAL || frag === OFPC_FRAG.DROP) {
       this.fragFlags = frag;
       this.options.datapath.setFragHandling?.(frag);
     }
-    this.missSendLen = missSendLen;
+    const before = this.receivesAsync(conn);
+    this.missSendLens.set(conn, missSendLen);
+    if (this.receivesAsync(conn) !== before) this.updateControllerCount();
   }
 
   /**
@@ -427,7 +461,13 @@ export class Agent implements ConnectionHandler {
   }
 
   private portMod(conn: Connection, msg: PortMod, bytes: Uint8Array): void {
-    const result = this.options.datapath.modifyPort(msg);
+    this.portModSource = conn;
+    let result: AgentPortModResult;
+    try {
+      result = this.options.datapath.modifyPort(msg);
+    } finally {
+      this.portModSource = null;
+    }
     if (!result.ok) conn.sendError(requestError(OFPET.PORT_MOD_FAILED, result.code, bytes, `port ${msg.portNo}`));
   }
 
@@ -571,7 +611,7 @@ export class Agent implements ConnectionHandler {
    */
   onMiss(frame: Uint8Array, inPort: number): void {
     if (!this.hasActiveConnection()) return;
-    this.packetIn(frame, inPort, this.missSendLen, OFPR.NO_MATCH);
+    this.packetIn(frame, inPort, null, OFPR.NO_MATCH);
   }
 
   /** An OUTPUT to CONTROLLER: PACKET_IN with reason ACTION and at most `maxLen` bytes when buffered. */
@@ -580,19 +620,31 @@ export class Agent implements ConnectionHandler {
     this.packetIn(frame, inPort, maxLen, reason);
   }
 
-  /** A PACKET_IN, encoded once, through each connection's scheduler for its kind (miss or not). */
-  private packetIn(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void {
-    const bufferId = this.bufferPool.store(frame, inPort);
-    const data = bufferId === OFP_NO_BUFFER || frame.length <= maxLen ? frame : frame.subarray(0, maxLen);
+  /**
+   * A PACKET_IN through each receiving connection's scheduler for its kind (miss or not), cut to
+   * `maxLen` bytes when buffered, or for a miss (`maxLen` null) to each connection's miss_send_len.
+   * The frame is buffered once, and the message encoded once per distinct length.
+   */
+  private packetIn(frame: Uint8Array, inPort: number, maxLen: number | null, reason: number): void {
     const miss = reason === OFPR.NO_MATCH;
-    let item: PacketInItem | undefined;
+    let bufferId: number | undefined;
+    /** The first encoding, and the others by length (most often there is only one). */
+    let first: { len: number; item: PacketInItem } | undefined;
+    let others: Map<number, PacketInItem> | undefined;
     for (const conn of this.connections) {
       const schedulers = this.schedulers.get(conn);
-      if (!conn.isActive || !schedulers) continue;
+      if (!schedulers || !this.receivesAsync(conn)) continue;
+      bufferId ??= this.bufferPool.store(frame, inPort);
+      const limit = maxLen ?? this.missSendLens.get(conn) ?? 0;
+      const len = bufferId === OFP_NO_BUFFER ? frame.length : Math.min(frame.length, limit);
+      let item = first?.len === len ? first.item : others?.get(len);
       if (!item) {
+        const data = len === frame.length ? frame : frame.subarray(0, len);
         const msg: OfpMessage = { version: OFP_VERSION, type: OFPT.PACKET_IN, xid: 0, bufferId, totalLen: frame.length, inPort, reason, data };
         // The frame may be a view of memory the datapath reuses: the encoding is a copy, and only it is kept.
         item = { msg: PACKET_IN_HEADER, bytes: encodeMessage(msg), kind: miss ? 'packet-in-miss' : 'packet-in-action' };
+        if (!first) first = { len, item };
+        else (others ??= new Map()).set(len, item);
       }
       schedulers.send(miss ? 'miss' : 'action', inPort, item);
     }
@@ -627,9 +679,13 @@ export class Agent implements ConnectionHandler {
     return removed.length;
   }
 
-  /** PORT_STATUS for a port added, deleted or changed (OFPPR_*). */
+  /**
+   * PORT_STATUS for a port added, deleted or changed (OFPPR_*), to every connection that receives
+   * asynchronous messages but the one whose PORT_MOD made the change, as Open vSwitch does before
+   * OpenFlow 1.5 (connmgr_send_port_status).
+   */
   portStatus(reason: number, desc: PhyPort): void {
-    this.broadcast(() => ({ version: OFP_VERSION, type: OFPT.PORT_STATUS, xid: 0, reason, desc }), null);
+    this.broadcast(() => ({ version: OFP_VERSION, type: OFPT.PORT_STATUS, xid: 0, reason, desc }), null, this.portModSource);
   }
 }
 

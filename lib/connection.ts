@@ -8,9 +8,9 @@
  *   hello-wait --HELLO with a common version--> active <--any message-- probing
  *       |                                          |   --idle for probeInterval-->  (ECHO_REQUEST sent)
  *       +--no common version, or not a HELLO-->    |                                   |
- *            HELLO_FAILED/INCOMPATIBLE, close      +--------------------------------> closed
- *                                                     framing error, peer gone, close(), or
- *                                                     probing silent for another probeInterval
+ *       |    HELLO_FAILED/INCOMPATIBLE, close      +--------------------------------> closed
+ *       +--no HELLO in OFCONN_HELLO_TIMEOUT_MS-->     framing error, peer gone, close(), or
+ *            close                                    probing silent for another probeInterval
  *
  * - Our HELLO goes out at once, before the peer's arrives.
  * - After the handshake a message of another version earns BAD_REQUEST/BAD_VERSION; the
@@ -23,7 +23,15 @@
  * - Messages are processed in arrival order, each completely (its replies and errors written)
  *   before the next starts, even when the handler is asynchronous. A BARRIER_REQUEST therefore
  *   needs nothing special: by the time it is handled, everything before it is done and sent.
- * - The idle probe runs only when `probeIntervalMs` is set (controller connections).
+ * - The idle probe runs when `probeIntervalMs` is set: on controller connections and, as Open
+ *   vSwitch's service connections are, on those a listener accepted (the switch gives those their
+ *   listener's interval). As in OVS's rconn, only a whole message counts as activity: bytes of a
+ *   message that never completes do not hold the probe off.
+ * - Whatever the probe, a connection that has not sent its HELLO within OFCONN_HELLO_TIMEOUT_MS
+ *   (2 s) is closed, and so is one that has held part of a message (framed but incomplete) for
+ *   longer than the probe interval (OFCONN_STALL_LIMIT_NO_PROBE_MS without a probe): each with one
+ *   log line, the reason of "connection closed". A closed connection drops its input buffer and its
+ *   output queue at once, so memory a peer made the switch hold goes with the connection.
  *
  * Output is bounded as Open vSwitch's connmgr/rconn bound it (constants in protocol/constants.ts).
  * A message the kernel does not take at once waits in the socket's buffer, and counts as queued
@@ -47,6 +55,7 @@ import type { Socket } from 'node:net';
 import {
   CONTROLLER_QUEUE_SIZE,
   OFCONN_ASYNC_BYTES_MAX,
+  OFCONN_HELLO_TIMEOUT_MS,
   OFCONN_REPLY_BYTES_MAX,
   OFCONN_REPLY_MAX,
   OFCONN_STALL_LIMIT_NO_PROBE_MS,
@@ -69,6 +78,7 @@ import type { Hello, OfpError, OfpMessage } from '../protocol/index.js';
 import type { Logger } from './log.js';
 import { describePeer } from './listener.js';
 import { looksLikeTls } from './tls-config.js';
+import { CONNECTION_BASE_BYTES, connectionClosed } from './memory.js';
 
 export type ConnectionState = 'hello-wait' | 'active' | 'probing' | 'closed';
 
@@ -110,7 +120,7 @@ export class Connection {
   readonly peer: string;
   private stateValue: ConnectionState = 'hello-wait';
   private readonly socket: Socket;
-  private readonly framer = new MessageFramer();
+  private framer = new MessageFramer();
   private readonly handler: ConnectionHandler;
   private readonly log: Logger;
   private readonly probeIntervalMs: number | null;
@@ -120,6 +130,9 @@ export class Connection {
   private lastReceived: number;
   private probeSentAt = 0;
   private probeTimer: NodeJS.Timeout | null = null;
+  private helloTimer: NodeJS.Timeout | null = null;
+  /** When the incomplete message the framer holds began to arrive; null between messages. */
+  private partialSince: number | null = null;
   private nextXid = 1;
   private internalErrorCount = 0;
   /**
@@ -159,7 +172,8 @@ export class Connection {
     socket.on('close', () => this.close('peer closed the connection'));
     this.log.limited('connection').info('connection opened');
     this.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: this.allocateXid(), body: new Uint8Array(0) });
-    this.scheduleProbe();
+    this.helloTimer = setTimeout(() => this.checkHello(), OFCONN_HELLO_TIMEOUT_MS);
+    this.helloTimer.unref();
     this.stallTimer = setInterval(() => this.checkStall(), Math.min(STALL_CHECK_MS, Math.max(10, this.stallLimitMs / 4)));
     this.stallTimer.unref();
   }
@@ -294,9 +308,20 @@ export class Connection {
     if (this.writableWaiters.length > 0) this.wakeWriters();
   }
 
-  /** Output queued and no progress for longer than the limit: the peer does not read; close. */
+  /**
+   * Output queued and no progress for longer than the limit: the peer does not read; close. Part
+   * of a message held for longer than the same limit: the peer does not finish it; close.
+   */
   private checkStall(): void {
-    if (this.stateValue === 'closed' || this.socket.writableLength === 0) return;
+    if (this.stateValue === 'closed') return;
+    if (this.partialSince !== null && !this.readingPaused) {
+      const held = this.now() - this.partialSince;
+      if (held > this.stallLimitMs) {
+        const bytes = this.framer.buffered;
+        return this.close(`partial message held for ${held} ms (limit ${this.stallLimitMs} ms, ${bytes} bytes of it)`, true);
+      }
+    }
+    if (this.socket.writableLength === 0) return;
     const blocked = this.now() - this.outputProgressAt;
     if (blocked > this.stallLimitMs) this.close(`output blocked for ${blocked} ms (limit ${this.stallLimitMs} ms): the peer does not read`, true);
   }
@@ -312,12 +337,17 @@ export class Connection {
     this.stateValue = 'closed';
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.stallTimer = null;
+    connectionClosed(CONNECTION_BASE_BYTES + this.framer.buffered + this.socket.writableLength);
+    this.framer = new MessageFramer(); // what a partial message held goes now
+    this.partialSince = null;
     this.queue.length = 0;
     this.unflushed.length = 0;
     this.replyCount = this.replyByteCount = this.asyncCount = this.asyncByteCount = 0;
-    if (discard) this.socket.destroy();
+    if (discard || this.socket.destroyed) this.socket.destroy();
     else {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
@@ -330,14 +360,20 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.stateValue === 'closed') return;
-    this.lastReceived = this.now();
-    if (this.stateValue === 'probing') this.stateValue = 'active';
     if (this.stateValue === 'hello-wait' && this.framer.buffered === 0 && looksLikeTls(chunk)) {
       // As OVS's stream_report_content_mismatch: one line; the connection is dropped at once.
       this.log.limited('tls').warn('received SSL/TLS data on a plain OpenFlow channel: refused (the peer wants ssl:/pssl:)');
       return this.close('TLS handshake on a plain TCP port', true);
     }
     const messages = this.framer.push(chunk);
+    const now = this.now();
+    if (this.framer.buffered === 0) this.partialSince = null;
+    else if (this.partialSince === null || messages.length > 0) this.partialSince = now;
+    // As OVS's rconn: only a whole message is activity (a dribble of bytes never completing is not).
+    if (messages.length > 0) {
+      this.lastReceived = now;
+      if (this.stateValue === 'probing') this.stateValue = 'active';
+    }
     this.queue.push(...messages);
     // The replies to one chunk's requests (ovs-ofctl add-flows sends a BARRIER after every
     // FLOW_MOD) go out in one write, not one system call each.
@@ -424,8 +460,11 @@ export class Connection {
     if (agreed === null)
       return this.helloFailed(xid, `We support version 0x0${OFP_VERSION}, you support version 0x${version.toString(16).padStart(2, '0')}.`);
     this.stateValue = 'active';
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
     // as OVS: INFO for a controller connection, DBG for one a listener accepted (rconn.c "connected")
     this.log.limited('connection')[this.kind === 'controller' ? 'info' : 'debug']('handshake done', { version: agreed, peerVersion: version });
+    this.scheduleProbe();
     this.handler.onActive?.(this);
   }
 
@@ -442,18 +481,27 @@ export class Connection {
     this.close(`handshake failed: ${text}`);
   }
 
+  /**
+   * No HELLO yet: close. The check waits for the next turn of the event loop first, so that a HELLO
+   * already in the socket (the loop was busy when the timer came due) is read before the verdict.
+   */
+  private checkHello(): void {
+    this.helloTimer = null;
+    setImmediate(() => {
+      if (this.stateValue !== 'hello-wait') return;
+      this.close(`no HELLO in ${this.now() - this.lastReceived} ms (limit ${OFCONN_HELLO_TIMEOUT_MS} ms)`, true);
+    });
+  }
+
   private scheduleProbe(): void {
     const interval = this.probeIntervalMs;
-    if (interval === null || this.stateValue === 'closed') return;
-    const due =
-      this.stateValue === 'active' ? this.lastReceived + interval
-      : this.stateValue === 'probing' ? this.probeSentAt + interval
-      : this.lastReceived + 2 * interval; // hello-wait
+    if (interval === null || this.stateValue === 'closed' || this.stateValue === 'hello-wait') return;
+    const due = this.stateValue === 'active' ? this.lastReceived + interval : this.probeSentAt + interval;
     this.probeTimer = setTimeout(() => this.checkIdle(), Math.max(0, due - this.now()));
     this.probeTimer.unref();
   }
 
-  /** Idle for an interval: probe; the probe unanswered for another: give up; no HELLO in two: give up. */
+  /** Idle for an interval: probe; the probe unanswered for another: give up. */
   private checkIdle(): void {
     const interval = this.probeIntervalMs ?? 0;
     const now = this.now();
@@ -464,8 +512,6 @@ export class Connection {
       this.send({ version: OFP_VERSION, type: OFPT.ECHO_REQUEST, xid: this.allocateXid(), data: new Uint8Array(0) });
     } else if (this.stateValue === 'probing' && now - this.probeSentAt >= interval) {
       return this.close(`no reply to echo probe in ${now - this.probeSentAt} ms`);
-    } else if (this.stateValue === 'hello-wait' && now - this.lastReceived >= 2 * interval) {
-      return this.close(`no HELLO in ${now - this.lastReceived} ms`);
     }
     this.scheduleProbe();
   }

@@ -17,6 +17,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
+  DEFAULT_MAX_CONNECTIONS,
   MAC_DEFAULT_MAX,
   MAC_ENTRY_DEFAULT_IDLE_TIME,
   MAC_MAX_IDLE_TIME,
@@ -97,6 +98,8 @@ export interface SwitchOptions {
   readonly tls?: TlsFiles | undefined;
   /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
   readonly mirrors?: readonly MirrorSpec[] | undefined;
+  /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
+  readonly maxConnections?: number | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -154,6 +157,7 @@ interface RawSettings {
   caCert?: string;
   bootstrapCaCert?: string;
   mirrors?: MirrorSpec[];
+  maxConnections?: number;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -299,6 +303,11 @@ export function parseMacAgingTime(text: string): number {
   return parseInteger(text, '--mac-aging-time', MAC_MIN_IDLE_TIME, MAC_MAX_IDLE_TIME);
 }
 
+/** `--max-connections`: connections the listeners accept at once. */
+export function parseMaxConnections(text: string): number {
+  return parseInteger(text, '--max-connections', 1, 1_000_000);
+}
+
 /** `--controller-rate-limit`: packet-ins per second, at least 100 as the Controller table's column. */
 export function parseControllerRateLimit(text: string): number {
   return parseInteger(text, '--controller-rate-limit', 100, 10_000_000);
@@ -362,6 +371,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
         break;
       case 'macAgingTime':
         settings.macAgingTime = parseMacAgingTime(String(value));
+        break;
+      case 'maxConnections':
+        settings.maxConnections = parseMaxConnections(String(value));
         break;
       case 'controllerRateLimit':
         settings.controllerRateLimit = parseControllerRateLimit(String(value));
@@ -518,7 +530,7 @@ const CONFIG_HELP = `
   {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
-   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,
+   "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,"maxConnections":1000,
    "flowJournal":"/var/lib/ofswitch/flows","privateKey":"sc-privkey.pem",
    "certificate":"sc-cert.pem","caCert":"/var/lib/ofswitch/pki/controllerca/cacert.pem",
    "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128},
@@ -588,6 +600,11 @@ export function commandLineProgram(): Command {
       'queue at most N packet-ins of each kind per connection before dropping (N >= 25; default a quarter of the rate limit)',
       parseControllerBurstLimit,
     )
+    .option(
+      '--max-connections <N>',
+      `accept at most N connections at once on the listeners, refusing more with a log line (default ${DEFAULT_MAX_CONNECTIONS}; controller connections do not count)`,
+      parseMaxConnections,
+    )
     .option(`--log-level <${LOG_LEVELS.join('|')}>`, 'which log lines to write (default info)', parseLogLevel)
     .option('--unixctl <PATH>', 'serve ovs-appctl on the unix socket PATH (ovs-appctl -t PATH COMMAND)', (text: string) =>
       parseSocketPath(text, '--unixctl'),
@@ -656,6 +673,7 @@ const FLAG_MODE_ONLY: readonly (readonly [keyof CommandLineValues, string])[] = 
   ['certificate', '--certificate (the database\'s SSL table: ovs-vsctl set-ssl)'],
   ['caCert', '--ca-cert (the database\'s SSL table: ovs-vsctl set-ssl)'],
   ['bootstrapCaCert', '--bootstrap-ca-cert (the database\'s SSL table: ovs-vsctl set-ssl --bootstrap)'],
+  ['maxConnections', '--max-connections'],
   ['config', '--config'],
 ];
 
@@ -713,6 +731,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       unixctl: s.unixctl,
       ...(s.macTableSize !== undefined ? { macTableSize: s.macTableSize } : {}),
       ...(s.macAgingTime !== undefined ? { macAgingTime: s.macAgingTime } : {}),
+      ...(s.maxConnections !== undefined ? { maxConnections: s.maxConnections } : {}),
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
       ...(tls ? { tls } : {}),

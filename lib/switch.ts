@@ -37,7 +37,7 @@ import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
 import type { RemovedFlow } from '../flowtable/flow-entry.js';
 import { FlowJournal, JournalError, type OpenResult } from '../journal/flow-journal.js';
-import { MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
+import { DEFAULT_MAX_CONNECTIONS, MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
 import type { PacketInLimits } from './packet-in-scheduler.js';
@@ -159,7 +159,21 @@ export interface SwitchConfig {
   readonly flowJournal?: string;
   /** The key, certificate and CA for `ssl:` controllers and `pssl:` listeners (tls-config.ts); may be shared by switches. */
   readonly tls?: TlsConfig;
+  /**
+   * Connections the listeners accept at once (default DEFAULT_MAX_CONNECTIONS, 1000); past it a
+   * new one is closed at once, with a log line. Controller connections do not count.
+   */
+  readonly maxConnections?: number;
 }
+
+/** How a listener's connections are probed (addListener). */
+export interface ListenerSettings {
+  /** Echo a connection idle this long (ms), close it silent as long again; 0: never. Default: the switch's probe interval. */
+  readonly probeIntervalMs?: number;
+}
+
+/** While connections are refused for the cap, at most one log line this often (ms). */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface PortConfig<T extends string = string> {
   /** The interface's name (a Linux interface for "system" and "internal"). */
@@ -317,6 +331,10 @@ export class Switch {
   private readonly connections = new Set<Connection>();
   private expiryTimer: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
+  private maxConnectionsValue: number;
+  /** Connections refused for the cap since the last log line about it, and when that was. */
+  private refusedUnlogged = 0;
+  private lastRefusalLog = -Infinity;
   private closed = false;
   private readonly journal: FlowJournal | null = null;
   /** Whether the table's flows were made with controllers (what going to or from none flushes). */
@@ -335,6 +353,8 @@ export class Switch {
     this.packetInLimits = config.packetInLimits ?? {};
     this.tls = config.tls ?? null;
     checkLimits(this.packetInLimits);
+    this.maxConnectionsValue = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    checkMaxConnections(this.maxConnectionsValue);
     this.dpid = config.datapathId === undefined ? undefined : typeof config.datapathId === 'bigint' ? config.datapathId : parseDpid(config.datapathId);
     this.flowTable = new FlowTable({ now: () => performance.now() });
     let restored: OpenResult | null = null;
@@ -913,15 +933,46 @@ export class Switch {
     return out;
   }
 
-  /** Accepts OpenFlow connections on `ptcp:PORT[:IP]`, `pssl:PORT[:IP]` (PORT 0: any free port; see the result) or `punix:PATH`. */
-  async addListener(target: string): Promise<ListenerView> {
+  /**
+   * Accepts OpenFlow connections on `ptcp:PORT[:IP]`, `pssl:PORT[:IP]` (PORT 0: any free port; see
+   * the result) or `punix:PATH`: service connections, as Open vSwitch calls them (no asynchronous
+   * messages until they ask with SET_CONFIG; see agent.ts), probed as `settings` says.
+   */
+  async addListener(target: string, settings: ListenerSettings = {}): Promise<ListenerView> {
     this.checkOpen();
-    return this.listenOn(parseListen(target));
+    if (settings.probeIntervalMs !== undefined && !(settings.probeIntervalMs >= 0))
+      throw new RangeError(`probe interval ${settings.probeIntervalMs} ms is negative`);
+    return this.listenOn(parseListen(target), settings);
   }
 
-  private async listenOn(endpoint: ListenEndpoint): Promise<ListenerView> {
+  /** Connections the listeners accept at once; lowering it closes none of those already open. */
+  get maxConnections(): number {
+    return this.maxConnectionsValue;
+  }
+
+  setMaxConnections(n: number): void {
+    checkMaxConnections(n);
+    this.maxConnectionsValue = n;
+  }
+
+  /** Connections the listeners accepted that are open now. */
+  get acceptedConnections(): number {
+    let n = 0;
+    for (const group of this.accepted.values()) n += group.size;
+    return n;
+  }
+
+  private async listenOn(endpoint: ListenEndpoint, settings: ListenerSettings = {}): Promise<ListenerView> {
     const conns = new Set<Connection>();
-    const listener = await listen(endpoint, (socket) => this.accept(socket, 'passive', undefined, conns), { tls: this.tls, log: this.log });
+    const listener = await listen(
+      endpoint,
+      (socket) => {
+        if (!this.underConnectionCap(socket)) return;
+        const probe = settings.probeIntervalMs ?? this.probeIntervalMs;
+        this.accept(socket, 'passive', undefined, conns, probe > 0 ? probe : null);
+      },
+      { tls: this.tls, log: this.log },
+    );
     if (this.closed) {
       await listener.close();
       throw new Error('the switch is closed');
@@ -953,6 +1004,20 @@ export class Switch {
 
   listeners(): ListenerView[] {
     return this.listenerList.map(listenerView);
+  }
+
+  /** Whether another accepted connection fits under the cap; if not, `socket` is closed and logged. */
+  private underConnectionCap(socket: Socket): boolean {
+    if (this.acceptedConnections < this.maxConnectionsValue) return true;
+    socket.destroy();
+    this.refusedUnlogged++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog >= REFUSAL_LOG_INTERVAL_MS) {
+      this.log.warn('connection refused: too many connections', { limit: this.maxConnectionsValue, refused: this.refusedUnlogged });
+      this.lastRefusalLog = now;
+      this.refusedUnlogged = 0;
+    }
+    return false;
   }
 
   private accept(
@@ -1107,6 +1172,7 @@ export class Switch {
         },
         ...(options.flowJournal !== undefined ? { flowJournal: options.flowJournal } : {}),
         ...(options.tls ? { tls: new TlsConfig(options.tls, log) } : {}),
+        ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
       });
     } catch (err) {
       throw err instanceof JournalError ? new StartError(err.message) : err;
@@ -1174,6 +1240,10 @@ export { removeInternalPair } from '../datapath/ports/internal-port.js';
 /** Creates a switch with no ports, listeners or controllers yet. */
 export function createSwitch(config: SwitchConfig = {}): Switch {
   return new Switch(config);
+}
+
+function checkMaxConnections(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`connection limit ${n} is not a positive integer`);
 }
 
 /** Packet-in limits are positive numbers when given. */

@@ -520,12 +520,33 @@ export const CONTROLLER_QUEUE_SIZE = 100;
  */
 export const OFCONN_ASYNC_BYTES_MAX = 256 * 1024;
 /**
- * A connection without an echo probe (accepted by a listener) whose output makes no progress for
+ * A connection without an echo probe (probe interval 0) whose output makes no progress for
  * this long is closed. A probed connection is closed after its probe interval instead; OVS drops a
  * peer that neither reads nor answers after two probe intervals (5 s default each, rconn.c
  * run_ACTIVE/run_IDLE), which is this bound.
  */
 export const OFCONN_STALL_LIMIT_NO_PROBE_MS = 10_000;
+/**
+ * A connection whose OpenFlow HELLO has not arrived this long after it opened is closed. Open
+ * vSwitch allows an accepted connection 1 s in rconn's CONNECTING state, which includes the HELLO
+ * exchange (rconn.c timeout_CONNECTING, MAX(1000, backoff) with no backoff yet); ofswitch allows
+ * 2 s, so that a peer on a loaded machine (a Python controller starting, two cores shared by
+ * several processes) is not cut off, still well before the first echo probe is due.
+ */
+export const OFCONN_HELLO_TIMEOUT_MS = 2000;
+/**
+ * Echo interval of the bridge's management socket, `punix:RUNDIR/BRIDGE.mgmt` (ms): Open vSwitch
+ * gives it 60 s (bridge.c bridge_configure_remotes); other listeners use the Controller row's
+ * inactivity_probe, 5 s by default, as controllers do.
+ */
+export const MGMT_PROBE_INTERVAL_MS = 60_000;
+/**
+ * Connections a bridge accepts on its listeners at once (ptcp:, pssl:, punix:, its mgmt socket);
+ * past it a new one is closed at once with a log line. Open vSwitch has no such bound (only the
+ * process's file descriptors); ofswitch's own, set with `--max-connections N` or the Bridge's
+ * other_config:max-connections. Controller connections (the bridge's own targets) never count.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
 /**
  * Packet-in scheduler (pinsched.c) default. OVS sends packet-ins without limit unless the
  * Controller's controller_rate_limit is set, and takes a burst of a quarter of the rate when

@@ -6,7 +6,9 @@
  *
  * 1. If a message was left incomplete by earlier chunks, bytes of this chunk complete it first:
  *    the header into an 8-byte scratch array, then, once its length is known, the body into a
- *    buffer of exactly that length. Only such split messages are ever copied.
+ *    buffer that grows with what has arrived (never more than twice that, and at most the
+ *    message's length): a peer that sends a header announcing 64 KiB and then nothing makes the
+ *    switch hold a few bytes, not 64 KiB. Only such split messages are ever copied.
  * 2. Messages that lie wholly inside the chunk are returned as views into it (subarray: same
  *    memory, no copy). The caller must not reuse the chunk's memory while it holds them.
  * 3. A tail shorter than its message starts a new split message (step 1 on the next chunk).
@@ -29,6 +31,8 @@ export class MessageFramer {
   /** The split message being assembled once its length is known, and how much of it is filled. */
   #partial: Buffer | null = null;
   #partialFill = 0;
+  /** The split message's length (#partial may be shorter until it has arrived). */
+  #partialLength = 0;
 
   /** Null while the stream is well framed; the reason once a length field below 8 was seen. */
   get error(): string | null {
@@ -74,17 +78,23 @@ export class MessageFramer {
         this.#fail(len);
         return -1;
       }
-      this.#partial = Buffer.allocUnsafe(len);
+      this.#partialLength = len;
+      this.#partial = Buffer.allocUnsafe(Math.min(len, Math.max(HEADER + chunk.length - off, 2 * HEADER)));
       this.#partial.set(this.#head, 0);
       this.#partialFill = HEADER;
       this.#headFill = 0;
     }
-    const partial = this.#partial;
-    const take = Math.min(partial.length - this.#partialFill, chunk.length - off);
+    const take = Math.min(this.#partialLength - this.#partialFill, chunk.length - off);
+    let partial = this.#partial;
+    if (this.#partialFill + take > partial.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.#partialLength, Math.max(this.#partialFill + take, 2 * partial.length)));
+      grown.set(partial.subarray(0, this.#partialFill), 0);
+      partial = this.#partial = grown;
+    }
     partial.set(chunk.subarray(off, off + take), this.#partialFill);
     this.#partialFill += take;
     off += take;
-    if (this.#partialFill < partial.length) return -1;
+    if (this.#partialFill < this.#partialLength) return -1;
     out.push(partial);
     this.#partial = null;
     this.#partialFill = 0;

@@ -12,8 +12,10 @@
  *   ignores it), `other_config:hwaddr`, `other_config:mac-table-size` and `mac-aging-time` (read
  *   as OVS's smap_get_int reads them: a decimal int; 0 or anything else is the default, with a
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
- *   it, the largest), `datapath_type` (recorded only), `sflow` (the sFlow row below), `mirrors`.
- *   The columns of features still to come (netflow, ipfix, stp_enable, rstp_enable) are listed in
+ *   it, the largest), `other_config:max-connections` (ofswitch's own, read the same way: OVS has
+ *   no cap on the connections a bridge accepts), `datapath_type` (recorded only), `sflow` (the sFlow
+ *   row below), `mirrors`. The columns of features still to come (netflow, ipfix, stp_enable,
+ *   rstp_enable) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
  * - Mirror: `name`, `select_all`, `select_src_port`, `select_dst_port` and `output_port` (weak
  *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
@@ -128,6 +130,8 @@ export interface BridgeConfig {
   readonly macTableSize: number | null;
   /** other_config:mac-aging-time in seconds; null: the default (300). Not clamped yet. */
   readonly macAgingTime: number | null;
+  /** other_config:max-connections (ofswitch's own); null: the default (1,000). */
+  readonly maxConnections: number | null;
   readonly datapathType: string;
   readonly controllers: readonly ControllerConfig[];
   readonly ports: readonly PortConfig[];
@@ -247,6 +251,7 @@ function readBridge(
   }
   const macTableSize = otherInt(other, 'mac-table-size', name, problems);
   const macAgingTime = otherInt(other, 'mac-aging-time', name, problems);
+  const maxConnections = otherInt(other, 'max-connections', name, problems);
   const failMode: FailMode = str(row['fail_mode']) === 'secure' ? 'secure' : 'standalone';
   const protocols = strings(row['protocols']);
   const controllers = strings(row['controller'])
@@ -283,6 +288,7 @@ function readBridge(
     hwaddr,
     macTableSize,
     macAgingTime,
+    maxConnections,
     datapathType: str(row['datapath_type']) ?? '',
     controllers,
     ports,

@@ -37,7 +37,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME, OFPP, OFPPS } from '../protocol/constants.js';
+import { DEFAULT_MAX_CONNECTIONS, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME, MGMT_PROBE_INTERVAL_MS, OFPP, OFPPS } from '../protocol/constants.js';
 import {
   canonicalControllerTarget,
   createSwitch,
@@ -342,13 +342,18 @@ export class Reconciler {
     if (running.mgmtTarget === null) {
       const target = `punix:${join(this.options.rundir, `${want.name}.mgmt`)}`;
       try {
-        await running.sw.addListener(target);
+        // Probed every 60 s, as OVS's bridge.c configures the management socket.
+        await running.sw.addListener(target, { probeIntervalMs: MGMT_PROBE_INTERVAL_MS });
         running.mgmtTarget = target;
       } catch (err) {
         this.log.error('cannot listen on the management socket', { bridge: want.name, target, err });
       }
     }
     if (want.datapathId !== null) running.sw.setDatapathId(want.datapathId);
+    if (before === null || before.maxConnections !== want.maxConnections) {
+      // The largest number other_config can give is no limit at all, as an absurd mac-table-size is the largest.
+      running.sw.setMaxConnections(Math.min(want.maxConnections ?? DEFAULT_MAX_CONNECTIONS, 1_000_000));
+    }
     if (before === null || before.macTableSize !== want.macTableSize || before.macAgingTime !== want.macAgingTime) {
       running.sw.setMacTableOptions({
         maxEntries: want.macTableSize ?? MAC_DEFAULT_MAX,
@@ -538,7 +543,8 @@ export class Reconciler {
         return false;
       }
     });
-    const services = new Set(controllers.filter((c) => isService(c.target)).map((c) => c.target));
+    const serviceRows = new Map(controllers.filter((c) => isService(c.target)).map((c) => [c.target, c]));
+    const services = new Set(serviceRows.keys());
     try {
       running.sw.setControllers(
         active.map((c) => ({
@@ -559,8 +565,10 @@ export class Reconciler {
     }
     for (const target of services) {
       if (running.services.has(target)) continue;
+      // Probed as OVS's bridge.c probes a service: inactivity_probe, 5 s by default, 0 never.
+      const probe = serviceRows.get(target)?.inactivityProbeMs;
       try {
-        await running.sw.addListener(target);
+        await running.sw.addListener(target, probe !== null && probe !== undefined ? { probeIntervalMs: probe } : {});
         running.services.add(target);
       } catch (err) {
         this.log.warn('cannot listen for a controller', { bridge: running.name, target, err: (err as Error).message });

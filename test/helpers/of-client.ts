@@ -100,6 +100,15 @@ export class OfClient {
   }
 
   /** Resolves when the peer has closed the connection. */
+  /**
+   * Asks for asynchronous messages as `ovs-ofctl monitor` does: SET_CONFIG with a nonzero
+   * miss_send_len (a service connection, one a listener accepted, gets none before), then a barrier.
+   */
+  async monitor(missSendLen = 128): Promise<void> {
+    this.send({ version: OFP_VERSION, type: OFPT.SET_CONFIG, xid: 0x5e7, flags: 0, missSendLen });
+    await this.request({ version: OFP_VERSION, type: OFPT.BARRIER_REQUEST, xid: 0x5e8 });
+  }
+
   async waitClosed(timeoutMs = 3000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {

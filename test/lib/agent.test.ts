@@ -184,7 +184,7 @@ t.test('features, config, queue config', async (t) => {
   const f = await c.request({ version: 1, type: OFPT.FEATURES_REQUEST, xid: 2 });
   t.match(f, { type: OFPT.FEATURES_REPLY, datapathId: 0x1234n, nBuffers: 256, nTables: 1, actions: 0xfff }); // every action but VENDOR
   t.same(f.type === OFPT.FEATURES_REPLY && f.ports.map((p) => p.name), ['p1', 'br0']);
-  t.match(await c.request({ version: 1, type: OFPT.GET_CONFIG_REQUEST, xid: 3 }), { flags: 0, missSendLen: 128 });
+  t.match(await c.request({ version: 1, type: OFPT.GET_CONFIG_REQUEST, xid: 3 }), { flags: 0, missSendLen: 0 }, 'a service connection starts with 0');
   c.send({ version: 1, type: OFPT.SET_CONFIG, xid: 4, flags: OFPC_FRAG.DROP, missSendLen: 200 });
   t.match(await c.request({ version: 1, type: OFPT.GET_CONFIG_REQUEST, xid: 5 }), { flags: OFPC_FRAG.DROP, missSendLen: 200 });
   t.equal(h.dp.frag, OFPC_FRAG.DROP);
@@ -197,6 +197,7 @@ t.test('features, config, queue config', async (t) => {
 t.test('flow mods, buffers, barrier ordering, packet out, port mod', async (t) => {
   const h = await harness(t);
   const c = await client(t, h);
+  await c.monitor();
   // An error must arrive before the barrier reply that follows its request.
   c.send(flowMod({ xid: 20, priority: 7 }));
   c.send({ version: 1, type: OFPT.BARRIER_REQUEST, xid: 21 });
@@ -301,6 +302,8 @@ t.test('asynchronous messages go to every connection; the fail mode learns of ev
   const a = await client(t, h);
   const b = await client(t, h);
   await waitFor(() => h.agent.connections.size === 2);
+  await a.monitor();
+  await b.monitor();
   h.agent.portStatus(OFPPR.MODIFY, port1);
   t.match(await a.next((m) => m.type === OFPT.PORT_STATUS), { reason: OFPPR.MODIFY, desc: { name: 'p1' } });
   t.match(await b.next((m) => m.type === OFPT.PORT_STATUS), { reason: OFPPR.MODIFY });
@@ -314,7 +317,9 @@ t.test('asynchronous messages go to every connection; the fail mode learns of ev
   secure.agent.onMiss(big, 1); // stores nothing: the one buffer is still free for p1 below
   const s = await client(t, secure);
   await waitFor(() => secure.agent.connections.size === 1);
-  t.equal(secure.failMode.missPolicy, 'controller', 'a connection: misses go up');
+  t.equal(secure.failMode.missPolicy, 'drop', 'a service connection that asked for nothing: still dropped');
+  await s.monitor();
+  t.equal(secure.failMode.missPolicy, 'controller', 'a connection that asked for them: misses go up');
   secure.agent.onMiss(big, 1);
   const p1 = await s.next((m) => m.type === OFPT.PACKET_IN);
   secure.agent.onMiss(big, 2);
@@ -339,6 +344,6 @@ t.test('controller connections: echo probe when idle, dropped when silent', asyn
   t.ok(Date.now() - start >= 100, 'dropped after another silent interval');
   await waitFor(() => h.agent.connections.size === 0);
   const silent = await client(t, h, { hello: false });
-  await silent.waitClosed(2000);
-  t.ok(silent.closed, 'no HELLO: dropped');
+  await silent.waitClosed(4000);
+  t.ok(silent.closed, 'no HELLO: dropped (after OFCONN_HELLO_TIMEOUT_MS, whatever the probe interval)');
 });

@@ -17,9 +17,6 @@
  * - dump-tables: OVS lists tables 1..253 ("ditto"); ofswitch has table 0 only.
  * - dump-desc: the description strings name ofswitch, not Nicira / Open vSwitch.
  * - Nicira-only actions (resubmit, ...) are refused with BAD_ACTION/BAD_VENDOR (OVS accepts them).
- * - miss_send_len: OVS gives connections accepted by a ptcp controller listener 0 (they are its
- *   "service" connections, which get no packet-ins); ofswitch has one switch-wide setting whose
- *   default is the spec's OFP_DEFAULT_MISS_SEND_LEN, 128 (os-ken relies on it).
  * Not differences but orders the spec leaves open: OVS lists flow entries and port statistics in
  * its hash tables' order, ofswitch by priority and by port number; both are compared as sets.
  */
@@ -47,7 +44,6 @@ function comparable(text: string): string {
     .replace(/NXST_(FLOW|AGGREGATE)/g, 'OFPST_$1')
     .replace(/, (idle|hard)_age=A/g, '')
     .replace(/n_tables:\d+, n_buffers:\d+/, 'n_tables:T, n_buffers:B')
-    .replace(/miss_send_len=\d+/, 'miss_send_len=M')
     .replace(/\n\s*\n  table 1:[^]*$/, '')
     .replace(/\n\s*tables 1\.\.\.253: ditto/, '');
   return sortEntries(normalized);

@@ -102,6 +102,7 @@ t.test('a peer added late brings the link up, removed takes it down: PORT_STATUS
   const l = await sw1.addListener('ptcp:0:127.0.0.1');
   const c = await OfClient.connect(l.port);
   t.teardown(() => c.close());
+  await c.monitor();
   t.match(await c.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 2 }), { ports: [{ name: 'm1' }, { name: 'la', state: OFPPS.LINK_DOWN }] });
   const at2 = record(m2);
   m1.inject(udp(A, BCAST));
