@@ -557,6 +557,11 @@ export class Classifier {
     return this.sorted.length;
   }
 
+  /** Each subtable's entries, hash-table slots and whether a resize is moving them (tests, benchmarks). */
+  subtableShapes(): { size: number; capacity: number; resizing: boolean }[] {
+    return this.sorted.map((st) => ({ size: st.size, capacity: st.capacity, resizing: st.resizing }));
+  }
+
   /** The EntryStore id of the best entry matching `key`, or -1. Hot path. */
   lookup(key: FlowKey): number {
     const sorted = this.sorted;
