@@ -26,10 +26,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SWITCHES, SWITCH_LABEL, startSwitch, type BenchSwitch, type SwitchName } from './switches.js';
-import { TrafgenRig, benchArgs, log, sleep } from './trafgen-rig.js';
+import { TrafgenRig, log, sleep } from './trafgen-rig.js';
+import { benchOptions, count } from './bench-options.js';
 
-const ARGS = benchArgs(4, { entries: 1_000_000 });
-const ENTRIES = Math.round(ARGS.entries);
+const ARGS = benchOptions<{ entries: number; json: boolean }>(
+  'big-table',
+  'A table of --entries flows in ofswitch and in Open vSwitch userspace, side by side: add-flows rate and memory, then ' +
+    'dump-aggregate, dump-flows and del-flows under traffic, with the longest gaps in forwarding and in echo replies. ' +
+    'Needs root, trafgen and Open vSwitch; run it under flock /tmp/ovs-userspace.lock.',
+  (c) => c
+    .option('--entries <n>', 'flow entries in the table (one of them for the traffic)', count, 1_000_000)
+    .option('--json', 'one JSON document on stdout', false),
+);
+const ENTRIES = ARGS.entries;
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'echo-probe.js');
 const TRAFFIC_PPS = 20_000;
 const RX_SAMPLE_MS = 5;
