@@ -325,16 +325,14 @@ class Subtable {
     this.migrate();
     const value = e.compiled.value;
     const h = this.hashValue(value);
-    let records = this.records;
-    let capMask = this.capMask;
-    let s = this.slotIn(records, capMask, value, h);
+    // The old table first: during a resize most values are still there, and a miss in the new
+    // one would touch a page of it (freshly allocated: a page fault) for nothing.
     const old = this.old;
-    const inOld = s < 0 && old !== null;
-    if (inOld) {
-      records = old.records;
-      capMask = old.capMask;
-      s = this.slotIn(records, capMask, value, h);
-    }
+    let s = old === null ? -1 : this.slotIn(old.records, old.capMask, value, h);
+    const inOld = s >= 0;
+    const records = inOld ? old!.records : this.records;
+    const capMask = inOld ? old!.capMask : this.capMask;
+    if (!inOld) s = this.slotIn(records, capMask, value, h);
     if (s < 0) return false;
     const r = s * this.stride + 1;
     const head = this.entryAt(records[r]!);
@@ -355,7 +353,7 @@ class Subtable {
     this.maxRank = this.heap.length > 0 ? this.heap[0]!.rank : -1;
     if (emptied) {
       this.deleteSlot(records, capMask, s);
-      if (inOld) old.used--;
+      if (inOld) old!.used--;
       else this.usedSlots--;
       this.bloomStale++;
       if (this.old === null && this.size > 0) this.maybeRefresh();
@@ -365,8 +363,10 @@ class Subtable {
 
   /**
    * After a removal: shrinks a table at most 1/8 full to one 1/4 full or less (memory goes back
-   * as entries go), or rebuilds a Bloom filter that has more removed values than held ones, by
-   * a resize (same size, or twice when over 1/4 full, so that no grow is due before it is over).
+   * as entries go), or rebuilds a Bloom filter that has more removed values than held ones and
+   * more values set than half the slots (over 1/8 of its bits: false positives grow), by a resize
+   * (same size, or twice when over 1/4 full, so that no grow is due before it is over). A table
+   * that only empties (a large DELETE) is never refreshed, only shrunk.
    */
   private maybeRefresh(): void {
     const cap = this.capMask + 1;
@@ -375,7 +375,7 @@ class Subtable {
       let to = MIN_CAPACITY;
       while (to < used * 4) to *= 2;
       this.resize(to);
-    } else if (this.bloomStale > used + 8) {
+    } else if (this.bloomStale > used + 8 && (this.bloomStale + used) * 2 > cap) {
       this.resize(used * 4 > cap ? cap * 2 : cap);
     }
   }
