@@ -48,6 +48,8 @@ export class FlowEntry {
   id = -1;
   /** @internal Position in its classifier subtable's max-heap by rank, -1 when in none. */
   heapPos = -1;
+  /** @internal Position in the expiry heap, -1 when not in it. */
+  expiryPos = -1;
   /** @internal The next (lower-ranked) entry with the same match in its subtable's hash slot, or null. */
   nextInSlot: FlowEntry | null = null;
 
@@ -152,6 +154,8 @@ function settleHiddenClass(): void {
   e.alive = false;
   e.heapPos = 3;
   e.heapPos = -1;
+  e.expiryPos = 3;
+  e.expiryPos = -1;
   e.nextInSlot = e;
   e.nextInSlot = null;
   e.modified = 1.5;
