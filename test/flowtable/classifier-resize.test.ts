@@ -150,3 +150,17 @@ t.test('the prefix filter counts exactly: a length leaves an address once its la
   f.remove(b, 0);
   t.equal(f.lengths(b), 0, 'length 0 is not tracked');
 });
+
+t.test('a resize asked for while one is under way finishes the first (a fallback the spacing of resizes never needs)', async (t) => {
+  const ft = new FlowTable({ cacheSlots: 0 });
+  for (let i = 0; i < 300; i++) ft.flowMod(mod(OFPFC.ADD, i, 10));
+  // White box: the subtable's private resize, twice in a row.
+  const st = [...(ft as unknown as { normal: { byMask: Map<string, { resize(cap: number): void; resizing: boolean; capacity: number }> } })
+    .normal.byMask.values()][0]!;
+  st.resize(2048);
+  t.equal(st.resizing, true);
+  st.resize(4096);
+  t.equal(st.capacity, 4096);
+  for (let i = 0; i < 300; i++) t.equal(ft.lookup(pkt(i), 60)?.priority, 10);
+  t.equal(ft.lookup(pkt(300), 60), null);
+});
