@@ -13,7 +13,9 @@
  *    dump-aggregate, dump-flows, `del-flows ip,nw_dst=172.0.0.0/8` (every entry but the traffic's)
  *    in turn. For each: its wall time, the longest gap in forwarding and the longest gap between
  *    echo replies. The forwarding gap is the longest time frames waited: the sender's tx and the
- *    receiver's rx counters are sampled together every 5 ms, and a wait starts at the first sample
+ *    receiver's rx counters are sampled together every 5 ms (by bench/counter-sampler.ts, a
+ *    process of its own at real-time priority: this one also reads the whole flow dump), and a
+ *    wait starts at the first sample
  *    where the sender has sent frames since the receiver's counter last moved, and ends when it
  *    moves again. (The receiver's counter alone standing still is no gap: trafgen itself pauses
  *    for up to a second when the machine is busy, and every switch then rightly forwards nothing;
@@ -45,6 +47,7 @@ const ARGS = benchOptions<{ entries: number; json: boolean }>(
 );
 const ENTRIES = ARGS.entries;
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'echo-probe.js');
+const SAMPLER = join(dirname(fileURLToPath(import.meta.url)), 'counter-sampler.js');
 const TRAFFIC_PPS = 20_000;
 const RX_SAMPLE_MS = 5;
 
@@ -86,6 +89,47 @@ function writeFlows(file: string): void {
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
+/** A process in namespace `ns` whose /proc/PID/net/dev is that namespace's. */
+async function holder(rig: TrafgenRig, ns: string): Promise<number> {
+  const child = rig.track(spawn('ip', ['netns', 'exec', ns, 'sleep', 'infinity'], { stdio: 'ignore' }));
+  // `ip netns exec` enters the namespace, then execs sleep in the same process.
+  for (let i = 0; readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) {
+    if (i > 100) throw new Error(`no process in namespace ${ns}`);
+    await sleep(20);
+  }
+  return child.pid!;
+}
+
+/**
+ * The sender's tx and the receiver's rx counters every RX_SAMPLE_MS, read by a process of its own
+ * at real-time priority (bench/counter-sampler.ts), appended to `into` as they come.
+ */
+function startSampler(rig: TrafgenRig, into: CounterSample[]): { stop(): Promise<void> } {
+  const ready = Promise.all([holder(rig, rig.ns.tx), holder(rig, rig.ns.rx)]).then(([tx, rx]) => {
+    const child = rig.track(spawn('chrt', ['-f', '10', process.execPath, SAMPLER, String(tx), String(rx), String(RX_SAMPLE_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }));
+    let rest = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) {
+        const [t, txN, rxN] = l.split(' ').map(Number);
+        into.push({ t: t!, tx: txN!, rx: rxN! });
+      }
+    });
+    return child;
+  });
+  return {
+    async stop() {
+      const child = await ready;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 async function runOne(name: SwitchName): Promise<SwitchResult> {
   const rig = new TrafgenRig('bt', { switchNamespace: true });
   let sw: BenchSwitch | undefined;
@@ -119,11 +163,7 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
       during: async () => {
         if (ran) return;
         ran = true;
-        const sampler = setInterval(() => {
-          const tx = rig.txPackets();
-          const rx = rig.rxPackets();
-          counters.push({ t: now(), tx, rx });
-        }, RX_SAMPLE_MS);
+        const sampler = startSampler(rig, counters);
         try {
           await sleep(500);
           {
@@ -145,7 +185,7 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
             log(`${name}: ${op} in ${Math.round(end - start)} ms`);
           }
         } finally {
-          clearInterval(sampler);
+          await sampler.stop();
         }
       },
     });
