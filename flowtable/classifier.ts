@@ -57,6 +57,13 @@ const MIN_CAPACITY = 8;
  * shrink or a Bloom refresh at least C/16 removes, it takes C/32).
  */
 const MIGRATE_SLOTS = 32;
+/**
+ * A table of at most this many slots is moved at once when it is resized (well under a
+ * millisecond): only large subtables are migrated a few slots at a time, so small ones never
+ * leave lookups probing two tables for long after the last change. (Tests lower it to see
+ * small tables mid-resize.)
+ */
+export const resizeTuning = { eagerSlots: 16_384 };
 
 /** A subtable's previous hash table while a resize moves its slots to the new one. */
 interface OldTable {
@@ -199,7 +206,7 @@ class Subtable {
     for (;;) {
       const r = s * stride;
       const stored = records[r];
-      if (stored === 0) break;
+      if (stored === 0) return this.old === null ? -1 : this.findOld(this.old, key, h);
       if (stored === h) {
         let j = 0;
         while (j < n && records[r + 2 + j] === (key[words[j]!]! & wordMasks[j]!)) j++;
@@ -207,7 +214,6 @@ class Subtable {
       }
       s = (s + 1) & capMask;
     }
-    return this.old === null ? -1 : this.findOld(this.old, key, h);
   }
 
   /** find() in the old table of a resize. */
@@ -428,6 +434,7 @@ class Subtable {
     this.fresh = new Int32Array(words);
     this.bloomStale = 0;
     if (this.old.used === 0) this.endResize();
+    else if (this.old.capMask < resizeTuning.eagerSlots) this.finishResize();
   }
 
   /** Moves the next MIGRATE_SLOTS slots of the old table (their values) to the new one. */

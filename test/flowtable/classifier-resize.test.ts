@@ -10,6 +10,10 @@ import { packFlowKey } from '../../flowtable/flow-key.js';
 import { MATCH_ALL } from '../../protocol/match.js';
 import { PrefixFilter, lengthBit } from '../../flowtable/prefix-filter.js';
 import { prng } from '../../bench/classbench.js';
+import { resizeTuning } from '../../flowtable/classifier.js';
+
+// Every resize incremental, however small the table (by default small ones are moved at once).
+resizeTuning.eagerSlots = 0;
 
 const ipMatch = (i: number): Match => ({
   ...MATCH_ALL, wildcards: OFPFW.ALL & ~OFPFW.DL_TYPE & ~OFPFW.NW_SRC_MASK & ~OFPFW.NW_DST_MASK, dlType: 0x0800,
@@ -163,4 +167,17 @@ t.test('a resize asked for while one is under way finishes the first (a fallback
   t.equal(st.capacity, 4096);
   for (let i = 0; i < 300; i++) t.equal(ft.lookup(pkt(i), 60)?.priority, 10);
   t.equal(ft.lookup(pkt(300), 60), null);
+});
+
+t.test('by default a small table is resized at once: no lookup probes two tables after the last change', async (t) => {
+  const saved = resizeTuning.eagerSlots;
+  resizeTuning.eagerSlots = 16_384;
+  t.teardown(() => {
+    resizeTuning.eagerSlots = saved;
+  });
+  const ft = new FlowTable({ cacheSlots: 0 });
+  for (let i = 0; i < 3000; i++) {
+    ft.flowMod(mod(OFPFC.ADD, i, 10));
+    t.equal(ft.subtableShapes()[0]!.resizing, false);
+  }
 });
