@@ -11,9 +11,15 @@
  * 2. With trafgen sending 20,000 frames/s through that traffic entry and an OpenFlow connection
  *    (bench/echo-probe.ts, in the switch namespace) sending an echo request every 10 ms:
  *    dump-aggregate, dump-flows, `del-flows ip,nw_dst=172.0.0.0/8` (every entry but the traffic's)
- *    in turn. For each: its wall time, the longest gap in
- *    forwarding (the receiver's rx counter sampled every 5 ms, the longest time it did not move)
- *    and the longest gap between echo replies.
+ *    in turn. For each: its wall time, the longest gap in forwarding and the longest gap between
+ *    echo replies. The forwarding gap is the longest time frames waited: the sender's tx and the
+ *    receiver's rx counters are sampled together every 5 ms (by bench/counter-sampler.ts, a
+ *    process of its own at real-time priority: this one also reads the whole flow dump), and a
+ *    wait starts at the first sample
+ *    where the sender has sent frames since the receiver's counter last moved, and ends when it
+ *    moves again. (The receiver's counter alone standing still is no gap: trafgen itself pauses
+ *    for up to a second when the machine is busy, and every switch then rightly forwards nothing;
+ *    that is what made this column read about 0.9 s even for an idle switch.)
  *    The same gaps over 1.5 s with nothing to do come first ("idle"): the floor of the measure.
  * 3. RSS after del-flows, at once and 15 s later (V8 collects and returns memory on its own schedule:
  *    the 15 s figure is after its idle-time collection).
@@ -26,11 +32,22 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SWITCHES, SWITCH_LABEL, startSwitch, type BenchSwitch, type SwitchName } from './switches.js';
-import { TrafgenRig, benchArgs, log, sleep } from './trafgen-rig.js';
+import { TrafgenRig, log, sleep } from './trafgen-rig.js';
+import { benchOptions, count } from './bench-options.js';
+import { longestForwardingGap, longestGap, type CounterSample } from './gaps.js';
 
-const ARGS = benchArgs(4, { entries: 1_000_000 });
-const ENTRIES = Math.round(ARGS.entries);
+const ARGS = benchOptions<{ entries: number; json: boolean }>(
+  'big-table',
+  'A table of --entries flows in ofswitch and in Open vSwitch userspace, side by side: add-flows rate and memory, then ' +
+    'dump-aggregate, dump-flows and del-flows under traffic, with the longest gaps in forwarding and in echo replies. ' +
+    'Needs root, trafgen and Open vSwitch; run it under flock /tmp/ovs-userspace.lock.',
+  (c) => c
+    .option('--entries <n>', 'flow entries in the table (one of them for the traffic)', count, 1_000_000)
+    .option('--json', 'one JSON document on stdout', false),
+);
+const ENTRIES = ARGS.entries;
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'echo-probe.js');
+const SAMPLER = join(dirname(fileURLToPath(import.meta.url)), 'counter-sampler.js');
 const TRAFFIC_PPS = 20_000;
 const RX_SAMPLE_MS = 5;
 
@@ -72,17 +89,45 @@ function writeFlows(file: string): void {
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
-/** The longest stretch (ms) within [from, to] without an event, events being sorted times. */
-function longestGap(events: readonly number[], from: number, to: number): number {
-  let last = from;
-  let gap = 0;
-  for (const t of events) {
-    if (t < from) continue;
-    if (t > to) break;
-    gap = Math.max(gap, t - last);
-    last = t;
+/** A process in namespace `ns` whose /proc/PID/net/dev is that namespace's. */
+async function holder(rig: TrafgenRig, ns: string): Promise<number> {
+  const child = rig.track(spawn('ip', ['netns', 'exec', ns, 'sleep', 'infinity'], { stdio: 'ignore' }));
+  // `ip netns exec` enters the namespace, then execs sleep in the same process.
+  for (let i = 0; readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) {
+    if (i > 100) throw new Error(`no process in namespace ${ns}`);
+    await sleep(20);
   }
-  return Math.max(gap, to - last);
+  return child.pid!;
+}
+
+/**
+ * The sender's tx and the receiver's rx counters every RX_SAMPLE_MS, read by a process of its own
+ * at real-time priority (bench/counter-sampler.ts), appended to `into` as they come.
+ */
+function startSampler(rig: TrafgenRig, into: CounterSample[]): { stop(): Promise<void> } {
+  const ready = Promise.all([holder(rig, rig.ns.tx), holder(rig, rig.ns.rx)]).then(([tx, rx]) => {
+    const child = rig.track(spawn('chrt', ['-f', '10', process.execPath, SAMPLER, String(tx), String(rx), String(RX_SAMPLE_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }));
+    let rest = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) {
+        const [t, txN, rxN] = l.split(' ').map(Number);
+        into.push({ t: t!, tx: txN!, rx: rxN! });
+      }
+    });
+    return child;
+  });
+  return {
+    async stop() {
+      const child = await ready;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function runOne(name: SwitchName): Promise<SwitchResult> {
@@ -109,8 +154,7 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
     probe.stderr.on('data', (d: Buffer) => (probeErr += d.toString()));
     const probeExit = new Promise((r) => probe.once('exit', r));
 
-    const rx: { t: number; n: number }[] = [];
-    const moves: number[] = [];
+    const counters: CounterSample[] = [];
     const ops = {} as Record<Op, OpResult>;
     const windows = new Map<string, [number, number]>();
     let ran = false;
@@ -119,12 +163,7 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
       during: async () => {
         if (ran) return;
         ran = true;
-        const sampler = setInterval(() => {
-          const n = rig.rxPackets();
-          const t = now();
-          if (rx.length > 0 && n !== rx[rx.length - 1]!.n) moves.push(t);
-          rx.push({ t, n });
-        }, RX_SAMPLE_MS);
+        const sampler = startSampler(rig, counters);
         try {
           await sleep(500);
           {
@@ -132,7 +171,7 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
             const start = now();
             await sleep(1500);
             const end = now();
-            ops.idle = { ms: end - start, forwardingGapMs: longestGap(moves, start, end), echoGapMs: Number.NaN, output: '' };
+            ops.idle = { ms: end - start, forwardingGapMs: longestForwardingGap(counters, start, end), echoGapMs: Number.NaN, output: '' };
             windows.set('idle', [start, end]);
           }
           for (const op of ['dump-aggregate', 'dump-flows', 'del-flows'] as const) {
@@ -141,12 +180,12 @@ async function runOne(name: SwitchName): Promise<SwitchResult> {
             const output = await (op === 'del-flows' ? sw!.ofctlAsync(op, 'ip,nw_dst=172.0.0.0/8') : sw!.ofctlAsync(op));
             const end = now();
             await sleep(500);
-            ops[op] = { ms: end - start, forwardingGapMs: longestGap(moves, start, end), echoGapMs: Number.NaN, output };
+            ops[op] = { ms: end - start, forwardingGapMs: longestForwardingGap(counters, start, end), echoGapMs: Number.NaN, output };
             windows.set(op, [start, end]);
             log(`${name}: ${op} in ${Math.round(end - start)} ms`);
           }
         } finally {
-          clearInterval(sampler);
+          await sampler.stop();
         }
       },
     });

@@ -36,10 +36,20 @@ import type { Counters } from './bench-controller.js';
 import { ControllerProcess } from './controller-process.js';
 import { SWITCHES, SWITCH_LABEL, startSwitch, type SwitchName } from './switches.js';
 import {
-  FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, log, spread, type Measurement, type Spread,
+  FRAMES, TrafgenRig, alternating, fmtSpread, log, spread, type Measurement, type Spread,
 } from './trafgen-rig.js';
+import { above, benchOptions, count, positive } from './bench-options.js';
 
-const ARGS = benchArgs(4, { offered: 100_000 });
+const ARGS = benchOptions<{ seconds: number; runs: number; offered: number; json: boolean }>(
+  'packet-in',
+  'How fast ofswitch and Open vSwitch userspace hand table misses to a controller (punt) and set up the flows it ' +
+    'installs (flow setup), side by side. Needs root, trafgen and Open vSwitch; run it under flock /tmp/ovs-userspace.lock.',
+  (c) => c
+    .option('--seconds <n>', 'length of each run (the first second is warm-up)', above(1), 4)
+    .option('--runs <n>', 'runs of each switch and case, alternating which goes first', count, 3)
+    .option('--offered <pps>', 'frames per second trafgen offers', positive, 100_000)
+    .option('--json', 'one JSON document on stdout', false),
+);
 const CONTROLLER = join(dirname(fileURLToPath(import.meta.url)), 'bench-controller.js');
 const CONTROLLER_PORT = 6653;
 /** ofswitch's --controller-rate-limit for this benchmark: far above any rate it reaches. */

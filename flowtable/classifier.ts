@@ -4,7 +4,7 @@
  * Design: tuple-space search, as in Open vSwitch's lib/classifier.c.
  * - Entries are grouped by their mask (the "tuple"): one Subtable per distinct mask. Within a
  *   subtable every entry is found by exact match on the masked key, so one hash probe decides it.
- *   Entries with the same match and different priorities share one bucket, sorted by rank.
+ *   Entries with the same match and different priorities share one slot, listed by rank.
  * - A subtable hashes the nine masked key words, unrolled, with the mask held in plain fields of
  *   the subtable object (cheaper than looping over index arrays: fewer objects to reach). Its
  *   hash table is open addressing with linear probing over one typed array of slot records (the
@@ -20,14 +20,23 @@
  *   (early exit): a packet that hits a high-priority entry does not look at low-priority masks.
  * - Ranks are unique (priority, then exact-match request, then age: see FlowEntry.rank), so the
  *   result is a function of the table alone, independent of subtable order or history.
- * - maxRank is maintained with a lazy max-heap per subtable: removals just leave dead entries in
- *   the heap, dropped when they reach the top; the heap is rebuilt when it is mostly dead.
+ * - maxRank is maintained with a max-heap per subtable whose entries know their position in it
+ *   (FlowEntry.heapPos): a removal takes its entry out in O(log n), so nothing stale is kept and
+ *   nothing is ever rebuilt.
+ * - No operation costs time in proportion to the table (a sliced DELETE of a million entries must
+ *   never stop forwarding for long): a subtable's hash table grows (at 1/2 full) and shrinks (at
+ *   1/8 full) by incremental resize, as Redis does: a new table is allocated and every insert and
+ *   remove moves a few slots of the old one into it; meanwhile lookups that miss the new table
+ *   probe the old one. The Bloom filter is carried over by spreading or folding its bits and
+ *   built afresh for the new table as values move; a filter with more removed values than held
+ *   ones is refreshed by a resize to the same size.
  * - Prefix filtering (prefix-filter.ts): before probing a subtable, the packet's nw_src and
  *   nw_dst are checked against the prefix lengths present in the whole table; a subtable whose
  *   nw_src or nw_dst prefix length no entry can match for this address is skipped without
  *   hashing. One array read per field per lookup, one bit test per subtable: on ACL-like tables
  *   most subtables are skipped this way.
- * - Subtables are created on the first entry of a new mask and dropped when they empty.
+ * - Subtables are created on the first entry of a new mask and dropped when they empty; a
+ *   subtable's hash table shrinks as it empties (above), so memory goes back as entries go.
  *
  * Correctness under change needs nothing else here: the classifier is updated synchronously by the
  * flow table, so every lookup sees the current table. (The microflow cache in front of it has its
@@ -41,9 +50,30 @@ import { lengthBit, prefixLength, PrefixFilter } from './prefix-filter.js';
 import { rankIndex, type EntryStore } from './entry-store.js';
 
 const MIN_CAPACITY = 8;
+/**
+ * Slots of the old hash table a resize moves to the new one per insert or remove (see
+ * Subtable.migrate): enough that a migration is over long before the next resize is due (a grow
+ * to 2C leaves at least C/2 inserts before the next, the migration takes C/32 operations; a
+ * shrink or a Bloom refresh at least C/16 removes, it takes C/32).
+ */
+const MIGRATE_SLOTS = 32;
+/**
+ * A table of at most this many slots is moved at once when it is resized (well under a
+ * millisecond): only large subtables are migrated a few slots at a time, so small ones never
+ * leave lookups probing two tables for long after the last change. (Tests lower it to see
+ * small tables mid-resize.)
+ */
+export const resizeTuning = { eagerSlots: 16_384 };
 
-/** The entries of one hash slot: one entry, or several (same match, different priorities) best first. */
-type Bucket = FlowEntry | FlowEntry[] | null;
+/** A subtable's previous hash table while a resize moves its slots to the new one. */
+interface OldTable {
+  readonly records: Int32Array;
+  readonly capMask: number;
+  /** Occupied slots left in it. */
+  used: number;
+  /** Next slot to move: every slot below it is empty (and stays so: nothing is inserted here). */
+  cursor: number;
+}
 
 /** All entries with one mask. */
 class Subtable {
@@ -77,23 +107,38 @@ class Subtable {
   /** Int32 words: V8's fast integer path (key words are compared after `| 0`-style bit operations). */
   private records: Int32Array;
   /**
-   * The entries of each used slot, best first: the entry itself when it is alone (most buckets:
-   * no array per entry), an array when several priorities share the match.
+   * A slot's entries (the same match at several priorities) are a list, best first: the slot
+   * record holds the first one's id (found in the EntryStore), each entry the next one
+   * (FlowEntry.nextInSlot). So a table is one typed array and nothing per slot for the garbage
+   * collector, and a resize allocates no JavaScript array of its size.
    */
-  private buckets: Bucket[] = new Array<Bucket>(MIN_CAPACITY).fill(null);
+  private readonly store: EntryStore;
+  /** Used slots of `records` (not counting the old table's). */
   private usedSlots = 0;
+  /**
+   * During a resize, the previous table: its slots move to `records` a few at a time, with every
+   * insert and remove (migrate), so no single operation rehashes the whole subtable. Until it is
+   * empty a value is in one of the two tables and lookups that miss the new one probe it too.
+   */
+  private old: OldTable | null = null;
   /**
    * A one-hash Bloom filter of the masked values held, 4 bits per slot (8 or more per value):
    * most probes are misses, and this small bitset answers them without touching the records.
-   * Removals leave their bits set until the next rebuild (only false positives, never misses).
+   * Removals leave their bits set (only false positives, never misses) until a resize builds a
+   * new one. During a resize it covers both tables: the old filter's bits spread (or folded) to
+   * the new size, plus everything inserted since.
    */
-  private bloom = new Int32Array((MIN_CAPACITY * 4) >>> 5 || 1);
+  private bloom: Int32Array = new Int32Array((MIN_CAPACITY * 4) >>> 5 || 1);
   private bloomMask = MIN_CAPACITY * 4 - 1;
+  /** During a resize, the filter of the new table alone (what was moved or inserted): `bloom` once it is over. */
+  private fresh: Int32Array | null = null;
+  /** Values removed since the filter was last built afresh. */
   private bloomStale = 0;
-  /** Entries held (all buckets). */
+  /** Entries held (all slots' lists). */
   size = 0;
   /** Highest rank held, -1 when empty. */
   maxRank = -1;
+  /** Max-heap of the entries by rank; each entry knows its position (heapPos), so removal is O(log n), nothing stale. */
   private heap: FlowEntry[] = [];
   /** Prefix lengths of nw_src and nw_dst in this mask, as PrefixFilter bits (0: wildcarded). */
   readonly srcBit: number;
@@ -101,7 +146,8 @@ class Subtable {
   readonly srcLen: number;
   readonly dstLen: number;
 
-  constructor(mask: FlowKey, maskKey: string) {
+  constructor(mask: FlowKey, maskKey: string, store: EntryStore) {
+    this.store = store;
     this.mask = mask;
     this.maskKey = maskKey;
     this.srcLen = prefixLength(mask[W_NW_SRC]!);
@@ -124,6 +170,16 @@ class Subtable {
     this.m8 = mask[8]! | 0;
     this.stride = this.n + 2;
     this.records = new Int32Array(MIN_CAPACITY * this.stride);
+  }
+
+  /** Capacity (slots) of the current hash table, for tests. */
+  get capacity(): number {
+    return this.capMask + 1;
+  }
+
+  /** True while a resize is moving slots (for tests). */
+  get resizing(): boolean {
+    return this.old !== null;
   }
 
   /** The id of the best entry matching `key`, or -1. Hot path. */
@@ -150,7 +206,7 @@ class Subtable {
     for (;;) {
       const r = s * stride;
       const stored = records[r];
-      if (stored === 0) return -1;
+      if (stored === 0) return this.old === null ? -1 : this.findOld(this.old, key, h);
       if (stored === h) {
         let j = 0;
         while (j < n && records[r + 2 + j] === (key[words[j]!]! & wordMasks[j]!)) j++;
@@ -160,20 +216,40 @@ class Subtable {
     }
   }
 
-  /** Slot holding the bucket for a (masked) value, or -1; `value` is a compiled match value. */
-  private slotOf(value: MatchWords, h: number): number {
+  /** find() in the old table of a resize. */
+  private findOld(old: OldTable, key: FlowKey, h: number): number {
+    const { records, capMask } = old;
+    const stride = this.stride;
     const n = this.n;
-    let s = h & this.capMask;
+    let s = h & capMask;
     for (;;) {
-      const r = s * this.stride;
-      const stored = this.records[r];
+      const r = s * stride;
+      const stored = records[r];
       if (stored === 0) return -1;
       if (stored === h) {
         let j = 0;
-        while (j < n && this.records[r + 2 + j] === (value[this.words[j]!]! | 0)) j++;
+        while (j < n && records[r + 2 + j] === (key[this.words[j]!]! & this.wordMasks[j]!)) j++;
+        if (j === n) return records[r + 1]!;
+      }
+      s = (s + 1) & capMask;
+    }
+  }
+
+  /** Slot holding a (masked) value in one table, or -1; `value` is a compiled match value. */
+  private slotIn(records: Int32Array, capMask: number, value: MatchWords, h: number): number {
+    const n = this.n;
+    const stride = this.stride;
+    let s = h & capMask;
+    for (;;) {
+      const r = s * stride;
+      const stored = records[r];
+      if (stored === 0) return -1;
+      if (stored === h) {
+        let j = 0;
+        while (j < n && records[r + 2 + j] === (value[this.words[j]!]! | 0)) j++;
         if (j === n) return s;
       }
-      s = (s + 1) & this.capMask;
+      s = (s + 1) & capMask;
     }
   }
 
@@ -184,96 +260,148 @@ class Subtable {
     return finishHash(h) | 0 || 1;
   }
 
+  /** The first (best) entry of the slot holding a value, in whichever table it is, or null. */
+  private headOf(value: MatchWords, h: number): FlowEntry | null {
+    let records = this.records;
+    let s = this.slotIn(records, this.capMask, value, h);
+    if (s < 0 && this.old !== null) {
+      records = this.old.records;
+      s = this.slotIn(records, this.old.capMask, value, h);
+    }
+    return s < 0 ? null : this.entryAt(records[s * this.stride + 1]!);
+  }
+
+  private entryAt(id: number): FlowEntry {
+    return this.store.entryAt(id)!;
+  }
+
   /** The entry with exactly this (compiled, normalised) match and this priority, if any. */
   findStrict(value: MatchWords, priority: number): FlowEntry | undefined {
-    const s = this.slotOf(value, this.hashValue(value));
-    if (s < 0) return undefined;
-    const b = this.buckets[s]!;
-    if (!Array.isArray(b)) return b.priority === priority ? b : undefined;
-    return b.find((e) => e.priority === priority);
+    for (let e = this.headOf(value, this.hashValue(value)); e !== null; e = e.nextInSlot) {
+      if (e.priority === priority) return e;
+    }
+    return undefined;
   }
 
   insert(e: FlowEntry): void {
+    this.migrate();
     const value = e.compiled.value;
     const h = this.hashValue(value);
-    const s = this.slotOf(value, h);
+    const s = this.slotIn(this.records, this.capMask, value, h);
+    const old = this.old;
+    const o = s < 0 && old !== null ? this.slotIn(old.records, old.capMask, value, h) : -1;
     if (s >= 0) {
-      const held = this.buckets[s]!;
-      const bucket = Array.isArray(held) ? held : [held];
-      let i = 0;
-      while (i < bucket.length && bucket[i]!.rank > e.rank) i++;
-      bucket.splice(i, 0, e);
-      this.buckets[s] = bucket;
-      this.records[s * this.stride + 1] = bucket[0]!.id;
+      this.addToSlot(this.records, s, e);
+    } else if (o >= 0) {
+      this.addToSlot(old!.records, o, e);
     } else {
-      if ((this.usedSlots + 1) * 2 > this.capMask + 1) this.grow();
+      const held = this.usedSlots + (old === null ? 0 : old.used);
+      if ((held + 1) * 2 > this.capMask + 1) this.resize((this.capMask + 1) * 2);
       const t = this.freeSlot(h);
       const r = t * this.stride;
       this.records[r] = h;
       this.records[r + 1] = e.id;
       for (let j = 0; j < this.n; j++) this.records[r + 2 + j] = value[this.words[j]!]!;
-      this.buckets[t] = e;
+      e.nextInSlot = null;
       this.usedSlots++;
       this.bloomAdd(h);
     }
     this.size++;
     this.heapPush(e);
-    if (e.rank > this.maxRank) this.maxRank = e.rank;
+    this.maxRank = this.heap[0]!.rank;
+  }
+
+  /** Links `e` into the rank-ordered list of slot s. */
+  private addToSlot(records: Int32Array, s: number, e: FlowEntry): void {
+    const r = s * this.stride + 1;
+    const head = this.entryAt(records[r]!);
+    if (e.rank > head.rank) {
+      e.nextInSlot = head;
+      records[r] = e.id;
+      return;
+    }
+    let p = head;
+    while (p.nextInSlot !== null && p.nextInSlot.rank > e.rank) p = p.nextInSlot;
+    e.nextInSlot = p.nextInSlot;
+    p.nextInSlot = e;
   }
 
   /** Removes `e` and marks it dead; false when it is not held here. */
   remove(e: FlowEntry): boolean {
+    this.migrate();
     const value = e.compiled.value;
-    const s = this.slotOf(value, this.hashValue(value));
+    const h = this.hashValue(value);
+    // The old table first: during a resize most values are still there, and a miss in the new
+    // one would touch a page of it (freshly allocated: a page fault) for nothing.
+    const old = this.old;
+    let s = old === null ? -1 : this.slotIn(old.records, old.capMask, value, h);
+    const inOld = s >= 0;
+    const records = inOld ? old!.records : this.records;
+    const capMask = inOld ? old!.capMask : this.capMask;
+    if (!inOld) s = this.slotIn(records, capMask, value, h);
     if (s < 0) return false;
-    const held = this.buckets[s]!;
-    let left: number;
-    if (Array.isArray(held)) {
-      const i = held.indexOf(e);
-      if (i < 0) return false;
-      held.splice(i, 1);
-      left = held.length;
-      if (left === 1) this.buckets[s] = held[0]!; // alone again: no array
-      if (left > 0) this.records[s * this.stride + 1] = held[0]!.id;
+    const r = s * this.stride + 1;
+    const head = this.entryAt(records[r]!);
+    let emptied = false;
+    if (head === e) {
+      if (e.nextInSlot === null) emptied = true;
+      else records[r] = e.nextInSlot.id;
     } else {
-      if (held !== e) return false;
-      left = 0;
+      let p = head;
+      while (p.nextInSlot !== null && p.nextInSlot !== e) p = p.nextInSlot;
+      if (p.nextInSlot === null) return false;
+      p.nextInSlot = e.nextInSlot;
     }
+    e.nextInSlot = null;
     e.alive = false;
     this.size--;
-    if (left === 0) {
-      this.deleteSlot(s);
-      this.usedSlots--;
-      if (++this.bloomStale > this.usedSlots + 8) this.rebuildBloom();
+    this.heapRemove(e);
+    this.maxRank = this.heap.length > 0 ? this.heap[0]!.rank : -1;
+    if (emptied) {
+      this.deleteSlot(records, capMask, s);
+      if (inOld) old!.used--;
+      else this.usedSlots--;
+      this.bloomStale++;
+      if (this.old === null && this.size > 0) this.maybeRefresh();
     }
-    if (e.rank === this.maxRank) this.refreshMax();
-    else if (this.heap.length > 2 * this.size + 16) this.rebuildHeap();
     return true;
+  }
+
+  /**
+   * After a removal: shrinks a table at most 1/8 full to one 1/4 full or less (memory goes back
+   * as entries go), or rebuilds a Bloom filter that has more removed values than held ones and
+   * more values set than half the slots (over 1/8 of its bits: false positives grow), by a resize
+   * (same size, or twice when over 1/4 full, so that no grow is due before it is over). A table
+   * that only empties (a large DELETE) is never refreshed, only shrunk.
+   */
+  private maybeRefresh(): void {
+    const cap = this.capMask + 1;
+    const used = this.usedSlots;
+    if (cap > MIN_CAPACITY && used * 8 < cap) {
+      let to = MIN_CAPACITY;
+      while (to < used * 4) to *= 2;
+      this.resize(to);
+    } else if (this.bloomStale > used + 8 && (this.bloomStale + used) * 2 > cap) {
+      this.resize(used * 4 > cap ? cap * 2 : cap);
+    }
   }
 
   /** Calls `visit` on every entry held. */
   forEach(visit: (e: FlowEntry) => void): void {
-    for (const b of this.buckets) {
-      if (b === null) continue;
-      if (Array.isArray(b)) for (const e of b) visit(e);
-      else visit(b);
+    const stride = this.stride;
+    const all = this.old === null ? [this.records] : [this.records, this.old.records];
+    for (const records of all) {
+      for (let r = 0; r < records.length; r += stride) {
+        if (records[r] === 0) continue;
+        for (let e: FlowEntry | null = this.entryAt(records[r + 1]!); e !== null; e = e.nextInSlot) visit(e);
+      }
     }
   }
 
   private bloomAdd(h: number): void {
     const bit = (h >>> 11) & this.bloomMask;
     this.bloom[bit >>> 5]! |= 1 << (bit & 31);
-  }
-
-  private rebuildBloom(): void {
-    const bits = (this.capMask + 1) * 4;
-    this.bloom = new Int32Array(bits >>> 5);
-    this.bloomMask = bits - 1;
-    this.bloomStale = 0;
-    for (let s = 0; s <= this.capMask; s++) {
-      const h = this.records[s * this.stride]!;
-      if (h !== 0) this.bloomAdd(h);
-    }
+    if (this.fresh !== null) this.fresh[bit >>> 5]! |= 1 << (bit & 31);
   }
 
   private freeSlot(h: number): number {
@@ -282,102 +410,134 @@ class Subtable {
     return s;
   }
 
-  private grow(): void {
-    const old = this.records;
-    const oldBuckets = this.buckets;
-    const cap = (this.capMask + 1) * 2;
-    const stride = this.stride;
+  /**
+   * Starts moving every value to a new table of `cap` slots (finishing a resize in progress
+   * first, which the spacing of MIGRATE_SLOTS makes rare). Costs the new arrays and a pass over
+   * the Bloom filter (cap/8 bytes), never a pass over the values: those move in migrate().
+   */
+  private resize(cap: number): void {
+    if (this.old !== null) this.finishResize();
+    this.old = { records: this.records, capMask: this.capMask, used: this.usedSlots, cursor: 0 };
     this.capMask = cap - 1;
-    this.records = new Int32Array(cap * stride);
-    this.buckets = new Array<Bucket>(cap).fill(null);
-    for (let s = 0; s < oldBuckets.length; s++) {
-      if (oldBuckets[s] === null) continue;
-      const t = this.freeSlot(old[s * stride]!);
-      for (let j = 0; j < stride; j++) this.records[t * stride + j] = old[s * stride + j]!;
-      this.buckets[t] = oldBuckets[s]!;
-    }
-    this.rebuildBloom();
+    this.records = new Int32Array(cap * this.stride);
+    this.usedSlots = 0;
+    // A value's bit is (hash >>> 11) & (bits - 1): the new filter's word w covers the old one's
+    // word w mod oldWords (bits spread when growing, OR-ed together when shrinking).
+    const bits = cap * 4;
+    const words = bits >>> 5;
+    const before = this.bloom;
+    const bloom = new Int32Array(words);
+    if (words >= before.length) for (let w = 0; w < words; w++) bloom[w] = before[w & (before.length - 1)]!;
+    else for (let w = 0; w < before.length; w++) bloom[w & (words - 1)]! |= before[w]!;
+    this.bloom = bloom;
+    this.bloomMask = bits - 1;
+    this.fresh = new Int32Array(words);
+    this.bloomStale = 0;
+    if (this.old.used === 0) this.endResize();
+    else if (this.old.capMask < resizeTuning.eagerSlots) this.finishResize();
   }
 
-  /** Backward-shift deletion: keeps every probe chain unbroken without tombstones. */
-  private deleteSlot(hole: number): void {
-    const capMask = this.capMask;
+  /** Moves the next MIGRATE_SLOTS slots of the old table (their values) to the new one. */
+  private migrate(): void {
+    const old = this.old;
+    if (old === null) return;
+    const stride = this.stride;
+    const records = old.records;
+    const end = Math.min(old.capMask + 1, old.cursor + MIGRATE_SLOTS);
+    for (let s = old.cursor; s < end; s++) {
+      // Removing the slot's value shifts the rest of its cluster back: slot s may fill again.
+      for (let h = records[s * stride]!; h !== 0; h = records[s * stride]!) {
+        const t = this.freeSlot(h);
+        for (let j = 0; j < stride; j++) this.records[t * stride + j] = records[s * stride + j]!;
+        this.usedSlots++;
+        this.bloomAdd(h);
+        this.deleteSlot(records, old.capMask, s);
+        old.used--;
+      }
+    }
+    old.cursor = end;
+    if (old.used === 0) this.endResize();
+  }
+
+  private finishResize(): void {
+    while (this.old !== null) this.migrate();
+  }
+
+  private endResize(): void {
+    this.old = null;
+    this.bloom = this.fresh!;
+    this.fresh = null;
+  }
+
+  /** Backward-shift deletion in one table: keeps every probe chain unbroken without tombstones. */
+  private deleteSlot(records: Int32Array, capMask: number, hole: number): void {
     const stride = this.stride;
     let i = hole;
-    this.records[i * stride] = 0;
-    this.buckets[i] = null;
+    records[i * stride] = 0;
     let j = i;
     for (;;) {
       j = (j + 1) & capMask;
-      const h = this.records[j * stride]!;
+      const h = records[j * stride]!;
       if (h === 0) return;
       const home = h & capMask;
       // The record at j may move back to the hole i unless its home lies cyclically in (i, j].
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
-      this.records.copyWithin(i * stride, j * stride, j * stride + stride);
-      this.buckets[i] = this.buckets[j]!;
-      this.records[j * stride] = 0;
-      this.buckets[j] = null;
+      records.copyWithin(i * stride, j * stride, j * stride + stride);
+      records[j * stride] = 0;
       i = j;
     }
   }
 
-  // ---- lazy max-heap of entries by rank ----
+  // ---- max-heap of entries by rank, positions kept on the entries ----
 
   private heapPush(e: FlowEntry): void {
+    this.heap.push(e);
+    this.siftUp(this.heap.length - 1, e);
+  }
+
+  private heapRemove(e: FlowEntry): void {
     const heap = this.heap;
-    heap.push(e);
-    let i = heap.length - 1;
+    const i = e.heapPos;
+    e.heapPos = -1;
+    const last = heap.pop()!;
+    if (last === e) return;
+    if (i > 0 && heap[(i - 1) >> 1]!.rank < last.rank) this.siftUp(i, last);
+    else this.siftDown(i, last);
+  }
+
+  /** Puts `e` at position i or above. */
+  private siftUp(i: number, e: FlowEntry): void {
+    const heap = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (heap[p]!.rank >= e.rank) break;
-      heap[i] = heap[p]!;
+      const q = heap[p]!;
+      if (q.rank >= e.rank) break;
+      heap[i] = q;
+      q.heapPos = i;
       i = p;
     }
     heap[i] = e;
+    e.heapPos = i;
   }
 
-  private heapPop(): void {
+  /** Puts `e` at position i or below. */
+  private siftDown(i: number, e: FlowEntry): void {
     const heap = this.heap;
-    const last = heap.pop()!;
-    if (heap.length === 0) return;
-    let i = 0;
+    const len = heap.length;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= heap.length) break;
+      if (l >= len) break;
       const r = l + 1;
-      const c = r < heap.length && heap[r]!.rank > heap[l]!.rank ? r : l;
-      if (heap[c]!.rank <= last.rank) break;
-      heap[i] = heap[c]!;
+      const c = r < len && heap[r]!.rank > heap[l]!.rank ? r : l;
+      const q = heap[c]!;
+      if (q.rank <= e.rank) break;
+      heap[i] = q;
+      q.heapPos = i;
       i = c;
     }
-    heap[i] = last;
-  }
-
-  private refreshMax(): void {
-    while (this.heap.length > 0 && !this.heap[0]!.alive) this.heapPop();
-    this.maxRank = this.heap.length > 0 ? this.heap[0]!.rank : -1;
-  }
-
-  /** Drops the dead entries and heapifies the rest bottom-up: O(n), a few ms at 1M entries. */
-  private rebuildHeap(): void {
-    const heap = this.heap.filter((e) => e.alive);
-    for (let i = (heap.length >> 1) - 1; i >= 0; i--) {
-      const e = heap[i]!;
-      let j = i;
-      for (;;) {
-        const l = 2 * j + 1;
-        if (l >= heap.length) break;
-        const r = l + 1;
-        const c = r < heap.length && heap[r]!.rank > heap[l]!.rank ? r : l;
-        if (heap[c]!.rank <= e.rank) break;
-        heap[j] = heap[c]!;
-        j = c;
-      }
-      heap[j] = e;
-    }
-    this.heap = heap;
+    heap[i] = e;
+    e.heapPos = i;
   }
 }
 
@@ -402,6 +562,11 @@ export class Classifier {
   /** Number of distinct masks (subtables). */
   get subtableCount(): number {
     return this.sorted.length;
+  }
+
+  /** Each subtable's entries, hash-table slots and whether a resize is moving them (tests, benchmarks). */
+  subtableShapes(): { size: number; capacity: number; resizing: boolean }[] {
+    return this.sorted.map((st) => ({ size: st.size, capacity: st.capacity, resizing: st.resizing }));
   }
 
   /** The EntryStore id of the best entry matching `key`, or -1. Hot path. */
@@ -432,7 +597,7 @@ export class Classifier {
     const k = e.compiled.maskKey;
     let st = this.byMask.get(k);
     if (st === undefined) {
-      st = new Subtable(e.compiled.mask, k);
+      st = new Subtable(e.compiled.mask, k, this.store);
       this.byMask.set(k, st);
       this.sorted.push(st);
     }

@@ -37,7 +37,13 @@ export class EntryStore {
   lastUsed = new Float64Array(MIN_IDS);
   /** The entry holding each id (undefined when free). */
   entries: (FlowEntry | undefined)[] = [];
-  private free: number[] = [];
+  /**
+   * Freed ids, for reuse: a stack in a typed array as long as the ids' arrays (it never holds
+   * more), grown with them. A JavaScript array here grew by copying itself while a large DELETE
+   * freed ids: a single push took tens of ms at a million.
+   */
+  private free = new Int32Array(MIN_IDS);
+  private freeCount = 0;
   private next = 0;
   private held = 0;
   /** shrinkIfSparse looks again only once no more entries than this are held, or the top id is freed. */
@@ -70,15 +76,16 @@ export class EntryStore {
     this.i32 = new Int32Array(this.f64.buffer);
     this.lastUsed = new Float64Array(MIN_IDS);
     this.entries = [];
-    this.free = [];
+    this.free = new Int32Array(MIN_IDS);
+    this.freeCount = 0;
     this.next = 0;
     this.retryShrinkAt = Infinity;
   }
 
   /** Gives `e` an id and moves its counters and times here. */
   attach(e: FlowEntry): void {
-    let id = this.free.pop();
-    if (id === undefined) {
+    let id = this.freeCount > 0 ? this.free[--this.freeCount]! : -1;
+    if (id < 0) {
       id = this.next++;
       if (id * F64_STRIDE >= this.f64.length) this.grow();
     }
@@ -103,7 +110,7 @@ export class EntryStore {
     this.entries[id] = undefined;
     this.held--;
     if (id === this.next - 1) this.topFreed = true;
-    this.free.push(id);
+    this.free[this.freeCount++] = id;
   }
 
   /**
@@ -130,7 +137,11 @@ export class EntryStore {
     this.i32 = new Int32Array(this.f64.buffer);
     this.lastUsed = this.lastUsed.slice(0, cap);
     this.entries = this.entries.slice(0, top);
-    this.free = this.free.filter((id) => id < top);
+    const free = new Int32Array(cap);
+    let freeCount = 0;
+    for (let i = 0; i < this.freeCount; i++) if (this.free[i]! < top) free[freeCount++] = this.free[i]!;
+    this.free = free;
+    this.freeCount = freeCount;
     this.next = top;
     this.retryShrinkAt = Infinity;
     return true;
@@ -170,6 +181,9 @@ export class EntryStore {
     const lastUsed = new Float64Array(this.lastUsed.length * 2);
     lastUsed.set(this.lastUsed);
     this.lastUsed = lastUsed;
+    const free = new Int32Array(lastUsed.length);
+    free.set(this.free.subarray(0, this.freeCount));
+    this.free = free;
   }
 }
 

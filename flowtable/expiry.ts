@@ -8,9 +8,9 @@
  * its new idle deadline. So an active idle-timeout flow costs one heap operation per idle period,
  * and the agent needs one timer for the whole table (nextExpiry()).
  *
- * Removed or rescheduled entries leave stale heap items behind; an item is live only while
- * `entry.timerAt` equals its deadline and the entry is alive. Stale items are dropped when they
- * reach the top, and the heap is compacted when most of it is stale.
+ * Each entry knows its position in the heap (FlowEntry.expiryPos): a removed entry is taken out
+ * and a rescheduled one moved, each in O(log n). Nothing stale is kept (a deleted entry is not
+ * held alive by the heap), and nothing is ever compacted in one step proportional to the table.
  */
 import { OFPRR } from '../protocol/constants.js';
 import type { FlowEntry } from './flow-entry.js';
@@ -31,10 +31,11 @@ export function dueReason(e: FlowEntry, now: number): number {
 }
 
 export class ExpiryHeap {
+  /** Deadlines, heap-ordered; `entries[i]` is the entry of `at[i]`, and knows i (FlowEntry.expiryPos). */
   private at: number[] = [];
   private entries: FlowEntry[] = [];
-  private live = 0;
 
+  /** Entries scheduled (each once). */
   get length(): number {
     return this.at.length;
   }
@@ -43,95 +44,85 @@ export class ExpiryHeap {
   schedule(e: FlowEntry): void {
     const at = deadlineOf(e);
     if (at === e.timerAt) return;
-    if (e.timerAt >= 0) this.live--;
+    if (at < 0) return this.cancel(e);
     e.timerAt = at;
-    if (at < 0) return;
-    this.live++;
-    this.push(at, e);
-    if (this.at.length > 2 * this.live + 64) this.compact();
+    if (e.expiryPos < 0) {
+      this.at.push(at);
+      this.entries.push(e);
+      this.siftUp(this.at.length - 1, at, e);
+    } else {
+      this.place(e.expiryPos, at, e);
+    }
   }
 
   /** Forgets `e` (removed from the table). */
   cancel(e: FlowEntry): void {
-    if (e.timerAt >= 0) this.live--;
+    if (e.expiryPos >= 0) this.removeAt(e.expiryPos);
     e.timerAt = -1;
   }
 
-  /** The earliest live deadline, or null. */
+  /** The earliest deadline, or null. */
   peek(): number | null {
-    this.dropStale();
     return this.at.length > 0 ? this.at[0]! : null;
   }
 
   /** Takes the entry whose deadline is earliest if it is at or before `now`. */
   popDue(now: number): FlowEntry | null {
-    this.dropStale();
     if (this.at.length === 0 || this.at[0]! > now) return null;
     const e = this.entries[0]!;
-    this.pop();
+    this.removeAt(0);
     e.timerAt = -1;
-    this.live--;
     return e;
   }
 
-  private isStale(i: number): boolean {
+  /** Takes the item at position i out, the last item filling its place. */
+  private removeAt(i: number): void {
     const e = this.entries[i]!;
-    return !e.alive || e.timerAt !== this.at[i];
+    e.expiryPos = -1;
+    const lastAt = this.at.pop()!;
+    const last = this.entries.pop()!;
+    if (last !== e) this.place(i, lastAt, last);
   }
 
-  private dropStale(): void {
-    while (this.at.length > 0 && this.isStale(0)) this.pop();
+  /** Puts (t, e) at position i, then up or down to where the heap order wants it. */
+  private place(i: number, t: number, e: FlowEntry): void {
+    if (i > 0 && this.at[(i - 1) >> 1]! > t) this.siftUp(i, t, e);
+    else this.siftDown(i, t, e);
   }
 
-  private compact(): void {
-    const at: number[] = [];
-    const entries: FlowEntry[] = [];
-    for (let i = 0; i < this.at.length; i++) {
-      if (!this.isStale(i)) {
-        at.push(this.at[i]!);
-        entries.push(this.entries[i]!);
-      }
-    }
-    this.at = [];
-    this.entries = [];
-    for (let i = 0; i < at.length; i++) this.push(at[i]!, entries[i]!);
-  }
-
-  private push(t: number, e: FlowEntry): void {
+  private siftUp(i: number, t: number, e: FlowEntry): void {
     const at = this.at;
     const entries = this.entries;
-    let i = at.length;
-    at.push(t);
-    entries.push(e);
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (at[p]! <= t) break;
       at[i] = at[p]!;
       entries[i] = entries[p]!;
+      entries[i]!.expiryPos = i;
       i = p;
     }
     at[i] = t;
     entries[i] = e;
+    e.expiryPos = i;
   }
 
-  private pop(): void {
+  private siftDown(i: number, t: number, e: FlowEntry): void {
     const at = this.at;
     const entries = this.entries;
-    const lastAt = at.pop()!;
-    const lastE = entries.pop()!;
-    if (at.length === 0) return;
-    let i = 0;
+    const len = at.length;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= at.length) break;
+      if (l >= len) break;
       const r = l + 1;
-      const c = r < at.length && at[r]! < at[l]! ? r : l;
-      if (at[c]! >= lastAt) break;
+      const c = r < len && at[r]! < at[l]! ? r : l;
+      if (at[c]! >= t) break;
       at[i] = at[c]!;
       entries[i] = entries[c]!;
+      entries[i]!.expiryPos = i;
       i = c;
     }
-    at[i] = lastAt;
-    entries[i] = lastE;
+    at[i] = t;
+    entries[i] = e;
+    e.expiryPos = i;
   }
 }

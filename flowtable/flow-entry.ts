@@ -46,6 +46,12 @@ export class FlowEntry {
   timerAt = -1;
   /** @internal Id in the table's EntryStore (where lookups count), -1 when in no table. */
   id = -1;
+  /** @internal Position in its classifier subtable's max-heap by rank, -1 when in none. */
+  heapPos = -1;
+  /** @internal Position in the expiry heap, -1 when not in it. */
+  expiryPos = -1;
+  /** @internal The next (lower-ranked) entry with the same match in its subtable's hash slot, or null. */
+  nextInSlot: FlowEntry | null = null;
 
   constructor(init: {
     compiled: CompiledMatch; priority: number; exact: boolean; seq: number;
@@ -146,6 +152,12 @@ function settleHiddenClass(): void {
   e.timerAt = 0.5;
   e.timerAt = -1;
   e.alive = false;
+  e.heapPos = 3;
+  e.heapPos = -1;
+  e.expiryPos = 3;
+  e.expiryPos = -1;
+  e.nextInSlot = e;
+  e.nextInSlot = null;
   e.modified = 1.5;
   e.cookie = 2n ** 64n - 1n;
   e.actions = [{ type: OFPAT.OUTPUT, port: 1, maxLen: 0 }];

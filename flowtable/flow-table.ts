@@ -141,6 +141,11 @@ export class FlowTable {
     return this.normal.subtableCount;
   }
 
+  /** The normal table's subtables: entries, hash-table slots, resize in progress (tests, benchmarks). */
+  subtableShapes(): { size: number; capacity: number; resizing: boolean }[] {
+    return this.normal.subtableShapes();
+  }
+
   get emergencyMode(): boolean {
     return this.active === this.emergencyTable;
   }

@@ -13,7 +13,9 @@
  *
  * Maintenance is by counting entries per (length, prefix) for lengths up to 16 (prefixes of one
  * length are disjoint, so each head is covered by at most one of them), and per (length, head)
- * beyond 16; a head's bit changes when its count goes between 0 and 1.
+ * beyond 16; a head's bit changes when its count goes between 0 and 1. The counts are typed arrays
+ * indexed by prefix, so no step of adding or removing costs more than a few array writes (a
+ * sliced DELETE of a million entries never meets a rehash here).
  */
 
 const HEADS = 1 << 16;
@@ -36,22 +38,27 @@ export function prefixLength(mask: number): number {
 
 export class PrefixFilter {
   readonly heads = new Int32Array(HEADS);
-  private counts = new Map<number, number>();
-  /** For lengths over 16: entries per whole prefix, one map per length (index = length). */
-  private long: (Map<number, number> | undefined)[] = [];
-  /** Entries counted (of any length but 0): when it comes back to 0 the maps are replaced by empty ones, as a Map does not give back the room it grew to. */
-  private held = 0;
+  /**
+   * Entries counted, per prefix length (index): for lengths up to 16 one counter per prefix
+   * (index prefix >>> (32 - length)), beyond 16 one per head (index prefix >>> 16). Typed arrays,
+   * made on a length's first entry: no Map, whose rehash when it grows or shrinks would be one
+   * step as long as the table is large (tens of ms at a quarter of a million prefixes).
+   */
+  private counts: (Uint32Array | undefined)[] = [];
   /**
    * For lengths over 16, what lookups read: a bitset per length of hashed whole prefixes (a
-   * one-hash Bloom filter, 2^18 bits), small enough to stay in cache where the maps are not.
-   * Removed prefixes leave their bit set until the bitset is rebuilt from the map.
+   * one-hash Bloom filter, 2^18 bits), small enough to stay in cache. Kept exact by a counter per
+   * bit (`longCounts`: the entries whose prefix hashes there), so a removal clears its bit when it
+   * was the last, and the filter never needs rebuilding.
    */
   private longBits: (Int32Array | undefined)[] = [];
-  private longStale: number[] = [];
+  private longCounts: (Uint32Array | undefined)[] = [];
+  /** Entries counted (of any length but 0): when it comes back to 0 the arrays are dropped. */
+  private held = 0;
 
   /**
    * The prefix lengths (as bits, see lengthBit) of entries that can match `addr`: exact for every
-   * length; lengths over 16 are confirmed in their per-length maps. Hot path.
+   * length up to 16; lengths over 16 are confirmed in their per-length bitsets. Hot path.
    */
   lengths(addr: number): number {
     let lens = this.heads[addr >>> 16]!;
@@ -70,65 +77,35 @@ export class PrefixFilter {
   add(value: number, len: number): void {
     if (len === 0) return;
     ++this.held;
-    const k = this.countKey(value, len);
-    const n = this.counts.get(k) ?? 0;
-    this.counts.set(k, n + 1);
-    if (n === 0) this.setBits(value, len, true);
+    const counts = (this.counts[len] ??= new Uint32Array(len <= 16 ? 1 << len : HEADS));
+    const i = countIndex(value, len);
+    if (counts[i]!++ === 0) this.setBits(value, len, true);
     if (len > 16) {
-      const m = (this.long[len] ??= new Map<number, number>());
-      m.set(value | 0, (m.get(value | 0) ?? 0) + 1);
-      const bits = (this.longBits[len] ??= new Int32Array(LONG_BITS >>> 5));
       const bit = longBit(value | 0);
-      bits[bit >>> 5]! |= 1 << (bit & 31);
+      const long = (this.longCounts[len] ??= new Uint32Array(LONG_BITS));
+      const bits = (this.longBits[len] ??= new Int32Array(LONG_BITS >>> 5));
+      if (long[bit]!++ === 0) bits[bit >>> 5]! |= 1 << (bit & 31);
     }
   }
 
+  /** Forgets an entry counted by add(value, len). */
   remove(value: number, len: number): void {
     if (len === 0) return;
     if (--this.held === 0) {
       this.heads.fill(0);
-      this.counts = new Map();
-      this.long = [];
+      this.counts = [];
       this.longBits = [];
-      this.longStale = [];
+      this.longCounts = [];
       return;
     }
-    // No copying of the maps when the filter shrinks: V8 already halves a Map's table when a
-    // delete leaves it a quarter full, and a copy here was one synchronous step proportional to
-    // what is left (over 100 ms at a quarter of a million-entry table), a stall in a sliced DELETE.
     if (len > 16) {
-      const m = this.long[len];
-      const c = m?.get(value | 0) ?? 0;
-      if (c <= 1) {
-        m?.delete(value | 0);
-        this.longStale[len] = (this.longStale[len] ?? 0) + 1;
-        if (m !== undefined && this.longStale[len]! > m.size + 64) this.rebuildLong(len, m);
-      } else {
-        m!.set(value | 0, c - 1);
-      }
+      const long = this.longCounts[len];
+      const bit = longBit(value | 0);
+      if (long !== undefined && long[bit]! > 0 && --long[bit]! === 0) this.longBits[len]![bit >>> 5]! &= ~(1 << (bit & 31));
     }
-    const k = this.countKey(value, len);
-    const n = this.counts.get(k) ?? 0;
-    if (n <= 1) {
-      this.counts.delete(k);
-      if (n === 1) this.setBits(value, len, false);
-    } else {
-      this.counts.set(k, n - 1);
-    }
-  }
-
-  private rebuildLong(len: number, m: Map<number, number>): void {
-    const bits = new Int32Array(LONG_BITS >>> 5);
-    for (const v of m.keys()) {
-      const bit = longBit(v);
-      bits[bit >>> 5]! |= 1 << (bit & 31);
-    }
-    this.longBits[len] = bits;
-    this.longStale[len] = 0;
-  }
-
-  private countKey(value: number, len: number): number {
-    return len * 2 ** 32 + (len <= 16 ? value >>> 0 : value >>> 16);
+    const counts = this.counts[len];
+    const i = countIndex(value, len);
+    if (counts !== undefined && counts[i]! > 0 && --counts[i]! === 0) this.setBits(value, len, false);
   }
 
   private setBits(value: number, len: number, on: boolean): void {
@@ -139,4 +116,9 @@ export class PrefixFilter {
       this.heads[h] = on ? this.heads[h]! | bit : this.heads[h]! & ~bit;
     }
   }
+}
+
+/** A prefix's counter in its length's array: the prefix itself up to 16 bits, its head beyond. */
+function countIndex(value: number, len: number): number {
+  return len <= 16 ? value >>> (32 - len) : value >>> 16;
 }
