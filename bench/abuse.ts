@@ -34,7 +34,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Option } from 'commander';
 import { OFP_VERSION, OFPST, OFPT } from '../protocol/index.js';
+import { benchOptions, count } from './bench-options.js';
+import { waitFor } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
@@ -42,32 +45,33 @@ const BRIDGE = 'abr';
 const SWITCHES = ['ofswitch', 'ovs'] as const;
 type SwitchName = (typeof SWITCHES)[number];
 
-const HELP = `Usage: npm run bench:abuse [-- OPTIONS]
-Idle, half-sent and stalled OpenFlow connections, then thousands of partial 64 KB messages,
-against ofswitch and Open vSwitch 3.1 userspace side by side (run under
-flock /tmp/ovs-userspace.lock). Options:
-  --per-kind N         idle, half-sent and stalled connections each (default 670: ~2,000 in all)
-  --holders M          connections each holding 60 KB of a 64 KB message (default 6000)
-  --seconds S          how long the mixed phase watches (default 90)
-  --switch NAME        only ofswitch or ovs
-  --max-connections N  ofswitch's cap on accepted connections (default: its own, 1000)
-  --quick              100 per kind, 1000 holders, 25 s
-  --json               one JSON object instead of the table
-  --help               this text`;
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
+interface AbuseOptions {
+  perKind?: number;
+  holders?: number;
+  seconds?: number;
+  switch?: SwitchName;
+  maxConnections?: number;
+  quick?: boolean;
+  json?: boolean;
 }
 
-function positive(name: string, dflt: number): number {
-  const text = argValue(name);
-  if (text === undefined) return dflt;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer, not ${text}`);
-  return v;
+function parseOptions(): AbuseOptions {
+  return benchOptions<AbuseOptions>(
+    'bench:abuse',
+    'Idle, half-sent and stalled OpenFlow connections, then thousands of partial 64 KB messages, against ' +
+      'ofswitch and Open vSwitch 3.1 userspace side by side (run under flock /tmp/ovs-userspace.lock).',
+    (c) =>
+      c
+        .option('--per-kind <N>', 'idle, half-sent and stalled connections each (default 670: ~2,000 in all)', count)
+        .option('--holders <M>', 'connections each holding 60 KB of a 64 KB message (default 6000)', count)
+        .option('--seconds <S>', 'how long the mixed phase watches (default 90)', count)
+        .addOption(new Option('--switch <NAME>', 'only this switch').choices(SWITCHES))
+        .option('--max-connections <N>', "ofswitch's cap on accepted connections (default: its own, 1000)", count)
+        .option('--quick', '100 per kind, 1000 holders, 25 s')
+        .option('--json', 'one JSON object instead of the table'),
+  );
 }
 
 function rssMb(pid: number): number {
@@ -80,14 +84,6 @@ interface RunningSwitch {
   /** The unix socket the service listens on. */
   readonly path: string;
   stop(): Promise<void>;
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 function exists(path: string): boolean {
@@ -109,7 +105,7 @@ async function startOfswitch(dir: string, maxConnections: number | undefined): P
   await waitFor(() => {
     if (proc.exitCode !== null) throw new Error(`ofswitch exited: ${err}`);
     return exists(path);
-  }, 15_000, 'ofswitch to listen');
+  }, 15_000, () => 'ofswitch to listen');
   return {
     pid: proc.pid ?? -1,
     path,
@@ -165,7 +161,7 @@ async function startOvs(dir: string): Promise<RunningSwitch> {
     inNs('ovs-vsctl', [...vsctl, 'add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
       'fail_mode=secure', 'other-config:disable-in-band=true']);
     inNs('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `punix:${path}`]);
-    await waitFor(() => exists(path), 15_000, 'Open vSwitch to listen');
+    await waitFor(() => exists(path), 15_000, () => 'Open vSwitch to listen');
   } catch (e) {
     await stop();
     throw e;
@@ -363,18 +359,13 @@ function report(results: Partial<Record<SwitchName, SwitchResult>>, settings: Re
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    console.log(HELP);
-    return;
-  }
-  const quick = process.argv.includes('--quick');
-  const perKind = positive('per-kind', quick ? 100 : 670);
-  const holders = positive('holders', quick ? 1000 : 6000);
-  const seconds = positive('seconds', quick ? 25 : 90);
-  const maxText = argValue('max-connections');
-  const maxConnections = maxText === undefined ? undefined : positive('max-connections', 1);
-  const only = argValue('switch');
-  if (only !== undefined && !(SWITCHES as readonly string[]).includes(only)) throw new Error(`--switch: ofswitch or ovs, not ${only}`);
+  const options = parseOptions();
+  const quick = options.quick === true;
+  const perKind = options.perKind ?? (quick ? 100 : 670);
+  const holders = options.holders ?? (quick ? 1000 : 6000);
+  const seconds = options.seconds ?? (quick ? 25 : 90);
+  const maxConnections = options.maxConnections;
+  const only = options.switch;
   const results: Partial<Record<SwitchName, SwitchResult>> = {};
   for (const name of SWITCHES) {
     if (only !== undefined && name !== only) continue;
@@ -394,7 +385,7 @@ async function main(): Promise<void> {
     }
   }
   const settings = { perKind, holders, seconds, maxConnections: maxConnections ?? 'default' };
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ settings, results }, null, 2));
+  if (options.json === true) console.log(JSON.stringify({ settings, results }, null, 2));
   else report(results, settings);
 }
 

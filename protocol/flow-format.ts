@@ -70,6 +70,19 @@ const PORT_NAMES: ReadonlyMap<number, string> = new Map([
   [OFPP_UNSET, 'UNSET'],
 ]);
 
+/** The reserved ports ovs-ofctl's syntax names (ofputil_port_from_string; OpenFlow 1.0 numbering), upper case. */
+export const RESERVED_PORT_NUMBERS: Readonly<Record<string, number>> = {
+  IN_PORT: OFPP.IN_PORT,
+  TABLE: OFPP.TABLE,
+  NORMAL: OFPP.NORMAL,
+  FLOOD: OFPP.FLOOD,
+  ALL: OFPP.ALL,
+  CONTROLLER: OFPP.CONTROLLER,
+  LOCAL: OFPP.LOCAL,
+  NONE: OFPP.NONE,
+  ANY: OFPP.NONE,
+};
+
 /** VLAN TCI bits (IEEE 802.1Q), as OVS's flow keeps them. */
 const VLAN_VID_MASK = 0x0fff;
 const VLAN_CFI = 0x1000;

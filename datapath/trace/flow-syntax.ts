@@ -14,6 +14,7 @@
  * has no IPv6 addresses.
  */
 import { ETH_TYPE, IPPROTO, OFPP } from '../../protocol/constants.js';
+import { RESERVED_PORT_NUMBERS } from '../../protocol/flow-format.js';
 
 /** A flow's fields as ofproto/trace uses them; numbers are host order, addresses as numbers. */
 export interface TraceFlow {
@@ -95,18 +96,6 @@ const FIELD_LIST: readonly (Field & { readonly aliases?: readonly string[] })[] 
 const FIELDS = new Map<string, Field>();
 for (const f of FIELD_LIST) for (const n of [f.name, ...(f.aliases ?? [])]) FIELDS.set(n, f);
 
-/** OVS's reserved port names (ofputil_port_from_string), OpenFlow 1.0 numbering. */
-const RESERVED_PORTS: Readonly<Record<string, number>> = {
-  IN_PORT: OFPP.IN_PORT,
-  TABLE: OFPP.TABLE,
-  NORMAL: OFPP.NORMAL,
-  FLOOD: OFPP.FLOOD,
-  ALL: OFPP.ALL,
-  CONTROLLER: OFPP.CONTROLLER,
-  LOCAL: OFPP.LOCAL,
-  NONE: OFPP.NONE,
-  ANY: OFPP.NONE,
-};
 
 export class FlowSyntaxError extends Error {
   override readonly name = 'FlowSyntaxError';
@@ -144,7 +133,7 @@ function parsePort(s: string, portByName: (name: string) => number | undefined):
     if (v > 0xffff) throw new FlowSyntaxError(`${s}: port value out of range for in_port`);
     return v;
   }
-  const reserved = RESERVED_PORTS[s.toUpperCase()];
+  const reserved = RESERVED_PORT_NUMBERS[s.toUpperCase()];
   if (reserved !== undefined) return reserved;
   const named = portByName(s);
   if (named === undefined) throw new FlowSyntaxError(`${s}: invalid or unknown port for in_port`);

@@ -7,16 +7,8 @@ import t from 'tap';
 import { AfPacketPort, RX_BUDGET, RX_TIME_BUDGET_MS, linkOf, type AfPacketPortOptions } from '../../datapath/ports/af-packet-port.js';
 import { createVethPair, removeLink, run, setLinkDown, setLinkUp, uniqueName, waitOperUp, type Teardownable } from '../helpers/netns.js';
 import { ethFrame, hex } from './frames.js';
+import { eventually, sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, ms = 2000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(5);
-  }
-  return cond();
-}
 
 /** A veth pair a<->b in the root namespace, both up, each opened as an AfPacketPort collecting what it reads. */
 async function pair(t: Teardownable, tag: string, opts: AfPacketPortOptions = {}, onB: () => void = () => undefined) {
@@ -50,13 +42,13 @@ t.test('frames sent on one end arrive byte for byte, in order, at the other; non
   const { pa, pb, got } = await pair(t, 'x');
   const sent = Array.from({ length: 300 }, (_, i) => frame(i)); // more than the 256 staging slots
   for (const f of sent) pa.send(f);
-  t.ok(await waitFor(() => got.b.length >= sent.length), `received ${got.b.length}`);
+  t.ok(await eventually(() => got.b.length >= sent.length), `received ${got.b.length}`);
   t.same(got.b, sent.map(hex), 'byte-exact and in order');
   await sleep(50);
   t.equal(got.a.length, 0, 'the sender never reads its own transmissions');
   t.equal(pa.txErrors, 0);
   pb.send(frame(7));
-  t.ok(await waitFor(() => got.a.length === 1));
+  t.ok(await eventually(() => got.a.length === 1));
   t.equal(got.a[0], hex(frame(7)), 'and the other way');
 });
 
@@ -64,7 +56,7 @@ t.test('the first frame after open is delivered at once', async (t) => {
   const { pa, got } = await pair(t, 'f');
   const start = Date.now();
   pa.send(frame(1));
-  t.ok(await waitFor(() => got.b.length === 1, 1000));
+  t.ok(await eventually(() => got.b.length === 1, 1000));
   t.ok(Date.now() - start < 100, `delivered after ${Date.now() - start} ms`);
 });
 
@@ -72,11 +64,11 @@ t.test('an 802.1Q tag stripped by the kernel is put back into the frame', async 
   const { pa, got } = await pair(t, 'v');
   const tagged = frame(3, { vid: 42, pcp: 5 });
   pa.send(tagged);
-  t.ok(await waitFor(() => got.b.length === 1));
+  t.ok(await eventually(() => got.b.length === 1));
   t.equal(got.b[0], hex(tagged), 'tag 0x8100, pcp 5, vid 42 in place');
   const qinq = Uint8Array.from([...frame(4).subarray(0, 12), 0x88, 0xa8, 0x00, 0x07, ...frame(4).subarray(12)]);
   pa.send(qinq);
-  t.ok(await waitFor(() => got.b.length === 2));
+  t.ok(await eventually(() => got.b.length === 2));
   t.equal(got.b[1], hex(qinq), '802.1ad tag (TPID 0x88a8) too');
 });
 
@@ -85,7 +77,7 @@ t.test('frames larger than a staging slot go out alone; oversized ones are refus
   await run('ip', ['link', 'set', pa.name, 'mtu', '1500']);
   const big = ethFrame(0x88b5, Array.from({ length: 1500 }, (_, i) => i & 0xff));
   pa.send(big);
-  t.ok(await waitFor(() => got.b.length === 1));
+  t.ok(await eventually(() => got.b.length === 1));
   t.equal(got.b[0], hex(big));
   t.throws(() => pa.send(new Uint8Array(9000)), /send failed/, 'longer than the MTU: refused at once');
 });
@@ -97,7 +89,7 @@ t.test('an interface taken down while open: an event, no crash, and frames again
   let watched = 0;
   pb.watchLink(() => watched++);
   await setLinkDown(b);
-  t.ok(await waitFor(() => errors.length > 0), `socket error reported: ${errors.join(', ')}`);
+  t.ok(await eventually(() => errors.length > 0), `socket error reported: ${errors.join(', ')}`);
   t.ok(watched > 0, 'link watchers told');
   t.equal(pb.readLink().adminUp, false);
   pb.send(frame(5)); // staged: refused by the kernel at flush, counted
@@ -108,7 +100,7 @@ t.test('an interface taken down while open: an event, no crash, and frames again
   await waitOperUp(b);
   t.equal(pb.readLink().adminUp, true);
   pa.send(frame(6));
-  t.ok(await waitFor(() => got.b.includes(hex(frame(6)))), 'receiving again');
+  t.ok(await eventually(() => got.b.includes(hex(frame(6)))), 'receiving again');
 });
 
 t.test('an interface deleted while open: no crash, the link reads down; recreated, it is reopened', async (t) => {
@@ -116,7 +108,7 @@ t.test('an interface deleted while open: no crash, the link reads down; recreate
   const errors: number[] = [];
   pb.on('socket-error', (errno) => errors.push(errno));
   await removeLink(a);
-  t.ok(await waitFor(() => errors.length > 0), 'socket error reported');
+  t.ok(await eventually(() => errors.length > 0), 'socket error reported');
   const link = pb.readLink();
   t.equal(link.adminUp, false);
   t.equal(link.carrier, false);
@@ -130,7 +122,7 @@ t.test('an interface deleted while open: no crash, the link reads down; recreate
   pa2.open(() => undefined);
   t.teardown(() => pa2.close());
   pa2.send(frame(9));
-  t.ok(await waitFor(() => got.b.includes(hex(frame(9)))), 'frames arrive on the reopened port');
+  t.ok(await eventually(() => got.b.includes(hex(frame(9)))), 'frames arrive on the reopened port');
   pa.close();
 });
 
@@ -167,7 +159,7 @@ t.test('receive batches are bounded: the event loop runs between them and every 
   setImmediate(tick);
   for (const f of sent) pa.send(f);
   pa.flush();
-  t.ok(await waitFor(() => got.b.length >= total, 5000), `received ${got.b.length} of ${total}`);
+  t.ok(await eventually(() => got.b.length >= total, 5000), `received ${got.b.length} of ${total}`);
   ticking = false;
   t.same(got.b, sent.map(hex), 'every frame, in order, though most waited for a later batch');
   t.ok(Math.max(...batches) <= budget, `no batch above ${budget} frames (largest ${Math.max(...batches)})`);
@@ -193,7 +185,7 @@ t.test('a batch whose frames are slow is cut short by the time budget; the rest 
   const sent = Array.from({ length: 600 }, (_, i) => frame(i, { vid: 42 }));
   for (const f of sent) pa.send(f);
   pa.flush();
-  t.ok(await waitFor(() => got.b.length >= sent.length, 5000), `received ${got.b.length} of ${sent.length}`);
+  t.ok(await eventually(() => got.b.length >= sent.length, 5000), `received ${got.b.length} of ${sent.length}`);
   await sleep(50);
   t.same(got.b, sent.map(hex), 'every frame once, in order, byte for byte');
   t.ok(Math.max(...batches) <= 32, `batches cut short (largest ${Math.max(...batches)} frames, of a 256-frame budget)`);

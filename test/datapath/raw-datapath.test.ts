@@ -23,16 +23,7 @@ class StubTable implements FlowLookup {
 }
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 const ip = (s: string) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, ms = 2000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(20);
-  }
-  return cond();
-}
 
 async function topology(t: Teardownable, n: number, vlans: { tag?: number }[] = [], keepOffloads = false) {
   const table = new StubTable();
@@ -124,7 +115,7 @@ t.test('a pushed VLAN tag is seen by tcpdump on the receiving host; a tag arrivi
   dump.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   await sleep(500);
   await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', '10.0.0.2'], h1.ns);
-  t.ok(await waitFor(() => /vlan 42, p 3/.test(text), 3000), `tcpdump saw: ${text}`);
+  t.ok(await eventually(() => /vlan 42, p 3/.test(text), 3000), `tcpdump saw: ${text}`);
   // A tagged frame from h1 (scapy): the kernel strips the tag into metadata, the port puts it back,
   // and it leaves through port 2 tagged as it came.
   table.rules.push({ when: (k) => k.inPort === 1 && k.dlVlan === 7, actions: [out(2)] });
@@ -134,9 +125,9 @@ t.test('a pushed VLAN tag is seen by tcpdump on the receiving host; a tag arrivi
   await sleep(500);
   const scapy = "from scapy.all import *; sendp(Ether(dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=7,prio=2)/ARP(pdst='10.7.0.2'), iface='eth0', verbose=0)";
   await h1.run('/usr/bin/python3', ['-c', scapy]);
-  await waitFor(() => table.seen.some((k) => k.dlVlan === 7), 2000);
+  await eventually(() => table.seen.some((k) => k.dlVlan === 7), 2000);
   t.ok(table.seen.some((k) => k.inPort === 1 && k.dlVlan === 7 && k.dlVlanPcp === 2 && k.dlType === 0x0806), 'tagged ARP parsed with dl_vlan 7, pcp 2');
-  t.ok(await waitFor(() => /vlan 7, p 2, ethertype ARP/.test(text7), 3000), `forwarded with its tag: ${text7}`);
+  t.ok(await eventually(() => /vlan 7, p 2, ethertype ARP/.test(text7), 3000), `forwarded with its tag: ${text7}`);
   dp.close();
 });
 
@@ -161,19 +152,19 @@ t.test('link down and up on a host are noticed within a second; PORT_DOWN takes 
   const events: [number, PhyPort][] = [];
   dp.registry.on('port-status', (r, d) => events.push([r, d]));
   await h1.run('ip', ['link', 'set', 'eth0', 'down']);
-  t.ok(await waitFor(() => events.some(([r, d]) => r === OFPPR.MODIFY && d.portNo === 1 && (d.state & OFPPS.LINK_DOWN) !== 0), 1000), 'link down noticed');
+  t.ok(await eventually(() => events.some(([r, d]) => r === OFPPR.MODIFY && d.portNo === 1 && (d.state & OFPPS.LINK_DOWN) !== 0), 1000), 'link down noticed');
   await h1.run('ip', ['link', 'set', 'eth0', 'up']);
-  t.ok(await waitFor(() => (dp.registry.port(1)!.state & OFPPS.LINK_DOWN) === 0, 1000), 'link up noticed');
+  t.ok(await eventually(() => (dp.registry.port(1)!.state & OFPPS.LINK_DOWN) === 0, 1000), 'link up noticed');
   t.equal(events.at(-1)![1].state, 0);
   const desc = dp.registry.port(2)!;
   t.equal(desc.name, hosts[1]!.port);
   dp.registry.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: OFPPC.PORT_DOWN, mask: OFPPC.PORT_DOWN, advertise: 0 });
-  t.ok(await waitFor(() => !/UP/.test(flagsOf(hosts[1]!.port)), 2000));
+  t.ok(await eventually(() => !/UP/.test(flagsOf(hosts[1]!.port)), 2000));
   const flags = await run('ip', ['-br', 'link', 'show', hosts[1]!.port]);
   t.match(flags, /DOWN/);
   t.equal(dp.registry.port(2)!.config & OFPPC.PORT_DOWN, OFPPC.PORT_DOWN);
   dp.registry.modifyPort({ portNo: 2, hwAddr: desc.hwAddr, config: 0, mask: OFPPC.PORT_DOWN, advertise: 0 });
-  t.ok(await waitFor(() => (dp.registry.port(2)!.config & OFPPC.PORT_DOWN) === 0, 2000));
+  t.ok(await eventually(() => (dp.registry.port(2)!.config & OFPPC.PORT_DOWN) === 0, 2000));
   dp.close();
 });
 
@@ -217,15 +208,15 @@ t.test('an operator taking a port down, then deleting it, while open: PORT_STATU
   const port = hosts[1]!.port;
   const start = Date.now();
   await run('ip', ['link', 'set', port, 'down']);
-  t.ok(await waitFor(() => events.some((d) => d.portNo === 2 && (d.config & OFPPC.PORT_DOWN) !== 0), 1000), 'PORT_DOWN reported');
+  t.ok(await eventually(() => events.some((d) => d.portNo === 2 && (d.config & OFPPC.PORT_DOWN) !== 0), 1000), 'PORT_DOWN reported');
   t.ok(Date.now() - start < 1000, `within ${Date.now() - start} ms`);
   t.not((await tryRun('ping', ['-c', '1', '-W', '1', '10.0.0.2'], hosts[0]!.ns)).code, 0, 'nothing through a down port');
   await run('ip', ['link', 'set', port, 'up']);
-  t.ok(await waitFor(() => (dp.registry.port(2)!.state & OFPPS.LINK_DOWN) === 0, 2000), 'up again');
+  t.ok(await eventually(() => (dp.registry.port(2)!.state & OFPPS.LINK_DOWN) === 0, 2000), 'up again');
   t.equal((await tryRun('ping', ['-c', '1', '-W', '2', '10.0.0.2'], hosts[0]!.ns)).code, 0, 'and forwarding again');
   events.length = 0;
   await run('ip', ['link', 'del', port]);
-  t.ok(await waitFor(() => events.some((d) => d.portNo === 2 && (d.state & OFPPS.LINK_DOWN) !== 0), 1000), 'a deleted interface reads link down');
+  t.ok(await eventually(() => events.some((d) => d.portNo === 2 && (d.state & OFPPS.LINK_DOWN) !== 0), 1000), 'a deleted interface reads link down');
   table.rules = [{ when: () => true, actions: [out(OFPP.FLOOD)] }];
   await tryRun('ping', ['-c', '2', '-i', '0.2', '-W', '1', '10.0.0.3'], hosts[0]!.ns);
   t.equal((await tryRun('ping', ['-c', '1', '-W', '2', '10.0.0.3'], hosts[0]!.ns)).code, 0, 'the other ports still forward');
@@ -233,6 +224,7 @@ t.test('an operator taking a port down, then deleting it, while open: PORT_STATU
 });
 
 import { readFileSync } from 'node:fs';
+import { eventually, sleep } from '../helpers/wait.js';
 function flagsOf(name: string): string {
   return (parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'latin1'), 16) & 1) !== 0 ? 'UP' : 'DOWN';
 }

@@ -14,6 +14,7 @@ import { startOvsTestcontroller } from '../helpers/ovs-testcontroller.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
 import { ofctl } from '../helpers/ofctl.js';
 import { freePort, waitListening } from '../helpers/free-port.js';
+import { eventually } from '../helpers/wait.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -57,14 +58,6 @@ function collect(child: ChildProcess): () => string {
   return () => text;
 }
 
-async function waitFor(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return what();
-}
 
 t.test('ovs-testcontroller makes every host reach every other', async (t) => {
   const port = await freePort();
@@ -95,7 +88,7 @@ t.test('an os-ken OpenFlow 1.0 learning app makes every host reach every other',
   });
   t.ok(await waitListening(port, 20_000), 'osken-manager listening');
   const { hosts, ofctlTarget } = await rig(t, 'ok', port);
-  t.ok(await waitFor(() => /FEATURES dpid=/.test(output()), 10_000), 'os-ken saw the switch features');
+  t.ok(await eventually(() => /FEATURES dpid=/.test(output()), 10_000), 'os-ken saw the switch features');
   t.match(output(), /FEATURES dpid=[0-9a-f]{16} ports=3/, 'three ports announced');
   await pingAll(t, hosts);
   const packetIns = output().split('\n').filter((l) => l.startsWith('PACKET_IN'));

@@ -14,6 +14,7 @@ import { createSwitch } from '../../lib/switch.js';
 import { OFPAT } from '../../protocol/index.js';
 import { ethFrame, ipv4Packet, macBytes, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 import { freePort, waitListening } from '../helpers/free-port.js';
+import { eventually } from '../helpers/wait.js';
 
 const A = { mac: '02:00:00:00:0a:01', ip: [10, 0, 0, 1] };
 const B = { mac: '02:00:00:00:0a:02', ip: [10, 0, 0, 2] };
@@ -25,11 +26,6 @@ function arp(op: number, from: typeof A, to: { mac: string; ip: number[] }, dst:
   return ethFrame(0x0806, [...body, ...new Array(18).fill(0)], { src: from.mac, dst });
 }
 
-async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return cond();
-}
 
 t.test('ovs-testcontroller drives an in-process switch on memory ports over TCP', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ofswitch-testcontroller-'));
@@ -48,7 +44,7 @@ t.test('ovs-testcontroller drives an in-process switch on memory ports over TCP'
   const p1 = sw.addPort({ name: 'hostA', type: 'memory' }).device;
   const p2 = sw.addPort({ name: 'hostB', type: 'memory' }).device;
   sw.setControllers([`tcp:127.0.0.1:${port}`]);
-  t.ok(await waitFor(() => sw.controllers()[0]?.connected === true, 10_000), 'the switch connects and completes the handshake');
+  t.ok(await eventually(() => sw.controllers()[0]?.connected === true, 10_000), 'the switch connects and completes the handshake');
 
   // The controller ignores PACKET_INs until it has the switch's features: A asks again, as ARP does.
   const request = arp(1, A, { mac: '00:00:00:00:00:00', ip: B.ip }, BROADCAST);
@@ -68,7 +64,7 @@ t.test('ovs-testcontroller drives an in-process switch on memory ports over TCP'
   p1.inject(datagram);
   t.same(await forwarded, datagram, "A's UDP datagram reaches B");
   const flowToB = () => sw.dumpFlows().find((f) => f.match.inPort === 1 && f.match.dlDst === B.mac && f.actions.some((a) => a.type === OFPAT.OUTPUT && a.port === 2));
-  t.ok(await waitFor(() => flowToB() !== undefined, 5000), 'the controller installed a flow for A -> B');
+  t.ok(await eventually(() => flowToB() !== undefined, 5000), 'the controller installed a flow for A -> B');
   const before = flowToB()?.packetCount ?? 0n;
   const again = p2.nextFrame(5000);
   p1.inject(datagram);

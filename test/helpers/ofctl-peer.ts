@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ovsEnv } from './ovs-rundir.js';
 import { OFPAT, OFPC, OFPFW, OFPP, OFPPC, OFPPS } from '../../protocol/constants.js';
 import type { Action, Match } from '../../protocol/types.js';
+import { RESERVED_PORT_NUMBERS } from '../../protocol/flow-format.js';
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -122,20 +123,9 @@ const ALIASES: Record<string, string> = {
   icmp_code: 'tp_dst',
 };
 
-const PORT_NAMES: Record<string, number> = {
-  IN_PORT: OFPP.IN_PORT,
-  TABLE: OFPP.TABLE,
-  NORMAL: OFPP.NORMAL,
-  FLOOD: OFPP.FLOOD,
-  ALL: OFPP.ALL,
-  CONTROLLER: OFPP.CONTROLLER,
-  LOCAL: OFPP.LOCAL,
-  NONE: OFPP.NONE,
-  ANY: OFPP.NONE,
-};
 
 function portNumber(text: string): number {
-  return PORT_NAMES[text.toUpperCase()] ?? Number(text);
+  return RESERVED_PORT_NUMBERS[text.toUpperCase()] ?? Number(text);
 }
 
 /** Parses ovs-ofctl's match text ("tcp,in_port=3,nw_src=10.0.0.0/8,tp_dst=*") to MatchFields. */

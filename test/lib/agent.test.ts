@@ -18,6 +18,7 @@ import { Connection } from '../../lib/connection.js';
 import { FailModeState } from '../../lib/fail-mode.js';
 import { silentLogger } from '../../lib/log.js';
 import { OfClient } from '../helpers/of-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ANY: Match = MATCH_ALL;
 
@@ -127,13 +128,6 @@ const flowMod = (over: Partial<FlowMod> = {}): FlowMod => ({
   priority: 100, bufferId: OFP_NO_BUFFER, outPort: OFPP.NONE, flags: 0, actions: [{ type: OFPAT.OUTPUT, port: 1, maxLen: 0 }], ...over,
 });
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 
 t.test('handshake: HELLO at once, version negotiation, failures close', async (t) => {

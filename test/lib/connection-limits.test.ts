@@ -12,16 +12,9 @@ import { createLogger } from '../../lib/log.js';
 import { parseCommandLine, UsageError } from '../../lib/options.js';
 import { DEFAULT_MAX_CONNECTIONS, OFCONN_HELLO_TIMEOUT_MS, OFP_VERSION, OFPT } from '../../protocol/index.js';
 import { OfClient } from '../helpers/of-client.js';
+import { waitFor, sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await sleep(10);
-  }
-}
 
 function rig(t: Test, config: { maxConnections?: number } = {}): { sw: Switch; logs: string[] } {
   const logs: string[] = [];

@@ -14,21 +14,14 @@ import { OFP_NO_BUFFER, OFP_VERSION, OFPC_FRAG, OFPPR, OFPR, OFPT } from '../../
 import type { OfpMessage } from '../../protocol/index.js';
 import { OfClient } from '../helpers/of-client.js';
 import { ovsEnv } from '../helpers/ovs-rundir.js';
+import { waitFor, sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const frame300 = (): Uint8Array => {
   const f = new Uint8Array(300);
   f.set([0x02, 0, 0, 0, 0, 0x0b, 0x02, 0, 0, 0, 0, 0x0a, 0x88, 0xb5]); // dst, src, a local experimental EtherType
   return f;
 };
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await sleep(10);
-  }
-}
 
 /** A secure switch on a memory port with a listener and a controller connection (a raw client on the controller's side). */
 async function rig(t: Test): Promise<{ sw: Switch; port: number; inject: (f: Uint8Array) => void; controller: OfClient }> {

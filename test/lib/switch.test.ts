@@ -19,19 +19,12 @@ import { OFP_VERSION, OFPAT, OFPET, OFPFC, OFPFW, OFPP, OFPPC, OFPPMFC, OFPPR, O
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 import { OfClient } from '../helpers/of-client.js';
 import { freePort } from '../helpers/free-port.js';
+import { waitFor, sleep } from '../helpers/wait.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
 const udp = (src: string, dst: string) => ethFrame(0x0800, withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 2))), { src, dst });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await sleep(10);
-  }
-}
 
 function make(t: Test, config: Parameters<typeof createSwitch>[0] = {}): Switch {
   const sw = createSwitch({ linkPollMs: 0, ...config });

@@ -18,17 +18,13 @@ import { createSwitch } from '../../lib/switch.js';
 import { ControllerLink } from '../../lib/controller-link.js';
 import { listen, ListenError } from '../../lib/listener.js';
 import { makePki, type KeyPair, type Pki } from '../helpers/ovs-pki.js';
+import { eventually } from '../helpers/wait.js';
 
 function capture(): { log: ReturnType<typeof createLogger>; lines: string[] } {
   const lines: string[] = [];
   return { log: createLogger({ level: 'debug', write: (l) => lines.push(l) }), lines };
 }
 
-async function waitFor(what: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !what()) await new Promise((r) => setTimeout(r, 20));
-  return what();
-}
 
 t.test('targets and options', async (t) => {
   t.same(parseController('ssl:127.0.0.1'), { host: '127.0.0.1', port: 6653, tls: true }, 'ssl: defaults to port 6653');
@@ -159,9 +155,9 @@ t.test('a switch in process: pssl: and ssl: against Node TLS peers', async (t) =
   });
   const plainPort = (plain.address() as AddressInfo).port;
   s.setControllers([`ssl:127.0.0.1:${good}`, `ssl:127.0.0.1:${bad}`, `ssl:127.0.0.1:${plainPort}`]);
-  t.ok(await waitFor(() => s.controllers().some((c) => c.target === `ssl:127.0.0.1:${good}` && c.connected)), 'connected to the good controller over TLS');
-  t.ok(await waitFor(() => lines.some((l) => l.includes(`ssl:127.0.0.1:${bad}`) && l.includes('controller refused'))), 'the foreign one refused');
-  t.ok(await waitFor(() => lines.some((l) => l.includes(`ssl:127.0.0.1:${plainPort}`) && l.includes('TLS handshake with controller failed'))), 'a plain TCP controller on ssl: fails the handshake');
+  t.ok(await eventually(() => s.controllers().some((c) => c.target === `ssl:127.0.0.1:${good}` && c.connected)), 'connected to the good controller over TLS');
+  t.ok(await eventually(() => lines.some((l) => l.includes(`ssl:127.0.0.1:${bad}`) && l.includes('controller refused'))), 'the foreign one refused');
+  t.ok(await eventually(() => lines.some((l) => l.includes(`ssl:127.0.0.1:${plainPort}`) && l.includes('TLS handshake with controller failed'))), 'a plain TCP controller on ssl: fails the handshake');
   t.match(lines.find((l) => l.includes(`ssl:127.0.0.1:${plainPort}`) && l.includes('"level":"warn"')) ?? '', /not TLS/, 'named as not TLS');
   s.setControllers([]);
 
@@ -176,12 +172,12 @@ t.test('a link to an ssl: target without TLS files backs off with one line per a
   const { log, lines } = capture();
   const link = new ControllerLink({ endpoint: { host: '127.0.0.1', port: 1, tls: true }, log, tls: new TlsConfig(null), attach: () => {}, initialBackoffMs: 20, maxBackoffMs: 40 });
   link.start();
-  t.ok(await waitFor(() => lines.filter((l) => l.includes('cannot connect over TLS')).length >= 2), 'tried again');
+  t.ok(await eventually(() => lines.filter((l) => l.includes('cannot connect over TLS')).length >= 2), 'tried again');
   link.stop();
   t.match(lines[0] ?? '', /"controller":"ssl:127\.0\.0\.1:1".*TLS is not configured/, 'naming the target and the reason');
   const noConfig = new ControllerLink({ endpoint: { host: '127.0.0.1', port: 1, tls: true }, log, attach: () => {}, initialBackoffMs: 20 });
   noConfig.start();
-  t.ok(await waitFor(() => lines.filter((l) => l.includes('cannot connect over TLS')).length >= 3), 'without any TlsConfig too');
+  t.ok(await eventually(() => lines.filter((l) => l.includes('cannot connect over TLS')).length >= 3), 'without any TlsConfig too');
   noConfig.stop();
 });
 
@@ -195,7 +191,7 @@ t.test('bootstrap refuses a peer that sends no CA certificate', async (t) => {
   const port = await controllerServer(t, ctl, pki);
   const link = new ControllerLink({ endpoint: { host: '127.0.0.1', port, tls: true }, log, tls, attach: () => {}, initialBackoffMs: 50 });
   link.start();
-  t.ok(await waitFor(() => lines.some((l) => l.includes('could not bootstrap CA cert'))), 'refused');
+  t.ok(await eventually(() => lines.some((l) => l.includes('could not bootstrap CA cert'))), 'refused');
   link.stop();
   t.match(lines.find((l) => l.includes('could not bootstrap')) ?? '', /not self-signed \(only one certificate was received/, 'it sent only its own certificate');
   t.notOk(existsSync(file), 'nothing saved');
@@ -233,7 +229,7 @@ t.test('a pssl: listener in process: new files for the next connection, refusals
     return { subject, closed };
   };
   t.match((await dial(true)).subject, /^sw id:/, 'the first certificate');
-  t.ok(await waitFor(() => accepted.length === 1), 'a verified client is handed over');
+  t.ok(await eventually(() => accepted.length === 1), 'a verified client is handed over');
   copyFileSync(sw2.key, key);
   copyFileSync(sw2.cert, cert);
   t.match((await dial(true)).subject, /^sw2 id:/, 'rewritten files: the next connection gets the new certificate');
@@ -243,14 +239,14 @@ t.test('a pssl: listener in process: new files for the next connection, refusals
   const before = lines.length;
   const anonymous = await dial(false);
   await anonymous.closed;
-  t.ok(await waitFor(() => lines.slice(before).some((l) => l.includes('TLS connection refused'))), 'a client without a certificate is refused');
+  t.ok(await eventually(() => lines.slice(before).some((l) => l.includes('TLS connection refused'))), 'a client without a certificate is refused');
   t.equal(lines.slice(before).length, 1, 'in one line');
   t.match(lines[before] ?? '', /"reason":"no certificate presented"/, 'saying why');
   const plainAt = lines.length;
   const plain = new (await import('node:net')).Socket();
   plain.on('error', () => {});
   plain.connect(listener.port, '127.0.0.1', () => plain.write(Buffer.from([1, 0, 0, 8, 0, 0, 0, 1])));
-  t.ok(await waitFor(() => lines.slice(plainAt).some((l) => l.includes('not TLS'))), 'a plain TCP client: refused as not TLS');
+  t.ok(await eventually(() => lines.slice(plainAt).some((l) => l.includes('not TLS'))), 'a plain TCP client: refused as not TLS');
   plain.destroy();
   t.equal(accepted.length, 3, 'only the verified clients were handed over');
 });
@@ -275,7 +271,7 @@ t.test('bootstrap: the CA certificate a controller sends is saved, and the next 
   });
   link.start();
   t.teardown(() => link.stop());
-  t.ok(await waitFor(() => attached > 0), 'connected after bootstrapping');
+  t.ok(await eventually(() => attached > 0), 'connected after bootstrapping');
   t.ok(lines.some((l) => l.includes('successfully bootstrapped CA cert')), 'bootstrapped');
   t.ok(lines.some((l) => l.includes('CA certificate bootstrapped: this first connection was not verified')), 'the first connection closed');
   t.equal(readFileSync(file, 'utf8').trim(), readFileSync(pki.controllerCa, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)?.[0], 'the controller CA saved');
@@ -290,7 +286,7 @@ t.test('a TLS client on a plain ptcp: listener: one warning, the connection clos
   const client = connectTls({ host: '127.0.0.1', port: view.port, rejectUnauthorized: false });
   client.on('error', () => {}); // the switch's close ends the client's handshake
   await new Promise<void>((resolve) => client.once('close', () => resolve()));
-  await waitFor(() => lines.some((l) => l.includes('"level":"warn"')));
+  await eventually(() => lines.some((l) => l.includes('"level":"warn"')));
   const warnings = lines.filter((l) => l.includes('"level":"warn"'));
   t.equal(warnings.length, 1, 'one warning');
   t.match(warnings[0] ?? '', /received SSL\/TLS data on a plain OpenFlow channel/, 'naming what happened');

@@ -18,20 +18,13 @@ import { ofctl } from '../helpers/ofctl.js';
 import { startOfswitch, type OfswitchProcess } from '../helpers/ofswitch-process.js';
 import { makePki, type KeyPair, type Pki } from '../helpers/ovs-pki.js';
 import { ovsRunDir } from '../helpers/ovs-rundir.js';
+import { eventually } from '../helpers/wait.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** ovs-ofctl's options to speak TLS as `pair`, trusting the switches of `pki`. */
 const asController = (pair: KeyPair, pki: Pki): string[] => [`--private-key=${pair.key}`, `--certificate=${pair.cert}`, `--ca-cert=${pki.switchCa}`];
 
-async function waitFor(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return what();
-}
 
 /** The log lines the switch wrote after `from` characters. */
 function linesAfter(sw: OfswitchProcess, from: number): string[] {
@@ -60,7 +53,7 @@ async function refusedOnce(t: Test, sw: OfswitchProcess, what: string, client: (
   const from = sw.stderr().length;
   const r = await client();
   t.not(r.code, 0, `${what}: the client fails`);
-  const warned = await waitFor(() => linesAfter(sw, from).some((l) => l.includes('"level":"warn"')), 5000);
+  const warned = await eventually(() => linesAfter(sw, from).some((l) => l.includes('"level":"warn"')), 5000);
   t.ok(warned, `${what}: the switch logged it`);
   await new Promise((r) => setTimeout(r, 300));
   const lines = linesAfter(sw, from);
@@ -145,7 +138,7 @@ t.test('a pssl: listener needs a client certificate (openssl s_client without on
   const { tryRun } = await import('../helpers/netns.js');
   const r = await tryRun('sh', ['-c', `openssl s_client -connect 127.0.0.1:${pssl} -CAfile "${pki.switchCa}" </dev/null 2>&1`]);
   t.match(r.stdout, /Verify return code: 0/, 'the client verified the switch against switchca');
-  t.ok(await waitFor(() => linesAfter(proc, from).length > 0, 5000), 'the switch logged the client');
+  t.ok(await eventually(() => linesAfter(proc, from).length > 0, 5000), 'the switch logged the client');
   const lines = linesAfter(proc, from);
   t.equal(lines.length, 1, 'one line');
   t.match(lines[0] ?? '', /"reason":"no certificate presented"/, 'refused: no certificate');
@@ -171,9 +164,9 @@ t.test('the switch connects to ovs-testcontroller over ssl:, refuses a controlle
   await proc.waitForLog('"handshake done"', 15_000);
   const log = (): string[] => proc.stderr().split('\n');
   t.ok(log().some((l) => l.includes(`"controller":"ssl:127.0.0.1:${good}"`) && l.includes('connected to controller')), 'connected to the controller over TLS');
-  t.ok(await waitFor(() => log().some((l) => l.includes('"kind":"controller"') && l.includes('"type":"FEATURES_REQUEST"')), 5000), 'ovs-testcontroller spoke OpenFlow over it (FEATURES_REQUEST)');
-  t.ok(await waitFor(() => /OFPT_FEATURES_REPLY|features_reply/i.test(goodOut()), 5000), 'ovs-testcontroller received the features reply');
-  t.ok(await waitFor(() => log().some((l) => l.includes(`"controller":"ssl:127.0.0.1:${bad}"`) && l.includes('controller refused')), 5000), 'the foreign controller refused');
+  t.ok(await eventually(() => log().some((l) => l.includes('"kind":"controller"') && l.includes('"type":"FEATURES_REQUEST"')), 5000), 'ovs-testcontroller spoke OpenFlow over it (FEATURES_REQUEST)');
+  t.ok(await eventually(() => /OFPT_FEATURES_REPLY|features_reply/i.test(goodOut()), 5000), 'ovs-testcontroller received the features reply');
+  t.ok(await eventually(() => log().some((l) => l.includes(`"controller":"ssl:127.0.0.1:${bad}"`) && l.includes('controller refused')), 5000), 'the foreign controller refused');
   const refusals = log().filter((l) => l.includes(`"controller":"ssl:127.0.0.1:${bad}"`) && l.includes('"level":"warn"'));
   t.match(refusals[0] ?? '', /not signed by the trusted CA/, 'with the reason');
   const attempts = log().filter((l) => l.includes(`"controller":"ssl:127.0.0.1:${bad}"`));
@@ -220,7 +213,7 @@ t.test('os-ken over TLS: the switch connects with ssl: and os-ken sees its featu
     '--fail-mode', 'secure', '--listen', `ptcp:${await freePort()}`,
   ]);
   await proc.waitForLog('"handshake done"', 20_000);
-  t.ok(await waitFor(() => /FEATURES dpid=[0-9a-f]{16}/.test(output()), 10_000), 'os-ken saw the switch features over TLS');
+  t.ok(await eventually(() => /FEATURES dpid=[0-9a-f]{16}/.test(output()), 10_000), 'os-ken saw the switch features over TLS');
 });
 
 t.test('TLS files that cannot be used stop the command with exit status 2 and one message', async (t) => {
