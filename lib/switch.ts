@@ -659,7 +659,7 @@ export class Switch {
     return {
       path: this.datapath.path,
       packetInsDelivered: () => {
-        for (const c of agent.connections) if (c.isActive) return true;
+        for (const c of agent.connections) if (agent.receivesAsync(c)) return true;
         return false;
       },
     };
