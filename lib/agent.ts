@@ -654,8 +654,8 @@ function unknownBuffer(bufferId: number, request: Uint8Array): OfpError {
   return requestError(OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, request, `buffer 0x${bufferId.toString(16)}`);
 }
 
-/** OFPT_PACKET_IN's layout (OpenFlow 1.0): in_port at 16, the frame's data from 18. */
-const PACKET_IN_IN_PORT = 16;
+/** OFPT_PACKET_IN's layout (OpenFlow 1.0): in_port at 14, the frame's data from 18. */
+const PACKET_IN_IN_PORT = 14;
 const PACKET_IN_DATA = 18;
 
 /** Records a packet-in dropped on its way to a controller, from its encoding (what was queued). */
