@@ -19,6 +19,7 @@ import type { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { OFP_VERSION, OFPT } from '../../protocol/index.js';
 import { UnixctlError, type UnixctlHandler } from '../../unixctl/index.js';
 import { OfClient } from '../helpers/of-client.js';
+import { registerBridgeCommands } from '../../vswitchd/commands.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -143,4 +144,21 @@ t.test("a packet-in the connection's full output queue drops is recorded from it
   t.same([...r!.frame], [...frame(9)], 'the frame from the PACKET_IN');
   t.equal(r?.text, "packet-in dropped: controller connection's output queue full");
   agent.onClose(conn);
+});
+
+t.test("the database mode's bridge commands include ofswitch/drops for every bridge", async (t) => {
+  const a = createSwitch({ failMode: 'secure', linkPollMs: 0 });
+  const b = createSwitch({ failMode: 'secure', linkPollMs: 0 });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const port = b.addPort({ name: 'p1', type: 'memory', ofport: 4 }).device as MemoryPort;
+  port.inject(frame(1));
+  const handlers = new Map<string, UnixctlHandler>();
+  registerBridgeCommands(
+    { register: (name, _usage, _min, _max, handler) => void handlers.set(name, handler) },
+    { bridge: (n) => (n === 'a' ? a : n === 'b' ? b : undefined), bridges: () => new Map([['b', b], ['a', a]]) },
+  );
+  const all = String(await handlers.get('ofswitch/drops')!([]));
+  t.match(all, /^bridge a: 0 dropped, 0 sent to a controller; the last 0 \(at most 256\), oldest first:\nbridge b: 1 dropped, 0 sent to a controller; the last 1 \(at most 256\), oldest first:\n\S+Z in_port=4 drop: no match/, 'every bridge, by name');
+  t.equal(await handlers.get('ofswitch/drops-clear')!(['b']), 'drop record cleared');
+  t.same(b.dropLog().records(), []);
 });
