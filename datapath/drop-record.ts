@@ -62,7 +62,7 @@ export const DROP_REASON = {
 export type DropReason = (typeof DROP_REASON)[keyof typeof DROP_REASON];
 
 /** The short name of each reason (the command's first word after the port), and what it means. */
-const REASON_TEXT: Readonly<Record<number, readonly [string, (aux: number) => string]>> = {
+const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', (aux: number) => string]>> = {
   [DROP_REASON.NO_MATCH]: ['drop', () => 'no match (secure mode: misses are dropped)'],
   [DROP_REASON.DROP_ACTION]: ['drop', () => 'drop action (empty actions)'],
   [DROP_REASON.IN_PORT_DOWN]: ['drop', () => 'input port down'],
@@ -182,13 +182,13 @@ export class DropLog implements DropRecorder {
     let i = (this.next - this.held + this.size) % this.size;
     for (let k = 0; k < this.held; k++, i = (i + 1) % this.size) {
       const reason = this.reasons[i] as DropReason;
-      const [kind, text] = REASON_TEXT[reason] ?? ['drop', () => `reason ${reason}`];
+      const [kind, text] = REASON_TEXT[reason];
       const priority = this.priorities[i]!;
       out.push({
         time: this.times[i]!,
         inPort: this.inPorts[i]!,
         reason,
-        kind: kind as 'drop' | 'controller',
+        kind,
         text: text(this.auxes[i]!),
         entry: priority < 0 ? null : { priority, cookie: this.cookies[i]! },
         length: this.lengths[i]!,

@@ -223,11 +223,6 @@ export class PacketPath implements OutputTarget {
     this.bridge.onDrop = drops === null ? null : (reason, frame, inPort, aux) => drops.record(reason, frame, inPort, aux, this.entry);
   }
 
-  /** Where drops and punts are recorded, or null. */
-  get dropRecorder(): DropRecorder | null {
-    return this.drops;
-  }
-
   private dropped(reason: DropReason, frame: Uint8Array, inPort: number, aux: number): void {
     this.drops?.record(reason, frame, inPort, aux, this.entry);
   }

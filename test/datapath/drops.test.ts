@@ -112,6 +112,13 @@ t.test('input port down or NO_RECV; output port down, NO_FWD, no such port, the 
   const rs = log.records();
   t.same(rs.map((r) => r.text), ['output port 2 has NO_FWD', 'output port 3 down', 'output to port 7: no such port', 'output to the input port without IN_PORT']);
   t.ok(rs.every((r) => r.inPort === 1 && r.entry?.priority === 5 && r.entry.cookie === 7n), 'each names the input port and the entry');
+  log.clear();
+  setConfig(2, 0);
+  port(2).send = () => {
+    throw new Error('refused');
+  };
+  port(1).inject(udp());
+  t.same(log.records().map((r) => r.text).slice(0, 1), ['send on port 2 failed'], 'a send the interface refused');
   dp.close();
 });
 
