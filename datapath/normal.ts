@@ -28,10 +28,15 @@
  * Frames whose tags do not change go out as they came (no copy); a tag pushed, rewritten or
  * popped makes one new frame per frame processed, shared by every port that wants it.
  *
+ * Drops (a malformed frame, a VLAN the input port does not admit, a destination learned on the
+ * input port, a flood that NO_FLOOD leaves without a port) are told to `onDrop` when it is set
+ * (the packet path's drop record, drop-record.ts), never in a dry run.
+ *
  * With a NormalTrace (ofproto/trace's dry run) the same decisions are taken and reported in OVS's
  * words, and the MAC table is only read: nothing learned, nothing expired.
  */
 import { ETH_HEADER_LEN, ETH_TYPE, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
+import { DROP_REASON, type DropReason } from './drop-record.js';
 import type { FrameLayout } from './frame-parser.js';
 import { MacTable, type MacTableOptions } from './mac-table.js';
 
@@ -187,8 +192,13 @@ export interface LearningBridgeOptions {
   macTable?: MacTableOptions;
 }
 
+/** A frame NORMAL drops: why, and the port or VLAN the reason names (-1: none). */
+export type NormalDropHook = (reason: DropReason, frame: Uint8Array, inPort: number, aux: number) => void;
+
 export class LearningBridge {
   private readonly now: () => number;
+  /** Told of each frame dropped outside a dry run (null: nobody). */
+  onDrop: NormalDropHook | null = null;
   /** Where each source MAC was last seen, per VLAN: bounded, aged and counted (mac-table.ts). */
   readonly macs: MacTable;
 
@@ -212,13 +222,17 @@ export class LearningBridge {
     learn = true,
     trace?: NormalTrace,
   ): void {
-    if (frame.length < ETH_HEADER_LEN) return;
+    if (frame.length < ETH_HEADER_LEN) {
+      if (trace === undefined) this.onDrop?.(DROP_REASON.MALFORMED, frame, inPort.portNo, -1);
+      return;
+    }
     const tagged = layout.vlanOffset >= 0;
     // A VLAN Ethernet type (802.1Q or 802.1ad) without room for the tag: a partial VLAN tag, dropped.
     if (!tagged) {
       const type = ((frame[12] as number) << 8) | (frame[13] as number);
       if (type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD) {
-        trace?.report('warn', 'partial VLAN tag, dropping');
+        if (trace) trace.report('warn', 'partial VLAN tag, dropping');
+        else this.onDrop?.(DROP_REASON.MALFORMED, frame, inPort.portNo, -1);
         return;
       }
     }
@@ -230,6 +244,7 @@ export class LearningBridge {
       if (vid !== 0) {
         // a tagged frame on an access port
         if (trace) traceDisallowed(trace, `dropping VLAN ${vid} tagged packet received on port ${trace.portName(inPort.portNo)} configured as VLAN ${from.vlan} access port`);
+        else this.onDrop?.(DROP_REASON.VLAN, frame, inPort.portNo, vid);
         return;
       }
       vlan = from.vlan;
@@ -239,6 +254,7 @@ export class LearningBridge {
       if (from.trunks !== null && from.trunks[vid] !== 1) {
         // a VLAN the port does not trunk
         if (trace) traceDisallowed(trace, `dropping VLAN ${vid} packet received on port ${trace.portName(inPort.portNo)} not configured for trunking VLAN ${vid}`);
+        else this.onDrop?.(DROP_REASON.VLAN, frame, inPort.portNo, vid);
         return;
       }
       vlan = vid;
@@ -256,24 +272,33 @@ export class LearningBridge {
       target = this.traceLookup(frame, vlan, inPort.portNo, learns, now, trace);
     }
     if (target === inPort.portNo) {
-      trace?.report('detail', 'learned port is input port, dropping');
+      if (trace) trace.report('detail', 'learned port is input port, dropping');
+      else this.onDrop?.(DROP_REASON.LEARNED_IN_PORT, frame, inPort.portNo, -1);
       return;
     }
     if (trace) traceForwarding(trace, target, inPort.portNo, ports, vlan);
 
     let untagged: Uint8Array | undefined;
     let withTag: Uint8Array | undefined;
+    let sent = 0;
+    let unflooded = 0;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i] as BridgePort;
       if (p.portNo === inPort.portNo) continue;
-      if (target >= 0 ? p.portNo !== target : !p.floods) continue;
+      if (target >= 0 ? p.portNo !== target : !p.floods) {
+        if (target < 0 && carriesVlan(p.vlan, vlan)) unflooded++;
+        continue;
+      }
       const to = p.vlan;
       if (!carriesVlan(to, vlan)) continue;
+      sent++;
       const wantTag =
         outTci !== 0 && to.mode !== PORT_VLAN.ACCESS && !(to.mode === PORT_VLAN.NATIVE_UNTAGGED && vlan === to.vlan);
       if (wantTag) send(p, (withTag ??= tagFrame(frame, tagged, tci, outTci)));
       else send(p, (untagged ??= untagFrame(frame, tagged)));
     }
+    // A flood that NO_FLOOD left without a port (not a dry run: the trace says why per port).
+    if (sent === 0 && unflooded !== 0 && trace === undefined) this.onDrop?.(DROP_REASON.NO_FLOOD, frame, inPort.portNo, -1);
   }
 
   /**

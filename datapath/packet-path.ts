@@ -34,6 +34,10 @@
  * ofproto/trace (trace/path-trace.ts) runs the same Outputs dispatch against a dry run instead of
  * this path (both are OutputTargets), with the flow table's counting-free `find`; nothing on the
  * path itself changes for it but `inputSkipped`, called only when an output is dropped.
+ * Drops and punts (drop-record.ts, `ofswitch/drops`): every branch that drops a frame or sends it to
+ * the controller calls the DropRecorder, if one is set; the forwarding branches never do. The entry
+ * whose actions run is kept in `entry` (one field written per frame that hits) so that a drop
+ * inside its actions names it.
  * Port mirroring (mirror.ts) hooks in at three places, only while a mirror set is configured: a
  * frame entering (dropped on a mirror output port, else its source mirrors), every frame leaving
  * through transmit (destination mirrors), and NORMAL's choice of ports (no mirror output ports).
@@ -42,6 +46,7 @@ import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
 import type { Action, Match } from '../protocol/types.js';
 import { runActions, type ActionOutputs } from './actions.js';
+import { DROP_REASON, type DecidingEntry, type DropReason, type DropRecorder } from './drop-record.js';
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
 import type { MirrorSet } from './mirror.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
@@ -52,7 +57,7 @@ import { startTrip } from './ports/patch-port.js';
 /** What the packet path needs of the flow table. */
 export interface FlowLookup {
   /** The entry matching `key` (counting a packet of `frameLength` bytes on it), or null. */
-  lookup(key: FlowKey, frameLength: number): { readonly actions: readonly Action[] } | null;
+  lookup(key: FlowKey, frameLength: number): ({ readonly actions: readonly Action[] } & DecidingEntry) | null;
   /** The entry `key` would hit, counting nothing (ofproto/trace's dry run; without it, a trace sees every packet miss). */
   find?(key: FlowKey): TracedEntry | null;
 }
@@ -78,6 +83,8 @@ export interface PacketPathOptions {
   missPolicy?: MissPolicy;
   /** Milliseconds clock for the learning bridge (tests inject one). */
   now?: () => number;
+  /** Where drops and punts are recorded (drop-record.ts); none: nothing is. */
+  drops?: DropRecorder;
 }
 
 /**
@@ -91,7 +98,7 @@ export interface OutputTarget {
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void;
   flood(frame: Uint8Array, inPort: number, flood: boolean): void;
   toController(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void;
-  inputSkipped(): void;
+  inputSkipped(frame: Uint8Array, inPort: number): void;
 }
 
 /** Where one action list's outputs go: knows its input port and whether TABLE is allowed. */
@@ -109,7 +116,7 @@ export class Outputs implements ActionOutputs {
     const inPort = this.inPort;
     if (port < OFPP.MAX) {
       if (port !== inPort) this.path.transmit(port, frame);
-      else this.path.inputSkipped();
+      else this.path.inputSkipped(frame, inPort);
       return;
     }
     switch (port) {
@@ -133,7 +140,7 @@ export class Outputs implements ActionOutputs {
         return;
       case OFPP.LOCAL:
         if (inPort !== OFPP.LOCAL) this.path.transmit(OFPP.LOCAL, frame);
-        else this.path.inputSkipped();
+        else this.path.inputSkipped(frame, inPort);
         return;
       default:
         return; // OFPP_NONE and unknown numbers: nowhere
@@ -182,6 +189,12 @@ export class PacketPath implements OutputTarget {
   private sampleLastPort = 0;
   private sampleTci = 0;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
+  /** Where drops and punts are recorded, or null. */
+  private drops: DropRecorder | null;
+  /** The entry whose actions run now (null: none, or a miss), for the drops they cause. */
+  private entry: DecidingEntry | null = null;
+  /** The input port of the received frame being handled (for drops on output). */
+  private rxInPort = OFPP.NONE as number;
   /** The input "port" of a PACKET_OUT from OFPP_NONE or OFPP_CONTROLLER, for NORMAL (ofpp_none_bundle). */
   readonly noneBridgePort: BridgePort = { portNo: OFPP.NONE, vlan: TRUNK_ALL_VLANS, floods: true };
 
@@ -194,12 +207,24 @@ export class PacketPath implements OutputTarget {
     this.onMiss = opts.onMiss;
     this.onController = opts.onController;
     this.bridge = new LearningBridge(opts.now ? { now: opts.now } : {});
+    this.drops = null;
+    this.setDropRecorder(opts.drops ?? null);
     registry.setReceiver(this.receive);
     // A port that goes takes what the bridge learned on it (a port added again under its number starts afresh).
     registry.on('port-status', (reason, desc) => {
       if (reason === OFPPR.DELETE) this.bridge.forgetPort(desc.portNo);
       else if (reason === OFPPR.ADD && this.sampler) this.armSampling(desc.portNo);
     });
+  }
+
+  /** Records drops and punts from now on in `drops` (null: nowhere). */
+  setDropRecorder(drops: DropRecorder | null): void {
+    this.drops = drops;
+    this.bridge.onDrop = drops === null ? null : (reason, frame, inPort, aux) => drops.record(reason, frame, inPort, aux, this.entry);
+  }
+
+  private dropped(reason: DropReason, frame: Uint8Array, inPort: number, aux: number): void {
+    this.drops?.record(reason, frame, inPort, aux, this.entry);
   }
 
   /** SET_CONFIG's fragment handling (flags & OFPC_FRAG.MASK): DROP drops every IP fragment. */
@@ -232,6 +257,7 @@ export class PacketPath implements OutputTarget {
   private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
       port.rxDropped++;
+      if (this.drops !== null) this.drops.record((port.config & OFPPC.PORT_DOWN) !== 0 ? DROP_REASON.IN_PORT_DOWN : DROP_REASON.NO_RECV, frame, port.portNo, -1, null);
       return;
     }
     port.rxPackets++;
@@ -239,7 +265,11 @@ export class PacketPath implements OutputTarget {
     const sampled = this.sampler !== null && --port.sampleCountdown <= 0 && this.sampleIn(port, frame);
     const mirrors = this.mirrors;
     if (mirrors !== null) {
-      if (mirrors.reserves(port.portNo)) return; // reserved exclusively for mirroring (as OVS drops it)
+      if (mirrors.reserves(port.portNo)) {
+        // reserved exclusively for mirroring (as OVS drops it)
+        this.drops?.record(DROP_REASON.MIRROR_PORT, frame, port.portNo, -1, null);
+        return;
+      }
       mirrors.begin(frame.length);
     }
     startTrip();
@@ -247,11 +277,14 @@ export class PacketPath implements OutputTarget {
     const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
     level.outputs.inPort = port.portNo;
     this.rxDepth = depth + 1;
+    const outerInPort = this.rxInPort;
+    this.rxInPort = port.portNo;
     try {
       mirrors?.ingress(port, frame);
       this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
     } finally {
       this.rxDepth = depth;
+      this.rxInPort = outerInPort;
       if (sampled) this.sampleOut();
       mirrors?.end();
     }
@@ -290,15 +323,29 @@ export class PacketPath implements OutputTarget {
    */
   private throughTable(frame: Uint8Array, inPort: number, key: FlowKey, into: FrameLayout, outputs: Outputs, owned: boolean): void {
     const layout = parseFrame(frame, inPort & 0xffff, key, into);
-    if (layout.fragment && this.dropFragments) return;
-    const entry = this.flowTable.lookup(key, frame.length);
-    if (entry !== null) {
-      runActions(frame, layout, entry.actions, outputs, owned);
+    if (layout.fragment && this.dropFragments) {
+      this.drops?.record(DROP_REASON.FRAGMENT, frame, inPort, -1, null);
       return;
     }
-    const policy = this.missPolicy;
-    if (policy === 'normal') this.normal(frame, layout, inPort);
-    else if (policy === 'controller' && !this.packetInDisabled(inPort)) this.onMiss?.(frame, inPort);
+    const entry = this.flowTable.lookup(key, frame.length);
+    // Restored after the actions (a patch port may bring another frame back here meanwhile); a
+    // throw would be a bug, and the next received frame sets it afresh.
+    const outer = this.entry;
+    this.entry = entry;
+    if (entry !== null) {
+      if (entry.actions.length !== 0) runActions(frame, layout, entry.actions, outputs, owned);
+      else this.dropped(DROP_REASON.DROP_ACTION, frame, inPort, -1);
+    } else {
+      const policy = this.missPolicy;
+      if (policy === 'normal') this.normal(frame, layout, inPort);
+      else if (policy === 'drop') this.dropped(DROP_REASON.NO_MATCH, frame, inPort, -1);
+      else if (this.packetInDisabled(inPort)) this.dropped(DROP_REASON.NO_PACKET_IN, frame, inPort, -1);
+      else {
+        this.dropped(DROP_REASON.PUNT_MISS, frame, inPort, -1);
+        this.onMiss?.(frame, inPort);
+      }
+    }
+    this.entry = outer;
   }
 
   /**
@@ -310,6 +357,19 @@ export class PacketPath implements OutputTarget {
     const layout = parseFrame(frame, inPort & 0xffff, newFlowKey());
     const outputs = new Outputs(this, true);
     outputs.inPort = inPort;
+    const outerInPort = this.rxInPort;
+    const outerEntry = this.entry;
+    this.rxInPort = inPort;
+    this.entry = null;
+    try {
+      this.executeOutputs(frame, layout, actions, outputs, inPort);
+    } finally {
+      this.rxInPort = outerInPort;
+      this.entry = outerEntry;
+    }
+  }
+
+  private executeOutputs(frame: Uint8Array, layout: FrameLayout, actions: readonly Action[], outputs: Outputs, inPort: number): void {
     const mirrors = this.mirrors;
     if (mirrors === null) {
       runActions(frame, layout, actions, outputs, false);
@@ -338,9 +398,13 @@ export class PacketPath implements OutputTarget {
   /** Sends a frame out of one port, counting it; NO_FWD and down ports drop it. */
   transmit(portNo: number, frame: Uint8Array): void {
     const port = this.ports.get(portNo);
-    if (!port) return;
+    if (!port) {
+      this.dropped(DROP_REASON.NO_SUCH_PORT, frame, this.rxInPort, portNo);
+      return;
+    }
     if ((port.config & (OFPPC.NO_FWD | OFPPC.PORT_DOWN)) !== 0) {
       port.txDropped++;
+      if (this.drops !== null) this.dropped((port.config & OFPPC.PORT_DOWN) !== 0 ? DROP_REASON.PORT_DOWN : DROP_REASON.NO_FWD, frame, this.rxInPort, portNo);
       return;
     }
     if (this.sampleOutputs >= 0) this.noteSampleOutput(portNo, frame);
@@ -350,16 +414,24 @@ export class PacketPath implements OutputTarget {
       port.txBytes += frame.length;
     } catch {
       port.txErrors++;
+      this.dropped(DROP_REASON.TX_ERROR, frame, this.rxInPort, portNo);
     }
     if (this.mirrors !== null) this.mirrors.egress(port, frame);
   }
 
   /** FLOOD (`flood` true: skipping NO_FLOOD ports) or ALL: every port but the input port. */
   flood(frame: Uint8Array, inPort: number, flood: boolean): void {
+    let sent = 0;
+    let unflooded = 0;
     for (const port of this.registry.list) {
-      if (!floodsTo(port, inPort, flood)) continue;
+      if (!floodsTo(port, inPort, flood)) {
+        if (port.portNo !== inPort) unflooded++;
+        continue;
+      }
+      sent++;
       this.transmit(port.portNo, frame);
     }
+    if (sent === 0 && unflooded !== 0) this.dropped(DROP_REASON.NO_FLOOD, frame, inPort, -1);
   }
 
   /**
@@ -375,13 +447,17 @@ export class PacketPath implements OutputTarget {
   }
 
   /** An output to the input port without IN_PORT: nothing is sent. */
-  inputSkipped(): void {
-    // nothing: the dry run (path-trace.ts) reports it
+  inputSkipped(frame: Uint8Array, inPort: number): void {
+    this.dropped(DROP_REASON.OUTPUT_IN_PORT, frame, inPort, inPort);
   }
 
   /** OUTPUT:CONTROLLER. */
   toController(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void {
-    if (this.packetInDisabled(inPort)) return;
+    if (this.packetInDisabled(inPort)) {
+      this.dropped(DROP_REASON.NO_PACKET_IN, frame, inPort, -1);
+      return;
+    }
+    this.dropped(DROP_REASON.PUNT_ACTION, frame, inPort, -1);
     this.onController?.(frame, inPort, maxLen, reason);
   }
 

@@ -75,6 +75,7 @@ import type {
   StatsRequest,
   TableStats,
 } from '../protocol/index.js';
+import { DROP_REASON, type DropReason, type DropRecorder } from '../datapath/drop-record.js';
 import type { StatsQuery } from '../flowtable/flow-table.js';
 import { BufferPool } from './buffer-pool.js';
 import type { Connection, ConnectionHandler } from './connection.js';
@@ -186,6 +187,8 @@ export interface AgentOptions {
    * BARRIER_REPLY and every STATS_REPLY wait for it.
    */
   readonly tableDurable?: () => Promise<void> | null;
+  /** Where packet-ins that go nowhere are recorded (datapath/drop-record.ts): no controller, a full queue. */
+  readonly drops?: DropRecorder;
 }
 
 const PACKET_IN_HEADER = { type: OFPT.PACKET_IN, xid: 0 } as const;
@@ -251,7 +254,14 @@ export class Agent implements ConnectionHandler {
     this.connections.add(conn);
     this.missSendLens.set(conn, conn.kind === 'controller' ? OFP_DEFAULT_MISS_SEND_LEN : 0);
     const limits = this.options.packetInLimits?.(conn) ?? {};
-    this.schedulers.set(conn, new PacketInSchedulers<PacketInItem>(limits, (item) => conn.sendAsync(item.msg, item.bytes, item.kind)));
+    const drops = this.options.drops;
+    const release = drops
+      ? (item: PacketInItem): void => {
+          if (!conn.sendAsync(item.msg, item.bytes, item.kind)) recordPacketIn(drops, DROP_REASON.PACKET_IN_OVERFLOW, item.bytes);
+        }
+      : (item: PacketInItem): void => void conn.sendAsync(item.msg, item.bytes, item.kind);
+    const onDrop = drops ? (item: PacketInItem): void => recordPacketIn(drops, DROP_REASON.PACKET_IN_QUEUE_FULL, item.bytes) : undefined;
+    this.schedulers.set(conn, new PacketInSchedulers<PacketInItem>(limits, release, undefined, onDrop));
     this.updateControllerCount();
   }
 
@@ -610,13 +620,19 @@ export class Agent implements ConnectionHandler {
    * every connection change, decides NORMAL or drop in the datapath itself): PACKET_IN, reason NO_MATCH.
    */
   onMiss(frame: Uint8Array, inPort: number): void {
-    if (!this.hasActiveConnection()) return;
+    if (!this.hasActiveConnection()) {
+      this.options.drops?.record(DROP_REASON.NO_CONTROLLER, frame, inPort, -1, null);
+      return;
+    }
     this.packetIn(frame, inPort, null, OFPR.NO_MATCH);
   }
 
   /** An OUTPUT to CONTROLLER: PACKET_IN with reason ACTION and at most `maxLen` bytes when buffered. */
   onController(frame: Uint8Array, inPort: number, maxLen: number, reason: number = OFPR.ACTION): void {
-    if (!this.hasActiveConnection()) return;
+    if (!this.hasActiveConnection()) {
+      this.options.drops?.record(DROP_REASON.NO_CONTROLLER, frame, inPort, -1, null);
+      return;
+    }
     this.packetIn(frame, inPort, maxLen, reason);
   }
 
@@ -692,4 +708,13 @@ export class Agent implements ConnectionHandler {
 /** BAD_REQUEST/BUFFER_UNKNOWN: the request names a buffer that is unknown, used or expired. */
 function unknownBuffer(bufferId: number, request: Uint8Array): OfpError {
   return requestError(OFPET.BAD_REQUEST, OFPBRC.BUFFER_UNKNOWN, request, `buffer 0x${bufferId.toString(16)}`);
+}
+
+/** OFPT_PACKET_IN's layout (OpenFlow 1.0): in_port at 14, the frame's data from 18. */
+const PACKET_IN_IN_PORT = 14;
+const PACKET_IN_DATA = 18;
+
+/** Records a packet-in dropped on its way to a controller, from its encoding (what was queued). */
+function recordPacketIn(drops: DropRecorder, reason: DropReason, bytes: Buffer): void {
+  drops.record(reason, bytes.subarray(PACKET_IN_DATA), bytes.readUInt16BE(PACKET_IN_IN_PORT), -1, null);
 }

@@ -7,10 +7,15 @@
  * flag mode for its one switch (registerTraceCommand with singleBridge), the database mode's
  * daemon for all of its bridges.
  *
+ * `ofswitch/drops [BRIDGE]` and `ofswitch/drops-clear [BRIDGE]` (the last frames each bridge dropped
+ * or sent to a controller, datapath/drop-record.ts) are registered the same way (registerDropsCommands).
+ *
  * The version text follows OVS's "PROGRAM (PACKAGE) VERSION" form with ofswitch's own package
  * name and version ("ofswitch (ofswitch) 0.1.0"): claiming "(Open vSwitch) 3.1.0" would make
  * scripts that parse it believe in features ofswitch lacks; this form makes them notice.
  */
+import type { DropLog } from '../datapath/drop-record.js';
+import { formatDropLog } from '../datapath/drop-text.js';
 import { ofprotoTrace, TraceError, type TraceBridge, type TraceBridges } from '../datapath/trace/ofproto-trace.js';
 import { registerExitCommand, registerMemoryCommand, registerVlogCommands, UnixctlError, UnixctlServer, type LoggerLevel, type UnixctlRegistry } from '../unixctl/index.js';
 import type { Logger } from './log.js';
@@ -89,7 +94,36 @@ export function registerTraceCommand(registry: UnixctlRegistry, bridges: () => R
  * Flag mode's one switch as a bridge for ofproto/trace: named by its --local interface (in Open
  * vSwitch the bridge's own interface has the bridge's name), or `ofswitch` without one.
  */
-export function singleBridge(name: string | undefined, sw: Traceable): () => ReadonlyMap<string, Traceable> {
+export function singleBridge<T = Traceable>(name: string | undefined, sw: T): () => ReadonlyMap<string, T> {
   const map = new Map([[name ?? PROGRAM, sw]]);
   return () => map;
+}
+
+/** What ofswitch/drops needs of a switch (lib/switch.ts's Switch.dropLog). */
+export interface DropsSource {
+  dropLog(): DropLog;
+}
+
+/**
+ * Registers `ofswitch/drops [BRIDGE]` (every bridge, by name, without one) and
+ * `ofswitch/drops-clear [BRIDGE]` over `bridges` (looked up anew for every command). A bridge that
+ * does not exist is the error "no such bridge", as OVS's bridge commands answer.
+ */
+export function registerDropsCommands(registry: UnixctlRegistry, bridges: () => ReadonlyMap<string, DropsSource>): void {
+  const pick = (name: string | undefined): [string, DropsSource][] => {
+    const all = bridges();
+    if (name === undefined) return [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sw = all.get(name);
+    if (sw === undefined) throw new UnixctlError('no such bridge');
+    return [[name, sw]];
+  };
+  registry.register('ofswitch/drops', '[bridge]', 0, 1, ([name]) =>
+    pick(name)
+      .map(([n, sw]) => formatDropLog(n, sw.dropLog()))
+      .join(''),
+  );
+  registry.register('ofswitch/drops-clear', '[bridge]', 0, 1, ([name]) => {
+    for (const [, sw] of pick(name)) sw.dropLog().clear();
+    return 'drop record cleared';
+  });
 }

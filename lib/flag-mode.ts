@@ -11,7 +11,7 @@
 import { removeLeftoverPair } from '../datapath/ports/internal-port.js';
 import { UnixSocketError } from '../unixctl/unix-socket.js';
 import type { UnixctlServer } from '../unixctl/server.js';
-import { registerTraceCommand, singleBridge, startControlSocket } from './control-socket.js';
+import { registerDropsCommands, registerTraceCommand, singleBridge, startControlSocket } from './control-socket.js';
 import type { Logger } from './log.js';
 import type { SwitchOptions } from './options.js';
 import { StartError, Switch } from './switch.js';
@@ -58,6 +58,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
     throw err;
   }
   if (control) registerTraceCommand(control, singleBridge(options.local, sw));
+  if (control) registerDropsCommands(control, singleBridge(options.local, sw));
   started?.();
   await stopping;
   await control?.close();

@@ -101,11 +101,13 @@ export class PacketInScheduler<T> {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly release: (item: T) => void;
+  private readonly onDrop: ((item: T) => void) | undefined;
   private readonly now: () => number;
 
-  /** `release` sends a packet-in on; `now` is in milliseconds. */
-  constructor(limits: PacketInLimits, release: (item: T) => void, now: () => number = () => performance.now()) {
+  /** `release` sends a packet-in on; `now` is in milliseconds; `onDrop` hears of each packet-in dropped for a full queue. */
+  constructor(limits: PacketInLimits, release: (item: T) => void, now: () => number = () => performance.now(), onDrop?: (item: T) => void) {
     this.release = release;
+    this.onDrop = onDrop;
     this.now = now;
     this.lastFill = now();
     this.setLimits(limits);
@@ -212,9 +214,10 @@ export class PacketInScheduler<T> {
     let longest = 0;
     for (let i = 1; i < this.ring.length; i++) if ((this.ring[i] as PortQueue<T>).length > (this.ring[longest] as PortQueue<T>).length) longest = i;
     const q = this.ring[longest] as PortQueue<T>;
-    q.shift();
+    const item = q.shift();
     this.nQueued--;
     this.nDropped++;
+    this.onDrop?.(item);
     if (q.length === 0) this.remove(longest);
   }
 
@@ -234,9 +237,9 @@ export class PacketInSchedulers<T> {
   readonly miss: PacketInScheduler<T>;
   readonly action: PacketInScheduler<T>;
 
-  constructor(limits: PacketInLimits, release: (item: T) => void, now?: () => number) {
-    this.miss = new PacketInScheduler(limits, release, now);
-    this.action = new PacketInScheduler(limits, release, now);
+  constructor(limits: PacketInLimits, release: (item: T) => void, now?: () => number, onDrop?: (item: T) => void) {
+    this.miss = new PacketInScheduler(limits, release, now, onDrop);
+    this.action = new PacketInScheduler(limits, release, now, onDrop);
   }
 
   send(kind: PacketInKind, port: number, item: T): void {

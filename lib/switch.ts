@@ -27,6 +27,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
+import { DropLog } from '../datapath/drop-record.js';
 import type { PacketPath } from '../datapath/packet-path.js';
 import { MAX_MIRRORS, MirrorSet, type MirrorCounters, type MirrorRule } from '../datapath/mirror.js';
 import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
@@ -345,6 +346,8 @@ export class Switch {
   private mirrorSpecs: readonly MirrorSpec[] = [];
   private readonly mirrorCounters = new Map<string, MirrorCounters>();
   private mirrorProblems = new Set<string>();
+  /** The last drops and punts (`ovs-appctl ofswitch/drops`, datapath/drop-record.ts). */
+  private readonly drops = new DropLog();
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -367,6 +370,7 @@ export class Switch {
       flowTable: this.flowTable,
       onMiss: (frame, inPort) => this.agent.onMiss(frame, inPort),
       onController: (frame, inPort, maxLen, reason) => this.agent.onController(frame, inPort, maxLen, reason),
+      drops: this.drops,
       ...(config.linkPollMs !== undefined ? { linkPollMs: config.linkPollMs } : {}),
     });
     const path = this.datapath.path;
@@ -394,6 +398,7 @@ export class Switch {
         return this.packetInLimits;
       },
       ...(this.journal ? { tableDurable: () => this.journal!.written() } : {}),
+      drops: this.drops,
     });
     this.datapath.registry.on('port-status', (reason, desc) => {
       this.agent.portStatus(reason, desc);
@@ -663,6 +668,11 @@ export class Switch {
         return false;
       },
     };
+  }
+
+  /** The last frames dropped or sent to a controller (`ovs-appctl ofswitch/drops`). */
+  dropLog(): DropLog {
+    return this.drops;
   }
 
   /** The MAC table's size and idle time in force. */

@@ -11,6 +11,7 @@
  *   bridge/dump-flows BRIDGE   every flow, hidden ones included (ofswitch has none), as OVS prints them
  *   dpif/show                  the datapath's lookup counters, then every bridge's ports
  *   ofproto/trace BRIDGE FLOW [PACKET]  where a packet would go and why (lib/control-socket.ts)
+ *   ofswitch/drops [BRIDGE], ofswitch/drops-clear [BRIDGE]  the last frames dropped or punted (idem)
  * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
  * process's memory.
  *
@@ -18,7 +19,7 @@
  */
 import { OFPP } from '../protocol/constants.js';
 import { formatBridgeFlow } from '../protocol/flow-format.js';
-import { registerTraceCommand } from '../lib/control-socket.js';
+import { registerDropsCommands, registerTraceCommand } from '../lib/control-socket.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -127,4 +128,5 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
   });
   registry.register('dpif/show', '', 0, 0, () => formatDpif(dir));
   registerTraceCommand(registry, () => dir.bridges());
+  registerDropsCommands(registry, () => dir.bridges());
 }

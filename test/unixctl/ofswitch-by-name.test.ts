@@ -65,6 +65,8 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  list-commands           \n' +
       '  memory/show             \n' +
       '  ofproto/trace           {[dp_name]|bridge} odp_flow|br_flow [OPTIONS] [-generate|packet]\n' +
+      '  ofswitch/drops          [bridge]\n' +
+      '  ofswitch/drops-clear    [bridge]\n' +
       '  version                 \n' +
       '  vlog/list               \n' +
       '  vlog/reopen             \n' +
