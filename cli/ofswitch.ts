@@ -10,9 +10,12 @@
  */
 import { createDemoHosts, demoHints, removeDemoHosts } from '../lib/demo.js';
 import { runFlagMode } from '../lib/flag-mode.js';
+import { PROGRAM } from '../lib/control-socket.js';
 import { createLogger } from '../lib/log.js';
 import { UsageError, parseCommandLine, usage } from '../lib/options.js';
+import type { Switch } from '../lib/switch.js';
 import { packageVersion } from '../lib/version.js';
+import { MetricsError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { runDatabaseMode } from '../vswitchd/run.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -39,12 +42,27 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger({ level: command.options.logLevel });
   if (command.kind === 'daemon') return runDatabaseMode(command.options, log);
   const options = command.options;
-  const code = await runFlagMode(options, log, () => {
+  // --metrics is bound before the switch starts: a port in use is a start error, not a switch without metrics
+  let bridges: ReadonlyMap<string, Switch> = new Map();
+  let metrics: MetricsServer | null = null;
+  if (options.metrics !== undefined) {
+    try {
+      metrics = await startMetricsServer(options.metrics, () => bridges, log);
+    } catch (err) {
+      if (!(err instanceof MetricsError)) throw err;
+      process.stderr.write(`ofswitch: ${err.message}\n`);
+      return 2;
+    }
+  }
+  const code = await runFlagMode(options, log, (sw) => {
+    bridges = new Map([[options.local ?? PROGRAM, sw]]);
     if (!demo) return;
     const listen = options.listen[0];
     const target = listen && 'host' in listen ? `tcp:${listen.host}:${listen.port}` : 'tcp:127.0.0.1:6634';
     process.stdout.write(demoHints(demo, target));
   });
+  bridges = new Map();
+  await metrics?.close();
   if (demo) removeDemoHosts(demo);
   return code;
 }

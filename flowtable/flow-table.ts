@@ -146,6 +146,11 @@ export class FlowTable {
     return this.normal.subtableShapes();
   }
 
+  /** The microflow cache's lookups answered from it and lookups that went to the classifier (0 and 0 without a cache). */
+  cacheStats(): { hits: number; misses: number } {
+    return { hits: this.cache?.hits ?? 0, misses: this.cache?.misses ?? 0 };
+  }
+
   get emergencyMode(): boolean {
     return this.active === this.emergencyTable;
   }

@@ -82,7 +82,7 @@ import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
 import { COLLECT_AFTER_REMOVING, releaseMemoryAfterRemoving } from './memory.js';
-import { PacketInSchedulers, type PacketInLimits } from './packet-in-scheduler.js';
+import { PacketInSchedulers, type PacketInKind, type PacketInLimits, type PacketInSchedulerStats } from './packet-in-scheduler.js';
 import { MAX_STATS_BODY, StatsParts } from './stats-split.js';
 
 /** A flow entry as the agent needs it back from the table. */
@@ -233,6 +233,8 @@ export class Agent implements ConnectionHandler {
   /** Each connection's miss_send_len, from its handshake (OVS: ofconn->miss_send_len). */
   private readonly missSendLens = new Map<Connection, number>();
   private readonly schedulers = new Map<Connection, PacketInSchedulers<PacketInItem>>();
+  /** FLOW_MODs received from connections, by command (OFPFC), refused ones included (metrics/). */
+  private readonly flowModCounts = new Map<number, number>();
   /**
    * Settles when every connection's FLOW_MOD started so far is applied; null when none is
    * pending. Table changes are serialised through it: a FLOW_MOD that arrives while a long one
@@ -281,6 +283,17 @@ export class Agent implements ConnectionHandler {
   /** A connection's packet-in counters, as OVS's Controller status names them (undefined before its handshake). */
   packetInStatus(conn: Connection): Record<string, string> | undefined {
     return this.schedulers.get(conn)?.statusPairs();
+  }
+
+  /** A connection's packet-in scheduler counters by kind (undefined before its handshake and after it closed). */
+  packetInStats(conn: Connection): Record<PacketInKind, PacketInSchedulerStats> | undefined {
+    const s = this.schedulers.get(conn);
+    return s ? { miss: s.miss.stats, action: s.action.stats } : undefined;
+  }
+
+  /** FLOW_MODs received from connections so far, by command (OFPFC). */
+  flowModsReceived(): ReadonlyMap<number, number> {
+    return this.flowModCounts;
   }
 
   private updateControllerCount(): void {
@@ -354,6 +367,7 @@ export class Agent implements ConnectionHandler {
       case OFPT.SET_CONFIG:
         return this.setConfig(conn, msg.flags, msg.missSendLen);
       case OFPT.FLOW_MOD:
+        this.flowModCounts.set(msg.command, (this.flowModCounts.get(msg.command) ?? 0) + 1);
         return this.flowMod(conn, msg, bytes);
       case OFPT.PACKET_OUT:
         return this.packetOut(conn, msg, bytes);

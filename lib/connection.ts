@@ -150,6 +150,9 @@ export class Connection {
   private stallTimer: NodeJS.Timeout | null = null;
   private readingPaused = false;
   private readonly drops = new Map<string, number>();
+  /** Asynchronous messages written (or queued to be), by kind, and OFPT_ERRORs sent, by type (metrics/). */
+  private readonly asyncSent = new Map<string, number>();
+  private readonly errorsSent = new Map<number, number>();
   private lastDropLog = -Infinity;
   private readonly writableWaiters: (() => void)[] = [];
   private readonly flushed = (): void => this.onFlushed();
@@ -239,6 +242,7 @@ export class Connection {
       return false;
     }
     if (this.log.debugEnabled) this.log.debug('send', { type: nameOf(OFPT, msg.type), xid: msg.xid, len: bytes.length });
+    this.asyncSent.set(kind, (this.asyncSent.get(kind) ?? 0) + 1);
     if (this.write(bytes)) {
       this.unflushed.push(-bytes.length);
       this.asyncCount++;
@@ -262,6 +266,20 @@ export class Connection {
   /** Asynchronous messages dropped for the output budget, by kind. */
   outputDrops(): Record<string, number> {
     return Object.fromEntries(this.drops);
+  }
+
+  /** Asynchronous messages sent, by the kind sendAsync was given. */
+  asyncMessagesSent(): ReadonlyMap<string, number> {
+    return this.asyncSent;
+  }
+
+  /** OFPT_ERRORs sent, by error type (OFPET). */
+  errorMessagesSent(): ReadonlyMap<number, number> {
+    return this.errorsSent;
+  }
+
+  private countError(type: number): void {
+    this.errorsSent.set(type, (this.errorsSent.get(type) ?? 0) + 1);
   }
 
   /** What waits to be written now. */
@@ -328,6 +346,7 @@ export class Connection {
 
   /** Answers a request with the error it earned. */
   sendError(err: OfpError): void {
+    this.countError(err.errorType);
     this.send(err.toMessage());
   }
 
@@ -470,6 +489,7 @@ export class Connection {
 
   private helloFailed(xid: number, text: string): void {
     this.log.limited('bad-message').warn('handshake failed', { reason: text });
+    this.countError(OFPET.HELLO_FAILED);
     this.send({
       version: OFP_VERSION,
       type: OFPT.ERROR,

@@ -29,8 +29,8 @@ export function untilStopped(log: Logger): { stopping: Promise<void>; stop: () =
   return { stopping, stop };
 }
 
-/** Runs the switch; `started` is called once it forwards (the demo prints its hints then). Resolves to the exit status. */
-export async function runFlagMode(options: SwitchOptions, log: Logger, started?: () => void): Promise<number> {
+/** Runs the switch; `started` is called with it once it forwards (the demo prints its hints then, --metrics reads it). Resolves to the exit status. */
+export async function runFlagMode(options: SwitchOptions, log: Logger, started?: (sw: Switch) => void): Promise<number> {
   const { stopping, stop } = untilStopped(log);
   let control: UnixctlServer | null = null;
   if (options.unixctl !== undefined) {
@@ -59,7 +59,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
   }
   if (control) registerTraceCommand(control, singleBridge(options.local, sw));
   if (control) registerDropsCommands(control, singleBridge(options.local, sw));
-  started?.();
+  started?.(sw);
   await stopping;
   await control?.close();
   await sw.stop();

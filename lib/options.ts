@@ -100,6 +100,8 @@ export interface SwitchOptions {
   readonly mirrors?: readonly MirrorSpec[] | undefined;
   /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
   readonly maxConnections?: number | undefined;
+  /** --metrics: where Prometheus scrapes GET /metrics (metrics/); none when undefined. */
+  readonly metrics?: Endpoint | undefined;
 }
 
 /** Database mode: the bridges come from an Open_vSwitch database, as ovs-vswitchd serves them. */
@@ -117,6 +119,8 @@ export interface DaemonOptions {
   readonly dummy?: 'on' | 'override';
   /** Each bridge's flow table journaled in RUNDIR/BRIDGE.flows (default true; --no-flow-journal). */
   readonly flowJournal?: boolean;
+  /** --metrics: where Prometheus scrapes GET /metrics, every bridge of the daemon (metrics/); none when undefined. */
+  readonly metrics?: Endpoint;
 }
 
 export type CommandLine =
@@ -158,6 +162,8 @@ interface RawSettings {
   bootstrapCaCert?: string;
   mirrors?: MirrorSpec[];
   maxConnections?: number;
+  /** --metrics (command line only). */
+  metrics?: Endpoint;
 }
 
 const IFNAME = /^[^\s/:,]{1,15}$/;
@@ -224,6 +230,16 @@ export function parseListen(text: string): ListenEndpoint {
     port: parseInteger(m[2] ?? '', `--listen ${text}`, 0, 65535),
     host: m[3] === undefined ? DEFAULT_LISTEN.host : parseHost(m[3], `--listen ${text}`),
     ...(m[1] === 'ssl' ? { tls: true } : {}),
+  };
+}
+
+/** --metrics `ptcp:PORT[:IP]` (IP default 127.0.0.1, as --listen's), where GET /metrics is served. */
+export function parseMetrics(text: string): Endpoint {
+  const m = /^ptcp:(\d+)(?::(.+))?$/.exec(text);
+  if (!m) throw new UsageError(`--metrics: "${text}" is not ptcp:PORT[:IP]`);
+  return {
+    port: parseInteger(m[1] ?? '', `--metrics ${text}`, 0, 65535),
+    host: m[2] === undefined ? DEFAULT_LISTEN.host : parseHost(m[2], `--metrics ${text}`),
   };
 }
 
@@ -615,6 +631,7 @@ export function commandLineProgram(): Command {
       parseJournalPath,
     )
     .option('--no-flow-journal', 'keep no flow journal (with --ovsdb: none in the run directory either)')
+    .option('--metrics <ptcp:PORT[:IP]>', 'serve Prometheus metrics on GET /metrics over HTTP (IP default 127.0.0.1; with --ovsdb too: every bridge)', parseMetrics)
     .option('--config <FILE>', 'the same settings from a JSON file (see below)')
     .option('--ovsdb <unix:PATH|tcp:IP:PORT>', 'serve the bridges of the Open_vSwitch database there, as ovs-vswitchd does (excludes the options above)', parseOvsdbRemote)
     .option('--enable-dummy [override]', 'with --ovsdb, for tests (as ovs-vswitchd): Interface type "dummy" is an in-memory port; =override: system and internal ones too')
@@ -704,7 +721,8 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
     if (typeof cli.flowJournal === 'string')
       throw new UsageError('--ovsdb keeps one flow journal per bridge in the run directory: --flow-journal FILE is for flag mode (--no-flow-journal keeps none)');
     const journal = cli.flowJournal === false ? { flowJournal: false } : {};
-    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info', ...dummy, ...journal } };
+    const metrics = cli.metrics !== undefined ? { metrics: cli.metrics } : {};
+    return { kind: 'daemon', options: { ovsdb, rundir: rundir ?? ovsRundir(), logLevel: cli.logLevel ?? 'info', ...dummy, ...journal, ...metrics } };
   }
   if (rundir !== undefined) throw new UsageError('--rundir needs --ovsdb (flag mode keeps no run directory)');
   if (enableDummy !== undefined) throw new UsageError('--enable-dummy needs --ovsdb (it gives database interfaces in-memory ports)');
@@ -736,6 +754,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
+      ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),
     },
   };
 }

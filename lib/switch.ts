@@ -41,7 +41,7 @@ import { FlowJournal, JournalError, type OpenResult } from '../journal/flow-jour
 import { DEFAULT_MAX_CONNECTIONS, MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
-import type { PacketInLimits } from './packet-in-scheduler.js';
+import type { PacketInKind, PacketInLimits } from './packet-in-scheduler.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, controllerName, type ControllerLinkState } from './controller-link.js';
 import { FailModeState, type MissPolicy } from './fail-mode.js';
@@ -247,6 +247,36 @@ export interface ControllerView {
   readonly counters: Readonly<Record<string, string>>;
 }
 
+/** One kind of packet-in's counters (metrics/): sent, through the rate limit's queue, waiting there, dropped by it or by a full output queue. */
+export interface PacketInCounters {
+  sent: number;
+  queued: number;
+  backlog: number;
+  rateLimitDropped: number;
+  overflowDropped: number;
+}
+
+/** The OpenFlow side's counters over every connection the switch had, closed ones included (metrics/). */
+export interface OpenflowCounters {
+  /** FLOW_MODs received, by command (OFPFC). */
+  readonly flowMods: ReadonlyMap<number, number>;
+  /** OFPT_ERRORs sent, by type (OFPET, or NXET_VENDOR). */
+  readonly errors: ReadonlyMap<number, number>;
+  readonly packetIns: Readonly<Record<PacketInKind, PacketInCounters>>;
+}
+
+/** The flow table's counters (metrics/): dump-tables' lookups, matched and entries, the microflow cache, the classifier's subtables. */
+export interface TableCounters {
+  readonly lookups: number;
+  readonly matched: number;
+  readonly activeCount: number;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly subtables: number;
+}
+
+const emptyPacketInCounters = (): PacketInCounters => ({ sent: 0, queued: 0, backlog: 0, rateLimitDropped: 0, overflowDropped: 0 });
+
 export interface ListenerView {
   /** `ptcp:PORT:IP` with the port actually bound, or `punix:PATH`. */
   readonly target: string;
@@ -348,6 +378,9 @@ export class Switch {
   private mirrorProblems = new Set<string>();
   /** The last drops and punts (`ovs-appctl ofswitch/drops`, datapath/drop-record.ts). */
   private readonly drops = new DropLog();
+  /** Counters of the connections that closed (openflowCounters adds the open ones). */
+  private readonly retiredErrors = new Map<number, number>();
+  private readonly retiredPacketIns: Record<PacketInKind, PacketInCounters> = { miss: emptyPacketInCounters(), action: emptyPacketInCounters() };
 
   constructor(config: SwitchConfig = {}) {
     this.log = config.logger ?? silentLogger;
@@ -792,6 +825,37 @@ export class Switch {
     return { lookups: Number(table?.lookupCount ?? 0n), matched: Number(table?.matchedCount ?? 0n), activeCount: table?.activeCount ?? 0 };
   }
 
+  /** lookupStats with the microflow cache's hits and misses and the classifier's subtables. */
+  tableCounters(): TableCounters {
+    const { lookups, matched, activeCount } = this.lookupStats();
+    const cache = this.flowTable.cacheStats();
+    return { lookups, matched, activeCount, cacheHits: cache.hits, cacheMisses: cache.misses, subtables: this.flowTable.maskCount };
+  }
+
+  /** FLOW_MODs, OFPT_ERRORs and packet-ins over every connection so far (the closed ones' counts are kept). */
+  openflowCounters(): OpenflowCounters {
+    const errors = new Map(this.retiredErrors);
+    const packetIns = { miss: { ...this.retiredPacketIns.miss }, action: { ...this.retiredPacketIns.action } };
+    for (const conn of this.connections) this.addConnectionCounters(conn, errors, packetIns, true);
+    return { flowMods: new Map(this.agent.flowModsReceived()), errors, packetIns };
+  }
+
+  private addConnectionCounters(conn: Connection, errors: Map<number, number>, packetIns: Record<PacketInKind, PacketInCounters>, open: boolean): void {
+    for (const [type, n] of conn.errorMessagesSent()) errors.set(type, (errors.get(type) ?? 0) + n);
+    const sent = conn.asyncMessagesSent();
+    const overflow = conn.outputDrops();
+    const scheduled = this.agent.packetInStats(conn);
+    for (const kind of ['miss', 'action'] as const) {
+      const c = packetIns[kind];
+      c.sent += sent.get(`packet-in-${kind}`) ?? 0;
+      c.overflowDropped += overflow[`packet-in-${kind}`] ?? 0;
+      if (!scheduled) continue;
+      c.queued += scheduled[kind].queued;
+      c.rateLimitDropped += scheduled[kind].dropped;
+      if (open) c.backlog += scheduled[kind].backlog;
+    }
+  }
+
   /** Adds a flow (or replaces the one with the same match and priority), as a controller's FLOW_MOD ADD would. */
   addFlow(spec: FlowSpec): void {
     this.checkOpen();
@@ -1051,6 +1115,7 @@ export class Switch {
       onClose: (conn) => {
         this.connections.delete(conn);
         group?.delete(conn);
+        this.addConnectionCounters(conn, this.retiredErrors, this.retiredPacketIns, false);
         agent.onClose(conn);
         events?.closed();
       },

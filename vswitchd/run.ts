@@ -17,6 +17,7 @@ import type { DaemonOptions } from '../lib/options.js';
 import { PidFileError, serveInRundir, UnixSocketError, type RundirControl } from '../unixctl/index.js';
 import { formatMemory, registerBridgeCommands, type BridgeDirectory } from './commands.js';
 import { Daemon } from './daemon.js';
+import { MetricsError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 
 export async function runDatabaseMode(options: DaemonOptions, log: Logger): Promise<number> {
   try {
@@ -47,9 +48,22 @@ export async function runDatabaseMode(options: DaemonOptions, log: Logger): Prom
     process.stderr.write(`ofswitch: ${err.message}\n`);
     return 2;
   }
+  // every bridge of the daemon, as its rows come and go (read at each scrape)
+  let metrics: MetricsServer | null = null;
+  if (options.metrics !== undefined) {
+    try {
+      metrics = await startMetricsServer(options.metrics, directory.bridges, log);
+    } catch (err) {
+      if (!(err instanceof MetricsError)) throw err;
+      process.stderr.write(`ofswitch: ${err.message}\n`);
+      await control.close();
+      return 2;
+    }
+  }
   log.info('serving the database', { ovsdb: options.ovsdb, rundir: options.rundir, unixctl: control.socket });
   daemon.start();
   await stopping;
+  await metrics?.close();
   await daemon.stop();
   await control.close();
   return 0;

@@ -125,8 +125,7 @@ t.test('fail open, NO_PACKET_IN, fragments dropped and a controller connected', 
   t.teardown(() => client.socket.destroy());
   await client.request({ version: OFP_VERSION, type: OFPT.FEATURES_REQUEST, xid: 7 });
   t.match(call('br0', 'in_port=1,arp'), /No match\.\n +drop\n/, 'a service connection that asked for nothing gets no packet-in (as OVS)');
-  client.send({ version: OFP_VERSION, type: OFPT.SET_CONFIG, xid: 8, flags: 0, missSendLen: 128 });
-  await client.request({ version: OFP_VERSION, type: OFPT.BARRIER_REQUEST, xid: 9 });
+  await client.monitor();
   const miss = call('br0', 'in_port=1,arp');
   t.match(miss, /\n 0\. No match, and a "packet-in" is called for\.\n\nFinal flow: unchanged\nDatapath actions: userspace\(controller\(reason=0\)\)\n$/);
   sw.addFlow({ match: { dlType: 0x800 }, priority: 5, actions: [{ output: 'controller', maxLen: 128 }] });

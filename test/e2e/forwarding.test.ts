@@ -148,6 +148,7 @@ t.test('a link taken down and up produces PORT_STATUS on an OpenFlow connection'
   t.ok(await waitListening(port));
   const client = await OfClient.connect(port);
   t.teardown(() => void client.socket.destroy());
+  await client.monitor(); // a listener's connection gets PORT_STATUS once it asks, as in OVS
   await h3.run('ip', ['link', 'set', 'eth0', 'down']);
   const down = await client.next((m) => m.type === OFPT.PORT_STATUS, 3000);
   t.match(down, { reason: OFPPR.MODIFY, desc: { portNo: 3, name: h3.port } }, 'PORT_STATUS MODIFY for port 3');

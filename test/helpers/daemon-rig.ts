@@ -58,7 +58,8 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
   }
 }
 
-export async function startDaemonRig(t: Teardownable): Promise<DaemonRig> {
+/** `args`: more options for the daemon's command line (e.g. --metrics). */
+export async function startDaemonRig(t: Teardownable, args: readonly string[] = []): Promise<DaemonRig> {
   const db = await startOvsdbServer(t);
   const dir = db.dir;
   const env = { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
@@ -66,7 +67,7 @@ export async function startDaemonRig(t: Teardownable): Promise<DaemonRig> {
   let proc: OfswitchProcess | null = null;
 
   const start = async (): Promise<OfswitchProcess> => {
-    const p = await startOfswitch(t, ['--ovsdb', db.remote, '--rundir', dir], { ready: false });
+    const p = await startOfswitch(t, ['--ovsdb', db.remote, '--rundir', dir, ...args], { ready: false });
     proc = p;
     await p.waitForLog(IN_SYNC);
     return p;

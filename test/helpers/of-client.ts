@@ -99,7 +99,6 @@ export class OfClient {
     return this.next((m) => m.xid === msg.xid && m.type !== OFPT.PACKET_IN, timeoutMs);
   }
 
-  /** Resolves when the peer has closed the connection. */
   /**
    * Asks for asynchronous messages as `ovs-ofctl monitor` does: SET_CONFIG with a nonzero
    * miss_send_len (a service connection, one a listener accepted, gets none before), then a barrier.
@@ -109,6 +108,7 @@ export class OfClient {
     await this.request({ version: OFP_VERSION, type: OFPT.BARRIER_REQUEST, xid: 0x5e8 });
   }
 
+  /** Resolves when the peer has closed the connection. */
   async waitClosed(timeoutMs = 3000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
