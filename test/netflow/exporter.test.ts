@@ -187,3 +187,29 @@ t.test('settings: targets IP:PORT, numbers in range', async (t) => {
   t.throws(() => netflowConfig({ targets: ['1.2.3.4:5'], active_timeout: -2 }), /active_timeout -2/);
   t.throws(() => netflowConfig({ targets: ['1.2.3.4:5'], add_id_to_interface: 'yes' as unknown as boolean }), /add_id_to_interface/);
 });
+
+t.test('over UDP: every target gets the datagram; a send that fails is counted and logged', async (t) => {
+  const { createSocket } = await import('node:dgram');
+  const got: Buffer[] = [];
+  const sock = createSocket('udp4');
+  sock.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  t.teardown(() => sock.close());
+  const warnings: string[] = [];
+  const config = netflowConfig({ targets: [`127.0.0.1:${sock.address().port}`, '255.255.255.255:9'] })!;
+  const ex = new NetflowExporter({ config, log: { warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`) } });
+  const key = newFlowKey();
+  const layout = newFrameLayout();
+  const f = frame({ proto: 17 });
+  parseFrame(f, 1, key, layout);
+  ex.account(key, f, layout, 2);
+  ex.sweep();
+  t.equal(ex.datagrams, 0, 'nothing due yet');
+  ex.close();
+  ex.sweep(); // closed: nothing
+  for (let i = 0; i < 40 && (got.length === 0 || ex.sendErrors === 0); i++) await new Promise((r) => setTimeout(r, 25));
+  t.equal(got.length, 1, 'the collector got one datagram');
+  t.equal(decodeV5(got[0]!).records[0]!.packets, 1);
+  t.equal(ex.sendErrors, 1, 'the broadcast target (no SO_BROADCAST) failed');
+  t.match(warnings.join('\n'), /cannot send NetFlow datagram .*255\.255\.255\.255:9/);
+});
