@@ -155,10 +155,13 @@ interface RxLevel {
   readonly outputs: Outputs;
   /** Where the frame went, for flow accounting: a port, or ACCT_OUT_FLOOD/MULTI/DROP. */
   acctOut: number;
+  /** Its IP and L4 headers' offsets as parsed, before actions could shift the layout (flow accounting). */
+  acctL3: number;
+  acctL4: number;
 }
 
 function newRxLevel(path: PacketPath): RxLevel {
-  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false), acctOut: ACCT_OUT_DROP };
+  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false), acctOut: ACCT_OUT_DROP, acctL3: -1, acctL4: -1 };
 }
 
 /** Whether FLOOD (`flood` true) or ALL from `inPort` sends out of `port`. */
@@ -266,8 +269,8 @@ export class PacketPath implements OutputTarget {
     this.rxDepth = depth + 1;
     try {
       mirrors?.ingress(port, frame);
-      this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
-      if (this.accounting !== null) this.accounting.account(level.key, frame, level.layout, level.acctOut);
+      this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames, level);
+      if (this.accounting !== null) this.accounting.account(level.key, frame, level.acctL3, level.acctL4, level.acctOut);
     } finally {
       this.rxDepth = depth;
       if (sampled) this.sampleOut();
@@ -305,9 +308,14 @@ export class PacketPath implements OutputTarget {
   /**
    * The flow table's part of the path: parse into `key`, drop fragments when asked, look up, and
    * run the entry's actions (or apply the miss policy). `owned`: the frame may be rewritten in place.
+   * `rx`: a received frame's level, which keeps the header offsets for flow accounting.
    */
-  private throughTable(frame: Uint8Array, inPort: number, key: FlowKey, into: FrameLayout, outputs: Outputs, owned: boolean): void {
+  private throughTable(frame: Uint8Array, inPort: number, key: FlowKey, into: FrameLayout, outputs: Outputs, owned: boolean, rx?: RxLevel): void {
     const layout = parseFrame(frame, inPort & 0xffff, key, into);
+    if (rx !== undefined && this.accounting !== null) {
+      rx.acctL3 = layout.l3Offset;
+      rx.acctL4 = layout.l4Offset;
+    }
     if (layout.fragment && this.dropFragments) return;
     const entry = this.flowTable.lookup(key, frame.length);
     if (entry !== null) {

@@ -9,7 +9,6 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { FlowAccounting } from '../datapath/flow-accounting.js';
-import type { FrameLayout } from '../datapath/frame-parser.js';
 import type { FlowKey } from '../flowtable/flow-key.js';
 import { NF_V5_MAX_RECORDS } from './constants.js';
 import { NetflowCache, type NetflowFlow } from './flow-cache.js';
@@ -74,8 +73,8 @@ export class NetflowExporter implements FlowAccounting {
     return this.cache.size;
   }
 
-  account(key: FlowKey, frame: Uint8Array, layout: FrameLayout, outIface: number): void {
-    this.cache.account(key, frame, layout, outIface);
+  account(key: FlowKey, frame: Uint8Array, l3Offset: number, l4Offset: number, outIface: number): void {
+    this.cache.account(key, frame, l3Offset, l4Offset, outIface);
   }
 
   /** Active and idle timeouts, then the datagram gathered. */

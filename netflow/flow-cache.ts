@@ -14,7 +14,6 @@
  * flow first (counts are never lost, records only split).
  */
 import type { FlowAccounting } from '../datapath/flow-accounting.js';
-import type { FrameLayout } from '../datapath/frame-parser.js';
 import { W_DL_TYPE_PCP_TOS, W_IN_PORT_VLAN, W_NW_DST, W_NW_PROTO, W_NW_SRC, W_TP, type FlowKey } from '../flowtable/flow-key.js';
 import { NF_IDLE_TIMEOUT, NF_MAX_FLOWS } from './constants.js';
 
@@ -95,10 +94,10 @@ export class NetflowCache implements FlowAccounting {
     return this.count;
   }
 
-  account(key: FlowKey, frame: Uint8Array, layout: FrameLayout, outIface: number): void {
+  account(key: FlowKey, frame: Uint8Array, l3Offset: number, l4Offset: number, outIface: number): void {
     const typeTos = key[W_DL_TYPE_PCP_TOS]!;
     if (typeTos >>> 16 !== ETH_TYPE_IP) return;
-    const l3 = layout.l3Offset;
+    const l3 = l3Offset;
     if (l3 < 0 || frame.length < l3 + 4) return;
     const inPort = key[W_IN_PORT_VLAN]! >>> 16;
     const src = key[W_NW_SRC]!;
@@ -129,7 +128,7 @@ export class NetflowCache implements FlowAccounting {
     }
     flow.packets++;
     flow.bytes += (frame[l3 + 2]! << 8) | frame[l3 + 3]!;
-    if (proto === IPPROTO_TCP && layout.l4Offset >= 0 && frame.length > layout.l4Offset + 13) flow.tcpFlags |= frame[layout.l4Offset + 13]!;
+    if (proto === IPPROTO_TCP && l4Offset >= 0 && frame.length > l4Offset + 13) flow.tcpFlags |= frame[l4Offset + 13]!;
     flow.last = now;
   }
 

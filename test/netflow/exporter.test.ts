@@ -59,7 +59,7 @@ function harness(opts: { active?: number; idleMs?: number; maxFlows?: number; en
   const layout = newFrameLayout();
   const count = (f: Uint8Array, inPort: number, out: number): void => {
     parseFrame(f, inPort, key, layout);
-    ex.account(key, f, layout, out);
+    ex.account(key, f, layout.l3Offset, layout.l4Offset, out);
   };
   const records = (): V5Record[] => datagrams.flatMap((d) => decodeV5(d).records);
   return { ex, count, records, datagrams, advance: (ms: number) => (clock += ms), now: () => clock };
@@ -170,7 +170,7 @@ t.test('30 records per datagram; a full cache exports every flow first', async (
   const layout = newFrameLayout();
   const short = frame({ proto: 17 }).subarray(0, 16);
   parseFrame(frame({ proto: 17 }), 1, key, layout);
-  c.account(key, short, layout, 2);
+  c.account(key, short, layout.l3Offset, layout.l4Offset, 2);
   t.equal(c.size, 0, 'a frame too short for the IP length: not counted');
 });
 
@@ -202,7 +202,7 @@ t.test('over UDP: every target gets the datagram; a send that fails is counted a
   const layout = newFrameLayout();
   const f = frame({ proto: 17 });
   parseFrame(f, 1, key, layout);
-  ex.account(key, f, layout, 2);
+  ex.account(key, f, layout.l3Offset, layout.l4Offset, 2);
   ex.sweep();
   t.equal(ex.datagrams, 0, 'nothing due yet');
   ex.close();

@@ -47,6 +47,7 @@ function total(records: readonly NfdumpRecord[], pick: (r: NfdumpRecord) => bool
 const PY_SERVER = `
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 5002)); s.listen(1)
+print('ready', flush=True)
 c, _ = s.accept()
 while True:
     d = c.recv(65536)
@@ -82,18 +83,22 @@ async function tcpExchange(t: Test, h1: TestHost, h2: TestHost, dir: string): Pr
   let dumpErr = '';
   dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
   for (let i = 0; i < 50 && !/listening/.test(dumpErr); i++) await sleep(100);
+  await sleep(1000); // the capture running, not only announced
   const server = spawnIn('/usr/bin/python3', ['-c', PY_SERVER], h2.ns);
-  server.stdout?.resume();
+  let ready = '';
+  server.stdout?.on('data', (d: Buffer) => (ready += d.toString()));
   server.stderr?.resume();
+  for (let i = 0; i < 50 && !ready.includes('ready'); i++) await sleep(100);
+  t.match(ready, /ready/, 'the TCP server listens');
   const client = await tryRun('/usr/bin/python3', ['-c', PY_CLIENT, h2.ip], h1.ns);
   assertRan(t, client, 'the TCP client');
   t.equal(client.stdout.trim(), '3000', 'the echo came back whole');
-  await sleep(500);
+  await sleep(1000);
   const gone = new Promise((r) => dump.once('exit', r));
   dump.kill('SIGINT');
   await gone;
   const r = await tryRun('tshark', ['-r', pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.len', '-e', 'tcp.flags']);
-  assertRan(t, r, 'tshark reads the capture');
+  assertRan(t, r, 'tshark reads the capture') || t.comment(`tcpdump: ${dumpErr}`);
   const out = { fwd: { packets: 0, bytes: 0, flags: 0 }, rev: { packets: 0, bytes: 0, flags: 0 } };
   for (const line of r.stdout.trim().split('\n')) {
     const [src, len, flags] = line.split('\t');

@@ -7,7 +7,6 @@ import t from 'tap';
 import { unpackFlowKey, type FlowKey } from '../../flowtable/flow-key.js';
 import { Datapath, type FlowLookup } from '../../datapath/datapath.js';
 import { ACCT_OUT_DROP, ACCT_OUT_FLOOD, ACCT_OUT_MULTI, type FlowAccounting } from '../../datapath/flow-accounting.js';
-import type { FrameLayout } from '../../datapath/frame-parser.js';
 import { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { OFPAT, OFPP } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
@@ -22,6 +21,8 @@ t.test('each received frame counted once with its output', async (t) => {
     [3, [out(OFPP.FLOOD)]],
     [4, []],
     [5, [out(2), out(2)]],
+    [6, [{ type: OFPAT.STRIP_VLAN }, out(2)]],
+    [7, [{ type: OFPAT.SET_VLAN_VID, vlanVid: 9 }, out(3)]],
   ]);
   const table: FlowLookup = { lookup: (key: FlowKey) => ({ actions: byDst.get(unpackFlowKey(key).tpDst) ?? [] }) };
   const dp = new Datapath({ flowTable: table, linkPollMs: 0 });
@@ -32,9 +33,9 @@ t.test('each received frame counted once with its output', async (t) => {
   });
   const seen: { tpDst: number; inPort: number; out: number; ipLen: number }[] = [];
   const acct: FlowAccounting = {
-    account(key: FlowKey, frame: Uint8Array, layout: FrameLayout, outIface: number) {
+    account(key: FlowKey, frame: Uint8Array, l3Offset: number, _l4Offset: number, outIface: number) {
       const f = unpackFlowKey(key);
-      seen.push({ tpDst: f.tpDst, inPort: f.inPort, out: outIface, ipLen: (frame[layout.l3Offset + 2]! << 8) | frame[layout.l3Offset + 3]! });
+      seen.push({ tpDst: f.tpDst, inPort: f.inPort, out: outIface, ipLen: (frame[l3Offset + 2]! << 8) | frame[l3Offset + 3]! });
     },
   };
   dp.path.setAccounting(acct);
@@ -48,8 +49,12 @@ t.test('each received frame counted once with its output', async (t) => {
     [5, 1, 2],
   ], 'one port, several, flood, none, the same port twice');
   t.ok(seen.every((s) => s.ipLen === udp(1).length - 14), 'the frame handed over whole (its IP total length)');
+  // Actions that change the frame's length build a new one: the offsets are the received frame's.
+  ports[0]!.inject(ethFrame(0x0800, withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, 6))), { vlan: { vid: 5 } }));
+  ports[0]!.inject(udp(7));
+  t.same(seen.slice(5).map((s) => [s.tpDst, s.out, s.ipLen]), [[6, 2, udp(1).length - 14], [7, 3, udp(1).length - 14]], 'STRIP_VLAN and a pushed tag: the IP length still read right');
   dp.path.setAccounting(null);
   ports[0]!.inject(udp(1));
-  t.equal(seen.length, 5, 'nothing counted once removed');
+  t.equal(seen.length, 7, 'nothing counted once removed');
   dp.close();
 });
