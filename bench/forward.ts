@@ -29,10 +29,13 @@
  * namespace, OVS's other defaults: ovs-vsctl create sflow for Open vSwitch, the --config file's
  * sflow object for ofswitch): run it beside a run without to see what sampling costs.
  *
+ * `--netflow`: both switches export NetFlow v5 (a target in the switch namespace, active_timeout 60:
+ * ovs-vsctl create NetFlow for Open vSwitch, the --config file's netflow object for ofswitch): the
+ * cost of per-flow accounting, beside a run without.
  * `--mirror`: every run has a third host and a select_all port mirror (OVS's Mirror table) to it,
  * so every frame is also copied to the mirror port: the cost of mirroring, beside a run without.
  *
- *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --sflow N] [-- --mirror] [-- --json]
+ *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --sflow N] [-- --netflow] [-- --mirror] [-- --json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +50,8 @@ const CPU_RATE = ARGS['cpu-rate'];
 const SFLOW = Math.round(ARGS.sflow);
 /** A select_all mirror to a third host in every run. */
 const MIRROR = process.argv.includes('--mirror');
+/** NetFlow export on both switches. */
+const NETFLOW = process.argv.includes('--netflow');
 
 interface Case {
   readonly name: string;
@@ -88,6 +93,7 @@ async function runOnce(c: Case, name: SwitchName): Promise<Run> {
     const sw = await startSwitch(name, rig, {
       ...(SFLOW > 0 ? { sflowSampling: SFLOW } : {}),
       ...(MIRROR ? { mirrorPort: rig.extra[0]!.port } : {}),
+      ...(NETFLOW ? { netflow: true } : {}),
     });
     const flowFile = join(rig.workDir, 'flows.txt');
     writeFileSync(flowFile, `${c.flows.join('\n')}\n`);
@@ -119,7 +125,7 @@ interface SwitchResult {
 
 async function main(): Promise<void> {
   log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
-    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}${MIRROR ? '; a select_all mirror to a third host' : ''}`);
+    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}${MIRROR ? '; a select_all mirror to a third host' : ''}${NETFLOW ? '; NetFlow v5 export on' : ''}`);
   const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];
   for (const c of CASES) {
     log(`${c.name}: ${c.description}`);
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
     });
   }
   if (ARGS.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, mirror: MIRROR, node: process.version, cases }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, mirror: MIRROR, netflow: NETFLOW, node: process.version, cases }, null, 2)}\n`);
     return;
   }
   for (const c of cases) {
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nofswitch / Open vSwitch: forwarding ${c.ratio.framesPerSec.toFixed(2)}, CPU per frame ${c.ratio.cpuSecPerMillion.toFixed(2)}`);
   }
-  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order${SFLOW > 0 ? `; sFlow at 1:${SFLOW} on both switches` : ''}`);
+  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order${SFLOW > 0 ? `; sFlow at 1:${SFLOW} on both switches` : ''}${NETFLOW ? '; NetFlow on both switches' : ''}`);
 }
 
 main().catch((e: unknown) => {

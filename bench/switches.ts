@@ -65,10 +65,14 @@ export interface SwitchOptions {
    * added after `extraPorts`: ofswitch through its --config "mirrors", Open vSwitch through ovs-vsctl.
    */
   mirrorPort?: string;
+  /** NetFlow v5 export (a target on 127.0.0.1 in the switch namespace, active_timeout 60): ofswitch's --config "netflow", OVS's NetFlow row. */
+  netflow?: boolean;
 }
 
 /** Where the benchmarks' sFlow datagrams go (nobody listens: the agent's work is what is measured). */
 const SFLOW_TARGET = '127.0.0.1:6343';
+/** Where the benchmarks' NetFlow datagrams go (nobody listens). */
+const NETFLOW_TARGET = '127.0.0.1:2055';
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
   return name === 'ofswitch' ? startOfswitch(rig, options) : startOvs(rig, options);
@@ -126,6 +130,7 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
   // sFlow and port mirrors come from one --config file, as the Open vSwitch side gets them from rows.
   const config: Record<string, unknown> = {};
   if (options.sflowSampling !== undefined) config['sflow'] = { agent: 'lo', targets: [SFLOW_TARGET], sampling: options.sflowSampling };
+  if (options.netflow === true) config['netflow'] = { targets: [NETFLOW_TARGET], active_timeout: 60 };
   const mirror: string[] = [];
   if (options.mirrorPort !== undefined) {
     config['mirrors'] = [{ name: 'm0', selectAll: true, outputPort: options.mirrorPort }];
@@ -220,6 +225,9 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
     if (options.sflowSampling !== undefined) {
       inSw('ovs-vsctl', [...vsctl, '--', '--id=@s', 'create', 'sflow', 'agent=lo', `targets="${SFLOW_TARGET}"`, `sampling=${options.sflowSampling}`,
         '--', 'set', 'bridge', BRIDGE, 'sflow=@s']);
+    }
+    if (options.netflow === true) {
+      inSw('ovs-vsctl', [...vsctl, '--', 'set', 'bridge', BRIDGE, 'netflow=@nf', '--', '--id=@nf', 'create', 'NetFlow', `targets="${NETFLOW_TARGET}"`, 'active_timeout=60']);
     }
   } catch (e) {
     await stop();

@@ -24,6 +24,12 @@
  * its port's countdown; the frame that reaches zero is handed to the sampler before the table and
  * again, with where it went, after its actions (transmit notes each output of that frame only).
  *
+ * Flow accounting (NetFlow): with an accountant set (flow-accounting.ts), each received frame that
+ * went through the table is counted after its actions, with where it went: the one port it was
+ * sent out of, or FLOOD (a FLOOD/ALL output), MULTI (several ports), DROP (none). Its nesting level
+ * notes the outputs (transmit and flood write one number), so a patch port's frame is counted on
+ * its own bridge.
+ *
  * Re-entrancy: a frame sent out of a patch port is received by its peer's bridge at once, inside
  * this call, and may come back here (two bridges joined twice) before the first frame is done.
  * Each nesting level has its own flow key, layout and outputs (made once, on the first frame that
@@ -50,6 +56,7 @@ import { DROP_REASON, type DecidingEntry, type DropReason, type DropRecorder } f
 import { newFrameLayout, parseFrame, type FrameLayout } from './frame-parser.js';
 import type { MirrorSet } from './mirror.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
+import { ACCT_OUT_DROP, ACCT_OUT_FLOOD, ACCT_OUT_MULTI, type FlowAccounting } from './flow-accounting.js';
 import type { PacketSampler } from './packet-sampler.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
 import { startTrip } from './ports/patch-port.js';
@@ -153,10 +160,15 @@ interface RxLevel {
   readonly key: FlowKey;
   readonly layout: FrameLayout;
   readonly outputs: Outputs;
+  /** Where the frame went, for flow accounting: a port, or ACCT_OUT_FLOOD/MULTI/DROP. */
+  acctOut: number;
+  /** Its IP and L4 headers' offsets as parsed, before actions could shift the layout (flow accounting). */
+  acctL3: number;
+  acctL4: number;
 }
 
 function newRxLevel(path: PacketPath): RxLevel {
-  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false) };
+  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false), acctOut: ACCT_OUT_DROP, acctL3: -1, acctL4: -1 };
 }
 
 /** Whether FLOOD (`flood` true) or ALL from `inPort` sends out of `port`. */
@@ -188,6 +200,8 @@ export class PacketPath implements OutputTarget {
   private sampleOutputs = -1;
   private sampleLastPort = 0;
   private sampleTci = 0;
+  /** Flow accounting (NetFlow), or null (the path pays one comparison per frame). */
+  private accounting: FlowAccounting | null = null;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
   /** Where drops and punts are recorded, or null. */
   private drops: DropRecorder | null;
@@ -243,6 +257,11 @@ export class PacketPath implements OutputTarget {
     if (port) port.sampleCountdown = port.sampleSkip = this.sampler ? this.sampler.nextSkip() : 0;
   }
 
+  /** Sets (or, with null, removes) the flow accountant. */
+  setAccounting(accounting: FlowAccounting | null): void {
+    this.accounting = accounting;
+  }
+
   /** SET_CONFIG's OFPC_FRAG_DROP is in force. */
   get fragmentsDropped(): boolean {
     return this.dropFragments;
@@ -276,12 +295,14 @@ export class PacketPath implements OutputTarget {
     const depth = this.rxDepth;
     const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
     level.outputs.inPort = port.portNo;
+    level.acctOut = ACCT_OUT_DROP;
     this.rxDepth = depth + 1;
     const outerInPort = this.rxInPort;
     this.rxInPort = port.portNo;
     try {
       mirrors?.ingress(port, frame);
-      this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames);
+      this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames, level);
+      if (this.accounting !== null) this.accounting.account(level.key, frame, level.acctL3, level.acctL4, level.acctOut);
     } finally {
       this.rxDepth = depth;
       this.rxInPort = outerInPort;
@@ -320,9 +341,14 @@ export class PacketPath implements OutputTarget {
   /**
    * The flow table's part of the path: parse into `key`, drop fragments when asked, look up, and
    * run the entry's actions (or apply the miss policy). `owned`: the frame may be rewritten in place.
+   * `rx`: a received frame's level, which keeps the header offsets for flow accounting.
    */
-  private throughTable(frame: Uint8Array, inPort: number, key: FlowKey, into: FrameLayout, outputs: Outputs, owned: boolean): void {
+  private throughTable(frame: Uint8Array, inPort: number, key: FlowKey, into: FrameLayout, outputs: Outputs, owned: boolean, rx?: RxLevel): void {
     const layout = parseFrame(frame, inPort & 0xffff, key, into);
+    if (rx !== undefined && this.accounting !== null) {
+      rx.acctL3 = layout.l3Offset;
+      rx.acctL4 = layout.l4Offset;
+    }
     if (layout.fragment && this.dropFragments) {
       this.drops?.record(DROP_REASON.FRAGMENT, frame, inPort, -1, null);
       return;
@@ -408,6 +434,7 @@ export class PacketPath implements OutputTarget {
       return;
     }
     if (this.sampleOutputs >= 0) this.noteSampleOutput(portNo, frame);
+    if (this.accounting !== null && this.rxDepth > 0) this.noteAccountedOutput(portNo);
     try {
       port.net.send(frame);
       port.txPackets++;
@@ -432,6 +459,15 @@ export class PacketPath implements OutputTarget {
       this.transmit(port.portNo, frame);
     }
     if (sent === 0 && unflooded !== 0) this.dropped(DROP_REASON.NO_FLOOD, frame, inPort, -1);
+    if (this.accounting !== null && this.rxDepth > 0) this.rxLevels[this.rxDepth - 1]!.acctOut = ACCT_OUT_FLOOD;
+  }
+
+  /** One output of the received frame being accounted: its port, or MULTI once a second port is used (FLOOD stays). */
+  private noteAccountedOutput(portNo: number): void {
+    const level = this.rxLevels[this.rxDepth - 1]!;
+    const out = level.acctOut;
+    if (out === ACCT_OUT_DROP) level.acctOut = portNo;
+    else if (out !== portNo && out !== ACCT_OUT_FLOOD) level.acctOut = ACCT_OUT_MULTI;
   }
 
   /**

@@ -31,6 +31,7 @@ import {
 } from '../protocol/constants.js';
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
+import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
 import type { MirrorSpec } from './switch.js';
@@ -94,6 +95,8 @@ export interface SwitchOptions {
   readonly flowJournal?: string | undefined;
   /** sFlow export (config file only: `"sflow": {"targets": ["IP:PORT"], ...}`); none when undefined. */
   readonly sflow?: SflowSettings | undefined;
+  /** NetFlow v5 export (config file only: `"netflow": {"targets": ["IP:PORT"], ...}`); none when undefined. */
+  readonly netflow?: NetflowSettings | undefined;
   /** --private-key, --certificate, --ca-cert (or --bootstrap-ca-cert): for ssl: and pssl:. */
   readonly tls?: TlsFiles | undefined;
   /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
@@ -156,6 +159,8 @@ interface RawSettings {
   flowJournal?: string | false;
   /** The config file's `sflow` object (as OVS's sFlow table). */
   sflow?: SflowSettings;
+  /** The config file's `netflow` object (as OVS's NetFlow table). */
+  netflow?: NetflowSettings;
   privateKey?: string;
   certificate?: string;
   caCert?: string;
@@ -409,6 +414,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'sflow':
         settings.sflow = parseSflowObject(path, value);
         break;
+      case 'netflow':
+        settings.netflow = parseNetflowObject(path, value);
+        break;
       case 'privateKey':
         settings.privateKey = parseTlsFile(str(key, value), '--private-key');
         break;
@@ -444,6 +452,24 @@ function parseSflowObject(path: string, value: unknown): SflowSettings {
     sflowConfig(settings);
   } catch (err) {
     if (err instanceof SflowError) throw new UsageError(`--config ${path}: ${err.message}`);
+    throw err;
+  }
+  return settings;
+}
+
+const NETFLOW_KEYS = ['targets', 'engine_type', 'engine_id', 'active_timeout', 'add_id_to_interface'];
+
+/** The config file's `netflow` object: the NetFlow table's columns (netflow/settings.ts checks them). */
+function parseNetflowObject(path: string, value: unknown): NetflowSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: "netflow" must be an object`);
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !NETFLOW_KEYS.includes(k));
+  if (unknown !== undefined) throw new UsageError(`--config ${path}: unknown netflow setting "${unknown}" (${NETFLOW_KEYS.join(', ')})`);
+  const settings = o as unknown as NetflowSettings;
+  try {
+    netflowConfig(settings);
+  } catch (err) {
+    if (err instanceof NetflowError) throw new UsageError(`--config ${path}: ${err.message}`);
     throw err;
   }
   return settings;
@@ -550,6 +576,7 @@ const CONFIG_HELP = `
    "flowJournal":"/var/lib/ofswitch/flows","privateKey":"sc-privkey.pem",
    "certificate":"sc-cert.pem","caCert":"/var/lib/ofswitch/pki/controllerca/cacert.pem",
    "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128},
+   "netflow":{"targets":["127.0.0.1:2055"],"active_timeout":60,"engine_type":0,"engine_id":0},
    "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
@@ -752,6 +779,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.maxConnections !== undefined ? { maxConnections: s.maxConnections } : {}),
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
+      ...(s.netflow !== undefined ? { netflow: s.netflow } : {}),
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
       ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),

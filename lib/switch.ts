@@ -49,6 +49,7 @@ import { FlowSpecError, flowModFrom, matchFrom, type FlowMatchSpec, type FlowSpe
 import { ListenError, listen, listenerRisk, type Listener } from './listener.js';
 import { silentLogger, type Logger } from './log.js';
 import { SflowAgent, SflowError, agentAddress, sflowConfig, type SflowSettings } from '../sflow/index.js';
+import { NetflowError, NetflowExporter, netflowConfig, type NetflowSettings } from '../netflow/index.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 import { TlsConfig, TlsError } from './tls-config.js';
 
@@ -372,6 +373,8 @@ export class Switch {
   private tableHasControllers = false;
   /** The sFlow agent while sFlow is on. */
   private sflowAgent: SflowAgent | null = null;
+  /** The NetFlow exporter while NetFlow is on. */
+  private netflowExporter: NetflowExporter | null = null;
   /** Port mirrors as set, the counters of those that run (by id), and the problems already logged. */
   private mirrorSpecs: readonly MirrorSpec[] = [];
   private readonly mirrorCounters = new Map<string, MirrorCounters>();
@@ -1206,6 +1209,48 @@ export class Switch {
     this.sflowAgent = null;
   }
 
+  // ---- NetFlow ----------------------------------------------------------------------------------
+
+  /**
+   * Starts, changes or (null, or no targets) stops NetFlow v5 export (netflow/exporter.ts), as
+   * OVS's NetFlow table configures it. A change exports what the old exporter counted first. A
+   * NetflowError for settings that cannot run (a bad target or number); NetFlow is then off.
+   */
+  setNetflow(settings: NetflowSettings | null): void {
+    this.checkOpen();
+    this.stopNetflow();
+    const config = settings === null ? null : netflowConfig(settings);
+    if (config === null) return;
+    const exporter = new NetflowExporter({ config, log: this.log });
+    this.netflowExporter = exporter;
+    this.datapath.path.setAccounting(exporter);
+    this.log.info('NetFlow export started', { targets: config.targets.map((t) => `${t.address}:${t.port}`), activeTimeout: config.activeTimeoutMs / 1000 });
+  }
+
+  /** The running NetFlow exporter's settings and counts, or null when NetFlow is off. */
+  netflow(): { targets: string[]; engineType: number; engineId: number; activeTimeout: number; addIdToInterface: boolean; flows: number; records: number; datagrams: number } | null {
+    const e = this.netflowExporter;
+    if (!e) return null;
+    const c = e.config;
+    return {
+      targets: c.targets.map((t) => (t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`)),
+      engineType: c.engineType,
+      engineId: c.engineId,
+      activeTimeout: c.activeTimeoutMs / 1000,
+      addIdToInterface: c.addIdToInterface,
+      flows: e.flows,
+      records: e.records,
+      datagrams: e.datagrams,
+    };
+  }
+
+  private stopNetflow(): void {
+    if (!this.netflowExporter) return;
+    this.datapath.path.setAccounting(null);
+    this.netflowExporter.close();
+    this.netflowExporter = null;
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new Error('the switch is closed');
   }
@@ -1221,6 +1266,7 @@ export class Switch {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.failModeState.close();
     this.stopSflow();
+    this.stopNetflow();
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));
@@ -1277,9 +1323,10 @@ export class Switch {
       }
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
+      if (options.netflow !== undefined) sw.setNetflow(options.netflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError || err instanceof TlsError || err instanceof MirrorError
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError
         ? new StartError(err.message)
         : err;
     }
@@ -1308,6 +1355,7 @@ export class Switch {
 }
 
 export { SflowError, type SflowSettings } from '../sflow/index.js';
+export { NetflowError, type NetflowSettings } from '../netflow/index.js';
 
 /** Removing an internal interface a killed switch left behind (the daemon's clean-up at start). */
 export { removeInternalPair } from '../datapath/ports/internal-port.js';

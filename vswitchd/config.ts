@@ -14,8 +14,8 @@
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
  *   it, the largest), `other_config:max-connections` (ofswitch's own, read the same way: OVS has
  *   no cap on the connections a bridge accepts), `datapath_type` (recorded only), `sflow` (the sFlow
- *   row below), `mirrors`. The columns of features still to come (netflow, ipfix, stp_enable,
- *   rstp_enable) are listed in
+ *   row below), `netflow` (the NetFlow row below), `mirrors`. The columns of features still to come
+ *   (ipfix, stp_enable, rstp_enable) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
  * - Mirror: `name`, `select_all`, `select_src_port`, `select_dst_port` and `output_port` (weak
  *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
@@ -26,6 +26,8 @@
  *   `ofport` as last written, so a restarted daemon gives every port its old number back.
  * - sFlow: `targets`, `agent`, `sampling`, `polling`, `header` (empty: OVS's defaults, applied by
  *   sflow/settings.ts).
+ * - NetFlow: `targets`, `engine_type`, `engine_id`, `active_timeout`, `add_id_to_interface` (empty:
+ *   OVS's defaults, applied by netflow/settings.ts).
  * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`,
  *   `controller_rate_limit`, `controller_burst_limit` (packet-ins per second, and queued).
  *
@@ -59,6 +61,7 @@ export const MONITORED_TABLES = {
     'is_connected', 'role', 'status',
   ],
   sFlow: ['targets', 'agent', 'sampling', 'polling', 'header'],
+  NetFlow: ['targets', 'engine_type', 'engine_id', 'active_timeout', 'add_id_to_interface'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FailMode = 'secure' | 'standalone';
@@ -107,6 +110,16 @@ export interface SflowRowConfig {
   readonly header?: number;
 }
 
+/** A bridge's NetFlow row; empty optional columns are undefined (the defaults are the exporter's). */
+export interface NetflowRowConfig {
+  readonly uuid: string;
+  readonly targets: readonly string[];
+  readonly engine_type?: number;
+  readonly engine_id?: number;
+  readonly active_timeout?: number;
+  readonly add_id_to_interface?: boolean;
+}
+
 /** A Mirror row, its ports by the Port rows' names. */
 export interface MirrorConfig {
   readonly uuid: string;
@@ -137,6 +150,8 @@ export interface BridgeConfig {
   readonly ports: readonly PortConfig[];
   /** The `sflow` column's row, or null. */
   readonly sflow: SflowRowConfig | null;
+  /** The `netflow` column's row, or null. */
+  readonly netflow: NetflowRowConfig | null;
   /** The `mirrors` column's rows, in name order. */
   readonly mirrors: readonly MirrorConfig[];
   /** Columns set on the row for features ofswitch does not have yet. */
@@ -168,7 +183,7 @@ export interface SystemConfig {
 }
 
 /** Columns of features that come with later issues: set, they are ignored with one log line. */
-const LATER_FEATURES = ['netflow', 'ipfix', 'stp_enable', 'rstp_enable'] as const;
+const LATER_FEATURES = ['ipfix', 'stp_enable', 'rstp_enable'] as const;
 
 const DPID = /^[0-9a-fA-F]{16}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -293,6 +308,7 @@ function readBridge(
     controllers,
     ports,
     sflow: readSflow(db, str(row['sflow'])),
+    netflow: readNetflow(db, str(row['netflow'])),
     mirrors,
     unsupported,
   };
@@ -313,6 +329,24 @@ function readSflow(db: ConfigSource, uuid: string | null): SflowRowConfig | null
     ...(sampling !== null ? { sampling } : {}),
     ...(polling !== null ? { polling } : {}),
     ...(header !== null ? { header } : {}),
+  };
+}
+
+/** The NetFlow row a bridge's `netflow` column names (an optional reference: a UUID or an empty set). */
+function readNetflow(db: ConfigSource, uuid: string | null): NetflowRowConfig | null {
+  const row = uuid === null ? undefined : db.table('NetFlow').get(uuid);
+  if (!row) return null;
+  const engineType = int(row['engine_type']);
+  const engineId = int(row['engine_id']);
+  const activeTimeout = int(row['active_timeout']);
+  const addId = row['add_id_to_interface'];
+  return {
+    uuid: row._uuid,
+    targets: strings(row['targets']).sort(),
+    ...(engineType !== null ? { engine_type: engineType } : {}),
+    ...(engineId !== null ? { engine_id: engineId } : {}),
+    ...(activeTimeout !== null ? { active_timeout: activeTimeout } : {}),
+    ...(typeof addId === 'boolean' ? { add_id_to_interface: addId } : {}),
   };
 }
 

@@ -10,7 +10,7 @@
  * VLAN roles; fail mode; controllers (active `tcp:`/`ssl:`/`unix:` targets) and services
  * (`ptcp:`/`pssl:`/`punix:` targets, listeners); datapath id; the MAC table's size and idle time;
  * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
- * name order, as bridge.c counts them); port mirrors (Mirror rows, their ports named by the Port
+ * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); port mirrors (Mirror rows, their ports named by the Port
  * rows' first interfaces). Bridges no longer in the database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
@@ -89,6 +89,8 @@ export class RunningBridge {
   readonly freedAt = new Map<number, number>();
   /** The sFlow settings applied (JSON with the sub-id; null: none, or they failed and are retried). */
   sflowKey: string | null = null;
+  /** The NetFlow settings applied (JSON; null: none, or they failed and are retried). */
+  netflowKey: string | null = null;
 
   constructor(name: string, uuid: string, sw: Switch) {
     this.name = name;
@@ -361,6 +363,7 @@ export class Reconciler {
       });
     }
     await this.applySflow(running, want);
+    this.applyNetflow(running, want);
     this.applyMirrors(running, want);
     running.applied = want;
   }
@@ -432,6 +435,20 @@ export class Reconciler {
       running.sflowKey = key;
     } catch (err) {
       this.log.warn('cannot configure sFlow', { bridge: want.name, err: (err as Error).message });
+    }
+  }
+
+  /** The bridge's NetFlow row, applied when it changed (a failure is logged and retried next round). */
+  private applyNetflow(running: RunningBridge, want: BridgeConfig): void {
+    const row = want.netflow;
+    const key = row === null ? null : JSON.stringify({ ...row, uuid: undefined });
+    if (key === running.netflowKey) return;
+    running.netflowKey = null;
+    try {
+      running.sw.setNetflow(row);
+      running.netflowKey = key;
+    } catch (err) {
+      this.log.warn('cannot configure NetFlow', { bridge: want.name, err: (err as Error).message });
     }
   }
 
