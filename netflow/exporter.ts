@@ -7,9 +7,9 @@
  * The header's flow sequence counts the records exported before the datagram (as the v5 format
  * defines it and collectors check it; OVS counts datagrams there).
  */
-import { createSocket, type Socket } from 'node:dgram';
 import type { FlowAccounting } from '../datapath/flow-accounting.js';
 import type { FlowKey } from '../flowtable/flow-key.js';
+import { UdpSender } from '../collectors/udp-sender.js';
 import { NF_V5_MAX_RECORDS } from './constants.js';
 import { NetflowCache, type NetflowFlow } from './flow-cache.js';
 import type { NetflowConfig, NetflowTarget } from './settings.js';
@@ -43,13 +43,19 @@ export class NetflowExporter implements FlowAccounting {
   private readonly log: NetflowLog | undefined;
   private readonly sendHook: ((datagram: Buffer) => void) | undefined;
   private readonly timerHandle: NodeJS.Timeout | null;
-  private readonly sockets = new Map<4 | 6, Socket>();
+  private readonly udp = new UdpSender((err, target) =>
+    this.log?.warn('cannot send NetFlow datagram', { target: `${target.address}:${target.port}`, err: err.message }),
+  );
   private pending: V5Record[] = [];
   private closed = false;
-  /** Records and datagrams exported so far, send failures. */
+  /** Records and datagrams exported so far. */
   records = 0;
   datagrams = 0;
-  sendErrors = 0;
+
+  /** Sends that failed. */
+  get sendErrors(): number {
+    return this.udp.sendErrors;
+  }
 
   constructor(options: NetflowExporterOptions) {
     this.config = options.config;
@@ -91,10 +97,7 @@ export class NetflowExporter implements FlowAccounting {
     this.sendPending();
     this.closed = true;
     if (this.timerHandle) clearInterval(this.timerHandle);
-    const sockets = [...this.sockets.values()];
-    this.sockets.clear();
-    // The last datagrams are on their way: close a moment later.
-    if (sockets.length > 0) setTimeout(() => { for (const s of sockets) s.close(); }, 100).unref();
+    this.udp.close();
   }
 
   private record(flow: NetflowFlow): void {
@@ -135,23 +138,6 @@ export class NetflowExporter implements FlowAccounting {
       this.sendHook(datagram);
       return;
     }
-    for (const target of this.config.targets) this.socketFor(target).send(datagram, target.port, target.address, (err) => this.sendFailed(err, target));
-  }
-
-  private socketFor(target: NetflowTarget): Socket {
-    let socket = this.sockets.get(target.family);
-    if (!socket) {
-      socket = createSocket(target.family === 4 ? 'udp4' : 'udp6');
-      socket.on('error', (err) => this.sendFailed(err, target));
-      socket.unref();
-      this.sockets.set(target.family, socket);
-    }
-    return socket;
-  }
-
-  private sendFailed(err: Error | null, target: NetflowTarget): void {
-    if (!err) return;
-    this.sendErrors++;
-    this.log?.warn('cannot send NetFlow datagram', { target: `${target.address}:${target.port}`, err: err.message });
+    this.udp.send(datagram, this.config.targets);
   }
 }

@@ -8,6 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { NF_ACTIVE_TIMEOUT_DEFAULT } from './constants.js';
+import type { CollectorTarget } from '../collectors/udp-sender.js';
 
 export class NetflowError extends Error {
   override readonly name = 'NetflowError';
@@ -22,11 +23,7 @@ export interface NetflowSettings {
   readonly add_id_to_interface?: boolean | undefined;
 }
 
-export interface NetflowTarget {
-  readonly address: string;
-  readonly port: number;
-  readonly family: 4 | 6;
-}
+export type NetflowTarget = CollectorTarget;
 
 /** What an exporter runs with: defaults applied, targets parsed, the active timeout in ms (0: none). */
 export interface NetflowConfig {

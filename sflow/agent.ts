@@ -23,8 +23,8 @@
  * A frame not sampled never reaches this module; a sampled one costs a copy of its header into
  * a buffer kept for it.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { UdpSender } from '../collectors/udp-sender.js';
 import type { PacketSampler } from '../datapath/packet-sampler.js';
 import type { PhyPort, PortStats } from '../protocol/types.js';
 import { OFPPC, OFPPS } from '../protocol/constants.js';
@@ -108,7 +108,9 @@ export class SflowAgent implements PacketSampler {
   private readonly writer: DatagramWriter;
   private readonly bootMs: number;
   private readonly timerHandle: NodeJS.Timeout | null;
-  private readonly sockets = new Map<4 | 6, Socket>();
+  private readonly udp = new UdpSender((err, target, first) => {
+    if (first) this.log.warn('sFlow: cannot send to a collector', { target: `${target.address}:${target.port}`, err: err.message });
+  });
   /** Kernel ports by OpenFlow number (refreshed every tick). */
   private kernelPorts = new Map<number, KernelPort>();
   /** The sampled frame's header bytes (a buffer of `header` bytes, reused) and the fields of its sample (reused). */
@@ -120,7 +122,6 @@ export class SflowAgent implements PacketSampler {
   private flowSequence = 0;
   private samplePool = 0;
   private drops = 0;
-  private sendErrors = 0;
   private closed = false;
   /** Datagrams and samples sent (for tests and status). */
   datagramsSent = 0;
@@ -135,7 +136,7 @@ export class SflowAgent implements PacketSampler {
     this.log = options.log;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.sendFn = options.send ?? ((d) => this.sendUdp(d));
+    this.sendFn = options.send ?? ((d) => this.udp.send(d, this.config.targets));
     this.writer = new DatagramWriter(addressBytes(options.agentAddress), this.subId);
     this.bootMs = this.now();
     this.headerBuf = new Uint8Array(this.config.header);
@@ -286,35 +287,12 @@ export class SflowAgent implements PacketSampler {
     this.sendFn(datagram);
   }
 
-  private sendUdp(datagram: Buffer): void {
-    for (const target of this.config.targets) this.socketFor(target).send(datagram, target.port, target.address, (err) => this.sendFailed(err, target));
-  }
-
-  private socketFor(target: SflowTarget): Socket {
-    let socket = this.sockets.get(target.family);
-    if (!socket) {
-      socket = createSocket(target.family === 4 ? 'udp4' : 'udp6');
-      socket.on('error', (err) => this.sendFailed(err, target));
-      socket.unref();
-      this.sockets.set(target.family, socket);
-    }
-    return socket;
-  }
-
-  private sendFailed(err: Error | null, target: SflowTarget): void {
-    if (!err) return;
-    if (this.sendErrors++ === 0) this.log.warn('sFlow: cannot send to a collector', { target: `${target.address}:${target.port}`, err: err.message });
-  }
-
   /** Sends what is left and stops. */
   close(): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
     if (this.timerHandle) clearInterval(this.timerHandle);
-    // The last datagram is on its way (send resolves the address first): close a moment later.
-    const sockets = [...this.sockets.values()];
-    this.sockets.clear();
-    if (sockets.length > 0) setTimeout(() => { for (const socket of sockets) socket.close(); }, 100).unref();
+    this.udp.close();
   }
 }

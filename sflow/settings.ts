@@ -13,6 +13,7 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { SFL_DEFAULT_COLLECTOR_PORT, SFL_DEFAULT_HEADER_SIZE, SFL_DEFAULT_POLLING_INTERVAL, SFL_DEFAULT_SAMPLING_RATE } from './constants.js';
+import type { CollectorTarget } from '../collectors/udp-sender.js';
 
 export class SflowError extends Error {
   override readonly name = 'SflowError';
@@ -27,11 +28,7 @@ export interface SflowSettings {
   readonly header?: number;
 }
 
-export interface SflowTarget {
-  readonly address: string;
-  readonly port: number;
-  readonly family: 4 | 6;
-}
+export type SflowTarget = CollectorTarget;
 
 /** What an agent runs with: every default applied, targets parsed. */
 export interface SflowConfig {

@@ -1,0 +1,1 @@
+export { UdpSender, type CollectorTarget } from './udp-sender.js';
