@@ -77,6 +77,14 @@ t.test('npm pack, npm install into an empty project, import { createSwitch } fro
   t.not(run.stdout, '');
   t.same(JSON.parse(run.stdout), { forwarded: 60, memory: true, ports: [1, 2], missing: 'interface nosuchif9 does not exist' }, 'a frame went through the switch');
 
+  // The `ofswitch` command as installed: both modes load (the database mode's modules ship too).
+  const bin = join(app, 'node_modules', '.bin', 'ofswitch');
+  for (const args of [['--help'], ['--ovsdb', 'unix:/nonexistent/db.sock', '--help']]) {
+    const cli = spawnSync(bin, args, { cwd: app, encoding: 'utf8', timeout: 30_000 });
+    t.equal(cli.status, 0, `ofswitch ${args.join(' ')} runs from the package${cli.status ? `: ${cli.stderr}` : ''}`);
+    t.match(cli.stdout, /--ovsdb/, 'and prints its usage');
+  }
+
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const example = /## Embedding a switch[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
   t.ok(example, "the README's example is found");
