@@ -5,8 +5,7 @@
  * one is needed, and `ofswitch/drops` / `ofswitch/drops-clear` as the control socket registers
  * them (lib/control-socket.ts). The datapath's own reasons: test/datapath/drops.test.ts.
  */
-import t, { type Test } from 'tap';
-import { createServer, type Socket } from 'node:net';
+import t from 'tap';
 import { Agent } from '../../lib/agent.js';
 import type { Connection } from '../../lib/connection.js';
 import { registerDropsCommands, singleBridge, type DropsSource } from '../../lib/control-socket.js';
@@ -16,9 +15,8 @@ import { PacketInScheduler } from '../../lib/packet-in-scheduler.js';
 import { createSwitch, type Switch } from '../../lib/switch.js';
 import { DROP_REASON, DropLog } from '../../datapath/drop-record.js';
 import type { MemoryPort } from '../../datapath/ports/memory-port.js';
-import { OFP_VERSION, OFPT } from '../../protocol/index.js';
 import { UnixctlError, type UnixctlHandler } from '../../unixctl/index.js';
-import { OfClient } from '../helpers/of-client.js';
+import { controllerRig } from '../helpers/controller-rig.js';
 import { registerBridgeCommands } from '../../vswitchd/commands.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -55,29 +53,10 @@ t.test('the scheduler tells of each packet-in it drops for a full queue', async 
   s.close();
 });
 
-async function controllerRig(t: Test, sw: Switch): Promise<{ port: MemoryPort; client: () => OfClient | null; target: string }> {
-  const accepted: Socket[] = [];
-  let client: OfClient | null = null;
-  const server = createServer((s) => {
-    accepted.push(s);
-    client = OfClient.wrap(s);
-    client.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const target = `tcp:127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  t.teardown(async () => {
-    await sw.close();
-    for (const s of accepted) s.destroy();
-    server.close();
-  });
-  const port = sw.addPort({ name: 'm1', type: 'memory', ofport: 1 }).device as MemoryPort;
-  return { port, client: () => client, target };
-}
 
 t.test('misses punted to a rate-limited controller: punts, then the packet-ins its full queue dropped', async (t) => {
   const sw = createSwitch({ failMode: 'secure', linkPollMs: 0 });
-  const r = await controllerRig(t, sw);
+  const r = await controllerRig(t, sw, 1);
   sw.setControllers([{ target: r.target, probeIntervalMs: 0, rateLimit: 1, burstLimit: 2 }]);
   for (let i = 0; i < 200 && !sw.controllers()[0]?.connected; i++) await sleep(10);
   t.ok(sw.controllers()[0]?.connected, 'connected');

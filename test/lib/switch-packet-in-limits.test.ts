@@ -5,11 +5,10 @@
  * connection; controllers() shows OVS's packet-in-* counters and the overflow drops; a limit that
  * is not positive is refused.
  */
-import t, { type Test } from 'tap';
-import { createServer, type Socket } from 'node:net';
-import { OFP_VERSION, OFPT } from '../../protocol/index.js';
+import t from 'tap';
+import { OFPT } from '../../protocol/index.js';
 import { createSwitch, type Switch } from '../../lib/switch.js';
-import type { MemoryPort } from '../../datapath/ports/memory-port.js';
+import { controllerRig } from '../helpers/controller-rig.js';
 import { OfClient } from '../helpers/of-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -26,25 +25,6 @@ function frame(n: number): Buffer {
   return f;
 }
 
-async function rig(t: Test, sw: Switch): Promise<{ port: MemoryPort; controller: () => OfClient | null; accepted: Socket[]; target: string }> {
-  const accepted: Socket[] = [];
-  let client: OfClient | null = null;
-  const server = createServer((s) => {
-    accepted.push(s);
-    client = OfClient.wrap(s);
-    client.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const target = `tcp:127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  t.teardown(async () => {
-    await sw.close();
-    for (const s of accepted) s.destroy();
-    server.close();
-  });
-  const port = sw.addPort({ name: 'm1', type: 'memory' }).device as MemoryPort;
-  return { port, controller: () => client, accepted, target };
-}
 
 async function connected(sw: Switch): Promise<void> {
   for (let i = 0; i < 200 && !sw.controllers()[0]?.connected; i++) await sleep(10);
@@ -54,7 +34,7 @@ const packetIns = (c: OfClient): number => c.history.filter((r) => r.msg?.type =
 
 t.test("a controller's own limits, applied live; the switch's default for the rest", async (t) => {
   const sw = createSwitch({ failMode: 'secure', packetInLimits: { rateLimit: 1000, burstLimit: 50 } });
-  const r = await rig(t, sw);
+  const r = await controllerRig(t, sw);
   sw.setControllers([{ target: r.target, probeIntervalMs: 0 }]);
   await connected(sw);
   const c = r.controller();

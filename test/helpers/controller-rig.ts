@@ -1,0 +1,40 @@
+/**
+ * A controller for an in-process switch to connect to: a TCP server on a free loopback port whose
+ * accepted connection is wrapped as an OfClient (HELLO sent), and memory port `m1` on the switch.
+ * Teardown closes the switch, the accepted sockets and the server.
+ */
+import type { Test } from 'tap';
+import { createServer, type Socket } from 'node:net';
+import type { MemoryPort } from '../../datapath/ports/memory-port.js';
+import type { Switch } from '../../lib/switch.js';
+import { OFP_VERSION, OFPT } from '../../protocol/index.js';
+import { OfClient } from './of-client.js';
+
+export interface ControllerRig {
+  readonly port: MemoryPort;
+  /** The switch's connection as the controller sees it, once accepted. */
+  readonly controller: () => OfClient | null;
+  readonly accepted: Socket[];
+  /** `tcp:127.0.0.1:PORT`, for sw.setControllers. */
+  readonly target: string;
+}
+
+export async function controllerRig(t: Test, sw: Switch, ofport?: number): Promise<ControllerRig> {
+  const accepted: Socket[] = [];
+  let client: OfClient | null = null;
+  const server = createServer((s) => {
+    accepted.push(s);
+    client = OfClient.wrap(s);
+    client.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const target = `tcp:127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  t.teardown(async () => {
+    await sw.close();
+    for (const s of accepted) s.destroy();
+    server.close();
+  });
+  const port = sw.addPort({ name: 'm1', type: 'memory', ...(ofport !== undefined ? { ofport } : {}) }).device as MemoryPort;
+  return { port, controller: () => client, accepted, target };
+}
