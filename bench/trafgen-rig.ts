@@ -49,12 +49,21 @@ export async function waitFor(what: () => boolean, ms: number, label: () => stri
 /**
  * Benchmark options from the command line: `--seconds N` (each measurement's length, default
  * `defaultSeconds`), `--runs N` (default 3), `--json`, and any `--NAME N` asked for in `numbers`.
+ * `--help` (or `-h`) prints these and the design comment's pointer, and exits 0 before anything
+ * starts (it used to start a whole run, Open vSwitch included).
  */
 export function benchArgs<K extends string>(
   defaultSeconds: number,
   numbers: Record<K, number> = {} as Record<K, number>,
 ): { seconds: number; runs: number; json: boolean } & Record<K, number> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    const script = process.argv[1]?.replace(/.*\/dist\//, '').replace(/\.js$/, '.ts') ?? 'the benchmark';
+    const extra = Object.entries(numbers).map(([k, v]) => `  --${k} N  (default ${String(v)})\n`).join('');
+    process.stdout.write(`Options (${script}'s top comment says what it measures, and names its flags):\n` +
+      `  --seconds N  (default ${defaultSeconds})\n  --runs N  (default 3)\n${extra}  --json\n`);
+    process.exit(0);
+  }
   const num = (name: string, dflt: number): number => {
     const i = args.indexOf(`--${name}`);
     if (i < 0) return dflt;
