@@ -134,3 +134,42 @@ export function resolveBonds(specs: readonly BondSpec[], portNoOf: (name: string
   }
   return { bonds, problems };
 }
+
+const SPEC_KEYS = [
+  'name', 'members', 'mode', 'lacp', 'lacpTime', 'lacpSystemId', 'lacpSystemPriority', 'lacpFallbackAb',
+  'updelay', 'downdelay', 'rebalanceInterval', 'hashBasis', 'primary',
+] as const;
+const MEMBER_KEYS = ['name', 'lacpPortId', 'lacpPortPriority', 'lacpAggregationKey'] as const;
+
+/**
+ * A bond of a `--config` file: {"name", "members": [NAME | {"name", "lacpPortId", ...}], "mode",
+ * "lacp", "lacpTime", "lacpSystemId", "lacpSystemPriority", "lacpFallbackAb", "updelay",
+ * "downdelay", "rebalanceInterval", "hashBasis", "primary"}; a BondError names what is wrong.
+ */
+export function bondFromObject(o: unknown): BondSpec {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new BondError('a bond must be an object');
+  const r = o as Record<string, unknown>;
+  const name = r['name'];
+  if (typeof name !== 'string' || name === '') throw new BondError('a bond needs a "name"');
+  const unknown = Object.keys(r).find((k) => !(SPEC_KEYS as readonly string[]).includes(k));
+  if (unknown !== undefined) throw new BondError(`bond ${name}: unknown setting "${unknown}" (${SPEC_KEYS.join(', ')})`);
+  const members = r['members'];
+  if (!Array.isArray(members) || members.length < 2) throw new BondError(`bond ${name}: "members" must list two or more ports`);
+  const memberOf = (m: unknown): string | BondMemberSpec => {
+    if (typeof m === 'string' && m !== '') return m;
+    if (typeof m !== 'object' || m === null || typeof (m as Record<string, unknown>)['name'] !== 'string')
+      throw new BondError(`bond ${name}: a member must be a port name or {"name", "lacpPortId", "lacpPortPriority", "lacpAggregationKey"}`);
+    const bad = Object.entries(m).find(([k, v]) => !(MEMBER_KEYS as readonly string[]).includes(k) || (k !== 'name' && !Number.isInteger(v)));
+    if (bad) throw new BondError(`bond ${name}: member setting "${bad[0]}" is unknown or not an integer`);
+    return m as BondMemberSpec;
+  };
+  for (const key of ['lacpFallbackAb'] as const) {
+    if (r[key] !== undefined && typeof r[key] !== 'boolean') throw new BondError(`bond ${name}: "${key}" must be true or false`);
+  }
+  for (const key of ['mode', 'lacp', 'lacpTime', 'lacpSystemId', 'primary'] as const) {
+    if (r[key] !== undefined && typeof r[key] !== 'string') throw new BondError(`bond ${name}: "${key}" must be a string`);
+  }
+  const spec = { ...(r as unknown as BondSpec), members: members.map(memberOf) };
+  checkBondSpec(spec);
+  return spec;
+}

@@ -1395,12 +1395,16 @@ export class Switch {
         const problems = sw.setMirrors(options.mirrors);
         if (problems.length > 0) throw new StartError(problems.join('; '));
       }
+      if (options.bonds !== undefined && options.bonds.length > 0) {
+        const problems = sw.setBonds(options.bonds);
+        if (problems.length > 0) throw new StartError(problems.join('; '));
+      }
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
       if (options.netflow !== undefined) sw.setNetflow(options.netflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError || err instanceof BondError
         ? new StartError(err.message)
         : err;
     }
