@@ -111,11 +111,27 @@ async function pingThrough(x: Rig, seconds: number, during: () => Promise<void>)
   return { sent, lost: sent - Number(m?.[2] ?? 0) };
 }
 
+
+/** iperf3 with 8 TCP flows from A to B for `seconds`; the frames each member sent meanwhile. */
+async function iperf(t: Test, x: Rig, seconds: number): Promise<number[]> {
+  const server = spawnIn('iperf3', ['-s', '-1', '-B', x.b.ip], x.b.ns);
+  t.teardown(() => void server.kill());
+  await sleep(500);
+  const before = await txCounts(t, x);
+  const client = await tryRun('iperf3', ['-c', x.b.ip, '-P', '8', '-t', String(seconds), '-b', '20M'], x.a.ns);
+  t.equal(client.code, 0, 'iperf3 with 8 flows ran');
+  const after = await txCounts(t, x);
+  return after.map((n, i) => n - (before[i] ?? 0));
+}
+
 t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failover, balance-tcp', async (t) => {
   const x = await setup(t, 93, 'bl');
   const { rig, ovs } = x;
 
   await waitUntil(async () => (await oursLacp(x)).includes('status: active negotiated') && (await theirsLacp(x)).includes('status: active negotiated'), 'both sides negotiated LACP', 20_000);
+  // Settled: the PDUs each side sent while a member was still expired have been replaced (1 s).
+  const settled = (s: string): boolean => (s.match(/current attached/g) ?? []).length === 2 && !/expired|defaulted/.test(s);
+  await waitUntil(async () => settled(await oursLacp(x)) && settled(await theirsLacp(x)), 'no member expired on either side', 10_000);
   const ours = await appctlOk(t, await rig.appctl(['lacp/show', x.bond]), 'ovs-appctl -t ofswitch lacp/show');
   const theirs = await appctlOk(t, await ovs.tryAppctl(['lacp/show', OVS_BOND]), 'ovs-appctl lacp/show (OVS)');
   const ourSys = /^ {2}sys_id: (\S+)$/m.exec(ours)?.[1];
@@ -149,13 +165,26 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
   t.equal(show.code, 0, 'ovs-ofctl show');
   t.ok(show.stdout.includes(`(${x.m[0]})`) && show.stdout.includes(`(${x.m[1]})`), 'ovs-ofctl show lists both members as ports');
 
-  // Failover: one member's carrier goes down, then the other's after the first came back.
+  // balance-tcp: several TCP flows are spread over both members.
+  const spread = await iperf(t, x, 3);
+  const total = (spread[0] ?? 0) + (spread[1] ?? 0);
+  t.ok(total > 1000, `the bond sent ${total} frames`);
+  t.ok(spread.every((n) => n > total * 0.1), `both members carried traffic: ${spread.join(' and ')} frames`);
+
+  // Failover: the active member's carrier goes down, then the other's after the first came back.
   const first = await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '2', x.b.ip], x.a.ns);
   t.equal(first.code, 0, 'A pings B through both bonds');
   for (const [down, other] of [[0, 1], [1, 0]] as const) {
+    const active = async (): Promise<string> => (await rig.vsctl(['get', 'port', x.bond, 'bond_active_slave'])).trim().replace(/"/g, '');
+    t.equal(await active(), macs[down], `${x.m[down]} is the active member`);
+    let switched = -1;
     const r = await pingThrough(x, 4, async () => {
       await run('ip', ['link', 'set', x.o[down], 'down'], ovs.ns);
+      const since = Date.now();
+      await waitUntil(async () => (await active()) === macs[other], 'bond_active_slave changed', 5000);
+      switched = Date.now() - since;
     });
+    t.ok(switched >= 0 && switched <= 1000, `Port bond_active_slave names ${x.m[other]} ${switched} ms after the carrier went (within a second)`);
     t.ok(r.sent >= 70, `ping sent ${r.sent} requests`);
     t.ok(r.lost <= 20, `member ${down + 1} down: ${r.lost} of ${r.sent} lost (at most 1 s at 50 ms)`);
     const shown = (await rig.appctl(['bond/show', x.bond])).stdout;
@@ -166,16 +195,13 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
     await waitUntil(async () => new RegExp(`member ${x.o[down]}: enabled`).test((await ovs.tryAppctl(['bond/show', OVS_BOND])).stdout), `OVS's ${x.o[down]} enabled again`, 15_000);
   }
 
-  // balance-tcp: several TCP flows are spread over both members.
-  const server = spawnIn('iperf3', ['-s', '-1', '-B', x.b.ip], x.b.ns);
-  t.teardown(() => void server.kill());
-  await sleep(500);
-  const before = await txCounts(t, x);
-  const client = await tryRun('iperf3', ['-c', x.b.ip, '-P', '8', '-t', '3', '-b', '20M'], x.a.ns);
-  t.equal(client.code, 0, 'iperf3 with 8 flows ran');
-  const after = await txCounts(t, x);
-  const sent = after.map((n, i) => n - (before[i] ?? 0));
-  const total = (sent[0] ?? 0) + (sent[1] ?? 0);
-  t.ok(total > 1000, `the bond sent ${total} frames`);
-  t.ok(sent.every((n) => n > total * 0.1), `both members carried traffic: ${sent.join(' and ')} frames`);
+  // Every bucket is on m1 now (each failover moved them all and nothing moves them back but
+  // rebalancing). With bond-rebalance-interval=1000, load is shifted to m2 within the run.
+  await rig.vsctl(['set', 'port', x.bond, 'other_config:bond-rebalance-interval=1000'], { wait: true });
+  const rebalanced = await iperf(t, x, 4);
+  const sum = (rebalanced[0] ?? 0) + (rebalanced[1] ?? 0);
+  t.ok(rebalanced.every((n) => n > sum * 0.05), `rebalancing moved load back to both members: ${rebalanced.join(' and ')} frames`);
+  await rig.proc.waitForLog(`bond ${x.bond}: shift`, 2000);
+  t.pass('logged: bond ...: shift ...kB of load (with hash ...) from ... to ...');
+
 });
