@@ -33,7 +33,7 @@ interface Rig {
 const OVS_BOND = 'bond0';
 const BOND_ARGS = ['lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast'];
 
-async function setup(t: Test, net: number, tag: string): Promise<Rig> {
+async function setup(t: Test, net: number, tag: string, ours: readonly string[] = BOND_ARGS, theirs: readonly string[] = BOND_ARGS): Promise<Rig> {
   const rig = await startDaemonRig(t);
   const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
   const br = uniqueName(`${tag}br`);
@@ -59,8 +59,8 @@ async function setup(t: Test, net: number, tag: string): Promise<Rig> {
   await rig.vsctl(['add-port', br, a.port], { wait: true });
   await ovs.vsctl(['add-port', 'br0', b.port]);
   const bond = uniqueName(`${tag}bnd`);
-  await ovs.vsctl(['add-bond', 'br0', OVS_BOND, o[0], o[1], ...BOND_ARGS]);
-  await rig.vsctl(['add-bond', br, bond, m[0], m[1], ...BOND_ARGS], { wait: true });
+  await ovs.vsctl(['add-bond', 'br0', OVS_BOND, o[0], o[1], ...theirs]);
+  await rig.vsctl(['add-bond', br, bond, m[0], m[1], ...ours], { wait: true });
   return { rig, ovs, br, bond, m, o, a, b };
 }
 
@@ -147,6 +147,11 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
   t.same(normalise(ours, names('ours')), normalise(theirs, names('theirs')), 'lacp/show: the same lines as OVS prints');
 
   await waitUntil(async () => !(await rig.appctl(['bond/show', x.bond])).stdout.includes('may_enable: false'), 'both members may be enabled', 10_000);
+  // Which member is active is each side's own choice: OVS's is made the mirror of ours first.
+  const ourActive = /active member mac: \S+\((\S+)\)/.exec((await rig.appctl(['bond/show', x.bond])).stdout)?.[1];
+  const mirrored = x.o[x.m.indexOf(ourActive as string)];
+  t.ok(mirrored, `our active member ${ourActive} is one of ours`);
+  t.match((await ovs.tryAppctl(['bond/set-active-member', OVS_BOND, mirrored ?? ''])).stdout, /done|no change/, `OVS's active member set to ${mirrored}`);
   const bondOurs = await appctlOk(t, await rig.appctl(['bond/show', x.bond]), 'ovs-appctl -t ofswitch bond/show');
   const bondTheirs = await appctlOk(t, await ovs.tryAppctl(['bond/show', OVS_BOND]), 'ovs-appctl bond/show (OVS)');
   t.same(normalise(bondOurs, names('ours')), normalise(bondTheirs, names('theirs')), 'bond/show: the same lines as OVS prints');
@@ -204,4 +209,37 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
   await rig.proc.waitForLog(`bond ${x.bond}: shift`, 2000);
   t.pass('logged: bond ...: shift ...kB of load (with hash ...) from ... to ...');
 
+});
+
+t.test('active-backup, LACP passive against active, slow PDUs, updelay: failover and return', async (t) => {
+  const x = await setup(t, 94, 'bp', ['lacp=passive', 'bond_mode=active-backup', 'bond_updelay=1500'], ['lacp=active', 'bond_mode=active-backup']);
+  const { rig, ovs } = x;
+  await waitUntil(async () => (await oursLacp(x)).includes('status: passive negotiated') && (await theirsLacp(x)).includes('status: active negotiated'), 'passive side negotiated with the active one', 20_000);
+  const ours = await oursLacp(x);
+  t.match(ours, /lacp_time: slow\n/, 'slow PDUs');
+  const theirSys = /^ {2}sys_id: (\S+)$/m.exec(await theirsLacp(x))?.[1];
+  t.equal([...ours.matchAll(/partner sys_id: (\S+)/g)].map((m) => m[1]).join(), `${theirSys},${theirSys}`, 'OVS is the partner on both members');
+  await waitUntil(async () => !(await rig.appctl(['bond/show', x.bond])).stdout.includes('may_enable: false'), 'both members may be enabled', 10_000);
+  const show = (await rig.appctl(['bond/show', x.bond])).stdout;
+  t.match(show, /bond_mode: active-backup\nbond may use recirculation: no, Recirc-ID : -1\n/, 'bond/show: active-backup');
+  t.match(show, /updelay: 1500 ms\n/, 'bond/show: the updelay');
+  const active = /active member mac: \S+\((\S+)\)/.exec(show)?.[1];
+  const i = x.m.indexOf(active as string);
+  t.ok(i >= 0, `the active member is ${active}`);
+  const first = await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '2', x.b.ip], x.a.ns);
+  t.equal(first.code, 0, 'A pings B');
+  const r = await pingThrough(x, 4, async () => {
+    await run('ip', ['link', 'set', x.o[i]!, 'down'], ovs.ns);
+  });
+  t.ok(r.sent >= 70 && r.lost <= 20, `active member down: ${r.lost} of ${r.sent} lost (at most 1 s at 50 ms)`);
+  t.match((await rig.appctl(['bond/show', x.bond])).stdout, new RegExp(`member ${x.m[1 - i]}: enabled\n {2}active member\n`), 'the other member is active');
+  await run('ip', ['link', 'set', x.o[i]!, 'up'], ovs.ns);
+  await waitUntil(async () => /updelay expires in \d+ ms/.test((await rig.appctl(['bond/show', x.bond])).stdout), 'the restored member waits its updelay', 10_000);
+  t.pass('bond/show: updelay expires in ... ms');
+  await waitUntil(async () => new RegExp(`member ${x.m[i]}: enabled`).test((await rig.appctl(['bond/show', x.bond])).stdout), 'enabled after the updelay', 15_000);
+  await waitUntil(async () => new RegExp(`member ${x.o[i]}: enabled`).test((await ovs.tryAppctl(['bond/show', OVS_BOND])).stdout), `OVS's ${x.o[i]} enabled again`, 15_000);
+  const back = await pingThrough(x, 4, async () => {
+    await run('ip', ['link', 'set', x.o[1 - i]!, 'down'], ovs.ns);
+  });
+  t.ok(back.sent >= 70 && back.lost <= 20, `then the other member down: ${back.lost} of ${back.sent} lost; traffic is back on the restored member`);
 });
