@@ -136,10 +136,6 @@ export class BondSet {
     this.run();
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** Every bond, by name. */
   bonds(): Bond[] {
     return [...this.entries.values()].map((e) => e.bond);

@@ -14,6 +14,7 @@ import { registerBondCommands } from '../../lib/bond-commands.js';
 import type { Logger } from '../../lib/log.js';
 import type { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { ETH_TYPE_LACP } from '../../protocol/constants.js';
+import { composeRarp } from '../../datapath/bond-set.js';
 import { UnixctlError, type UnixctlHandler } from '../../unixctl/index.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
@@ -145,6 +146,12 @@ t.test('LACP between two ofswitch bonds; NORMAL sees one port; carrier and liven
   s1.sw.setBondMemberLiveness('a2', null);
   await waitUntil(() => s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 back without a liveness source', 2000);
 
+  // A member replaced by another port: the bond follows (LACP forgets the old one).
+  t.same(s1.sw.setBonds([{ name: 'bond1', members: ['a1', 'h1'], mode: 'balance-tcp', lacp: 'active', lacpTime: 'fast' }]), [], 'members changed');
+  t.same([...s1.sw.bondSet!.bond('bond1')!.members.keys()], ['a1', 'h1'], 'a2 out, h1 in');
+  t.same(s1.sw.bondSet!.bond('bond1')!.lacp!.memberNames(), ['a1', 'h1'], 'LACP follows');
+  t.same(s1.sw.setBonds([{ name: 'bond1', members: ['a1', 'a2'], mode: 'balance-tcp', lacp: 'active', lacpTime: 'fast' }]), [], 'back as it was');
+
   // Removing a member port leaves a one-member "bond": no bond (logged); adding it back, a bond again.
   s1.sw.removePort('a2');
   t.equal(s1.sw.bondSet, null, 'no bond with one member');
@@ -224,6 +231,15 @@ t.test('balance-slb: a frame that comes back is dropped; migrate; LACP passive o
   p.s1.dev.get('h1')!.inject(udp(H1, BCAST));
   await sleep(30);
   t.equal(take(p.s1, 'a1', 'a2'), 0, 'a balance-tcp bond without LACP sends nothing');
+});
+
+t.test('learning packets carry the VLAN the address was learned in', async (t) => {
+  const rarp = composeRarp(0x020000000101, 10);
+  t.equal(rarp.length, 60, 'padded to 60 bytes');
+  t.same([...rarp.subarray(12, 18)], [0x81, 0x00, 0x00, 10, 0x80, 0x35], 'tagged VLAN 10, RARP');
+  t.same([...rarp.subarray(6, 12)], [2, 0, 0, 0, 1, 1], 'from the address');
+  const plain = composeRarp(0x020000000101, 0);
+  t.same([...plain.subarray(12, 14)], [0x80, 0x35], 'untagged in VLAN 0');
 });
 
 t.test('setBonds refuses what no bridge could apply', async (t) => {
