@@ -418,6 +418,8 @@ function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, p
     ifaceOwner.set(i._uuid, name);
     interfaces.push(readInterface(i));
   }
+  // A bond's members carry their LACP settings too.
+  if (interfaces.length > 1) interfaces.forEach((iface, k) => (interfaces[k] = { ...iface, lacp: readMemberLacp(db.table('Interface').get(iface.uuid)!) }));
   const trunks = Array.isArray(row['trunks']) ? row['trunks'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
   const bond = interfaces.length > 1 ? readPortBond(row, (message) => problems.push({ bridge, message })) : undefined;
   return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, ...(bond ? { bond } : {}) };
@@ -434,7 +436,6 @@ function readInterface(row: Row): InterfaceConfig {
     lastOfport: last !== null && last > 0 ? last : null,
     options: stringMap(row['options']),
     mtuRequest: int(row['mtu_request']),
-    lacp: readMemberLacp(row),
   };
 }
 

@@ -399,12 +399,14 @@ export class Reconciler {
   private applyMirrors(running: RunningBridge, want: BridgeConfig): void {
     const ifaceOf = new Map(want.ports.map((p) => [p.name, p.interfaces[0]?.name ?? p.name]));
     const nameOf = (port: string): string => ifaceOf.get(port) ?? port;
+    // A bond selected is every member of it (OVS mirrors a bundle).
+    const membersOf = (port: string): string[] => want.ports.find((p) => p.name === port && p.interfaces.length > 1)?.interfaces.map((i) => i.name) ?? [nameOf(port)];
     const specs: MirrorSpec[] = want.mirrors.map((m) => ({
       id: m.uuid,
       name: m.name,
       selectAll: m.selectAll,
-      selectSrcPorts: m.selectSrcPorts.map(nameOf),
-      selectDstPorts: m.selectDstPorts.map(nameOf),
+      selectSrcPorts: m.selectSrcPorts.flatMap(membersOf),
+      selectDstPorts: m.selectDstPorts.flatMap(membersOf),
       selectVlans: m.selectVlans,
       ...(m.outputPort !== null ? { outputPort: nameOf(m.outputPort) } : {}),
       ...(m.outputVlan !== null ? { outputVlan: m.outputVlan } : {}),
