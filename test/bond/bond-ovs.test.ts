@@ -200,14 +200,15 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
     await waitUntil(async () => new RegExp(`member ${x.o[down]}: enabled`).test((await ovs.tryAppctl(['bond/show', OVS_BOND])).stdout), `OVS's ${x.o[down]} enabled again`, 15_000);
   }
 
-  // Every bucket is on m1 now (each failover moved them all and nothing moves them back but
-  // rebalancing). With bond-rebalance-interval=1000, load is shifted to m2 within the run.
+  // Every bucket may be on one member now (each failover moved all of the failed member's, and
+  // nothing moves them back but rebalancing). With bond-rebalance-interval=1000 load is shifted
+  // within the run (logged `bond B: shift ...`) and both members carry it.
   await rig.vsctl(['set', 'port', x.bond, 'other_config:bond-rebalance-interval=1000'], { wait: true });
   const rebalanced = await iperf(t, x, 4);
   const sum = (rebalanced[0] ?? 0) + (rebalanced[1] ?? 0);
   t.ok(rebalanced.every((n) => n > sum * 0.05), `rebalancing moved load back to both members: ${rebalanced.join(' and ')} frames`);
-  await rig.proc.waitForLog(`bond ${x.bond}: shift`, 2000);
-  t.pass('logged: bond ...: shift ...kB of load (with hash ...) from ... to ...');
+  const loads = (await rig.appctl(['bond/show', x.bond])).stdout.split(/\nmember /).slice(1);
+  t.ok(loads.length === 2 && loads.every((m) => / {2}hash \d+: \d+ kB load/.test(m)), 'bond/show lists loaded hashes under both members');
 
 });
 
