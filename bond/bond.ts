@@ -99,6 +99,8 @@ export class Bond {
   /** The MAC of a member's interface (bond_find_member_by_mac). */
   macOf: (member: string) => number = () => 0;
   onChange: (() => void) | null = null;
+  /** Where OVS's info lines go ("member M: enabled", "bond B: active member is now M"). */
+  log: ((text: string) => void) | null = null;
 
   constructor(s: BondSettings, recircId: number, now: number) {
     this.name = s.name;
@@ -181,6 +183,7 @@ export class Bond {
     m.delayExpires = Infinity;
     if (enable === m.enabled) return;
     m.enabled = enable;
+    this.log?.(`member ${m.name}: ${enable ? 'enabled' : 'disabled'}`);
     if (enable) this.enabledList.push(m);
     else {
       this.sendLearningPackets = true;
@@ -239,10 +242,12 @@ export class Bond {
     const old = this.active;
     this.active = this.chooseMember();
     if (this.active) {
+      if (this.active !== old) this.log?.(`bond ${this.name}: active member is now ${this.active.name}`);
       if (!this.active.enabled) this.enable(this.active, true); // skipping the rest of its updelay: none is enabled
       this.sendLearningPackets = true;
       if (this.active !== old) this.activeMemberChanged();
     } else if (old) {
+      this.log?.(`bond ${this.name}: all members disabled`);
       this.activeMemberChanged();
     }
     void now;

@@ -100,6 +100,7 @@ export class BondSet {
         const bond = new Bond(spec.settings, this.nextRecircId++, now);
         bond.macOf = (member) => this.macOfMember(member);
         bond.onChange = () => this.opts.onChange?.();
+        bond.log = this.opts.log ?? null;
         entry = { bond, port: null as unknown as BondPort, carriers: new Map() };
         this.entries.set(spec.settings.name, entry);
       } else {

@@ -130,6 +130,7 @@ t.test('LACP between two ofswitch bonds; NORMAL sees one port; carrier and liven
   s1.dev.get('a1')!.setCarrier(false);
   s2.dev.get('b1')!.setCarrier(false);
   await waitUntil(() => !s1.sw.bondSet!.bond('bond1')!.members.get('a1')!.enabled, 'a1 disabled', 2000);
+  t.ok(s1.logs.includes('info: member a1: disabled'), 'logged as OVS logs it: member a1: disabled');
   for (let i = 0; i < 16; i++) s1.dev.get('h1')!.inject(udp(H1, H2, 3000 + i, 2000));
   await sleep(50);
   t.equal(take(s1, 'a1'), 0, 'nothing out of a1');
@@ -191,6 +192,14 @@ t.test('active-backup without LACP: backup member admits nothing, learning packe
 
   // Make a2 active by hand: a learning RARP for h1 leaves by a2 (the new active member).
   t.equal(await call(h, 'bond/set-active-member', 'bond1', 'a2'), 'done', 'bond/set-active-member');
+  s1.dev.get('a2')!.setCarrier(false);
+  await waitUntil(() => s1.logs.includes('info: bond bond1: active member is now a1'), 'the active member moves back to a1 (logged)', 2000);
+  s1.dev.get('a1')!.setCarrier(false);
+  await waitUntil(() => s1.logs.includes('info: bond bond1: all members disabled'), 'all members disabled (logged)', 2000);
+  s1.dev.get('a1')!.setCarrier(true);
+  s1.dev.get('a2')!.setCarrier(true);
+  await waitUntil(() => s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 enabled again', 2000);
+  t.equal(await call(h, 'bond/set-active-member', 'bond1', 'a2'), 'done', 'a2 active again');
   t.equal(await call(h, 'bond/set-active-slave', 'bond1', 'a2'), 'no change', 'the old name too');
   await sleep(120);
   const rarps = s1.sent.get('a2')!.splice(0).filter((f) => f[12] === 0x80 && f[13] === 0x35);
