@@ -58,6 +58,7 @@ import type { MirrorSet } from './mirror.js';
 import { LearningBridge, TRUNK_ALL_VLANS, type BridgePort } from './normal.js';
 import { ACCT_OUT_DROP, ACCT_OUT_FLOOD, ACCT_OUT_MULTI, type FlowAccounting } from './flow-accounting.js';
 import type { PacketSampler } from './packet-sampler.js';
+import { BondPort, type BondSet } from './bond-set.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
 import { startTrip } from './ports/patch-port.js';
 
@@ -202,7 +203,12 @@ export class PacketPath implements OutputTarget {
   private sampleTci = 0;
   /** Flow accounting (NetFlow), or null (the path pays one comparison per frame). */
   private accounting: FlowAccounting | null = null;
-  private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
+  private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => {
+    if (p instanceof BondPort) this.bonds?.output(p, frame);
+    else this.transmit(p.portNo, frame);
+  };
+  /** The bridge's bonds (bond-set.ts), or null while it has none (the path pays one test per frame). */
+  private bonds: BondSet | null = null;
   /** Where drops and punts are recorded, or null. */
   private drops: DropRecorder | null;
   /** The entry whose actions run now (null: none, or a miss), for the drops they cause. */
@@ -267,6 +273,11 @@ export class PacketPath implements OutputTarget {
     return this.dropFragments;
   }
 
+  /** The bonds from now on (null: none). */
+  setBonds(bonds: BondSet | null): void {
+    this.bonds = bonds;
+  }
+
   /** Port mirroring from now on (null: none). The set sends through `transmit`. */
   setMirrors(mirrors: MirrorSet | null): void {
     this.mirrors = mirrors;
@@ -281,6 +292,7 @@ export class PacketPath implements OutputTarget {
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
+    if (this.bonds !== null && this.bonds.consumes(port, frame)) return; // LACP: the bond's, not the table's
     const sampled = this.sampler !== null && --port.sampleCountdown <= 0 && this.sampleIn(port, frame);
     const mirrors = this.mirrors;
     if (mirrors !== null) {
@@ -476,7 +488,17 @@ export class PacketPath implements OutputTarget {
    */
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void {
     const port = this.ports.get(inPort);
-    const ports = this.mirrors === null ? this.registry.list : this.mirrors.normalPorts(this.registry.list);
+    let ports: readonly BridgePort[] = this.mirrors === null ? this.registry.list : this.mirrors.normalPorts(this.registry.list);
+    const bonds = this.bonds;
+    if (bonds !== null) {
+      // A bond is one port to NORMAL; a frame its admissibility check refuses goes nowhere.
+      ports = bonds.bridgePorts(ports);
+      if (port !== undefined) {
+        const from = bonds.inputPort(port, frame);
+        if (from !== null) this.bridge.process(frame, layout, from, ports, this.sendToBridgePort, true);
+        return;
+      }
+    }
     if (port !== undefined) this.bridge.process(frame, layout, port, ports, this.sendToBridgePort, true);
     else if (inPort === OFPP.NONE || inPort === OFPP.CONTROLLER)
       this.bridge.process(frame, layout, this.noneBridgePort, ports, this.sendToBridgePort, false);

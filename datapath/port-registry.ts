@@ -268,6 +268,12 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     for (const port of this.list) this.pollPort(port);
   }
 
+  /** Reads one port's link now (bonds read their members' carriers this way between polls). */
+  refreshLink(portNo: number): void {
+    const port = this.byNo.get(portNo);
+    if (port) this.pollPort(port);
+  }
+
   private pollPort(port: DatapathPort): void {
     if (this.byNo.get(port.portNo) !== port) return;
     const before = port.describe();

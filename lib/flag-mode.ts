@@ -14,6 +14,7 @@ import type { UnixctlServer } from '../unixctl/server.js';
 import { registerDropsCommands, registerTraceCommand, singleBridge, startControlSocket } from './control-socket.js';
 import type { Logger } from './log.js';
 import type { SwitchOptions } from './options.js';
+import { registerBondCommands } from './bond-commands.js';
 import { StartError, Switch } from './switch.js';
 
 /** A promise that resolves on SIGINT or SIGTERM (logged), or when `stop` is called. */
@@ -59,6 +60,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
   }
   if (control) registerTraceCommand(control, singleBridge(options.local, sw));
   if (control) registerDropsCommands(control, singleBridge(options.local, sw));
+  if (control) registerBondCommands(control, singleBridge(options.local, sw));
   started?.(sw);
   await stopping;
   await control?.close();

@@ -35,6 +35,7 @@ import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/in
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
 import type { MirrorSpec } from './switch.js';
+import { BondError, bondFromObject, type BondSpec } from './bonds.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -101,6 +102,8 @@ export interface SwitchOptions {
   readonly tls?: TlsFiles | undefined;
   /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
   readonly mirrors?: readonly MirrorSpec[] | undefined;
+  /** Bonds (`--config` key "bonds"; the Port table's bond and LACP columns, lib/bonds.ts). */
+  readonly bonds?: readonly BondSpec[] | undefined;
   /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
   readonly maxConnections?: number | undefined;
   /** --metrics: where Prometheus scrapes GET /metrics (metrics/); none when undefined. */
@@ -166,6 +169,7 @@ interface RawSettings {
   caCert?: string;
   bootstrapCaCert?: string;
   mirrors?: MirrorSpec[];
+  bonds?: BondSpec[];
   maxConnections?: number;
   /** --metrics (command line only). */
   metrics?: Endpoint;
@@ -432,6 +436,16 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'mirrors':
         settings.mirrors = list(key, value).map((m) => mirrorFromObject(path, m));
         break;
+      case 'bonds':
+        settings.bonds = list(key, value).map((b) => {
+          try {
+            return bondFromObject(b);
+          } catch (err) {
+            if (err instanceof BondError) throw new UsageError(`--config ${path}: bonds: ${err.message}`);
+            throw err;
+          }
+        });
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -580,6 +594,10 @@ const CONFIG_HELP = `
    "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
+A bond: "bonds":[{"name":"bond0","members":["veth1","veth2"],"mode":"balance-tcp",
+"lacp":"active","lacpTime":"fast"}], also "lacpSystemId", "lacpSystemPriority", "lacpFallbackAb",
+"updelay", "downdelay" (ms), "rebalanceInterval" (ms), "hashBasis", "primary" (the Port table's
+bond columns); its members are ports listed in "ports".
 Options given on the command line win over the file's.
 `;
 
@@ -782,6 +800,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.netflow !== undefined ? { netflow: s.netflow } : {}),
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
+      ...(s.bonds !== undefined ? { bonds: s.bonds } : {}),
       ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),
     },
   };

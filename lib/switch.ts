@@ -27,6 +27,8 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'eventemitter3';
 import { Datapath } from '../datapath/datapath.js';
+import { BondSet } from '../datapath/bond-set.js';
+import { BondError, checkBondSpec, resolveBonds, type BondSpec } from './bonds.js';
 import { DropLog } from '../datapath/drop-record.js';
 import type { PacketPath } from '../datapath/packet-path.js';
 import { MAX_MIRRORS, MirrorSet, type MirrorCounters, type MirrorRule } from '../datapath/mirror.js';
@@ -290,6 +292,8 @@ export interface SwitchEvents {
   'port-status': (reason: number, desc: PhyPort) => void;
   /** A controller connection completed its handshake (true) or ended (false); target as controllers() names it. */
   'controller-status': (target: string, connected: boolean) => void;
+  /** A bond's active member, a member's state or its LACP state changed (status columns). */
+  'bond-status': () => void;
 }
 
 interface PortRecord {
@@ -381,6 +385,12 @@ export class Switch {
   private mirrorProblems = new Set<string>();
   /** The last drops and punts (`ovs-appctl ofswitch/drops`, datapath/drop-record.ts). */
   private readonly drops = new DropLog();
+  /** Bonds as given (setBonds), and the datapath's running bonds (null while there are none). */
+  private bondSpecs: BondSpec[] = [];
+  private bondSetValue: BondSet | null = null;
+  private bondProblems = new Set<string>();
+  /** Bond members' liveness from CFM or BFD, by interface name (setBondMemberLiveness). */
+  private readonly bondLiveness = new Map<string, boolean>();
   /** Counters of the connections that closed (openflowCounters adds the open ones). */
   private readonly retiredErrors = new Map<number, number>();
   private readonly retiredPacketIns: Record<PacketInKind, PacketInCounters> = { miss: emptyPacketInCounters(), action: emptyPacketInCounters() };
@@ -568,6 +578,7 @@ export class Switch {
     this.dpid ??= dpidFromMac(description.hwAddr);
     this.log.debug('port added', { port: name, type, ofport });
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
+    if (this.bondSpecs.length > 0) this.applyBonds();
     return { ofport, description, device: device as PortDeviceOf<T> };
   }
 
@@ -595,6 +606,7 @@ export class Switch {
     this.datapath.registry.removePort(record.ofport);
     this.log.debug('port removed', { port: name, ofport: record.ofport });
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
+    if (this.bondSpecs.length > 0) this.applyBonds();
     return true;
   }
 
@@ -818,6 +830,67 @@ export class Switch {
     }
     this.mirrorProblems = logged;
     return problems.map((p) => p.text);
+  }
+
+  // ---- bonds -------------------------------------------------------------------------------------
+
+  /**
+   * Replaces the bonds (lib/bonds.ts: a Port's interfaces and its bond and LACP columns). Members
+   * must be ports already; a bond with fewer than two is left out (logged, returned). Bonds are
+   * applied again as ports come and go; one that stays keeps its state (LACP partner, active
+   * member). A BondError for values no bridge could apply, and nothing changes then.
+   */
+  setBonds(specs: readonly BondSpec[]): string[] {
+    this.checkOpen();
+    const names = new Set<string>();
+    for (const spec of specs) {
+      checkBondSpec(spec);
+      if (names.has(spec.name)) throw new BondError(`bond ${spec.name} is given twice`);
+      names.add(spec.name);
+    }
+    this.bondSpecs = [...specs];
+    return this.applyBonds();
+  }
+
+  private applyBonds(): string[] {
+    const bridgeMac = Number(this.datapathId & 0xffffffffffffn);
+    const { bonds, problems } = resolveBonds(this.bondSpecs, (name) => this.portsByName.get(name)?.ofport, bridgeMac);
+    const path = this.datapath.path;
+    if (bonds.length > 0 && this.bondSetValue === null) {
+      this.bondSetValue = new BondSet({
+        registry: this.datapath.registry,
+        bridge: path.bridge,
+        transmit: (portNo, frame) => path.transmit(portNo, frame),
+        liveness: this.bondLiveness,
+        onChange: () => this.events.emit('bond-status'),
+        log: (text) => this.log.info(text),
+      });
+      path.setBonds(this.bondSetValue);
+    }
+    this.bondSetValue?.configure(bonds);
+    if (bonds.length === 0 && this.bondSetValue !== null) {
+      this.bondSetValue.stop();
+      this.bondSetValue = null;
+      path.setBonds(null);
+    }
+    const logged = new Set(problems);
+    for (const p of problems) if (!this.bondProblems.has(p)) this.log.warn(p);
+    this.bondProblems = logged;
+    return problems;
+  }
+
+  /** The running bonds (bond/show, lacp/show, status columns); null while there are none. */
+  get bondSet(): BondSet | null {
+    return this.bondSetValue;
+  }
+
+  /**
+   * A bond member's liveness from CFM or BFD (the one hook such a source calls): false keeps the
+   * member out of its bond, true lets carrier and LACP decide, null: no such source any more.
+   */
+  setBondMemberLiveness(member: string, up: boolean | null): void {
+    if (up === null) this.bondLiveness.delete(member);
+    else this.bondLiveness.set(member, up);
   }
 
   // ---- flows -------------------------------------------------------------------------------------
@@ -1265,6 +1338,7 @@ export class Switch {
     this.closed = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.failModeState.close();
+    this.bondSetValue?.stop();
     this.stopSflow();
     this.stopNetflow();
     for (const { link } of this.controllerLinks.values()) link.stop();
@@ -1321,12 +1395,16 @@ export class Switch {
         const problems = sw.setMirrors(options.mirrors);
         if (problems.length > 0) throw new StartError(problems.join('; '));
       }
+      if (options.bonds !== undefined && options.bonds.length > 0) {
+        const problems = sw.setBonds(options.bonds);
+        if (problems.length > 0) throw new StartError(problems.join('; '));
+      }
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
       if (options.netflow !== undefined) sw.setNetflow(options.netflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError || err instanceof BondError
         ? new StartError(err.message)
         : err;
     }

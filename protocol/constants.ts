@@ -557,3 +557,35 @@ export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const CONTROLLER_RATE_LIMIT_DEFAULT = 10_000;
 /** At most this many packet-ins leave a scheduler per run (pinsched_run's 50), so others get the thread. */
 export const PINSCHED_RUN_MAX = 50;
+
+// ---- Bonds and LACP (802.1AX), as Open vSwitch 3.1's lib/lacp.c and ofproto/bond.c ----------------
+/** Ethernet type of the slow protocols (LACP, marker): ETH_TYPE_LACP. */
+export const ETH_TYPE_LACP = 0x8809;
+/** The slow protocols multicast address LACP PDUs are sent to (eth_addr_lacp). */
+export const ETH_ADDR_LACP = '01:80:c2:00:00:02';
+/** LACP PDU subtypes (enum pdu_subtype). */
+export const LACP_SUBTYPE = { LACP: 1, MARKER: 2 } as const;
+/** Length of a LACP PDU after the Ethernet header (LACP_PDU_LEN). */
+export const LACP_PDU_LEN = 110;
+/** lacp_info state bits (LACP_STATE_*). */
+export const LACP_STATE = {
+  ACT: 0x01,
+  TIME: 0x02,
+  AGG: 0x04,
+  SYNC: 0x08,
+  COL: 0x10,
+  DIST: 0x20,
+  DEF: 0x40,
+  EXP: 0x80,
+} as const;
+/** PDU transmission intervals (ms) and the receive timeout's multiple of them. */
+export const LACP_FAST_TIME_TX = 1000;
+export const LACP_SLOW_TIME_TX = 30_000;
+export const LACP_RX_MULTIPLIER = 3;
+/** Hash buckets of a balance-slb / balance-tcp bond (BOND_BUCKETS; BOND_MASK is one less). */
+export const BOND_BUCKETS = 256;
+/** Port other_config:bond-rebalance-interval default and floor (ms; 0 turns rebalancing off). */
+export const BOND_REBALANCE_INTERVAL_DEFAULT = 10_000;
+export const BOND_REBALANCE_INTERVAL_MIN = 1000;
+/** How often ofswitch runs its bonds and LACP (ms): OVS runs them whenever its main loop wakes. */
+export const BOND_RUN_INTERVAL_MS = 50;

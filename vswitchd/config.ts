@@ -21,7 +21,8 @@
  *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
  *   is not supported (a problem: copies are not truncated). Whether the ports are this bridge's
  *   is the switch's to check (Switch.setMirrors), as bridge.c's mirror_configure does.
- * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
+ * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`; with two or more interfaces it is a
+ *   bond, and its bond and LACP columns are read (bond-config.ts).
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
  *   `ofport` as last written, so a restarted daemon gives every port its old number back.
  * - sFlow: `targets`, `agent`, `sampling`, `polling`, `header` (empty: OVS's defaults, applied by
@@ -35,6 +36,8 @@
  * bridge or port in name order; the others are reported as problems and left out, as OVS does.
  */
 import type { Datum, Row } from '../ovsdb/index.js';
+import type { BondMemberSpec } from '../lib/bonds.js';
+import { readMemberLacp, readPortBond, type PortBondColumns } from './bond-config.js';
 
 /** The part of the replica the configuration is read from (an Idl satisfies it). */
 export interface ConfigSource {
@@ -49,10 +52,14 @@ export const MONITORED_TABLES = {
     'name', 'ports', 'controller', 'fail_mode', 'protocols', 'other_config', 'datapath_type', 'datapath_id', 'datapath_version',
     'mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable', 'status',
   ],
-  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'qos'],
+  Port: [
+    'name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'qos',
+    'bond_updelay', 'bond_downdelay', 'bond_active_slave', 'other_config',
+  ],
   Interface: [
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
+    'other_config', 'lacp_current',
   ],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen', 'statistics'],
@@ -76,6 +83,8 @@ export interface InterfaceConfig {
   readonly lastOfport: number | null;
   readonly options: Readonly<Record<string, string>>;
   readonly mtuRequest: number | null;
+  /** Its LACP settings as a bond member (other_config lacp-port-id, ...; bond-config.ts). */
+  readonly lacp?: BondMemberSpec;
 }
 
 export interface PortConfig {
@@ -85,6 +94,8 @@ export interface PortConfig {
   readonly trunks: readonly number[];
   readonly vlanMode: string | null;
   readonly interfaces: readonly InterfaceConfig[];
+  /** Bond and LACP columns (bond-config.ts): used when the port has two or more interfaces. */
+  readonly bond?: PortBondColumns;
 }
 
 export interface ControllerConfig {
@@ -407,8 +418,11 @@ function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, p
     ifaceOwner.set(i._uuid, name);
     interfaces.push(readInterface(i));
   }
+  // A bond's members carry their LACP settings too.
+  if (interfaces.length > 1) interfaces.forEach((iface, k) => (interfaces[k] = { ...iface, lacp: readMemberLacp(db.table('Interface').get(iface.uuid)!) }));
   const trunks = Array.isArray(row['trunks']) ? row['trunks'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
-  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces };
+  const bond = interfaces.length > 1 ? readPortBond(row, (message) => problems.push({ bridge, message })) : undefined;
+  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, ...(bond ? { bond } : {}) };
 }
 
 function readInterface(row: Row): InterfaceConfig {

@@ -32,6 +32,7 @@ import { Idl, Transaction, type DatumInput } from '../ovsdb/index.js';
 import type { Logger } from '../lib/log.js';
 import type { PortView } from '../lib/switch.js';
 import { packageVersion } from '../lib/version.js';
+import { macText } from '../bond/lacp.js';
 import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
 import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
@@ -230,15 +231,18 @@ export class Daemon {
       const row = interfaces.get(uuid);
       if (!row) continue;
       const view = outcome.ofport > 0 ? viewOf(outcome.bridge, outcome.name) : undefined;
+      const lacpCurrent = view ? this.reconciler.bridges.get(outcome.bridge)?.sw.bondSet?.bondOf(view.ofport)?.lacp?.isCurrent(view.name) : undefined;
       const wanted: Record<string, DatumInput> = {
         ofport: outcome.ofport,
         error: outcome.error ?? [],
+        lacp_current: typeof lacpCurrent === 'boolean' ? lacpCurrent : [],
         ...(view ? interfaceStatus(view) : NO_INTERFACE_STATUS),
         ...(withStats ? { statistics: view ? interfaceStatistics(view) : new Map() } : {}),
       };
       const changed = changedColumns(row, wanted);
       if (Object.keys(changed).length > 0) txn.update('Interface', uuid, changed);
     }
+    this.writeBondStatus(txn, config);
     const bridges = this.idl.table('Bridge');
     for (const running of this.reconciler.bridges.values()) {
       const row = bridges.get(running.uuid);
@@ -302,6 +306,22 @@ export class Daemon {
     // Stale or disconnected: the replica's next change runs another round, which writes again.
     if (result.status === 'error') this.log.warn('status write failed', { error: result.error, details: result.details });
     else this.log.debug('status write not committed', { status: result.status });
+  }
+
+  /** Port `bond_active_slave`: the MAC of each bond's active member, as ovs-vswitchd writes it. */
+  private writeBondStatus(txn: Transaction, config: SystemConfig): void {
+    const ports = this.idl.table('Port');
+    for (const b of config.bridges) {
+      const bonds = this.reconciler.bridges.get(b.name)?.sw.bondSet;
+      if (!bonds) continue;
+      for (const p of b.ports) {
+        const bond = bonds.bond(p.name);
+        const row = ports.get(p.uuid);
+        if (!bond || !row) continue;
+        const changed = changedColumns(row, { bond_active_slave: macText(bond.activeMac) });
+        if (Object.keys(changed).length > 0) txn.update('Port', p.uuid, changed);
+      }
+    }
   }
 
   /** The configuration of the last round (null before the first). */

@@ -11,7 +11,8 @@
  * (`ptcp:`/`pssl:`/`punix:` targets, listeners); datapath id; the MAC table's size and idle time;
  * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
  * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); port mirrors (Mirror rows, their ports named by the Port
- * rows' first interfaces). Bridges no longer in the database are closed.
+ * rows' first interfaces); bonds (Ports of two or more Interfaces: every interface is an OpenFlow
+ * port, and the switch bonds them, lib/bonds.ts). Bridges no longer in the database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
  * each reconfiguration; the files are read again by the next connection when they or the row
@@ -49,6 +50,7 @@ import {
   type SwitchConfig,
 } from '../lib/switch.js';
 import type { Logger } from '../lib/log.js';
+import type { BondSpec } from '../lib/bonds.js';
 import { TlsConfig } from '../lib/tls-config.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 import { InternalRecord } from './internal-record.js';
@@ -91,6 +93,8 @@ export class RunningBridge {
   sflowKey: string | null = null;
   /** The NetFlow settings applied (JSON; null: none, or they failed and are retried). */
   netflowKey: string | null = null;
+  /** The bonds last given to the switch (JSON). */
+  appliedBonds = '[]';
 
   constructor(name: string, uuid: string, sw: Switch) {
     this.name = name;
@@ -284,6 +288,7 @@ export class Reconciler {
     if (notify) {
       sw.events.on('port-status', () => notify());
       sw.events.on('controller-status', () => notify());
+      sw.events.on('bond-status', () => notify());
     }
     this.bridges.set(want.name, running);
     this.log.info('bridge added', { bridge: want.name });
@@ -299,8 +304,7 @@ export class Reconciler {
   private removeStaleInterfaces(running: RunningBridge, want: BridgeConfig): void {
     const desired = new Map<string, InterfaceConfig>();
     for (const port of want.ports) {
-      const first = port.interfaces[0];
-      if (first) desired.set(first.name, first);
+      for (const iface of port.interfaces) desired.set(iface.name, iface); // every member of a bond
     }
     for (const [name, iface] of running.interfaces) {
       const next = desired.get(name);
@@ -365,7 +369,26 @@ export class Reconciler {
     await this.applySflow(running, want);
     this.applyNetflow(running, want);
     this.applyMirrors(running, want);
+    this.applyBonds(running, want);
     running.applied = want;
+  }
+
+  /**
+   * Ports of two or more interfaces, as bonds (bond-config.ts read their columns), handed to the
+   * switch whenever they change (it follows members coming and going itself).
+   */
+  private applyBonds(running: RunningBridge, want: BridgeConfig): void {
+    const specs: BondSpec[] = want.ports
+      .filter((p) => p.interfaces.length > 1 && p.bond)
+      .map((p) => ({ ...p.bond!, members: p.interfaces.map((i) => i.lacp ?? i.name) }));
+    const key = JSON.stringify(specs);
+    if (key === running.appliedBonds) return;
+    try {
+      running.sw.setBonds(specs);
+      running.appliedBonds = key;
+    } catch (err) {
+      this.log.warn('cannot configure bonds', { bridge: want.name, err: (err as Error).message });
+    }
   }
 
   /**
@@ -376,12 +399,14 @@ export class Reconciler {
   private applyMirrors(running: RunningBridge, want: BridgeConfig): void {
     const ifaceOf = new Map(want.ports.map((p) => [p.name, p.interfaces[0]?.name ?? p.name]));
     const nameOf = (port: string): string => ifaceOf.get(port) ?? port;
+    // A bond selected is every member of it (OVS mirrors a bundle).
+    const membersOf = (port: string): string[] => want.ports.find((p) => p.name === port && p.interfaces.length > 1)?.interfaces.map((i) => i.name) ?? [nameOf(port)];
     const specs: MirrorSpec[] = want.mirrors.map((m) => ({
       id: m.uuid,
       name: m.name,
       selectAll: m.selectAll,
-      selectSrcPorts: m.selectSrcPorts.map(nameOf),
-      selectDstPorts: m.selectDstPorts.map(nameOf),
+      selectSrcPorts: m.selectSrcPorts.flatMap(membersOf),
+      selectDstPorts: m.selectDstPorts.flatMap(membersOf),
       selectVlans: m.selectVlans,
       ...(m.outputPort !== null ? { outputPort: nameOf(m.outputPort) } : {}),
       ...(m.outputVlan !== null ? { outputVlan: m.outputVlan } : {}),
@@ -396,22 +421,20 @@ export class Reconciler {
   private applyPorts(running: RunningBridge, want: BridgeConfig): void {
     const pending: { port: PortConfig; iface: InterfaceConfig }[] = [];
     for (const port of want.ports) {
-      const [first, ...rest] = port.interfaces;
-      for (const extra of rest) {
-        this.outcome(want.name, extra, -1, `port ${port.name} has more than one interface: bonds are not supported yet`);
-      }
-      if (!first) continue;
-      const current = running.interfaces.get(first.name);
-      if (current) {
-        let error = this.previousError(first.uuid);
-        if (!sameVlan(current.port, port)) {
-          error = this.setVlan(running, port, first.name);
-          running.interfaces.set(first.name, { ...current, port });
+      // A port of two or more interfaces is a bond: each interface is an OpenFlow port (applyBonds).
+      for (const iface of port.interfaces) {
+        const current = running.interfaces.get(iface.name);
+        if (current) {
+          let error = this.previousError(iface.uuid);
+          if (!sameVlan(current.port, port)) {
+            error = this.setVlan(running, port, iface.name);
+            running.interfaces.set(iface.name, { ...current, port });
+          }
+          this.outcome(want.name, iface, current.ofport, error);
+          continue;
         }
-        this.outcome(want.name, first, current.ofport, error);
-        continue;
+        pending.push({ port, iface });
       }
-      pending.push({ port, iface: first });
     }
     // Requests first, then numbers given back, then the rest (stable by name).
     const rank = (i: InterfaceConfig): number => (i.ofportRequest !== null ? 0 : i.lastOfport !== null ? 1 : 2);
