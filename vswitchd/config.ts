@@ -35,6 +35,8 @@
  * bridge or port in name order; the others are reported as problems and left out, as OVS does.
  */
 import type { Datum, Row } from '../ovsdb/index.js';
+import type { HtbSettings } from '../qos/htb.js';
+import { QOS_COLUMNS, readHtbQos } from './qos-htb.js';
 
 /** The part of the replica the configuration is read from (an Idl satisfies it). */
 export interface ConfigSource {
@@ -62,6 +64,7 @@ export const MONITORED_TABLES = {
   ],
   sFlow: ['targets', 'agent', 'sampling', 'polling', 'header'],
   NetFlow: ['targets', 'engine_type', 'engine_id', 'active_timeout', 'add_id_to_interface'],
+  ...QOS_COLUMNS,
 } as const satisfies Record<string, readonly string[]>;
 
 export type FailMode = 'secure' | 'standalone';
@@ -85,6 +88,8 @@ export interface PortConfig {
   readonly trunks: readonly number[];
   readonly vlanMode: string | null;
   readonly interfaces: readonly InterfaceConfig[];
+  /** The `qos` column's QoS of type linux-htb (vswitchd/qos-htb.ts); null or absent: none. */
+  readonly htb?: HtbSettings | null;
 }
 
 export interface ControllerConfig {
@@ -408,7 +413,7 @@ function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, p
     interfaces.push(readInterface(i));
   }
   const trunks = Array.isArray(row['trunks']) ? row['trunks'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
-  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces };
+  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, htb: readHtbQos(db, row, problems, bridge) };
 }
 
 function readInterface(row: Row): InterfaceConfig {
