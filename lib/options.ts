@@ -34,6 +34,8 @@ import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
+import type { HtbSettings } from '../qos/htb.js';
+import { parseQosObject } from './qos-option.js';
 import type { MirrorSpec } from './switch.js';
 
 export class UsageError extends Error {
@@ -101,6 +103,8 @@ export interface SwitchOptions {
   readonly tls?: TlsFiles | undefined;
   /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
   readonly mirrors?: readonly MirrorSpec[] | undefined;
+  /** Egress queues per port name (`--config` key "qos": QoS linux-htb, lib/qos-option.ts). */
+  readonly qos?: Readonly<Record<string, HtbSettings>> | undefined;
   /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
   readonly maxConnections?: number | undefined;
   /** --metrics: where Prometheus scrapes GET /metrics (metrics/); none when undefined. */
@@ -166,6 +170,7 @@ interface RawSettings {
   caCert?: string;
   bootstrapCaCert?: string;
   mirrors?: MirrorSpec[];
+  qos?: Record<string, HtbSettings>;
   maxConnections?: number;
   /** --metrics (command line only). */
   metrics?: Endpoint;
@@ -432,6 +437,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'mirrors':
         settings.mirrors = list(key, value).map((m) => mirrorFromObject(path, m));
         break;
+      case 'qos':
+        settings.qos = parseQosObject(path, value);
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -580,6 +588,9 @@ const CONFIG_HELP = `
    "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
+"qos" gives ports egress queues as QoS and Queue rows do (type linux-htb), e.g.
+  "qos":{"veth2":{"type":"linux-htb","other_config":{"max-rate":60000000},
+         "queues":{"1":{"other_config":{"min-rate":20000000,"max-rate":30000000}}}}}
 Options given on the command line win over the file's.
 `;
 
@@ -782,6 +793,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.netflow !== undefined ? { netflow: s.netflow } : {}),
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
+      ...(s.qos !== undefined ? { qos: s.qos } : {}),
       ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),
     },
   };

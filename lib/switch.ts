@@ -1363,6 +1363,14 @@ export class Switch {
         const problems = sw.setMirrors(options.mirrors);
         if (problems.length > 0) throw new StartError(problems.join('; '));
       }
+      for (const [port, settings] of Object.entries(options.qos ?? {})) {
+        if (!sw.portsByName.has(port)) throw new StartError(`qos: ${port} is not one of the switch's ports`);
+        try {
+          await sw.setPortQos(port, settings);
+        } catch (err) {
+          throw new StartError((err as Error).message);
+        }
+      }
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
       if (options.netflow !== undefined) sw.setNetflow(options.netflow);

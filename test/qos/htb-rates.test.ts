@@ -6,17 +6,10 @@
  * min-rates of 15 and 30 Mbit/s under contention each gets at least its minimum.
  */
 import t from 'tap';
-import { enqueueFlows, startQosRig, tcClasses, twoStreams } from './rig.js';
+import { enqueueFlows, startQosRig, tcClasses, twoStreams, within10 } from './rig.js';
 
 const MBIT = 1_000_000;
 const SECONDS = 4;
-/** TCP payload per frame as HTB counts it: 1448 of 1514 bytes (MTU 1500, TCP timestamps). */
-const GOODPUT = 1448 / 1514;
-
-/** Whether `bps` of TCP payload is within 10 % of what a class of `rate` bits/s lets through. */
-function within10(bps: number, rate: number): boolean {
-  return Math.abs(bps - rate * GOODPUT) <= 0.1 * rate * GOODPUT;
-}
 
 t.test('queues with max-rate 20 and 50 Mbit/s deliver 20 and 50 Mbit/s', async (t) => {
   const r = await startQosRig(t, 121);

@@ -52,20 +52,34 @@ function receivedBps(json: string): number {
 }
 
 /**
- * Two TCP streams at once, h1 -> h3 and h2 -> h3, for `seconds` (the first second left out as
- * TCP's start): the rate each delivered, in bits/s.
+ * TCP streams at once, each `[from, to]` to an iperf3 server of its own on `to`, for `seconds`
+ * (the first second left out as TCP's start): the rate each delivered, in bits/s.
  */
-export async function twoStreams(r: QosRig, seconds: number): Promise<[number, number]> {
-  const servers = [5201, 5202].map((port) => spawnIn('iperf3', ['-s', '-1', '-p', String(port)], r.h3.ns));
+export async function streams(pairs: readonly (readonly [TestHost, TestHost])[], seconds: number): Promise<number[]> {
+  const servers = pairs.map(([, to], i) => spawnIn('iperf3', ['-s', '-1', '-p', String(5201 + i)], to.ns));
   try {
     await new Promise((res) => setTimeout(res, 300));
-    const client = (h: TestHost, port: number): Promise<string> =>
-      run('iperf3', ['-c', r.h3.ip, '-p', String(port), '-t', String(seconds), '-O', '1', '-J'], h.ns);
-    const [a, b] = await Promise.all([client(r.h1, 5201), client(r.h2, 5202)]);
-    return [receivedBps(a), receivedBps(b)];
+    const reports = await Promise.all(
+      pairs.map(([from, to], i) => run('iperf3', ['-c', to.ip, '-p', String(5201 + i), '-t', String(seconds), '-O', '1', '-J'], from.ns)),
+    );
+    return reports.map(receivedBps);
   } finally {
     for (const s of servers) s.kill();
   }
+}
+
+/** Two TCP streams at once, h1 -> h3 and h2 -> h3 (see streams). */
+export async function twoStreams(r: QosRig, seconds: number): Promise<[number, number]> {
+  const [a = 0, b = 0] = await streams([[r.h1, r.h3], [r.h2, r.h3]], seconds);
+  return [a, b];
+}
+
+/** TCP payload per frame as HTB counts it: 1448 of 1514 bytes (MTU 1500, TCP timestamps). */
+export const GOODPUT = 1448 / 1514;
+
+/** Whether `bps` of TCP payload is within 10 % of what a class of `rate` bits/s lets through. */
+export function within10(bps: number, rate: number): boolean {
+  return Math.abs(bps - rate * GOODPUT) <= 0.1 * rate * GOODPUT;
 }
 
 /** `tc -s class show dev DEV`'s counters by class ("1:2" -> packets, bytes, dropped). */
