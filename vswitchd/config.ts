@@ -413,7 +413,8 @@ function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, p
     interfaces.push(readInterface(i));
   }
   const trunks = Array.isArray(row['trunks']) ? row['trunks'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
-  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, htb: readHtbQos(db, row, problems, bridge) };
+  const htb = readHtbQos(db, row, problems, bridge);
+  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, ...(htb ? { htb } : {}) };
 }
 
 function readInterface(row: Row): InterfaceConfig {
