@@ -10,17 +10,21 @@ import { HTB } from '../protocol/constants.js';
 export function runTc(commands: readonly (readonly string[])[]): Promise<string> {
   const args = commands.length === 1 ? [...(commands[0] as readonly string[])] : ['-batch', '-'];
   return new Promise((resolve, reject) => {
-    const child = spawn('tc', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const batch = commands.length !== 1;
+    const child = spawn('tc', args, { stdio: [batch ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(out);
       else reject(new Error(`tc ${commands.map((c) => c.join(' ')).join('; ')}: ${err.trim() || `exit ${String(code)}`}`));
     });
-    child.stdin.end(commands.length === 1 ? '' : commands.map((c) => `${c.join(' ')}\n`).join(''));
+    if (batch) {
+      child.stdin?.on('error', () => undefined); // tc quit early: its exit status and message tell why
+      child.stdin?.end(commands.map((c) => `${c.join(' ')}\n`).join(''));
+    }
   });
 }
 

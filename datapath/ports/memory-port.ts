@@ -91,6 +91,7 @@ export class MemoryPort extends EventEmitter<MemoryPortEvents> implements NetPor
 
   /** Removes and returns what was recorded so far. */
   take(): Uint8Array[] {
+    this.sentPriorities.length = 0;
     return this.sent.splice(0);
   }
 
