@@ -8,6 +8,7 @@ import type { Row } from '../../ovsdb/index.js';
 import { readConfig, type ConfigSource } from '../../vswitchd/config.js';
 import { classCommand, configNumber, htbPlan, minRateTenths, parseClassStats, qdiscCommand, queueSettings, type HtbSettings } from '../../qos/htb.js';
 import { queuePriority } from '../../datapath/actions.js';
+import { parseConfigFile } from '../../lib/options.js';
 
 const MBIT = 1_000_000;
 
@@ -126,4 +127,27 @@ t.test('Port qos read from the database', async (t) => {
     'port a: queue 61440 is beyond what linux-htb numbers (0..61439): ignored',
     'port c: QoS type "linux-hfsc" is not supported (ofswitch has linux-htb and egress-policer)',
   ], 'an unsupported type and a queue id out of range are problems; egress-policer is not');
+});
+
+t.test('the --config file\'s qos object (flag mode)', async (t) => {
+  const parse = (qos: unknown) => parseConfigFile('c.json', () => JSON.stringify({ qos }));
+  const ok = parse({ v3: { type: 'linux-htb', other_config: { 'max-rate': '60000000' }, queues: { '0': {}, '2': { other_config: { 'min-rate': 5, priority: '1' } } } } });
+  const v3 = ok.qos?.['v3'];
+  t.equal(v3?.maxRate, 60_000_000, 'a decimal string');
+  t.same([...(v3?.queues ?? new Map()).entries()], [[0, { minRate: 0, maxRate: 0, burst: 0, priority: 0 }], [2, { minRate: 5, maxRate: 0, burst: 0, priority: 1 }]]);
+  t.equal(parse({ v1: { type: 'linux-htb' } }).qos?.['v1']?.maxRate, 0, 'no other_config: max-rate unset');
+  const bad: [unknown, RegExp][] = [
+    [[], /qos must be an object of port names/],
+    [{ v1: 'linux-htb' }, /qos: v1 must be an object/],
+    [{ v1: { type: 'linux-htb', queue: {} } }, /unknown key "queue"/],
+    [{ v1: { type: 'linux-htb', other_config: [] } }, /"other_config" must be an object/],
+    [{ v1: { type: 'linux-htb', other_config: { 'max-rate': -1 } } }, /must be a non-negative integer/],
+    [{ v1: { type: 'linux-htb', other_config: { 'max-rate': true } } }, /must be a non-negative integer/],
+    [{ v1: { type: 'linux-htb', queues: [] } }, /"queues" must be an object of queue ids/],
+    [{ v1: { type: 'linux-htb', queues: { x: {} } } }, /queue "x" is not a queue id/],
+    [{ v1: { type: 'linux-htb', queues: { '1': 5 } } }, /queue 1 must be \{"other_config"/],
+    [{ v1: { type: 'linux-htb', queues: { '1': { min: 1 } } } }, /queue 1 must be \{"other_config"/],
+    [{ v1: { type: 'egress-policer' } }, /"type" must be "linux-htb"/],
+  ];
+  for (const [qos, message] of bad) t.throws(() => parse(qos), message, message.source);
 });
