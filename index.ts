@@ -33,5 +33,6 @@ export type { PortDevices } from './datapath/ports/factory.js';
 export { PortError } from './datapath/ports/port-type.js';
 export type { PortOptions, PortType } from './datapath/ports/port-type.js';
 export type { LinkInfo, NetPort } from './datapath/ports/net-port.js';
+export type { HtbPlan, HtbQueueSettings, HtbSettings } from './qos/htb.js';
 export { OFPAT, OFPP, OFPPR } from './protocol/constants.js';
 export type { Action, FlowStats, Match, PhyPort, PortStats } from './protocol/types.js';

@@ -13,7 +13,7 @@
  * checksum of 0 (none) stays 0. A rewrite whose header the frame lacks does nothing, as in Open
  * vSwitch (SET_NW_SRC on ARP, SET_TP_SRC on ICMP, anything on a later fragment's missing L4).
  */
-import { ETH_HEADER_LEN, ETH_TYPE, IPPROTO, OFPAT, VLAN_HEADER_LEN } from '../protocol/constants.js';
+import { ETH_HEADER_LEN, ETH_TYPE, HTB, IPPROTO, OFPAT, VLAN_HEADER_LEN } from '../protocol/constants.js';
 import type { Action, MacAddress } from '../protocol/types.js';
 import { adjustChecksum16, adjustChecksum32 } from './checksum.js';
 import { L3, type FrameLayout } from './frame-parser.js';
@@ -22,8 +22,19 @@ export interface ActionOutputs {
   /**
    * Sends `frame` to `port` (a port number or an OFPP value such as FLOOD or CONTROLLER).
    * `maxLen` is the OUTPUT action's max_len (for CONTROLLER). The frame is valid only during the call.
+   * `priority`: the skb priority an ENQUEUE gives the frame (queuePriority), 0 for OUTPUT.
    */
-  output(port: number, maxLen: number, frame: Uint8Array, layout: FrameLayout): void;
+  output(port: number, maxLen: number, frame: Uint8Array, layout: FrameLayout, priority?: number): void;
+}
+
+/**
+ * The skb priority that puts a frame in queue `queueId` of a linux-htb port: TC_H_MAKE(1:0,
+ * queueId + 1), as Open vSwitch's kernel datapath sets it for set_queue. A queue the port does not
+ * have has no class: HTB sends the frame by its default class (queue 0), as in Open vSwitch. A
+ * queue id HTB cannot number gets 0 (the default class too), as OVS leaves the priority unchanged.
+ */
+export function queuePriority(queueId: number): number {
+  return queueId >= 0 && queueId < HTB.N_QUEUES ? ((HTB.MAJOR << 16) | (queueId + 1)) >>> 0 : 0;
 }
 
 /**
@@ -46,8 +57,8 @@ export function runActions(
       case OFPAT.OUTPUT:
         outputs.output(a.port, a.maxLen, f, layout);
         continue;
-      case OFPAT.ENQUEUE: // no queues are configured: output to the port
-        outputs.output(a.port, 0, f, layout);
+      case OFPAT.ENQUEUE: // the port's queue: its HTB class, by the frame's priority (qos/)
+        outputs.output(a.port, 0, f, layout, queuePriority(a.queueId));
         continue;
       case OFPAT.VENDOR:
         continue;

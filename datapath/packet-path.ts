@@ -101,7 +101,8 @@ export interface PacketPathOptions {
  * itself (without IN_PORT) that sends nothing.
  */
 export interface OutputTarget {
-  transmit(portNo: number, frame: Uint8Array): void;
+  /** `priority`: the frame's skb priority (ENQUEUE's queue, actions.ts queuePriority); 0 otherwise. */
+  transmit(portNo: number, frame: Uint8Array, priority?: number): void;
   resubmit(frame: Uint8Array, inPort: number): void;
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void;
   flood(frame: Uint8Array, inPort: number, flood: boolean): void;
@@ -120,16 +121,16 @@ export class Outputs implements ActionOutputs {
     this.allowTable = allowTable;
   }
 
-  output(port: number, maxLen: number, frame: Uint8Array, layout: FrameLayout): void {
+  output(port: number, maxLen: number, frame: Uint8Array, layout: FrameLayout, priority = 0): void {
     const inPort = this.inPort;
     if (port < OFPP.MAX) {
-      if (port !== inPort) this.path.transmit(port, frame);
+      if (port !== inPort) this.path.transmit(port, frame, priority);
       else this.path.inputSkipped(frame, inPort);
       return;
     }
     switch (port) {
       case OFPP.IN_PORT:
-        this.path.transmit(inPort, frame);
+        this.path.transmit(inPort, frame, priority);
         return;
       case OFPP.TABLE:
         if (this.allowTable) this.path.resubmit(frame, inPort);
@@ -147,7 +148,7 @@ export class Outputs implements ActionOutputs {
         this.path.toController(frame, inPort, maxLen, OFPR.ACTION);
         return;
       case OFPP.LOCAL:
-        if (inPort !== OFPP.LOCAL) this.path.transmit(OFPP.LOCAL, frame);
+        if (inPort !== OFPP.LOCAL) this.path.transmit(OFPP.LOCAL, frame, priority);
         else this.path.inputSkipped(frame, inPort);
         return;
       default:
@@ -434,7 +435,7 @@ export class PacketPath implements OutputTarget {
   }
 
   /** Sends a frame out of one port, counting it; NO_FWD and down ports drop it. */
-  transmit(portNo: number, frame: Uint8Array): void {
+  transmit(portNo: number, frame: Uint8Array, priority = 0): void {
     const port = this.ports.get(portNo);
     if (!port) {
       this.dropped(DROP_REASON.NO_SUCH_PORT, frame, this.rxInPort, portNo);
@@ -448,7 +449,7 @@ export class PacketPath implements OutputTarget {
     if (this.sampleOutputs >= 0) this.noteSampleOutput(portNo, frame);
     if (this.accounting !== null && this.rxDepth > 0) this.noteAccountedOutput(portNo);
     try {
-      port.net.send(frame);
+      port.net.send(frame, priority);
       port.txPackets++;
       port.txBytes += frame.length;
     } catch {

@@ -50,6 +50,7 @@ import {
   OFPFC,
   OFPFF,
   OFPP,
+  OFPQ_ALL,
   OFPQOFC,
   OFPR,
   OFPSF,
@@ -78,6 +79,7 @@ import type {
 import { DROP_REASON, type DropReason, type DropRecorder } from '../datapath/drop-record.js';
 import type { StatsQuery } from '../flowtable/flow-table.js';
 import { BufferPool } from './buffer-pool.js';
+import { queueStats, type AgentQueues, type QueueStatsResult } from './queue-requests.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 import type { FailModeState } from './fail-mode.js';
 import type { Logger } from './log.js';
@@ -168,6 +170,8 @@ export interface AgentDatapath {
   execute(frame: Uint8Array, inPort: number, actions: readonly Action[]): void;
   /** OFPC_FRAG_NORMAL or OFPC_FRAG_DROP. */
   setFragHandling?(mode: number): void;
+  /** The ports' egress queues (QoS); without it, no port has any. */
+  readonly queues?: AgentQueues;
 }
 
 export interface AgentOptions {
@@ -380,7 +384,9 @@ export class Agent implements ConnectionHandler {
       case OFPT.QUEUE_GET_CONFIG_REQUEST:
         if (!this.isPhysicalPort(msg.port))
           return conn.sendError(requestError(OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes, `no port ${msg.port}`));
-        return conn.send({ version: OFP_VERSION, type: OFPT.QUEUE_GET_CONFIG_REPLY, xid, port: msg.port, queues: [] });
+        return conn.send({
+          version: OFP_VERSION, type: OFPT.QUEUE_GET_CONFIG_REPLY, xid, port: msg.port, queues: this.options.datapath.queues?.config(msg.port) ?? [],
+        });
       default:
         if (SWITCH_TO_CONTROLLER.has(msg.type))
           return conn.sendError(requestError(OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE, bytes, 'a message only a switch sends'));
@@ -524,11 +530,24 @@ export class Agent implements ConnectionHandler {
           ...reply, flags, statsType: OFPST.PORT, ports: list,
         }));
       }
-      case OFPST.QUEUE:
-        // No queues exist: any real port (or OFPP_ALL) has none; another number is BAD_PORT.
-        if (msg.portNo !== OFPP.ALL && !this.isPhysicalPort(msg.portNo))
+      case OFPST.QUEUE: {
+        // A number that is no port is BAD_PORT; queues and their errors: queue-requests.ts.
+        const all = msg.portNo === OFPP.ALL;
+        if (!all && !this.isPhysicalPort(msg.portNo))
           return conn.sendError(requestError(OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, bytes, `no port ${msg.portNo}`));
-        return conn.send({ ...reply, statsType: OFPST.QUEUE, queues: [] });
+        const portNos = all ? this.options.datapath.portDescriptions().map((p) => p.portNo) : [msg.portNo];
+        const answer = (r: QueueStatsResult): void | Promise<void> => {
+          if (!r.ok) return conn.sendError(requestError(OFPET.QUEUE_OP_FAILED, r.code, bytes, r.text));
+          return this.sendParts(conn, r.stats, () => OFP_SIZE.queue_stats, (queues, flags) => ({ ...reply, flags, statsType: OFPST.QUEUE, queues }));
+        };
+        const queues = this.options.datapath.queues;
+        if (!queues) return answer(msg.queueId === OFPQ_ALL ? { ok: true, stats: [] } : { ok: false, code: OFPQOFC.BAD_QUEUE, text: `no queue ${msg.queueId}` });
+        return queueStats(queues, portNos, msg.queueId, all).then(answer, (err: Error) => {
+          // The kernel would not tell (tc failed): the spec's "permissions error", logged.
+          this.log.warn('cannot read queue statistics', { err: err.message });
+          return answer({ ok: false, code: OFPQOFC.EPERM, text: err.message });
+        });
+      }
       case OFPST.PORT_DESC:
         return this.sendParts(conn, this.options.datapath.portDescriptions(), () => OFP_SIZE.phy_port, (ports, flags) => ({
           ...reply, flags, statsType: OFPST.PORT_DESC, ports,

@@ -34,6 +34,8 @@ import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
+import type { HtbSettings } from '../qos/htb.js';
+import { parseQosObject } from './qos-option.js';
 import type { MirrorSpec } from './switch.js';
 import { BondError, bondFromObject, type BondSpec } from './bonds.js';
 
@@ -104,6 +106,8 @@ export interface SwitchOptions {
   readonly mirrors?: readonly MirrorSpec[] | undefined;
   /** Bonds (`--config` key "bonds"; the Port table's bond and LACP columns, lib/bonds.ts). */
   readonly bonds?: readonly BondSpec[] | undefined;
+  /** Egress queues per port name (`--config` key "qos": QoS linux-htb, lib/qos-option.ts). */
+  readonly qos?: Readonly<Record<string, HtbSettings>> | undefined;
   /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
   readonly maxConnections?: number | undefined;
   /** --metrics: where Prometheus scrapes GET /metrics (metrics/); none when undefined. */
@@ -170,6 +174,7 @@ interface RawSettings {
   bootstrapCaCert?: string;
   mirrors?: MirrorSpec[];
   bonds?: BondSpec[];
+  qos?: Record<string, HtbSettings>;
   maxConnections?: number;
   /** --metrics (command line only). */
   metrics?: Endpoint;
@@ -446,6 +451,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
           }
         });
         break;
+      case 'qos':
+        settings.qos = parseQosObject(path, value);
+        break;
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
@@ -598,6 +606,9 @@ A bond: "bonds":[{"name":"bond0","members":["veth1","veth2"],"mode":"balance-tcp
 "lacp":"active","lacpTime":"fast"}], also "lacpSystemId", "lacpSystemPriority", "lacpFallbackAb",
 "updelay", "downdelay" (ms), "rebalanceInterval" (ms), "hashBasis", "primary" (the Port table's
 bond columns); its members are ports listed in "ports".
+"qos" gives ports egress queues as QoS and Queue rows do (type linux-htb), e.g.
+  "qos":{"veth2":{"type":"linux-htb","other_config":{"max-rate":60000000},
+         "queues":{"1":{"other_config":{"min-rate":20000000,"max-rate":30000000}}}}}
 Options given on the command line win over the file's.
 `;
 
@@ -801,6 +812,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
       ...(s.bonds !== undefined ? { bonds: s.bonds } : {}),
+      ...(s.qos !== undefined ? { qos: s.qos } : {}),
       ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),
     },
   };

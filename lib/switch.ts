@@ -43,6 +43,9 @@ import { FlowJournal, JournalError, type OpenResult } from '../journal/flow-jour
 import { DEFAULT_MAX_CONNECTIONS, MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
+import { agentQueues } from './queue-requests.js';
+import { PortQos } from '../qos/port-qos.js';
+import type { HtbPlan, HtbSettings } from '../qos/htb.js';
 import type { PacketInKind, PacketInLimits } from './packet-in-scheduler.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, controllerName, type ControllerLinkState } from './controller-link.js';
@@ -391,6 +394,8 @@ export class Switch {
   private bondProblems = new Set<string>();
   /** Bond members' liveness from CFM or BFD, by interface name (setBondMemberLiveness). */
   private readonly bondLiveness = new Map<string, boolean>();
+  /** The ports' egress queues (QoS linux-htb, qos/). */
+  private readonly qos = new PortQos();
   /** Counters of the connections that closed (openflowCounters adds the open ones). */
   private readonly retiredErrors = new Map<number, number>();
   private readonly retiredPacketIns: Record<PacketInKind, PacketInCounters> = { miss: emptyPacketInCounters(), action: emptyPacketInCounters() };
@@ -538,6 +543,7 @@ export class Switch {
       },
       execute: (frame, inPort, actions) => path.execute(frame, inPort, actions),
       setFragHandling: (mode) => path.setFragMode(mode),
+      queues: agentQueues(this.qos, (portNo) => this.nameOf(portNo)),
     };
   }
 
@@ -603,6 +609,9 @@ export class Switch {
     const record = name === undefined ? undefined : this.portsByName.get(name);
     if (name === undefined || !record) return false;
     this.portsByName.delete(name);
+    if (this.qos.plan(name)) {
+      this.qos.remove(name).catch((err: Error) => this.log.warn('cannot remove the QoS of a removed port', { port: name, err: err.message }));
+    }
     this.datapath.registry.removePort(record.ofport);
     this.log.debug('port removed', { port: name, ofport: record.ofport });
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
@@ -638,6 +647,38 @@ export class Switch {
       throw new PortError(`port ${name}: cannot set the MTU to ${mtu}${detail ? `: ${String(detail).trim()}` : ''}`);
     }
     return true;
+  }
+
+  /**
+   * Gives a port egress queues (QoS type linux-htb: HTB classes on its kernel interface, qos/), or
+   * takes them away (null). A PortError for a port without a kernel interface or settings the
+   * kernel refuses (the port then has no QoS). False when there is no such port.
+   */
+  async setPortQos(name: string, settings: HtbSettings | null): Promise<boolean> {
+    const record = this.portsByName.get(name);
+    if (!record) return false;
+    const device = record.device.qdiscDevice;
+    if (device === undefined) {
+      if (settings === null) return true;
+      throw new PortError(`port ${name}: a ${record.type} port has no kernel interface for QoS`);
+    }
+    const speed = this.datapath.registry.get(record.ofport)?.net.readLink().speedMbps ?? 0;
+    try {
+      await this.qos.set(name, device, settings, speed);
+    } catch (err) {
+      throw new PortError(`port ${name}: cannot configure QoS: ${(err as Error).message}`);
+    }
+    return true;
+  }
+
+  /** The kernel interfaces that have a qdisc this switch made (QoS). */
+  qosDevices(): string[] {
+    return this.qos.devices();
+  }
+
+  /** A port's QoS classes as made (root first), or undefined when it has none. */
+  portQos(name: string): HtbPlan | undefined {
+    return this.qos.plan(name);
   }
 
   /** A PortError for a VID outside 0..4095 or an unknown mode; a warning for trunks an implicit access port ignores (as OVS logs). */
@@ -1344,6 +1385,7 @@ export class Switch {
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));
+    await this.qos.close();
     this.datapath.close();
     this.portsByName.clear();
     await this.journal?.close();
@@ -1398,6 +1440,14 @@ export class Switch {
       if (options.bonds !== undefined && options.bonds.length > 0) {
         const problems = sw.setBonds(options.bonds);
         if (problems.length > 0) throw new StartError(problems.join('; '));
+      }
+      for (const [port, settings] of Object.entries(options.qos ?? {})) {
+        if (!sw.portsByName.has(port)) throw new StartError(`qos: ${port} is not one of the switch's ports`);
+        try {
+          await sw.setPortQos(port, settings);
+        } catch (err) {
+          throw new StartError((err as Error).message);
+        }
       }
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);

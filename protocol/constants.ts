@@ -239,6 +239,29 @@ export const OFPQT = {
   MIN_RATE: 1,
 } as const;
 
+/** Every queue of a port (queue statistics requests). */
+export const OFPQ_ALL = 0xffffffff;
+
+/**
+ * Open vSwitch's QoS type linux-htb (lib/netdev-linux.c): the qdisc 1: (default class 1:1, queue
+ * 0), under it the root class 1:fffe at the port's max-rate, and queue N as class 1:(N+1). A frame
+ * is put in queue N by its skb priority TC_H_MAKE(1:0, N+1) (dpif-netlink's queue_to_priority);
+ * queue ids from N_QUEUES up have no class and no priority. Rates are given to tc in bytes/s,
+ * quantum at least the MTU when rate/RATE2QUANTUM is less; a port without max-rate gets its link
+ * speed, or DEFAULT_BPS.
+ */
+export const HTB = {
+  MAJOR: 1,
+  ROOT_MINOR: 0xfffe,
+  DEFAULT_MINOR: 1,
+  N_QUEUES: 0xf000,
+  RATE2QUANTUM: 10,
+  /** NETDEV_DEFAULT_BPS, bits/s. */
+  DEFAULT_BPS: 10_000_000_000,
+  /** ETH_TOTAL_MIN: the least a frame costs (tc's mpu). */
+  MPU: 60,
+} as const;
+
 /** enum ofp_hello_elem_type (OpenFlow 1.3+): a later peer's HELLO may carry a version bitmap. */
 export const OFPHET = {
   VERSIONBITMAP: 1,

@@ -38,6 +38,8 @@
 import type { Datum, Row } from '../ovsdb/index.js';
 import type { BondMemberSpec } from '../lib/bonds.js';
 import { readMemberLacp, readPortBond, type PortBondColumns } from './bond-config.js';
+import type { HtbSettings } from '../qos/htb.js';
+import { QOS_COLUMNS, readHtbQos } from './qos-htb.js';
 
 /** The part of the replica the configuration is read from (an Idl satisfies it). */
 export interface ConfigSource {
@@ -69,6 +71,7 @@ export const MONITORED_TABLES = {
   ],
   sFlow: ['targets', 'agent', 'sampling', 'polling', 'header'],
   NetFlow: ['targets', 'engine_type', 'engine_id', 'active_timeout', 'add_id_to_interface'],
+  ...QOS_COLUMNS,
 } as const satisfies Record<string, readonly string[]>;
 
 export type FailMode = 'secure' | 'standalone';
@@ -96,6 +99,8 @@ export interface PortConfig {
   readonly interfaces: readonly InterfaceConfig[];
   /** Bond and LACP columns (bond-config.ts): used when the port has two or more interfaces. */
   readonly bond?: PortBondColumns;
+  /** The `qos` column's QoS of type linux-htb (vswitchd/qos-htb.ts); null or absent: none. */
+  readonly htb?: HtbSettings | null;
 }
 
 export interface ControllerConfig {
@@ -422,7 +427,8 @@ function readPort(db: ConfigSource, row: Row, ifaceOwner: Map<string, string>, p
   if (interfaces.length > 1) interfaces.forEach((iface, k) => (interfaces[k] = { ...iface, lacp: readMemberLacp(db.table('Interface').get(iface.uuid)!) }));
   const trunks = Array.isArray(row['trunks']) ? row['trunks'].filter((x): x is number => typeof x === 'number').sort((a, b) => a - b) : [];
   const bond = interfaces.length > 1 ? readPortBond(row, (message) => problems.push({ bridge, message })) : undefined;
-  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, ...(bond ? { bond } : {}) };
+  const htb = readHtbQos(db, row, problems, bridge);
+  return { uuid: row._uuid, name, tag: int(row['tag']), trunks, vlanMode: str(row['vlan_mode']), interfaces, ...(bond ? { bond } : {}), ...(htb ? { htb } : {}) };
 }
 
 function readInterface(row: Row): InterfaceConfig {

@@ -18,8 +18,9 @@ export class InternalRecord {
   readonly path: string;
   private written: string | null = null;
 
-  constructor(rundir: string) {
-    this.path = join(rundir, RECORD_FILE);
+  /** `file`: another record of the same form (the QoS record names interfaces given a qdisc). */
+  constructor(rundir: string, file = RECORD_FILE) {
+    this.path = join(rundir, file);
   }
 
   /** The names recorded by the previous daemon (none when there is no record). */

@@ -54,6 +54,7 @@ import type { BondSpec } from '../lib/bonds.js';
 import { TlsConfig } from '../lib/tls-config.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 import { InternalRecord } from './internal-record.js';
+import { QosApplier } from './qos-apply.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
 export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
@@ -164,6 +165,8 @@ export class Reconciler {
   readonly tls: TlsConfig;
   /** The SSL row last applied, as JSON. */
   private sslRow = 'null';
+  /** Port QoS (linux-htb) and its run-directory record (qos-apply.ts). */
+  private readonly qos: QosApplier;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
@@ -172,6 +175,7 @@ export class Reconciler {
     this.record = new InternalRecord(options.rundir);
     this.leftovers = this.record.read();
     this.tls = new TlsConfig(null, options.log.child({ module: 'ssl' }));
+    this.qos = new QosApplier(options.rundir, options.log);
   }
 
   /** Applies `config`; resolves when every bridge matches it (listeners bound). */
@@ -206,6 +210,7 @@ export class Reconciler {
       await this.applyBridge(running, want);
     }
     this.recordInternal();
+    this.qos.noteRound(this.bridges.values());
     this.notePatchPeers(config);
     for (const uuid of this.lastErrors.keys()) if (!this.outcomes.has(uuid)) this.lastErrors.delete(uuid); // rows gone
   }
@@ -249,6 +254,7 @@ export class Reconciler {
   async close(): Promise<void> {
     for (const running of [...this.bridges.values()]) await this.removeBridge(running);
     if (this.leftovers === null) this.recordInternal();
+    this.qos.closed();
   }
 
   /**
@@ -343,6 +349,7 @@ export class Reconciler {
     }
     this.applyPorts(running, want);
     await this.applyMtus(running, want);
+    await this.qos.applyBridge(running, want);
     if (running.sw.failMode !== want.failMode) running.sw.setFailMode(want.failMode);
     await this.applyControllers(running, want.controllers);
     if (running.mgmtTarget === null) {

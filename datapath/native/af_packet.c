@@ -26,7 +26,11 @@
  *     a GSO super-frame (PACKET_VNET_HDR tells its type and segment size) is flagged with its
  *     segment size. Completing checksums and segmenting are the datapath's (TypeScript) job.
  * Transmit: JS copies frames into a shared staging area (fixed-size slots) and calls flush(),
- * which sends them all with one sendmmsg (MSG_DONTWAIT: the event loop never blocks).
+ * which sends them all with one sendmmsg (MSG_DONTWAIT: the event loop never blocks). Each slot
+ * has a priority (a shared Uint32Array, written by JS beside the frame's length): a slot whose
+ * priority is not 0 carries an SO_PRIORITY control message, which the kernel (since 6.14) makes
+ * the frame's skb->priority, so an HTB qdisc on the interface puts it in the class of that number
+ * (ENQUEUE, qos/); one sendmmsg still sends the whole batch, whatever the priorities.
  * Errors: a socket error (ENETDOWN when the interface goes down, ENODEV/ENXIO when it is deleted)
  * is read with SO_ERROR and reported to JS as an error callback; the socket stays open (the kernel
  * resumes delivery when the interface comes back up). Nothing here ever aborts the process.
@@ -103,6 +107,8 @@ typedef struct port {
   uint32_t tx_slot_size;
   uint32_t tx_slots;
   uint32_t *tx_lengths;
+  uint32_t *tx_priorities; /* skb priority per slot; 0: none (no control message) */
+  uint8_t *cmsgs; /* one SO_PRIORITY control message per slot */
   struct mmsghdr *msgs;
   struct iovec *iovs;
   /* JS side */
@@ -113,6 +119,7 @@ typedef struct port {
   napi_ref meta_ab;
   napi_ref tx_ab;
   napi_ref tx_lengths_ab;
+  napi_ref tx_priorities_ab;
   napi_async_context async;
 } port_t;
 
@@ -149,6 +156,8 @@ static void free_port(port_t *p) {
   free(p->meta_block);
   free(p->tx);
   free(p->tx_lengths);
+  free(p->tx_priorities);
+  free(p->cmsgs);
   free(p->msgs);
   free(p->iovs);
   free(p);
@@ -166,6 +175,7 @@ static void close_port(port_t *p, int from_finalizer) {
     detach(env, &p->meta_ab);
     detach(env, &p->tx_ab);
     detach(env, &p->tx_lengths_ab);
+    detach(env, &p->tx_priorities_ab);
     if (p->on_batch) napi_delete_reference(env, p->on_batch);
     if (p->on_error) napi_delete_reference(env, p->on_error);
     if (p->async) napi_async_destroy(env, p->async);
@@ -351,6 +361,21 @@ static void count_refused(port_t *p, int err, uint32_t frames) {
   else p->tx_errors += frames;
 }
 
+#define PRIORITY_CMSG_SPACE CMSG_SPACE(sizeof(int))
+
+/* Gives `msg` an SO_PRIORITY control message (in `buf`, PRIORITY_CMSG_SPACE bytes) of `priority`. */
+static void set_priority_cmsg(struct msghdr *msg, uint8_t *buf, uint32_t priority) {
+  memset(buf, 0, PRIORITY_CMSG_SPACE);
+  msg->msg_control = buf;
+  msg->msg_controllen = PRIORITY_CMSG_SPACE;
+  struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SO_PRIORITY;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  int value = (int)priority;
+  memcpy(CMSG_DATA(c), &value, sizeof value);
+}
+
 /* Sends staged frames [0, count); returns how many the kernel took (the rest are counted refused). */
 static int send_staged(port_t *p, uint32_t count, int *last_err) {
   uint32_t sent = 0, done = 0;
@@ -363,6 +388,8 @@ static int send_staged(port_t *p, uint32_t count, int *last_err) {
     memset(&p->msgs[i], 0, sizeof p->msgs[i]);
     p->msgs[i].msg_hdr.msg_iov = iov;
     p->msgs[i].msg_hdr.msg_iovlen = 2;
+    if (p->tx_priorities[i] != 0)
+      set_priority_cmsg(&p->msgs[i].msg_hdr, p->cmsgs + (size_t)i * PRIORITY_CMSG_SPACE, p->tx_priorities[i]);
   }
   while (done < count) {
     int r = sendmmsg(p->fd, p->msgs + done, count - done, MSG_DONTWAIT);
@@ -419,7 +446,8 @@ static uint32_t get_u32(napi_env env, napi_value obj, const char *name, uint32_t
 /*
  * open(ifname, { blockSize, blockCount, blockTimeoutMs, rxBudget, txSlotSize, txSlots },
  *      onBatch(count) -> frames taken (undefined: all), onError(errno, text))
- *   -> { ring: ArrayBuffer, meta: ArrayBuffer, tx: ArrayBuffer, txLengths: ArrayBuffer, ifindex }
+ *   -> { ring: ArrayBuffer, meta: ArrayBuffer, tx: ArrayBuffer, txLengths: ArrayBuffer,
+ *        txPriorities: ArrayBuffer, ifindex }
  */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -510,9 +538,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   p->tx_slots = tx_slots;
   p->tx = calloc(tx_slots, tx_slot_size);
   p->tx_lengths = calloc(tx_slots, sizeof(uint32_t));
+  p->tx_priorities = calloc(tx_slots, sizeof(uint32_t));
+  p->cmsgs = calloc(tx_slots, PRIORITY_CMSG_SPACE);
   p->msgs = calloc(tx_slots, sizeof(struct mmsghdr));
   p->iovs = calloc((size_t)tx_slots * 2, sizeof(struct iovec));
-  if (!p->meta || !p->meta_block || !p->tx || !p->tx_lengths || !p->msgs || !p->iovs) {
+  if (!p->meta || !p->meta_block || !p->tx || !p->tx_lengths || !p->tx_priorities || !p->cmsgs || !p->msgs || !p->iovs) {
     close(fd);
     free_port(p);
     return throw_errno(env, "open", ENOMEM);
@@ -534,11 +564,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value meta_ab = make_ab(env, p->meta, (size_t)p->meta_frames * META_WORDS * 4, &p->meta_ab);
   napi_value tx_ab = make_ab(env, p->tx, (size_t)tx_slots * tx_slot_size, &p->tx_ab);
   napi_value txl_ab = make_ab(env, p->tx_lengths, (size_t)tx_slots * 4, &p->tx_lengths_ab);
-  if (!ring_ab || !meta_ab || !tx_ab || !txl_ab) return NULL;
+  napi_value txp_ab = make_ab(env, p->tx_priorities, (size_t)tx_slots * 4, &p->tx_priorities_ab);
+  if (!ring_ab || !meta_ab || !tx_ab || !txl_ab || !txp_ab) return NULL;
   CHECK(napi_set_named_property(env, obj, "ring", ring_ab));
   CHECK(napi_set_named_property(env, obj, "meta", meta_ab));
   CHECK(napi_set_named_property(env, obj, "tx", tx_ab));
   CHECK(napi_set_named_property(env, obj, "txLengths", txl_ab));
+  CHECK(napi_set_named_property(env, obj, "txPriorities", txp_ab));
   CHECK(napi_create_uint32(env, ifindex, &v));
   CHECK(napi_set_named_property(env, obj, "ifindex", v));
   uv_poll_start(&p->poll, UV_READABLE, on_poll);
@@ -566,12 +598,13 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
 }
 
 /*
- * sendOne(sock, frame: Uint8Array) -> errno (0: sent): for a frame larger than a staging slot. A
- * frame refused for want of room is counted dropped here; any other refusal is the caller's to count.
+ * sendOne(sock, frame: Uint8Array, priority?: number) -> errno (0: sent): for a frame larger than
+ * a staging slot. A frame refused for want of room is counted dropped here; any other refusal is
+ * the caller's to count.
  */
 static napi_value js_send_one(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   port_t *p = unwrap(env, argv[0]);
   if (!p) return NULL;
@@ -580,6 +613,8 @@ static napi_value js_send_one(napi_env env, napi_callback_info info) {
   void *data;
   napi_value ab;
   CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &offset));
+  uint32_t priority = 0;
+  if (argc >= 3 && napi_get_value_uint32(env, argv[2], &priority) != napi_ok) priority = 0;
   int err = EBADF;
   if (!p->closed) {
     struct iovec iov[2] = {{&zero_vnet_hdr, sizeof zero_vnet_hdr}, {data, length}};
@@ -587,6 +622,8 @@ static napi_value js_send_one(napi_env env, napi_callback_info info) {
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = iov;
     msg.msg_iovlen = 2;
+    uint8_t cmsg[PRIORITY_CMSG_SPACE];
+    if (priority != 0) set_priority_cmsg(&msg, cmsg, priority);
     err = sendmsg(p->fd, &msg, MSG_DONTWAIT) < 0 ? errno : 0;
     if (no_room(err)) count_refused(p, err, 1); /* other errors: the caller throws and counts them */
   }

@@ -15,7 +15,8 @@
  * unfinished are finished here first (offload.ts): a partial checksum is completed, a GSO
  * super-frame is cut into wire-sized segments; a frame longer than the ring could hold is dropped.
  *
- * Sending: `send` copies the frame into the addon's staging slots; the staged frames of every
+ * Sending: `send` copies the frame into the addon's staging slots, with its skb priority (0 but
+ * for ENQUEUE: the HTB class of its queue, qos/); the staged frames of every
  * port go out with one sendmmsg per port at the end of the receive batch being processed, or, for
  * frames sent from anywhere else (PACKET_OUT, timers), on a microtask. A frame larger than a slot
  * goes out alone at once.
@@ -59,6 +60,7 @@ interface NativeSocket {
   readonly meta: ArrayBuffer;
   readonly tx: ArrayBuffer;
   readonly txLengths: ArrayBuffer;
+  readonly txPriorities: ArrayBuffer;
   readonly ifindex: number;
   readonly lastError?: number;
 }
@@ -78,7 +80,7 @@ interface Addon {
     onError: (errno: number, message: string) => void,
   ): NativeSocket;
   flush(sock: NativeSocket, count: number): number;
-  sendOne(sock: NativeSocket, frame: Uint8Array): number;
+  sendOne(sock: NativeSocket, frame: Uint8Array, priority: number): number;
   close(sock: NativeSocket): void;
   stats(sock: NativeSocket): NativeStats;
   link(ifname: string): NativeLink | null;
@@ -200,6 +202,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
   private meta = new Uint32Array(0);
   private tx = new Uint8Array(0);
   private txLengths = new Uint32Array(0);
+  private txPriorities = new Uint32Array(0);
   private slotSize = 0;
   private txCount = 0;
   private onFrame: ((frame: Uint8Array) => void) | undefined;
@@ -254,6 +257,11 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.openSocket();
   }
 
+  /** The interface whose egress qdisc the frames sent here pass (QoS, qos/): this one. */
+  get qdiscDevice(): string {
+    return this.name;
+  }
+
   /** Calls `onChange` whenever the socket reports an error (the link most likely changed). */
   watchLink(onChange: () => void): void {
     this.linkWatchers.push(onChange);
@@ -281,6 +289,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.meta = new Uint32Array(sock.meta);
     this.tx = new Uint8Array(sock.tx);
     this.txLengths = new Uint32Array(sock.txLengths);
+    this.txPriorities = new Uint32Array(sock.txPriorities);
     this.txCount = 0;
   }
 
@@ -331,11 +340,11 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     for (const watcher of this.linkWatchers) watcher();
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: Uint8Array, priority = 0): void {
     const sock = this.sock;
     if (!sock) throw new Error(`${this.name} is closed`);
     if (frame.length > this.slotSize) {
-      const errno = addon().sendOne(sock, frame);
+      const errno = addon().sendOne(sock, frame, priority);
       // No room: dropped and counted by the addon (txDropped); anything else is the caller's error.
       if (errno !== 0 && errno !== ENOBUFS && errno !== EAGAIN) throw new Error(`${this.name}: send failed (errno ${errno})`);
       return;
@@ -343,6 +352,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     const slot = this.txCount;
     this.tx.set(frame, slot * this.slotSize);
     this.txLengths[slot] = frame.length;
+    this.txPriorities[slot] = priority;
     this.txCount = slot + 1;
     if (slot === 0) noteStaged(this);
     if (this.txCount === TX_SLOTS) this.flush();
@@ -408,6 +418,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     this.meta = new Uint32Array(0);
     this.tx = new Uint8Array(0);
     this.txLengths = new Uint32Array(0);
+    this.txPriorities = new Uint32Array(0);
     this.txCount = 0;
   }
 }

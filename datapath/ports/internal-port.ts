@@ -166,8 +166,13 @@ export class InternalPort implements NetPort {
     this.inner.open(onFrame);
   }
 
-  send(frame: Uint8Array): void {
-    this.inner.send(frame);
+  send(frame: Uint8Array, priority = 0): void {
+    this.inner.send(frame, priority);
+  }
+
+  /** Frames to the host leave by the switch's end: its egress qdisc is the one QoS sets up (qos/). */
+  get qdiscDevice(): string {
+    return this.peerName;
   }
 
   /**

@@ -44,6 +44,8 @@ export class MemoryPort extends EventEmitter<MemoryPortEvents> implements NetPor
   readonly name: string;
   /** What the switch sent, oldest first, when made with `record: true`. */
   readonly sent: Uint8Array[] = [];
+  /** The skb priority each recorded frame was sent with (ENQUEUE's class; 0 for plain outputs). */
+  readonly sentPriorities: number[] = [];
   link: LinkInfo;
   /** Set by tests: frames "refused later" and frames "received but not delivered". */
   txErrors = 0;
@@ -70,9 +72,12 @@ export class MemoryPort extends EventEmitter<MemoryPortEvents> implements NetPor
     this.onFrame?.(frame);
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: Uint8Array, priority = 0): void {
     if (!this.link.adminUp) throw new Error(`${this.name} is down`);
-    if (this.record) this.sent.push(frame.slice());
+    if (this.record) {
+      this.sent.push(frame.slice());
+      this.sentPriorities.push(priority);
+    }
     for (const reader of this.readers) {
       const copy = frame.slice();
       if (reader.wake) {
@@ -86,6 +91,7 @@ export class MemoryPort extends EventEmitter<MemoryPortEvents> implements NetPor
 
   /** Removes and returns what was recorded so far. */
   take(): Uint8Array[] {
+    this.sentPriorities.length = 0;
     return this.sent.splice(0);
   }
 

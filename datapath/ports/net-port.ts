@@ -31,10 +31,19 @@ export interface NetPort {
    * bridge's frame): the datapath must not rewrite them in place, and copies before a rewrite.
    */
   readonly lendsFrames?: boolean;
+  /**
+   * The kernel interface whose egress qdisc every frame sent here passes (where QoS puts its HTB
+   * classes, qos/); absent for ports that are no kernel interface (memory, patch).
+   */
+  readonly qdiscDevice?: string;
   /** Starts delivering received frames (each valid only during the call). */
   open(onFrame: (frame: Uint8Array) => void): void;
-  /** Sends one frame (valid only during the call: copy what is kept); throws when the interface refuses it. */
-  send(frame: Uint8Array): void;
+  /**
+   * Sends one frame (valid only during the call: copy what is kept); throws when the interface
+   * refuses it. `priority`: the frame's skb priority (ENQUEUE's HTB class, qos/); 0 or absent for
+   * every other output. Ports without a kernel qdisc ignore it.
+   */
+  send(frame: Uint8Array, priority?: number): void;
   /** The link now (cheap: called about every 250 ms). */
   readLink(): LinkInfo;
   /** Calls `onChange` when the port learns that its link may have changed (before the next poll). */
