@@ -557,3 +557,13 @@ export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const CONTROLLER_RATE_LIMIT_DEFAULT = 10_000;
 /** At most this many packet-ins leave a scheduler per run (pinsched_run's 50), so others get the thread. */
 export const PINSCHED_RUN_MAX = 50;
+/**
+ * Policing (datapath/policer.ts), as Open vSwitch reads the columns (vswitch.xml; lib/netdev-linux.c
+ * netdev_linux_set_policing and tc_policer_init): Interface `ingress_policing_burst` 0 (the
+ * default) means this many kbit, and the bucket holds burst * 1024 / 8 bytes while the rate is
+ * rate * 1000 / 8 bytes per second (OVS's own comment there calls the 1024 "wrong in one way" and
+ * keeps it, so that tc shows the kbit the operator set).
+ */
+export const INGRESS_POLICING_DEFAULT_BURST_KBITS = 8000;
+/** The largest ingress_policing_rate and _burst OVS takes (kbit/s and kbit: it keeps them as uint32_t). */
+export const INGRESS_POLICING_MAX = 0xffff_ffff;

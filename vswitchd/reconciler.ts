@@ -11,7 +11,7 @@
  * (`ptcp:`/`pssl:`/`punix:` targets, listeners); datapath id; the MAC table's size and idle time;
  * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
  * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); port mirrors (Mirror rows, their ports named by the Port
- * rows' first interfaces). Bridges no longer in the database are closed.
+ * rows' first interfaces); policing (policing.ts). Bridges no longer in the database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
  * each reconfiguration; the files are read again by the next connection when they or the row
@@ -52,6 +52,7 @@ import type { Logger } from '../lib/log.js';
 import { TlsConfig } from '../lib/tls-config.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 import { InternalRecord } from './internal-record.js';
+import { applyPolicing } from './policing.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
 export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
@@ -200,6 +201,7 @@ export class Reconciler {
     for (const want of config.bridges) {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
+      applyPolicing(running.sw, config.policing?.get(want.name) ?? []);
     }
     this.recordInternal();
     this.notePatchPeers(config);
