@@ -19,7 +19,8 @@
  *   the port then has no QoS: egressPolicing refuses it (the caller polices nothing then).
  *
  * Cost: a port without a policer pays one field test per frame in the packet path; a policer pays
- * one clock read (performance.now, monotonic), a few float operations and no allocation per frame.
+ * a few float operations and no allocation per frame, and the clock is read once per batch of
+ * frames (turnClock), not per frame.
  */
 import { ETH_HEADER_LEN, INGRESS_POLICING_DEFAULT_BURST_KBITS } from '../protocol/constants.js';
 
@@ -29,7 +30,29 @@ export interface BucketSettings {
   readonly size: number;
 }
 
-/** A token bucket in bytes; time from a monotonic millisecond clock. */
+/** The time turnClock gave in this turn of the event loop (-1: none yet). */
+let turnTime = -1;
+const forgetTurnTime = (): void => {
+  turnTime = -1;
+};
+
+/**
+ * A monotonic millisecond clock (performance.now) read once per turn of the event loop: the first
+ * call in a turn reads it, the others until the next microtask checkpoint get the same time. A port
+ * hands its frames over in batches (at most 256 frames or about 1 ms each, af-packet-port.ts), so
+ * all the frames of a batch are policed at the batch's time, as OVS's DPDK policer reads the TSC
+ * once per batch. A clock read costs more than the rest of a bucket's work (about 170 ns on this
+ * machine, against one such read per batch); no tokens are lost by it, only granted a batch later.
+ */
+export function turnClock(): number {
+  if (turnTime < 0) {
+    turnTime = performance.now();
+    queueMicrotask(forgetTurnTime);
+  }
+  return turnTime;
+}
+
+/** A token bucket in bytes; time from a monotonic millisecond clock (turnClock unless given). */
 export class TokenBucket {
   readonly rate: number;
   readonly size: number;
@@ -38,7 +61,7 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(settings: BucketSettings, now: () => number = () => performance.now()) {
+  constructor(settings: BucketSettings, now: () => number = turnClock) {
     const { rate, size } = settings;
     if (!(rate > 0 && Number.isFinite(rate)) || !(size > 0 && Number.isFinite(size))) {
       throw new RangeError(`token bucket rate ${rate} B/s and size ${size} B must be positive`);

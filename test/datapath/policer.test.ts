@@ -9,7 +9,7 @@ import t from 'tap';
 import { Datapath, type FlowLookup } from '../../datapath/datapath.js';
 import { DROP_REASON, DropLog } from '../../datapath/drop-record.js';
 import { formatDropLog } from '../../datapath/drop-text.js';
-import { Policer, TokenBucket, egressPolicing, ingressPolicing } from '../../datapath/policer.js';
+import { Policer, TokenBucket, egressPolicing, ingressPolicing, turnClock } from '../../datapath/policer.js';
 import { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { OFPAT } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
@@ -31,6 +31,15 @@ t.test('token bucket: starts full, refills at the rate up to its size, whole fra
   t.throws(() => new TokenBucket({ rate: 1, size: Number.NaN }), RangeError, 'a size that is no number too');
   const real = new TokenBucket({ rate: 1e6, size: 100 });
   t.ok(real.take(100), 'the default clock works');
+});
+
+t.test('turnClock: read once per turn of the event loop', async (t) => {
+  const first = turnClock();
+  const busy = performance.now() + 5;
+  while (performance.now() < busy); // time passes within the turn
+  t.equal(turnClock(), first, 'the same time for the rest of the turn');
+  await new Promise((r) => setTimeout(r, 5));
+  t.ok(turnClock() >= first + 5, 'a later turn reads the clock again');
 });
 
 t.test('a policer over time passes the rate: 10 Mbit/s of 1514-byte frames offered at 100', async (t) => {
