@@ -124,10 +124,6 @@ export class Policer {
     return this.settings.rate === settings.rate && this.settings.size === settings.size;
   }
 
-  /** The tokens (bytes) held now. */
-  level(): number {
-    return this.bucket.level();
-  }
 }
 
 /**

@@ -16,6 +16,9 @@ t.test('bench/policer.js --json: every case reports a rate', async (t) => {
   const doc = JSON.parse(r.stdout) as { results: { case: string; framesPerSec: number }[] };
   t.same(doc.results.map((x) => x.case), ['none', 'policed', 'dropping', `none (${dist})`], 'the four cases');
   t.ok(doc.results.every((x) => x.framesPerSec > 0), 'each with a positive rate');
+  const text = spawnSync(process.execPath, [join(dist, 'bench', 'policer.js'), '--frames', '2000', '--rounds', '1'], { encoding: 'utf8' });
+  t.equal(text.status, 0, 'without --json it exits 0 too');
+  t.match(text.stderr, /^none +[\d.]+ M frames\/s +[\d.]+ ns\/frame$/m, 'and prints a line per case');
   const bad = spawnSync(process.execPath, [join(dist, 'bench', 'policer.js'), '--frames', '0'], { encoding: 'utf8' });
   t.equal(bad.status, 2, 'a bad option: exit 2');
 });
