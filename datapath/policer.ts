@@ -123,7 +123,6 @@ export class Policer {
   sameAs(settings: BucketSettings): boolean {
     return this.settings.rate === settings.rate && this.settings.size === settings.size;
   }
-
 }
 
 /**
