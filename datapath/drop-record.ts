@@ -58,6 +58,10 @@ export const DROP_REASON = {
   PUNT_MISS: 20,
   /** Sent to the controller: an OUTPUT:CONTROLLER action (PACKET_IN reason ACTION). */
   PUNT_ACTION: 21,
+  /** Over the input port's ingress policing rate (Interface ingress_policing_rate). */
+  POLICED_IN: 22,
+  /** Over the output port's egress-policer rate (QoS type egress-policer; aux: the port). */
+  POLICED_OUT: 23,
 } as const;
 export type DropReason = (typeof DROP_REASON)[keyof typeof DROP_REASON];
 
@@ -84,6 +88,8 @@ const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', 
   [DROP_REASON.TX_ERROR]: ['drop', (p) => `send on port ${p} failed`],
   [DROP_REASON.PUNT_MISS]: ['controller', () => 'sent to controller: no match'],
   [DROP_REASON.PUNT_ACTION]: ['controller', () => 'sent to controller: action'],
+  [DROP_REASON.POLICED_IN]: ['drop', () => 'over the ingress policing rate of the input port'],
+  [DROP_REASON.POLICED_OUT]: ['drop', (p) => `over the egress-policer rate of output port ${p}`],
 };
 
 /** The entry that decided a drop: what is shown of it. */
@@ -156,7 +162,7 @@ export class DropLog implements DropRecorder {
     this.lengths = new Uint32Array(size);
     this.snapLengths = new Uint8Array(size);
     this.snaps = new Uint8Array(size * DROP_SNAP_BYTES);
-    this.counts = new Float64Array(DROP_REASON.PUNT_ACTION + 1);
+    this.counts = new Float64Array(Math.max(...Object.values(DROP_REASON)) + 1);
   }
 
   record(reason: DropReason, frame: Uint8Array, inPort: number, aux: number, entry: DecidingEntry | null): void {

@@ -3,7 +3,7 @@
  * sends through an action list (PACKET_OUT, released buffers).
  *
  * Per received frame (synchronous, no allocation on the common path):
- *   port config (NO_RECV, PORT_DOWN drop) -> counters -> parseFrame into one reused flow key
+ *   port config (NO_RECV, PORT_DOWN drop) -> ingress policer -> counters -> parseFrame into one reused flow key
  *   -> fragment policy (SET_CONFIG's OFPC_FRAG_DROP) -> flowTable.lookup(key, length)
  *   -> hit: the entry's actions (actions.ts); miss: the miss policy.
  *
@@ -47,6 +47,10 @@
  * Port mirroring (mirror.ts) hooks in at three places, only while a mirror set is configured: a
  * frame entering (dropped on a mirror output port, else its source mirrors), every frame leaving
  * through transmit (destination mirrors), and NORMAL's choice of ports (no mirror output ports).
+ * Policing (policer.ts): a port's ingress policer drops a received frame first of all (counted in
+ * rx_dropped only, seen by nothing else); its egress policer drops a frame in transmit (tx_dropped),
+ * after sampling, accounting and with destination mirrors still served, as OVS's egress QoS acts
+ * in the netdev after the datapath's output. Without policers each costs one field test.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
@@ -291,6 +295,13 @@ export class PacketPath implements OutputTarget {
       if (this.drops !== null) this.drops.record((port.config & OFPPC.PORT_DOWN) !== 0 ? DROP_REASON.IN_PORT_DOWN : DROP_REASON.NO_RECV, frame, port.portNo, -1, null);
       return;
     }
+    const policer = port.ingressPolicer;
+    if (policer !== null && !policer.admits(frame.length)) {
+      // Ingress policing drops before anything else sees the frame, as the kernel's tc police does for OVS.
+      port.rxDropped++;
+      if (this.drops !== null) this.drops.record(DROP_REASON.POLICED_IN, frame, port.portNo, -1, null);
+      return;
+    }
     port.rxPackets++;
     port.rxBytes += frame.length;
     if (this.bonds !== null && this.bonds.consumes(port, frame)) return; // LACP: the bond's, not the table's
@@ -448,13 +459,20 @@ export class PacketPath implements OutputTarget {
     }
     if (this.sampleOutputs >= 0) this.noteSampleOutput(portNo, frame);
     if (this.accounting !== null && this.rxDepth > 0) this.noteAccountedOutput(portNo);
-    try {
-      port.net.send(frame, priority);
-      port.txPackets++;
-      port.txBytes += frame.length;
-    } catch {
-      port.txErrors++;
-      this.dropped(DROP_REASON.TX_ERROR, frame, this.rxInPort, portNo);
+    const policer = port.egressPolicer;
+    if (policer !== null && !policer.admits(frame.length)) {
+      // The port's egress QoS drops it as it leaves (OVS's netdev does, after the output action): mirrors still see it.
+      port.txDropped++;
+      this.dropped(DROP_REASON.POLICED_OUT, frame, this.rxInPort, portNo);
+    } else {
+      try {
+        port.net.send(frame, priority);
+        port.txPackets++;
+        port.txBytes += frame.length;
+      } catch {
+        port.txErrors++;
+        this.dropped(DROP_REASON.TX_ERROR, frame, this.rxInPort, portNo);
+      }
     }
     if (this.mirrors !== null) this.mirrors.egress(port, frame);
   }

@@ -17,6 +17,7 @@ import { EventEmitter } from 'eventemitter3';
 import { OFPP, OFPPC, OFPPF, OFPPR, OFPPS } from '../protocol/constants.js';
 import type { MacAddress, PhyPort, PortStats } from '../protocol/types.js';
 import { resolvePortVlan, type BridgePort, type PortVlan, type PortVlanConfig, type VlanMode } from './normal.js';
+import { Policer, type BucketSettings, type PolicerDirection } from './policer.js';
 import type { LinkInfo, NetPort } from './ports/net-port.js';
 
 /** 802.1Q configuration of a port for NORMAL: `tag`, `trunks`, `vlanMode` (normal.ts). */
@@ -74,6 +75,9 @@ export class DatapathPort implements BridgePort {
   /** The packet sampler's count on this port (packet-sampler.ts): frames left, and the count drawn last. */
   sampleCountdown = 0;
   sampleSkip = 0;
+  /** Policing (policer.ts) of what it receives and of what it sends; null: none (the path pays one test). */
+  ingressPolicer: Policer | null = null;
+  egressPolicer: Policer | null = null;
 
   constructor(portNo: number, net: NetPort, vlan: PortVlanOptions) {
     this.portNo = portNo;
@@ -213,6 +217,21 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     const port = this.byNo.get(portNo);
     if (!port) return false;
     port.setVlan(vlan);
+    return true;
+  }
+
+  /**
+   * Polices what port `portNo` receives ('ingress') or sends ('egress') from now on (null: not at
+   * all). Settings equal to those in force keep the bucket and its count. False when there is no such port.
+   */
+  setPolicer(portNo: number, direction: PolicerDirection, settings: BucketSettings | null): boolean {
+    const port = this.byNo.get(portNo);
+    if (!port) return false;
+    const current = direction === 'ingress' ? port.ingressPolicer : port.egressPolicer;
+    if (settings !== null && current !== null && current.sameAs(settings)) return true;
+    const next = settings === null ? null : new Policer(direction, settings);
+    if (direction === 'ingress') port.ingressPolicer = next;
+    else port.egressPolicer = next;
     return true;
   }
 

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
   DEFAULT_MAX_CONNECTIONS,
+  INGRESS_POLICING_MAX,
   MAC_DEFAULT_MAX,
   MAC_ENTRY_DEFAULT_IDLE_TIME,
   MAC_MAX_IDLE_TIME,
@@ -54,6 +55,11 @@ export interface PortOption {
   readonly trunks?: readonly number[];
   /** Port.vlan_mode: access, trunk, native-tagged, native-untagged (default: access with a tag, else trunk). */
   readonly vlanMode?: VlanMode;
+  /** Interface ingress_policing_rate (kbit/s; 0: off) and ingress_policing_burst (kbit; 0: 8000). */
+  readonly ingressPolicingRate?: number;
+  readonly ingressPolicingBurst?: number;
+  /** QoS type egress-policer: cir (bytes/s) and cbs (bytes), given together. */
+  readonly egressPolicer?: { readonly cir: number; readonly cbs: number };
 }
 
 export interface Endpoint {
@@ -200,10 +206,15 @@ export function parseInterfaceName(text: string, what: string): string {
   return text;
 }
 
-/** `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE]` */
+/**
+ * `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,ingress_policing_rate=KBPS]
+ * [,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES]`
+ */
 export function parsePort(text: string): PortOption {
   const [name = '', ...settings] = text.split(',');
   let port: PortOption = { name: parseInterfaceName(name, '--port') };
+  let cir: number | undefined;
+  let cbs: number | undefined;
   for (const setting of settings) {
     const [key, value = ''] = setting.split('=', 2);
     const what = `--port ${name}: ${key}`;
@@ -212,8 +223,14 @@ export function parsePort(text: string): PortOption {
     else if (key === 'trunks')
       port = { ...port, trunks: value.split(':').map((vid) => parseInteger(vid, what, 0, 4095)) };
     else if (key === 'vlan_mode') port = { ...port, vlanMode: parseVlanMode(value, what) };
+    else if (key === 'ingress_policing_rate') port = { ...port, ingressPolicingRate: parseInteger(value, what, 0, INGRESS_POLICING_MAX) };
+    else if (key === 'ingress_policing_burst') port = { ...port, ingressPolicingBurst: parseInteger(value, what, 0, INGRESS_POLICING_MAX) };
+    else if (key === 'egress_policer_cir') cir = parseInteger(value, what, 1, Number.MAX_SAFE_INTEGER);
+    else if (key === 'egress_policer_cbs') cbs = parseInteger(value, what, 1, Number.MAX_SAFE_INTEGER);
     else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
   }
+  if ((cir === undefined) !== (cbs === undefined)) throw new UsageError(`--port ${name}: egress_policer_cir and egress_policer_cbs go together`);
+  if (cir !== undefined && cbs !== undefined) port = { ...port, egressPolicer: { cir, cbs } };
   return port;
 }
 
@@ -624,7 +641,7 @@ export function commandLineProgram(): Command {
     .option('--dpid <HEX>', "datapath id, up to 16 hex digits (default: from the first port's MAC)", parseDpid)
     .option(
       '--port <SPEC>',
-      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given)',
+      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,ingress_policing_rate=KBPS][,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given)',
       repeatable(parsePort),
     )
     .option(

@@ -36,11 +36,12 @@ import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
 import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
 import type { NetPort } from '../datapath/ports/net-port.js';
+import { egressPolicing, ingressPolicing, type BucketSettings, type Policer, type PolicerDirection } from '../datapath/policer.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
 import type { RemovedFlow } from '../flowtable/flow-entry.js';
 import { FlowJournal, JournalError, type OpenResult } from '../journal/flow-journal.js';
-import { DEFAULT_MAX_CONNECTIONS, MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
+import { DEFAULT_MAX_CONNECTIONS, INGRESS_POLICING_MAX, MATCH_ALL, OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPP, OFPPMFC, OFPST, OFPT, OFPTT } from '../protocol/index.js';
 import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '../protocol/index.js';
 import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
 import { agentQueues } from './queue-requests.js';
@@ -227,6 +228,13 @@ export interface PortView {
   readonly vlanMode: VlanMode | undefined;
   readonly description: PhyPort;
   readonly stats: PortStats;
+}
+
+/** A port's policer as Switch.policing shows it: rate in bytes/s, bucket size in bytes, frames dropped. */
+export interface PolicerView {
+  readonly rate: number;
+  readonly burst: number;
+  readonly dropped: number;
 }
 
 /** One entry of the NORMAL bridge's MAC table, as `ovs-appctl fdb/show` lists it. */
@@ -679,6 +687,61 @@ export class Switch {
   /** A port's QoS classes as made (root first), or undefined when it has none. */
   portQos(name: string): HtbPlan | undefined {
     return this.qos.plan(name);
+  }
+
+  /**
+   * Ingress policing of a port (Interface `ingress_policing_rate` in kbit/s, `ingress_policing_burst`
+   * in kbit, 0: 8000), in force for the next frame: frames over the rate are dropped on receive
+   * (datapath/policer.ts). Rate 0 switches it off. A PortError for a value OVS's schema refuses
+   * (negative, fractional, above 2^32-1). False when there is no such port.
+   */
+  setIngressPolicing(name: string, kbitsRate: number, kbitsBurst = 0): boolean {
+    const record = this.portsByName.get(name);
+    if (!record) return false;
+    let settings: BucketSettings | null;
+    try {
+      if (kbitsRate > INGRESS_POLICING_MAX || kbitsBurst > INGRESS_POLICING_MAX) throw new RangeError(`ingress policing ${kbitsRate} kbit/s, burst ${kbitsBurst} kbit: at most ${INGRESS_POLICING_MAX}`);
+      settings = ingressPolicing(kbitsRate, kbitsBurst);
+    } catch (err) {
+      throw new PortError(`port ${name}: ${(err as Error).message}`);
+    }
+    this.setPolicer(name, record.ofport, 'ingress', settings);
+    return true;
+  }
+
+  /**
+   * The port's egress policer (QoS type `egress-policer`: `cir` bytes/s, `cbs` bytes), or none
+   * (null). A PortError unless both are positive integers. False when there is no such port.
+   */
+  setEgressPolicer(name: string, policer: { readonly cir: number; readonly cbs: number } | null): boolean {
+    const record = this.portsByName.get(name);
+    if (!record) return false;
+    let settings: BucketSettings | null = null;
+    try {
+      if (policer !== null) settings = egressPolicing(policer.cir, policer.cbs);
+    } catch (err) {
+      throw new PortError(`port ${name}: ${(err as Error).message}`);
+    }
+    this.setPolicer(name, record.ofport, 'egress', settings);
+    return true;
+  }
+
+  private setPolicer(name: string, ofport: number, direction: PolicerDirection, settings: BucketSettings | null): void {
+    const before = this.policing(name)?.[direction] ?? null;
+    this.datapath.registry.setPolicer(ofport, direction, settings);
+    const after = this.policing(name)?.[direction] ?? null;
+    if (JSON.stringify({ ...before, dropped: 0 }) !== JSON.stringify({ ...after, dropped: 0 }))
+      this.log.info(after ? `${direction} policing set` : `${direction} policing off`, { port: name, ...(after ? { rate: after.rate, burst: after.burst } : {}) });
+  }
+
+  /** A port's policers (rate in bytes/s, bucket in bytes, frames dropped), or undefined when there is no such port. */
+  policing(port: string | number): { ingress: PolicerView | null; egress: PolicerView | null } | undefined {
+    const name = typeof port === 'string' ? port : this.nameOf(port);
+    const record = name === undefined ? undefined : this.portsByName.get(name);
+    const p = record && this.datapath.registry.get(record.ofport);
+    if (!p) return undefined;
+    const view = (q: Policer | null): PolicerView | null => (q === null ? null : { rate: q.settings.rate, burst: q.settings.size, dropped: q.dropped });
+    return { ingress: view(p.ingressPolicer), egress: view(p.egressPolicer) };
   }
 
   /** A PortError for a VID outside 0..4095 or an unknown mode; a warning for trunks an implicit access port ignores (as OVS logs). */
@@ -1429,6 +1492,8 @@ export class Switch {
           ...(p.trunks ? { trunks: p.trunks } : {}),
           ...(p.vlanMode ? { vlanMode: p.vlanMode } : {}),
         });
+        if (p.ingressPolicingRate) sw.setIngressPolicing(p.name, p.ingressPolicingRate, p.ingressPolicingBurst ?? 0);
+        if (p.egressPolicer) sw.setEgressPolicer(p.name, p.egressPolicer);
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
       // Files that cannot be used stop the command at once (exit 2), as a busy port does.

@@ -612,3 +612,13 @@ export const BOND_REBALANCE_INTERVAL_DEFAULT = 10_000;
 export const BOND_REBALANCE_INTERVAL_MIN = 1000;
 /** How often ofswitch runs its bonds and LACP (ms): OVS runs them whenever its main loop wakes. */
 export const BOND_RUN_INTERVAL_MS = 50;
+/**
+ * Policing (datapath/policer.ts), as Open vSwitch reads the columns (vswitch.xml; lib/netdev-linux.c
+ * netdev_linux_set_policing and tc_policer_init): Interface `ingress_policing_burst` 0 (the
+ * default) means this many kbit, and the bucket holds burst * 1024 / 8 bytes while the rate is
+ * rate * 1000 / 8 bytes per second (OVS's own comment there calls the 1024 "wrong in one way" and
+ * keeps it, so that tc shows the kbit the operator set).
+ */
+export const INGRESS_POLICING_DEFAULT_BURST_KBITS = 8000;
+/** The largest ingress_policing_rate and _burst OVS takes (kbit/s and kbit: it keeps them as uint32_t). */
+export const INGRESS_POLICING_MAX = 0xffff_ffff;

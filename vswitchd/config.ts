@@ -31,6 +31,7 @@
  *   OVS's defaults, applied by netflow/settings.ts).
  * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`,
  *   `controller_rate_limit`, `controller_burst_limit` (packet-ins per second, and queued).
+ * - Policing (Interface `ingress_policing_*`, QoS type `egress-policer`): policing.ts.
  *
  * A row referenced twice (a port in two bridges, an interface in two ports) belongs to the first
  * bridge or port in name order; the others are reported as problems and left out, as OVS does.
@@ -40,6 +41,7 @@ import type { BondMemberSpec } from '../lib/bonds.js';
 import { readMemberLacp, readPortBond, type PortBondColumns } from './bond-config.js';
 import type { HtbSettings } from '../qos/htb.js';
 import { QOS_COLUMNS, readHtbQos } from './qos-htb.js';
+import { readPolicing, type PolicingConfig } from './policing.js';
 
 /** The part of the replica the configuration is read from (an Idl satisfies it). */
 export interface ConfigSource {
@@ -196,6 +198,8 @@ export interface SystemConfig {
   readonly ssl?: SslConfig | null;
   readonly bridges: readonly BridgeConfig[];
   readonly problems: readonly ConfigProblem[];
+  /** Each bridge's policing (policing.ts); absent: none. */
+  readonly policing?: PolicingConfig;
 }
 
 /** Columns of features that come with later issues: set, they are ignored with one log line. */
@@ -244,7 +248,8 @@ export function readConfig(db: ConfigSource): SystemConfig {
   const portOwner = new Map<string, string>(); // port uuid -> bridge name
   const ifaceOwner = new Map<string, string>(); // interface uuid -> port name
   const bridges = bridgeRows.map((row) => readBridge(db, row, portOwner, ifaceOwner, problems));
-  return { uuid: root._uuid, nextCfg: int(root['next_cfg']) ?? 0, ssl: readSsl(db, root), bridges, problems };
+  const policing = readPolicing(db, bridges, problems);
+  return { uuid: root._uuid, nextCfg: int(root['next_cfg']) ?? 0, ssl: readSsl(db, root), bridges, problems, policing };
 }
 
 function readSsl(db: ConfigSource, root: Row): SslConfig | null {

@@ -34,6 +34,7 @@ import type { PortView } from '../lib/switch.js';
 import { packageVersion } from '../lib/version.js';
 import { macText } from '../bond/lacp.js';
 import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
+import { withPolicingColumns } from './policing.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
 import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
 
@@ -84,7 +85,7 @@ export class Daemon {
     this.rundir = options.rundir;
     const journals = options.flowJournal ?? true;
     this.journalsToSweep = journals;
-    this.idl = new Idl({ remote: options.remote, tables: MONITORED_TABLES, log: options.log.child({ ovsdb: options.remote }) });
+    this.idl = new Idl({ remote: options.remote, tables: withPolicingColumns(MONITORED_TABLES), log: options.log.child({ ovsdb: options.remote }) });
     this.reconciler = new Reconciler({
       rundir: options.rundir,
       log: options.log,

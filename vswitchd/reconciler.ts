@@ -12,7 +12,8 @@
  * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
  * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); port mirrors (Mirror rows, their ports named by the Port
  * rows' first interfaces); bonds (Ports of two or more Interfaces: every interface is an OpenFlow
- * port, and the switch bonds them, lib/bonds.ts). Bridges no longer in the database are closed.
+ * port, and the switch bonds them, lib/bonds.ts); policing (policing.ts). Bridges no longer in the
+ * database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
  * each reconfiguration; the files are read again by the next connection when they or the row
@@ -55,6 +56,7 @@ import { TlsConfig } from '../lib/tls-config.js';
 import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, SystemConfig } from './config.js';
 import { InternalRecord } from './internal-record.js';
 import { QosApplier } from './qos-apply.js';
+import { applyPolicing } from './policing.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
 export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
@@ -208,6 +210,7 @@ export class Reconciler {
     for (const want of config.bridges) {
       const running = this.bridges.get(want.name) ?? this.createBridge(want);
       await this.applyBridge(running, want);
+      applyPolicing(running.sw, config.policing?.get(want.name) ?? []);
     }
     this.recordInternal();
     this.qos.noteRound(this.bridges.values());
