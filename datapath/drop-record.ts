@@ -58,6 +58,12 @@ export const DROP_REASON = {
   PUNT_MISS: 20,
   /** Sent to the controller: an OUTPUT:CONTROLLER action (PACKET_IN reason ACTION). */
   PUNT_ACTION: 21,
+  /** Spanning tree: received on a port that neither learns nor forwards (blocking, listening, discarding). */
+  STP_IN_BLOCKED: 22,
+  /** Spanning tree: received on a port that learns but does not forward yet (learning). */
+  STP_IN_LEARNING: 23,
+  /** Spanning tree: an output to a port that does not forward (aux: the port). */
+  STP_OUT_BLOCKED: 24,
 } as const;
 export type DropReason = (typeof DROP_REASON)[keyof typeof DROP_REASON];
 
@@ -82,6 +88,9 @@ const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', 
   [DROP_REASON.PACKET_IN_QUEUE_FULL]: ['drop', () => 'packet-in dropped: rate-limit queue full'],
   [DROP_REASON.PACKET_IN_OVERFLOW]: ['drop', () => "packet-in dropped: controller connection's output queue full"],
   [DROP_REASON.TX_ERROR]: ['drop', (p) => `send on port ${p} failed`],
+  [DROP_REASON.STP_IN_BLOCKED]: ['drop', () => 'input port not learning or forwarding (spanning tree)'],
+  [DROP_REASON.STP_IN_LEARNING]: ['drop', () => 'input port learning, not forwarding yet (spanning tree)'],
+  [DROP_REASON.STP_OUT_BLOCKED]: ['drop', (p) => `output port ${p} not forwarding (spanning tree)`],
   [DROP_REASON.PUNT_MISS]: ['controller', () => 'sent to controller: no match'],
   [DROP_REASON.PUNT_ACTION]: ['controller', () => 'sent to controller: action'],
 };

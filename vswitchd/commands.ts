@@ -12,6 +12,7 @@
  *   dpif/show                  the datapath's lookup counters, then every bridge's ports
  *   ofproto/trace BRIDGE FLOW [PACKET]  where a packet would go and why (lib/control-socket.ts)
  *   ofswitch/drops [BRIDGE], ofswitch/drops-clear [BRIDGE]  the last frames dropped or punted (idem)
+ *   stp/show [BRIDGE], rstp/show [BRIDGE]  the spanning tree (lib/spanning-tree-commands.ts)
  * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
  * process's memory.
  *
@@ -20,6 +21,7 @@
 import { OFPP } from '../protocol/constants.js';
 import { formatBridgeFlow } from '../protocol/flow-format.js';
 import { registerDropsCommands, registerTraceCommand } from '../lib/control-socket.js';
+import { registerSpanningTreeCommands } from '../lib/spanning-tree-commands.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -129,4 +131,5 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
   registry.register('dpif/show', '', 0, 0, () => formatDpif(dir));
   registerTraceCommand(registry, () => dir.bridges());
   registerDropsCommands(registry, () => dir.bridges());
+  registerSpanningTreeCommands(registry, () => dir.bridges());
 }
