@@ -36,8 +36,11 @@ t.test('stp_enable, then rstp_enable, from ovs-vsctl', async (t) => {
   t.equal(none.code, 2, 'rstp/show of an STP bridge fails');
   t.match(none.stderr, /No such RSTP object/, 'with OVS\'s text');
   const start = Date.now();
-  await waitUntil(async () => (await get('port', h1.port, 'status')).includes('stp_state=forwarding'), 'forwarding after two forward delays', 15000);
+  await waitUntil(async () => /designated forwarding/.test((await rig.appctl(['stp/show', br])).stdout), 'forwarding after two forward delays', 15000);
   t.ok(Date.now() - start > 4000, 'listening and learning take the forward delays');
+  const seen = Date.now();
+  await waitUntil(async () => (await get('port', h1.port, 'status')).includes('stp_state=forwarding'), 'the Port status says forwarding', 5000);
+  t.ok(Date.now() - seen < 1000, `the status column follows within a second (${Date.now() - seen} ms after stp/show)`);
   const ofShow = await rig.ofctl(['show', br]);
   t.match(ofShow.stdout, /state:\s+STP_FORWARD/, 'ovs-ofctl show: STP_FORWARD');
 
