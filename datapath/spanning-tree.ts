@@ -2,8 +2,9 @@
  * A bridge's spanning tree on its datapath: runs one protocol machine (stp/stp.ts for 802.1D,
  * stp/rstp.ts for 802.1w) against the real ports, as ofproto-dpif's stp_run / rstp_run do:
  *
- * - BPDUs (frames to 01:80:c2:00:00:00) received on a port of the tree are taken off the packet
- *   path before the flow table (the BpduGate) and handed to the machine; those the machine sends
+ * - BPDUs (frames to 01:80:c2:00:00:00) are taken off the packet path before the flow table (the
+ *   BpduGate) on every port, as OVS's process_special takes them, and those received on a port of
+ *   the tree handed to the machine; those the machine sends
  *   leave through the port directly (PacketPath.sendBpdu), from the port's own MAC.
  * - After every BPDU and every tick (10 a second) each port's state is pushed to the registry:
  *   forward (frames received go further, outputs to it leave), learn (NORMAL learns from it), and
@@ -128,7 +129,8 @@ export class SpanningTreeDriver implements BpduGate {
   }
 
   takes(port: DatapathPort, frame: Uint8Array): boolean {
-    if (!isBpduFrame(frame) || !this.tree.hasPort(port.portNo)) return false;
+    if (!isBpduFrame(frame)) return false;
+    if (!this.tree.hasPort(port.portNo)) return true; // consumed on every port while a tree runs, as OVS's process_special
     const bpdu = decodeBpdu(frame);
     if (typeof bpdu === 'string') this.tree.receiveError(port.portNo);
     else this.tree.receive(port.portNo, bpdu);

@@ -223,3 +223,23 @@ t.test('stp/show and rstp/show over the bridges', async (t) => {
   t.equal(await rstp([]), '', 'no RSTP bridge');
   await t.rejects(async () => rstp(['br1']), /No such RSTP object/);
 });
+
+t.test('BPDUs are taken on every port while a tree runs; bad ones are counted', async (t) => {
+  const sw = new Switch({ linkPollMs: 0 });
+  t.teardown(() => sw.close());
+  const ports = ['m1', 'm2', 'm3'].map((name, i) => sw.addPort({ name, type: 'memory', options: { mac: `02:00:00:00:0c:0${i + 1}` } }).device as MemoryPort);
+  sw.setSpanningTree({ protocol: 'stp', name: 'c', ports: { m2: { enable: false }, m3: { enable: false } } });
+  let out = 0;
+  ports[2]!.on('frame', () => out++);
+  const bpdu = new Uint8Array(60);
+  bpdu.set([1, 0x80, 0xc2, 0, 0, 0, 2, 0, 0, 0, 0, 9, 0, 7, 0x42, 0x42, 3, 0, 0, 0, 0x80]);
+  ports[1]!.inject(bpdu);
+  t.equal(out, 0, 'a BPDU on a port outside the tree goes nowhere');
+  const bad = bpdu.slice();
+  bad[14] = 0xaa;
+  ports[0]!.inject(bad);
+  t.equal(sw.spanningTree()!.counters(1)!.errors, 1, 'a frame to the group address that is no BPDU: an error');
+  ports[0]!.inject(bpdu);
+  t.equal(sw.spanningTree()!.counters(1)!.rx, 1, 'a TCN counted');
+  t.equal(out, 0);
+});
