@@ -62,6 +62,12 @@ export const DROP_REASON = {
   POLICED_IN: 22,
   /** Over the output port's egress-policer rate (QoS type egress-policer; aux: the port). */
   POLICED_OUT: 23,
+  /** Spanning tree: received on a port that neither learns nor forwards (blocking, listening, discarding). */
+  STP_IN_BLOCKED: 24,
+  /** Spanning tree: received on a port that learns but does not forward yet (learning). */
+  STP_IN_LEARNING: 25,
+  /** Spanning tree: an output to a port that does not forward (aux: the port). */
+  STP_OUT_BLOCKED: 26,
 } as const;
 export type DropReason = (typeof DROP_REASON)[keyof typeof DROP_REASON];
 
@@ -86,6 +92,9 @@ const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', 
   [DROP_REASON.PACKET_IN_QUEUE_FULL]: ['drop', () => 'packet-in dropped: rate-limit queue full'],
   [DROP_REASON.PACKET_IN_OVERFLOW]: ['drop', () => "packet-in dropped: controller connection's output queue full"],
   [DROP_REASON.TX_ERROR]: ['drop', (p) => `send on port ${p} failed`],
+  [DROP_REASON.STP_IN_BLOCKED]: ['drop', () => 'input port not learning or forwarding (spanning tree)'],
+  [DROP_REASON.STP_IN_LEARNING]: ['drop', () => 'input port learning, not forwarding yet (spanning tree)'],
+  [DROP_REASON.STP_OUT_BLOCKED]: ['drop', (p) => `output port ${p} not forwarding (spanning tree)`],
   [DROP_REASON.PUNT_MISS]: ['controller', () => 'sent to controller: no match'],
   [DROP_REASON.PUNT_ACTION]: ['controller', () => 'sent to controller: action'],
   [DROP_REASON.POLICED_IN]: ['drop', () => 'over the ingress policing rate of the input port'],

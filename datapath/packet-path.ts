@@ -66,6 +66,15 @@ import { BondPort, type BondSet } from './bond-set.js';
 import type { DatapathPort, PortRegistry } from './port-registry.js';
 import { startTrip } from './ports/patch-port.js';
 
+/**
+ * A spanning tree's hold on the path (datapath/spanning-tree.ts): it takes the BPDUs of its ports
+ * off the path; ports' stpForward/stpLearn (set by it) say what happens to the other frames.
+ */
+export interface BpduGate {
+  /** Whether the tree takes this frame (a BPDU received on one of its ports): it goes no further. */
+  takes(port: DatapathPort, frame: Uint8Array): boolean;
+}
+
 /** What the packet path needs of the flow table. */
 export interface FlowLookup {
   /** The entry matching `key` (counting a packet of `frameLength` bytes on it), or null. */
@@ -195,6 +204,10 @@ export class PacketPath implements OutputTarget {
   private readonly onMiss: PacketPathOptions['onMiss'];
   private readonly onController: PacketPathOptions['onController'];
   private dropFragments = false;
+  /** The spanning tree, or null (the path pays one comparison per frame). */
+  private gate: BpduGate | null = null;
+  /** >0 while a frame received on a learning (not forwarding) port runs: NORMAL learns, nothing leaves. */
+  private held = 0;
   /** Port mirroring; null (the forwarding path pays nothing) while no mirror is configured. */
   private mirrors: MirrorSet | null = null;
   /** Flow key, layout and outputs of received frames, one set per nesting level (see above). */
@@ -288,8 +301,38 @@ export class PacketPath implements OutputTarget {
     this.mirrors = mirrors;
   }
 
+  /** Hands BPDUs to a spanning tree and lets it gate ports (null: none). */
+  setBpduGate(gate: BpduGate | null): void {
+    this.gate = gate;
+  }
+
   /** A frame received on a port. */
   private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
+    if (this.gate !== null) {
+      if (this.gate.takes(port, frame)) {
+        port.rxPackets++;
+        port.rxBytes += frame.length;
+        return;
+      }
+      if (!port.stpForward) {
+        if (!port.stpLearn) {
+          this.drops?.record(DROP_REASON.STP_IN_BLOCKED, frame, port.portNo, -1, null);
+          return;
+        }
+        // As OVS: the actions run (NORMAL learns) but every output is cancelled.
+        this.held++;
+        try {
+          this.receiveFrame(port, frame);
+        } finally {
+          this.held--;
+        }
+        return;
+      }
+    }
+    this.receiveFrame(port, frame);
+  };
+
+  private readonly receiveFrame = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
       port.rxDropped++;
       if (this.drops !== null) this.drops.record((port.config & OFPPC.PORT_DOWN) !== 0 ? DROP_REASON.IN_PORT_DOWN : DROP_REASON.NO_RECV, frame, port.portNo, -1, null);
@@ -389,6 +432,7 @@ export class PacketPath implements OutputTarget {
       const policy = this.missPolicy;
       if (policy === 'normal') this.normal(frame, layout, inPort);
       else if (policy === 'drop') this.dropped(DROP_REASON.NO_MATCH, frame, inPort, -1);
+      else if (this.held !== 0) this.dropped(DROP_REASON.STP_IN_LEARNING, frame, inPort, -1);
       else if (this.packetInDisabled(inPort)) this.dropped(DROP_REASON.NO_PACKET_IN, frame, inPort, -1);
       else {
         this.dropped(DROP_REASON.PUNT_MISS, frame, inPort, -1);
@@ -445,11 +489,31 @@ export class PacketPath implements OutputTarget {
     this.throughTable(frame, inPort, newFlowKey(), newFrameLayout(), outputs, false);
   }
 
-  /** Sends a frame out of one port, counting it; NO_FWD and down ports drop it. */
+  /** Sends a frame out of one port, counting it; NO_FWD and down ports, and those a spanning tree blocks, drop it. */
   transmit(portNo: number, frame: Uint8Array, priority = 0): void {
     const port = this.ports.get(portNo);
     if (!port) {
       this.dropped(DROP_REASON.NO_SUCH_PORT, frame, this.rxInPort, portNo);
+      return;
+    }
+    if (!port.stpForward) {
+      this.dropped(DROP_REASON.STP_OUT_BLOCKED, frame, this.rxInPort, portNo);
+      return;
+    }
+    this.send(port, frame, priority);
+  }
+
+  /** A BPDU of the spanning tree out of one port (no tree check, counted as sent). */
+  sendBpdu(portNo: number, frame: Uint8Array): void {
+    const port = this.ports.get(portNo);
+    if (port) this.send(port, frame);
+  }
+
+  /** Sends a frame out of `port`, counting it; NO_FWD and down ports drop it (OFPP_ALL comes here directly). */
+  private send(port: DatapathPort, frame: Uint8Array, priority = 0): void {
+    const portNo = port.portNo;
+    if (this.held !== 0) {
+      this.dropped(DROP_REASON.STP_IN_LEARNING, frame, this.rxInPort, -1);
       return;
     }
     if ((port.config & (OFPPC.NO_FWD | OFPPC.PORT_DOWN)) !== 0) {
@@ -487,7 +551,9 @@ export class PacketPath implements OutputTarget {
         continue;
       }
       sent++;
-      this.transmit(port.portNo, frame);
+      // ALL ignores the spanning tree, FLOOD does not (OVS's flood_packets and check_stp).
+      if (flood) this.transmit(port.portNo, frame);
+      else this.send(port, frame);
     }
     if (sent === 0 && unflooded !== 0) this.dropped(DROP_REASON.NO_FLOOD, frame, inPort, -1);
     if (this.accounting !== null && this.rxDepth > 0) this.rxLevels[this.rxDepth - 1]!.acctOut = ACCT_OUT_FLOOD;
@@ -530,6 +596,10 @@ export class PacketPath implements OutputTarget {
 
   /** OUTPUT:CONTROLLER. */
   toController(frame: Uint8Array, inPort: number, maxLen: number, reason: number): void {
+    if (this.held !== 0) {
+      this.dropped(DROP_REASON.STP_IN_LEARNING, frame, inPort, -1);
+      return;
+    }
     if (this.packetInDisabled(inPort)) {
       this.dropped(DROP_REASON.NO_PACKET_IN, frame, inPort, -1);
       return;

@@ -72,6 +72,10 @@ export class DatapathPort implements BridgePort {
   txBytes = 0;
   txDropped = 0;
   txErrors = 0;
+  /** Spanning tree (datapath/spanning-tree.ts): frames received here go on / teach NORMAL; the OFPPS_STP_* bits. */
+  stpForward = true;
+  stpLearn = true;
+  stpState = 0;
   /** The packet sampler's count on this port (packet-sampler.ts): frames left, and the count drawn last. */
   sampleCountdown = 0;
   sampleSkip = 0;
@@ -109,7 +113,7 @@ export class DatapathPort implements BridgePort {
       hwAddr: this.link.hwAddr,
       name: this.net.name.slice(0, 15),
       config: this.config,
-      state: this.link.carrier && this.link.adminUp ? 0 : OFPPS.LINK_DOWN,
+      state: (this.link.carrier && this.link.adminUp ? 0 : OFPPS.LINK_DOWN) | this.stpState,
       curr: speedFeatures(this.link.speedMbps),
       advertised: 0,
       supported: 0,
@@ -233,6 +237,20 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     if (direction === 'ingress') port.ingressPolicer = next;
     else port.egressPolicer = next;
     return true;
+  }
+
+  /**
+   * A spanning tree's verdict on a port: whether it forwards and learns, and its OFPPS_STP_* bits
+   * (a change of those emits 'port-status' MODIFY, as OVS sends PORT_STATUS for it).
+   */
+  setStpState(portNo: number, forward: boolean, learn: boolean, ofState: number): void {
+    const port = this.byNo.get(portNo);
+    if (!port) return;
+    port.stpForward = forward;
+    port.stpLearn = learn;
+    if (port.stpState === ofState) return;
+    port.stpState = ofState;
+    this.emit('port-status', OFPPR.MODIFY, port.describe());
   }
 
   /** Every port's description, in port-number order. */

@@ -11,6 +11,7 @@
 import { removeLeftoverPair } from '../datapath/ports/internal-port.js';
 import { UnixSocketError } from '../unixctl/unix-socket.js';
 import type { UnixctlServer } from '../unixctl/server.js';
+import { registerSpanningTreeCommands } from './spanning-tree-commands.js';
 import { registerDropsCommands, registerTraceCommand, singleBridge, startControlSocket } from './control-socket.js';
 import type { Logger } from './log.js';
 import type { SwitchOptions } from './options.js';
@@ -61,6 +62,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
   if (control) registerTraceCommand(control, singleBridge(options.local, sw));
   if (control) registerDropsCommands(control, singleBridge(options.local, sw));
   if (control) registerBondCommands(control, singleBridge(options.local, sw));
+  if (control) registerSpanningTreeCommands(control, singleBridge(options.local, sw));
   started?.(sw);
   await stopping;
   await control?.close();

@@ -33,6 +33,7 @@ import {
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/index.js';
+import { SPANNING_TREE_KEYS, spanningTreeFromOtherConfig, type SpanningTreeSpec } from './spanning-tree.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
 import type { HtbSettings } from '../qos/htb.js';
@@ -114,6 +115,8 @@ export interface SwitchOptions {
   readonly bonds?: readonly BondSpec[] | undefined;
   /** Egress queues per port name (`--config` key "qos": QoS linux-htb, lib/qos-option.ts). */
   readonly qos?: Readonly<Record<string, HtbSettings>> | undefined;
+  /** Spanning tree (`--config` keys "stpEnable"/"rstpEnable", "otherConfig", "portOtherConfig"). */
+  readonly spanningTree?: SpanningTreeSpec | undefined;
   /** Connections accepted on the listeners at once (default DEFAULT_MAX_CONNECTIONS). */
   readonly maxConnections?: number | undefined;
   /** --metrics: where Prometheus scrapes GET /metrics (metrics/); none when undefined. */
@@ -181,6 +184,11 @@ interface RawSettings {
   mirrors?: MirrorSpec[];
   bonds?: BondSpec[];
   qos?: Record<string, HtbSettings>;
+  /** The config file's spanning tree: the Bridge's stp_enable / rstp_enable and other_config, the Ports' other_config by name. */
+  stpEnable?: boolean;
+  rstpEnable?: boolean;
+  otherConfig?: Record<string, string>;
+  portOtherConfig?: Record<string, Record<string, string>>;
   maxConnections?: number;
   /** --metrics (command line only). */
   metrics?: Endpoint;
@@ -471,11 +479,49 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'qos':
         settings.qos = parseQosObject(path, value);
         break;
+      case 'stpEnable':
+      case 'rstpEnable':
+        if (typeof value !== 'boolean') throw new UsageError(`--config ${path}: "${key}" must be true or false`);
+        settings[key] = value;
+        break;
+      case 'otherConfig':
+        settings.otherConfig = stringMapOf(path, key, value);
+        break;
+      case 'portOtherConfig': {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: "portOtherConfig" must be an object of port names`);
+        settings.portOtherConfig = Object.fromEntries(Object.entries(value).map(([port, m]) => [port, stringMapOf(path, `portOtherConfig.${port}`, m)]));
+        break;
+      }
       default:
         throw new UsageError(`--config ${path}: unknown setting "${key}"`);
     }
   }
   return settings;
+}
+
+/** An other_config object: spanning tree keys only, values as strings (numbers and booleans are written out). */
+function stringMapOf(path: string, what: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: "${what}" must be an object`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!SPANNING_TREE_KEYS.includes(k)) throw new UsageError(`--config ${path}: ${what}: unknown key "${k}" (flag mode reads the stp-* and rstp-* keys)`);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new UsageError(`--config ${path}: ${what}.${k} must be a string, number or boolean`);
+    out[k] = String(v);
+  }
+  return out;
+}
+
+/** The config file's spanning tree as the database would give it; anything OVS would only log is an error here. */
+function spanningTreeOf(s: RawSettings): SpanningTreeSpec | undefined {
+  if (s.stpEnable === true && s.rstpEnable === true) throw new UsageError('--config: stpEnable and rstpEnable exclude each other');
+  if (s.stpEnable !== true && s.rstpEnable !== true) {
+    if (s.otherConfig !== undefined || s.portOtherConfig !== undefined) throw new UsageError('--config: otherConfig and portOtherConfig need stpEnable or rstpEnable');
+    return undefined;
+  }
+  const problems: string[] = [];
+  const spec = spanningTreeFromOtherConfig(s.rstpEnable === true ? 'rstp' : 'stp', s.otherConfig ?? {}, new Map(Object.entries(s.portOtherConfig ?? {})), problems);
+  if (problems.length > 0) throw new UsageError(`--config: ${problems.join('; ')}`);
+  return { ...spec, name: s.local ?? 'ofswitch' };
 }
 
 const SFLOW_KEYS = ['targets', 'agent', 'sampling', 'polling', 'header'];
@@ -616,7 +662,10 @@ const CONFIG_HELP = `
    "certificate":"sc-cert.pem","caCert":"/var/lib/ofswitch/pki/controllerca/cacert.pem",
    "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128},
    "netflow":{"targets":["127.0.0.1:2055"],"active_timeout":60,"engine_type":0,"engine_id":0},
-   "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
+   "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}],
+   "stpEnable":true,"otherConfig":{"stp-priority":4096,"stp-forward-delay":4},
+   "portOtherConfig":{"veth1":{"stp-path-cost":10}}}
+"rstpEnable" runs RSTP instead, with the rstp-* keys (vswitch.xml's Bridge and Port other_config).
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
 A bond: "bonds":[{"name":"bond0","members":["veth1","veth2"],"mode":"balance-tcp",
@@ -804,6 +853,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
   const listen = s.listen ?? [DEFAULT_LISTEN];
   const controllers = s.controller ?? [];
   const tls = tlsFiles(s, listen, controllers);
+  const spanningTree = spanningTreeOf(s);
   if (s.local !== undefined && ports.some((p) => p.name === s.local))
     throw new UsageError(`--local ${s.local}: already given as a --port`);
   return {
@@ -830,6 +880,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
       ...(s.bonds !== undefined ? { bonds: s.bonds } : {}),
       ...(s.qos !== undefined ? { qos: s.qos } : {}),
+      ...(spanningTree !== undefined ? { spanningTree } : {}),
       ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),
     },
   };

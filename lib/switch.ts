@@ -31,6 +31,9 @@ import { BondSet } from '../datapath/bond-set.js';
 import { BondError, checkBondSpec, resolveBonds, type BondSpec } from './bonds.js';
 import { DropLog } from '../datapath/drop-record.js';
 import type { PacketPath } from '../datapath/packet-path.js';
+import { SpanningTreeDriver } from '../datapath/spanning-tree.js';
+import type { SpanningTree } from '../stp/tree.js';
+import { SpanningTreeError, checkSpanningTreeSpec, resolveSpanningTree, type SpanningTreeSpec } from './spanning-tree.js';
 import { MAX_MIRRORS, MirrorSet, type MirrorCounters, type MirrorRule } from '../datapath/mirror.js';
 import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
 import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
@@ -305,6 +308,8 @@ export interface SwitchEvents {
   'controller-status': (target: string, connected: boolean) => void;
   /** A bond's active member, a member's state or its LACP state changed (status columns). */
   'bond-status': () => void;
+  /** The spanning tree changed a port's role or state. */
+  'spanning-tree': () => void;
 }
 
 interface PortRecord {
@@ -392,6 +397,10 @@ export class Switch {
   private netflowExporter: NetflowExporter | null = null;
   /** Port mirrors as set, the counters of those that run (by id), and the problems already logged. */
   private mirrorSpecs: readonly MirrorSpec[] = [];
+  /** The spanning tree as set (null: none), its driver while it runs, and the problems already logged. */
+  private treeSpec: SpanningTreeSpec | null = null;
+  private treeDriver: SpanningTreeDriver | null = null;
+  private treeProblems = new Set<string>();
   private readonly mirrorCounters = new Map<string, MirrorCounters>();
   private mirrorProblems = new Set<string>();
   /** The last drops and punts (`ovs-appctl ofswitch/drops`, datapath/drop-record.ts). */
@@ -593,6 +602,7 @@ export class Switch {
     this.log.debug('port added', { port: name, type, ofport });
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
     if (this.bondSpecs.length > 0) this.applyBonds();
+    if (this.treeSpec !== null) this.applySpanningTree();
     return { ofport, description, device: device as PortDeviceOf<T> };
   }
 
@@ -624,6 +634,7 @@ export class Switch {
     this.log.debug('port removed', { port: name, ofport: record.ofport });
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
     if (this.bondSpecs.length > 0) this.applyBonds();
+    if (this.treeSpec !== null) this.applySpanningTree();
     return true;
   }
 
@@ -840,6 +851,43 @@ export class Switch {
   /** Zeroes the MAC table's counters (`ovs-appctl fdb/stats-clear`). */
   clearMacTableStats(): void {
     this.datapath.path.bridge.macs.clearStats();
+  }
+
+  // ---- spanning tree -----------------------------------------------------------------------------
+
+  /**
+   * Runs 802.1D STP or 802.1w RSTP on the bridge's ports (lib/spanning-tree.ts resolves the
+   * settings as ovs-vswitchd does; datapath/spanning-tree.ts runs the machine), or none with null.
+   * Throws a SpanningTreeError for settings no bridge could take. Re-applied as ports come and go.
+   */
+  setSpanningTree(spec: SpanningTreeSpec | null): void {
+    this.checkOpen();
+    if (spec !== null) checkSpanningTreeSpec(spec);
+    if (spec === null || (this.treeDriver !== null && this.treeDriver.protocol !== spec.protocol)) {
+      this.treeDriver?.close();
+      this.treeDriver = null;
+    }
+    this.treeSpec = spec;
+    if (spec !== null) this.applySpanningTree();
+  }
+
+  /** The running spanning tree machine (stp/show, rstp/show, status columns), or null. */
+  spanningTree(): SpanningTree | null {
+    return this.treeDriver?.machine ?? null;
+  }
+
+  private applySpanningTree(): void {
+    const spec = this.treeSpec;
+    if (spec === null) return;
+    const registry = this.datapath.registry;
+    const candidates = [...this.portsByName].map(([name, r]) => ({ name, ofport: r.ofport, type: r.type, speedMbps: registry.get(r.ofport)?.link.speedMbps || 10000 }));
+    const mac = (this.datapathId & 0xffffffffffffn).toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+    const problems: string[] = [];
+    const { bridge, ports } = resolveSpanningTree(spec, spec.name ?? 'ofswitch', mac, candidates, problems);
+    for (const p of problems) if (!this.treeProblems.has(p)) this.log.error(p);
+    this.treeProblems = new Set(problems);
+    if (this.treeDriver === null) this.treeDriver = new SpanningTreeDriver(this.datapath.path, registry, bridge, ports, () => this.events.emit('spanning-tree'));
+    else this.treeDriver.configure(bridge, ports);
   }
 
   // ---- mirrors -----------------------------------------------------------------------------------
@@ -1445,6 +1493,8 @@ export class Switch {
     this.bondSetValue?.stop();
     this.stopSflow();
     this.stopNetflow();
+    this.treeDriver?.close();
+    this.treeDriver = null;
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));
@@ -1517,9 +1567,11 @@ export class Switch {
       for (const endpoint of options.listen) await sw.listenOn(endpoint);
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
       if (options.netflow !== undefined) sw.setNetflow(options.netflow);
+      if (options.spanningTree !== undefined) sw.setSpanningTree(options.spanningTree);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
       throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError || err instanceof BondError
+        || err instanceof SpanningTreeError
         ? new StartError(err.message)
         : err;
     }

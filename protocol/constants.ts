@@ -622,3 +622,30 @@ export const BOND_RUN_INTERVAL_MS = 50;
 export const INGRESS_POLICING_DEFAULT_BURST_KBITS = 8000;
 /** The largest ingress_policing_rate and _burst OVS takes (kbit/s and kbit: it keeps them as uint32_t). */
 export const INGRESS_POLICING_MAX = 0xffff_ffff;
+/**
+ * Spanning tree (IEEE 802.1D-1998 clause 9, 802.1D-2004 clause 9 for RSTP), as Open vSwitch's
+ * lib/stp.h and lib/rstp-common.h name them. BPDUs go to the bridge group address in 802.3 frames
+ * with an LLC header of DSAP/SSAP 0x42, control 0x03; times travel in 1/256 s.
+ */
+export const STP_GROUP_MAC = '01:80:c2:00:00:00';
+export const STP_LLC_SAP = 0x42;
+export const STP_LLC_CNTL = 0x03;
+export const STP_PROTOCOL_ID = 0x0000;
+export const STP_VERSION = { STP: 0, RSTP: 2 } as const;
+export const STP_TYPE = { CONFIG: 0x00, RSTP: 0x02, TCN: 0x80 } as const;
+/** BPDU flags: TC and TCA for both, the rest RSTP's (the port role in bits 2-3). */
+export const STP_FLAG = {
+  TOPOLOGY_CHANGE: 0x01,
+  PROPOSAL: 0x02,
+  ROLE_MASK: 0x0c,
+  ROLE_SHIFT: 2,
+  LEARNING: 0x10,
+  FORWARDING: 0x20,
+  AGREEMENT: 0x40,
+  TOPOLOGY_CHANGE_ACK: 0x80,
+} as const;
+/** The role a RST BPDU's flags carry (bits 2-3). */
+export const RSTP_FLAG_ROLE = { UNKNOWN: 0, ALTERNATE_BACKUP: 1, ROOT: 2, DESIGNATED: 3 } as const;
+/** Defaults (OVS's STP_DEFAULT_* and RSTP_DEFAULT_*): priorities and times in seconds. */
+export const STP_DEFAULTS = { BRIDGE_PRIORITY: 32768, PORT_PRIORITY: 128, HELLO_TIME: 2, MAX_AGE: 20, FORWARD_DELAY: 15 } as const;
+export const RSTP_DEFAULTS = { BRIDGE_PRIORITY: 32768, PORT_PRIORITY: 128, HELLO_TIME: 2, MAX_AGE: 20, FORWARD_DELAY: 15, TRANSMIT_HOLD_COUNT: 6, AGEING_TIME: 300 } as const;

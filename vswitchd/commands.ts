@@ -13,6 +13,7 @@
  *   ofproto/trace BRIDGE FLOW [PACKET]  where a packet would go and why (lib/control-socket.ts)
  *   ofswitch/drops [BRIDGE], ofswitch/drops-clear [BRIDGE]  the last frames dropped or punted (idem)
  *   bond/show, bond/list, lacp/show, lacp/show-stats, ... (lib/bond-commands.ts)
+ *   stp/show [BRIDGE], rstp/show [BRIDGE]  the spanning tree (lib/spanning-tree-commands.ts)
  * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
  * process's memory.
  *
@@ -22,6 +23,7 @@ import { OFPP } from '../protocol/constants.js';
 import { formatBridgeFlow } from '../protocol/flow-format.js';
 import { registerDropsCommands, registerTraceCommand } from '../lib/control-socket.js';
 import { registerBondCommands } from '../lib/bond-commands.js';
+import { registerSpanningTreeCommands } from '../lib/spanning-tree-commands.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -132,4 +134,5 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
   registerTraceCommand(registry, () => dir.bridges());
   registerDropsCommands(registry, () => dir.bridges());
   registerBondCommands(registry, () => dir.bridges());
+  registerSpanningTreeCommands(registry, () => dir.bridges());
 }

@@ -14,8 +14,9 @@
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
  *   it, the largest), `other_config:max-connections` (ofswitch's own, read the same way: OVS has
  *   no cap on the connections a bridge accepts), `datapath_type` (recorded only), `sflow` (the sFlow
- *   row below), `netflow` (the NetFlow row below), `mirrors`. The columns of features still to come
- *   (ipfix, stp_enable, rstp_enable) are listed in
+ *   row below), `netflow` (the NetFlow row below), `mirrors`, `stp_enable` and `rstp_enable` with
+ *   the stp-* / rstp-* keys of its and its Ports' `other_config` (lib/spanning-tree.ts reads them).
+ *   The columns of features still to come (ipfix) are listed in
  *   `unsupported` so the daemon can say once that it ignores them.
  * - Mirror: `name`, `select_all`, `select_src_port`, `select_dst_port` and `output_port` (weak
  *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
@@ -42,6 +43,7 @@ import { readMemberLacp, readPortBond, type PortBondColumns } from './bond-confi
 import type { HtbSettings } from '../qos/htb.js';
 import { QOS_COLUMNS, readHtbQos } from './qos-htb.js';
 import { readPolicing, type PolicingConfig } from './policing.js';
+import { spanningTreeFromOtherConfig, type SpanningTreeSpec } from '../lib/spanning-tree.js';
 
 /** The part of the replica the configuration is read from (an Idl satisfies it). */
 export interface ConfigSource {
@@ -54,11 +56,11 @@ export const MONITORED_TABLES = {
   Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'ssl', 'ovs_version', 'datapath_types', 'iface_types', 'dpdk_version'],
   Bridge: [
     'name', 'ports', 'controller', 'fail_mode', 'protocols', 'other_config', 'datapath_type', 'datapath_id', 'datapath_version',
-    'mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable', 'status',
+    'mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable', 'status', 'rstp_status',
   ],
   Port: [
     'name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'qos',
-    'bond_updelay', 'bond_downdelay', 'bond_active_slave', 'other_config',
+    'bond_updelay', 'bond_downdelay', 'bond_active_slave', 'other_config', 'status', 'statistics', 'rstp_status', 'rstp_statistics',
   ],
   Interface: [
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
@@ -172,6 +174,8 @@ export interface BridgeConfig {
   readonly netflow: NetflowRowConfig | null;
   /** The `mirrors` column's rows, in name order. */
   readonly mirrors: readonly MirrorConfig[];
+  /** stp_enable / rstp_enable with the Bridge's and Ports' stp-* / rstp-* other_config (both: RSTP, as OVS); null: neither. */
+  readonly spanningTree: SpanningTreeSpec | null;
   /** Columns set on the row for features ofswitch does not have yet. */
   readonly unsupported: readonly string[];
 }
@@ -203,7 +207,7 @@ export interface SystemConfig {
 }
 
 /** Columns of features that come with later issues: set, they are ignored with one log line. */
-const LATER_FEATURES = ['ipfix', 'stp_enable', 'rstp_enable'] as const;
+const LATER_FEATURES = ['ipfix'] as const;
 
 const DPID = /^[0-9a-fA-F]{16}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -315,6 +319,7 @@ function readBridge(
     .map((m) => readMirror(db, m, name, problems))
     .sort((a, b) => byName(a, b) || (a.uuid < b.uuid ? -1 : 1));
   const unsupported = LATER_FEATURES.filter((c) => isSet(row[c]));
+  const spanningTree = readSpanningTree(row, portRows, name, problems);
   return {
     uuid: row._uuid,
     name,
@@ -331,8 +336,22 @@ function readBridge(
     sflow: readSflow(db, str(row['sflow'])),
     netflow: readNetflow(db, str(row['netflow'])),
     mirrors,
+    spanningTree,
     unsupported,
   };
+}
+
+/** The Bridge's stp_enable / rstp_enable and the stp-* / rstp-* other_config of it and its ports (bridge_configure_spanning_tree). */
+function readSpanningTree(row: Row, portRows: readonly Row[], bridge: string, problems: ConfigProblem[]): SpanningTreeSpec | null {
+  const rstp = row['rstp_enable'] === true;
+  const stp = row['stp_enable'] === true;
+  if (!rstp && !stp) return null;
+  if (rstp && stp) problems.push({ bridge, message: `${bridge}: RSTP and STP are mutually exclusive but both are configured; enabling RSTP` });
+  const texts: string[] = [];
+  const ports = new Map(portRows.map((p) => [String(p['name']), stringMap(p['other_config'])]));
+  const spec = spanningTreeFromOtherConfig(rstp ? 'rstp' : 'stp', stringMap(row['other_config']), ports, texts);
+  for (const message of texts) problems.push({ bridge, message });
+  return { ...spec, name: bridge };
 }
 
 /** The sFlow row a bridge's `sflow` column names (an optional reference: a UUID or an empty set). */

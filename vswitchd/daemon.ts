@@ -36,7 +36,8 @@ import { macText } from '../bond/lacp.js';
 import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
 import { withPolicingColumns } from './policing.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
-import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
+import { Rstp } from '../stp/rstp.js';
+import { NO_INTERFACE_STATUS, bridgeTreeStatus, portTreeStatus, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
 
 /** How often interface statistics are written (OVS's default stats-update-interval). */
 export const STATS_INTERVAL_MS = 5000;
@@ -248,11 +249,27 @@ export class Daemon {
     for (const running of this.reconciler.bridges.values()) {
       const row = bridges.get(running.uuid);
       if (!row) continue;
+      const tree = running.sw.spanningTree();
       const changed = changedColumns(row, {
         datapath_id: running.sw.datapathId.toString(16).padStart(16, '0'),
         datapath_version: BUILT_IN_DATAPATH,
+        ...bridgeTreeStatus(tree),
       });
       if (Object.keys(changed).length > 0) txn.update('Bridge', running.uuid, changed);
+    }
+    // The spanning tree's Port columns (bridge.c's port_refresh_stp_status and _rstp_status).
+    const portRows = this.idl.table('Port');
+    for (const b of config.bridges) {
+      const running = this.reconciler.bridges.get(b.name);
+      const tree = running?.sw.spanningTree() ?? null;
+      const uptime = (ofport: number): number => (tree instanceof Rstp ? tree.uptime(ofport) : 0);
+      for (const p of b.ports) {
+        const row = portRows.get(p.uuid);
+        if (!row) continue;
+        const ofport = running?.sw.port(p.name)?.ofport ?? null;
+        const changed = changedColumns(row, portTreeStatus(tree, ofport, withStats, uptime));
+        if (Object.keys(changed).length > 0) txn.update('Port', p.uuid, changed);
+      }
     }
     if (withStats) {
       const mirrors = this.idl.table('Mirror');

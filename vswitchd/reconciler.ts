@@ -89,6 +89,8 @@ export class RunningBridge {
   mgmtTarget: string | null = null;
   /** The mirrors last given to the switch (JSON), so that a round changing nothing leaves them. */
   appliedMirrors = '[]';
+  /** The spanning tree last given to the switch (JSON). */
+  appliedSpanningTree = 'null';
   /** The port number allocatePort handed out last, and when each freed number was freed (ms). */
   allocCursor = 0;
   readonly freedAt = new Map<number, number>();
@@ -298,6 +300,7 @@ export class Reconciler {
       sw.events.on('port-status', () => notify());
       sw.events.on('controller-status', () => notify());
       sw.events.on('bond-status', () => notify());
+      sw.events.on('spanning-tree', () => notify());
     }
     this.bridges.set(want.name, running);
     this.log.info('bridge added', { bridge: want.name });
@@ -380,7 +383,20 @@ export class Reconciler {
     this.applyNetflow(running, want);
     this.applyMirrors(running, want);
     this.applyBonds(running, want);
+    this.applySpanningTree(running, want);
     running.applied = want;
+  }
+
+  /** stp_enable / rstp_enable and their other_config: handed to the switch when they change (ports coming and going are the switch's to follow). */
+  private applySpanningTree(running: RunningBridge, want: BridgeConfig): void {
+    const key = JSON.stringify(want.spanningTree);
+    if (key === running.appliedSpanningTree) return;
+    running.appliedSpanningTree = key;
+    try {
+      running.sw.setSpanningTree(want.spanningTree);
+    } catch (err) {
+      this.log.error('spanning tree not applied', { bridge: want.name, err: (err as Error).message });
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { OFPPC, OFPPF, OFPPS } from '../protocol/constants.js';
 import type { Datum, DatumInput, Row } from '../ovsdb/index.js';
 import type { MirrorView, PortView } from '../lib/switch.js';
+import type { SpanningTree } from '../stp/tree.js';
 
 /** OFPPF speed bits and the link speed each stands for, in bit/s. */
 const SPEEDS: readonly (readonly [bit: number, bps: number, full: boolean])[] = [
@@ -122,6 +123,45 @@ export function changedColumns(row: Row | undefined, wanted: Readonly<Record<str
   const out: Record<string, DatumInput> = {};
   for (const [column, value] of Object.entries(wanted)) {
     if (!row || differs(row[column], value)) out[column] = value;
+  }
+  return out;
+}
+
+/**
+ * The spanning tree's Bridge columns (bridge.c's br_refresh_stp_status / br_refresh_rstp_status):
+ * `status` holds stp_bridge_id, stp_designated_root, stp_root_path_cost while STP runs;
+ * `rstp_status` the rstp_* keys while RSTP runs; each is empty otherwise.
+ */
+export function bridgeTreeStatus(tree: SpanningTree | null): Record<string, DatumInput> {
+  const map = (r: Record<string, string> | null): Map<string, string> => new Map(Object.entries(r ?? {}));
+  return {
+    status: map(tree?.kind === 'stp' ? tree.bridgeStatus() : null),
+    rstp_status: map(tree?.kind === 'rstp' ? tree.bridgeStatus() : null),
+  };
+}
+
+/**
+ * A Port's spanning tree columns (port_refresh_stp_status / _stats, port_refresh_rstp_status /
+ * _stats): `status` (stp_port_id, stp_state, stp_sec_in_state, stp_role) and `rstp_status`, and,
+ * with `withStats`, `statistics` (stp_tx_count, stp_rx_count, stp_error_count) and
+ * `rstp_statistics` (rstp_tx_count, rstp_rx_count, rstp_error_count, rstp_uptime). Empty for a
+ * port the tree does not run on. `ofport`: the port's number, or null when it does not run.
+ */
+export function portTreeStatus(tree: SpanningTree | null, ofport: number | null, withStats: boolean, uptime: (ofport: number) => number): Record<string, DatumInput> {
+  const status = tree !== null && ofport !== null ? tree.portStatus(ofport) : null;
+  const counters = tree !== null && ofport !== null ? tree.counters(ofport) : null;
+  const stp = tree?.kind === 'stp';
+  const out: Record<string, DatumInput> = {
+    status: new Map(Object.entries(stp ? (status ?? {}) : {})),
+    rstp_status: new Map(Object.entries(!stp ? (status ?? {}) : {})),
+  };
+  if (withStats) {
+    out['statistics'] =
+      stp && counters ? new Map([['stp_error_count', counters.errors], ['stp_rx_count', counters.rx], ['stp_tx_count', counters.tx]]) : new Map<string, number>();
+    out['rstp_statistics'] =
+      !stp && counters && ofport !== null
+        ? new Map([['rstp_error_count', counters.errors], ['rstp_rx_count', counters.rx], ['rstp_tx_count', counters.tx], ['rstp_uptime', uptime(ofport)]])
+        : new Map<string, number>();
   }
   return out;
 }

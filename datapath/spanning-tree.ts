@@ -1,0 +1,170 @@
+/**
+ * A bridge's spanning tree on its datapath: runs one protocol machine (stp/stp.ts for 802.1D,
+ * stp/rstp.ts for 802.1w) against the real ports, as ofproto-dpif's stp_run / rstp_run do:
+ *
+ * - BPDUs (frames to 01:80:c2:00:00:00) are taken off the packet path before the flow table (the
+ *   BpduGate) on every port, as OVS's process_special takes them, and those received on a port of
+ *   the tree handed to the machine; those the machine sends
+ *   leave through the port directly (PacketPath.sendBpdu), from the port's own MAC.
+ * - After every BPDU and every tick (10 a second) each port's state is pushed to the registry:
+ *   forward (frames received go further, outputs to it leave), learn (NORMAL learns from it), and
+ *   the OFPPS_STP_* bits of its OpenFlow state, whose change is a PORT_STATUS MODIFY.
+ * - A port's link going down or up disables or enables it in the tree; a topology change flushes
+ *   NORMAL's MAC table.
+ *
+ * `configure` keeps the machine while the bridge's settings stay and adds or removes only the
+ * ports whose settings changed, so adding an unrelated port does not restart the protocol.
+ */
+import { OFPPR, OFPPS } from '../protocol/constants.js';
+import { decodeBpdu, encodeBpdu, isBpduFrame } from '../stp/bpdu.js';
+import { Rstp, type RstpPortOptions } from '../stp/rstp.js';
+import { Stp } from '../stp/stp.js';
+import type { SpanningTree, TreeOutputs, TreePortSettings } from '../stp/tree.js';
+import type { BpduGate, PacketPath } from './packet-path.js';
+import type { DatapathPort, PortRegistry } from './port-registry.js';
+
+export interface TreeBridgeConfig {
+  readonly protocol: 'stp' | 'rstp';
+  readonly name: string;
+  readonly bridgeId: bigint;
+  /** Seconds. */
+  readonly helloTime: number;
+  readonly maxAge: number;
+  readonly forwardDelay: number;
+  readonly transmitHoldCount: number;
+}
+
+export interface TreePortConfig extends TreePortSettings, RstpPortOptions {
+  readonly portNo: number;
+}
+
+const TICK_MS = 100;
+
+export class SpanningTreeDriver implements BpduGate {
+  private tree: SpanningTree;
+  private bridgeKey: string;
+  private readonly portKeys = new Map<number, string>();
+  private readonly timer: NodeJS.Timeout;
+  private last = Date.now();
+  private generation = -1;
+  private readonly onPortStatus = (reason: number, desc: { portNo: number; state: number }): void => {
+    if (reason !== OFPPR.MODIFY || !this.tree.hasPort(desc.portNo)) return;
+    this.tree.setPortEnabled(desc.portNo, (desc.state & OFPPS.LINK_DOWN) === 0);
+    this.sync();
+  };
+
+  /** `onChange`: a port's role or state changed (the status columns are due). */
+  private readonly path: PacketPath;
+  private readonly registry: PortRegistry;
+  private readonly onChange: () => void;
+
+  constructor(path: PacketPath, registry: PortRegistry, bridge: TreeBridgeConfig, ports: readonly TreePortConfig[], onChange: () => void = () => undefined) {
+    this.path = path;
+    this.registry = registry;
+    this.onChange = onChange;
+    this.tree = this.makeTree(bridge);
+    this.bridgeKey = JSON.stringify(bridge, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    this.setPorts(ports);
+    path.setBpduGate(this);
+    registry.on('port-status', this.onPortStatus);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+    this.sync();
+  }
+
+  get protocol(): 'stp' | 'rstp' {
+    return this.tree.kind;
+  }
+
+  /** The machine (read by the show commands and the status columns). */
+  get machine(): SpanningTree {
+    return this.tree;
+  }
+
+  /** New settings: the bridge's (a new machine when they changed) and its ports'. */
+  configure(bridge: TreeBridgeConfig, ports: readonly TreePortConfig[]): void {
+    const key = JSON.stringify(bridge, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    if (key !== this.bridgeKey) {
+      this.bridgeKey = key;
+      this.tree = this.makeTree(bridge);
+      this.portKeys.clear();
+      this.generation = -1;
+    }
+    this.setPorts(ports);
+    this.sync();
+  }
+
+  private makeTree(b: TreeBridgeConfig): SpanningTree {
+    const out: TreeOutputs = {
+      send: (key, bpdu) => {
+        const port = this.registry.get(key);
+        if (port) this.path.sendBpdu(key, encodeBpdu(macBytes(port.link.hwAddr), bpdu));
+      },
+      flush: () => this.path.bridge.flush(),
+    };
+    return b.protocol === 'stp'
+      ? new Stp({ name: b.name, bridgeId: b.bridgeId, helloTime: b.helloTime, maxAge: b.maxAge, forwardDelay: b.forwardDelay }, out)
+      : new Rstp({ name: b.name, bridgeId: b.bridgeId, maxAge: b.maxAge, forwardDelay: b.forwardDelay, transmitHoldCount: b.transmitHoldCount }, out);
+  }
+
+  private setPorts(ports: readonly TreePortConfig[]): void {
+    const wanted = new Map(ports.map((p) => [p.portNo, p]));
+    for (const portNo of [...this.portKeys.keys()]) {
+      if (wanted.has(portNo)) continue;
+      this.tree.removePort(portNo);
+      this.portKeys.delete(portNo);
+      this.registry.setStpState(portNo, true, true, 0);
+    }
+    for (const p of ports) {
+      const key = JSON.stringify(p);
+      if (this.portKeys.get(p.portNo) === key) continue;
+      const port = this.registry.get(p.portNo);
+      if (!port) continue;
+      this.portKeys.set(p.portNo, key);
+      const up = (port.describe().state & OFPPS.LINK_DOWN) === 0;
+      const settings: TreePortSettings = { name: p.name, portNum: p.portNum, priority: p.priority, pathCost: p.pathCost };
+      if (this.tree instanceof Rstp) this.tree.addPort(p.portNo, settings, up, { ...(p.adminEdge !== undefined ? { adminEdge: p.adminEdge } : {}), ...(p.autoEdge !== undefined ? { autoEdge: p.autoEdge } : {}) });
+      else this.tree.addPort(p.portNo, settings, up);
+    }
+  }
+
+  takes(port: DatapathPort, frame: Uint8Array): boolean {
+    if (!isBpduFrame(frame)) return false;
+    if (!this.tree.hasPort(port.portNo)) return true; // consumed on every port while a tree runs, as OVS's process_special
+    const bpdu = decodeBpdu(frame);
+    if (typeof bpdu === 'string') this.tree.receiveError(port.portNo);
+    else this.tree.receive(port.portNo, bpdu);
+    this.sync();
+    return true;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    this.tree.tick(now - this.last);
+    this.last = now;
+    this.sync();
+  }
+
+  /** Pushes the ports' states to the registry when the machine changed any. */
+  private sync(): void {
+    if (this.tree.generation === this.generation) return;
+    this.generation = this.tree.generation;
+    for (const portNo of this.portKeys.keys()) {
+      this.registry.setStpState(portNo, this.tree.forwarding(portNo), this.tree.learning(portNo), this.tree.ofState(portNo));
+    }
+    this.onChange();
+  }
+
+  /** Stops: every port forwards and learns again, without STP bits. */
+  close(): void {
+    clearInterval(this.timer);
+    this.registry.off('port-status', this.onPortStatus);
+    this.path.setBpduGate(null);
+    for (const portNo of this.portKeys.keys()) this.registry.setStpState(portNo, true, true, 0);
+    this.portKeys.clear();
+  }
+}
+
+function macBytes(mac: string): Uint8Array {
+  return Uint8Array.from(mac.split(':').map((h) => parseInt(h, 16)));
+}
