@@ -32,6 +32,7 @@ import {
 import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/index.js';
+import { IpfixError, ipfixConfig, type IpfixSettings } from '../ipfix/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
 import type { MirrorSpec } from './switch.js';
@@ -97,6 +98,8 @@ export interface SwitchOptions {
   readonly sflow?: SflowSettings | undefined;
   /** NetFlow v5 export (config file only: `"netflow": {"targets": ["IP:PORT"], ...}`); none when undefined. */
   readonly netflow?: NetflowSettings | undefined;
+  /** IPFIX bridge export (config file only: `"ipfix": {"targets": ["IP:PORT"], ...}`); none when undefined. */
+  readonly ipfix?: IpfixSettings | undefined;
   /** --private-key, --certificate, --ca-cert (or --bootstrap-ca-cert): for ssl: and pssl:. */
   readonly tls?: TlsFiles | undefined;
   /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
@@ -161,6 +164,8 @@ interface RawSettings {
   sflow?: SflowSettings;
   /** The config file's `netflow` object (as OVS's NetFlow table). */
   netflow?: NetflowSettings;
+  /** The config file's `ipfix` object (as OVS's IPFIX table). */
+  ipfix?: IpfixSettings;
   privateKey?: string;
   certificate?: string;
   caCert?: string;
@@ -417,6 +422,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'netflow':
         settings.netflow = parseNetflowObject(path, value);
         break;
+      case 'ipfix':
+        settings.ipfix = parseIpfixObject(path, value);
+        break;
       case 'privateKey':
         settings.privateKey = parseTlsFile(str(key, value), '--private-key');
         break;
@@ -470,6 +478,24 @@ function parseNetflowObject(path: string, value: unknown): NetflowSettings {
     netflowConfig(settings);
   } catch (err) {
     if (err instanceof NetflowError) throw new UsageError(`--config ${path}: ${err.message}`);
+    throw err;
+  }
+  return settings;
+}
+
+const IPFIX_KEYS = ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows', 'template_interval', 'other_config'];
+
+/** The config file's `ipfix` object: the IPFIX table's columns (ipfix/settings.ts checks them). */
+function parseIpfixObject(path: string, value: unknown): IpfixSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: "ipfix" must be an object`);
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !IPFIX_KEYS.includes(k));
+  if (unknown !== undefined) throw new UsageError(`--config ${path}: unknown ipfix setting "${unknown}" (${IPFIX_KEYS.join(', ')})`);
+  const settings = o as unknown as IpfixSettings;
+  try {
+    ipfixConfig(settings);
+  } catch (err) {
+    if (err instanceof IpfixError) throw new UsageError(`--config ${path}: ${err.message}`);
     throw err;
   }
   return settings;
@@ -577,6 +603,7 @@ const CONFIG_HELP = `
    "certificate":"sc-cert.pem","caCert":"/var/lib/ofswitch/pki/controllerca/cacert.pem",
    "sflow":{"targets":["127.0.0.1:6343"],"agent":"lo","sampling":400,"polling":30,"header":128},
    "netflow":{"targets":["127.0.0.1:2055"],"active_timeout":60,"engine_type":0,"engine_id":0},
+   "ipfix":{"targets":["127.0.0.1:4739"],"sampling":400,"obs_domain_id":0,"cache_active_timeout":60,"cache_max_flows":1000},
    "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
@@ -780,6 +807,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
       ...(s.netflow !== undefined ? { netflow: s.netflow } : {}),
+      ...(s.ipfix !== undefined ? { ipfix: s.ipfix } : {}),
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
       ...(s.metrics !== undefined ? { metrics: s.metrics } : {}),

@@ -10,7 +10,7 @@
  * VLAN roles; fail mode; controllers (active `tcp:`/`ssl:`/`unix:` targets) and services
  * (`ptcp:`/`pssl:`/`punix:` targets, listeners); datapath id; the MAC table's size and idle time;
  * sFlow (the bridge's sFlow row, its sub-agent id the bridge's number among those with sFlow in
- * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); port mirrors (Mirror rows, their ports named by the Port
+ * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); IPFIX (its IPFIX row); port mirrors (Mirror rows, their ports named by the Port
  * rows' first interfaces). Bridges no longer in the database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
@@ -91,6 +91,8 @@ export class RunningBridge {
   sflowKey: string | null = null;
   /** The NetFlow settings applied (JSON; null: none, or they failed and are retried). */
   netflowKey: string | null = null;
+  /** The IPFIX settings applied (JSON; null: none, or they failed and are retried). */
+  ipfixKey: string | null = null;
 
   constructor(name: string, uuid: string, sw: Switch) {
     this.name = name;
@@ -364,6 +366,7 @@ export class Reconciler {
     }
     await this.applySflow(running, want);
     this.applyNetflow(running, want);
+    this.applyIpfix(running, want);
     this.applyMirrors(running, want);
     running.applied = want;
   }
@@ -449,6 +452,20 @@ export class Reconciler {
       running.netflowKey = key;
     } catch (err) {
       this.log.warn('cannot configure NetFlow', { bridge: want.name, err: (err as Error).message });
+    }
+  }
+
+  /** The bridge's IPFIX row, applied when it changed (a failure is logged and retried next round). */
+  private applyIpfix(running: RunningBridge, want: BridgeConfig): void {
+    const row = want.ipfix;
+    const key = row === null ? null : JSON.stringify({ ...row, uuid: undefined });
+    if (key === running.ipfixKey) return;
+    running.ipfixKey = null;
+    try {
+      running.sw.setIpfix(row);
+      running.ipfixKey = key;
+    } catch (err) {
+      this.log.warn('cannot configure IPFIX', { bridge: want.name, err: (err as Error).message });
     }
   }
 
