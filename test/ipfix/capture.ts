@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnIn, tryRun, type Teardownable } from '../helpers/netns.js';
+import { writePcap } from '../sflow/collectors.js';
 
 export interface IpfixTemplate {
   readonly id: number;
@@ -102,16 +103,35 @@ export async function captureIpfix(t: Teardownable, port: number): Promise<LoCap
     async stop() {
       await new Promise((r) => setTimeout(r, 300));
       await halt();
-      const r = await tryRun('tshark', ['-r', pcap, '-d', `udp.port==${port},cflow`, '-T', 'json', '--no-duplicate-keys']);
-      if (r.code !== 0) return { code: r.code, stderr: r.stderr + err, messages: [] };
-      const frames = JSON.parse(r.stdout) as { _source: { layers: { frame: Json; cflow?: Json | Json[] } } }[];
-      const messages: IpfixMessage[] = [];
-      for (const f of frames) {
-        const c = f._source.layers.cflow;
-        const num = Number(f._source.layers.frame['frame.number']);
-        for (const one of Array.isArray(c) ? c : c ? [c] : []) messages.push(parseCflow(num, one));
-      }
-      return { code: 0, stderr: r.stderr, messages };
+      const r = await decodePcap(pcap, port);
+      return { ...r, stderr: r.stderr + (r.code === 0 ? '' : err) };
     },
   };
 }
+
+/** tshark's IPFIX reading of a capture (UDP to `port`). */
+export async function decodePcap(pcap: string, port: number): Promise<{ code: number; stderr: string; messages: IpfixMessage[] }> {
+  const r = await tryRun('tshark', ['-r', pcap, '-d', `udp.port==${port},cflow`, '-T', 'json', '--no-duplicate-keys']);
+  if (r.code !== 0) return { code: r.code, stderr: r.stderr, messages: [] };
+  const frames = JSON.parse(r.stdout) as { _source: { layers: { frame: Json; cflow?: Json | Json[] } } }[];
+  const messages: IpfixMessage[] = [];
+  for (const f of frames) {
+    const c = f._source.layers.cflow;
+    const num = Number(f._source.layers.frame['frame.number']);
+    for (const one of Array.isArray(c) ? c : c ? [c] : []) messages.push(parseCflow(num, one));
+  }
+  return { code: 0, stderr: r.stderr, messages };
+}
+
+/** tshark's IPFIX reading of datagrams received (written into a pcap as UDP to `port`). */
+export async function decodeDatagrams(datagrams: readonly Buffer[], port: number): Promise<{ code: number; stderr: string; messages: IpfixMessage[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ofipfix-dec-'));
+  try {
+    const file = join(dir, 'ipfix.pcap');
+    writePcap(file, datagrams, port);
+    return await decodePcap(file, port);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
