@@ -128,11 +128,6 @@ export class IpfixCache {
     return this.count;
   }
 
-  /** The start time (µs) of the oldest entry, or null when empty. */
-  get oldestStartUs(): number | null {
-    return this.oldest?.startUs ?? null;
-  }
-
   /**
    * A sample of the flow whose key is `key[0..len)` (a scratch buffer the caller reuses) and
    * template `templateId`. True when it made a new entry. `nowUs` is the time expiry is judged by

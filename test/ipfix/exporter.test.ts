@@ -254,3 +254,57 @@ t.test('the switch: setIpfix to a UDP collector, beside NetFlow', async (t) => {
   t.throws(() => sw.setIpfix({ targets: ['nowhere'] }), /IPFIX target "nowhere"/);
   t.equal(sw.ipfix(), null, 'a bad setting: IPFIX off');
 });
+
+t.test('truncated IP headers: OVS\'s length from the frame, fields left zero', async (t) => {
+  const r = rig({ other_config: { 'enable-output-sampling': 'false' } });
+  r.take();
+  r.feed(ethFrame(0x0800, [0x45, 0, 0, 40, 0, 0]), 1, [2]);
+  r.feed(ethFrame(0x86dd, [0x60, 0, 0, 0, 0, 8, 17, 64]), 1, [2]);
+  r.e.flush();
+  const [v4, v6] = r.take()[0]!.records;
+  t.same([v4!.templateId, v4!.values.get(192), v4!.values.get(1)], [templateId(0, 1, 0, 0, 0), 0, 6], 'IPv4: no TTL, IP length = frame less 14');
+  t.same([v6!.templateId, v6!.values.get(31), v6!.values.get(1), (v6!.values.get(27) as Buffer).toString('hex')], [templateId(0, 2, 0, 0, 0), 0, 8, '0'.repeat(32)], 'IPv6: zero addresses and label');
+});
+
+t.test('a target that cannot be sent to: counted, logged once', async (t) => {
+  const warnings: string[] = [];
+  const e = new IpfixExporter({ config: ipfixConfig({ targets: ['255.255.255.255:4739'] })!, log: { warn: (m) => warnings.push(m) } });
+  await waitUntil(() => e.sendErrors > 1, 'the sends fail', 5000);
+  t.same(warnings, ['cannot send IPFIX message'], 'one warning for many failures');
+  e.close();
+});
+
+t.test('the cache\'s hash chains: colliding keys kept apart and removed from the middle', async (t) => {
+  const { IpfixCache, IpfixCounters, hashKey } = await import('../../ipfix/flow-cache.js');
+  // Two 8-byte keys of one template with the same hash (a birthday search).
+  const key = (n: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeUInt32BE(n, 0);
+    b.writeUInt32BE(Math.imul(n, 0x9e3779b1) >>> 0, 4);
+    return b;
+  };
+  const seen = new Map<number, number>();
+  let pair: [number, number] | null = null;
+  for (let i = 0; pair === null && i < 3_000_000; i++) {
+    const h = hashKey(key(i), 8, 300);
+    const j = seen.get(h);
+    if (j !== undefined) pair = [j, i];
+    else seen.set(h, i);
+  }
+  if (pair === null) throw new Error('no collision found');
+  const out: number[] = [];
+  const c = new IpfixCache({ activeTimeout: 10, maxFlows: 10, export: (e) => out.push(e.key.readUInt32BE(0)) });
+  const p = pair;
+  const s = new IpfixCounters();
+  s.packetDelta = 1;
+  for (const [n, at] of [[p[0], 1], [p[1], 2], [p[0], 3]] as const) {
+    s.startUs = s.endUs = at * 1e6;
+    c.update(key(n), 8, 300, s, at * 1e6);
+  }
+  t.equal(c.size, 2, 'two entries for two keys of one hash');
+  c.expire(false, 11.5e6);
+  t.same(out, [p[0]], 'the older one leaves first (it is second in its chain)');
+  c.expire(true, 12e6);
+  t.same(out, [p[0], p[1]]);
+  t.equal(c.size, 0);
+});
