@@ -1,15 +1,16 @@
 /**
  * What each observability feature costs the forwarding path: the forwarding benchmark's two phases
  * (bench/forward.ts: highest rate, then CPU time per million frames at a fixed rate) for every
- * switch with no feature on, then with a select_all mirror, sFlow at 1:N and NetFlow v5 export,
+ * switch with no feature on, then with a select_all mirror, sFlow at 1:N, NetFlow v5 export and
+ * IPFIX at 1:N (the IPFIX table's bridge exporter),
  * each in its own run, all in one invocation so that the machine's load falls alike on every
  * configuration: the order of the switches alternates run by run and the order of the
  * configurations rotates. Every configuration has the third host (the mirror's destination), so
  * the topology is the same with and without the mirror. The table gives each configuration's
  * median (lowest–highest) and its ratio to the same switch with nothing on.
  *
- *   npm run bench:features [-- --runs N] [-- --seconds N] [-- --features off,mirror,sflow,netflow]
- *                          [-- --sflow N] [-- --switches ofswitch,ovs] [-- --cases one-flow,many-flows] [-- --json]
+ *   npm run bench:features [-- --runs N] [-- --seconds N] [-- --features off,mirror,sflow,netflow,ipfix]
+ *                          [-- --sflow N] [-- --ipfix N] [-- --switches ofswitch,ovs] [-- --cases one-flow,many-flows] [-- --json]
  */
 import { CASES, belowLimit, runOnce, type Features, type Run } from './forward-run.js';
 import { Option } from 'commander';
@@ -17,7 +18,7 @@ import { benchOptions, count, positive } from './bench-options.js';
 import { fmtSpread, log, spread, type Spread } from './trafgen-rig.js';
 import { SWITCHES, SWITCH_LABEL, type SwitchName } from './switches.js';
 
-const CONFIGS = ['off', 'mirror', 'sflow', 'netflow'] as const;
+const CONFIGS = ['off', 'mirror', 'sflow', 'netflow', 'ipfix'] as const;
 type Config = (typeof CONFIGS)[number];
 
 function listOf<T extends string>(allowed: readonly T[], what: string): (value: string) => T[] {
@@ -52,6 +53,7 @@ interface Options {
   seconds: number;
   cpuRate: number;
   sflow: number;
+  ipfix: number;
   features: Config[];
   switches: SwitchName[];
   cases: string[];
@@ -59,12 +61,13 @@ interface Options {
 }
 
 const opts = benchOptions<Options>('bench:features',
-  'The forwarding cost of port mirroring, sFlow and NetFlow: each configuration beside the same switch with none of them, in one run (needs root, trafgen and Open vSwitch; run it under flock /tmp/ovs-userspace.lock).',
+  'The forwarding cost of port mirroring, sFlow, NetFlow and IPFIX: each configuration beside the same switch with none of them, in one run (needs root, trafgen and Open vSwitch; run it under flock /tmp/ovs-userspace.lock).',
   (c) => c
     .option('--runs <n>', 'runs of every switch, case and configuration', count, 3)
     .option('--seconds <s>', 'length of each phase', positive, 4)
     .option('--cpu-rate <pps>', 'the fixed rate of the CPU phase, frames/s', positive, 100_000)
     .option('--sflow <n>', 'sFlow sampling rate of the sflow configuration (1 in N)', count, 1000)
+    .option('--ipfix <n>', 'IPFIX sampling rate of the ipfix configuration (1 in N; the IPFIX table\'s default)', count, 400)
     .addOption(listOption('--features <list>', 'configurations', CONFIGS, 'configuration'))
     .addOption(listOption('--switches <list>', 'switches', SWITCHES, 'switch'))
     .addOption(listOption('--cases <list>', 'cases', CASES.map((c) => c.name), 'case'))
@@ -76,6 +79,7 @@ function featuresOf(config: Config): Features {
     case 'mirror': return { mirror: true };
     case 'sflow': return { sflow: opts.sflow };
     case 'netflow': return { netflow: true };
+    case 'ipfix': return { ipfix: opts.ipfix };
   }
 }
 
@@ -143,7 +147,7 @@ async function main(): Promise<void> {
     console.log('| --- | --- | ---: | ---: | ---: | ---: |');
     for (const r of c.results) {
       const cpu = fmtSpread(r.cpuSecPerMillion, (x) => x.toFixed(2)) + (r.belowLimit ? '' : ' (at its limit)');
-      const name = r.config === 'sflow' ? `sflow 1:${opts.sflow}` : r.config;
+      const name = r.config === 'sflow' ? `sflow 1:${opts.sflow}` : r.config === 'ipfix' ? `ipfix 1:${opts.ipfix}` : r.config;
       console.log(`| ${SWITCH_LABEL[r.switch]} | ${name} | ${fmtSpread(r.framesPerSec)} | ${r.vsOff?.framesPerSec.toFixed(2) ?? ''} | ${cpu} | ${r.vsOff?.cpuSecPerMillion.toFixed(2) ?? ''} |`);
     }
   }

@@ -39,6 +39,8 @@ export interface Features {
   readonly mirror?: boolean;
   /** NetFlow v5 export. */
   readonly netflow?: boolean;
+  /** IPFIX bridge export at 1 in N packets (0 or absent: off). */
+  readonly ipfix?: number;
 }
 
 export interface RunSettings {
@@ -71,6 +73,7 @@ export async function runOnce(c: Case, name: SwitchName, features: Features, set
       ...(features.sflow ? { sflowSampling: features.sflow } : {}),
       ...(features.mirror ? { mirrorPort: rig.extra[0]!.port } : {}),
       ...(features.netflow ? { netflow: true } : {}),
+      ...(features.ipfix ? { ipfixSampling: features.ipfix } : {}),
     });
     const flowFile = join(rig.workDir, 'flows.txt');
     writeFileSync(flowFile, `${c.flows.join('\n')}\n`);

@@ -32,6 +32,9 @@
  * `--netflow`: both switches export NetFlow v5 (a target in the switch namespace, active_timeout 60:
  * ovs-vsctl create NetFlow for Open vSwitch, the --config file's netflow object for ofswitch): the
  * cost of per-flow accounting, beside a run without.
+ * `--ipfix`: both switches export IPFIX (OVS's IPFIX table, bridge exporter: a target in the switch
+ * namespace, sampling 1 in `--ipfix-sampling N` packets, default 400 as the table's, caching on with
+ * cache_active_timeout 60 and cache_max_flows 1000): the cost of IPFIX sampling, beside a run without.
  * `--mirror`: every run has a third host and a select_all port mirror (OVS's Mirror table) to it,
  * so every frame is also copied to the mirror port: the cost of mirroring, beside a run without.
  *
@@ -41,7 +44,7 @@ import { CASES, belowLimit, runOnce, type Features, type Run } from './forward-r
 import { alternating, benchArgs, fmtSpread, log, spread, type Spread } from './trafgen-rig.js';
 import { SWITCHES, SWITCH_LABEL, type SwitchName } from './switches.js';
 
-const ARGS = benchArgs(4, { 'cpu-rate': 100_000, sflow: 0 });
+const ARGS = benchArgs(4, { 'cpu-rate': 100_000, sflow: 0, 'ipfix-sampling': 400 });
 const CPU_RATE = ARGS['cpu-rate'];
 /** sFlow sampling rate (0: no sFlow). */
 const SFLOW = Math.round(ARGS.sflow);
@@ -49,7 +52,9 @@ const SFLOW = Math.round(ARGS.sflow);
 const MIRROR = process.argv.includes('--mirror');
 /** NetFlow export on both switches. */
 const NETFLOW = process.argv.includes('--netflow');
-const FEATURES: Features = { sflow: SFLOW, mirror: MIRROR, netflow: NETFLOW };
+/** IPFIX export on both switches, at 1 in IPFIX packets (0: off). */
+const IPFIX = process.argv.includes('--ipfix') ? Math.round(ARGS['ipfix-sampling']) : 0;
+const FEATURES: Features = { sflow: SFLOW, mirror: MIRROR, netflow: NETFLOW, ipfix: IPFIX };
 
 interface SwitchResult {
   switch: SwitchName;
@@ -60,7 +65,7 @@ interface SwitchResult {
 
 async function main(): Promise<void> {
   log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
-    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}${MIRROR ? '; a select_all mirror to a third host' : ''}${NETFLOW ? '; NetFlow v5 export on' : ''}`);
+    `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}${MIRROR ? '; a select_all mirror to a third host' : ''}${NETFLOW ? '; NetFlow v5 export on' : ''}${IPFIX > 0 ? `; IPFIX export on, sampling 1:${IPFIX}` : ''}`);
   const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];
   for (const c of CASES) {
     log(`${c.name}: ${c.description}`);
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
     });
   }
   if (ARGS.json) {
-    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, mirror: MIRROR, netflow: NETFLOW, node: process.version, cases }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: ARGS.runs, fixedRatePps: CPU_RATE, sflowSampling: SFLOW, mirror: MIRROR, netflow: NETFLOW, ipfixSampling: IPFIX, node: process.version, cases }, null, 2)}\n`);
     return;
   }
   for (const c of cases) {
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nofswitch / Open vSwitch: forwarding ${c.ratio.framesPerSec.toFixed(2)}, CPU per frame ${c.ratio.cpuSecPerMillion.toFixed(2)}`);
   }
-  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order${SFLOW > 0 ? `; sFlow at 1:${SFLOW} on both switches` : ''}${NETFLOW ? '; NetFlow on both switches' : ''}`);
+  console.log(`\nmedian (lowest–highest) of ${ARGS.runs} runs each, alternating order${SFLOW > 0 ? `; sFlow at 1:${SFLOW} on both switches` : ''}${NETFLOW ? '; NetFlow on both switches' : ''}${IPFIX > 0 ? `; IPFIX at 1:${IPFIX} on both switches` : ''}`);
 }
 
 main().catch((e: unknown) => {

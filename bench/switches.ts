@@ -67,12 +67,19 @@ export interface SwitchOptions {
   mirrorPort?: string;
   /** NetFlow v5 export (a target on 127.0.0.1 in the switch namespace, active_timeout 60): ofswitch's --config "netflow", OVS's NetFlow row. */
   netflow?: boolean;
+  /**
+   * IPFIX bridge export at 1 in N packets (a target on 127.0.0.1 in the switch namespace, caching
+   * on: cache_active_timeout 60, cache_max_flows 1000): ofswitch's --config "ipfix", OVS's IPFIX row.
+   */
+  ipfixSampling?: number;
 }
 
 /** Where the benchmarks' sFlow datagrams go (nobody listens: the agent's work is what is measured). */
 const SFLOW_TARGET = '127.0.0.1:6343';
 /** Where the benchmarks' NetFlow datagrams go (nobody listens). */
 const NETFLOW_TARGET = '127.0.0.1:2055';
+/** Where the benchmarks' IPFIX messages go (nobody listens). */
+const IPFIX_TARGET = '127.0.0.1:4739';
 
 export function startSwitch(name: SwitchName, rig: TrafgenRig, options: SwitchOptions = {}): Promise<BenchSwitch> {
   return name === 'ofswitch' ? startOfswitch(rig, options) : startOvs(rig, options);
@@ -131,6 +138,9 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
   const config: Record<string, unknown> = {};
   if (options.sflowSampling !== undefined) config['sflow'] = { agent: 'lo', targets: [SFLOW_TARGET], sampling: options.sflowSampling };
   if (options.netflow === true) config['netflow'] = { targets: [NETFLOW_TARGET], active_timeout: 60 };
+  if (options.ipfixSampling !== undefined) {
+    config['ipfix'] = { targets: [IPFIX_TARGET], sampling: options.ipfixSampling, cache_active_timeout: 60, cache_max_flows: 1000 };
+  }
   const mirror: string[] = [];
   if (options.mirrorPort !== undefined) {
     config['mirrors'] = [{ name: 'm0', selectAll: true, outputPort: options.mirrorPort }];
@@ -228,6 +238,10 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
     }
     if (options.netflow === true) {
       inSw('ovs-vsctl', [...vsctl, '--', 'set', 'bridge', BRIDGE, 'netflow=@nf', '--', '--id=@nf', 'create', 'NetFlow', `targets="${NETFLOW_TARGET}"`, 'active_timeout=60']);
+    }
+    if (options.ipfixSampling !== undefined) {
+      inSw('ovs-vsctl', [...vsctl, '--', 'set', 'bridge', BRIDGE, 'ipfix=@i', '--', '--id=@i', 'create', 'IPFIX', `targets="${IPFIX_TARGET}"`,
+        `sampling=${options.ipfixSampling}`, 'cache_active_timeout=60', 'cache_max_flows=1000']);
     }
   } catch (e) {
     await stop();

@@ -26,7 +26,8 @@
  *
  * Flow accounting (NetFlow): with an accountant set (flow-accounting.ts), each received frame that
  * went through the table is counted after its actions, with where it went: the one port it was
- * sent out of, or FLOOD (a FLOOD/ALL output), MULTI (several ports), DROP (none). Its nesting level
+ * sent out of, or FLOOD (a FLOOD/ALL output), MULTI (several ports), DROP (none), and the list of
+ * ports it was sent out of (IPFIX samples each output). Its nesting level
  * notes the outputs (transmit and flood write one number), so a patch port's frame is counted on
  * its own bridge.
  *
@@ -180,10 +181,13 @@ interface RxLevel {
   /** Its IP and L4 headers' offsets as parsed, before actions could shift the layout (flow accounting). */
   acctL3: number;
   acctL4: number;
+  /** Every port it was sent out of (the first acctCount), for flow accounting. */
+  readonly acctPorts: number[];
+  acctCount: number;
 }
 
 function newRxLevel(path: PacketPath): RxLevel {
-  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false), acctOut: ACCT_OUT_DROP, acctL3: -1, acctL4: -1 };
+  return { key: newFlowKey(), layout: newFrameLayout(), outputs: new Outputs(path, false), acctOut: ACCT_OUT_DROP, acctL3: -1, acctL4: -1, acctPorts: [], acctCount: 0 };
 }
 
 /** Whether FLOOD (`flood` true) or ALL from `inPort` sends out of `port`. */
@@ -363,13 +367,14 @@ export class PacketPath implements OutputTarget {
     const level = this.rxLevels[depth] ?? (this.rxLevels[depth] = newRxLevel(this));
     level.outputs.inPort = port.portNo;
     level.acctOut = ACCT_OUT_DROP;
+    level.acctCount = 0;
     this.rxDepth = depth + 1;
     const outerInPort = this.rxInPort;
     this.rxInPort = port.portNo;
     try {
       mirrors?.ingress(port, frame);
       this.throughTable(frame, port.portNo, level.key, level.layout, level.outputs, port.ownsFrames, level);
-      if (this.accounting !== null) this.accounting.account(level.key, frame, level.acctL3, level.acctL4, level.acctOut);
+      if (this.accounting !== null) this.accounting.account(level.key, frame, level.acctL3, level.acctL4, level.acctOut, level.acctPorts, level.acctCount);
     } finally {
       this.rxDepth = depth;
       this.rxInPort = outerInPort;
@@ -562,6 +567,7 @@ export class PacketPath implements OutputTarget {
   /** One output of the received frame being accounted: its port, or MULTI once a second port is used (FLOOD stays). */
   private noteAccountedOutput(portNo: number): void {
     const level = this.rxLevels[this.rxDepth - 1]!;
+    level.acctPorts[level.acctCount++] = portNo;
     const out = level.acctOut;
     if (out === ACCT_OUT_DROP) level.acctOut = portNo;
     else if (out !== portNo && out !== ACCT_OUT_FLOOD) level.acctOut = ACCT_OUT_MULTI;

@@ -34,6 +34,7 @@ import { VLAN_MODES, type VlanMode } from '../datapath/normal.js';
 import { SflowError, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, netflowConfig, type NetflowSettings } from '../netflow/index.js';
 import { SPANNING_TREE_KEYS, spanningTreeFromOtherConfig, type SpanningTreeSpec } from './spanning-tree.js';
+import { IpfixError, ipfixConfig, type IpfixSettings } from '../ipfix/index.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { TlsFiles } from './tls-config.js';
 import type { HtbSettings } from '../qos/htb.js';
@@ -107,6 +108,8 @@ export interface SwitchOptions {
   readonly sflow?: SflowSettings | undefined;
   /** NetFlow v5 export (config file only: `"netflow": {"targets": ["IP:PORT"], ...}`); none when undefined. */
   readonly netflow?: NetflowSettings | undefined;
+  /** IPFIX bridge export (config file only: `"ipfix": {"targets": ["IP:PORT"], ...}`); none when undefined. */
+  readonly ipfix?: IpfixSettings | undefined;
   /** --private-key, --certificate, --ca-cert (or --bootstrap-ca-cert): for ssl: and pssl:. */
   readonly tls?: TlsFiles | undefined;
   /** Port mirrors (`--config` key "mirrors"; the Mirror table's columns). */
@@ -177,6 +180,8 @@ interface RawSettings {
   sflow?: SflowSettings;
   /** The config file's `netflow` object (as OVS's NetFlow table). */
   netflow?: NetflowSettings;
+  /** The config file's `ipfix` object (as OVS's IPFIX table). */
+  ipfix?: IpfixSettings;
   privateKey?: string;
   certificate?: string;
   caCert?: string;
@@ -451,6 +456,9 @@ export function parseConfigFile(path: string, read: (p: string) => string = (p) 
       case 'netflow':
         settings.netflow = parseNetflowObject(path, value);
         break;
+      case 'ipfix':
+        settings.ipfix = parseIpfixObject(path, value);
+        break;
       case 'privateKey':
         settings.privateKey = parseTlsFile(str(key, value), '--private-key');
         break;
@@ -555,6 +563,24 @@ function parseNetflowObject(path: string, value: unknown): NetflowSettings {
     netflowConfig(settings);
   } catch (err) {
     if (err instanceof NetflowError) throw new UsageError(`--config ${path}: ${err.message}`);
+    throw err;
+  }
+  return settings;
+}
+
+const IPFIX_KEYS = ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows', 'template_interval', 'other_config'];
+
+/** The config file's `ipfix` object: the IPFIX table's columns (ipfix/settings.ts checks them). */
+function parseIpfixObject(path: string, value: unknown): IpfixSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: "ipfix" must be an object`);
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !IPFIX_KEYS.includes(k));
+  if (unknown !== undefined) throw new UsageError(`--config ${path}: unknown ipfix setting "${unknown}" (${IPFIX_KEYS.join(', ')})`);
+  const settings = o as unknown as IpfixSettings;
+  try {
+    ipfixConfig(settings);
+  } catch (err) {
+    if (err instanceof IpfixError) throw new UsageError(`--config ${path}: ${err.message}`);
     throw err;
   }
   return settings;
@@ -666,6 +692,8 @@ const CONFIG_HELP = `
    "stpEnable":true,"otherConfig":{"stp-priority":4096,"stp-forward-delay":4},
    "portOtherConfig":{"veth1":{"stp-path-cost":10}}}
 "rstpEnable" runs RSTP instead, with the rstp-* keys (vswitch.xml's Bridge and Port other_config).
+   "ipfix":{"targets":["127.0.0.1:4739"],"sampling":400,"obs_domain_id":0,"cache_active_timeout":60,"cache_max_flows":1000},
+   "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
 A bond: "bonds":[{"name":"bond0","members":["veth1","veth2"],"mode":"balance-tcp",
@@ -876,6 +904,7 @@ export function parseCommandLine(argv: readonly string[], readConfig?: (p: strin
       flowJournal: s.flowJournal === false ? undefined : s.flowJournal,
       ...(s.sflow !== undefined ? { sflow: s.sflow } : {}),
       ...(s.netflow !== undefined ? { netflow: s.netflow } : {}),
+      ...(s.ipfix !== undefined ? { ipfix: s.ipfix } : {}),
       ...(tls ? { tls } : {}),
       ...(s.mirrors !== undefined ? { mirrors: s.mirrors } : {}),
       ...(s.bonds !== undefined ? { bonds: s.bonds } : {}),

@@ -59,6 +59,9 @@ import { ListenError, listen, listenerRisk, type Listener } from './listener.js'
 import { silentLogger, type Logger } from './log.js';
 import { SflowAgent, SflowError, agentAddress, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, NetflowExporter, netflowConfig, type NetflowSettings } from '../netflow/index.js';
+import { IpfixError, IpfixExporter, ipfixConfig, type IpfixSettings } from '../ipfix/index.js';
+import type { FlowAccounting } from '../datapath/flow-accounting.js';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 import { TlsConfig, TlsError } from './tls-config.js';
 
@@ -395,6 +398,8 @@ export class Switch {
   private sflowAgent: SflowAgent | null = null;
   /** The NetFlow exporter while NetFlow is on. */
   private netflowExporter: NetflowExporter | null = null;
+  /** The IPFIX bridge exporter while IPFIX is on. */
+  private ipfixExporter: IpfixExporter | null = null;
   /** Port mirrors as set, the counters of those that run (by id), and the problems already logged. */
   private mirrorSpecs: readonly MirrorSpec[] = [];
   /** The spanning tree as set (null: none), its driver while it runs, and the problems already logged. */
@@ -600,6 +605,7 @@ export class Switch {
     this.portsByName.set(name, { ofport, type, device });
     this.dpid ??= dpidFromMac(description.hwAddr);
     this.log.debug('port added', { port: name, type, ofport });
+    this.ipfixExporter?.portsChanged();
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
     if (this.bondSpecs.length > 0) this.applyBonds();
     if (this.treeSpec !== null) this.applySpanningTree();
@@ -632,6 +638,7 @@ export class Switch {
     }
     this.datapath.registry.removePort(record.ofport);
     this.log.debug('port removed', { port: name, ofport: record.ofport });
+    this.ipfixExporter?.portsChanged();
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
     if (this.bondSpecs.length > 0) this.applyBonds();
     if (this.treeSpec !== null) this.applySpanningTree();
@@ -1448,7 +1455,7 @@ export class Switch {
     if (config === null) return;
     const exporter = new NetflowExporter({ config, log: this.log });
     this.netflowExporter = exporter;
-    this.datapath.path.setAccounting(exporter);
+    this.updateAccounting();
     this.log.info('NetFlow export started', { targets: config.targets.map((t) => `${t.address}:${t.port}`), activeTimeout: config.activeTimeoutMs / 1000 });
   }
 
@@ -1471,9 +1478,86 @@ export class Switch {
 
   private stopNetflow(): void {
     if (!this.netflowExporter) return;
-    this.datapath.path.setAccounting(null);
     this.netflowExporter.close();
     this.netflowExporter = null;
+    this.updateAccounting();
+  }
+
+  // ---- IPFIX -------------------------------------------------------------------------------------
+
+  /**
+   * Starts, changes or (null, or no targets) stops the IPFIX bridge exporter (ipfix/exporter.ts),
+   * as a Bridge's `ipfix` column and its IPFIX row configure it in OVS. A change exports what the
+   * old exporter cached first (flowEndReason forced end). An IpfixError for settings that cannot
+   * run; IPFIX is then off.
+   */
+  setIpfix(settings: IpfixSettings | null): void {
+    this.checkOpen();
+    this.stopIpfix();
+    const config = settings === null ? null : ipfixConfig(settings);
+    if (config === null) return;
+    this.ipfixExporter = new IpfixExporter({ config, log: this.log, portInfo: (portNo) => this.ipfixPortInfo(portNo) });
+    this.updateAccounting();
+    this.log.info('IPFIX export started', { targets: config.targets.map((t) => `${t.address}:${t.port}`), sampling: config.sampling, obsDomainId: config.obsDomainId });
+  }
+
+  /** The running IPFIX exporter's settings and counts, or null when IPFIX is off. */
+  ipfix(): { targets: string[]; sampling: number; obsDomainId: number; obsPointId: number; cacheActiveTimeout: number; cacheMaxFlows: number; samples: number; flows: number; records: number; messages: number; sendErrors: number } | null {
+    const e = this.ipfixExporter;
+    if (!e) return null;
+    const c = e.config;
+    return {
+      targets: c.targets.map((t) => (t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`)),
+      sampling: c.sampling,
+      obsDomainId: c.obsDomainId,
+      obsPointId: c.obsPointId,
+      cacheActiveTimeout: c.cacheActiveTimeout,
+      cacheMaxFlows: c.cacheMaxFlows,
+      samples: e.samples,
+      flows: e.flows,
+      records: e.records,
+      messages: e.messages,
+      sendErrors: e.sendErrors,
+    };
+  }
+
+  private stopIpfix(): void {
+    if (!this.ipfixExporter) return;
+    this.ipfixExporter.close();
+    this.ipfixExporter = null;
+    this.updateAccounting();
+  }
+
+  /** The interface behind a port for IPFIX records: its name, and its kernel ifindex (0 for other port types). */
+  private ipfixPortInfo(portNo: number): { name: string; ifindex: number } | undefined {
+    const name = this.nameOf(portNo);
+    if (name === undefined) return undefined;
+    const type = this.portsByName.get(name)!.type;
+    let ifindex = 0;
+    if (type === 'system' || type === 'internal') {
+      try {
+        ifindex = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim()) || 0;
+      } catch {
+        ifindex = 0; // the interface is gone or not a kernel one: 0, as OVS reports a failed netdev_get_ifindex
+      }
+    }
+    return { name, ifindex };
+  }
+
+  /** The datapath's flow accountant: NetFlow's, IPFIX's, both in turn, or none. */
+  private updateAccounting(): void {
+    const nf = this.netflowExporter;
+    const ipfix = this.ipfixExporter;
+    let accounting: FlowAccounting | null = nf ?? ipfix;
+    if (nf && ipfix) {
+      accounting = {
+        account(key, frame, l3, l4, out, ports, count): void {
+          nf.account(key, frame, l3, l4, out);
+          ipfix.account(key, frame, l3, l4, out, ports, count);
+        },
+      };
+    }
+    this.datapath.path.setAccounting(accounting);
   }
 
   private checkOpen(): void {
@@ -1495,6 +1579,7 @@ export class Switch {
     this.stopNetflow();
     this.treeDriver?.close();
     this.treeDriver = null;
+    this.stopIpfix();
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));
@@ -1568,10 +1653,11 @@ export class Switch {
       if (options.sflow !== undefined) await sw.setSflow(options.sflow);
       if (options.netflow !== undefined) sw.setNetflow(options.netflow);
       if (options.spanningTree !== undefined) sw.setSpanningTree(options.spanningTree);
+      if (options.ipfix !== undefined) sw.setIpfix(options.ipfix);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError || err instanceof BondError
-        || err instanceof SpanningTreeError
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof IpfixError || err instanceof TlsError
+        || err instanceof MirrorError || err instanceof BondError || err instanceof SpanningTreeError
         ? new StartError(err.message)
         : err;
     }
@@ -1601,6 +1687,7 @@ export class Switch {
 
 export { SflowError, type SflowSettings } from '../sflow/index.js';
 export { NetflowError, type NetflowSettings } from '../netflow/index.js';
+export { IpfixError, type IpfixSettings } from '../ipfix/index.js';
 
 /** Removing an internal interface a killed switch left behind (the daemon's clean-up at start). */
 export { removeInternalPair } from '../datapath/ports/internal-port.js';

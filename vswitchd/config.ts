@@ -14,10 +14,10 @@
  *   problem logged for text that is no number; a negative one is, as OVS's cast to unsigned makes
  *   it, the largest), `other_config:max-connections` (ofswitch's own, read the same way: OVS has
  *   no cap on the connections a bridge accepts), `datapath_type` (recorded only), `sflow` (the sFlow
- *   row below), `netflow` (the NetFlow row below), `mirrors`, `stp_enable` and `rstp_enable` with
- *   the stp-* / rstp-* keys of its and its Ports' `other_config` (lib/spanning-tree.ts reads them).
- *   The columns of features still to come (ipfix) are listed in
- *   `unsupported` so the daemon can say once that it ignores them.
+ *   row below), `netflow` (the NetFlow row below), `ipfix` (the IPFIX row below), `mirrors`,
+ *   `stp_enable` and `rstp_enable` with the stp-* / rstp-* keys of its and its Ports'
+ *   `other_config` (lib/spanning-tree.ts reads them). The columns of features still to come are
+ *   listed in `unsupported` so the daemon can say once that it ignores them.
  * - Mirror: `name`, `select_all`, `select_src_port`, `select_dst_port` and `output_port` (weak
  *   references to Port rows, read as the ports' names), `select_vlan`, `output_vlan`; `snaplen`
  *   is not supported (a problem: copies are not truncated). Whether the ports are this bridge's
@@ -30,6 +30,9 @@
  *   sflow/settings.ts).
  * - NetFlow: `targets`, `engine_type`, `engine_id`, `active_timeout`, `add_id_to_interface` (empty:
  *   OVS's defaults, applied by netflow/settings.ts).
+ * - IPFIX (the bridge exporter): `targets`, `sampling`, `obs_domain_id`, `obs_point_id`,
+ *   `cache_active_timeout`, `cache_max_flows`, `other_config` (empty: OVS's defaults, applied by
+ *   ipfix/settings.ts). Flow_Sample_Collector_Set rows (per-flow sampling) are not read.
  * - Controller: `target`, `connection_mode`, `inactivity_probe`, `max_backoff`,
  *   `controller_rate_limit`, `controller_burst_limit` (packet-ins per second, and queued).
  * - Policing (Interface `ingress_policing_*`, QoS type `egress-policer`): policing.ts.
@@ -57,6 +60,7 @@ export const MONITORED_TABLES = {
   Bridge: [
     'name', 'ports', 'controller', 'fail_mode', 'protocols', 'other_config', 'datapath_type', 'datapath_id', 'datapath_version',
     'mirrors', 'netflow', 'sflow', 'ipfix', 'stp_enable', 'rstp_enable', 'status', 'rstp_status',
+    'mcast_snooping_enable', 'flood_vlans', 'auto_attach',
   ],
   Port: [
     'name', 'interfaces', 'tag', 'trunks', 'vlan_mode', 'bond_mode', 'lacp', 'qos',
@@ -76,6 +80,7 @@ export const MONITORED_TABLES = {
   sFlow: ['targets', 'agent', 'sampling', 'polling', 'header'],
   NetFlow: ['targets', 'engine_type', 'engine_id', 'active_timeout', 'add_id_to_interface'],
   ...QOS_COLUMNS,
+  IPFIX: ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows', 'other_config'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FailMode = 'secure' | 'standalone';
@@ -140,6 +145,18 @@ export interface NetflowRowConfig {
   readonly add_id_to_interface?: boolean;
 }
 
+/** A bridge's IPFIX row; empty optional columns are undefined (the defaults are the exporter's). */
+export interface IpfixRowConfig {
+  readonly uuid: string;
+  readonly targets: readonly string[];
+  readonly sampling?: number;
+  readonly obs_domain_id?: number;
+  readonly obs_point_id?: number;
+  readonly cache_active_timeout?: number;
+  readonly cache_max_flows?: number;
+  readonly other_config: Readonly<Record<string, string>>;
+}
+
 /** A Mirror row, its ports by the Port rows' names. */
 export interface MirrorConfig {
   readonly uuid: string;
@@ -172,6 +189,8 @@ export interface BridgeConfig {
   readonly sflow: SflowRowConfig | null;
   /** The `netflow` column's row, or null. */
   readonly netflow: NetflowRowConfig | null;
+  /** The `ipfix` column's row, or null. */
+  readonly ipfix: IpfixRowConfig | null;
   /** The `mirrors` column's rows, in name order. */
   readonly mirrors: readonly MirrorConfig[];
   /** stp_enable / rstp_enable with the Bridge's and Ports' stp-* / rstp-* other_config (both: RSTP, as OVS); null: neither. */
@@ -206,8 +225,8 @@ export interface SystemConfig {
   readonly policing?: PolicingConfig;
 }
 
-/** Columns of features that come with later issues: set, they are ignored with one log line. */
-const LATER_FEATURES = ['ipfix'] as const;
+/** Bridge columns of OVS features ofswitch does not have: set, they are ignored with one log line. */
+const LATER_FEATURES = ['mcast_snooping_enable', 'flood_vlans', 'auto_attach'] as const;
 
 const DPID = /^[0-9a-fA-F]{16}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -335,6 +354,7 @@ function readBridge(
     ports,
     sflow: readSflow(db, str(row['sflow'])),
     netflow: readNetflow(db, str(row['netflow'])),
+    ipfix: readIpfix(db, str(row['ipfix'])),
     mirrors,
     spanningTree,
     unsupported,
@@ -387,6 +407,26 @@ function readNetflow(db: ConfigSource, uuid: string | null): NetflowRowConfig | 
     ...(engineId !== null ? { engine_id: engineId } : {}),
     ...(activeTimeout !== null ? { active_timeout: activeTimeout } : {}),
     ...(typeof addId === 'boolean' ? { add_id_to_interface: addId } : {}),
+  };
+}
+
+/** The IPFIX row a bridge's `ipfix` column names (an optional reference: a UUID or an empty set). */
+function readIpfix(db: ConfigSource, uuid: string | null): IpfixRowConfig | null {
+  const row = uuid === null ? undefined : db.table('IPFIX').get(uuid);
+  if (!row) return null;
+  const optional = (column: string): Record<string, number> => {
+    const v = int(row[column]);
+    return v !== null ? { [column]: v } : {};
+  };
+  return {
+    uuid: row._uuid,
+    targets: strings(row['targets']).sort(),
+    ...optional('sampling'),
+    ...optional('obs_domain_id'),
+    ...optional('obs_point_id'),
+    ...optional('cache_active_timeout'),
+    ...optional('cache_max_flows'),
+    other_config: stringMap(row['other_config']),
   };
 }
 

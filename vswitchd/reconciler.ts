@@ -14,6 +14,8 @@
  * rows' first interfaces); bonds (Ports of two or more Interfaces: every interface is an OpenFlow
  * port, and the switch bonds them, lib/bonds.ts); policing (policing.ts). Bridges no longer in the
  * database are closed.
+ * name order, as bridge.c counts them); NetFlow (the bridge's NetFlow row); IPFIX (its IPFIX row); port mirrors (Mirror rows, their ports named by the Port
+ * rows' first interfaces). Bridges no longer in the database are closed.
  *
  * TLS: one TlsConfig for every bridge, its files those of the SSL row (Open_vSwitch:ssl), set on
  * each reconfiguration; the files are read again by the next connection when they or the row
@@ -100,6 +102,8 @@ export class RunningBridge {
   netflowKey: string | null = null;
   /** The bonds last given to the switch (JSON). */
   appliedBonds = '[]';
+  /** The IPFIX settings applied (JSON; null: none, or they failed and are retried). */
+  ipfixKey: string | null = null;
 
   constructor(name: string, uuid: string, sw: Switch) {
     this.name = name;
@@ -381,6 +385,7 @@ export class Reconciler {
     }
     await this.applySflow(running, want);
     this.applyNetflow(running, want);
+    this.applyIpfix(running, want);
     this.applyMirrors(running, want);
     this.applyBonds(running, want);
     this.applySpanningTree(running, want);
@@ -498,6 +503,20 @@ export class Reconciler {
       running.netflowKey = key;
     } catch (err) {
       this.log.warn('cannot configure NetFlow', { bridge: want.name, err: (err as Error).message });
+    }
+  }
+
+  /** The bridge's IPFIX row, applied when it changed (a failure is logged and retried next round). */
+  private applyIpfix(running: RunningBridge, want: BridgeConfig): void {
+    const row = want.ipfix;
+    const key = row === null ? null : JSON.stringify({ ...row, uuid: undefined });
+    if (key === running.ipfixKey) return;
+    running.ipfixKey = null;
+    try {
+      running.sw.setIpfix(row);
+      running.ipfixKey = key;
+    } catch (err) {
+      this.log.warn('cannot configure IPFIX', { bridge: want.name, err: (err as Error).message });
     }
   }
 
