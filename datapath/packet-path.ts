@@ -47,6 +47,10 @@
  * Port mirroring (mirror.ts) hooks in at three places, only while a mirror set is configured: a
  * frame entering (dropped on a mirror output port, else its source mirrors), every frame leaving
  * through transmit (destination mirrors), and NORMAL's choice of ports (no mirror output ports).
+ * Special frames (OVS's process_special: CFM's CCMs and BFD packets, oam/): while a handler is
+ * added (addSpecialHandler), each received frame is offered to the handlers after the port's
+ * counters and before sampling, mirrors and the table; a handler that takes it (returns true)
+ * consumes it.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
@@ -76,6 +80,9 @@ export interface TracedEntry {
   readonly cookie: bigint;
   readonly match: Match;
 }
+
+/** A handler of special frames: true when it consumed the frame received on `portNo`. */
+export type SpecialHandler = (portNo: number, frame: Uint8Array) => boolean;
 
 /** What a table miss does. */
 export type MissPolicy = 'controller' | 'normal' | 'drop';
@@ -200,6 +207,8 @@ export class PacketPath implements OutputTarget {
   private sampleOutputs = -1;
   private sampleLastPort = 0;
   private sampleTci = 0;
+  /** Handlers of special frames (empty: the path pays one comparison per frame). */
+  private specials: readonly SpecialHandler[] = [];
   /** Flow accounting (NetFlow), or null (the path pays one comparison per frame). */
   private accounting: FlowAccounting | null = null;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => this.transmit(p.portNo, frame);
@@ -272,6 +281,14 @@ export class PacketPath implements OutputTarget {
     this.mirrors = mirrors;
   }
 
+  /** Offers every received frame to `handler` first (see above); returns what removes it. */
+  addSpecialHandler(handler: SpecialHandler): () => void {
+    this.specials = [...this.specials, handler];
+    return () => {
+      this.specials = this.specials.filter((h) => h !== handler);
+    };
+  }
+
   /** A frame received on a port. */
   private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if ((port.config & (OFPPC.NO_RECV | OFPPC.PORT_DOWN)) !== 0) {
@@ -281,6 +298,7 @@ export class PacketPath implements OutputTarget {
     }
     port.rxPackets++;
     port.rxBytes += frame.length;
+    if (this.specials.length !== 0) for (const h of this.specials) if (h(port.portNo, frame)) return;
     const sampled = this.sampler !== null && --port.sampleCountdown <= 0 && this.sampleIn(port, frame);
     const mirrors = this.mirrors;
     if (mirrors !== null) {

@@ -50,6 +50,7 @@ import { ListenError, listen, listenerRisk, type Listener } from './listener.js'
 import { silentLogger, type Logger } from './log.js';
 import { SflowAgent, SflowError, agentAddress, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, NetflowExporter, netflowConfig, type NetflowSettings } from '../netflow/index.js';
+import { LinkMonitor } from '../oam/index.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 import { TlsConfig, TlsError } from './tls-config.js';
 
@@ -381,6 +382,11 @@ export class Switch {
   private mirrorProblems = new Set<string>();
   /** The last drops and punts (`ovs-appctl ofswitch/drops`, datapath/drop-record.ts). */
   private readonly drops = new DropLog();
+  /**
+   * CFM and BFD on the ports (oam/monitor.ts): setCfm/setBfd by interface name; `live(name)` and
+   * the 'liveness' event are what bonds and tunnels read; 'status' says a status column changed.
+   */
+  readonly monitor: LinkMonitor;
   /** Counters of the connections that closed (openflowCounters adds the open ones). */
   private readonly retiredErrors = new Map<number, number>();
   private readonly retiredPacketIns: Record<PacketInKind, PacketInCounters> = { miss: emptyPacketInCounters(), action: emptyPacketInCounters() };
@@ -410,6 +416,7 @@ export class Switch {
       ...(config.linkPollMs !== undefined ? { linkPollMs: config.linkPollMs } : {}),
     });
     const path = this.datapath.path;
+    this.monitor = this.linkMonitor();
     this.failModeState = new FailModeState({
       mode: config.failMode ?? 'standalone',
       haveControllers: false,
@@ -443,6 +450,29 @@ export class Switch {
     if (restored?.existed) this.restoredTable(restored);
     else this.installNormalFlowIfStandalone();
     this.noteTableConfig();
+  }
+
+  /** The ports' CFM and BFD, receiving before the table and sending through the datapath. */
+  private linkMonitor(): LinkMonitor {
+    const { registry, path } = this.datapath;
+    const monitor = new LinkMonitor(
+      {
+        port: (name) => {
+          const r = this.portsByName.get(name);
+          const p = r && registry.get(r.ofport);
+          return p ? { ofport: p.portNo, hwAddr: p.link.hwAddr } : undefined;
+        },
+        rxPackets: (name) => {
+          const r = this.portsByName.get(name);
+          return (r && registry.get(r.ofport)?.rxPackets) ?? 0;
+        },
+        send: (ofport, frame) => path.transmit(ofport, frame),
+        log: (level, message, fields) => this.log[level](message, fields),
+      },
+      () => performance.now(),
+    );
+    path.addSpecialHandler((portNo, frame) => monitor.active && monitor.intercept(portNo, frame));
+    return monitor;
   }
 
   /**
@@ -592,6 +622,7 @@ export class Switch {
     const record = name === undefined ? undefined : this.portsByName.get(name);
     if (name === undefined || !record) return false;
     this.portsByName.delete(name);
+    this.monitor.removePort(name);
     this.datapath.registry.removePort(record.ofport);
     this.log.debug('port removed', { port: name, ofport: record.ofport });
     if (this.mirrorSpecs.length > 0) this.applyMirrors();
@@ -1267,6 +1298,7 @@ export class Switch {
     this.failModeState.close();
     this.stopSflow();
     this.stopNetflow();
+    this.monitor.close();
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));

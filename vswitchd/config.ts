@@ -23,7 +23,8 @@
  *   is the switch's to check (Switch.setMirrors), as bridge.c's mirror_configure does.
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`.
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
- *   `ofport` as last written, so a restarted daemon gives every port its old number back.
+ *   `ofport` as last written, so a restarted daemon gives every port its old number back;
+ *   `cfm_mpid`, `other_config` (its cfm_* keys) and `bfd`, read by oam/settings.ts and oam/bfd.ts.
  * - sFlow: `targets`, `agent`, `sampling`, `polling`, `header` (empty: OVS's defaults, applied by
  *   sflow/settings.ts).
  * - NetFlow: `targets`, `engine_type`, `engine_id`, `active_timeout`, `add_id_to_interface` (empty:
@@ -53,6 +54,8 @@ export const MONITORED_TABLES = {
   Interface: [
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
+    'cfm_mpid', 'other_config', 'bfd', 'cfm_fault', 'cfm_fault_status', 'cfm_remote_mpids', 'cfm_flap_count', 'cfm_health',
+    'cfm_remote_opstate', 'bfd_status',
   ],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen', 'statistics'],
@@ -76,6 +79,11 @@ export interface InterfaceConfig {
   readonly lastOfport: number | null;
   readonly options: Readonly<Record<string, string>>;
   readonly mtuRequest: number | null;
+  /** cfm_mpid (null: CFM off). */
+  readonly cfmMpid: number | null;
+  readonly otherConfig: Readonly<Record<string, string>>;
+  /** The `bfd` map (BFD on with enable=true). */
+  readonly bfd: Readonly<Record<string, string>>;
 }
 
 export interface PortConfig {
@@ -422,6 +430,9 @@ function readInterface(row: Row): InterfaceConfig {
     lastOfport: last !== null && last > 0 ? last : null,
     options: stringMap(row['options']),
     mtuRequest: int(row['mtu_request']),
+    cfmMpid: int(row['cfm_mpid']),
+    otherConfig: stringMap(row['other_config']),
+    bfd: stringMap(row['bfd']),
   };
 }
 

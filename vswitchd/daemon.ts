@@ -34,7 +34,7 @@ import type { PortView } from '../lib/switch.js';
 import { packageVersion } from '../lib/version.js';
 import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
-import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
+import { NO_INTERFACE_STATUS, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics, monitorStatus } from './status.js';
 
 /** How often interface statistics are written (OVS's default stats-update-interval). */
 export const STATS_INTERVAL_MS = 5000;
@@ -234,6 +234,7 @@ export class Daemon {
         ofport: outcome.ofport,
         error: outcome.error ?? [],
         ...(view ? interfaceStatus(view) : NO_INTERFACE_STATUS),
+        ...monitorStatus(view ? this.reconciler.bridges.get(outcome.bridge)?.sw.monitor : undefined, outcome.name),
         ...(withStats ? { statistics: view ? interfaceStatistics(view) : new Map() } : {}),
       };
       const changed = changedColumns(row, wanted);
