@@ -34,10 +34,6 @@ export function ipv4Number(text: string): number | null {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-export function ipv4Text(n: number): string {
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-}
-
 /** The EtherType past at most one 802.1Q tag and where the payload starts; null for a runt. */
 export function ethPayload(frame: Uint8Array): { type: number; offset: number } | null {
   if (frame.length < 14) return null;

@@ -90,7 +90,7 @@ const bfdStateIs = (want: string) => async (s: Side): Promise<boolean> => (await
 const shape = (text: string): string[] => text.split('\n').map((l) => l.replace(/-?\d+ms$/, 'Nms').replace(/^---- \S+ ----$/, '---- IFACE ----'));
 
 t.test('CFM and BFD with Open vSwitch: up, cut, restored; status columns and cfm/show, bfd/show', async (t) => {
-  const { ours, theirs, cut, restore } = await setup(t);
+  const { rig, ours, theirs, cut, restore } = await setup(t);
   const sides = [ours, theirs];
 
   // Up: CFM's first fault check is 3.5 intervals after it starts; BFD comes up within a few packets.
@@ -164,4 +164,13 @@ t.test('CFM and BFD with Open vSwitch: up, cut, restored; status columns and cfm
   t.equal((await ours.get('cfm_remote_mpids')).trim(), '[2]', 'ofswitch lists MPID 2 again');
   t.ok(Number((await ours.get('cfm_flap_count')).trim()) >= 2, 'ofswitch counted the flaps (cfm_flap_count)');
   t.match(await bfdStatus(ours), { forwarding: 'true', flap_count: /^[2-9]\d*$/ }, 'ofswitch: BFD forwarding again, flaps counted');
+
+  // An MPID OVS refuses (standard mode allows 1..8191): CFM off with OVS's log line; BFD off.
+  await rig.vsctl(['set', 'interface', ours.name, 'cfm_mpid=9000', '--', 'set', 'interface', ours.name, 'bfd:enable=false'], { wait: true });
+  await rig.proc.waitForLog('CFM configuration is invalid', 5000);
+  t.pass('logged: CFM configuration is invalid');
+  await waitUntil(async () => (await ours.get('cfm_fault')).trim() === '[]', 'cfm_fault emptied', 5000);
+  t.equal((await ours.get('cfm_remote_mpids')).trim(), '[]', 'cfm_remote_mpids emptied');
+  await waitUntil(async () => (await ours.get('bfd_status')).trim() === '{}', 'bfd_status emptied', 5000);
+  t.pass('bfd_status emptied with bfd:enable=false, as OVS clears it');
 });
