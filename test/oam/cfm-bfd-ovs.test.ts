@@ -42,7 +42,11 @@ async function bfdStatus(side: Side): Promise<Record<string, string>> {
   return out;
 }
 
-async function setup(t: Test): Promise<{ rig: DaemonRig; ovs: OvsUserspace; ours: Side; theirs: Side; cut(): Promise<void>; restore(): Promise<void> }> {
+async function setup(
+  t: Test,
+  ourSettings: readonly string[] = ['cfm_mpid=1', 'bfd:enable=true'],
+  theirSettings: readonly string[] = ['cfm_mpid=2', 'bfd:enable=true'],
+): Promise<{ rig: DaemonRig; ovs: OvsUserspace; ours: Side; theirs: Side; cut(): Promise<void>; restore(): Promise<void> }> {
   const rig = await startDaemonRig(t);
   const ovs = await startOvsUserspace(t, { tag: 'cfo' });
   const br = uniqueName('cfbr');
@@ -56,8 +60,8 @@ async function setup(t: Test): Promise<{ rig: DaemonRig; ovs: OvsUserspace; ours
   await setLinkUp(a);
   await setLinkUp(b, ovs.ns);
   await ovs.vsctl(['add-br', 'obr', '--', 'set', 'bridge', 'obr', 'datapath_type=netdev', 'fail_mode=secure']);
-  await ovs.vsctl(['add-port', 'obr', b, '--', 'set', 'interface', b, 'cfm_mpid=2', 'bfd:enable=true']);
-  await rig.vsctl(['add-port', br, a, '--', 'set', 'interface', a, 'cfm_mpid=1', 'bfd:enable=true'], { wait: true });
+  await ovs.vsctl(['add-port', 'obr', b, '--', 'set', 'interface', b, ...theirSettings]);
+  await rig.vsctl(['add-port', br, a, '--', 'set', 'interface', a, ...ourSettings], { wait: true });
   const ours: Side = {
     name: a,
     get: (column) => rig.vsctl(['get', 'interface', a, column]),
@@ -173,4 +177,28 @@ t.test('CFM and BFD with Open vSwitch: up, cut, restored; status columns and cfm
   t.equal((await ours.get('cfm_remote_mpids')).trim(), '[]', 'cfm_remote_mpids emptied');
   await waitUntil(async () => (await ours.get('bfd_status')).trim() === '{}', 'bfd_status emptied', 5000);
   t.pass('bfd_status emptied with bfd:enable=false, as OVS clears it');
+});
+
+t.test("CFM's extended mode with Open vSwitch: 64-bit MPID, 500 ms, opstate down, CCMs in VLANs; health", async (t) => {
+  const { ours, theirs } = await setup(
+    t,
+    ['cfm_mpid=1000000', 'other_config:cfm_extended=true', 'other_config:cfm_interval=500', 'other_config:cfm_opstate=down', 'other_config:cfm_ccm_vlan=7', 'other_config:cfm_ccm_pcp=3'],
+    ['cfm_mpid=2', 'other_config:cfm_extended=true', 'other_config:cfm_interval=500', 'other_config:cfm_ccm_vlan=random'],
+  );
+  const sides = [ours, theirs];
+  await bothUntil(sides, async (s) => (await s.get('cfm_remote_mpids')).trim() !== '[]', 'cfm_remote_mpids written', 15_000, performance.now());
+  t.equal((await theirs.get('cfm_remote_mpids')).trim(), '[1000000]', 'Open vSwitch read the 64-bit MPID from our tagged CCMs');
+  t.equal((await ours.get('cfm_remote_mpids')).trim(), '[2]', 'ofswitch read MPID 2 from CCMs in random VLANs');
+  t.equal((await theirs.get('cfm_remote_opstate')).trim(), 'down', 'Open vSwitch sees us operationally down (cfm_opstate=down)');
+  t.equal((await ours.get('cfm_remote_opstate')).trim(), 'up', 'we see Open vSwitch up');
+  t.equal((await ours.get('cfm_fault')).trim(), 'false', 'no fault here');
+  t.equal((await theirs.get('cfm_fault')).trim(), 'false', 'opstate down is no fault there either');
+  const show = await ours.appctl(['cfm/show', ours.name]);
+  if (assertRan(t, show, 'ovs-appctl -t ofswitch cfm/show')) {
+    t.match(show.stdout, /^---- \S+ ----\nMPID 1000000: extended\n[^]* {2}opstate: down\n {2}remote_opstate: up\n {2}interval: 500ms\n/, 'cfm/show: extended, opstate down, 500 ms');
+  }
+  // Health is computed every 6 fault checks (21 intervals, 10.5 s here), 7 checks after the start.
+  const healthy = async (s: Side): Promise<boolean> => Number((await s.get('cfm_health')).trim() || -1) >= 80;
+  await bothUntil(sides, healthy, 'cfm_health at least 80', 30_000, performance.now());
+  t.pass('cfm_health at least 80 % on both sides');
 });
