@@ -12,6 +12,7 @@ import { removeLeftoverPair } from '../datapath/ports/internal-port.js';
 import { UnixSocketError } from '../unixctl/unix-socket.js';
 import type { UnixctlServer } from '../unixctl/server.js';
 import { registerDropsCommands, registerTraceCommand, singleBridge, startControlSocket } from './control-socket.js';
+import { registerOamCommands } from '../oam/index.js';
 import type { Logger } from './log.js';
 import type { SwitchOptions } from './options.js';
 import { StartError, Switch } from './switch.js';
@@ -59,6 +60,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
   }
   if (control) registerTraceCommand(control, singleBridge(options.local, sw));
   if (control) registerDropsCommands(control, singleBridge(options.local, sw));
+  if (control) registerOamCommands(control, () => [sw.monitor]);
   started?.(sw);
   await stopping;
   await control?.close();

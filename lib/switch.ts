@@ -50,7 +50,7 @@ import { ListenError, listen, listenerRisk, type Listener } from './listener.js'
 import { silentLogger, type Logger } from './log.js';
 import { SflowAgent, SflowError, agentAddress, sflowConfig, type SflowSettings } from '../sflow/index.js';
 import { NetflowError, NetflowExporter, netflowConfig, type NetflowSettings } from '../netflow/index.js';
-import { LinkMonitor } from '../oam/index.js';
+import { bfdSettings, cfmSettings, LinkMonitor, OamError } from '../oam/index.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 import { TlsConfig, TlsError } from './tls-config.js';
 
@@ -1347,6 +1347,7 @@ export class Switch {
         });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
+      for (const p of options.ports) sw.startMonitoring(p.name, p.cfm, p.bfd);
       // Files that cannot be used stop the command at once (exit 2), as a busy port does.
       if (sw.tls && [...options.listen, ...options.controllers].some((e) => 'host' in e && e.tls)) sw.tls.material();
       if (options.mirrors !== undefined && options.mirrors.length > 0) {
@@ -1358,7 +1359,7 @@ export class Switch {
       if (options.netflow !== undefined) sw.setNetflow(options.netflow);
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
-      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError
+      throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof TlsError || err instanceof MirrorError || err instanceof OamError
         ? new StartError(err.message)
         : err;
     }
@@ -1369,6 +1370,16 @@ export class Switch {
       failMode: options.failMode,
     });
     return sw;
+  }
+
+  /** A command port's CFM and BFD (--port NAME,cfm_mpid=N,bfd:enable=true,...); OVS's complaints are logged. */
+  private startMonitoring(name: string, cfm: Readonly<Record<string, string>> | undefined, bfd: Readonly<Record<string, string>> | undefined): void {
+    const problems: string[] = [];
+    const cfmConfig = cfm ? cfmSettings(Number(cfm['cfm_mpid']), cfm, problems) : null;
+    const bfdConfig = bfd ? bfdSettings(bfd, problems) : null;
+    for (const p of problems) this.log.warn(p, { port: name });
+    if (cfmConfig) this.monitor.setCfm(name, cfmConfig);
+    if (bfdConfig) this.monitor.setBfd(name, bfdConfig);
   }
 
   private addCommandPort(name: string, config: PortConfig): void {

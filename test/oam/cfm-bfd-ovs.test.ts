@@ -11,8 +11,8 @@
  *   state=down with diagnostic "Control Detection Time Expired", each within its detection time
  *   (CFM: a fault check every 3.5 intervals sees the silence at the latest at the second check,
  *   so 7 intervals; BFD: 3 x the 1 s receive interval) plus the 1 s the status may take, plus slack
- *   for process start-up on a loaded machine; BFD must not go down before 80 % of its detection
- *   time (it is the timer, not the carrier, that took it down).
+ *   for process start-up on a loaded machine; BFD must not go down sooner than its detection time
+ *   after the last packet (it is the timer, not the carrier, that took it down).
  * - restored: fault false and BFD up again on both sides.
  * Both bridges are fail_mode=secure without flows: nothing but the two protocols crosses the link.
  */
@@ -25,7 +25,7 @@ import { startOvsUserspace, type OvsUserspace } from '../helpers/ovs-reference.j
 const CFM_INTERVAL_MS = 1000;
 const BFD_DETECT_MS = 3 * 1000; // mult 3 x min_rx 1000 (OVS's defaults)
 const STATUS_MS = 1000;
-const SLACK_MS = 2000;
+const SLACK_MS = 3000;
 
 interface Side {
   readonly name: string;
@@ -100,6 +100,9 @@ t.test('CFM and BFD with Open vSwitch: up, cut, restored; status columns and cfm
   // Up: CFM's first fault check is 3.5 intervals after it starts; BFD comes up within a few packets.
   await bothUntil(sides, async (s) => (await s.get('cfm_remote_mpids')).trim() !== '[]', 'cfm_remote_mpids written', 15_000, performance.now());
   await bothUntil(sides, bfdStateIs('up'), 'bfd_status state=up', 15_000, performance.now());
+  // A side that ran alone through a fault check sends RDI until it hears the other: a fault there
+  // until the next check, as between two Open vSwitches.
+  await bothUntil(sides, faultIs('false'), 'cfm_fault false', 15_000, performance.now());
   t.equal((await ours.get('cfm_fault')).trim(), 'false', 'ofswitch: cfm_fault false');
   t.equal((await theirs.get('cfm_fault')).trim(), 'false', 'Open vSwitch: cfm_fault false');
   t.equal((await ours.get('cfm_remote_mpids')).trim(), '[2]', "ofswitch lists OVS's MPID 2 in cfm_remote_mpids");
@@ -152,7 +155,8 @@ t.test('CFM and BFD with Open vSwitch: up, cut, restored; status columns and cfm
   t.ok(cfmOurs! <= cfmLimit, `ofswitch: cfm_fault true ${Math.round(cfmOurs!)} ms after the cut (at most ${cfmLimit})`);
   t.ok(cfmTheirs! <= cfmLimit, `Open vSwitch: cfm_fault true ${Math.round(cfmTheirs!)} ms after the cut`);
   t.ok(bfdOurs! <= bfdLimit, `ofswitch: BFD down ${Math.round(bfdOurs!)} ms after the cut (at most ${bfdLimit})`);
-  t.ok(bfdOurs! >= 0.8 * BFD_DETECT_MS, `ofswitch: BFD went down by its detection timer, not sooner (${Math.round(bfdOurs!)} ms)`);
+  // The last packet before the cut came at most one interval (1 s) earlier: down no sooner than 2 s.
+  t.ok(bfdOurs! >= BFD_DETECT_MS - 1000 - 100, `ofswitch: BFD went down by its detection timer, not sooner (${Math.round(bfdOurs!)} ms)`);
   t.ok(bfdTheirs! <= bfdLimit, `Open vSwitch: BFD down ${Math.round(bfdTheirs!)} ms after the cut`);
   t.equal((await ours.get('cfm_fault_status')).trim(), '[recv]', 'ofswitch: the fault is recv');
   t.equal((await ours.get('cfm_remote_mpids')).trim(), '[]', 'ofswitch: no remote MPID left');
@@ -187,6 +191,7 @@ t.test("CFM's extended mode with Open vSwitch: 64-bit MPID, 500 ms, opstate down
   );
   const sides = [ours, theirs];
   await bothUntil(sides, async (s) => (await s.get('cfm_remote_mpids')).trim() !== '[]', 'cfm_remote_mpids written', 15_000, performance.now());
+  await bothUntil(sides, faultIs('false'), 'cfm_fault false', 15_000, performance.now());
   t.equal((await theirs.get('cfm_remote_mpids')).trim(), '[1000000]', 'Open vSwitch read the 64-bit MPID from our tagged CCMs');
   t.equal((await ours.get('cfm_remote_mpids')).trim(), '[2]', 'ofswitch read MPID 2 from CCMs in random VLANs');
   t.equal((await theirs.get('cfm_remote_opstate')).trim(), 'down', 'Open vSwitch sees us operationally down (cfm_opstate=down)');
