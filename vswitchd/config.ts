@@ -79,11 +79,12 @@ export interface InterfaceConfig {
   readonly lastOfport: number | null;
   readonly options: Readonly<Record<string, string>>;
   readonly mtuRequest: number | null;
-  /** cfm_mpid (null: CFM off). */
-  readonly cfmMpid: number | null;
-  readonly otherConfig: Readonly<Record<string, string>>;
-  /** The `bfd` map (BFD on with enable=true). */
-  readonly bfd: Readonly<Record<string, string>>;
+  /** cfm_mpid (absent: CFM off). */
+  readonly cfmMpid?: number;
+  /** other_config, when not empty. */
+  readonly otherConfig?: Readonly<Record<string, string>>;
+  /** The `bfd` map, when not empty (BFD on with enable=true). */
+  readonly bfd?: Readonly<Record<string, string>>;
 }
 
 export interface PortConfig {
@@ -430,9 +431,19 @@ function readInterface(row: Row): InterfaceConfig {
     lastOfport: last !== null && last > 0 ? last : null,
     options: stringMap(row['options']),
     mtuRequest: int(row['mtu_request']),
-    cfmMpid: int(row['cfm_mpid']),
-    otherConfig: stringMap(row['other_config']),
-    bfd: stringMap(row['bfd']),
+    ...optionalColumns(row),
+  };
+}
+
+/** The CFM and BFD columns, left out when empty (most interfaces have none). */
+function optionalColumns(row: Row): Pick<InterfaceConfig, 'cfmMpid' | 'otherConfig' | 'bfd'> {
+  const mpid = int(row['cfm_mpid']);
+  const other = stringMap(row['other_config']);
+  const bfd = stringMap(row['bfd']);
+  return {
+    ...(mpid !== null ? { cfmMpid: mpid } : {}),
+    ...(Object.keys(other).length > 0 ? { otherConfig: other } : {}),
+    ...(Object.keys(bfd).length > 0 ? { bfd } : {}),
   };
 }
 

@@ -518,12 +518,13 @@ export class Reconciler {
       const iface = port.interfaces[0];
       const current = iface && running.interfaces.get(iface.name);
       if (!iface || !current) continue;
-      const key = JSON.stringify([iface.cfmMpid, Object.entries(iface.otherConfig).filter(([k]) => k.startsWith('cfm_')), iface.bfd]);
+      const other = iface.otherConfig ?? {};
+      const key = JSON.stringify([iface.cfmMpid ?? null, Object.entries(other).filter(([k]) => k.startsWith('cfm_')), iface.bfd ?? {}]);
       if (key === current.oamKey) continue;
       current.oamKey = key;
       const problems: string[] = [];
-      const cfm = cfmSettings(iface.cfmMpid, iface.otherConfig, problems);
-      const bfd = bfdSettings(iface.bfd, problems);
+      const cfm = cfmSettings(iface.cfmMpid ?? null, other, problems);
+      const bfd = bfdSettings(iface.bfd ?? {}, problems);
       for (const p of problems) this.log.warn(p, { bridge: want.name, port: iface.name });
       try {
         running.sw.monitor.setCfm(iface.name, cfm);
