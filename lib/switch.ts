@@ -471,7 +471,12 @@ export class Switch {
       },
       () => performance.now(),
     );
-    path.addSpecialHandler((portNo, frame) => monitor.active && monitor.intercept(portNo, frame));
+    // Hooked into the packet path only while a session runs: otherwise frames pay nothing for it.
+    let unhook: (() => void) | null = null;
+    monitor.onActiveChange = (active) => {
+      unhook?.();
+      unhook = active ? path.addSpecialHandler((portNo, frame) => monitor.intercept(portNo, frame)) : null;
+    };
     return monitor;
   }
 

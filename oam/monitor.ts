@@ -3,7 +3,7 @@
  * interfaces, what ofproto-dpif-monitor.c and process_special() are to Open vSwitch.
  *
  * - Receiving: the packet path hands every received frame to `intercept` before mirrors and the
- *   flow table (only while some session runs). A CCM to the CCM address of a port with CFM, or a
+ *   flow table, only while some session runs (`onActiveChange` tells the switch when to hook in). A CCM to the CCM address of a port with CFM, or a
  *   BFD control packet for a port's session, is consumed there, as OVS consumes them: flows never
  *   see them. Anything else goes on (BFD packets for no session are ordinary traffic, as in OVS
  *   2.14 and later).
@@ -74,6 +74,9 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     this.now = now;
   }
 
+  /** Called when the first session starts (true) and when the last one ends (false). */
+  onActiveChange: ((active: boolean) => void) | null = null;
+
   /** Whether any session runs (the packet path calls `intercept` only then). */
   get active(): boolean {
     return this.ports.size > 0;
@@ -86,6 +89,7 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     if (!w) {
       w = { name, ofport: port.ofport, cfm: null, bfd: null, live: undefined };
       this.ports.set(name, w);
+      if (this.ports.size === 1) this.onActiveChange?.(true);
     }
     w.ofport = port.ofport;
     this.byOfport.set(port.ofport, w);
@@ -96,6 +100,7 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     if (w.cfm || w.bfd) return;
     this.ports.delete(w.name);
     if (this.byOfport.get(w.ofport) === w) this.byOfport.delete(w.ofport);
+    if (this.ports.size === 0) this.onActiveChange?.(false);
   }
 
   private logger(name: string): (level: 'info' | 'warn', message: string) => void {
@@ -295,8 +300,10 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const w of this.ports.values()) w.bfd?.close();
+    const wasActive = this.ports.size > 0;
     this.ports.clear();
     this.byOfport.clear();
+    if (wasActive) this.onActiveChange?.(false);
   }
 }
 

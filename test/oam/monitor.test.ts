@@ -68,6 +68,7 @@ t.test('two bridges joined by patch ports: CFM and BFD up, liveness, frames cons
   sw1.monitor.setBfd('oamp1', null);
   await new Promise((r) => setTimeout(r, 10));
   t.equal(sw1.monitor.live('oamp1'), undefined);
+  t.equal(sw1.monitor.active, false, 'no session left: the monitor is unhooked');
   t.same(events[events.length - 1], ['oamp1', undefined], 'announced');
   t.match(monitorStatus(sw1.monitor, 'oamp1'), { cfm_fault: [], cfm_remote_mpids: [], bfd_status: new Map() }, 'columns emptied');
   t.match(monitorStatus(undefined, 'x'), { cfm_fault: [] });
