@@ -52,6 +52,10 @@
  * rx_dropped only, seen by nothing else); its egress policer drops a frame in transmit (tx_dropped),
  * after sampling, accounting and with destination mirrors still served, as OVS's egress QoS acts
  * in the netdev after the datapath's output. Without policers each costs one field test.
+ * Special frames (OVS's process_special: CFM's CCMs and BFD packets, oam/): while a handler is
+ * added (addSpecialHandler), each received frame is offered to the handlers after the port's
+ * counters and before sampling, mirrors and the table; a handler that takes it (returns true)
+ * consumes it.
  */
 import { newFlowKey, type FlowKey } from '../flowtable/flow-key.js';
 import { OFPC_FRAG, OFPP, OFPPC, OFPPR, OFPR } from '../protocol/constants.js';
@@ -91,6 +95,9 @@ export interface TracedEntry {
   readonly cookie: bigint;
   readonly match: Match;
 }
+
+/** A handler of special frames: true when it consumed the frame received on `portNo`. */
+export type SpecialHandler = (portNo: number, frame: Uint8Array) => boolean;
 
 /** What a table miss does. */
 export type MissPolicy = 'controller' | 'normal' | 'drop';
@@ -223,6 +230,8 @@ export class PacketPath implements OutputTarget {
   private sampleOutputs = -1;
   private sampleLastPort = 0;
   private sampleTci = 0;
+  /** Handlers of special frames (empty: the path pays one comparison per frame). */
+  private specials: readonly SpecialHandler[] = [];
   /** Flow accounting (NetFlow), or null (the path pays one comparison per frame). */
   private accounting: FlowAccounting | null = null;
   private readonly sendToBridgePort = (p: BridgePort, frame: Uint8Array): void => {
@@ -310,6 +319,14 @@ export class PacketPath implements OutputTarget {
     this.gate = gate;
   }
 
+  /** Offers every received frame to `handler` first (see above); returns what removes it. */
+  addSpecialHandler(handler: SpecialHandler): () => void {
+    this.specials = [...this.specials, handler];
+    return () => {
+      this.specials = this.specials.filter((h) => h !== handler);
+    };
+  }
+
   /** A frame received on a port. */
   private readonly receive = (port: DatapathPort, frame: Uint8Array): void => {
     if (this.gate !== null) {
@@ -352,6 +369,7 @@ export class PacketPath implements OutputTarget {
     port.rxPackets++;
     port.rxBytes += frame.length;
     if (this.bonds !== null && this.bonds.consumes(port, frame)) return; // LACP: the bond's, not the table's
+    if (this.specials.length !== 0) for (const h of this.specials) if (h(port.portNo, frame)) return;
     const sampled = this.sampler !== null && --port.sampleCountdown <= 0 && this.sampleIn(port, frame);
     const mirrors = this.mirrors;
     if (mirrors !== null) {

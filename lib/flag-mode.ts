@@ -13,6 +13,7 @@ import { UnixSocketError } from '../unixctl/unix-socket.js';
 import type { UnixctlServer } from '../unixctl/server.js';
 import { registerSpanningTreeCommands } from './spanning-tree-commands.js';
 import { registerDropsCommands, registerTraceCommand, singleBridge, startControlSocket } from './control-socket.js';
+import { registerOamCommands } from '../oam/index.js';
 import type { Logger } from './log.js';
 import type { SwitchOptions } from './options.js';
 import { registerBondCommands } from './bond-commands.js';
@@ -63,6 +64,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
   if (control) registerDropsCommands(control, singleBridge(options.local, sw));
   if (control) registerBondCommands(control, singleBridge(options.local, sw));
   if (control) registerSpanningTreeCommands(control, singleBridge(options.local, sw));
+  if (control) registerOamCommands(control, () => [sw.monitor]);
   started?.(sw);
   await stopping;
   await control?.close();

@@ -62,7 +62,19 @@ export interface PortOption {
   readonly ingressPolicingBurst?: number;
   /** QoS type egress-policer: cir (bytes/s) and cbs (bytes), given together. */
   readonly egressPolicer?: { readonly cir: number; readonly cbs: number };
+  /** CFM: `cfm_mpid` and the other_config keys `cfm_interval`, `cfm_extended`, ... (oam/settings.ts reads them). */
+  readonly cfm?: Readonly<Record<string, string>>;
+  /** BFD: the Interface `bfd` column's keys (`enable`, `min_rx`, ...; oam/bfd.ts reads them). */
+  readonly bfd?: Readonly<Record<string, string>>;
 }
+
+/** The CFM keys a port takes: the Interface's cfm_mpid and its other_config:cfm_* keys. */
+export const PORT_CFM_KEYS = ['cfm_mpid', 'cfm_interval', 'cfm_extended', 'cfm_opstate', 'cfm_ccm_vlan', 'cfm_ccm_pcp'] as const;
+/** The BFD keys a port takes (`bfd:KEY=VALUE`), the Interface `bfd` column's. */
+export const PORT_BFD_KEYS = [
+  'enable', 'min_rx', 'min_tx', 'decay_min_rx', 'forwarding_if_rx', 'cpath_down', 'check_tnl_key', 'mult', 'oam',
+  'bfd_local_src_mac', 'bfd_local_dst_mac', 'bfd_remote_dst_mac', 'bfd_src_ip', 'bfd_dst_ip',
+] as const;
 
 export interface Endpoint {
   readonly host: string;
@@ -240,10 +252,16 @@ export function parsePort(text: string): PortOption {
     else if (key === 'ingress_policing_burst') port = { ...port, ingressPolicingBurst: parseInteger(value, what, 0, INGRESS_POLICING_MAX) };
     else if (key === 'egress_policer_cir') cir = parseInteger(value, what, 1, Number.MAX_SAFE_INTEGER);
     else if (key === 'egress_policer_cbs') cbs = parseInteger(value, what, 1, Number.MAX_SAFE_INTEGER);
-    else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
+    else if ((PORT_CFM_KEYS as readonly string[]).includes(key ?? '')) {
+      if (key === 'cfm_mpid') parseInteger(value, what, 1, Number.MAX_SAFE_INTEGER);
+      port = { ...port, cfm: { ...port.cfm, [key!]: value } };
+    } else if (key?.startsWith('bfd:') && (PORT_BFD_KEYS as readonly string[]).includes(key.slice(4))) {
+      port = { ...port, bfd: { ...port.bfd, [key.slice(4)]: value } };
+    } else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
   }
   if ((cir === undefined) !== (cbs === undefined)) throw new UsageError(`--port ${name}: egress_policer_cir and egress_policer_cbs go together`);
   if (cir !== undefined && cbs !== undefined) port = { ...port, egressPolicer: { cir, cbs } };
+  if (port.cfm && port.cfm['cfm_mpid'] === undefined) throw new UsageError(`--port ${name}: CFM settings need cfm_mpid`);
   return port;
 }
 
@@ -653,6 +671,10 @@ function portFromObject(path: string, p: unknown): PortOption {
   for (const key of Object.keys(o)) {
     if (key === 'name') continue;
     const value = o[key];
+    if (key === 'bfd' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) parts.push(`bfd:${k}=${String(v)}`);
+      continue;
+    }
     parts.push(`${key}=${Array.isArray(value) ? value.join(':') : String(value)}`);
   }
   return parsePort(parts.join(','));
@@ -694,6 +716,8 @@ const CONFIG_HELP = `
 "rstpEnable" runs RSTP instead, with the rstp-* keys (vswitch.xml's Bridge and Port other_config).
    "ipfix":{"targets":["127.0.0.1:4739"],"sampling":400,"obs_domain_id":0,"cache_active_timeout":60,"cache_max_flows":1000},
    "mirrors":[{"name":"m0","selectAll":true,"outputPort":"veth2"}]}
+A port object also takes CFM and BFD as the Interface table has them:
+  {"name":"veth1","cfm_mpid":1,"cfm_interval":100,"bfd":{"enable":true,"min_rx":300}}
 A mirror also takes "selectSrcPorts", "selectDstPorts" (port names), "selectVlans", and
 "outputVlan" instead of "outputPort" (the Mirror table's columns).
 A bond: "bonds":[{"name":"bond0","members":["veth1","veth2"],"mode":"balance-tcp",
@@ -718,7 +742,7 @@ export function commandLineProgram(): Command {
     .option('--dpid <HEX>', "datapath id, up to 16 hex digits (default: from the first port's MAC)", parseDpid)
     .option(
       '--port <SPEC>',
-      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,ingress_policing_rate=KBPS][,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given)',
+      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given), policing as the Interface and QoS tables have it: [,ingress_policing_rate=KBPS][,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES], and CFM and BFD as the Interface table has them: [,cfm_mpid=N[,cfm_interval=MS][,cfm_extended=true][,cfm_opstate=down][,cfm_ccm_vlan=VID|random][,cfm_ccm_pcp=P]][,bfd:enable=true[,bfd:min_rx=MS][,bfd:min_tx=MS][,bfd:KEY=VALUE...]]',
       repeatable(parsePort),
     )
     .option(

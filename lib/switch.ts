@@ -62,6 +62,7 @@ import { NetflowError, NetflowExporter, netflowConfig, type NetflowSettings } fr
 import { IpfixError, IpfixExporter, ipfixConfig, type IpfixSettings } from '../ipfix/index.js';
 import type { FlowAccounting } from '../datapath/flow-accounting.js';
 import { readFileSync } from 'node:fs';
+import { bfdSettings, cfmSettings, LinkMonitor, OamError } from '../oam/index.js';
 import { DEFAULT_PROBE_INTERVAL_MS, parseController, parseDpid, parseListen, type Endpoint, type FailMode, type ListenEndpoint, type SwitchOptions } from './options.js';
 import { TlsConfig, TlsError } from './tls-config.js';
 
@@ -418,6 +419,11 @@ export class Switch {
   private readonly bondLiveness = new Map<string, boolean>();
   /** The ports' egress queues (QoS linux-htb, qos/). */
   private readonly qos = new PortQos();
+  /**
+   * CFM and BFD on the ports (oam/monitor.ts): setCfm/setBfd by interface name; `live(name)` and
+   * the 'liveness' event are what bonds and tunnels read; 'status' says a status column changed.
+   */
+  readonly monitor: LinkMonitor;
   /** Counters of the connections that closed (openflowCounters adds the open ones). */
   private readonly retiredErrors = new Map<number, number>();
   private readonly retiredPacketIns: Record<PacketInKind, PacketInCounters> = { miss: emptyPacketInCounters(), action: emptyPacketInCounters() };
@@ -447,6 +453,7 @@ export class Switch {
       ...(config.linkPollMs !== undefined ? { linkPollMs: config.linkPollMs } : {}),
     });
     const path = this.datapath.path;
+    this.monitor = this.linkMonitor();
     this.failModeState = new FailModeState({
       mode: config.failMode ?? 'standalone',
       haveControllers: false,
@@ -480,6 +487,34 @@ export class Switch {
     if (restored?.existed) this.restoredTable(restored);
     else this.installNormalFlowIfStandalone();
     this.noteTableConfig();
+  }
+
+  /** The ports' CFM and BFD, receiving before the table and sending through the datapath. */
+  private linkMonitor(): LinkMonitor {
+    const { registry, path } = this.datapath;
+    const monitor = new LinkMonitor(
+      {
+        port: (name) => {
+          const r = this.portsByName.get(name);
+          const p = r && registry.get(r.ofport);
+          return p ? { ofport: p.portNo, hwAddr: p.link.hwAddr } : undefined;
+        },
+        rxPackets: (name) => {
+          const r = this.portsByName.get(name);
+          return (r && registry.get(r.ofport)?.rxPackets) ?? 0;
+        },
+        send: (ofport, frame) => path.transmit(ofport, frame),
+        log: (level, message, fields) => this.log[level](message, fields),
+      },
+      () => performance.now(),
+    );
+    // Hooked into the packet path only while a session runs: otherwise frames pay nothing for it.
+    let unhook: (() => void) | null = null;
+    monitor.onActiveChange = (active) => {
+      unhook?.();
+      unhook = active ? path.addSpecialHandler((portNo, frame) => monitor.intercept(portNo, frame)) : null;
+    };
+    return monitor;
   }
 
   /**
@@ -636,6 +671,7 @@ export class Switch {
     if (this.qos.plan(name)) {
       this.qos.remove(name).catch((err: Error) => this.log.warn('cannot remove the QoS of a removed port', { port: name, err: err.message }));
     }
+    this.monitor.removePort(name);
     this.datapath.registry.removePort(record.ofport);
     this.log.debug('port removed', { port: name, ofport: record.ofport });
     this.ipfixExporter?.portsChanged();
@@ -1580,6 +1616,7 @@ export class Switch {
     this.treeDriver?.close();
     this.treeDriver = null;
     this.stopIpfix();
+    this.monitor.close();
     for (const { link } of this.controllerLinks.values()) link.stop();
     for (const conn of [...this.connections]) conn.close('switch stopping');
     await Promise.all(this.listenerList.map((l) => l.close()));
@@ -1631,6 +1668,7 @@ export class Switch {
         if (p.egressPolicer) sw.setEgressPolicer(p.name, p.egressPolicer);
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });
+      for (const p of options.ports) sw.startMonitoring(p.name, p.cfm, p.bfd);
       // Files that cannot be used stop the command at once (exit 2), as a busy port does.
       if (sw.tls && [...options.listen, ...options.controllers].some((e) => 'host' in e && e.tls)) sw.tls.material();
       if (options.mirrors !== undefined && options.mirrors.length > 0) {
@@ -1657,7 +1695,7 @@ export class Switch {
     } catch (err) {
       await sw.shutdown(false); // a switch that never started says nothing but why
       throw err instanceof ListenError || err instanceof SflowError || err instanceof NetflowError || err instanceof IpfixError || err instanceof TlsError
-        || err instanceof MirrorError || err instanceof BondError || err instanceof SpanningTreeError
+        || err instanceof MirrorError || err instanceof BondError || err instanceof SpanningTreeError || err instanceof OamError
         ? new StartError(err.message)
         : err;
     }
@@ -1668,6 +1706,16 @@ export class Switch {
       failMode: options.failMode,
     });
     return sw;
+  }
+
+  /** A command port's CFM and BFD (--port NAME,cfm_mpid=N,bfd:enable=true,...); OVS's complaints are logged. */
+  private startMonitoring(name: string, cfm: Readonly<Record<string, string>> | undefined, bfd: Readonly<Record<string, string>> | undefined): void {
+    const problems: string[] = [];
+    const cfmConfig = cfm ? cfmSettings(Number(cfm['cfm_mpid']), cfm, problems) : null;
+    const bfdConfig = bfd ? bfdSettings(bfd, problems) : null;
+    for (const p of problems) this.log.warn(p, { port: name });
+    if (cfmConfig) this.monitor.setCfm(name, cfmConfig);
+    if (bfdConfig) this.monitor.setBfd(name, bfdConfig);
   }
 
   private addCommandPort(name: string, config: PortConfig): void {

@@ -25,7 +25,8 @@
  * - Port: `name`, `interfaces`, `tag`, `trunks`, `vlan_mode`; with two or more interfaces it is a
  *   bond, and its bond and LACP columns are read (bond-config.ts).
  * - Interface: `name`, `type` ("" is "system"), `ofport_request`, `options`, `mtu_request`, and
- *   `ofport` as last written, so a restarted daemon gives every port its old number back.
+ *   `ofport` as last written, so a restarted daemon gives every port its old number back;
+ *   `cfm_mpid`, `other_config` (its cfm_* keys) and `bfd`, read by oam/settings.ts and oam/bfd.ts.
  * - sFlow: `targets`, `agent`, `sampling`, `polling`, `header` (empty: OVS's defaults, applied by
  *   sflow/settings.ts).
  * - NetFlow: `targets`, `engine_type`, `engine_id`, `active_timeout`, `add_id_to_interface` (empty:
@@ -70,6 +71,8 @@ export const MONITORED_TABLES = {
     'name', 'type', 'options', 'ofport_request', 'mtu_request', 'ofport', 'error', 'admin_state', 'link_state',
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
     'other_config', 'lacp_current',
+    'cfm_mpid', 'other_config', 'bfd', 'cfm_fault', 'cfm_fault_status', 'cfm_remote_mpids', 'cfm_flap_count', 'cfm_health',
+    'cfm_remote_opstate', 'bfd_status',
   ],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen', 'statistics'],
@@ -97,6 +100,12 @@ export interface InterfaceConfig {
   readonly mtuRequest: number | null;
   /** Its LACP settings as a bond member (other_config lacp-port-id, ...; bond-config.ts). */
   readonly lacp?: BondMemberSpec;
+  /** cfm_mpid (absent: CFM off). */
+  readonly cfmMpid?: number;
+  /** other_config, when not empty. */
+  readonly otherConfig?: Readonly<Record<string, string>>;
+  /** The `bfd` map, when not empty (BFD on with enable=true). */
+  readonly bfd?: Readonly<Record<string, string>>;
 }
 
 export interface PortConfig {
@@ -506,6 +515,19 @@ function readInterface(row: Row): InterfaceConfig {
     lastOfport: last !== null && last > 0 ? last : null,
     options: stringMap(row['options']),
     mtuRequest: int(row['mtu_request']),
+    ...optionalColumns(row),
+  };
+}
+
+/** The CFM and BFD columns, left out when empty (most interfaces have none). */
+function optionalColumns(row: Row): Pick<InterfaceConfig, 'cfmMpid' | 'otherConfig' | 'bfd'> {
+  const mpid = int(row['cfm_mpid']);
+  const other = stringMap(row['other_config']);
+  const bfd = stringMap(row['bfd']);
+  return {
+    ...(mpid !== null ? { cfmMpid: mpid } : {}),
+    ...(Object.keys(other).length > 0 ? { otherConfig: other } : {}),
+    ...(Object.keys(bfd).length > 0 ? { bfd } : {}),
   };
 }
 

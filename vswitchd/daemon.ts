@@ -37,7 +37,9 @@ import { MONITORED_TABLES, readConfig, type SystemConfig } from './config.js';
 import { withPolicingColumns } from './policing.js';
 import { DATABASE_PORT_TYPES, Reconciler } from './reconciler.js';
 import { Rstp } from '../stp/rstp.js';
-import { NO_INTERFACE_STATUS, bridgeTreeStatus, portTreeStatus, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics } from './status.js';
+import {
+  NO_INTERFACE_STATUS, bridgeTreeStatus, portTreeStatus, changedColumns, interfaceStatistics, interfaceStatus, mirrorStatistics, monitorStatus,
+} from './status.js';
 
 /** How often interface statistics are written (OVS's default stats-update-interval). */
 export const STATS_INTERVAL_MS = 5000;
@@ -239,6 +241,7 @@ export class Daemon {
         error: outcome.error ?? [],
         lacp_current: typeof lacpCurrent === 'boolean' ? lacpCurrent : [],
         ...(view ? interfaceStatus(view) : NO_INTERFACE_STATUS),
+        ...monitorStatus(view ? this.reconciler.bridges.get(outcome.bridge)?.sw.monitor : undefined, outcome.name),
         ...(withStats ? { statistics: view ? interfaceStatistics(view) : new Map() } : {}),
       };
       const changed = changedColumns(row, wanted);

@@ -59,6 +59,7 @@ import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, Syste
 import { InternalRecord } from './internal-record.js';
 import { QosApplier } from './qos-apply.js';
 import { applyPolicing } from './policing.js';
+import { bfdSettings, cfmSettings, OamError } from '../oam/index.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
 export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
@@ -78,6 +79,8 @@ interface RunningInterface {
   readonly ofport: number;
   /** The `mtu_request` last applied (null: none asked). */
   mtu: number | null;
+  /** The CFM and BFD columns last applied (JSON; undefined: none yet). */
+  oamKey?: string;
 }
 
 /** One running bridge: its switch and what was applied to it. */
@@ -305,6 +308,7 @@ export class Reconciler {
       sw.events.on('controller-status', () => notify());
       sw.events.on('bond-status', () => notify());
       sw.events.on('spanning-tree', () => notify());
+      sw.monitor.on('status', () => notify());
     }
     this.bridges.set(want.name, running);
     this.log.info('bridge added', { bridge: want.name });
@@ -358,6 +362,7 @@ export class Reconciler {
       });
     }
     this.applyPorts(running, want);
+    this.applyMonitoring(running, want);
     await this.applyMtus(running, want);
     await this.qos.applyBridge(running, want);
     if (running.sw.failMode !== want.failMode) running.sw.setFailMode(want.failMode);
@@ -567,6 +572,35 @@ export class Reconciler {
       this.outcome(want.name, iface, added.ofport, note);
     } catch (err) {
       this.outcome(want.name, iface, -1, openError(iface.name, (err as Error).message)); // logged there
+    }
+  }
+
+  /**
+   * Interface `cfm_mpid`, other_config `cfm_*` and `bfd`: CFM and BFD started, changed or stopped
+   * on the interfaces that run (bridge.c's iface_configure_cfm and ofproto_port_set_bfd), when
+   * those columns changed (an interface added again starts afresh). What cannot be applied is
+   * logged once, as OVS logs it; CFM is then off on that interface.
+   */
+  private applyMonitoring(running: RunningBridge, want: BridgeConfig): void {
+    for (const port of want.ports) {
+      const iface = port.interfaces[0];
+      const current = iface && running.interfaces.get(iface.name);
+      if (!iface || !current) continue;
+      const other = iface.otherConfig ?? {};
+      const key = JSON.stringify([iface.cfmMpid ?? null, Object.entries(other).filter(([k]) => k.startsWith('cfm_')), iface.bfd ?? {}]);
+      if (key === current.oamKey) continue;
+      current.oamKey = key;
+      const problems: string[] = [];
+      const cfm = cfmSettings(iface.cfmMpid ?? null, other, problems);
+      const bfd = bfdSettings(iface.bfd ?? {}, problems);
+      for (const p of problems) this.log.warn(p, { bridge: want.name, port: iface.name });
+      try {
+        running.sw.monitor.setCfm(iface.name, cfm);
+      } catch (err) {
+        if (!(err instanceof OamError)) throw err;
+        this.log.warn(err.message, { bridge: want.name, port: iface.name });
+      }
+      running.sw.monitor.setBfd(iface.name, bfd);
     }
   }
 

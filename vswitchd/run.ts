@@ -1,8 +1,8 @@
 /**
  * Database mode of the `ofswitch` command (`--ovsdb REMOTE`): the daemon (daemon.ts) with the
  * control socket OVS's tools expect, `RUNDIR/ofswitch.pid` and `RUNDIR/ofswitch.PID.ctl`
- * (`ovs-appctl -t ofswitch ...`), serving the common commands (vlog, exit, memory/show) and the
- * bridges' (commands.ts). Runs until SIGINT, SIGTERM or `ovs-appctl exit`; then closes every
+ * (`ovs-appctl -t ofswitch ...`), serving the common commands (vlog, exit, memory/show), the
+ * bridges' (commands.ts) and CFM's and BFD's (oam/commands.ts). Runs until SIGINT, SIGTERM or `ovs-appctl exit`; then closes every
  * bridge (the internal interfaces it made go with them) and removes its files.
  *
  * Each bridge's flow table is journaled in `RUNDIR/BRIDGE.flows` unless `--no-flow-journal`
@@ -18,6 +18,7 @@ import { PidFileError, serveInRundir, UnixSocketError, type RundirControl } from
 import { formatMemory, registerBridgeCommands, type BridgeDirectory } from './commands.js';
 import { Daemon } from './daemon.js';
 import { MetricsError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
+import { registerOamCommands } from '../oam/index.js';
 
 export async function runDatabaseMode(options: DaemonOptions, log: Logger): Promise<number> {
   try {
@@ -40,6 +41,7 @@ export async function runDatabaseMode(options: DaemonOptions, log: Logger): Prom
   };
   const server = createControlServer(log, options.logLevel, stop, () => formatMemory(directory));
   registerBridgeCommands(server, directory);
+  registerOamCommands(server, () => [...directory.bridges().values()].map((sw) => sw.monitor));
   let control: RundirControl;
   try {
     control = await serveInRundir(server, options.rundir, PROGRAM);

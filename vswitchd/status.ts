@@ -6,6 +6,11 @@
  * - Interface: `ofport` (-1 with `error` when it could not be made), `error`, `admin_state`,
  *   `link_state`, `link_speed` (bit/s), `duplex`, `mtu`, `mac_in_use`, `ifindex`; `statistics`
  *   only when asked (every few seconds, as OVS's stats-update-interval).
+ * - Interface, CFM and BFD (bridge.c's iface_refresh_cfm_stats and bfd_status): `cfm_fault`,
+ *   `cfm_fault_status`, `cfm_flap_count`, `cfm_remote_opstate` (extended mode only), `cfm_health`
+ *   (when defined), `cfm_remote_mpids`, all empty without CFM; `bfd_status` (state, forwarding,
+ *   diagnostic, remote_state, remote_diagnostic, flap_count), empty without BFD. The monitor's
+ *   'status' event schedules the write (within STATUS_DELAY_MS, daemon.ts).
  * - Bridge: `datapath_id` (16 hex digits), `datapath_version` ("<built-in>", as OVS's netdev datapath).
  * - Controller: `is_connected`, `role` ("other" while connected, the OpenFlow 1.0 role), `status`
  *   (`state` as OVS's rconn names it; empty for ptcp:/punix: services, as OVS leaves it).
@@ -22,6 +27,7 @@ import { OFPPC, OFPPF, OFPPS } from '../protocol/constants.js';
 import type { Datum, DatumInput, Row } from '../ovsdb/index.js';
 import type { MirrorView, PortView } from '../lib/switch.js';
 import type { SpanningTree } from '../stp/tree.js';
+import type { LinkMonitor } from '../oam/index.js';
 
 /** OFPPF speed bits and the link speed each stands for, in bit/s. */
 const SPEEDS: readonly (readonly [bit: number, bps: number, full: boolean])[] = [
@@ -61,6 +67,26 @@ export function interfaceStatus(view: PortView): Record<string, DatumInput> {
     mtu: kernel ? (readSysInt(view.name, 'mtu') ?? []) : [],
   };
   return status;
+}
+
+/** The CFM and BFD status columns of an interface (empty when it runs neither, or does not run). */
+export function monitorStatus(monitor: LinkMonitor | undefined, name: string): Record<string, DatumInput> {
+  const cfm = monitor?.cfm(name);
+  const bfd = monitor?.bfd(name);
+  const out: Record<string, DatumInput> = { bfd_status: bfd ? bfd.statusMap() : new Map<string, string>() };
+  if (!cfm) {
+    return { ...out, cfm_fault: [], cfm_fault_status: [], cfm_flap_count: [], cfm_remote_opstate: [], cfm_health: [], cfm_remote_mpids: [] };
+  }
+  const s = cfm.status();
+  return {
+    ...out,
+    cfm_fault: s.faults !== 0,
+    cfm_fault_status: [...s.faultNames].sort(),
+    cfm_flap_count: s.flapCount,
+    cfm_remote_opstate: s.remoteOpstate < 0 ? [] : s.remoteOpstate ? 'up' : 'down',
+    cfm_health: s.health >= 0 ? s.health : [],
+    cfm_remote_mpids: [...s.remoteMpids].sort((a, b) => a - b),
+  };
 }
 
 /** The empty status of an interface that does not run. */

@@ -28,7 +28,7 @@ function newestSource(dir: string): number {
 /** Compiles to dist/ unless dist/cli/ofswitch.js is newer than every source of the switch. */
 export function ensureBuilt(): void {
   if (built) return;
-  const sources = Math.max(...['lib', 'protocol', 'flowtable', 'datapath', 'qos', 'journal', 'unixctl', 'ovsdb', 'vswitchd', 'cli', 'metrics', 'stp'].map((d) => newestSource(join(ROOT, d))));
+  const sources = Math.max(...['lib', 'protocol', 'flowtable', 'datapath', 'qos', 'journal', 'unixctl', 'ovsdb', 'vswitchd', 'cli', 'metrics', 'stp', 'oam'].map((d) => newestSource(join(ROOT, d))));
   if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
     try {
       execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')], { stdio: 'ignore' });

@@ -61,6 +61,10 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
   t.equal(
     list.stdout,
     'The available commands are:\n' +
+      '  bfd/set-forwarding      [interface] normal|false|true\n' +
+      '  bfd/show                [interface]\n' +
+      '  cfm/set-fault           [interface] normal|false|true\n' +
+      '  cfm/show                [interface]\n' +
       '  exit                    [--cleanup]\n' +
       '  list-commands           \n' +
       '  memory/show             \n' +
