@@ -58,7 +58,15 @@ export const DROP_REASON = {
   PUNT_MISS: 20,
   /** Sent to the controller: an OUTPUT:CONTROLLER action (PACKET_IN reason ACTION). */
   PUNT_ACTION: 21,
+  /** A tunnel packet from a remote address no tunnel port names (aux: the remote IPv4 address). */
+  TUNNEL_UNKNOWN_REMOTE: 22,
+  /** A tunnel packet from a known remote with a key (VNI) no port of that remote has (aux: the key). */
+  TUNNEL_UNKNOWN_KEY: 23,
+  /** A frame too large for the underlay once encapsulated, with df_default=true (aux: the tunnel port's MTU room). */
+  TUNNEL_TOO_BIG: 24,
 } as const;
+/** The highest reason code (the size of the per-reason counters). */
+const MAX_DROP_REASON = 24;
 export type DropReason = (typeof DROP_REASON)[keyof typeof DROP_REASON];
 
 /** The short name of each reason (the command's first word after the port), and what it means. */
@@ -84,6 +92,9 @@ const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', 
   [DROP_REASON.TX_ERROR]: ['drop', (p) => `send on port ${p} failed`],
   [DROP_REASON.PUNT_MISS]: ['controller', () => 'sent to controller: no match'],
   [DROP_REASON.PUNT_ACTION]: ['controller', () => 'sent to controller: action'],
+  [DROP_REASON.TUNNEL_UNKNOWN_REMOTE]: ['drop', (ip) => `tunnel packet from ${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}: no tunnel port has that remote_ip`],
+  [DROP_REASON.TUNNEL_UNKNOWN_KEY]: ['drop', (key) => `tunnel packet with key ${key >>> 0}: no tunnel port to its remote has that key`],
+  [DROP_REASON.TUNNEL_TOO_BIG]: ['drop', (mtu) => `frame too large for the tunnel's underlay (at most ${mtu} bytes fit; df_default=true)`],
 };
 
 /** The entry that decided a drop: what is shown of it. */
@@ -156,7 +167,7 @@ export class DropLog implements DropRecorder {
     this.lengths = new Uint32Array(size);
     this.snapLengths = new Uint8Array(size);
     this.snaps = new Uint8Array(size * DROP_SNAP_BYTES);
-    this.counts = new Float64Array(DROP_REASON.PUNT_ACTION + 1);
+    this.counts = new Float64Array(MAX_DROP_REASON + 1);
   }
 
   record(reason: DropReason, frame: Uint8Array, inPort: number, aux: number, entry: DecidingEntry | null): void {

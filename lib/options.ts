@@ -51,6 +51,10 @@ export interface PortOption {
   readonly trunks?: readonly number[];
   /** Port.vlan_mode: access, trunk, native-tagged, native-untagged (default: access with a tag, else trunk). */
   readonly vlanMode?: VlanMode;
+  /** Interface type, as ovs-vsctl names it (default system; vxlan, geneve, gre: tunnel ports). */
+  readonly type?: string;
+  /** Interface options (`options:remote_ip=...` on the command line; an object in the file). */
+  readonly options?: Readonly<Record<string, string>>;
 }
 
 export interface Endpoint {
@@ -191,7 +195,7 @@ export function parseInterfaceName(text: string, what: string): string {
   return text;
 }
 
-/** `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE]` */
+/** `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,type=TYPE][,options:KEY=VALUE...]` */
 export function parsePort(text: string): PortOption {
   const [name = '', ...settings] = text.split(',');
   let port: PortOption = { name: parseInterfaceName(name, '--port') };
@@ -203,6 +207,9 @@ export function parsePort(text: string): PortOption {
     else if (key === 'trunks')
       port = { ...port, trunks: value.split(':').map((vid) => parseInteger(vid, what, 0, 4095)) };
     else if (key === 'vlan_mode') port = { ...port, vlanMode: parseVlanMode(value, what) };
+    else if (key === 'type' && /^[a-z]+$/.test(value)) port = { ...port, type: value };
+    else if (key !== undefined && key.startsWith('options:') && key.length > 'options:'.length)
+      port = { ...port, options: { ...port.options, [key.slice('options:'.length)]: value } };
     else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
   }
   return port;
@@ -542,6 +549,11 @@ function portFromObject(path: string, p: unknown): PortOption {
   for (const key of Object.keys(o)) {
     if (key === 'name') continue;
     const value = o[key];
+    if (key === 'options') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: port ${String(o['name'])}: "options" must be an object`);
+      for (const [k, v] of Object.entries(value)) parts.push(`options:${k}=${String(v)}`);
+      continue;
+    }
     parts.push(`${key}=${Array.isArray(value) ? value.join(':') : String(value)}`);
   }
   return parsePort(parts.join(','));
@@ -569,7 +581,8 @@ export function numberPorts(ports: readonly PortOption[]): (PortOption & { ofpor
 
 const CONFIG_HELP = `
 --config FILE holds the same settings as JSON, for example:
-  {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
+  {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5},
+   {"name":"vx0","type":"vxlan","options":{"remote_ip":"192.0.2.2","key":"5000"}}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
    "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,"maxConnections":1000,
@@ -595,7 +608,7 @@ export function commandLineProgram(): Command {
     .option('--dpid <HEX>', "datapath id, up to 16 hex digits (default: from the first port's MAC)", parseDpid)
     .option(
       '--port <SPEC>',
-      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given)',
+      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,type=TYPE][,options:KEY=VALUE...] (MODE: access, trunk, native-tagged, native-untagged; TYPE: system, or a tunnel: vxlan, geneve, gre with options:remote_ip=IP, key, local_ip, dst_port, tos, ttl, df_default, csum; repeatable; numbered 1, 2, 3... in order unless ofport is given)',
       repeatable(parsePort),
     )
     .option(

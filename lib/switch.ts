@@ -1312,6 +1312,8 @@ export class Switch {
           ...(p.tag !== undefined ? { tag: p.tag } : {}),
           ...(p.trunks ? { trunks: p.trunks } : {}),
           ...(p.vlanMode ? { vlanMode: p.vlanMode } : {}),
+          ...(p.type !== undefined ? { type: p.type } : {}),
+          ...(p.options !== undefined ? { options: p.options } : {}),
         });
       }
       if (options.local) sw.addCommandPort(options.local, { name: options.local, type: 'internal', ofport: 'local' });

@@ -54,7 +54,7 @@ import type { BridgeConfig, ControllerConfig, InterfaceConfig, PortConfig, Syste
 import { InternalRecord } from './internal-record.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
-export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
+export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch', 'vxlan', 'geneve', 'gre'] as const;
 
 /** What happened to one Interface row. */
 export interface InterfaceOutcome {
