@@ -328,7 +328,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = NULL;
-  if (napi_unwrap(env, argv[0], (void **)&s) == napi_ok && s != NULL && !s->closed) close_sock(s, 0);
+  /* Unwrapped first: the struct is freed once libuv lets go of the poll, so no finalizer may see it after. */
+  if (napi_remove_wrap(env, argv[0], (void **)&s) == napi_ok && s != NULL && !s->closed) close_sock(s, 0);
   return NULL;
 }
 
