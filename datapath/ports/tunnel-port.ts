@@ -174,7 +174,7 @@ export class TunnelPort implements NetPort, TunnelReceiver {
     for (const w of this.watchers) w();
   }
 
-  /** What `ovs-appctl ofswitch/tunnels` prints of the port (one line). */
+  /** The port's configuration and route in one line (for logs and diagnostics). */
   describe(): string {
     const c = this.config;
     const parts = [`${this.name}: ${c.kind} remote_ip=${c.remoteText}`];
