@@ -280,3 +280,67 @@ t.test('no route: the send is refused (tx_errors), the port says why', async (t)
   p.close();
   t.throws(() => p.send(frame(1)), /closed/);
 });
+
+t.test('a tunnel is an OpenFlow port like any other: PORT_STATUS, NORMAL learning across it, stats', async (t) => {
+  const dstPort = await freePort();
+  const a = createSwitch({ failMode: 'standalone', linkPollMs: 0 });
+  const b = createSwitch({ failMode: 'standalone', linkPollMs: 0 });
+  t.teardown(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  const added: string[] = [];
+  a.events.on('port-status', (reason, desc) => added.push(`${reason}:${desc.name}`));
+  const ma = a.addPort({ name: 'ma', type: 'memory' });
+  const ta = a.addPort({ name: 'ta', type: 'geneve', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(dstPort), key: '3' } });
+  const mb = b.addPort({ name: 'mb', type: 'memory' });
+  b.addPort({ name: 'tb', type: 'geneve', options: { remote_ip: '127.0.0.1', local_ip: '127.0.0.2', dst_port: String(dstPort), key: '3' } });
+  t.same(added, ['0:ma', '0:ta'], 'PORT_STATUS ADD for the tunnel port');
+  t.equal(ta.description.state, 0, 'link up');
+  t.equal(ta.description.curr, 0, 'no speed');
+  const got = new Promise<Uint8Array>((resolve) => mb.device.once('frame', (f: Uint8Array) => resolve(Uint8Array.from(f))));
+  const bcast = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x0a, ...frame(9).subarray(12)]);
+  ma.device.inject(bcast);
+  t.same(await got, bcast, 'a broadcast floods through the tunnel to the other bridge');
+  t.match(b.macTable(), [{ port: 2, mac: '02:00:00:00:00:0a' }], 'bridge b learned the sender on its tunnel port');
+  t.equal(b.port('tb')!.stats.rxPackets, 1n);
+  t.equal(a.port('ta')!.stats.txPackets, 1n);
+  t.ok(b.removePort('tb'), 'removing the port closes its socket');
+  t.notOk(Endpoint.all().some((e) => e.dstPort === dstPort && e.localIp === ipv4ToNumber('127.0.0.2')), 'its endpoint is gone');
+});
+
+t.test('the drop record names an unknown remote', async (t) => {
+  const dstPort = await freePort();
+  const sw = createSwitch({ failMode: 'standalone', linkPollMs: 0 });
+  t.teardown(() => sw.stop());
+  sw.addPort({ name: 'g1', type: 'gre', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1' } });
+  sw.addPort({ name: 'v1', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(dstPort) } });
+  const stranger = createPort({ name: 'st', type: 'vxlan', options: { remote_ip: '127.0.0.1', local_ip: '127.0.0.3', dst_port: String(dstPort) } }) as TunnelPort;
+  stranger.open(() => undefined);
+  t.teardown(() => stranger.close());
+  stranger.send(frame(1));
+  await new Promise((res) => setTimeout(res, 200));
+  t.match(formatDropLog('br0', sw.dropLog()), /in_port=NONE drop: tunnel packet from 127\.0\.0\.3: no tunnel port has that remote_ip/);
+});
+
+t.test('an address the host lacks, and packets that are no tunnel packets', async (t) => {
+  const dstPort = await freePort();
+  // 192.0.2.0/24 is TEST-NET-1: no host has it, so bind fails (nothing is sent anywhere).
+  t.throws(
+    () => createPort({ name: 'nb', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '192.0.2.77', dst_port: String(dstPort) } }).open(() => undefined),
+    /cannot open UDP port \d+ on 192\.0\.2\.77: bind: Cannot assign requested address/,
+  );
+  t.notOk(Endpoint.all().some((e) => e.dstPort === dstPort), 'no endpoint left behind');
+  const p = createPort({ name: 'mf', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(dstPort) } }) as TunnelPort;
+  const got: Uint8Array[] = [];
+  p.open((f) => got.push(f));
+  t.teardown(() => p.close());
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.2', () => res()));
+  await new Promise<void>((res) => s.send(Buffer.alloc(40), dstPort, '127.0.0.1', () => res()));
+  s.close();
+  await new Promise((res) => setTimeout(res, 200));
+  t.equal(got.length, 0, 'nothing delivered');
+  t.equal(p.endpointCounters?.malformed, 1, 'counted as malformed');
+});
