@@ -38,11 +38,17 @@
  * `--mirror`: every run has a third host and a select_all port mirror (OVS's Mirror table) to it,
  * so every frame is also copied to the mirror port: the cost of mirroring, beside a run without.
  *
+ * `--tunnel [vxlan|geneve|gre|all]`: instead, the tunnel run (bench/forward-tunnel.ts): frames/s
+ * encapsulated by one switch and decapsulated by another, ofswitch beside Open vSwitch userspace;
+ * with `--quick`, one 3-second run of each.
+ *
  *   npm run bench:forward [-- --seconds N] [-- --runs N] [-- --cpu-rate PPS] [-- --sflow N] [-- --netflow] [-- --mirror] [-- --json]
+ *   npm run bench:forward -- --tunnel [KIND] [--quick] [--seconds N] [--runs N] [--json]
  */
 import { CASES, belowLimit, runOnce, type Features, type Run } from './forward-run.js';
 import { alternating, benchArgs, fmtSpread, log, spread, type Spread } from './trafgen-rig.js';
 import { SWITCHES, SWITCH_LABEL, type SwitchName } from './switches.js';
+import { tunnelBench } from './forward-tunnel.js';
 
 const ARGS = benchArgs(4, { 'cpu-rate': 100_000, sflow: 0, 'ipfix-sampling': 400 });
 const CPU_RATE = ARGS['cpu-rate'];
@@ -64,6 +70,8 @@ interface SwitchResult {
 }
 
 async function main(): Promise<void> {
+  const tunnel = process.argv.indexOf('--tunnel');
+  if (tunnel >= 0) return tunnelBench(process.argv[tunnel + 1]?.startsWith('--') ? undefined : process.argv[tunnel + 1]);
   log(`bench:forward: ${ARGS.runs} runs a switch and case, ${ARGS.seconds} s a phase, fixed rate ${CPU_RATE} frames/s; ` +
     `trafgen on CPU 0, switch on CPU 1${SFLOW > 0 ? `; sFlow on, sampling 1:${SFLOW}` : ''}${MIRROR ? '; a select_all mirror to a third host' : ''}${NETFLOW ? '; NetFlow v5 export on' : ''}${IPFIX > 0 ? `; IPFIX export on, sampling 1:${IPFIX}` : ''}`);
   const cases: { case: string; description: string; rules: number; switches: SwitchResult[]; ratio: { framesPerSec: number; cpuSecPerMillion: number } }[] = [];

@@ -139,6 +139,8 @@ export class TrafgenRig {
   readonly extra: readonly { readonly ns: string; readonly port: string; readonly ip: string }[];
   /** A scratch directory, removed with the rig. */
   readonly workDir: string;
+  /** Namespaces a benchmark added beside the rig's own (removed with them at cleanup). */
+  readonly extraNamespaces: string[] = [];
   private readonly children: ChildProcess[] = [];
   /** A process in each host namespace, whose /proc/PID/net/dev is that namespace's. */
   private readonly holders = new Map<string, number>();
@@ -279,7 +281,7 @@ export class TrafgenRig {
     this.done = true;
     live.delete(this);
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    for (const n of [this.ns.tx, this.ns.rx, this.ns.sw, ...this.extra.map((x) => x.ns)]) {
+    for (const n of [this.ns.tx, this.ns.rx, this.ns.sw, ...this.extra.map((x) => x.ns), ...this.extraNamespaces]) {
       if (!n) continue;
       let pids: string[] = [];
       try {

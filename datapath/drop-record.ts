@@ -68,6 +68,12 @@ export const DROP_REASON = {
   STP_IN_LEARNING: 25,
   /** Spanning tree: an output to a port that does not forward (aux: the port). */
   STP_OUT_BLOCKED: 26,
+  /** A tunnel packet from a remote address no tunnel port names (aux: the remote IPv4 address). */
+  TUNNEL_UNKNOWN_REMOTE: 27,
+  /** A tunnel packet from a known remote with a key (VNI) no port of that remote has (aux: the key). */
+  TUNNEL_UNKNOWN_KEY: 28,
+  /** A frame too large for the underlay once encapsulated, with df_default=true (aux: the tunnel port's MTU room). */
+  TUNNEL_TOO_BIG: 29,
 } as const;
 export type DropReason = (typeof DROP_REASON)[keyof typeof DROP_REASON];
 
@@ -99,6 +105,9 @@ const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', 
   [DROP_REASON.PUNT_ACTION]: ['controller', () => 'sent to controller: action'],
   [DROP_REASON.POLICED_IN]: ['drop', () => 'over the ingress policing rate of the input port'],
   [DROP_REASON.POLICED_OUT]: ['drop', (p) => `over the egress-policer rate of output port ${p}`],
+  [DROP_REASON.TUNNEL_UNKNOWN_REMOTE]: ['drop', (ip) => `tunnel packet from ${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}: no tunnel port has that remote_ip`],
+  [DROP_REASON.TUNNEL_UNKNOWN_KEY]: ['drop', (key) => `tunnel packet with key ${key >>> 0}: no tunnel port to its remote has that key`],
+  [DROP_REASON.TUNNEL_TOO_BIG]: ['drop', (mtu) => `frame too large for the tunnel's underlay (at most ${mtu} bytes fit; df_default=true)`],
 };
 
 /** The entry that decided a drop: what is shown of it. */

@@ -261,6 +261,11 @@ export class PacketPath implements OutputTarget {
     this.drops = null;
     this.setDropRecorder(opts.drops ?? null);
     registry.setReceiver(this.receive);
+    // Drops a port makes itself: a frame it received that is no port's has no input port (NONE);
+    // one it could not send was being forwarded from the frame's input port.
+    registry.setDropHandler((_port, reason, frame, aux, received) =>
+      this.drops?.record(reason, frame, received ? OFPP.NONE : this.rxInPort, aux, received ? null : this.entry),
+    );
     // A port that goes takes what the bridge learned on it (a port added again under its number starts afresh).
     registry.on('port-status', (reason, desc) => {
       if (reason === OFPPR.DELETE) this.bridge.forgetPort(desc.portNo);

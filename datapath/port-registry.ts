@@ -16,6 +16,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { OFPP, OFPPC, OFPPF, OFPPR, OFPPS } from '../protocol/constants.js';
 import type { MacAddress, PhyPort, PortStats } from '../protocol/types.js';
+import type { DropReason } from './drop-record.js';
 import { resolvePortVlan, type BridgePort, type PortVlan, type PortVlanConfig, type VlanMode } from './normal.js';
 import { Policer, type BucketSettings, type PolicerDirection } from './policer.js';
 import type { LinkInfo, NetPort } from './ports/net-port.js';
@@ -45,6 +46,8 @@ export interface PortRegistryEvents {
 
 /** Where a port's received frames go (the packet path). */
 export type PortReceiver = (port: DatapathPort, frame: Uint8Array) => void;
+/** Where a drop a port made itself goes (ports/net-port.ts PortDropHandler, with the port). */
+export type PortDropReporter = (port: DatapathPort, reason: DropReason, frame: Uint8Array, aux: number, received: boolean) => void;
 
 const DEFAULT_LINK_POLL_MS = 250;
 
@@ -168,6 +171,8 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   /** Ports by number (the packet path reads it directly: one map lookup per output). */
   readonly byNo: ReadonlyMap<number, DatapathPort> = new Map<number, DatapathPort>();
   private receiver: PortReceiver = () => undefined;
+  /** Where drops a port makes itself go (the packet path's drop record). */
+  private dropHandler: PortDropReporter | null = null;
   private readonly timer: NodeJS.Timeout | undefined;
 
   constructor(opts: PortRegistryOptions = {}) {
@@ -184,6 +189,11 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     this.receiver = receiver;
   }
 
+  /** Where the drops ports make themselves (a tunnel's unknown remote, a frame too large) go from now on. */
+  setDropHandler(handler: PortDropReporter | null): void {
+    this.dropHandler = handler;
+  }
+
   /** The port numbered `portNo`, if any (the packet path's lookup). */
   get(portNo: number): DatapathPort | undefined {
     return this.byNo.get(portNo);
@@ -195,7 +205,10 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     if (this.byNo.has(portNo)) throw new Error(`port ${portNo} already exists`);
     if (this.list.some((p) => p.net.name === net.name)) throw new Error(`interface ${net.name} is already a port`);
     const port = new DatapathPort(portNo, net, vlan);
-    net.open((frame) => this.receiver(port, frame));
+    net.open(
+      (frame) => this.receiver(port, frame),
+      (reason, frame, aux, received) => this.dropHandler?.(port, reason, frame, aux, received),
+    );
     net.watchLink?.(() => this.pollPort(port));
     port.link = net.readLink(); // opening may change it (a patch port finds its peer)
     (this.byNo as Map<number, DatapathPort>).set(portNo, port);

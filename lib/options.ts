@@ -66,6 +66,10 @@ export interface PortOption {
   readonly cfm?: Readonly<Record<string, string>>;
   /** BFD: the Interface `bfd` column's keys (`enable`, `min_rx`, ...; oam/bfd.ts reads them). */
   readonly bfd?: Readonly<Record<string, string>>;
+  /** Interface type, as ovs-vsctl names it (default system; vxlan, geneve, gre: tunnel ports). */
+  readonly type?: string;
+  /** Interface options (`options:remote_ip=...` on the command line; an object in the file). */
+  readonly options?: Readonly<Record<string, string>>;
 }
 
 /** The CFM keys a port takes: the Interface's cfm_mpid and its other_config:cfm_* keys. */
@@ -233,7 +237,8 @@ export function parseInterfaceName(text: string, what: string): string {
 
 /**
  * `NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,ingress_policing_rate=KBPS]
- * [,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES]`
+ * [,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES]
+ * [,cfm_mpid=N,...][,bfd:KEY=VALUE...][,type=TYPE][,options:KEY=VALUE...]`
  */
 export function parsePort(text: string): PortOption {
   const [name = '', ...settings] = text.split(',');
@@ -257,7 +262,10 @@ export function parsePort(text: string): PortOption {
       port = { ...port, cfm: { ...port.cfm, [key!]: value } };
     } else if (key?.startsWith('bfd:') && (PORT_BFD_KEYS as readonly string[]).includes(key.slice(4))) {
       port = { ...port, bfd: { ...port.bfd, [key.slice(4)]: value } };
-    } else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
+    } else if (key === 'type' && /^[a-z]+$/.test(value)) port = { ...port, type: value };
+    else if (key !== undefined && key.startsWith('options:') && key.length > 'options:'.length)
+      port = { ...port, options: { ...port.options, [key.slice('options:'.length)]: value } };
+    else throw new UsageError(`--port ${name}: unknown setting "${setting}"`);
   }
   if ((cir === undefined) !== (cbs === undefined)) throw new UsageError(`--port ${name}: egress_policer_cir and egress_policer_cbs go together`);
   if (cir !== undefined && cbs !== undefined) port = { ...port, egressPolicer: { cir, cbs } };
@@ -675,6 +683,11 @@ function portFromObject(path: string, p: unknown): PortOption {
       for (const [k, v] of Object.entries(value)) parts.push(`bfd:${k}=${String(v)}`);
       continue;
     }
+    if (key === 'options') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--config ${path}: port ${String(o['name'])}: "options" must be an object`);
+      for (const [k, v] of Object.entries(value)) parts.push(`options:${k}=${String(v)}`);
+      continue;
+    }
     parts.push(`${key}=${Array.isArray(value) ? value.join(':') : String(value)}`);
   }
   return parsePort(parts.join(','));
@@ -702,7 +715,8 @@ export function numberPorts(ports: readonly PortOption[]): (PortOption & { ofpor
 
 const CONFIG_HELP = `
 --config FILE holds the same settings as JSON, for example:
-  {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5}],
+  {"dpid":"0000000000000001","ports":["veth0",{"name":"veth1","ofport":5},
+   {"name":"vx0","type":"vxlan","options":{"remote_ip":"192.0.2.2","key":"5000"}}],
    "local":"br0","listen":["ptcp:6634"],"controllers":["tcp:127.0.0.1"],
    "failMode":"secure","probeInterval":5,"controllerRateLimit":1000,"controllerBurstLimit":250,
    "logLevel":"info","unixctl":"/tmp/ofswitch.ctl","macTableSize":8192,"macAgingTime":300,"maxConnections":1000,
@@ -742,7 +756,7 @@ export function commandLineProgram(): Command {
     .option('--dpid <HEX>', "datapath id, up to 16 hex digits (default: from the first port's MAC)", parseDpid)
     .option(
       '--port <SPEC>',
-      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE] (MODE: access, trunk, native-tagged, native-untagged; repeatable; numbered 1, 2, 3... in order unless ofport is given), policing as the Interface and QoS tables have it: [,ingress_policing_rate=KBPS][,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES], and CFM and BFD as the Interface table has them: [,cfm_mpid=N[,cfm_interval=MS][,cfm_extended=true][,cfm_opstate=down][,cfm_ccm_vlan=VID|random][,cfm_ccm_pcp=P]][,bfd:enable=true[,bfd:min_rx=MS][,bfd:min_tx=MS][,bfd:KEY=VALUE...]]',
+      'attach a Linux interface, SPEC being NAME[,ofport=N][,tag=VID][,trunks=VID:VID:...][,vlan_mode=MODE][,type=TYPE][,options:KEY=VALUE...] (MODE: access, trunk, native-tagged, native-untagged; TYPE: system, or a tunnel: vxlan, geneve, gre with options:remote_ip=IP, key, local_ip, dst_port, tos, ttl, df_default, csum; repeatable; numbered 1, 2, 3... in order unless ofport is given), policing as the Interface and QoS tables have it: [,ingress_policing_rate=KBPS][,ingress_policing_burst=KBIT][,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES], and CFM and BFD as the Interface table has them: [,cfm_mpid=N[,cfm_interval=MS][,cfm_extended=true][,cfm_opstate=down][,cfm_ccm_vlan=VID|random][,cfm_ccm_pcp=P]][,bfd:enable=true[,bfd:min_rx=MS][,bfd:min_tx=MS][,bfd:KEY=VALUE...]]',
       repeatable(parsePort),
     )
     .option(

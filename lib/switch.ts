@@ -1663,6 +1663,8 @@ export class Switch {
           ...(p.tag !== undefined ? { tag: p.tag } : {}),
           ...(p.trunks ? { trunks: p.trunks } : {}),
           ...(p.vlanMode ? { vlanMode: p.vlanMode } : {}),
+          ...(p.type !== undefined ? { type: p.type } : {}),
+          ...(p.options !== undefined ? { options: p.options } : {}),
         });
         if (p.ingressPolicingRate) sw.setIngressPolicing(p.name, p.ingressPolicingRate, p.ingressPolicingBurst ?? 0);
         if (p.egressPolicer) sw.setEgressPolicer(p.name, p.egressPolicer);

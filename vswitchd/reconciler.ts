@@ -62,7 +62,7 @@ import { applyPolicing } from './policing.js';
 import { bfdSettings, cfmSettings, OamError } from '../oam/index.js';
 
 /** Interface types the daemon creates from database rows ("memory" is for programs, not rows). */
-export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch'] as const;
+export const DATABASE_PORT_TYPES = ['system', 'internal', 'patch', 'vxlan', 'geneve', 'gre'] as const;
 
 /** What happened to one Interface row. */
 export interface InterfaceOutcome {

@@ -4,8 +4,8 @@
  * file implementing PortType and one line in PORT_TYPES (and, for a typed device, one line in
  * PortDevices). The datapath and the bridge hold ports only as NetPorts and never ask their type.
  *
- * Importing this module loads no native code: the raw-socket type loads its addon when its first
- * port opens.
+ * Importing this module loads no native code: the raw-socket type and the tunnel types load their
+ * addons when their first port opens.
  */
 import { systemPortType, type AfPacketPort } from './af-packet-port.js';
 import { internalPortType } from './internal-port.js';
@@ -13,8 +13,9 @@ import { memoryPortType, type MemoryPort } from './memory-port.js';
 import type { NetPort } from './net-port.js';
 import { patchPortType, type PatchPort } from './patch-port.js';
 import { PortError, type PortOptions, type PortType } from './port-type.js';
+import { genevePortType, grePortType, vxlanPortType, type TunnelPort } from './tunnel-port.js';
 
-const PORT_TYPES: readonly PortType[] = [systemPortType, internalPortType, memoryPortType, patchPortType];
+const PORT_TYPES: readonly PortType[] = [systemPortType, internalPortType, memoryPortType, patchPortType, vxlanPortType, genevePortType, grePortType];
 
 /** The device each built-in type makes (what `addPort` hands back for it). */
 export interface PortDevices {
@@ -23,6 +24,9 @@ export interface PortDevices {
   internal: NetPort;
   memory: MemoryPort;
   patch: PatchPort;
+  vxlan: TunnelPort;
+  geneve: TunnelPort;
+  gre: TunnelPort;
 }
 
 /** The device of a type name: the built-in's class, or a NetPort for a type registered later. */

@@ -4,6 +4,15 @@
  * asked of it, as Open vSwitch's netdev providers implement one `struct netdev_class`.
  */
 import type { MacAddress } from '../../protocol/types.js';
+import type { DropReason } from '../drop-record.js';
+
+/**
+ * Where a port reports a frame it dropped itself, for the bridge's drop record: `received` true
+ * for a frame that arrived but belongs to no port (recorded with in_port NONE), false for one it
+ * was given to send (recorded with the input port of the frame being forwarded). `aux` as the
+ * reason defines it.
+ */
+export type PortDropHandler = (reason: DropReason, frame: Uint8Array, aux: number, received: boolean) => void;
 
 /** An interface's link as the kernel (or the port type) reports it. */
 export interface LinkInfo {
@@ -33,11 +42,11 @@ export interface NetPort {
   readonly lendsFrames?: boolean;
   /**
    * The kernel interface whose egress qdisc every frame sent here passes (where QoS puts its HTB
-   * classes, qos/); absent for ports that are no kernel interface (memory, patch).
+   * classes, qos/); absent for ports that are no kernel interface (memory, patch, tunnels).
    */
   readonly qdiscDevice?: string;
-  /** Starts delivering received frames (each valid only during the call). */
-  open(onFrame: (frame: Uint8Array) => void): void;
+  /** Starts delivering received frames (each valid only during the call); drops it makes itself go to `onDrop`. */
+  open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler): void;
   /**
    * Sends one frame (valid only during the call: copy what is kept); throws when the interface
    * refuses it. `priority`: the frame's skb priority (ENQUEUE's HTB class, qos/); 0 or absent for

@@ -86,12 +86,12 @@ t.test('memory port: link, carrier and admin state; default MACs differ', async 
 });
 
 t.test('factory: ports by type name, options checked, errors name the port', async (t) => {
-  t.same(portTypeNames().sort(), ['internal', 'memory', 'patch', 'system']);
+  t.same(portTypeNames().sort(), ['geneve', 'gre', 'internal', 'memory', 'patch', 'system', 'vxlan']);
   t.equal(portType('').name, 'system', '"" is "system", as in OVS');
   const m = createPort({ name: 'mem0', type: 'memory', options: { mac: '02:AA:00:00:00:01', speed: '1000' } });
   t.ok(m instanceof MemoryPort);
   t.same(m.readLink(), { adminUp: true, carrier: true, hwAddr: '02:aa:00:00:00:01', speedMbps: 1000 });
-  t.throws(() => createPort({ name: 'x', type: 'vxlan' }), new PortError('unknown port type "vxlan" (known: system, internal, memory, patch)'));
+  t.throws(() => createPort({ name: 'x', type: 'stt' }), new PortError('unknown port type "stt" (known: system, internal, memory, patch, vxlan, geneve, gre)'));
   t.throws(() => createPort({ name: 'x', type: 'memory', options: { peer: 'y' } }), /port x: type memory has no option "peer" \(it has mac, speed\)/);
   t.throws(() => createPort({ name: 'x', type: 'system', options: { a: 1 } }), /port x: type system has no option "a"$/);
   t.throws(() => createPort({ name: 'x', type: 'memory', options: { mac: 'nope' } }), /port x: mac "nope" is not a MAC address/);

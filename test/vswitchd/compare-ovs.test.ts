@@ -20,7 +20,7 @@ const DIFFERENCES = {
   },
   ifaceTypes: {
     what: 'Open_vSwitch iface_types',
-    reason: 'the interface types each implements: ofswitch has system, internal and patch; Open vSwitch also tunnels, tap, afxdp...',
+    reason: 'the interface types each implements: ofswitch has system, internal, patch, vxlan, geneve and gre; Open vSwitch also stt, erspan, ip6gre, tap, afxdp...',
   },
   unknownTypeError: {
     what: 'Interface error text of an unknown type (type=foo)',

@@ -251,14 +251,14 @@ t.test('bad database content: an error column or a log line, the other bridge un
     await undisturbed(t);
   });
 
-  await t.test('an interface type ofswitch does not have (vxlan)', async (t) => {
-    const name = uniqueName('vx');
+  await t.test('an interface type ofswitch does not have (stt)', async (t) => {
+    const name = uniqueName('st');
     const mark = sw.mark();
-    const r = await sw.tryVsctl(['add-port', bad, name, '--', 'set', 'Interface', name, 'type=vxlan', 'options:remote_ip=192.0.2.1']);
+    const r = await sw.tryVsctl(['add-port', bad, name, '--', 'set', 'Interface', name, 'type=stt', 'options:remote_ip=192.0.2.1']);
     t.equal(r.code, 0, 'ovs-vsctl exits 0');
     t.match(r.stderr, `Error detected while setting up '${name}'`, 'and relays the error');
     t.equal(await get(t, sw, 'Interface', name, 'ofport'), '-1', 'ofport -1');
-    t.match(await get(t, sw, 'Interface', name, 'error'), /vxlan/, 'the error names the type');
+    t.match(await get(t, sw, 'Interface', name, 'error'), /stt/, 'the error names the type');
     t.ok(logged(sw.logsSince(mark), 'warn', `could not open network device ${name}`), 'and a log line');
     await undisturbed(t);
   });

@@ -1,0 +1,347 @@
+/*
+ * raw_ip: IPv4 underlay sockets for ofswitch's tunnel ports (datapath/tunnel/underlay.ts).
+ *
+ * Node has UDP sockets (dgram) but no raw IP socket, and neither lets a datagram's TOS, TTL,
+ * "don't fragment" or UDP checksum be chosen: Interface options tos, ttl, df_default and csum need
+ * all four. So this addon opens both kinds itself, as the kernel's own tunnel devices would use
+ * the host's IP stack:
+ *   - a UDP socket bound to (local address or any, port): VXLAN (4789), Geneve (6081); the kernel
+ *     routes, resolves the next hop and builds the IP and UDP headers; SO_NO_CHECK per datagram
+ *     turns the UDP checksum off (csum=false, OVS's default);
+ *   - a raw IPv4 socket of one protocol (IPPROTO_GRE, 47) bound to a local address or any: the
+ *     kernel builds the IP header; what it delivers starts with the received IP header.
+ * TOS (IP_TOS), TTL (IP_TTL) and DF (IP_MTU_DISCOVER: DO sets DF and never fragments, DONT clears
+ * it and lets the kernel fragment) are socket options, set before a send only when they differ
+ * from the socket's current ones (the socket is shared by every tunnel port of its kind).
+ *
+ * Receive: the fd is watched with libuv (uv_poll_t on Node's loop); each wake-up reads up to
+ * RX_BATCH datagrams with one recvmmsg into fixed slots of a shared buffer, describes them in a
+ * shared Uint32Array (offset, length, source IPv4 address in network order read as a host
+ * integer of the four bytes a.b.c.d = a<<24|...), and calls JS once for the batch. The slots are
+ * valid until the next wake-up. libuv's epoll is level-triggered: what is left is read next turn.
+ *
+ * route(dst): the source address and path MTU the kernel would use towards dst (a UDP socket
+ * connected to it: getsockname, IP_MTU; no packet is sent), for the tunnel's MTU check.
+ * Nothing here aborts the process; errors are errno values or thrown Errors with an `errno`.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define RX_BATCH 64u
+#define SLOT_SIZE 65536u
+#define META_WORDS 3
+#define KIND_UDP 0
+#define KIND_RAW 1
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return NULL;                                                            \
+  } while (0)
+
+typedef struct sock {
+  napi_env env;
+  int fd;
+  int kind;
+  int closed;
+  uv_poll_t poll;
+  uint8_t *slots;
+  uint32_t *meta;
+  struct mmsghdr msgs[RX_BATCH];
+  struct iovec iovs[RX_BATCH];
+  struct sockaddr_in addrs[RX_BATCH];
+  /* Socket options in force (-1: not set yet). */
+  int tos, ttl, df, nocheck;
+  napi_ref on_batch;
+  napi_ref slots_ab;
+  napi_ref meta_ab;
+  napi_async_context async;
+} sock_t;
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value text, error, errno_value;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, NULL, text, &error);
+  napi_create_int32(env, err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static void detach(napi_env env, napi_ref *ref) {
+  if (*ref == NULL) return;
+  napi_value ab;
+  if (napi_get_reference_value(env, *ref, &ab) == napi_ok && ab != NULL) napi_detach_arraybuffer(env, ab);
+  napi_delete_reference(env, *ref);
+  *ref = NULL;
+}
+
+static void free_sock(sock_t *s) {
+  free(s->slots);
+  free(s->meta);
+  free(s);
+}
+
+static void on_poll_closed(uv_handle_t *handle) { free_sock((sock_t *)handle->data); }
+
+static void close_sock(sock_t *s, int from_finalizer) {
+  if (s->closed) return;
+  s->closed = 1;
+  if (!from_finalizer) {
+    detach(s->env, &s->slots_ab);
+    detach(s->env, &s->meta_ab);
+    if (s->on_batch) napi_delete_reference(s->env, s->on_batch);
+    if (s->async) napi_async_destroy(s->env, s->async);
+    s->on_batch = NULL;
+    s->async = NULL;
+  }
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  s->fd = -1;
+  uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+}
+
+static void finalize_sock(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  sock_t *s = data;
+  if (!s->closed) close_sock(s, 1);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  sock_t *s = handle->data;
+  if (s->closed || status < 0) return;
+  for (uint32_t i = 0; i < RX_BATCH; i++) {
+    s->iovs[i].iov_base = s->slots + (size_t)i * SLOT_SIZE;
+    s->iovs[i].iov_len = SLOT_SIZE;
+    memset(&s->msgs[i].msg_hdr, 0, sizeof s->msgs[i].msg_hdr);
+    s->msgs[i].msg_hdr.msg_iov = &s->iovs[i];
+    s->msgs[i].msg_hdr.msg_iovlen = 1;
+    s->msgs[i].msg_hdr.msg_name = &s->addrs[i];
+    s->msgs[i].msg_hdr.msg_namelen = sizeof s->addrs[i];
+  }
+  int n = recvmmsg(s->fd, s->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+  if (n <= 0) return; /* EAGAIN, or an error queued by ICMP: nothing to hand over */
+  uint32_t count = 0;
+  for (int i = 0; i < n; i++) {
+    if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* larger than a slot: not ours to cut */
+    uint32_t *m = s->meta + (size_t)count * META_WORDS;
+    m[0] = (uint32_t)i * SLOT_SIZE;
+    m[1] = s->msgs[i].msg_len;
+    m[2] = ntohl(s->addrs[i].sin_addr.s_addr);
+    count++;
+  }
+  if (count == 0) return;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value fn, recv, argv[1], result;
+  if (s->on_batch && napi_get_reference_value(env, s->on_batch, &fn) == napi_ok) {
+    napi_get_global(env, &recv);
+    napi_create_uint32(env, count, &argv[0]);
+    napi_status st = napi_make_callback(env, s->async, recv, fn, 1, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static sock_t *unwrap(napi_env env, napi_value obj) {
+  sock_t *s = NULL;
+  if (napi_unwrap(env, obj, (void **)&s) != napi_ok || s == NULL || s->closed) {
+    napi_throw_type_error(env, NULL, "not an open raw_ip socket");
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value make_ab(napi_env env, void *data, size_t len, napi_ref *ref) {
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok) return NULL;
+  if (napi_create_reference(env, ab, 1, ref) != napi_ok) return NULL;
+  return ab;
+}
+
+/*
+ * open(kind: 0 udp | 1 raw, portOrProto, localAddr (host-order u32, 0: any), onBatch(count))
+ *   -> { slots: ArrayBuffer, meta: ArrayBuffer }
+ */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "open(kind, portOrProto, localAddr, onBatch)");
+    return NULL;
+  }
+  uint32_t kind, num, local;
+  CHECK(napi_get_value_uint32(env, argv[0], &kind));
+  CHECK(napi_get_value_uint32(env, argv[1], &num));
+  CHECK(napi_get_value_uint32(env, argv[2], &local));
+  int fd = kind == KIND_UDP ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP)
+                            : socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, (int)num);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int big = 8 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(local);
+  sa.sin_port = kind == KIND_UDP ? htons((uint16_t)num) : 0;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", err);
+  }
+  sock_t *s = calloc(1, sizeof *s);
+  if (s) {
+    s->slots = malloc((size_t)RX_BATCH * SLOT_SIZE);
+    s->meta = malloc((size_t)RX_BATCH * META_WORDS * 4);
+  }
+  if (!s || !s->slots || !s->meta) {
+    if (s) free_sock(s);
+    close(fd);
+    return throw_errno(env, "open", ENOMEM);
+  }
+  s->env = env;
+  s->fd = fd;
+  s->kind = (int)kind;
+  s->tos = s->ttl = s->df = s->nocheck = -1;
+  s->poll.data = s;
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  uv_poll_init(loop, &s->poll, fd);
+  napi_value obj, name;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_reference(env, argv[3], 1, &s->on_batch));
+  CHECK(napi_create_string_utf8(env, "raw_ip", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, obj, name, &s->async));
+  CHECK(napi_wrap(env, obj, s, finalize_sock, NULL, NULL));
+  napi_value slots_ab = make_ab(env, s->slots, (size_t)RX_BATCH * SLOT_SIZE, &s->slots_ab);
+  napi_value meta_ab = make_ab(env, s->meta, (size_t)RX_BATCH * META_WORDS * 4, &s->meta_ab);
+  if (!slots_ab || !meta_ab) return NULL;
+  CHECK(napi_set_named_property(env, obj, "slots", slots_ab));
+  CHECK(napi_set_named_property(env, obj, "meta", meta_ab));
+  uv_poll_start(&s->poll, UV_READABLE, on_poll);
+  return obj;
+}
+
+static int set_opt(int fd, int level, int name, int value, int *current) {
+  if (*current == value) return 0;
+  if (setsockopt(fd, level, name, &value, sizeof value) != 0) return errno;
+  *current = value;
+  return 0;
+}
+
+/* send(sock, data: Uint8Array, dst (host-order u32), dstPort, tos, ttl, df, csum) -> errno (0: sent) */
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) {
+    napi_throw_type_error(env, NULL, "send(sock, data, dst, dstPort, tos, ttl, df, csum)");
+    return NULL;
+  }
+  sock_t *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value ab;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &offset));
+  uint32_t dst, port, tos, ttl;
+  bool df, csum;
+  CHECK(napi_get_value_uint32(env, argv[2], &dst));
+  CHECK(napi_get_value_uint32(env, argv[3], &port));
+  CHECK(napi_get_value_uint32(env, argv[4], &tos));
+  CHECK(napi_get_value_uint32(env, argv[5], &ttl));
+  CHECK(napi_get_value_bool(env, argv[6], &df));
+  CHECK(napi_get_value_bool(env, argv[7], &csum));
+  int err = set_opt(s->fd, IPPROTO_IP, IP_TOS, (int)(tos & 0xff), &s->tos);
+  if (!err) err = set_opt(s->fd, IPPROTO_IP, IP_TTL, (int)ttl, &s->ttl);
+  if (!err) err = set_opt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT, &s->df);
+  if (!err && s->kind == KIND_UDP) err = set_opt(s->fd, SOL_SOCKET, SO_NO_CHECK, csum ? 0 : 1, &s->nocheck);
+  if (!err) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(dst);
+    sa.sin_port = s->kind == KIND_UDP ? htons((uint16_t)port) : 0;
+    if (sendto(s->fd, data, length, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa) < 0) err = errno;
+  }
+  CHECK(napi_create_int32(env, err, &result));
+  return result;
+}
+
+/* route(dst (host-order u32)) -> { src (host-order u32), mtu } or { errno } */
+static napi_value js_route(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj, v;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t dst;
+  CHECK(napi_get_value_uint32(env, argv[0], &dst));
+  CHECK(napi_create_object(env, &obj));
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  int err = fd < 0 ? errno : 0;
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(dst);
+  sa.sin_port = htons(9);
+  socklen_t len = sizeof sa;
+  int mtu = 0;
+  socklen_t mlen = sizeof mtu;
+  if (!err && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) err = errno;
+  if (!err && getsockname(fd, (struct sockaddr *)&sa, &len) != 0) err = errno;
+  if (!err && getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &mlen) != 0) err = errno;
+  if (fd >= 0) close(fd);
+  if (err) {
+    CHECK(napi_create_int32(env, err, &v));
+    CHECK(napi_set_named_property(env, obj, "errno", v));
+    return obj;
+  }
+  CHECK(napi_create_uint32(env, ntohl(sa.sin_addr.s_addr), &v));
+  CHECK(napi_set_named_property(env, obj, "src", v));
+  CHECK(napi_create_int32(env, mtu, &v));
+  CHECK(napi_set_named_property(env, obj, "mtu", v));
+  return obj;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t *s = NULL;
+  /* Unwrapped first: the struct is freed once libuv lets go of the poll, so no finalizer may see it after. */
+  if (napi_remove_wrap(env, argv[0], (void **)&s) == napi_ok && s != NULL && !s->closed) close_sock(s, 0);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+      {"route", NULL, js_route, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

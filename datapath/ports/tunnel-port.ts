@@ -1,0 +1,218 @@
+/**
+ * Tunnel ports (types "vxlan", "geneve", "gre"), as Open vSwitch configures them: an OpenFlow port
+ * whose frames travel to `remote_ip` inside VXLAN, Geneve or GRE over the host's own IPv4 stack.
+ * Options and their defaults: datapath/tunnel/config.ts; headers: datapath/tunnel/codec.ts (no
+ * I/O); sockets and the demultiplexing by remote address and key shared by every tunnel port of
+ * the process: datapath/tunnel/underlay.ts.
+ *
+ * Sending: the frame is put behind the tunnel header in one scratch buffer and handed to the
+ * kernel (sendto on the endpoint's socket), which routes it, resolves the next hop and adds the
+ * outer IP (and UDP) header with the port's TOS, TTL and DF. Before that, the packet's size is
+ * checked against the route's MTU (read again at every link poll, and after the kernel refused a
+ * packet as too large): with df_default=true (the default) a frame that would not fit is dropped,
+ * counted in tx_dropped and recorded (TUNNEL_TOO_BIG), never sent cut or corrupt; with
+ * df_default=false the outer packet goes without DF and the kernel fragments it. A send the kernel
+ * refuses for want of room (EAGAIN, ENOBUFS) is tx_dropped; any other refusal (no route: ENETUNREACH)
+ * is thrown, so the datapath counts a tx_error and records TX_ERROR.
+ *
+ * Link: a tunnel port is up while administratively up (OVS reports tunnel ports' link up whatever
+ * the underlay). MAC: random, locally administered (eth_addr_random, as OVS's vports). Speed 0.
+ *
+ * Deliberate differences from Open vSwitch: IPv4 underlay only; no source-port entropy (VXLAN
+ * and Geneve packets leave from the tunnel's UDP port itself, which receivers accept); Geneve
+ * options are neither sent nor matched (OpenFlow 1.0 has no field for them); remote_ip=flow and
+ * key=flow are refused (Nicira extensions), as are in_key/out_key.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MacAddress } from '../../protocol/types.js';
+import { DROP_REASON, type DropReason } from '../drop-record.js';
+import { encapsulate, headerLength, innerIpFields, overhead, type TunnelKind } from '../tunnel/codec.js';
+import { DEFAULT_TUNNEL_TTL, TUNNEL_OPTIONS, numberToIpv4, tunnelConfig, type TunnelConfig } from '../tunnel/config.js';
+import { Endpoint, routeTo, type TunnelReceiver } from '../tunnel/underlay.js';
+import type { LinkInfo, NetPort, PortDropHandler } from './net-port.js';
+import { PortError, checkInterfaceName, type PortType } from './port-type.js';
+
+const EAGAIN = 11;
+const ENOBUFS = 105;
+const EMSGSIZE = 90;
+/** The largest packet the scratch buffer holds (an IPv4 datagram's payload at most). */
+const MAX_PACKET = 65535;
+
+/** One buffer every tunnel port encapsulates into (sends are synchronous: never two at once). */
+const scratch = new Uint8Array(MAX_PACKET + 64);
+
+function randomMac(): MacAddress {
+  const b = randomBytes(6);
+  b[0] = ((b[0] as number) & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export class TunnelPort implements NetPort, TunnelReceiver {
+  readonly name: string;
+  readonly config: TunnelConfig;
+  /** Frames dropped on send: too large for the underlay, no room in the kernel, or the port down. */
+  txDropped = 0;
+  /** Of those, frames too large for the underlay (df_default=true). */
+  tooBig = 0;
+  /** The route towards remote_ip as last read: its MTU (0: none) and source address, or why there is none. */
+  routeMtu = 0;
+  routeSource = 0;
+  routeErrno = 0;
+  private readonly headerLen: number;
+  private readonly overheadLen: number;
+  private endpoint: Endpoint | undefined;
+  private onFrame: ((frame: Uint8Array) => void) | undefined;
+  private onDrop: PortDropHandler | undefined;
+  private link: LinkInfo;
+  private readonly watchers: (() => void)[] = [];
+
+  constructor(name: string, config: TunnelConfig) {
+    this.name = name;
+    this.config = config;
+    this.headerLen = headerLength(config);
+    this.overheadLen = overhead(config);
+    this.link = { adminUp: true, carrier: true, hwAddr: randomMac(), speedMbps: 0 };
+  }
+
+  get kind(): TunnelKind {
+    return this.config.kind;
+  }
+
+  /** The largest frame that fits the underlay's route MTU once encapsulated (0: no route known). */
+  get maxFrame(): number {
+    return this.routeMtu > 0 ? this.routeMtu - this.overheadLen : 0;
+  }
+
+  /** The endpoint's counters of packets no port took (shared by the ports of one socket). */
+  get endpointCounters(): { unknownRemote: number; unknownKey: number; malformed: number } | undefined {
+    const e = this.endpoint;
+    return e && { unknownRemote: e.unknownRemote, unknownKey: e.unknownKey, malformed: e.malformed };
+  }
+
+  open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler): void {
+    if (this.endpoint !== undefined) throw new Error(`tunnel port ${this.name} is already open`);
+    this.endpoint = Endpoint.acquire(this);
+    this.onFrame = onFrame;
+    this.onDrop = onDrop;
+    this.readRoute();
+  }
+
+  deliver(frame: Uint8Array): void {
+    if (this.link.adminUp) this.onFrame?.(frame);
+  }
+
+  reportDrop(reason: DropReason, frame: Uint8Array, aux: number): void {
+    this.onDrop?.(reason, frame, aux, true);
+  }
+
+  send(frame: Uint8Array): void {
+    const ep = this.endpoint;
+    if (ep === undefined) throw new Error(`${this.name} is closed`);
+    if (!this.link.adminUp) {
+      this.txDropped++;
+      return;
+    }
+    const c = this.config;
+    if ((c.df && this.routeMtu > 0 && frame.length + this.overheadLen > this.routeMtu) || frame.length + this.headerLen > MAX_PACKET) {
+      this.dropTooBig(frame);
+      return;
+    }
+    const len = encapsulate(c, frame, scratch);
+    let tos = c.tos;
+    let ttl = c.ttl;
+    if (tos === 'inherit' || ttl === 'inherit') {
+      const inner = innerIpFields(frame);
+      if (tos === 'inherit') tos = inner?.tos ?? 0;
+      if (ttl === 'inherit') ttl = inner?.ttl ?? DEFAULT_TUNNEL_TTL;
+    }
+    const errno = ep.send(scratch.subarray(0, len), c.remoteIp, tos, ttl, c.df, c.csum);
+    if (errno === 0) return;
+    if (errno === EAGAIN || errno === ENOBUFS) {
+      this.txDropped++;
+      return;
+    }
+    if (errno === EMSGSIZE) {
+      this.readRoute(); // the path's MTU changed under us
+      this.dropTooBig(frame);
+      return;
+    }
+    throw new Error(`${this.name}: cannot send to ${c.remoteText} (errno ${errno})`);
+  }
+
+  private dropTooBig(frame: Uint8Array): void {
+    this.txDropped++;
+    this.tooBig++;
+    this.onDrop?.(DROP_REASON.TUNNEL_TOO_BIG, frame, this.maxFrame, false);
+  }
+
+  /** Reads the route to remote_ip again (its MTU and source address). */
+  private readRoute(): void {
+    const r = routeTo(this.config.remoteIp);
+    if ('errno' in r) {
+      this.routeMtu = 0;
+      this.routeSource = 0;
+      this.routeErrno = r.errno;
+    } else {
+      this.routeMtu = r.mtu;
+      this.routeSource = r.src;
+      this.routeErrno = 0;
+    }
+  }
+
+  readLink(): LinkInfo {
+    if (this.endpoint !== undefined) this.readRoute();
+    return this.link;
+  }
+
+  watchLink(onChange: () => void): void {
+    this.watchers.push(onChange);
+  }
+
+  async setAdminUp(up: boolean): Promise<void> {
+    if (up === this.link.adminUp) return;
+    this.link = { ...this.link, adminUp: up, carrier: up };
+    for (const w of this.watchers) w();
+  }
+
+  /** The port's configuration and route in one line (for logs and diagnostics). */
+  describe(): string {
+    const c = this.config;
+    const parts = [`${this.name}: ${c.kind} remote_ip=${c.remoteText}`];
+    if (c.localIp !== 0) parts.push(`local_ip=${numberToIpv4(c.localIp)}`);
+    if (c.keyPresent) parts.push(`key=${c.key}`);
+    if (c.dstPort !== 0) parts.push(`dst_port=${c.dstPort}`);
+    parts.push(`tos=${c.tos}`, `ttl=${c.ttl}`, `df_default=${c.df}`, `csum=${c.csum}`);
+    parts.push(this.routeMtu > 0 ? `route: src ${numberToIpv4(this.routeSource)} mtu ${this.routeMtu} (frames up to ${this.maxFrame} bytes)` : `route: none (errno ${this.routeErrno})`);
+    parts.push(`too_big=${this.tooBig}`);
+    return parts.join(' ');
+  }
+
+  close(): void {
+    this.endpoint?.release(this);
+    this.endpoint = undefined;
+    this.onFrame = undefined;
+    this.onDrop = undefined;
+    this.watchers.length = 0;
+  }
+}
+
+function tunnelType(kind: TunnelKind): PortType<TunnelPort> {
+  return {
+    name: kind,
+    options: TUNNEL_OPTIONS[kind],
+    create(name, options) {
+      checkInterfaceName(name);
+      const config = tunnelConfig(kind, name, options);
+      const other = Endpoint.clash(config);
+      if (other !== undefined) throw new PortError(`port ${name}: ${kind} tunnel to ${config.remoteText} with key ${config.key} already exists as port ${other}`);
+      return new TunnelPort(name, config);
+    },
+  };
+}
+
+/** Type "vxlan": VXLAN over UDP (dst_port 4789). */
+export const vxlanPortType = tunnelType('vxlan');
+/** Type "geneve": Geneve over UDP (dst_port 6081). */
+export const genevePortType = tunnelType('geneve');
+/** Type "gre": GRE (IP protocol 47) carrying Ethernet frames (OVS's gre, not erspan or ip6gre). */
+export const grePortType = tunnelType('gre');
