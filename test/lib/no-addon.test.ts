@@ -64,7 +64,7 @@ t.test('protocol, flow table, datapath, agent and switch run on memory ports wit
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'ofswitch-no-addon-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const part of ['index.js', 'protocol', 'flowtable', 'bond', 'datapath', 'collectors', 'sflow', 'netflow', 'journal', 'lib', 'unixctl', 'ovsdb']) cpSync(join(ROOT, 'dist', part), join(dir, 'dist', part), { recursive: true });
+  for (const part of ['index.js', 'protocol', 'flowtable', 'bond', 'datapath', 'collectors', 'sflow', 'netflow', 'journal', 'lib', 'unixctl', 'ovsdb', 'qos', 'stp', 'oam', 'ipfix']) cpSync(join(ROOT, 'dist', part), join(dir, 'dist', part), { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'ofswitch-copy', type: 'module' }));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   writeFileSync(join(dir, 'child.mjs'), CHILD);
