@@ -35,7 +35,7 @@ t.test('VXLAN with the kernel vxlan device: ping, TCP both ways, VNI on the wire
   t.match(sw.stderr(), /"ports":\["1\(\S+\)","2\(vx0\)"\]/, 'the tunnel is OpenFlow port 2');
 
   const pcap = join(dir, 'underlay.pcap');
-  const dump = spawnIn('tcpdump', ['-i', u.swIf, '-U', '-n', '-w', pcap, 'udp port 4789'], u.sw);
+  const dump = spawnIn('tcpdump', ['-i', u.swIf, '--immediate-mode', '-U', '-n', '-w', pcap, 'udp port 4789'], u.sw);
   const listening = await new Promise<boolean>((resolve) => {
     let err = '';
     const timer = setTimeout(() => resolve(false), 10_000);
