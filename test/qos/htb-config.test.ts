@@ -105,7 +105,7 @@ t.test('Port qos read from the database', async (t) => {
       Interface: ['1', '2', '3', '4', '5'].map((n) => row(`i${n}`, { name: `if${n}`, type: '', options: new Map() })),
       QoS: [
         row('q1', { type: 'linux-htb', other_config: new Map([['max-rate', '60000000']]), queues: new Map<number, string>([[1, 'u1'], [2, 'u2'], [61440, 'u1'], [3, 'nope']]) }),
-        row('q2', { type: 'egress-policer', other_config: new Map([['cir', '1000']]), queues: new Map() }),
+        row('q2', { type: 'egress-policer', other_config: new Map([['cir', '1000'], ['cbs', '1000']]), queues: new Map() }),
         row('q3', { type: 'linux-hfsc', other_config: new Map(), queues: new Map() }),
         row('q4', { type: '', other_config: new Map(), queues: new Map() }),
       ],

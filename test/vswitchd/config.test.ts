@@ -33,6 +33,7 @@ t.test('bridges, ports, interfaces and controllers, sorted by name, with default
           name: 'br1', ports: ['p2', 'p1'], controller: ['c1'], fail_mode: 'secure', protocols: ['OpenFlow10'],
           other_config: new Map([['datapath-id', '00000000000000aB'], ['hwaddr', '02:00:00:00:00:AA']]), datapath_type: 'netdev',
           mirrors: [], netflow: null, sflow: ['s1'], ipfix: ['x1'], stp_enable: true, rstp_enable: false,
+          mcast_snooping_enable: true, flood_vlans: [],
         }),
         row('b2', { name: 'br0', ports: [], controller: [], fail_mode: null, protocols: [], other_config: new Map(), datapath_type: '' }),
       ],
@@ -60,7 +61,7 @@ t.test('bridges, ports, interfaces and controllers, sorted by name, with default
   t.equal(br1?.datapathId, 0xabn);
   t.equal(br1?.hwaddr, '02:00:00:00:00:aa');
   t.equal(br1?.datapathType, 'netdev');
-  t.same(br1?.unsupported, ['ipfix'], 'features still to come are named when set (sflow, stp_enable are read now)');
+  t.same(br1?.unsupported, ['mcast_snooping_enable'], 'features ofswitch lacks are named when set (sflow, ipfix, stp_enable are read now)');
   t.same(br1?.spanningTree, { protocol: 'stp', name: br1?.name }, 'stp_enable: STP with the defaults');
   t.equal(c.bridges.find((b) => b.name === 'br0')?.spanningTree, null, 'no stp_enable: no spanning tree');
   t.same(br1?.controllers, [
