@@ -454,6 +454,8 @@ export class Switch {
     });
     const path = this.datapath.path;
     this.monitor = this.linkMonitor();
+    // CFM or BFD on a bond member decides whether the bond may use it, as OVS's may_enable_port.
+    this.monitor.on('liveness', (name: string, live: boolean | undefined) => this.setBondMemberLiveness(name, live ?? null));
     this.failModeState = new FailModeState({
       mode: config.failMode ?? 'standalone',
       haveControllers: false,

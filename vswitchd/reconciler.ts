@@ -582,10 +582,10 @@ export class Reconciler {
    * logged once, as OVS logs it; CFM is then off on that interface.
    */
   private applyMonitoring(running: RunningBridge, want: BridgeConfig): void {
-    for (const port of want.ports) {
-      const iface = port.interfaces[0];
-      const current = iface && running.interfaces.get(iface.name);
-      if (!iface || !current) continue;
+    // Every interface, a bond's members too: their CFM or BFD is the bond's liveness of them.
+    for (const iface of want.ports.flatMap((p) => p.interfaces)) {
+      const current = running.interfaces.get(iface.name);
+      if (!current) continue;
       const other = iface.otherConfig ?? {};
       const key = JSON.stringify([iface.cfmMpid ?? null, Object.entries(other).filter(([k]) => k.startsWith('cfm_')), iface.bfd ?? {}]);
       if (key === current.oamKey) continue;

@@ -17,6 +17,7 @@ import { ETH_TYPE_LACP } from '../../protocol/constants.js';
 import { composeRarp } from '../../datapath/bond-set.js';
 import { UnixctlError, type UnixctlHandler } from '../../unixctl/index.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
+import { cfmSettings } from '../../oam/index.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
 
 const H1 = '02:00:00:00:01:01';
@@ -146,6 +147,19 @@ t.test('LACP between two ofswitch bonds; NORMAL sees one port; carrier and liven
   await waitUntil(() => !s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 disabled by its liveness source', 2000);
   s1.sw.setBondMemberLiveness('a2', null);
   await waitUntil(() => s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 back without a liveness source', 2000);
+
+  // CFM on a member is its liveness, as OVS's may_enable_port: alone (no CCMs from the far side)
+  // it faults and the bond stops using a2; once the far side runs CFM too, a2 is back; CFM off, no source.
+  const cfm = (mpid: number) => cfmSettings(mpid, { cfm_interval: '20', cfm_extended: 'true' })!;
+  s1.sw.monitor.setCfm('a2', cfm(1));
+  await waitUntil(() => !s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 disabled by its CFM fault (no remote MEP)', 3000);
+  s2.sw.monitor.setCfm('b2', cfm(2));
+  await waitUntil(() => s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 enabled once CFM hears MPID 2', 3000);
+  t.same(s1.sw.monitor.cfm('a2')!.status().remoteMpids, [2], 'CFM over the bond member hears the far member');
+  s1.sw.monitor.setCfm('a2', null);
+  s2.sw.monitor.setCfm('b2', null);
+  t.equal(s1.sw.monitor.live('a2'), undefined, 'CFM off: no liveness source');
+  await waitUntil(() => s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 still enabled', 2000);
 
   // A member replaced by another port: the bond follows (LACP forgets the old one).
   t.same(s1.sw.setBonds([{ name: 'bond1', members: ['a1', 'h1'], mode: 'balance-tcp', lacp: 'active', lacpTime: 'fast' }]), [], 'members changed');
