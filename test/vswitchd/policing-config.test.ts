@@ -30,7 +30,7 @@ t.test('the monitor gets the policing columns beside the others', async (t) => {
   const tables = withPolicingColumns(MONITORED_TABLES);
   t.ok(tables['Interface']?.includes('ingress_policing_rate') && tables['Interface'].includes('ingress_policing_burst'), 'Interface policing columns');
   t.ok(tables['Interface']?.includes('ofport'), 'the Interface columns already there stay');
-  t.same(tables['QoS'], ['type', 'other_config'], 'the QoS table');
+  t.ok(tables['QoS']?.includes('type') && tables['QoS'].includes('other_config'), 'the QoS table (beside the columns linux-htb reads)');
   t.same(withPolicingColumns({ QoS: ['type', 'queues'] })['QoS'], ['type', 'queues', 'other_config'], 'a QoS table already monitored keeps its columns');
   t.same(MONITORED_TABLES.Interface.includes('ingress_policing_rate' as never), false, 'the shared table is not changed');
 });
