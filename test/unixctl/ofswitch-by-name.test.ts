@@ -63,14 +63,28 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
     'The available commands are:\n' +
       '  bfd/set-forwarding      [interface] normal|false|true\n' +
       '  bfd/show                [interface]\n' +
+      '  bond/disable-member     port member\n' +
+      '  bond/disable-slave      \n' +
+      '  bond/enable-member      port member\n' +
+      '  bond/enable-slave       \n' +
+      '  bond/hash               mac [vlan] [basis]\n' +
+      '  bond/list               \n' +
+      '  bond/migrate            port hash member\n' +
+      '  bond/set-active-member  port member\n' +
+      '  bond/set-active-slave   \n' +
+      '  bond/show               [port]\n' +
       '  cfm/set-fault           [interface] normal|false|true\n' +
       '  cfm/show                [interface]\n' +
       '  exit                    [--cleanup]\n' +
+      '  lacp/show               [port]\n' +
+      '  lacp/show-stats         [port]\n' +
       '  list-commands           \n' +
       '  memory/show             \n' +
       '  ofproto/trace           {[dp_name]|bridge} odp_flow|br_flow [OPTIONS] [-generate|packet]\n' +
       '  ofswitch/drops          [bridge]\n' +
       '  ofswitch/drops-clear    [bridge]\n' +
+      '  rstp/show               [bridge]\n' +
+      '  stp/show                [bridge]\n' +
       '  version                 \n' +
       '  vlog/list               \n' +
       '  vlog/reopen             \n' +
