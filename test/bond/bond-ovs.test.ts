@@ -15,59 +15,13 @@
  */
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addHost, createVethPair, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
-import { startDaemonRig, waitUntil, type DaemonRig } from '../helpers/daemon-rig.js';
-import { startOvsUserspace, type OvsUserspace } from '../helpers/ovs-reference.js';
+import { run, spawnIn, tryRun } from '../helpers/netns.js';
+import { waitUntil } from '../helpers/daemon-rig.js';
+import { appctlOk, OVS_BOND, pingThrough, startBondOvsRig, type BondOvsRig as Rig } from '../helpers/bond-ovs-rig.js';
 
-interface Rig {
-  rig: DaemonRig;
-  ovs: OvsUserspace;
-  br: string;
-  bond: string;
-  m: [string, string];
-  o: [string, string];
-  a: TestHost;
-  b: TestHost;
-}
-
-const OVS_BOND = 'bond0';
 const BOND_ARGS = ['lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast'];
 
-async function setup(t: Test, net: number, tag: string, ours: readonly string[] = BOND_ARGS, theirs: readonly string[] = BOND_ARGS): Promise<Rig> {
-  const rig = await startDaemonRig(t);
-  const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
-  const br = uniqueName(`${tag}br`);
-  rig.owns(br);
-  await rig.vsctl(['add-br', br], { wait: true });
-  await run('sysctl', ['-qw', `net.ipv6.conf.${br}.disable_ipv6=1`]);
-  await ovs.vsctl(['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev']);
-  const m: [string, string] = [uniqueName(`${tag}m1`), uniqueName(`${tag}m2`)];
-  const o: [string, string] = [uniqueName(`${tag}o1`), uniqueName(`${tag}o2`)];
-  for (let i = 0; i < 2; i++) {
-    await createVethPair(m[i]!, o[i]!, t);
-    await moveToNamespace(o[i]!, ovs.ns);
-    await run('sysctl', ['-qw', `net.ipv6.conf.${m[i]}.disable_ipv6=1`]);
-    await disableOffloads(m[i]!);
-    await disableOffloads(o[i]!, ovs.ns);
-    await setLinkUp(m[i]!);
-    await setLinkUp(o[i]!, ovs.ns);
-  }
-  const a = await addHost(t, `${tag}a`, { ip: `10.${net}.0.1/24` });
-  const b = await addHost(t, `${tag}b`, { ip: `10.${net}.0.2/24` });
-  await moveToNamespace(b.port, ovs.ns);
-  await setLinkUp(b.port, ovs.ns);
-  await rig.vsctl(['add-port', br, a.port], { wait: true });
-  await ovs.vsctl(['add-port', 'br0', b.port]);
-  const bond = uniqueName(`${tag}bnd`);
-  await ovs.vsctl(['add-bond', 'br0', OVS_BOND, o[0], o[1], ...theirs]);
-  await rig.vsctl(['add-bond', br, bond, m[0], m[1], ...ours], { wait: true });
-  return { rig, ovs, br, bond, m, o, a, b };
-}
-
-async function appctlOk(t: Test, r: { code: number | null; stdout: string; stderr: string }, what: string): Promise<string> {
-  if (r.code !== 0 || r.stdout === '') t.fail(`${what} failed: ${r.code} ${r.stderr}`);
-  return r.stdout;
-}
+const setup = (t: Test, net: number, tag: string, ours: readonly string[] = BOND_ARGS, theirs: readonly string[] = BOND_ARGS): Promise<Rig> => startBondOvsRig(t, net, tag, ours, theirs);
 
 const oursLacp = async (x: Rig): Promise<string> => (await x.rig.appctl(['lacp/show', x.bond])).stdout;
 const theirsLacp = async (x: Rig): Promise<string> => (await x.ovs.tryAppctl(['lacp/show', OVS_BOND])).stdout;
@@ -96,22 +50,6 @@ async function txCounts(t: Test, x: Rig): Promise<number[]> {
   return out;
 }
 
-/** A ping every 50 ms for `seconds`, running `during` after 1 s; the number of echo requests lost. */
-async function pingThrough(x: Rig, seconds: number, during: () => Promise<void>): Promise<{ sent: number; lost: number }> {
-  const count = Math.round(seconds / 0.05);
-  const p = spawnIn('ping', ['-c', String(count), '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
-  let out = '';
-  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-  await sleep(1000);
-  await during();
-  await done;
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-  const sent = Number(m?.[1] ?? 0);
-  return { sent, lost: sent - Number(m?.[2] ?? 0) };
-}
-
-
 /** iperf3 with 8 TCP flows from A to B for `seconds`; the frames each member sent meanwhile. */
 async function iperf(t: Test, x: Rig, seconds: number): Promise<number[]> {
   const server = spawnIn('iperf3', ['-s', '-1', '-B', x.b.ip], x.b.ns);
@@ -134,8 +72,8 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
   // Settled: the PDUs each side sent while a member was still expired have been replaced (1 s).
   const settled = (s: string): boolean => (s.match(/current attached/g) ?? []).length === 2 && !/expired|defaulted/.test(s);
   await waitUntil(async () => settled(await oursLacp(x)) && settled(await theirsLacp(x)), 'no member expired on either side', 10_000);
-  const ours = await appctlOk(t, await rig.appctl(['lacp/show', x.bond]), 'ovs-appctl -t ofswitch lacp/show');
-  const theirs = await appctlOk(t, await ovs.tryAppctl(['lacp/show', OVS_BOND]), 'ovs-appctl lacp/show (OVS)');
+  const ours = appctlOk(t, await rig.appctl(['lacp/show', x.bond]), 'ovs-appctl -t ofswitch lacp/show');
+  const theirs = appctlOk(t, await ovs.tryAppctl(['lacp/show', OVS_BOND]), 'ovs-appctl lacp/show (OVS)');
   const ourSys = /^ {2}sys_id: (\S+)$/m.exec(ours)?.[1];
   const theirSys = /^ {2}sys_id: (\S+)$/m.exec(theirs)?.[1];
   t.ok(ourSys && theirSys && ourSys !== theirSys, `two systems: ${ourSys} and ${theirSys}`);
@@ -154,10 +92,10 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
   const mirrored = x.o[x.m.indexOf(ourActive as string)];
   t.ok(mirrored, `our active member ${ourActive} is one of ours`);
   t.match((await ovs.tryAppctl(['bond/set-active-member', OVS_BOND, mirrored ?? ''])).stdout, /done|no change/, `OVS's active member set to ${mirrored}`);
-  const bondOurs = await appctlOk(t, await rig.appctl(['bond/show', x.bond]), 'ovs-appctl -t ofswitch bond/show');
-  const bondTheirs = await appctlOk(t, await ovs.tryAppctl(['bond/show', OVS_BOND]), 'ovs-appctl bond/show (OVS)');
+  const bondOurs = appctlOk(t, await rig.appctl(['bond/show', x.bond]), 'ovs-appctl -t ofswitch bond/show');
+  const bondTheirs = appctlOk(t, await ovs.tryAppctl(['bond/show', OVS_BOND]), 'ovs-appctl bond/show (OVS)');
   t.same(normalise(bondOurs, names('ours')), normalise(bondTheirs, names('theirs')), 'bond/show: the same lines as OVS prints');
-  const statsOurs = await appctlOk(t, await rig.appctl(['lacp/show-stats', x.bond]), 'lacp/show-stats');
+  const statsOurs = appctlOk(t, await rig.appctl(['lacp/show-stats', x.bond]), 'lacp/show-stats');
   t.match(statsOurs, /RX PDUs: [1-9]/, 'lacp/show-stats counts received PDUs');
 
   // Status columns.

@@ -1,0 +1,118 @@
+/**
+ * An ofswitch bond against an Open vSwitch 3.1 userspace bond, with a test host behind each, for
+ * the bond tests that use OVS as the partner (bond-ovs.test.ts, bond-liveness-ovs.test.ts):
+ *
+ *   host A -- ofswitch (database mode, bridge BR, bond of m1, m2) ==veth x2== OVS br0 (bond0 of o1, o2) -- host B
+ *
+ * Both bonds are made with the stock ovs-vsctl (`add-bond`), with the settings each test gives.
+ * The member veths' OVS ends live in OVS's own namespace. Also here: a ping every 50 ms while
+ * something happens (`pingThrough`), frame counters of a veth end (`rxPackets`), and a filter that
+ * drops one kind of frame leaving a veth end while its carrier stays up (`dropLeaving`).
+ */
+import type { Test } from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { addHost, createVethPair, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, uniqueName, type TestHost } from './netns.js';
+import { startDaemonRig, type DaemonRig } from './daemon-rig.js';
+import { startOvsUserspace, type OvsUserspace } from './ovs-reference.js';
+
+export interface BondOvsRig {
+  rig: DaemonRig;
+  ovs: OvsUserspace;
+  br: string;
+  /** Our bond's (Port's) name. */
+  bond: string;
+  /** Our members. */
+  m: [string, string];
+  /** OVS's members, o[i] joined to m[i]. */
+  o: [string, string];
+  a: TestHost;
+  b: TestHost;
+}
+
+/** The name of OVS's bond. */
+export const OVS_BOND = 'bond0';
+
+/**
+ * The rig, hosts at 10.NET.0.1 (A, behind ofswitch) and 10.NET.0.2 (B, behind OVS); `ours` and
+ * `theirs` are the add-bond settings of each side.
+ */
+export async function startBondOvsRig(t: Test, net: number, tag: string, ours: readonly string[], theirs: readonly string[]): Promise<BondOvsRig> {
+  const rig = await startDaemonRig(t);
+  const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
+  const br = uniqueName(`${tag}br`);
+  rig.owns(br);
+  await rig.vsctl(['add-br', br], { wait: true });
+  await run('sysctl', ['-qw', `net.ipv6.conf.${br}.disable_ipv6=1`]);
+  await ovs.vsctl(['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev']);
+  const m: [string, string] = [uniqueName(`${tag}m1`), uniqueName(`${tag}m2`)];
+  const o: [string, string] = [uniqueName(`${tag}o1`), uniqueName(`${tag}o2`)];
+  for (let i = 0; i < 2; i++) {
+    await createVethPair(m[i]!, o[i]!, t);
+    await moveToNamespace(o[i]!, ovs.ns);
+    await run('sysctl', ['-qw', `net.ipv6.conf.${m[i]}.disable_ipv6=1`]);
+    await disableOffloads(m[i]!);
+    await disableOffloads(o[i]!, ovs.ns);
+    await setLinkUp(m[i]!);
+    await setLinkUp(o[i]!, ovs.ns);
+  }
+  const a = await addHost(t, `${tag}a`, { ip: `10.${net}.0.1/24` });
+  const b = await addHost(t, `${tag}b`, { ip: `10.${net}.0.2/24` });
+  await moveToNamespace(b.port, ovs.ns);
+  await setLinkUp(b.port, ovs.ns);
+  await rig.vsctl(['add-port', br, a.port], { wait: true });
+  await ovs.vsctl(['add-port', 'br0', b.port]);
+  const bond = uniqueName(`${tag}bnd`);
+  await ovs.vsctl(['add-bond', 'br0', OVS_BOND, o[0], o[1], ...theirs]);
+  await rig.vsctl(['add-bond', br, bond, m[0], m[1], ...ours], { wait: true });
+  return { rig, ovs, br, bond, m, o, a, b };
+}
+
+/** The output of an ovs-appctl that must have worked (exit 0, some output); a failure otherwise. */
+export function appctlOk(t: Test, r: { code: number | null; stdout: string; stderr: string }, what: string): string {
+  if (r.code !== 0 || r.stdout === '') t.fail(`${what} failed: ${r.code} ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A ping every 50 ms from A to B for `seconds`, running `during` after 1 s; the number of echo requests lost. */
+export async function pingThrough(x: BondOvsRig, seconds: number, during: () => Promise<void>): Promise<{ sent: number; lost: number }> {
+  const count = Math.round(seconds / 0.05);
+  const p = spawnIn('ping', ['-c', String(count), '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
+  let out = '';
+  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  await sleep(1000);
+  await during();
+  await done;
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  const sent = Number(m?.[1] ?? 0);
+  return { sent, lost: sent - Number(m?.[2] ?? 0) };
+}
+
+/** The frames the kernel received on an interface so far (its rx_packets counter). */
+export async function rxPackets(ifname: string, ns?: string): Promise<number> {
+  return Number((await run('cat', [`/sys/class/net/${ifname}/statistics/rx_packets`], ns)).trim());
+}
+
+/**
+ * Classic BPF programs (tcpdump -ddd, on Ethernet frames) that return TC_ACT_SHOT (2) for the frames
+ * to drop and TC_ACT_OK (0) for the rest: CCMs (Ethernet type 0x8902, untagged) and BFD control
+ * packets (UDP to port 3784, IPv4 or IPv6).
+ */
+const DROP_PROGRAMS = {
+  cfm: '4,40 0 0 12,21 0 1 35074,6 0 0 2,6 0 0 0',
+  bfd: '16,40 0 0 12,21 0 4 34525,48 0 0 20,21 0 11 17,40 0 0 56,21 8 9 3784,21 0 8 2048,48 0 0 23,21 0 6 17,40 0 0 20,69 4 0 8191,177 0 0 14,72 0 0 16,21 0 1 3784,6 0 0 2,6 0 0 0',
+} as const;
+
+/**
+ * Drops the CCMs or BFD packets leaving `ifname` (a clsact qdisc with a direct-action cBPF filter on
+ * egress; the kernel has no gact), until the returned function removes the qdisc again. The link,
+ * its carrier and every other frame are untouched. Egress, because an AF_PACKET socket (ofswitch's
+ * and OVS's) sees a received frame before tc ingress could drop it; a switch's own sends pass egress.
+ */
+export async function dropLeaving(ifname: string, what: keyof typeof DROP_PROGRAMS, ns?: string): Promise<() => Promise<void>> {
+  await run('tc', ['qdisc', 'add', 'dev', ifname, 'clsact'], ns);
+  await run('tc', ['filter', 'add', 'dev', ifname, 'egress', 'bpf', 'da', 'bytecode', DROP_PROGRAMS[what]], ns);
+  return async () => {
+    await run('tc', ['qdisc', 'del', 'dev', ifname, 'clsact'], ns);
+  };
+}
