@@ -1086,8 +1086,11 @@ export class Switch {
    * member out of its bond, true lets carrier and LACP decide, null: no such source any more.
    */
   setBondMemberLiveness(member: string, up: boolean | null): void {
+    const before = this.bondLiveness.get(member);
     if (up === null) this.bondLiveness.delete(member);
     else this.bondLiveness.set(member, up);
+    // OVS's port_run hands may_enable to the bond in the same main-loop turn: no wait for the next run.
+    if (this.bondLiveness.get(member) !== before) this.bondSetValue?.run();
   }
 
   // ---- flows -------------------------------------------------------------------------------------
