@@ -6,8 +6,8 @@
  *
  * Both bonds are made with the stock ovs-vsctl (`add-bond`), with the settings each test gives.
  * The member veths' OVS ends live in OVS's own namespace. Also here: a ping every 50 ms while
- * something happens (`pingThrough`), frame counters of a veth end (`rxPackets`), and a filter that
- * drops one kind of frame leaving a veth end while its carrier stays up (`dropLeaving`).
+ * something happens (`pingThrough`), and a filter that drops one kind of frame leaving a veth end
+ * while its carrier stays up (`dropLeaving`).
  */
 import type { Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,11 +86,6 @@ export async function pingThrough(x: BondOvsRig, seconds: number, during: () => 
   const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
   const sent = Number(m?.[1] ?? 0);
   return { sent, lost: sent - Number(m?.[2] ?? 0) };
-}
-
-/** The frames the kernel received on an interface so far (its rx_packets counter). */
-export async function rxPackets(ifname: string, ns?: string): Promise<number> {
-  return Number((await run('cat', [`/sys/class/net/${ifname}/statistics/rx_packets`], ns)).trim());
 }
 
 /**
