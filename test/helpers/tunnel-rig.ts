@@ -11,7 +11,8 @@
  * inside the tunnel, which nothing completes). Everything goes with the namespaces at teardown.
  * `ovsUnderlay(t, tag, net)` is the same underlay with Open vSwitch (userspace) as the far end, set
  * up as OVS's userspace-tunneling howto says: bridge br-phy holds the underlay veth and has the far
- * address on its internal port, so OVS routes and resolves the next hop itself.
+ * address on its internal port, so OVS routes and resolves the next hop itself (and only OVS, as
+ * br-phy, answers ARP for that address).
  */
 import { addHost, createNamespace, createVethPair, disableOffloads, moveToNamespace, run, setAddress, setLinkUp, uniqueName, type Teardownable } from './netns.js';
 import { startOvsUserspace, type OvsUserspace } from './ovs-reference.js';
@@ -50,6 +51,11 @@ export async function underlay(t: Teardownable, tag: string, net: number, option
 export async function ovsUnderlay(t: Teardownable, tag: string, net: number): Promise<{ ovs: OvsUserspace; u: Underlay }> {
   const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
   const u = await underlay(t, tag, net, { far: ovs.ns, farAddress: false });
+  // The kernel of OVS's namespace must not answer ARP for br-phy's address on the veth OVS holds
+  // (arp_ignore=0 answers on any interface): ofswitch's packets would then go to the veth's own
+  // MAC, which OVS does not take as its tunnels' (it floods them to br-phy, whose kernel answers
+  // "protocol unreachable").
+  await run('sysctl', ['-qw', `net.ipv4.conf.${u.farIf}.arp_ignore=1`], ovs.ns);
   await ovs.vsctl(['add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', u.farIf]);
   await run('ip', ['addr', 'add', `${u.farIp}/24`, 'dev', 'br-phy'], ovs.ns);
   await run('ip', ['link', 'set', 'br-phy', 'up'], ovs.ns);

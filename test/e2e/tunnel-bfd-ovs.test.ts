@@ -1,0 +1,175 @@
+/**
+ * BFD on tunnel ports between ofswitch (the database daemon, configured with the stock ovs-vsctl,
+ * running in a namespace of its own whose IP stack is its underlay) and Open vSwitch 3.1 in
+ * userspace as the far end of a Geneve and a GRE tunnel (test/helpers/tunnel-rig.ts ovsUnderlay:
+ * OVS's native tunnelling over br-phy). Both sides run `bfd:enable=true` with 300 ms intervals on
+ * both tunnels; both bridges are fail_mode=secure without flows, so nothing but BFD crosses.
+ *
+ * Proved, for each tunnel:
+ * - on the underlay, the BFD packets inside the tunnels are the ones Open vSwitch sends: inner
+ *   Ethernet to 00:23:20:00:00:01, IPv4 169.254.1.1 -> 169.254.1.0 with TTL 255 and TOS 0xc0, UDP
+ *   to 3784 (tshark decodes both sides' packets; they must agree field by field);
+ * - up: bfd_status state=up, forwarding=true on both sides; `bfd/show` answers on both with the
+ *   same lines, each side's remote discriminator the other's local one;
+ * - cut (the underlay's far veth set down): state=down, forwarding=false, diagnostic "Control
+ *   Detection Time Expired" on both sides within the detection time (3 x 300 ms) plus the time the
+ *   status may take to be written and slack for a loaded machine;
+ * - the tunnel's OpenFlow 1.0 port state is what OVS shows: BFD does not touch it (OVS's
+ *   may_enable only clears OFPPS_LIVE, which OpenFlow 1.0 does not have, and tells bonds);
+ * - restored: up and forwarding again on both sides, the flaps counted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import t from 'tap';
+import { bfdShowField, bfdShowLabels, bfdStatusMap } from '../helpers/bfd-status.js';
+import { startDaemonRig, waitUntil } from '../helpers/daemon-rig.js';
+import { assertRan, run, setLinkDown, setLinkUp, spawnIn, tryRun, type RunResult } from '../helpers/netns.js';
+import { ovsUnderlay } from '../helpers/tunnel-rig.js';
+
+const INTERVAL_MS = 300;
+const DETECT_MS = 3 * INTERVAL_MS; // mult 3 x the negotiated receive interval
+const STATUS_MS = 1000; // the status column may be written up to this late
+const SLACK_MS = 3000; // a loaded 2-core machine
+const BFD = [`bfd:enable=true`, `bfd:min_rx=${INTERVAL_MS}`, `bfd:min_tx=${INTERVAL_MS}`];
+const TUNNELS = [
+  { kind: 'geneve', name: 'gnv0', key: 77 },
+  { kind: 'gre', name: 'gre0', key: 88 },
+] as const;
+
+interface Side {
+  readonly who: string;
+  status(iface: string): Promise<Record<string, string>>;
+  appctl(args: string[]): Promise<RunResult>;
+  /** `ovs-ofctl show BRIDGE`'s `state:` line for the port `iface`. */
+  portState(iface: string): Promise<string>;
+}
+
+/** What tshark prints of each BFD packet on the underlay (outer and inner values joined by ','). */
+const PACKET_FIELDS = ['frame.protocols', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.dsfield', 'eth.dst', 'udp.dstport', 'geneve.vni', 'gre.key', 'bfd.version', 'bfd.message_length', 'bfd.detect_time_multiplier'];
+
+/** One tshark line, added to the set of its sender (the outer IPv4 source) as a summary. */
+function sentBy(sent: Record<string, Set<string>>, line: string): void {
+  const [protocols, src, dst, ttl, tos, ethDst, udpDst, vni, greKey, version, length, mult] = line.split('\t').map((f) => f.split(','));
+  const last = (a: string[] | undefined): string => a?.[a.length - 1] ?? '';
+  const kind = protocols?.join(',').includes(':gre:') ? 'gre' : protocols?.join(',').includes(':geneve:') ? 'geneve' : '?';
+  const key = kind === 'gre' ? Number(last(greKey)) : Number(last(vni));
+  const summary = `${kind} key=${key} eth.dst=${last(ethDst)} ip ${last(src)}>${last(dst)} ttl=${last(ttl)} tos=${last(tos)} udp.dst=${last(udpDst)} bfd v${last(version)} len=${last(length)} mult=${last(mult)}`;
+  sent[src?.[0] ?? '']?.add(summary);
+}
+
+/** The `state:` line under port `iface` in `ovs-ofctl show` output. */
+function stateOf(show: string, iface: string): string {
+  const block = new RegExp(`^ \\d+\\(${iface}\\): [^]*?^\\s+state:\\s+(.*)$`, 'm').exec(show);
+  return block?.[1]?.trim() ?? '';
+}
+
+t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sends, up, cut, restored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ofswitch-tbfd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { ovs, u } = await ovsUnderlay(t, 'tbf', 93);
+  const rig = await startDaemonRig(t, [], { ns: u.sw });
+  await rig.vsctl(['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'fail_mode=secure'], { wait: true });
+  await ovs.vsctl(['add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev', 'fail_mode=secure', 'protocols=OpenFlow10']);
+  for (const { kind, name, key } of TUNNELS) {
+    await rig.vsctl(['add-port', 'br0', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.farIp}`, `options:key=${key}`, ...BFD], { wait: true });
+    await ovs.vsctl(['add-port', 'br-int', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.swIp}`, `options:key=${key}`, ...BFD]);
+  }
+  const ours: Side = {
+    who: 'ofswitch',
+    status: async (iface) => bfdStatusMap(await rig.vsctl(['get', 'interface', iface, 'bfd_status'])),
+    appctl: (args) => rig.appctl(args),
+    portState: async (iface) => stateOf(await run('ovs-ofctl', ['show', 'br0'], undefined, { env: rig.env }), iface),
+  };
+  const theirs: Side = {
+    who: 'Open vSwitch',
+    status: async (iface) => bfdStatusMap(await ovs.vsctl(['get', 'interface', iface, 'bfd_status'])),
+    appctl: (args) => ovs.tryAppctl(args),
+    portState: async (iface) => stateOf(await run('ovs-ofctl', ['show', 'br-int'], undefined, { env: ovs.env }), iface),
+  };
+  const sides = [ours, theirs];
+  /** Waits until every tunnel on both sides satisfies `check`; the ms each took from `since`. */
+  const allUntil = async (check: (s: Record<string, string>) => boolean, what: string, timeoutMs: number, since: number): Promise<number[]> =>
+    Promise.all(
+      sides.flatMap((side) =>
+        TUNNELS.map(async ({ name }) => {
+          await waitUntil(async () => check(await side.status(name)), `${side.who} ${name}: ${what}`, timeoutMs);
+          return performance.now() - since;
+        }),
+      ),
+    );
+
+  // Up: a few 1 s packets while down/init, then 300 ms.
+  const capture = join(dir, 'underlay.pcap');
+  const dump = spawnIn('tcpdump', ['-U', '-n', '-i', u.swIf, '-w', capture, 'udp port 6081 or ip proto 47'], u.sw);
+  t.teardown(() => void dump.kill());
+  await allUntil((s) => s['state'] === 'up' && s['forwarding'] === 'true', 'bfd_status state=up forwarding=true', 20_000, performance.now());
+  dump.kill('SIGINT');
+  await new Promise((r) => dump.once('exit', r));
+  for (const side of sides) {
+    for (const { name } of TUNNELS) {
+      t.match(await side.status(name), { state: 'up', forwarding: 'true', remote_state: 'up', diagnostic: 'No Diagnostic' }, `${side.who} ${name}: BFD up and forwarding`);
+    }
+  }
+  const ourKeys = Object.keys(await ours.status('gnv0')).sort();
+  t.same(ourKeys, Object.keys(await theirs.status('gnv0')).sort(), 'bfd_status has the keys OVS writes');
+
+  // The packets on the underlay, by sender: the tunnel and key, then the inner headers as BFD
+  // puts them (fields that differ between any two senders, MACs and UDP source port, left out).
+  const decoded = await tryRun('tshark', ['-r', capture, '-Y', 'bfd', '-T', 'fields', '-E', 'occurrence=a', ...PACKET_FIELDS.flatMap((f) => ['-e', f])]);
+  if (assertRan(t, decoded, 'tshark on the underlay capture')) {
+    const sent = { [u.swIp]: new Set<string>(), [u.farIp]: new Set<string>() };
+    for (const line of decoded.stdout.trim().split('\n')) sentBy(sent, line);
+    t.comment(`ofswitch sent: ${[...sent[u.swIp]!].join('; ')}`);
+    t.comment(`OVS sent: ${[...sent[u.farIp]!].join('; ')}`);
+    for (const { kind, key } of TUNNELS) {
+      const want = `${kind} key=${key} eth.dst=00:23:20:00:00:01 ip 169.254.1.1>169.254.1.0 ttl=255 tos=0xc0 udp.dst=3784 bfd v1 len=24 mult=3`;
+      t.ok(sent[u.farIp]!.has(want), `Open vSwitch sends ${want}`);
+      t.ok(sent[u.swIp]!.has(want), `and so does ofswitch`);
+    }
+    t.equal(sent[u.swIp]!.size, TUNNELS.length, 'ofswitch sends nothing else that tshark reads as BFD');
+  }
+
+  // bfd/show on both: the same lines; each side's remote discriminator is the other's local one.
+  for (const { name } of TUNNELS) {
+    const ourShow = await ours.appctl(['bfd/show', name]);
+    const theirShow = await theirs.appctl(['bfd/show', name]);
+    if (assertRan(t, ourShow, `ovs-appctl -t ofswitch bfd/show ${name}`) && assertRan(t, theirShow, `ovs-appctl bfd/show ${name} (Open vSwitch)`)) {
+      t.same(bfdShowLabels(ourShow.stdout), bfdShowLabels(theirShow.stdout), `${name}: bfd/show prints the lines Open vSwitch prints`);
+      t.equal(bfdShowField(ourShow.stdout, 'Remote Discriminator'), bfdShowField(theirShow.stdout, 'Local Discriminator'), `${name}: ofswitch's remote discriminator is OVS's local one`);
+      t.equal(bfdShowField(theirShow.stdout, 'Remote Discriminator'), bfdShowField(ourShow.stdout, 'Local Discriminator'), `${name}: and OVS's remote discriminator ofswitch's local one`);
+      for (const label of ['Forwarding', 'Local Session State', 'Remote Session State', 'TX Interval', 'RX Interval', 'Local Minimum TX Interval', 'Remote Minimum RX Interval']) {
+        t.equal(bfdShowField(ourShow.stdout, label), bfdShowField(theirShow.stdout, label), `${name}: ${label}: ${bfdShowField(theirShow.stdout, label)} on both`);
+      }
+    }
+  }
+  const statesUp = await Promise.all(sides.map((side) => Promise.all(TUNNELS.map(({ name }) => side.portState(name)))));
+
+  // Cut: the far end's underlay veth down. Down on both sides within the detection time.
+  const cutAt = performance.now();
+  await setLinkDown(u.farIf, ovs.ns);
+  const limit = DETECT_MS + STATUS_MS + SLACK_MS;
+  const tookDown = await allUntil((s) => s['state'] === 'down' && s['forwarding'] === 'false', 'bfd_status state=down forwarding=false', limit + 5000, cutAt);
+  tookDown.forEach((ms, i) => {
+    const where = `${sides[Math.floor(i / TUNNELS.length)]!.who} ${TUNNELS[i % TUNNELS.length]!.name}`;
+    t.ok(ms <= limit, `${where}: BFD down ${Math.round(ms)} ms after the cut (at most ${limit})`);
+  });
+  for (const side of sides) {
+    for (const { name } of TUNNELS) {
+      t.match(await side.status(name), { diagnostic: 'Control Detection Time Expired' }, `${side.who} ${name}: detection time expired`);
+    }
+  }
+  // The OpenFlow 1.0 port: what OVS shows, before and during the cut.
+  const statesDown = await Promise.all(sides.map((side) => Promise.all(TUNNELS.map(({ name }) => side.portState(name)))));
+  t.same(statesUp[0], statesUp[1], `the tunnels' OpenFlow port state while BFD is up is OVS's (${statesUp[1]!.join(', ')})`);
+  t.same(statesDown[0], statesDown[1], `and while BFD is down (${statesDown[1]!.join(', ')})`);
+
+  // Restored: up and forwarding again, the flaps counted.
+  const backAt = performance.now();
+  await setLinkUp(u.farIf, ovs.ns);
+  await allUntil((s) => s['state'] === 'up' && s['forwarding'] === 'true', 'bfd_status state=up forwarding=true again', 20_000, backAt);
+  for (const { name } of TUNNELS) t.match(await ours.status(name), { flap_count: /^[2-9]\d*$/ }, `ofswitch ${name}: up again, flaps counted`);
+  t.equal(await rig.proc.stop(), 0, 'ofswitch stops cleanly');
+  t.end();
+});
