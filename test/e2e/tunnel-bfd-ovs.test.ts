@@ -1,9 +1,9 @@
 /**
  * BFD on tunnel ports between ofswitch (the database daemon, configured with the stock ovs-vsctl,
  * running in a namespace of its own whose IP stack is its underlay) and Open vSwitch 3.1 in
- * userspace as the far end of a Geneve and a GRE tunnel (test/helpers/tunnel-rig.ts ovsUnderlay:
- * OVS's native tunnelling over br-phy). Both sides run `bfd:enable=true` with 300 ms intervals on
- * both tunnels; both bridges are fail_mode=secure without flows, so nothing but BFD crosses.
+ * userspace as the far end of a Geneve, a GRE and a VXLAN tunnel (test/helpers/tunnel-rig.ts
+ * ovsUnderlay: OVS's native tunnelling over br-phy). Both sides run `bfd:enable=true` with 300 ms
+ * intervals on every tunnel; both bridges are fail_mode=secure without flows, so nothing but BFD crosses.
  *
  * Proved, for each tunnel:
  * - on the underlay, the BFD packets inside the tunnels are the ones Open vSwitch sends: inner
@@ -36,11 +36,11 @@ const BFD = [`bfd:enable=true`, `bfd:min_rx=${INTERVAL_MS}`, `bfd:min_tx=${INTER
 const TUNNELS = [
   { kind: 'geneve', name: 'gnv0', key: 77 },
   { kind: 'gre', name: 'gre0', key: 88 },
+  { kind: 'vxlan', name: 'vx0', key: 99 },
 ] as const;
 
 interface Side {
   readonly who: string;
-  status(iface: string): Promise<Record<string, string>>;
   /** Every tunnel's bfd_status, in one ovs-vsctl run. */
   statuses(): Promise<Record<string, string>[]>;
   appctl(args: string[]): Promise<RunResult>;
@@ -49,14 +49,14 @@ interface Side {
 }
 
 /** What tshark prints of each BFD packet on the underlay (outer and inner values joined by ','). */
-const PACKET_FIELDS = ['frame.protocols', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.dsfield', 'eth.dst', 'udp.dstport', 'geneve.vni', 'gre.key', 'bfd.version', 'bfd.message_length', 'bfd.detect_time_multiplier'];
+const PACKET_FIELDS = ['frame.protocols', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.dsfield', 'eth.dst', 'udp.dstport', 'geneve.vni', 'vxlan.vni', 'gre.key', 'bfd.version', 'bfd.message_length', 'bfd.detect_time_multiplier'];
 
 /** One tshark line, added to the set of its sender (the outer IPv4 source) as a summary. */
 function sentBy(sent: Record<string, Set<string>>, line: string): void {
-  const [protocols, src, dst, ttl, tos, ethDst, udpDst, vni, greKey, version, length, mult] = line.split('\t').map((f) => f.split(','));
+  const [protocols, src, dst, ttl, tos, ethDst, udpDst, vni, vxlanVni, greKey, version, length, mult] = line.split('\t').map((f) => f.split(','));
   const last = (a: string[] | undefined): string => a?.[a.length - 1] ?? '';
-  const kind = protocols?.join(',').includes(':gre:') ? 'gre' : protocols?.join(',').includes(':geneve:') ? 'geneve' : '?';
-  const key = kind === 'gre' ? Number(last(greKey)) : Number(last(vni));
+  const kind = ['gre', 'geneve', 'vxlan'].find((k) => protocols?.join(',').includes(`:${k}:`)) ?? '?';
+  const key = Number(last(kind === 'gre' ? greKey : kind === 'vxlan' ? vxlanVni : vni));
   const summary = `${kind} key=${key} eth.dst=${last(ethDst)} ip ${last(src)}>${last(dst)} ttl=${last(ttl)} tos=${last(tos)} udp.dst=${last(udpDst)} bfd v${last(version)} len=${last(length)} mult=${last(mult)}`;
   sent[src?.[0] ?? '']?.add(summary);
 }
@@ -67,7 +67,7 @@ function stateOf(show: string, iface: string): string {
   return block?.[1]?.trim() ?? '';
 }
 
-t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sends, up, cut, restored', async (t) => {
+t.test('BFD over Geneve, GRE and VXLAN with Open vSwitch userspace: the packets OVS sends, up, cut, restored', async (t) => {
   const t0 = performance.now();
   const mark = (what: string): void => void t.comment(`${what}: ${Math.round(performance.now() - t0)} ms into the test`);
   const dir = mkdtempSync(join(tmpdir(), 'ofswitch-tbfd-'));
@@ -78,7 +78,7 @@ t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sen
   await ovs.vsctl(['add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev', 'fail_mode=secure', 'protocols=OpenFlow10']);
   // The underlay, captured from before the first BFD packet until both sides are up.
   const capture = join(dir, 'underlay.pcap');
-  const dump = spawnIn('tcpdump', ['-U', '-n', '-i', u.swIf, '-w', capture, 'udp port 6081 or ip proto 47'], u.sw);
+  const dump = spawnIn('tcpdump', ['-U', '-n', '-i', u.swIf, '-w', capture, 'udp port 6081 or udp port 4789 or ip proto 47'], u.sw);
   t.teardown(() => void dump.kill());
   let dumpErr = '';
   dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
@@ -91,14 +91,12 @@ t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sen
   const statusLines = (out: string): Record<string, string>[] => out.trim().split('\n').map(bfdStatusMap);
   const ours: Side = {
     who: 'ofswitch',
-    status: async (iface) => bfdStatusMap(await rig.vsctl(['get', 'interface', iface, 'bfd_status'])),
     statuses: async () => statusLines(await rig.vsctl(getAll)),
     appctl: (args) => rig.appctl(args),
     portState: async (iface) => stateOf(await run('ovs-ofctl', ['show', 'br0'], undefined, { env: rig.env }), iface),
   };
   const theirs: Side = {
     who: 'Open vSwitch',
-    status: async (iface) => bfdStatusMap(await ovs.vsctl(['get', 'interface', iface, 'bfd_status'])),
     statuses: async () => statusLines(await ovs.vsctl(getAll)),
     appctl: (args) => ovs.tryAppctl(args),
     portState: async (iface) => stateOf(await run('ovs-ofctl', ['show', 'br-int'], undefined, { env: ovs.env }), iface),
@@ -122,17 +120,21 @@ t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sen
   mark('up');
   dump.kill('SIGINT');
   await new Promise((r) => dump.once('exit', r));
-  for (const side of sides) {
-    for (const { name } of TUNNELS) {
-      t.match(await side.status(name), { state: 'up', forwarding: 'true', remote_state: 'up', diagnostic: 'No Diagnostic' }, `${side.who} ${name}: BFD up and forwarding`);
-    }
-  }
-  const ourKeys = Object.keys(await ours.status('gnv0')).sort();
-  t.same(ourKeys, Object.keys(await theirs.status('gnv0')).sort(), 'bfd_status has the keys OVS writes');
+  // What the checks below read, read at once (tshark takes seconds to start).
+  const [upStatus, decoded, shows] = await Promise.all([
+    Promise.all(sides.map((side) => side.statuses())),
+    tryRun('tshark', ['-r', capture, '-Y', 'bfd', '-T', 'fields', '-E', 'occurrence=a', ...PACKET_FIELDS.flatMap((f) => ['-e', f])]),
+    Promise.all(TUNNELS.map(({ name }) => Promise.all(sides.map((side) => side.appctl(['bfd/show', name]))))),
+  ]);
+  sides.forEach((side, i) =>
+    TUNNELS.forEach(({ name }, j) =>
+      t.match(upStatus[i]![j], { state: 'up', forwarding: 'true', remote_state: 'up', diagnostic: 'No Diagnostic' }, `${side.who} ${name}: BFD up and forwarding`),
+    ),
+  );
+  t.same(Object.keys(upStatus[0]![0]!).sort(), Object.keys(upStatus[1]![0]!).sort(), 'bfd_status has the keys OVS writes');
 
   // The packets on the underlay, by sender: the tunnel and key, then the inner headers as BFD
   // puts them (fields that differ between any two senders, MACs and UDP source port, left out).
-  const decoded = await tryRun('tshark', ['-r', capture, '-Y', 'bfd', '-T', 'fields', '-E', 'occurrence=a', ...PACKET_FIELDS.flatMap((f) => ['-e', f])]);
   if (assertRan(t, decoded, 'tshark on the underlay capture')) {
     const sent = { [u.swIp]: new Set<string>(), [u.farIp]: new Set<string>() };
     for (const line of decoded.stdout.trim().split('\n')) sentBy(sent, line);
@@ -147,9 +149,8 @@ t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sen
   }
 
   // bfd/show on both: the same lines; each side's remote discriminator is the other's local one.
-  for (const { name } of TUNNELS) {
-    const ourShow = await ours.appctl(['bfd/show', name]);
-    const theirShow = await theirs.appctl(['bfd/show', name]);
+  for (const [j, { name }] of TUNNELS.entries()) {
+    const [ourShow, theirShow] = shows[j]! as [RunResult, RunResult];
     if (assertRan(t, ourShow, `ovs-appctl -t ofswitch bfd/show ${name}`) && assertRan(t, theirShow, `ovs-appctl bfd/show ${name} (Open vSwitch)`)) {
       t.same(bfdShowLabels(ourShow.stdout), bfdShowLabels(theirShow.stdout), `${name}: bfd/show prints the lines Open vSwitch prints`);
       t.equal(bfdShowField(ourShow.stdout, 'Remote Discriminator'), bfdShowField(theirShow.stdout, 'Local Discriminator'), `${name}: ofswitch's remote discriminator is OVS's local one`);
@@ -169,11 +170,10 @@ t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sen
   const tookDown = await allUntil((s) => s['state'] === 'down' && s['forwarding'] === 'false', 'bfd_status state=down forwarding=false', limit + 5000, cutAt);
   tookDown.forEach((ms, i) => t.ok(ms <= limit, `${sides[i]!.who}: BFD down on both tunnels ${Math.round(ms)} ms after the cut (at most ${limit})`));
   mark('down');
-  for (const side of sides) {
-    for (const { name } of TUNNELS) {
-      t.match(await side.status(name), { diagnostic: 'Control Detection Time Expired' }, `${side.who} ${name}: detection time expired`);
-    }
-  }
+  const downStatus = await Promise.all(sides.map((side) => side.statuses()));
+  sides.forEach((side, i) =>
+    TUNNELS.forEach(({ name }, j) => t.match(downStatus[i]![j], { diagnostic: 'Control Detection Time Expired' }, `${side.who} ${name}: detection time expired`)),
+  );
   // The OpenFlow 1.0 port: what OVS shows, before and during the cut.
   const statesDown = await Promise.all(sides.map((side) => Promise.all(TUNNELS.map(({ name }) => side.portState(name)))));
   t.same(statesUp[0], statesUp[1], `the tunnels' OpenFlow port state while BFD is up is OVS's (${statesUp[1]!.join(', ')})`);
@@ -184,7 +184,8 @@ t.test('BFD over Geneve and GRE with Open vSwitch userspace: the packets OVS sen
   await setLinkUp(u.farIf, ovs.ns);
   await allUntil((s) => s['state'] === 'up' && s['forwarding'] === 'true', 'bfd_status state=up forwarding=true again', 20_000, backAt);
   mark('up again');
-  for (const { name } of TUNNELS) t.match(await ours.status(name), { flap_count: /^[2-9]\d*$/ }, `ofswitch ${name}: up again, flaps counted`);
+  const again = await ours.statuses();
+  TUNNELS.forEach(({ name }, j) => t.match(again[j], { flap_count: /^[2-9]\d*$/ }, `ofswitch ${name}: up again, flaps counted`));
   t.equal(await rig.proc.stop(), 0, 'ofswitch stops cleanly');
   t.end();
 });
