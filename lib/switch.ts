@@ -39,6 +39,8 @@ import type { MacTableOptions, MacTableStats } from '../datapath/mac-table.js';
 import { VLAN_MODES, macFromNumber, type VlanMode } from '../datapath/normal.js';
 import { createPort, portType, type PortDeviceOf } from '../datapath/ports/factory.js';
 import type { NetPort } from '../datapath/ports/net-port.js';
+import { PatchPort } from '../datapath/ports/patch-port.js';
+import { TunnelPort } from '../datapath/ports/tunnel-port.js';
 import { egressPolicing, ingressPolicing, type BucketSettings, type Policer, type PolicerDirection } from '../datapath/policer.js';
 import { PortError, type PortOptions } from '../datapath/ports/port-type.js';
 import { FlowTable } from '../flowtable/flow-table.js';
@@ -499,7 +501,10 @@ export class Switch {
         port: (name) => {
           const r = this.portsByName.get(name);
           const p = r && registry.get(r.ofport);
-          return p ? { ofport: p.portNo, hwAddr: p.link.hwAddr } : undefined;
+          if (!p) return undefined;
+          // A tunnel's frames come with its key; tunnel and patch ports count data for BFD's forwarding_if_rx.
+          if (p.net instanceof TunnelPort) return { ofport: p.portNo, hwAddr: p.link.hwAddr, tunnelKey: p.net.config.key, accountsRx: true };
+          return { ofport: p.portNo, hwAddr: p.link.hwAddr, accountsRx: p.net instanceof PatchPort };
         },
         rxPackets: (name) => {
           const r = this.portsByName.get(name);

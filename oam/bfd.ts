@@ -24,8 +24,10 @@
  *
  * Times are milliseconds of the clock given (monotonic). No I/O: the monitor (monitor.ts) sends
  * what `compose` makes and calls `run` when `wakeTime` comes.
- * Not done (see README): check_tnl_key and oam (no tunnels yet; accepted and ignored), demand mode
- * and echo (OVS has neither).
+ * - On a tunnel port the packets travel encapsulated like any frame (the monitor sends and
+ *   receives them through the port); check_tnl_key: only a tunnel without a key takes them.
+ * Not done (see README): oam (the Geneve header's O bit on the packets sent; accepted and
+ * ignored), demand mode and echo (OVS has neither).
  */
 import {
   BFD_DEFAULT_DST_IP,
@@ -462,8 +464,11 @@ export class BfdSession {
     return f;
   }
 
-  /** Whether a received frame is for this session (bfd_should_process_flow); `offset`: the IPv4 header. */
-  accepts(frame: Uint8Array, type: number, offset: number): boolean {
+  /**
+   * Whether a received frame is for this session (bfd_should_process_flow); `offset`: the IPv4
+   * header; `tunnelKey`: the key of the tunnel it came out of (0: none, or no tunnel).
+   */
+  accepts(frame: Uint8Array, type: number, offset: number, tunnelKey = 0): boolean {
     if (this.remoteDstMac && !macEquals(frame, 0, this.remoteDstMac)) return false;
     if (type !== ETH_TYPE_IP || frame.length < offset + 20) return false;
     if (frame[offset + 9] !== IPPROTO_UDP) return false;
@@ -474,7 +479,8 @@ export class BfdSession {
     const dport = (frame[offset + ihl + 2]! << 8) | frame[offset + ihl + 3]!;
     if (dport !== BFD_DEST_PORT) return false;
     const dst = ((frame[offset + 16]! << 24) | (frame[offset + 17]! << 16) | (frame[offset + 18]! << 8) | frame[offset + 19]!) >>> 0;
-    return this.srcIp === ipv4Number(BFD_DEFAULT_SRC_IP) || this.srcIp === dst;
+    if (this.srcIp !== ipv4Number(BFD_DEFAULT_SRC_IP) && this.srcIp !== dst) return false;
+    return !this.settings.checkTnlKey || tunnelKey === 0;
   }
 
   /** A received control packet (bfd_process_packet, RFC 5880 6.8.6); `offset`: the IPv4 header. */

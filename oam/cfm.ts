@@ -20,7 +20,7 @@
  *
  * Times are milliseconds of the clock given (monotonic). Nothing here does I/O: the monitor
  * (monitor.ts) sends what `compose` makes and calls `run` when `wakeTime` comes.
- * Not done (see README): demand mode (cfm_demand), check_tnl_key (no tunnels yet); in extended
+ * Not done (see README): demand mode (cfm_demand), check_tnl_key (accepted and ignored); in extended
  * mode the 16-bit MPID field carries the MPID's low bits, where OVS puts a hash of it (OVS reads the
  * 64-bit field in that mode, so nothing depends on it).
  */

@@ -6,7 +6,10 @@
  *   flow table, only while some session runs (`onActiveChange` tells the switch when to hook in). A CCM to the CCM address of a port with CFM, or a
  *   BFD control packet for a port's session, is consumed there, as OVS consumes them: flows never
  *   see them. Anything else goes on (BFD packets for no session are ordinary traffic, as in OVS
- *   2.14 and later).
+ *   2.14 and later). On a tunnel port, frames arrive decapsulated, so BFD from the far end of a
+ *   tunnel is caught the same way; with BFD's check_tnl_key only a tunnel without a key (key 0)
+ *   takes BFD packets, as OVS takes them only with tun_id 0. On tunnel and patch ports every other
+ *   frame counts for BFD's forwarding_if_rx (OVS's bfd_account_rx), on no other kind of port.
  * - Sending: one timer, set to the earliest time any session wants to send or check; CCMs and BFD
  *   packets leave through the datapath's transmit (counted on the port like any frame). A BFD
  *   packet with the Poll bit is answered with Final at once.
@@ -27,8 +30,12 @@ import { ethPayload, macBytes } from './frames.js';
 
 /** What the monitor needs of its bridge. */
 export interface MonitorHost {
-  /** The port's OpenFlow number and MAC now, or undefined when there is no such port. */
-  port(name: string): { readonly ofport: number; readonly hwAddr: string } | undefined;
+  /**
+   * The port's OpenFlow number and MAC now, or undefined when there is no such port; for a tunnel
+   * port its key (0 without one), and whether its received frames count for forwarding_if_rx
+   * (tunnel and patch ports).
+   */
+  port(name: string): { readonly ofport: number; readonly hwAddr: string; readonly tunnelKey?: number; readonly accountsRx?: boolean } | undefined;
   /** Frames the port received so far (BFD's decay_min_rx). */
   rxPackets(name: string): number;
   /** Sends a frame out of an OpenFlow port. */
@@ -53,6 +60,10 @@ interface Watched {
   ofport: number;
   cfm: CfmSession | null;
   bfd: BfdSession | null;
+  /** The tunnel key its frames arrive with (0: none, or not a tunnel). */
+  tunnelKey: number;
+  /** Whether its data frames count for BFD's forwarding_if_rx. */
+  accountsRx: boolean;
   /** The liveness last announced. */
   live: boolean | undefined;
 }
@@ -87,11 +98,13 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     if (!port) throw new OamError(`no port ${name}`);
     let w = this.ports.get(name);
     if (!w) {
-      w = { name, ofport: port.ofport, cfm: null, bfd: null, live: undefined };
+      w = { name, ofport: port.ofport, cfm: null, bfd: null, tunnelKey: 0, accountsRx: false, live: undefined };
       this.ports.set(name, w);
       if (this.ports.size === 1) this.onActiveChange?.(true);
     }
     w.ofport = port.ofport;
+    w.tunnelKey = port.tunnelKey ?? 0;
+    w.accountsRx = port.accountsRx ?? false;
     this.byOfport.set(port.ofport, w);
     return w;
   }
@@ -208,13 +221,15 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
       w.cfm.receive(frame, eth.offset);
       return true;
     }
-    if (w.bfd?.accepts(frame, eth.type, eth.offset)) {
-      w.bfd.receive(frame, eth.offset);
-      if (w.bfd.shouldSend()) this.sendBfd(w); // a Poll is answered at once
+    const bfd = w.bfd;
+    if (bfd?.accepts(frame, eth.type, eth.offset, w.tunnelKey)) {
+      bfd.receive(frame, eth.offset);
+      if (bfd.shouldSend()) this.sendBfd(w); // a Poll is answered at once
       this.noteLiveness(w);
       this.schedule();
       return true;
     }
+    if (bfd && w.accountsRx) bfd.accountRx();
     return false;
   }
 

@@ -15,19 +15,14 @@ import { join } from 'node:path';
 import t from 'tap';
 import { addHost, assertRan, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, tryRun } from '../helpers/netns.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
-import { startOvsUserspace } from '../helpers/ovs-reference.js';
-import { hostOn, iperfReceivedBytes, underlay, waitTcpListen } from '../helpers/tunnel-rig.js';
+import { hostOn, iperfReceivedBytes, ovsUnderlay, waitTcpListen } from '../helpers/tunnel-rig.js';
 
 const MTU = 1400;
 
 t.test('Geneve and GRE with Open vSwitch userspace: ping, TCP both ways, key mismatch stops traffic', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ofswitch-tnl-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const ovs = await startOvsUserspace(t, { tag: 'tno' });
-  const u = await underlay(t, 'tnl', 92, { far: ovs.ns, farAddress: false });
-  await ovs.vsctl(['add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', u.farIf]);
-  await run('ip', ['addr', 'add', `${u.farIp}/24`, 'dev', 'br-phy'], ovs.ns);
-  await run('ip', ['link', 'set', 'br-phy', 'up'], ovs.ns);
+  const { ovs, u } = await ovsUnderlay(t, 'tnl', 92);
   // The far host, on br-int.
   const h2 = await addHost(t, 'tnh2', { ip: '10.91.0.2/24' });
   await run('ip', ['link', 'set', 'eth0', 'mtu', String(MTU)], h2.ns);

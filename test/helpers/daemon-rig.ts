@@ -58,8 +58,12 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
   }
 }
 
-/** `args`: more options for the daemon's command line (e.g. --metrics). */
-export async function startDaemonRig(t: Teardownable, args: readonly string[] = []): Promise<DaemonRig> {
+/**
+ * `args`: more options for the daemon's command line (e.g. --metrics). `ns`: the network namespace
+ * the daemon runs in (tunnel tests: its underlay is that namespace's IP stack); the root one when
+ * not given. The database and the tools stay in the root namespace (they meet on unix sockets).
+ */
+export async function startDaemonRig(t: Teardownable, args: readonly string[] = [], options: { ns?: string } = {}): Promise<DaemonRig> {
   const db = await startOvsdbServer(t);
   const dir = db.dir;
   const env = { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
@@ -67,7 +71,7 @@ export async function startDaemonRig(t: Teardownable, args: readonly string[] = 
   let proc: OfswitchProcess | null = null;
 
   const start = async (): Promise<OfswitchProcess> => {
-    const p = await startOfswitch(t, ['--ovsdb', db.remote, '--rundir', dir, ...args], { ready: false });
+    const p = await startOfswitch(t, ['--ovsdb', db.remote, '--rundir', dir, ...args], { ready: false, ...(options.ns !== undefined ? { ns: options.ns } : {}) });
     proc = p;
     await p.waitForLog(IN_SYNC);
     return p;

@@ -9,8 +9,13 @@
  * `hostOn(t, tag, ns, ip, mtu)` adds a host namespace whose veth peer is moved into `ns`, for the
  * switch there to open. Offloads are off on every veth (a partial checksum would otherwise travel
  * inside the tunnel, which nothing completes). Everything goes with the namespaces at teardown.
+ * `ovsUnderlay(t, tag, net)` is the same underlay with Open vSwitch (userspace) as the far end, set
+ * up as OVS's userspace-tunneling howto says: bridge br-phy holds the underlay veth and has the far
+ * address on its internal port, so OVS routes and resolves the next hop itself (and only OVS, as
+ * br-phy, answers ARP for that address).
  */
 import { addHost, createNamespace, createVethPair, disableOffloads, moveToNamespace, run, setAddress, setLinkUp, uniqueName, type Teardownable } from './netns.js';
+import { startOvsUserspace, type OvsUserspace } from './ovs-reference.js';
 
 export interface Underlay {
   /** ofswitch's namespace, its underlay interface and address. */
@@ -40,6 +45,21 @@ export async function underlay(t: Teardownable, tag: string, net: number, option
   await setAddress(swIf, `${swIp}/24`, sw);
   if (options.farAddress !== false) await setAddress(farIf, `${farIp}/24`, far);
   return { sw, swIf, swIp, far, farIf, farIp };
+}
+
+/** Open vSwitch userspace in its own namespace as the far end of a new underlay (see above). */
+export async function ovsUnderlay(t: Teardownable, tag: string, net: number): Promise<{ ovs: OvsUserspace; u: Underlay }> {
+  const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
+  const u = await underlay(t, tag, net, { far: ovs.ns, farAddress: false });
+  // The kernel of OVS's namespace must not answer ARP for br-phy's address on the veth OVS holds
+  // (arp_ignore=0 answers on any interface): ofswitch's packets would then go to the veth's own
+  // MAC, which OVS does not take as its tunnels' (it floods them to br-phy, whose kernel answers
+  // "protocol unreachable").
+  await run('sysctl', ['-qw', `net.ipv4.conf.${u.farIf}.arp_ignore=1`], ovs.ns);
+  await ovs.vsctl(['add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', u.farIf]);
+  await run('ip', ['addr', 'add', `${u.farIp}/24`, 'dev', 'br-phy'], ovs.ns);
+  await run('ip', ['link', 'set', 'br-phy', 'up'], ovs.ns);
+  return { ovs, u };
 }
 
 /** A host whose interface's peer is in `ns` (named as returned), up, with `ip` and `mtu`. */

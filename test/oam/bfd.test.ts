@@ -191,6 +191,11 @@ t.test('what a session accepts and what it refuses', async (t) => {
   t.notOk(a.accepts(f.subarray(0, 30), 0x0800, 14), 'a runt');
   t.notOk(a.accepts(f.subarray(0, 36), 0x0800, 14), 'no UDP ports');
   t.notOk(a.accepts(f, 0x86dd, 14), 'not IPv4');
+  t.ok(a.accepts(f, 0x0800, 14, 5), 'from a tunnel with key 5: taken (check_tnl_key off)');
+  const keyed = new BfdSession('k', settings({ check_tnl_key: 'true' }), { now: c.now });
+  t.notOk(keyed.accepts(f, 0x0800, 14, 5), 'check_tnl_key: not from a tunnel with key 5');
+  t.ok(keyed.accepts(f, 0x0800, 14, 0), 'check_tnl_key: from one without a key (or no tunnel)');
+  keyed.close();
 
   const logs: string[] = [];
   a.onLog = (_l, m) => logs.push(m);

@@ -20,6 +20,7 @@ import t, { type Test } from 'tap';
 import { performance } from 'node:perf_hooks';
 import { assertRan, createVethPair, type RunResult, moveToNamespace, run, setLinkDown, setLinkUp, uniqueName } from '../helpers/netns.js';
 import { startDaemonRig, waitUntil, type DaemonRig } from '../helpers/daemon-rig.js';
+import { bfdShowField, bfdShowLabels, bfdStatusMap } from '../helpers/bfd-status.js';
 import { startOvsUserspace, type OvsUserspace } from '../helpers/ovs-reference.js';
 
 const CFM_INTERVAL_MS = 1000;
@@ -33,13 +34,8 @@ interface Side {
   appctl(args: string[]): Promise<RunResult>;
 }
 
-const unquote = (s: string): string => s.trim().replace(/^"(.*)"$/, '$1');
-
 async function bfdStatus(side: Side): Promise<Record<string, string>> {
-  const text = (await side.get('bfd_status')).trim();
-  const out: Record<string, string> = {};
-  for (const m of text.slice(1, -1).matchAll(/(\w+)=("[^"]*"|[^,]*)/g)) out[m[1]!] = unquote(m[2]!);
-  return out;
+  return bfdStatusMap(await side.get('bfd_status'));
 }
 
 async function setup(
@@ -132,14 +128,14 @@ t.test('CFM and BFD with Open vSwitch: up, cut, restored; status columns and cfm
   const ourShow = await ours.appctl(['bfd/show', ours.name]);
   const theirShow = await theirs.appctl(['bfd/show', theirs.name]);
   if (assertRan(t, ourShow, 'ovs-appctl -t ofswitch bfd/show') && assertRan(t, theirShow, 'ovs-appctl bfd/show (Open vSwitch)')) {
-    const field = (text: string, label: string): string => new RegExp(`^ {2}${label}: (.*)$`, 'm').exec(text)?.[1] ?? '';
+    const field = bfdShowField;
     t.equal(field(ourShow.stdout, 'Remote Discriminator'), field(theirShow.stdout, 'Local Discriminator'), "ofswitch's remote discriminator is OVS's local one");
     t.equal(field(theirShow.stdout, 'Remote Discriminator'), field(ourShow.stdout, 'Local Discriminator'), "OVS's remote discriminator is ofswitch's local one");
     t.equal(field(ourShow.stdout, 'Local Session State'), 'up', 'ofswitch bfd/show: local state up');
     t.equal(field(ourShow.stdout, 'Remote Session State'), 'up', 'ofswitch bfd/show: remote state up');
     t.equal(field(ourShow.stdout, 'Remote Detect Multiplier'), '3', "OVS's multiplier");
     t.equal(field(ourShow.stdout, 'Remote Minimum TX Interval'), field(theirShow.stdout, 'Local Minimum TX Interval'), "OVS's min_tx as OVS states it");
-    const labels = (s: string): string[] => s.split('\n').map((l) => l.replace(/:.*$/, ''));
+    const labels = bfdShowLabels;
     t.same(labels(ourShow.stdout), labels(theirShow.stdout), 'bfd/show prints the lines Open vSwitch prints');
   }
   const all = await ours.appctl(['bfd/show']);
