@@ -89,9 +89,9 @@ export class TunnelPort implements NetPort, TunnelReceiver {
   }
 
   /** The endpoint's counters of packets no port took (shared by the ports of one socket). */
-  get endpointCounters(): { unknownRemote: number; unknownKey: number; malformed: number } | undefined {
+  get endpointCounters(): { unknownRemote: number; unknownKey: number; malformed: number; flushes: number } | undefined {
     const e = this.endpoint;
-    return e && { unknownRemote: e.unknownRemote, unknownKey: e.unknownKey, malformed: e.malformed };
+    return e && { unknownRemote: e.unknownRemote, unknownKey: e.unknownKey, malformed: e.malformed, flushes: e.flushes };
   }
 
   open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler): void {

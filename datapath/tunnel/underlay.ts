@@ -111,6 +111,8 @@ export class Endpoint implements StagedOutput {
   unknownRemote = 0;
   unknownKey = 0;
   malformed = 0;
+  /** Batched sends made (sendmmsg calls from JS: one a batch, more when the staging area filled). */
+  flushes = 0;
   private readonly ports = new Map<string, TunnelReceiver>();
   private readonly remotes = new Map<number, number>();
   private readonly sock: NativeSocket;
@@ -230,6 +232,7 @@ export class Endpoint implements StagedOutput {
     if (count === 0 || this.closed) return;
     this.txCount = 0;
     this.txUsed = 0;
+    this.flushes++;
     if (underlayAddon().flush(this.sock, count) === count) return;
     const meta = this.txMeta;
     for (let i = 0, m = 0; i < count; i++, m += TX_META_WORDS) {
@@ -247,6 +250,7 @@ export class Endpoint implements StagedOutput {
     this.stage(port, frame, tos, ttl);
     this.txCount = 0;
     this.txUsed = 0;
+    this.flushes++;
     return underlayAddon().flush(this.sock, 1) === 1 ? 0 : (this.txStatus[0] as number);
   }
 
