@@ -19,10 +19,10 @@
  * at rx over all but the first second; `--runs` alternating runs (default 3), `--quick`: 1 run of 3 s.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, inNs, log, sh, sleep, spread, waitFor } from './trafgen-rig.js';
+import { startOvsDaemons } from './ovs-daemons.js';
+import { FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, inNs, log, sh, spread, waitFor } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
@@ -100,47 +100,21 @@ async function startOfswitchSide(rig: TrafgenRig, side: Side, kind: Kind): Promi
 async function startOvsSide(rig: TrafgenRig, side: Side, kind: Kind, n: number): Promise<Stop> {
   const dir = join(rig.workDir, `ovs${n}`);
   sh('mkdir', ['-p', dir]);
-  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
-  const vsctl = ['--timeout=20', `--db=unix:${dir}/db.sock`];
-  const inSw = (cmd: string, argv: string[]): string => inNs(side.ns, cmd, argv, env);
-  sh('ovsdb-tool', ['create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], env);
-  inSw('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
-    `--unixctl=${dir}/ovsdb-server.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovsdb-server.log`]);
-  inSw('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
-  inSw('taskset', ['-c', SWITCH_CPU, 'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`,
-    `--unixctl=${dir}/ovs-vswitchd.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`]);
-  const pids = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
-  const stop = async (): Promise<void> => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        continue;
-      }
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await sleep(100);
-      }
-    }
-  };
+  const ovs = await startOvsDaemons(side.ns, dir, { cpu: SWITCH_CPU });
   try {
-    inSw('ovs-vsctl', [...vsctl, 'add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', side.underlayIf]);
-    inSw('ip', ['addr', 'add', `${side.ip}/24`, 'dev', 'br-phy']);
-    inSw('ip', ['link', 'set', 'br-phy', 'up']);
-    inSw('ovs-vsctl', [...vsctl, 'add-br', 'bnbr', '--', 'set', 'bridge', 'bnbr', 'datapath_type=netdev', 'protocols=OpenFlow10', 'fail_mode=secure',
+    ovs.vsctl('add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', side.underlayIf);
+    ovs.run('ip', ['addr', 'add', `${side.ip}/24`, 'dev', 'br-phy']);
+    ovs.run('ip', ['link', 'set', 'br-phy', 'up']);
+    ovs.vsctl('add-br', 'bnbr', '--', 'set', 'bridge', 'bnbr', 'datapath_type=netdev', 'protocols=OpenFlow10', 'fail_mode=secure',
       'other-config:disable-in-band=true',
       '--', 'add-port', 'bnbr', side.hostPort, '--', 'set', 'interface', side.hostPort, 'ofport_request=1',
-      '--', 'add-port', 'bnbr', 't0', '--', 'set', 'interface', 't0', `type=${kind}`, `options:remote_ip=${side.remote}`, `options:key=${KEY}`, 'ofport_request=2']);
-    for (const f of FLOWS) inSw('ovs-ofctl', ['-O', 'OpenFlow10', 'add-flow', 'bnbr', f]);
+      '--', 'add-port', 'bnbr', 't0', '--', 'set', 'interface', 't0', `type=${kind}`, `options:remote_ip=${side.remote}`, `options:key=${KEY}`, 'ofport_request=2');
+    for (const f of FLOWS) ovs.run('ovs-ofctl', ['-O', 'OpenFlow10', 'add-flow', 'bnbr', f]);
   } catch (e) {
-    await stop();
+    await ovs.stop();
     throw e;
   }
-  return stop;
+  return ovs.stop;
 }
 
 async function runOnce(name: string, kind: Kind): Promise<number> {
