@@ -215,6 +215,10 @@ t.test('a packet the kernel refuses otherwise is a tx_error of its port; the res
   t.not(bad.routeErrno, 0, 'the refusal made it read its route again');
   t.equal(a.txErrors + a.txDropped, 0, 'the other port lost nothing');
   t.same((await rx.done).map((s) => unpack('vxlan', s.payload)?.seq), [0, 2, 4], 'its packets arrived, in order');
+  // No room in the kernel (a full socket buffer or queue: not to be had on loopback, so told directly).
+  for (const errno of [11, 105]) bad.refused(errno, frame(6)); // EAGAIN, ENOBUFS
+  t.equal(bad.txDropped, 2, 'a packet refused for want of room is tx_dropped');
+  t.equal(bad.txErrors, 2, 'not an error');
 });
 
 t.test('in a bridge: a refusal after the send moves the frame from tx_packets to tx_errors; staged packets leave when the last port closes', async (t) => {
