@@ -157,7 +157,7 @@ export async function tunnelBench(kindArg: string | undefined): Promise<void> {
     const runs = await alternating(['ofswitch', 'ovs'], RUNS, (name) => runOnce(name, kind));
     const [a, b] = [runs.get('ofswitch')!, runs.get('ovs')!];
     const [pa, pb] = [spread(a.map((r) => r.pps)), spread(b.map((r) => r.pps))];
-    results.push({ kind, ofswitch: pa, ovs: pb, ratio: Number((pa.median / pb.median).toFixed(3)), ofswitchCpuUs: spread(a.map((r) => r.cpuUs)), ovsCpuUs: spread(b.map((r) => r.cpuUs)) });
+    results.push({ kind, ofswitch: pa, ovs: pb, ratio: Number((pa.median / pb.median).toFixed(3)), ofswitchCpuUs: spread(a.map((r) => r.cpuUs), 1), ovsCpuUs: spread(b.map((r) => r.cpuUs), 1) });
   }
   if (ARGS.json) {
     process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: RUNS, node: process.version, tunnels: results }, null, 2)}\n`);
