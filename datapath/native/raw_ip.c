@@ -81,7 +81,10 @@ typedef struct sock {
   struct mmsghdr tx_msgs[TX_SLOTS];
   struct iovec tx_iovs[TX_SLOTS];
   struct sockaddr_in tx_addrs[TX_SLOTS];
-  uint8_t tx_cmsgs[TX_SLOTS][TX_CMSG_SPACE];
+  union {
+    struct cmsghdr align; /* control messages must be aligned as a cmsghdr */
+    uint8_t buf[TX_CMSG_SPACE];
+  } tx_cmsgs[TX_SLOTS];
   /* Socket options in force (-1: not set yet). */
   int df, nocheck;
   napi_ref on_batch;
@@ -267,8 +270,8 @@ static int set_opt(int fd, int level, int name, int value, int *current) {
 /* Gives message i its IP_TOS and IP_TTL control messages. */
 static void set_tos_ttl(sock_t *s, uint32_t i, uint32_t opts) {
   struct msghdr *msg = &s->tx_msgs[i].msg_hdr;
-  memset(s->tx_cmsgs[i], 0, TX_CMSG_SPACE);
-  msg->msg_control = s->tx_cmsgs[i];
+  memset(s->tx_cmsgs[i].buf, 0, TX_CMSG_SPACE);
+  msg->msg_control = s->tx_cmsgs[i].buf;
   msg->msg_controllen = TX_CMSG_SPACE;
   struct cmsghdr *c = CMSG_FIRSTHDR(msg);
   int value = (int)(opts & 0xff);
