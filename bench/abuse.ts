@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { Option } from 'commander';
 import { OFP_VERSION, OFPST, OFPT } from '../protocol/index.js';
 import { benchOptions, count } from './bench-options.js';
+import { startOvsDaemons, type OvsDaemons } from './ovs-daemons.js';
 import { waitFor } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -121,52 +122,36 @@ async function startOfswitch(dir: string, maxConnections: number | undefined): P
 async function startOvs(dir: string): Promise<RunningSwitch> {
   const ns = `abuse${process.pid}`;
   execFileSync('ip', ['netns', 'add', ns]);
-  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
-  const inNs = (cmd: string, argv: string[]): string => execFileSync('ip', ['netns', 'exec', ns, cmd, ...argv], { env, encoding: 'utf8' });
-  const vsctl = ['--timeout=20', `--db=unix:${dir}/db.sock`];
-  // OVS takes a punix controller only under RUNDIR/BRIDGE.* (bridge.c: no overwriting of other files).
-  const path = join(dir, `${BRIDGE}.service`);
-  const pidFiles = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => join(dir, f));
-  const stop = async (): Promise<void> => {
-    for (const f of pidFiles) {
-      let pid: number;
-      try {
-        pid = Number(readFileSync(f, 'utf8').trim());
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        continue;
-      }
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await sleep(100);
-      }
-    }
+  const removeNs = (): void => {
     try {
       execFileSync('ip', ['netns', 'del', ns]);
     } catch {
       /* gone */
     }
   };
+  // OVS takes a punix controller only under RUNDIR/BRIDGE.* (bridge.c: no overwriting of other files).
+  const path = join(dir, `${BRIDGE}.service`);
+  let ovs: OvsDaemons;
   try {
-    execFileSync('ovsdb-tool', ['create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], { env });
-    inNs('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
-      `--unixctl=${dir}/ovsdb-server.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovsdb-server.log`]);
-    inNs('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
-    inNs('ovs-vswitchd', [`unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`, `--unixctl=${dir}/ovs-vswitchd.ctl`,
-      '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`]);
-    inNs('ovs-vsctl', [...vsctl, 'add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
-      'fail_mode=secure', 'other-config:disable-in-band=true']);
-    inNs('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `punix:${path}`]);
+    ovs = await startOvsDaemons(ns, dir);
+  } catch (e) {
+    removeNs();
+    throw e;
+  }
+  const stop = async (): Promise<void> => {
+    await ovs.stop();
+    removeNs();
+  };
+  try {
+    ovs.vsctl('add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
+      'fail_mode=secure', 'other-config:disable-in-band=true');
+    ovs.vsctl('set-controller', BRIDGE, `punix:${path}`);
     await waitFor(() => exists(path), 15_000, () => 'Open vSwitch to listen');
   } catch (e) {
     await stop();
     throw e;
   }
-  return { pid: Number(readFileSync(pidFiles[0]!, 'utf8').trim()), path, stop };
+  return { pid: ovs.pid, path, stop };
 }
 
 const HELLO = Buffer.from([OFP_VERSION, OFPT.HELLO, 0, 8, 0, 0, 0, 1]);

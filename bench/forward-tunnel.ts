@@ -16,13 +16,16 @@
  *   (netdev, OpenFlow10) holding the host port and the tunnel port.
  * All switch processes are pinned to CPU 1 (two switches share it: the figure is the pair's), trafgen
  * to CPU 0 (bench/trafgen-rig.ts). 64-byte UDP frames, as fast as trafgen sends; received frames/s
- * at rx over all but the first second; `--runs` alternating runs (default 3), `--quick`: 1 run of 3 s.
+ * at rx over all but the first second, and the CPU time (user + system) both switch processes used
+ * over that window per frame received (with every process on CPU 1 saturated, the frames/s follow
+ * whatever share of CPU 1 the machine's other load leaves; the CPU time per frame much less so);
+ * `--runs` alternating runs (default 3), `--quick`: 1 run of 3 s.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FRAMES, TrafgenRig, alternating, benchArgs, fmtSpread, inNs, log, sh, sleep, spread, waitFor } from './trafgen-rig.js';
+import { startOvsDaemons } from './ovs-daemons.js';
+import { FRAMES, TrafgenRig, alternating, benchArgs, cpuSeconds, fmtSpread, inNs, log, sh, spread, waitFor } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
@@ -66,9 +69,13 @@ function buildSides(rig: TrafgenRig, tag: string): [Side, Side] {
   ];
 }
 
-type Stop = () => Promise<void>;
+/** A started switch process: its pid (whose CPU time is counted) and how to stop it. */
+interface Running {
+  readonly pid: number;
+  stop(): Promise<void>;
+}
 
-async function startOfswitchSide(rig: TrafgenRig, side: Side, kind: Kind): Promise<Stop> {
+async function startOfswitchSide(rig: TrafgenRig, side: Side, kind: Kind): Promise<Running> {
   inNs(side.ns, 'ip', ['addr', 'add', `${side.ip}/24`, 'dev', side.underlayIf]);
   const proc = rig.track(
     spawn('ip', ['netns', 'exec', side.ns, 'taskset', '-c', SWITCH_CPU, process.execPath, CLI, '--port', side.hostPort,
@@ -88,74 +95,54 @@ async function startOfswitchSide(rig: TrafgenRig, side: Side, kind: Kind): Promi
     }
   }, 15_000, () => `ofswitch to answer ovs-ofctl ${err}`);
   for (const f of FLOWS) ofctl('add-flow', 'tcp:127.0.0.1:6634', f);
-  return async () => {
-    const exited = new Promise((r) => proc.once('exit', r));
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      await exited;
-    }
+  return {
+    pid: proc.pid ?? -1, // ip netns exec and taskset exec node in the same process
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    },
   };
 }
 
-async function startOvsSide(rig: TrafgenRig, side: Side, kind: Kind, n: number): Promise<Stop> {
+async function startOvsSide(rig: TrafgenRig, side: Side, kind: Kind, n: number): Promise<Running> {
   const dir = join(rig.workDir, `ovs${n}`);
   sh('mkdir', ['-p', dir]);
-  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
-  const vsctl = ['--timeout=20', `--db=unix:${dir}/db.sock`];
-  const inSw = (cmd: string, argv: string[]): string => inNs(side.ns, cmd, argv, env);
-  sh('ovsdb-tool', ['create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], env);
-  inSw('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
-    `--unixctl=${dir}/ovsdb-server.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovsdb-server.log`]);
-  inSw('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
-  inSw('taskset', ['-c', SWITCH_CPU, 'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`,
-    `--unixctl=${dir}/ovs-vswitchd.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`]);
-  const pids = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
-  const stop = async (): Promise<void> => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        continue;
-      }
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await sleep(100);
-      }
-    }
-  };
+  const ovs = await startOvsDaemons(side.ns, dir, { cpu: SWITCH_CPU });
   try {
-    inSw('ovs-vsctl', [...vsctl, 'add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', side.underlayIf]);
-    inSw('ip', ['addr', 'add', `${side.ip}/24`, 'dev', 'br-phy']);
-    inSw('ip', ['link', 'set', 'br-phy', 'up']);
-    inSw('ovs-vsctl', [...vsctl, 'add-br', 'bnbr', '--', 'set', 'bridge', 'bnbr', 'datapath_type=netdev', 'protocols=OpenFlow10', 'fail_mode=secure',
+    ovs.vsctl('add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', side.underlayIf);
+    ovs.run('ip', ['addr', 'add', `${side.ip}/24`, 'dev', 'br-phy']);
+    ovs.run('ip', ['link', 'set', 'br-phy', 'up']);
+    ovs.vsctl('add-br', 'bnbr', '--', 'set', 'bridge', 'bnbr', 'datapath_type=netdev', 'protocols=OpenFlow10', 'fail_mode=secure',
       'other-config:disable-in-band=true',
       '--', 'add-port', 'bnbr', side.hostPort, '--', 'set', 'interface', side.hostPort, 'ofport_request=1',
-      '--', 'add-port', 'bnbr', 't0', '--', 'set', 'interface', 't0', `type=${kind}`, `options:remote_ip=${side.remote}`, `options:key=${KEY}`, 'ofport_request=2']);
-    for (const f of FLOWS) inSw('ovs-ofctl', ['-O', 'OpenFlow10', 'add-flow', 'bnbr', f]);
+      '--', 'add-port', 'bnbr', 't0', '--', 'set', 'interface', 't0', `type=${kind}`, `options:remote_ip=${side.remote}`, `options:key=${KEY}`, 'ofport_request=2');
+    for (const f of FLOWS) ovs.run('ovs-ofctl', ['-O', 'OpenFlow10', 'add-flow', 'bnbr', f]);
   } catch (e) {
-    await stop();
+    await ovs.stop();
     throw e;
   }
-  return stop;
+  return ovs;
 }
 
-async function runOnce(name: string, kind: Kind): Promise<number> {
+/** One run: frames/s received, and the CPU time both switch processes spent per frame received (µs). */
+async function runOnce(name: string, kind: Kind): Promise<{ pps: number; cpuUs: number }> {
   const tag = name === 'ofswitch' ? 'tw' : 'to';
   const rig = new TrafgenRig(tag, { switchNamespace: true });
-  const stops: Stop[] = [];
+  const running: Running[] = [];
   try {
     const sides = buildSides(rig, tag);
-    for (const [i, side] of sides.entries()) stops.push(name === 'ofswitch' ? await startOfswitchSide(rig, side, kind) : await startOvsSide(rig, side, kind, i));
+    for (const [i, side] of sides.entries()) running.push(name === 'ofswitch' ? await startOfswitchSide(rig, side, kind) : await startOvsSide(rig, side, kind, i));
     // The first second (the underlay's next-hop resolution among it) is not measured.
-    const m = await rig.measure(ARGS.seconds, { frame: FRAMES.oneFlow });
-    log(`  ${name.padEnd(8)} ${kind}: ${Math.round(m.receivedPerSec)} of ${Math.round(m.offeredPerSec)} frames/s offered`);
-    return m.receivedPerSec;
+    const cpu: number[] = [];
+    const m = await rig.measure(ARGS.seconds, { frame: FRAMES.oneFlow, during: () => void cpu.push(running.reduce((sum, r) => sum + cpuSeconds(r.pid), 0)) });
+    const cpuUs = ((cpu[1]! - cpu[0]!) / (m.receivedPerSec * m.windowSec)) * 1e6;
+    log(`  ${name.padEnd(8)} ${kind}: ${Math.round(m.receivedPerSec)} of ${Math.round(m.offeredPerSec)} frames/s offered, ${cpuUs.toFixed(1)} CPU µs a frame`);
+    return { pps: m.receivedPerSec, cpuUs };
   } finally {
-    for (const s of stops) await s();
+    for (const r of running) await r.stop();
     rig.cleanup();
   }
 }
@@ -164,18 +151,23 @@ export async function tunnelBench(kindArg: string | undefined): Promise<void> {
   const kinds = kindArg === undefined || kindArg === 'all' ? KINDS : KINDS.filter((k) => k === kindArg);
   if (kinds.length === 0) throw new Error(`--tunnel ${kindArg}: not one of ${KINDS.join(', ')}, all`);
   log(`bench:forward --tunnel: ${RUNS} run(s) a switch and kind, ${ARGS.seconds} s each; encapsulation and decapsulation by two switches of a kind, all on CPU 1; trafgen on CPU 0`);
-  const results: { kind: Kind; ofswitch: ReturnType<typeof spread>; ovs: ReturnType<typeof spread>; ratio: number }[] = [];
+  type Spread = ReturnType<typeof spread>;
+  const results: { kind: Kind; ofswitch: Spread; ovs: Spread; ratio: number; ofswitchCpuUs: Spread; ovsCpuUs: Spread }[] = [];
   for (const kind of kinds) {
     const runs = await alternating(['ofswitch', 'ovs'], RUNS, (name) => runOnce(name, kind));
-    const [a, b] = [spread(runs.get('ofswitch')!), spread(runs.get('ovs')!)];
-    results.push({ kind, ofswitch: a, ovs: b, ratio: Number((a.median / b.median).toFixed(3)) });
+    const [a, b] = [runs.get('ofswitch')!, runs.get('ovs')!];
+    const [pa, pb] = [spread(a.map((r) => r.pps)), spread(b.map((r) => r.pps))];
+    results.push({ kind, ofswitch: pa, ovs: pb, ratio: Number((pa.median / pb.median).toFixed(3)), ofswitchCpuUs: spread(a.map((r) => r.cpuUs), 1), ovsCpuUs: spread(b.map((r) => r.cpuUs), 1) });
   }
   if (ARGS.json) {
     process.stdout.write(`${JSON.stringify({ seconds: ARGS.seconds, runs: RUNS, node: process.version, tunnels: results }, null, 2)}\n`);
     return;
   }
-  console.log('\n| tunnel | ofswitch, frames/s | Open vSwitch 3.1 userspace, frames/s | ratio |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const r of results) console.log(`| ${r.kind} | ${fmtSpread(r.ofswitch)} | ${fmtSpread(r.ovs)} | ${r.ratio.toFixed(2)} |`);
-  console.log(`\nmedian (lowest–highest) of ${RUNS} run(s) each, alternating order; 64-byte frames, each encapsulated by one switch and decapsulated by another`);
+  const us = (x: number): string => x.toFixed(1);
+  console.log('\n| tunnel | ofswitch, frames/s | Open vSwitch 3.1 userspace, frames/s | ratio | CPU µs a frame, ofswitch | CPU µs a frame, Open vSwitch |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results)
+    console.log(`| ${r.kind} | ${fmtSpread(r.ofswitch)} | ${fmtSpread(r.ovs)} | ${r.ratio.toFixed(2)} | ${fmtSpread(r.ofswitchCpuUs, us)} | ${fmtSpread(r.ovsCpuUs, us)} |`);
+  console.log(`\nmedian (lowest–highest) of ${RUNS} run(s) each, alternating order; 64-byte frames, each encapsulated by one switch and decapsulated by another;`);
+  console.log('CPU µs a frame: the CPU time (user + system) of both switch processes over the window, per frame received (less sensitive than frames/s to other load on the CPU)');
 }

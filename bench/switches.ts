@@ -15,7 +15,8 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type TrafgenRig, inNs, sh, sleep, waitFor } from './trafgen-rig.js';
+import { startOvsDaemons } from './ovs-daemons.js';
+import { type TrafgenRig, inNs, waitFor } from './trafgen-rig.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
@@ -114,22 +115,6 @@ function inNsAsync(ns: string, cmd: string, argv: readonly string[], env?: NodeJ
   });
 }
 
-async function waitExit(pid: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await sleep(100);
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
-}
-
 async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<BenchSwitch> {
   const sw = rig.ns.sw as string;
   const controller = options.controllerPort !== undefined ? ['--controller', `tcp:127.0.0.1:${options.controllerPort}`] : [];
@@ -195,53 +180,36 @@ async function startOfswitch(rig: TrafgenRig, options: SwitchOptions): Promise<B
 async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchSwitch> {
   const dir = rig.workDir;
   const sw = rig.ns.sw as string;
-  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
-  const vsctl = ['--timeout=20', `--db=unix:${dir}/db.sock`];
-  const inSw = (cmd: string, argv: string[]): string => inNs(sw, cmd, argv, env);
-  sh('ovsdb-tool', ['create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], env);
-  inSw('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, `--pidfile=${dir}/ovsdb-server.pid`,
-    `--unixctl=${dir}/ovsdb-server.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovsdb-server.log`]);
-  inSw('ovs-vsctl', [...vsctl, '--no-wait', 'init']);
-  inSw('taskset', ['-c', SWITCH_CPU, 'ovs-vswitchd', `unix:${dir}/db.sock`, `--pidfile=${dir}/ovs-vswitchd.pid`,
-    `--unixctl=${dir}/ovs-vswitchd.ctl`, '--detach', '--no-chdir', '-vconsole:emer', `--log-file=${dir}/ovs-vswitchd.log`]);
-  const pids = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
-  const stop = async (): Promise<void> => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        continue;
-      }
-      await waitExit(pid);
-    }
-  };
+  const ovs = await startOvsDaemons(sw, dir, { cpu: SWITCH_CPU });
+  const { env, vsctl, stop } = ovs;
+  const inSw = ovs.run;
   try {
-    inSw('ovs-vsctl', [...vsctl, 'add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
+    vsctl('add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow10',
       'fail_mode=secure', 'other-config:disable-in-band=true',
       '--', 'add-port', BRIDGE, rig.ports.a, '--', 'set', 'interface', rig.ports.a, 'ofport_request=1',
       '--', 'add-port', BRIDGE, rig.ports.b, '--', 'set', 'interface', rig.ports.b, 'ofport_request=2',
-      ...(options.extraPorts ?? []).flatMap((p, i) => ['--', 'add-port', BRIDGE, p, '--', 'set', 'interface', p, `ofport_request=${i + 3}`])]);
+      ...(options.extraPorts ?? []).flatMap((p, i) => ['--', 'add-port', BRIDGE, p, '--', 'set', 'interface', p, `ofport_request=${i + 3}`]));
     if (options.mirrorPort !== undefined) {
       const m = options.mirrorPort;
-      inSw('ovs-vsctl', [...vsctl, 'add-port', BRIDGE, m, '--', 'set', 'interface', m, `ofport_request=${(options.extraPorts?.length ?? 0) + 3}`,
+      vsctl('add-port', BRIDGE, m, '--', 'set', 'interface', m, `ofport_request=${(options.extraPorts?.length ?? 0) + 3}`,
         '--', '--id=@p', 'get', 'port', m, '--', '--id=@m', 'create', 'mirror', 'name=m0', 'select-all=true', 'output-port=@p',
-        '--', 'add', 'bridge', BRIDGE, 'mirrors', '@m']);
+        '--', 'add', 'bridge', BRIDGE, 'mirrors', '@m');
     }
     if (options.controllerPort !== undefined) {
-      inSw('ovs-vsctl', [...vsctl, 'set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`]);
+      vsctl('set-controller', BRIDGE, `tcp:127.0.0.1:${options.controllerPort}`);
       if (options.controllerRateLimit !== undefined)
-        inSw('ovs-vsctl', [...vsctl, 'set', 'controller', BRIDGE, `controller_rate_limit=${options.controllerRateLimit}`]);
+        vsctl('set', 'controller', BRIDGE, `controller_rate_limit=${options.controllerRateLimit}`);
     }
     if (options.sflowSampling !== undefined) {
-      inSw('ovs-vsctl', [...vsctl, '--', '--id=@s', 'create', 'sflow', 'agent=lo', `targets="${SFLOW_TARGET}"`, `sampling=${options.sflowSampling}`,
-        '--', 'set', 'bridge', BRIDGE, 'sflow=@s']);
+      vsctl('--', '--id=@s', 'create', 'sflow', 'agent=lo', `targets="${SFLOW_TARGET}"`, `sampling=${options.sflowSampling}`,
+        '--', 'set', 'bridge', BRIDGE, 'sflow=@s');
     }
     if (options.netflow === true) {
-      inSw('ovs-vsctl', [...vsctl, '--', 'set', 'bridge', BRIDGE, 'netflow=@nf', '--', '--id=@nf', 'create', 'NetFlow', `targets="${NETFLOW_TARGET}"`, 'active_timeout=60']);
+      vsctl('--', 'set', 'bridge', BRIDGE, 'netflow=@nf', '--', '--id=@nf', 'create', 'NetFlow', `targets="${NETFLOW_TARGET}"`, 'active_timeout=60');
     }
     if (options.ipfixSampling !== undefined) {
-      inSw('ovs-vsctl', [...vsctl, '--', 'set', 'bridge', BRIDGE, 'ipfix=@i', '--', '--id=@i', 'create', 'IPFIX', `targets="${IPFIX_TARGET}"`,
-        `sampling=${options.ipfixSampling}`, 'cache_active_timeout=60', 'cache_max_flows=1000']);
+      vsctl('--', 'set', 'bridge', BRIDGE, 'ipfix=@i', '--', '--id=@i', 'create', 'IPFIX', `targets="${IPFIX_TARGET}"`,
+        `sampling=${options.ipfixSampling}`, 'cache_active_timeout=60', 'cache_max_flows=1000');
     }
   } catch (e) {
     await stop();
@@ -249,7 +217,7 @@ async function startOvs(rig: TrafgenRig, options: SwitchOptions): Promise<BenchS
   }
   const ofctl = (...argv: string[]): string => inSw('ovs-ofctl', ofctlArgs(argv, BRIDGE));
   return {
-    name: 'ovs', pid: pids[0]!, ofctl, flowCount: (t) => flowCountOf(ofctl, t), stop,
+    name: 'ovs', pid: ovs.pid, ofctl, flowCount: (t) => flowCountOf(ofctl, t), stop,
     ofctlAsync: (...argv) => inNsAsync(sw, 'ovs-ofctl', ofctlArgs(argv, BRIDGE), env),
     openflowTarget: `unix:${join(dir, `${BRIDGE}.mgmt`)}`,
   };

@@ -54,6 +54,8 @@
 #include <uv.h>
 #include <arpa/inet.h>
 
+#include "napi_util.h"
+
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
@@ -70,11 +72,6 @@
 #define MAX_RX_BUDGET 65536u
 #define VLAN_TAG_LEN 4
 #define MAC_ADDRS_LEN 12
-
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) return NULL;                                                            \
-  } while (0)
 
 typedef struct port {
   napi_env env;
@@ -126,29 +123,7 @@ typedef struct port {
 /* virtio_net_hdr is prepended to every frame sent (PACKET_VNET_HDR): all zeros, no offload. */
 static struct virtio_net_hdr zero_vnet_hdr;
 
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value code, text, error;
-  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
-  napi_create_error(env, NULL, text, &error);
-  napi_value errno_value;
-  napi_create_int32(env, err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_throw(env, error);
-  return NULL;
-}
-
 /* ---- close and free ------------------------------------------------------------------------- */
-
-static void detach(napi_env env, napi_ref *ref) {
-  if (*ref == NULL) return;
-  napi_value ab;
-  if (napi_get_reference_value(env, *ref, &ab) == napi_ok && ab != NULL) napi_detach_arraybuffer(env, ab);
-  napi_delete_reference(env, *ref);
-  *ref = NULL;
-}
 
 static void free_port(port_t *p) {
   if (p->ring) munmap(p->ring, p->ring_bytes);
@@ -424,13 +399,6 @@ static port_t *unwrap(napi_env env, napi_value obj) {
 
 static int set_int_opt(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value);
-}
-
-static napi_value make_ab(napi_env env, void *data, size_t len, napi_ref *ref) {
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok) return NULL;
-  if (napi_create_reference(env, ab, 1, ref) != napi_ok) return NULL;
-  return ab;
 }
 
 static uint32_t get_u32(napi_env env, napi_value obj, const char *name, uint32_t dflt) {

@@ -10,9 +10,18 @@
  *     turns the UDP checksum off (csum=false, OVS's default);
  *   - a raw IPv4 socket of one protocol (IPPROTO_GRE, 47) bound to a local address or any: the
  *     kernel builds the IP header; what it delivers starts with the received IP header.
- * TOS (IP_TOS), TTL (IP_TTL) and DF (IP_MTU_DISCOVER: DO sets DF and never fragments, DONT clears
- * it and lets the kernel fragment) are socket options, set before a send only when they differ
- * from the socket's current ones (the socket is shared by every tunnel port of its kind).
+ * Transmit, batched as af_packet.c does: JS writes each packet (tunnel header and frame) into a
+ * shared staging area (`tx`, packed: slot i at any offset) and describes it in `txMeta` (offset,
+ * length, destination, options); flush(count) sends them all with sendmmsg (MSG_DONTWAIT: the
+ * event loop never blocks). Each packet carries its own TOS and TTL as IP_TOS and IP_TTL control
+ * messages (per message, so one sendmmsg serves ports of different tos/ttl). DF (IP_MTU_DISCOVER:
+ * DO sets DF and never fragments, DONT clears it and lets the kernel fragment) and the UDP
+ * checksum (SO_NO_CHECK) have no control message: they are socket options, so the packets go in
+ * runs of equal DF and checksum setting, the options set before a run only when they differ from
+ * the socket's current ones (the socket is shared by every tunnel port of its kind; in practice
+ * one run). sendmmsg stops at the first packet the kernel refuses: that packet's errno goes to
+ * its slot of `txStatus` and the rest are sent on (each packet's refusal is its own: they may go
+ * to different remotes), so JS learns per packet what became of it.
  *
  * Receive: the fd is watched with libuv (uv_poll_t on Node's loop); each wake-up reads up to
  * RX_BATCH datagrams with one recvmmsg into fixed slots of a shared buffer, describes them in a
@@ -37,16 +46,21 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi_util.h"
+
 #define RX_BATCH 64u
 #define SLOT_SIZE 65536u
 #define META_WORDS 3
+/* Transmit staging: at most TX_SLOTS packets in TX_BYTES (at least one largest packet, 64 KiB). */
+#define TX_SLOTS 256u
+#define TX_BYTES (512u * 1024u)
+#define TX_META_WORDS 4
+/* txMeta word 3: tos (bits 0-7), ttl (8-15), DF (16), UDP checksum (17). */
+#define TX_OPT_DF (1u << 16)
+#define TX_OPT_CSUM (1u << 17)
+#define TX_CMSG_SPACE (2 * CMSG_SPACE(sizeof(int)))
 #define KIND_UDP 0
 #define KIND_RAW 1
-
-#define CHECK(call)                                                                                \
-  do {                                                                                             \
-    if ((call) != napi_ok) return NULL;                                                            \
-  } while (0)
 
 typedef struct sock {
   napi_env env;
@@ -59,37 +73,35 @@ typedef struct sock {
   struct mmsghdr msgs[RX_BATCH];
   struct iovec iovs[RX_BATCH];
   struct sockaddr_in addrs[RX_BATCH];
+  /* transmit staging */
+  uint16_t port; /* UDP: the destination port of every packet (the bound one) */
+  uint8_t *tx;
+  uint32_t *tx_meta;
+  int32_t *tx_status;
+  struct mmsghdr tx_msgs[TX_SLOTS];
+  struct iovec tx_iovs[TX_SLOTS];
+  struct sockaddr_in tx_addrs[TX_SLOTS];
+  union {
+    struct cmsghdr align; /* control messages must be aligned as a cmsghdr */
+    uint8_t buf[TX_CMSG_SPACE];
+  } tx_cmsgs[TX_SLOTS];
   /* Socket options in force (-1: not set yet). */
-  int tos, ttl, df, nocheck;
+  int df, nocheck;
   napi_ref on_batch;
   napi_ref slots_ab;
   napi_ref meta_ab;
+  napi_ref tx_ab;
+  napi_ref tx_meta_ab;
+  napi_ref tx_status_ab;
   napi_async_context async;
 } sock_t;
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value text, error, errno_value;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
-  napi_create_error(env, NULL, text, &error);
-  napi_create_int32(env, err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_throw(env, error);
-  return NULL;
-}
-
-static void detach(napi_env env, napi_ref *ref) {
-  if (*ref == NULL) return;
-  napi_value ab;
-  if (napi_get_reference_value(env, *ref, &ab) == napi_ok && ab != NULL) napi_detach_arraybuffer(env, ab);
-  napi_delete_reference(env, *ref);
-  *ref = NULL;
-}
 
 static void free_sock(sock_t *s) {
   free(s->slots);
   free(s->meta);
+  free(s->tx);
+  free(s->tx_meta);
+  free(s->tx_status);
   free(s);
 }
 
@@ -101,6 +113,9 @@ static void close_sock(sock_t *s, int from_finalizer) {
   if (!from_finalizer) {
     detach(s->env, &s->slots_ab);
     detach(s->env, &s->meta_ab);
+    detach(s->env, &s->tx_ab);
+    detach(s->env, &s->tx_meta_ab);
+    detach(s->env, &s->tx_status_ab);
     if (s->on_batch) napi_delete_reference(s->env, s->on_batch);
     if (s->async) napi_async_destroy(s->env, s->async);
     s->on_batch = NULL;
@@ -170,16 +185,9 @@ static sock_t *unwrap(napi_env env, napi_value obj) {
   return s;
 }
 
-static napi_value make_ab(napi_env env, void *data, size_t len, napi_ref *ref) {
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, data, len, NULL, NULL, &ab) != napi_ok) return NULL;
-  if (napi_create_reference(env, ab, 1, ref) != napi_ok) return NULL;
-  return ab;
-}
-
 /*
  * open(kind: 0 udp | 1 raw, portOrProto, localAddr (host-order u32, 0: any), onBatch(count))
- *   -> { slots: ArrayBuffer, meta: ArrayBuffer }
+ *   -> { slots, meta, tx, txMeta, txStatus: ArrayBuffer }
  */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -213,8 +221,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (s) {
     s->slots = malloc((size_t)RX_BATCH * SLOT_SIZE);
     s->meta = malloc((size_t)RX_BATCH * META_WORDS * 4);
+    s->tx = malloc(TX_BYTES);
+    s->tx_meta = calloc((size_t)TX_SLOTS * TX_META_WORDS, 4);
+    s->tx_status = calloc(TX_SLOTS, 4);
   }
-  if (!s || !s->slots || !s->meta) {
+  if (!s || !s->slots || !s->meta || !s->tx || !s->tx_meta || !s->tx_status) {
     if (s) free_sock(s);
     close(fd);
     return throw_errno(env, "open", ENOMEM);
@@ -222,7 +233,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->env = env;
   s->fd = fd;
   s->kind = (int)kind;
-  s->tos = s->ttl = s->df = s->nocheck = -1;
+  s->port = kind == KIND_UDP ? (uint16_t)num : 0;
+  s->df = s->nocheck = -1;
   s->poll.data = s;
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
@@ -235,9 +247,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(napi_wrap(env, obj, s, finalize_sock, NULL, NULL));
   napi_value slots_ab = make_ab(env, s->slots, (size_t)RX_BATCH * SLOT_SIZE, &s->slots_ab);
   napi_value meta_ab = make_ab(env, s->meta, (size_t)RX_BATCH * META_WORDS * 4, &s->meta_ab);
-  if (!slots_ab || !meta_ab) return NULL;
+  napi_value tx_ab = make_ab(env, s->tx, TX_BYTES, &s->tx_ab);
+  napi_value tx_meta_ab = make_ab(env, s->tx_meta, (size_t)TX_SLOTS * TX_META_WORDS * 4, &s->tx_meta_ab);
+  napi_value tx_status_ab = make_ab(env, s->tx_status, (size_t)TX_SLOTS * 4, &s->tx_status_ab);
+  if (!slots_ab || !meta_ab || !tx_ab || !tx_meta_ab || !tx_status_ab) return NULL;
   CHECK(napi_set_named_property(env, obj, "slots", slots_ab));
   CHECK(napi_set_named_property(env, obj, "meta", meta_ab));
+  CHECK(napi_set_named_property(env, obj, "tx", tx_ab));
+  CHECK(napi_set_named_property(env, obj, "txMeta", tx_meta_ab));
+  CHECK(napi_set_named_property(env, obj, "txStatus", tx_status_ab));
   uv_poll_start(&s->poll, UV_READABLE, on_poll);
   return obj;
 }
@@ -249,43 +267,93 @@ static int set_opt(int fd, int level, int name, int value, int *current) {
   return 0;
 }
 
-/* send(sock, data: Uint8Array, dst (host-order u32), dstPort, tos, ttl, df, csum) -> errno (0: sent) */
-static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8], result;
+/* Gives message i its IP_TOS and IP_TTL control messages. */
+static void set_tos_ttl(sock_t *s, uint32_t i, uint32_t opts) {
+  struct msghdr *msg = &s->tx_msgs[i].msg_hdr;
+  memset(s->tx_cmsgs[i].buf, 0, TX_CMSG_SPACE);
+  msg->msg_control = s->tx_cmsgs[i].buf;
+  msg->msg_controllen = TX_CMSG_SPACE;
+  struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+  int value = (int)(opts & 0xff);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_TOS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &value, sizeof value);
+  c = CMSG_NXTHDR(msg, c);
+  value = (int)((opts >> 8) & 0xff);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_TTL;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &value, sizeof value);
+}
+
+/* Sends staged packets [from, to) (one DF and checksum setting); returns how many the kernel took. */
+static uint32_t send_run(sock_t *s, uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to; i++) {
+    const uint32_t *m = s->tx_meta + (size_t)i * TX_META_WORDS;
+    uint32_t offset = m[0] < TX_BYTES ? m[0] : 0;
+    uint32_t length = m[1] <= TX_BYTES - offset ? m[1] : TX_BYTES - offset;
+    s->tx_iovs[i].iov_base = s->tx + offset;
+    s->tx_iovs[i].iov_len = length;
+    memset(&s->tx_addrs[i], 0, sizeof s->tx_addrs[i]);
+    s->tx_addrs[i].sin_family = AF_INET;
+    s->tx_addrs[i].sin_addr.s_addr = htonl(m[2]);
+    s->tx_addrs[i].sin_port = htons(s->port);
+    memset(&s->tx_msgs[i], 0, sizeof s->tx_msgs[i]);
+    s->tx_msgs[i].msg_hdr.msg_iov = &s->tx_iovs[i];
+    s->tx_msgs[i].msg_hdr.msg_iovlen = 1;
+    s->tx_msgs[i].msg_hdr.msg_name = &s->tx_addrs[i];
+    s->tx_msgs[i].msg_hdr.msg_namelen = sizeof s->tx_addrs[i];
+    set_tos_ttl(s, i, m[3]);
+    s->tx_status[i] = 0;
+  }
+  uint32_t sent = 0, done = from;
+  while (done < to) {
+    int r = sendmmsg(s->fd, s->tx_msgs + done, to - done, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      s->tx_status[done++] = errno; /* this packet is refused: the rest are tried on */
+      continue;
+    }
+    sent += (uint32_t)r;
+    done += (uint32_t)r;
+  }
+  return sent;
+}
+
+/*
+ * flush(sock, count) -> packets the kernel took of the staged [0, count); each refused one has
+ * its errno in txStatus (0: sent).
+ */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, NULL, "send(sock, data, dst, dstPort, tos, ttl, df, csum)");
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "flush(sock, count)");
     return NULL;
   }
   sock_t *s = unwrap(env, argv[0]);
   if (!s) return NULL;
-  napi_typedarray_type type;
-  size_t length, offset;
-  void *data;
-  napi_value ab;
-  CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &offset));
-  uint32_t dst, port, tos, ttl;
-  bool df, csum;
-  CHECK(napi_get_value_uint32(env, argv[2], &dst));
-  CHECK(napi_get_value_uint32(env, argv[3], &port));
-  CHECK(napi_get_value_uint32(env, argv[4], &tos));
-  CHECK(napi_get_value_uint32(env, argv[5], &ttl));
-  CHECK(napi_get_value_bool(env, argv[6], &df));
-  CHECK(napi_get_value_bool(env, argv[7], &csum));
-  int err = set_opt(s->fd, IPPROTO_IP, IP_TOS, (int)(tos & 0xff), &s->tos);
-  if (!err) err = set_opt(s->fd, IPPROTO_IP, IP_TTL, (int)ttl, &s->ttl);
-  if (!err) err = set_opt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT, &s->df);
-  if (!err && s->kind == KIND_UDP) err = set_opt(s->fd, SOL_SOCKET, SO_NO_CHECK, csum ? 0 : 1, &s->nocheck);
-  if (!err) {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(dst);
-    sa.sin_port = s->kind == KIND_UDP ? htons((uint16_t)port) : 0;
-    if (sendto(s->fd, data, length, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa) < 0) err = errno;
+  uint32_t count;
+  CHECK(napi_get_value_uint32(env, argv[1], &count));
+  if (count > TX_SLOTS) count = TX_SLOTS;
+  const uint32_t run_bits = TX_OPT_DF | TX_OPT_CSUM;
+  uint32_t sent = 0;
+  for (uint32_t from = 0; from < count;) {
+    uint32_t opts = s->tx_meta[(size_t)from * TX_META_WORDS + 3];
+    uint32_t to = from + 1;
+    while (to < count && (s->tx_meta[(size_t)to * TX_META_WORDS + 3] & run_bits) == (opts & run_bits)) to++;
+    int err = set_opt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, (opts & TX_OPT_DF) ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT, &s->df);
+    if (!err && s->kind == KIND_UDP) err = set_opt(s->fd, SOL_SOCKET, SO_NO_CHECK, (opts & TX_OPT_CSUM) ? 0 : 1, &s->nocheck);
+    if (err) {
+      for (uint32_t i = from; i < to; i++) s->tx_status[i] = err;
+    } else {
+      sent += send_run(s, from, to);
+    }
+    from = to;
   }
-  CHECK(napi_create_int32(env, err, &result));
+  CHECK(napi_create_uint32(env, sent, &result));
   return result;
 }
 
@@ -336,7 +404,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
-      {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"route", NULL, js_route, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -18,8 +18,8 @@
  * Sending: `send` copies the frame into the addon's staging slots, with its skb priority (0 but
  * for ENQUEUE: the HTB class of its queue, qos/); the staged frames of every
  * port go out with one sendmmsg per port at the end of the receive batch being processed, or, for
- * frames sent from anywhere else (PACKET_OUT, timers), on a microtask. A frame larger than a slot
- * goes out alone at once.
+ * frames sent from anywhere else (PACKET_OUT, timers), on a microtask (tx-batch.ts, shared with
+ * the tunnel ports). A frame larger than a slot goes out alone at once.
  *
  * Counters: frames the kernel had no room for in the receive ring are `rxDropped` (the ring's
  * PACKET_STATISTICS); frames the kernel refused on send are `txDropped` when it had no room
@@ -43,6 +43,7 @@ import { EventEmitter } from 'eventemitter3';
 import { completeChecksum, segmentTcp } from '../offload.js';
 import type { LinkInfo, NetPort } from './net-port.js';
 import { PortError, checkInterfaceName, type PortType } from './port-type.js';
+import { enterBatch, leaveBatch, noteStaged } from './tx-batch.js';
 
 /** Per-frame flags in the meta array (af_packet.c's FRAME_*). */
 export const FRAME_FLAG = {
@@ -159,27 +160,6 @@ export interface AfPacketPortOptions {
 export interface AfPacketPortEvents {
   /** The socket reported an error: ENETDOWN (interface down), ENXIO/ENODEV (deleted), ... */
   'socket-error': (errno: number, message: string) => void;
-}
-
-// ---- flushing staged frames -----------------------------------------------------------------
-
-/** Ports with staged frames, flushed at the end of the current receive batch or on a microtask. */
-const staged: AfPacketPort[] = [];
-let batchDepth = 0;
-let flushQueued = false;
-
-function flushStaged(): void {
-  flushQueued = false;
-  for (let i = 0; i < staged.length; i++) (staged[i] as AfPacketPort).flush();
-  staged.length = 0;
-}
-
-function noteStaged(port: AfPacketPort): void {
-  staged.push(port);
-  if (batchDepth === 0 && !flushQueued) {
-    flushQueued = true;
-    queueMicrotask(flushStaged);
-  }
 }
 
 export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements NetPort {
@@ -301,7 +281,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
     const ring = this.ring;
     const deadline = performance.now() + this.rxTimeBudgetMs;
     let i = 0;
-    batchDepth++;
+    enterBatch();
     try {
       for (let m = 0; i < count; m += META_WORDS) {
         const offset = meta[m] as number;
@@ -314,8 +294,7 @@ export class AfPacketPort extends EventEmitter<AfPacketPortEvents> implements Ne
         if (i % RX_TIME_CHECK === 0 && i < count && performance.now() > deadline) break;
       }
     } finally {
-      batchDepth--;
-      if (batchDepth === 0) flushStaged();
+      leaveBatch();
     }
     return i;
   }

@@ -9,8 +9,9 @@ import type { DropReason } from '../drop-record.js';
 /**
  * Where a port reports a frame it dropped itself, for the bridge's drop record: `received` true
  * for a frame that arrived but belongs to no port (recorded with in_port NONE), false for one it
- * was given to send (recorded with the input port of the frame being forwarded). `aux` as the
- * reason defines it.
+ * was given to send (recorded with the input port of the frame being forwarded); true too for a
+ * frame given to send earlier and dropped only when its batch left (a tunnel port's batched send:
+ * its input port is no longer known). `aux` as the reason defines it.
  */
 export type PortDropHandler = (reason: DropReason, frame: Uint8Array, aux: number, received: boolean) => void;
 

@@ -5,15 +5,21 @@
  * I/O); sockets and the demultiplexing by remote address and key shared by every tunnel port of
  * the process: datapath/tunnel/underlay.ts.
  *
- * Sending: the frame is put behind the tunnel header in one scratch buffer and handed to the
- * kernel (sendto on the endpoint's socket), which routes it, resolves the next hop and adds the
- * outer IP (and UDP) header with the port's TOS, TTL and DF. Before that, the packet's size is
- * checked against the route's MTU (read again at every link poll, and after the kernel refused a
- * packet as too large): with df_default=true (the default) a frame that would not fit is dropped,
- * counted in tx_dropped and recorded (TUNNEL_TOO_BIG), never sent cut or corrupt; with
- * df_default=false the outer packet goes without DF and the kernel fragments it. A send the kernel
- * refuses for want of room (EAGAIN, ENOBUFS) is tx_dropped; any other refusal (no route: ENETUNREACH)
- * is thrown, so the datapath counts a tx_error and records TX_ERROR.
+ * Sending: the frame is put behind the tunnel header in the endpoint's staging area and handed to
+ * the kernel with the other packets of the batch (one sendmmsg on the endpoint's socket, at the
+ * end of the receive batch being forwarded: underlay.ts), which routes it, resolves the next hop
+ * and adds the outer IP (and UDP) header with the port's TOS, TTL and DF. Before that, the
+ * packet's size is checked against the route's MTU (read again at every link poll, and after the
+ * kernel refused a packet as too large): with df_default=true (the default) a frame that would not
+ * fit is dropped, counted in tx_dropped and recorded (TUNNEL_TOO_BIG), never sent cut or corrupt;
+ * with df_default=false the outer packet goes without DF and the kernel fragments it. A packet the
+ * kernel refuses for want of room (EAGAIN, ENOBUFS) is tx_dropped, one refused as too large
+ * (EMSGSIZE: the path MTU shrank) is a TUNNEL_TOO_BIG drop, any other refusal (no route:
+ * ENETUNREACH) a tx_error. A refusal found when the batch left, after `send` returned, is counted
+ * so (moved from tx_packets), and a too-large drop recorded with in_port NONE (the frame's input
+ * port is no longer known). While the port knows no route to its remote (the last read failed), a
+ * frame is sent at once instead, and a refusal other than those is thrown, so the datapath counts
+ * the tx_error and records TX_ERROR with the frame's input port.
  *
  * Link: a tunnel port is up while administratively up (OVS reports tunnel ports' link up whatever
  * the underlay). MAC: random, locally administered (eth_addr_random, as OVS's vports). Speed 0.
@@ -26,7 +32,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MacAddress } from '../../protocol/types.js';
 import { DROP_REASON, type DropReason } from '../drop-record.js';
-import { encapsulate, headerLength, innerIpFields, overhead, type TunnelKind } from '../tunnel/codec.js';
+import { headerLength, innerIpFields, overhead, type TunnelKind } from '../tunnel/codec.js';
 import { DEFAULT_TUNNEL_TTL, TUNNEL_OPTIONS, numberToIpv4, tunnelConfig, type TunnelConfig } from '../tunnel/config.js';
 import { Endpoint, routeTo, type TunnelReceiver } from '../tunnel/underlay.js';
 import type { LinkInfo, NetPort, PortDropHandler } from './net-port.js';
@@ -35,11 +41,8 @@ import { PortError, checkInterfaceName, type PortType } from './port-type.js';
 const EAGAIN = 11;
 const ENOBUFS = 105;
 const EMSGSIZE = 90;
-/** The largest packet the scratch buffer holds (an IPv4 datagram's payload at most). */
+/** The largest tunnel packet (header and frame): an IPv4 datagram's payload at most. */
 const MAX_PACKET = 65535;
-
-/** One buffer every tunnel port encapsulates into (sends are synchronous: never two at once). */
-const scratch = new Uint8Array(MAX_PACKET + 64);
 
 function randomMac(): MacAddress {
   const b = randomBytes(6);
@@ -54,6 +57,8 @@ export class TunnelPort implements NetPort, TunnelReceiver {
   txDropped = 0;
   /** Of those, frames too large for the underlay (df_default=true). */
   tooBig = 0;
+  /** Frames the kernel refused after `send` had returned (a batched send), for another reason than room or size. */
+  txErrors = 0;
   /** The route towards remote_ip as last read: its MTU (0: none) and source address, or why there is none. */
   routeMtu = 0;
   routeSource = 0;
@@ -84,9 +89,9 @@ export class TunnelPort implements NetPort, TunnelReceiver {
   }
 
   /** The endpoint's counters of packets no port took (shared by the ports of one socket). */
-  get endpointCounters(): { unknownRemote: number; unknownKey: number; malformed: number } | undefined {
+  get endpointCounters(): { unknownRemote: number; unknownKey: number; malformed: number; flushes: number } | undefined {
     const e = this.endpoint;
-    return e && { unknownRemote: e.unknownRemote, unknownKey: e.unknownKey, malformed: e.malformed };
+    return e && { unknownRemote: e.unknownRemote, unknownKey: e.unknownKey, malformed: e.malformed, flushes: e.flushes };
   }
 
   open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler): void {
@@ -117,7 +122,6 @@ export class TunnelPort implements NetPort, TunnelReceiver {
       this.dropTooBig(frame);
       return;
     }
-    const len = encapsulate(c, frame, scratch);
     let tos = c.tos;
     let ttl = c.ttl;
     if (tos === 'inherit' || ttl === 'inherit') {
@@ -125,24 +129,41 @@ export class TunnelPort implements NetPort, TunnelReceiver {
       if (tos === 'inherit') tos = inner?.tos ?? 0;
       if (ttl === 'inherit') ttl = inner?.ttl ?? DEFAULT_TUNNEL_TTL;
     }
-    const errno = ep.send(scratch.subarray(0, len), c.remoteIp, tos, ttl, c.df, c.csum);
-    if (errno === 0) return;
+    if (this.routeErrno === 0) {
+      ep.stage(this, frame, tos, ttl);
+      return;
+    }
+    // No route when last read: sent at once, so that a refusal is this send's (see the top).
+    const errno = ep.sendNow(this, frame, tos, ttl);
+    if (errno === 0) this.readRoute(); // the route is back
+    else if (!this.dropRefused(errno, frame, false)) throw new Error(`${this.name}: cannot send to ${c.remoteText} (errno ${errno})`);
+  }
+
+  refused(errno: number, frame: Uint8Array): void {
+    if (this.dropRefused(errno, frame, true)) return;
+    this.txErrors++;
+    this.readRoute(); // gone? then the next frames are sent at once, their refusals thrown
+  }
+
+  /** Counts a packet the kernel refused for want of room or as too large; false for any other refusal. */
+  private dropRefused(errno: number, frame: Uint8Array, afterSend: boolean): boolean {
     if (errno === EAGAIN || errno === ENOBUFS) {
       this.txDropped++;
-      return;
+      return true;
     }
     if (errno === EMSGSIZE) {
       this.readRoute(); // the path's MTU changed under us
-      this.dropTooBig(frame);
-      return;
+      this.dropTooBig(frame, afterSend);
+      return true;
     }
-    throw new Error(`${this.name}: cannot send to ${c.remoteText} (errno ${errno})`);
+    return false;
   }
 
-  private dropTooBig(frame: Uint8Array): void {
+  /** A frame too large for the underlay; `afterSend`: found when its batch left (no input port known). */
+  private dropTooBig(frame: Uint8Array, afterSend = false): void {
     this.txDropped++;
     this.tooBig++;
-    this.onDrop?.(DROP_REASON.TUNNEL_TOO_BIG, frame, this.maxFrame, false);
+    this.onDrop?.(DROP_REASON.TUNNEL_TOO_BIG, frame, this.maxFrame, afterSend);
   }
 
   /** Reads the route to remote_ip again (its MTU and source address). */

@@ -60,34 +60,34 @@ export function overhead(p: EncapParams): number {
 }
 
 /**
- * Writes the header for `frame` and the frame after it into `out` (which must hold
- * headerLength + frame.length bytes); returns the packet's length. The GRE checksum covers the
- * GRE header and the frame.
+ * Writes the header for `frame` and the frame after it into `out` from offset `at` (`out` must
+ * hold headerLength + frame.length bytes from there); returns the packet's length. The GRE
+ * checksum covers the GRE header and the frame.
  */
-export function encapsulate(p: EncapParams, frame: Uint8Array, out: Uint8Array): number {
+export function encapsulate(p: EncapParams, frame: Uint8Array, out: Uint8Array, at = 0): number {
   const h = headerLength(p);
   const len = h + frame.length;
-  out.set(frame, h);
+  out.set(frame, at + h);
   if (p.kind === 'vxlan' || p.kind === 'geneve') {
-    out[0] = p.kind === 'vxlan' ? VXLAN_FLAG_VNI : 0;
-    out[1] = 0;
-    out[2] = p.kind === 'vxlan' ? 0 : ETH_TYPE_TEB >> 8;
-    out[3] = p.kind === 'vxlan' ? 0 : ETH_TYPE_TEB & 0xff;
-    out[4] = (p.key >>> 16) & 0xff;
-    out[5] = (p.key >>> 8) & 0xff;
-    out[6] = p.key & 0xff;
-    out[7] = 0;
+    out[at] = p.kind === 'vxlan' ? VXLAN_FLAG_VNI : 0;
+    out[at + 1] = 0;
+    out[at + 2] = p.kind === 'vxlan' ? 0 : ETH_TYPE_TEB >> 8;
+    out[at + 3] = p.kind === 'vxlan' ? 0 : ETH_TYPE_TEB & 0xff;
+    out[at + 4] = (p.key >>> 16) & 0xff;
+    out[at + 5] = (p.key >>> 8) & 0xff;
+    out[at + 6] = p.key & 0xff;
+    out[at + 7] = 0;
     return len;
   }
   const flags = (p.csum ? GRE_FLAG_CSUM : 0) | (p.keyPresent ? GRE_FLAG_KEY : 0);
-  out[0] = flags >> 8;
-  out[1] = flags & 0xff;
-  out[2] = ETH_TYPE_TEB >> 8;
-  out[3] = ETH_TYPE_TEB & 0xff;
-  let o = 4;
+  out[at] = flags >> 8;
+  out[at + 1] = flags & 0xff;
+  out[at + 2] = ETH_TYPE_TEB >> 8;
+  out[at + 3] = ETH_TYPE_TEB & 0xff;
+  let o = at + 4;
   if (p.csum) {
-    out[4] = out[5] = out[6] = out[7] = 0;
-    o = 8;
+    out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+    o += 4;
   }
   if (p.keyPresent) {
     out[o] = p.key >>> 24;
@@ -96,9 +96,9 @@ export function encapsulate(p: EncapParams, frame: Uint8Array, out: Uint8Array):
     out[o + 3] = p.key & 0xff;
   }
   if (p.csum) {
-    const sum = internetChecksum(out, 0, len);
-    out[4] = sum >> 8;
-    out[5] = sum & 0xff;
+    const sum = internetChecksum(out, at, at + len);
+    out[at + 4] = sum >> 8;
+    out[at + 5] = sum & 0xff;
   }
   return len;
 }

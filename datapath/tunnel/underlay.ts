@@ -16,6 +16,14 @@
  * A raw socket bound to any address also sees what arrives for an address another GRE endpoint
  * is bound to (raw sockets each get a copy): it leaves those to that endpoint.
  *
+ * Sending is batched per endpoint, as the system ports batch theirs (af_packet.c): a port's
+ * packet is encapsulated straight into the socket's staging area (raw_ip.c: packed, each with its
+ * destination, TOS, TTL, DF and checksum setting) and the staged packets leave with one sendmmsg
+ * when the receive batch being processed ends, or on a microtask (../ports/tx-batch.ts), or at once
+ * when the area is full. What the kernel refuses then comes back per packet to its port
+ * (`refused`). `sendNow` sends one packet at once instead, for a port that must see its refusal.
+ * Receiving is batched too: one recvmmsg of up to 64 packets a wake-up, one call into JS.
+ *
  * The addon is loaded when the first endpoint opens, so importing this module needs no C build.
  */
 import { existsSync } from 'node:fs';
@@ -24,22 +32,31 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DROP_REASON, type DropReason } from '../drop-record.js';
 import { PortError } from '../ports/port-type.js';
-import { decapsulate, ipv4PayloadOffset, type Decoded, type TunnelKind } from './codec.js';
+import { enterBatch, leaveBatch, noteStaged, type StagedOutput } from '../ports/tx-batch.js';
+import { decapsulate, encapsulate, headerLength, ipv4PayloadOffset, type Decoded, type TunnelKind } from './codec.js';
 import { IPPROTO_GRE, numberToIpv4, type TunnelConfig } from './config.js';
 
 interface NativeSocket {
   readonly slots: ArrayBuffer;
   readonly meta: ArrayBuffer;
+  readonly tx: ArrayBuffer;
+  readonly txMeta: ArrayBuffer;
+  readonly txStatus: ArrayBuffer;
 }
 interface Addon {
   open(kind: number, portOrProto: number, localAddr: number, onBatch: (count: number) => void): NativeSocket;
-  send(sock: NativeSocket, data: Uint8Array, dst: number, dstPort: number, tos: number, ttl: number, df: boolean, csum: boolean): number;
+  /** Sends staged packets [0, count): how many the kernel took; each refused one's errno is in txStatus. */
+  flush(sock: NativeSocket, count: number): number;
   route(dst: number): { src?: number; mtu?: number; errno?: number };
   close(sock: NativeSocket): void;
 }
 const KIND_UDP = 0;
 const KIND_RAW = 1;
 const META_WORDS = 3;
+/** Staged packet i is described by txMeta[4i..4i+3]: offset, length, destination, options (raw_ip.c). */
+const TX_META_WORDS = 4;
+const TX_OPT_DF = 1 << 16;
+const TX_OPT_CSUM = 1 << 17;
 
 let loaded: Addon | undefined;
 
@@ -69,6 +86,8 @@ export interface TunnelReceiver {
   deliver(frame: Uint8Array): void;
   /** Records a drop the endpoint made (for the drop record of the port's bridge). */
   reportDrop(reason: DropReason, frame: Uint8Array, aux: number): void;
+  /** The kernel refused, with `errno`, a packet of this port staged earlier (`frame`: its frame, valid during the call). */
+  refused(errno: number, frame: Uint8Array): void;
 }
 
 /** The endpoint table's key: socket kind, local address, UDP port. */
@@ -83,7 +102,7 @@ function tunnelKey(remote: number, key: number): string {
 const endpoints = new Map<string, Endpoint>();
 
 /** One underlay socket and the tunnel ports it serves. */
-export class Endpoint {
+export class Endpoint implements StagedOutput {
   readonly key: string;
   readonly kind: TunnelKind;
   readonly localIp: number;
@@ -92,12 +111,23 @@ export class Endpoint {
   unknownRemote = 0;
   unknownKey = 0;
   malformed = 0;
+  /** Batched sends made (sendmmsg calls from JS: one a batch, more when the staging area filled). */
+  flushes = 0;
   private readonly ports = new Map<string, TunnelReceiver>();
   private readonly remotes = new Map<number, number>();
   private readonly sock: NativeSocket;
   private readonly slots: Uint8Array;
   private readonly meta: Uint32Array;
   private readonly decoded: Decoded = { key: 0, frameOffset: 0 };
+  private readonly tx: Uint8Array;
+  private readonly txMeta: Uint32Array;
+  private readonly txStatus: Int32Array;
+  private readonly txSlots: number;
+  /** The port of each staged packet. */
+  private readonly txFrom: TunnelReceiver[] = [];
+  private txCount = 0;
+  /** Bytes of `tx` the staged packets fill. */
+  private txUsed = 0;
   private closed = false;
 
   private constructor(key: string, c: TunnelConfig) {
@@ -114,6 +144,10 @@ export class Endpoint {
     }
     this.slots = new Uint8Array(this.sock.slots);
     this.meta = new Uint32Array(this.sock.meta);
+    this.tx = new Uint8Array(this.sock.tx);
+    this.txMeta = new Uint32Array(this.sock.txMeta);
+    this.txStatus = new Int32Array(this.sock.txStatus);
+    this.txSlots = this.txStatus.length;
   }
 
   /** The endpoint for `c` (opened now if it is the first port of its kind and address). */
@@ -168,13 +202,61 @@ export class Endpoint {
     if (this.ports.size === 0) this.close();
   }
 
-  /** Sends one tunnel packet (header and frame) to `dst`; 0 or the errno. */
-  send(packet: Uint8Array, dst: number, tos: number, ttl: number, df: boolean, csum: boolean): number {
-    return underlayAddon().send(this.sock, packet, dst, this.dstPort, tos, ttl, df, csum);
+  /**
+   * Stages `port`'s packet for `frame` (its tunnel header and the frame) to the port's remote,
+   * with the outer header's `tos` and `ttl` and the port's DF and checksum settings; it leaves
+   * with the next flush (see the top of this file).
+   */
+  stage(port: TunnelReceiver, frame: Uint8Array, tos: number, ttl: number): void {
+    const c = port.config;
+    const len = headerLength(c) + frame.length;
+    if (this.txCount === this.txSlots || this.txUsed + len > this.tx.length) this.flush();
+    const slot = this.txCount;
+    const at = this.txUsed;
+    encapsulate(c, frame, this.tx, at);
+    const m = slot * TX_META_WORDS;
+    const meta = this.txMeta;
+    meta[m] = at;
+    meta[m + 1] = len;
+    meta[m + 2] = c.remoteIp;
+    meta[m + 3] = (tos & 0xff) | ((ttl & 0xff) << 8) | (c.df ? TX_OPT_DF : 0) | (c.csum ? TX_OPT_CSUM : 0);
+    this.txFrom[slot] = port;
+    this.txCount = slot + 1;
+    this.txUsed = at + len;
+    if (slot === 0) noteStaged(this);
+  }
+
+  /** Sends every staged packet now (one sendmmsg); each one the kernel refuses goes back to its port. */
+  flush(): void {
+    const count = this.txCount;
+    if (count === 0 || this.closed) return;
+    this.txCount = 0;
+    this.txUsed = 0;
+    this.flushes++;
+    if (underlayAddon().flush(this.sock, count) === count) return;
+    const meta = this.txMeta;
+    for (let i = 0, m = 0; i < count; i++, m += TX_META_WORDS) {
+      const errno = this.txStatus[i] as number;
+      if (errno === 0) continue;
+      const port = this.txFrom[i] as TunnelReceiver;
+      const at = meta[m] as number;
+      port.refused(errno, this.tx.subarray(at + headerLength(port.config), at + (meta[m + 1] as number)));
+    }
+  }
+
+  /** Sends `port`'s packet for `frame` at once, after what is staged: 0, or the errno the kernel refused it with. */
+  sendNow(port: TunnelReceiver, frame: Uint8Array, tos: number, ttl: number): number {
+    this.flush();
+    this.stage(port, frame, tos, ttl);
+    this.txCount = 0;
+    this.txUsed = 0;
+    this.flushes++;
+    return underlayAddon().flush(this.sock, 1) === 1 ? 0 : (this.txStatus[0] as number);
   }
 
   private close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     if (endpoints.get(this.key) === this) endpoints.delete(this.key);
     underlayAddon().close(this.sock);
@@ -182,6 +264,15 @@ export class Endpoint {
 
   /** Packets [0, count) of the shared slots: decoded and handed to their ports. */
   private onBatch(count: number): void {
+    enterBatch(); // what the frames' forwarding stages leaves when the batch is done
+    try {
+      this.receiveBatch(count);
+    } finally {
+      leaveBatch();
+    }
+  }
+
+  private receiveBatch(count: number): void {
     const meta = this.meta;
     for (let i = 0, m = 0; i < count && !this.closed; i++, m += META_WORDS) {
       const offset = meta[m] as number;

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT, ensureBuilt } from '../helpers/ofswitch-process.js';
 
 const APP = `
@@ -53,7 +53,10 @@ t.test('npm pack, npm install into an empty project, import { createSwitch } fro
   const pack = packed[0]!;
   const paths = pack.files.map((f) => f.path);
   t.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts'), 'the tarball holds the entry point and its declarations');
-  t.ok(paths.includes('datapath/native/af_packet.c') && paths.includes('scripts/build-addon.sh'), 'and what its install script builds the addon from');
+  t.ok(
+    ['datapath/native/af_packet.c', 'datapath/native/raw_ip.c', 'datapath/native/napi_util.h', 'scripts/build-addon.sh'].every((f) => paths.includes(f)),
+    'and what its install script builds the addons from',
+  );
   t.notOk(paths.some((p) => p.startsWith('dist/test/') || p.startsWith('dist/bench/') || p.includes('/build/')), 'but no tests, benchmarks or built objects');
 
   const app = join(dir, 'app');
@@ -69,6 +72,8 @@ t.test('npm pack, npm install into an empty project, import { createSwitch } fro
   t.ok(existsSync(addon), 'its install script built the addon');
   const native = createRequire(join(app, 'index.js'))(addon) as Record<string, unknown>;
   t.same(['open', 'flush', 'sendOne', 'close'].map((f) => typeof native[f]), ['function', 'function', 'function', 'function'], 'and it loads');
+  const rawIp = createRequire(join(app, 'index.js'))(join(dirname(addon), 'raw_ip.node')) as Record<string, unknown>;
+  t.same(['open', 'flush', 'route', 'close'].map((f) => typeof rawIp[f]), ['function', 'function', 'function', 'function'], 'so does the tunnels\' one');
   t.notOk(existsSync(join(app, 'node_modules', 'typescript')), 'no devDependencies came along');
 
   writeFileSync(join(app, 'app.mjs'), APP);
