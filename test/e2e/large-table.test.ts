@@ -18,6 +18,13 @@ import { freePort } from '../helpers/free-port.js';
 const ENTRIES = 200_000;
 /** Largest gap (ms) between echo replies allowed while the table is walked (the goal is 100 ms on a quiet machine). */
 const MAX_GAP_MS = 1000;
+/**
+ * The bound for an operation that took `ms`: MAX_GAP_MS, or a third of the operation on a machine
+ * so loaded that it took over 3 s. A walk that does not yield has one gap about as long as the
+ * walk, so it still fails; a sliced walk's largest gap is about a tenth of it (CI: 129 of 948 ms;
+ * two test files at a time at load average 15: 1209 of 10375 ms, which 1000 ms failed).
+ */
+const gapBound = (ms: number): number => Math.max(MAX_GAP_MS, ms / 3);
 
 const ip = (i: number, a: number): string => `${a}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 
@@ -61,18 +68,18 @@ t.test(`${ENTRIES.toLocaleString('en')} entries: dumps and del-flows never stop 
   const agg = await during('dump-aggregate', target);
   assertRan(t, agg.result, 'dump-aggregate');
   t.match(agg.result.stdout, `flow_count=${ENTRIES}`, 'every entry counted');
-  t.ok(agg.gap < MAX_GAP_MS, `dump-aggregate (${Math.round(agg.ms)} ms): largest echo gap ${Math.round(agg.gap)} ms`);
+  t.ok(agg.gap < gapBound(agg.ms), `dump-aggregate (${Math.round(agg.ms)} ms): largest echo gap ${Math.round(agg.gap)} ms`);
 
   const dump = await during('dump-flows', target);
   assertRan(t, dump.result, 'dump-flows');
   const flows = dump.result.stdout.split('\n').filter((l) => l.includes('actions=output:2'));
   t.equal(flows.length, ENTRIES, 'every entry dumped');
   t.equal(new Set(flows.map((l) => /nw_src=([\d.]+)/.exec(l)?.[1])).size, ENTRIES, 'each once');
-  t.ok(dump.gap < MAX_GAP_MS, `dump-flows (${Math.round(dump.ms)} ms): largest echo gap ${Math.round(dump.gap)} ms`);
+  t.ok(dump.gap < gapBound(dump.ms), `dump-flows (${Math.round(dump.ms)} ms): largest echo gap ${Math.round(dump.gap)} ms`);
 
   const del = await during('del-flows', target);
   assertRan(t, del.result, 'del-flows', { output: false });
-  t.ok(del.gap < MAX_GAP_MS, `del-flows (${Math.round(del.ms)} ms): largest echo gap ${Math.round(del.gap)} ms`);
+  t.ok(del.gap < gapBound(del.ms), `del-flows (${Math.round(del.ms)} ms): largest echo gap ${Math.round(del.gap)} ms`);
   const after = await ofctl('dump-aggregate', target);
   assertRan(t, after, 'dump-aggregate after del-flows');
   t.match(after.stdout, 'flow_count=0', 'the table is empty');

@@ -211,7 +211,7 @@ export async function startOfswitchDaemon(t: Test, options: OfswitchDaemonOption
   ): Promise<DaemonLogRecord> =>
     new Promise((resolve, reject) => {
       let next = o.since ?? 0;
-      const timeoutMs = o.timeoutMs ?? 10_000;
+      const timeoutMs = o.timeoutMs ?? 30_000; // as ofswitch-process.ts: start-up under load took over 10 s
       const check = (): void => {
         for (; next < lines.length; next++) {
           const r = parseRecord(lines[next] ?? '');
@@ -239,7 +239,7 @@ export async function startOfswitchDaemon(t: Test, options: OfswitchDaemonOption
     launch();
     await waitForLog((r) => r.msg === 'database connection' && r['state'] === 'connected', {
       since,
-      timeoutMs: options.readyTimeoutMs ?? 10_000,
+      timeoutMs: options.readyTimeoutMs ?? 30_000,
     });
     // The pid file and control socket exist before the database connection is made (run.ts).
     await mustRunTool('ovs-appctl', ['-t', 'ofswitch', 'version'], fullEnv);
