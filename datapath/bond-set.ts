@@ -264,19 +264,28 @@ export class BondSet {
 
   /** A frame NORMAL sends to a bond: out of the member the bond chooses, or nowhere (false). */
   output(port: BondPort, frame: Uint8Array): boolean {
+    const member = this.choose(port, frame, frame.length);
+    if (!member) return false;
+    this.opts.transmit(member.portNo, frame);
+    return true;
+  }
+
+  /** The port number of the member a frame NORMAL sends to the bond would leave by, or null; counts nothing (ofproto/trace). */
+  chosenMember(port: BondPort, frame: Uint8Array): number | null {
+    return this.choose(port, frame, 0)?.portNo ?? null;
+  }
+
+  private choose(port: BondPort, frame: Uint8Array, bytes: number): BondMember | null {
     const bond = port.bond;
-    const member = bond.chooseOutput(
+    return bond.chooseOutput(
       () => {
         const tagged = frame.length >= 18 && frame[12] === 0x81 && frame[13] === 0;
         const vlan = tagged ? (((frame[14] as number) << 8) | (frame[15] as number)) & 0xfff : Math.max(0, port.vlan.vlan);
         return hashMac(macAt(frame, 6), vlan, bond.basis);
       },
       () => hashFiveTuple(frame, bond.basis),
-      frame.length,
+      bytes,
     );
-    if (!member) return false;
-    this.opts.transmit(member.portNo, frame);
-    return true;
   }
 
   stop(): void {

@@ -9,6 +9,11 @@
  * frame that is forwarded costs nothing here. Formatting (the flow summary, datapath/trace/
  * flow-text.ts) happens only when the command asks, outside the packet path.
  *
+ * Time: the wall clock is read once per turn of the event loop (turnWallClock), not per frame: a
+ * port hands its frames over in batches (a microtask checkpoint between them), so every record of
+ * a batch gets the batch's time, correct to the batch (about a millisecond at most). A clock read
+ * per frame was most of what a policed flood's drop records cost.
+ *
  * The frame recorded is the frame at the drop point: after the rewrites its entry's actions made
  * before the output that was dropped. A packet-in the controller connection dropped later is
  * recorded again from what was queued (its data, cut to the packet-in's max_len).
@@ -110,6 +115,25 @@ const REASON_TEXT: Readonly<Record<DropReason, readonly ['drop' | 'controller', 
   [DROP_REASON.TUNNEL_TOO_BIG]: ['drop', (mtu) => `frame too large for the tunnel's underlay (at most ${mtu} bytes fit; df_default=true)`],
 };
 
+/** The time turnWallClock gave in this turn of the event loop (-1: none yet). */
+let turnTime = -1;
+const forgetTurnTime = (): void => {
+  turnTime = -1;
+};
+
+/**
+ * Date.now() read once per turn of the event loop: the first call in a turn reads it, the others
+ * until the next microtask checkpoint get the same time (as datapath/policer.ts's turnClock does
+ * with the monotonic clock).
+ */
+export function turnWallClock(): number {
+  if (turnTime < 0) {
+    turnTime = Date.now();
+    queueMicrotask(forgetTurnTime);
+  }
+  return turnTime;
+}
+
 /** The entry that decided a drop: what is shown of it. */
 export interface DecidingEntry {
   readonly priority?: number;
@@ -167,7 +191,7 @@ export class DropLog implements DropRecorder {
   /** Recorded since start (or the last clear), by reason code. */
   private readonly counts: Float64Array;
 
-  constructor(size: number = DROP_LOG_DEFAULT_SIZE, now: () => number = Date.now) {
+  constructor(size: number = DROP_LOG_DEFAULT_SIZE, now: () => number = turnWallClock) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`drop log size ${size} is not a positive integer`);
     this.size = size;
     this.now = now;

@@ -309,6 +309,11 @@ export class PacketPath implements OutputTarget {
     return this.dropFragments;
   }
 
+  /** The bridge's bonds, or null (ofproto/trace's NORMAL goes through them as the path does). */
+  get bondSet(): BondSet | null {
+    return this.bonds;
+  }
+
   /** The bonds from now on (null: none). */
   setBonds(bonds: BondSet | null): void {
     this.bonds = bonds;

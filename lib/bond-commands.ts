@@ -2,7 +2,8 @@
  * The ovs-appctl commands about bonds and LACP, with ofproto/bond.c's and lib/lacp.c's names,
  * arguments, texts and errors (Open vSwitch 3.1): bond/list, bond/show [port], bond/migrate,
  * bond/set-active-member (and -slave), bond/enable-member, bond/disable-member (and -slave),
- * bond/hash, lacp/show [port], lacp/show-stats [port]. Bonds are looked up across every bridge,
+ * bond/hash, lacp/show [port], lacp/show-stats [port]. The old -slave names are registered without
+ * a usage, as bond.c registers them (NULL), so list-commands leaves them out as OVS's does. Bonds are looked up across every bridge,
  * as OVS keeps one list of all bonds. Registered by the daemon (vswitchd/commands.ts) and by
  * flag mode's control socket.
  */
@@ -67,7 +68,7 @@ export function registerBondCommands(registry: UnixctlRegistry, bridges: () => R
     return bond.setActive(member) ? 'done' : 'no change';
   };
   registry.register('bond/set-active-member', 'port member', 2, 2, setActive);
-  registry.register('bond/set-active-slave', '', 2, 2, setActive);
+  registry.register('bond/set-active-slave', null, 2, 2, setActive);
   const enable = (on: boolean) => ([bondName = '', memberName = '']: readonly string[]): string => {
     const { bond } = findBond(bridges, bondName);
     bond.forceEnable(findMember(bond, memberName), on);
@@ -75,8 +76,8 @@ export function registerBondCommands(registry: UnixctlRegistry, bridges: () => R
   };
   registry.register('bond/enable-member', 'port member', 2, 2, enable(true));
   registry.register('bond/disable-member', 'port member', 2, 2, enable(false));
-  registry.register('bond/enable-slave', '', 2, 2, enable(true));
-  registry.register('bond/disable-slave', '', 2, 2, enable(false));
+  registry.register('bond/enable-slave', null, 2, 2, enable(true));
+  registry.register('bond/disable-slave', null, 2, 2, enable(false));
   registry.register('bond/hash', 'mac [vlan] [basis]', 1, 3, ([macText = '', vlanText, basisText]) => {
     if (vlanText !== undefined && !/^\d+/.test(vlanText)) throw new UnixctlError('invalid vlan');
     if (basisText !== undefined && !/^\d+/.test(basisText)) throw new UnixctlError('invalid basis');

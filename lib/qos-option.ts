@@ -6,7 +6,8 @@
  *                     "queues": {"1": {"other_config": {"min-rate": 20000000, "max-rate": 30000000}}}}}
  *
  * Values are numbers or decimal strings (as other_config holds them); anything else, an unknown
- * key, a type other than linux-htb or a queue id HTB cannot number is a UsageError (exit 2).
+ * key, a type other than linux-htb or a queue id HTB cannot number is a UsageError (exit 2); type
+ * egress-policer is refused with a message naming the port keys flag mode polices with instead.
  */
 import { HTB } from '../protocol/constants.js';
 import { queueSettings, type HtbQueueSettings, type HtbSettings } from '../qos/htb.js';
@@ -44,6 +45,8 @@ export function parseQosObject(path: string, value: unknown): Record<string, Htb
     if (!isObject(q)) throw new UsageError(`${here} must be an object`);
     const unknown = Object.keys(q).find((k) => !QOS_KEYS.includes(k));
     if (unknown !== undefined) throw new UsageError(`${here}: unknown key "${unknown}" (${QOS_KEYS.join(', ')})`);
+    if (q['type'] === 'egress-policer')
+      throw new UsageError(`${here}: type "egress-policer" is not a "qos" object in flag mode: give the port's keys egress_policer_cir and egress_policer_cbs instead (--port ${port},egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES)`);
     if (q['type'] !== 'linux-htb') throw new UsageError(`${here}: "type" must be "linux-htb"`);
     const other = otherConfig(here, q['other_config'], QOS_OTHER);
     const queues = new Map<number, HtbQueueSettings>();

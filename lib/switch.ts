@@ -51,7 +51,7 @@ import type { FlowMod, FlowStats, FlowStatsRequest, PhyPort, PortStats } from '.
 import { Agent, type AgentDatapath, type AgentFlowTable } from './agent.js';
 import { agentQueues } from './queue-requests.js';
 import { PortQos } from '../qos/port-qos.js';
-import type { HtbPlan, HtbSettings } from '../qos/htb.js';
+import type { ClassCounters, HtbPlan, HtbSettings } from '../qos/htb.js';
 import type { PacketInKind, PacketInLimits } from './packet-in-scheduler.js';
 import { Connection, type ConnectionHandler } from './connection.js';
 import { ControllerLink, controllerName, type ControllerLinkState } from './controller-link.js';
@@ -748,6 +748,25 @@ export class Switch {
   /** A port's QoS classes as made (root first), or undefined when it has none. */
   portQos(name: string): HtbPlan | undefined {
     return this.qos.plan(name);
+  }
+
+  /**
+   * What qos/show and qos/show-types read of a port (lib/qos-commands.ts): whether it has a kernel
+   * interface for linux-htb, its HTB classes and their queue order, its egress policer, and the
+   * kernel's class counters on demand. Undefined when there is no such port.
+   */
+  qosState(name: string):
+    | { kernel: boolean; htb: HtbPlan | undefined; queueOrder: number[]; egress: PolicerView | null; counters(): Promise<Map<number, ClassCounters>> }
+    | undefined {
+    const record = this.portsByName.get(name);
+    if (!record) return undefined;
+    return {
+      kernel: record.device.qdiscDevice !== undefined,
+      htb: this.qos.plan(name),
+      queueOrder: this.qos.queueOrder(name),
+      egress: this.policing(name)?.egress ?? null,
+      counters: () => this.qos.counters(name),
+    };
   }
 
   /**

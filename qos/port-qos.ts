@@ -15,11 +15,29 @@
 import { readFileSync } from 'node:fs';
 import { atExit } from '../unixctl/exit-cleanup.js';
 import { htbPlan, parseClassStats, classCommand, classHandle, qdiscCommand, type ClassCounters, type HtbPlan, type HtbSettings } from './htb.js';
+import { OvsHmap, ovsHashInt } from './ovs-hmap.js';
 import { deleteHtbRootSync, deleteRootQdisc, runTc } from './tc.js';
 
 interface Applied {
   readonly device: string;
   readonly plan: HtbPlan;
+  /** The queue ids in the order OVS's netdev-linux would keep them (its tc queue hmap), for qos/show. */
+  readonly order: OvsHmap<number>;
+}
+
+/**
+ * The queue map as bridge.c's iface_configure_qos leaves it: queues the settings no longer name
+ * removed (queue 0 too when the settings do not name it), then the named queues set in ascending id
+ * order (a new one inserted), then queue 0 when not named. A fresh map on a new qdisc.
+ */
+function queueOrder(before: OvsHmap<number> | undefined, settings: HtbSettings, plan: HtbPlan): OvsHmap<number> {
+  const order = before ?? new OvsHmap<number>((id) => ovsHashInt(id, 0));
+  const planned = new Set(plan.classes.map((c) => c.queueId).filter((id): id is number => id !== null));
+  const named = [...settings.queues.keys()].filter((id) => planned.has(id)).sort((a, b) => a - b);
+  for (const id of order.keys()) if (!named.includes(id)) order.remove(id);
+  for (const id of named) order.insert(id);
+  order.insert(0);
+  return order;
 }
 
 /** Every device with a qdisc made by a PortQos of this process (removed at exit). */
@@ -68,6 +86,11 @@ export class PortQos {
   /** The classes of port `name` (root first), or undefined when it has no QoS. */
   plan(name: string): HtbPlan | undefined {
     return this.applied.get(name)?.plan;
+  }
+
+  /** Port `name`'s queue ids in the order OVS lists them (qos/show), or [] when it has no QoS. */
+  queueOrder(name: string): number[] {
+    return this.applied.get(name)?.order.keys() ?? [];
   }
 
   /** The interfaces that have a qdisc made here. */
@@ -120,7 +143,7 @@ export class PortQos {
       throw err;
     }
     if (!current) noteDevice(device, 1);
-    this.applied.set(name, { device, plan });
+    this.applied.set(name, { device, plan, order: queueOrder(current?.order, settings, plan) });
   }
 
   private async unapply(name: string, device?: string): Promise<void> {

@@ -6,7 +6,8 @@
  * Commands. A table of name -> (usage, minArgs, maxArgs, handler), filled by the modules that own
  * the commands (`register`, like unixctl_command_register): the MAC table registers fdb/show, the
  * logger vlog/*, and so on, so `list-commands` and argument checking come for free. The server
- * itself registers `list-commands` (sorted, "  %-23s %s" per command, as OVS prints it) and
+ * itself registers `list-commands` (sorted, "  %-23s %s" per command, as OVS prints it; a
+ * command registered with a null usage is left out, as OVS leaves out one with a NULL usage) and
  * `version`.
  *
  * Protocol. JSON-RPC 1.0 over a unix stream socket, JSON texts back to back (split by the database
@@ -43,7 +44,8 @@ export type UnixctlHandler = (args: readonly string[]) => string | void | Promis
 
 export interface UnixctlCommand {
   readonly name: string;
-  readonly usage: string;
+  /** null: a hidden command, left out of list-commands (OVS's NULL usage, e.g. the old bond/*-slave names). */
+  readonly usage: string | null;
   readonly minArgs: number;
   /** Infinity for no limit (OVS's INT_MAX). */
   readonly maxArgs: number;
@@ -52,7 +54,7 @@ export interface UnixctlCommand {
 
 /** Whoever can register commands: what owner modules are handed. */
 export interface UnixctlRegistry {
-  register(name: string, usage: string, minArgs: number, maxArgs: number, handler: UnixctlHandler): void;
+  register(name: string, usage: string | null, minArgs: number, maxArgs: number, handler: UnixctlHandler): void;
 }
 
 /** What the server logs; lib/log.ts's Logger fits. */
@@ -97,7 +99,7 @@ export class UnixctlServer implements UnixctlRegistry {
   }
 
   /** Adds a command. A name registered twice is a programming error. */
-  register(name: string, usage: string, minArgs: number, maxArgs: number, handler: UnixctlHandler): void {
+  register(name: string, usage: string | null, minArgs: number, maxArgs: number, handler: UnixctlHandler): void {
     if (this.commands.has(name)) throw new Error(`unixctl command "${name}" is already registered`);
     if (!(minArgs >= 0 && maxArgs >= minArgs)) throw new Error(`unixctl command "${name}": bad argument counts ${minArgs}..${maxArgs}`);
     this.commands.set(name, { name, usage, minArgs, maxArgs, handler });
@@ -109,8 +111,9 @@ export class UnixctlServer implements UnixctlRegistry {
   }
 
   private listCommands(): string {
-    const names = [...this.commands.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return 'The available commands are:\n' + names.map((n) => listLine(this.commands.get(n) as UnixctlCommand)).join('');
+    const listed = [...this.commands.values()].filter((c) => c.usage !== null);
+    listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return 'The available commands are:\n' + listed.map(listLine).join('');
   }
 
   /** Runs one request as the socket would: argument checks, then the handler. Never rejects. */

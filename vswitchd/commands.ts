@@ -14,6 +14,7 @@
  *   ofswitch/drops [BRIDGE], ofswitch/drops-clear [BRIDGE]  the last frames dropped or punted (idem)
  *   bond/show, bond/list, lacp/show, lacp/show-stats, ... (lib/bond-commands.ts)
  *   stp/show [BRIDGE], rstp/show [BRIDGE]  the spanning tree (lib/spanning-tree-commands.ts)
+ *   qos/show INTERFACE, qos/show-types INTERFACE  a port's QoS and its queues (lib/qos-commands.ts)
  * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
  * process's memory.
  *
@@ -23,6 +24,7 @@ import { OFPP } from '../protocol/constants.js';
 import { formatBridgeFlow } from '../protocol/flow-format.js';
 import { registerDropsCommands, registerTraceCommand } from '../lib/control-socket.js';
 import { registerBondCommands } from '../lib/bond-commands.js';
+import { registerQosCommands } from '../lib/qos-commands.js';
 import { registerSpanningTreeCommands } from '../lib/spanning-tree-commands.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
@@ -135,4 +137,5 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
   registerDropsCommands(registry, () => dir.bridges());
   registerBondCommands(registry, () => dir.bridges());
   registerSpanningTreeCommands(registry, () => dir.bridges());
+  registerQosCommands(registry, () => dir.bridges());
 }

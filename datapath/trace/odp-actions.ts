@@ -5,12 +5,17 @@
  * by the changes between the frame as last output (at first: as received) and the frame it sends:
  * `set(eth(src=,dst=))`, `pop_vlan` / `push_vlan(vid=,pcp=)`, `set(ipv4(src=,dst=,tos=X/0xfc))`,
  * `set(tcp|udp(src=,dst=))`, only the fields that changed, in OVS's order; then the port.
+ * An ENQUEUE's output is preceded by `set(skb_priority(P))` with the queue's priority, and the next
+ * output at another priority by the change back (`set(skb_priority(0))`), as OVS commits it.
  * Nothing output at all is `drop`.
  *
  * Deliberate differences, each because ofswitch has no separate kernel datapath:
  * - a port is its OpenFlow port number (ofswitch's datapath numbers are the OpenFlow ones; OVS
  *   prints its datapath's own numbers, which `ovs-appctl dpif/show` maps); a port of another
  *   bridge, reached through a patch port, is `BRIDGE:PORT`, since numbers repeat across bridges;
+ * - an ENQUEUE's priority is TC_H_MAKE(1:0, queue + 1) (actions.ts queuePriority), as OVS's kernel
+ *   datapath (dpif-netlink) gives it, since ofswitch's ports put frames into HTB classes through
+ *   the kernel; OVS's userspace datapath (dpif-netdev) prints the queue id itself;
  * - a packet-in is `userspace(controller(reason=R,max_len=M))` (OVS also prints its upcall pid,
  *   recirculation id and cookie, which ofswitch does not have), and only when a controller
  *   connection would receive it: without one the agent drops it, and so does the line.
@@ -65,15 +70,22 @@ function headersOf(frame: Uint8Array): Headers {
 export class DatapathActions {
   private readonly actions: string[] = [];
   private base: Headers;
+  /** The skb priority the last output left (a frame arrives with 0). */
+  private priority = 0;
 
   /** `frame`: the frame as received, the base of the first commit. */
   constructor(frame: Uint8Array) {
     this.base = headersOf(frame);
   }
 
-  /** The frame leaves through `port` (as the line names it). */
-  output(port: string, frame: Uint8Array): void {
+  /** The frame leaves through `port` (as the line names it) with skb priority `priority` (ENQUEUE's; 0 otherwise). */
+  output(port: string, frame: Uint8Array, priority = 0): void {
     this.commit(headersOf(frame));
+    if (priority !== this.priority) {
+      // commit_set_priority_action, last of the commits; OVS prints it with %#x ("0" for 0).
+      this.actions.push(`set(skb_priority(${priority === 0 ? '0' : `0x${priority.toString(16)}`}))`);
+      this.priority = priority;
+    }
     this.actions.push(port);
   }
 

@@ -170,8 +170,8 @@ class Recorder implements TraceRecorder {
     this.push(kind, text);
   }
 
-  output(portNo: number, frame: Uint8Array): void {
-    this.datapath.output(this.bridge === this.first ? String(portNo) : `${this.bridge.name}:${portNo}`, frame);
+  output(portNo: number, frame: Uint8Array, priority: number): void {
+    this.datapath.output(this.bridge === this.first ? String(portNo) : `${this.bridge.name}:${portNo}`, frame, priority);
   }
 
   controller(reason: number, maxLen: number, frame: Uint8Array): void {

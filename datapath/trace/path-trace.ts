@@ -28,6 +28,7 @@ import type { BridgePort, NormalTrace, TraceReportKind } from '../normal.js';
 import { floodsTo, Outputs, type OutputTarget, type PacketPath, type TracedEntry } from '../packet-path.js';
 import type { NetPort } from '../ports/net-port.js';
 import { PatchPort } from '../ports/patch-port.js';
+import { BondPort } from '../bond-set.js';
 
 /** What a table miss did: the miss policy's answer, or why there was no lookup. */
 export type TracedMiss = 'controller' | 'normal' | 'drop' | 'no-packet-in' | 'fragment';
@@ -43,8 +44,8 @@ export interface TraceRecorder {
   /** The next action of the entry (null: the entry has none, the packet is dropped). */
   action(a: Action | null): void;
   report(kind: TraceReportKind, text: string): void;
-  /** The frame leaves through a port of the bridge being traced. */
-  output(portNo: number, frame: Uint8Array): void;
+  /** The frame leaves through a port of the bridge being traced, with skb priority `priority` (an ENQUEUE's queue; 0 otherwise). */
+  output(portNo: number, frame: Uint8Array, priority: number): void;
   /** The frame goes to the controller (a packet-in with `reason`). */
   controller(reason: number, maxLen: number, frame: Uint8Array): void;
   /** The frame crosses into the bridge of patch port `peer`: its path and the port it arrives on, or undefined. */
@@ -137,13 +138,13 @@ class DryRun implements OutputTarget {
     return frame;
   }
 
-  transmit(portNo: number, frame: Uint8Array): void {
+  transmit(portNo: number, frame: Uint8Array, priority = 0): void {
     const port = this.path.registry.byNo.get(portNo);
     if (port === undefined) return this.rec.report('warn', 'Nonexistent output port');
     if ((port.config & OFPPC.NO_FWD) !== 0) return this.rec.report('detail', 'OFPPC_NO_FWD set, skipping output');
     if ((port.config & OFPPC.PORT_DOWN) !== 0) return this.rec.report('detail', 'OFPPC_PORT_DOWN set, skipping output');
     if (port.net instanceof PatchPort) return this.cross(port.net, frame);
-    this.rec.output(portNo, frame);
+    this.rec.output(portNo, frame, priority);
   }
 
   /** A patch port's frame through the peer's bridge, as PatchPort.send and PacketPath.receive take it. */
@@ -173,13 +174,29 @@ class DryRun implements OutputTarget {
     for (const port of this.path.registry.list) if (floodsTo(port, inPort, flood)) this.transmit(port.portNo, frame);
   }
 
+  /** PacketPath.normal's decisions: a bond is one port to NORMAL, and a frame sent to it leaves by the member the bond chooses. */
   normal(frame: Uint8Array, layout: FrameLayout, inPort: number): void {
     const path = this.path;
-    const send = (p: BridgePort, f: Uint8Array): void => this.transmit(p.portNo, f);
-    const port = path.registry.byNo.get(inPort);
-    if (port !== undefined) path.bridge.process(frame, layout, port, path.registry.list, send, true, this.normalTrace);
+    const bonds = path.bondSet;
+    const send = (p: BridgePort, f: Uint8Array): void => {
+      if (!(p instanceof BondPort)) return this.transmit(p.portNo, f);
+      const member = bonds?.chosenMember(p, f) ?? null;
+      if (member !== null) this.transmit(member, f);
+    };
+    let ports: readonly BridgePort[] = path.registry.list;
+    const received = path.registry.byNo.get(inPort);
+    let port: BridgePort | undefined = received;
+    if (bonds !== null) {
+      ports = bonds.bridgePorts(ports);
+      if (received !== undefined) {
+        const from = bonds.inputPort(received, frame);
+        if (from === null) return this.rec.report('detail', 'bonding refused admissibility, dropping');
+        port = from;
+      }
+    }
+    if (port !== undefined) path.bridge.process(frame, layout, port, ports, send, true, this.normalTrace);
     else if (inPort === OFPP.NONE || inPort === OFPP.CONTROLLER)
-      path.bridge.process(frame, layout, path.noneBridgePort, path.registry.list, send, false, this.normalTrace);
+      path.bridge.process(frame, layout, path.noneBridgePort, ports, send, false, this.normalTrace);
     else this.rec.report('warn', 'no input bundle, dropping');
   }
 

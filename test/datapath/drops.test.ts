@@ -213,3 +213,23 @@ t.test('the ring keeps the last N, in fixed memory, and cuts frames to the snap 
   t.throws(() => new DropLog(0), RangeError);
   t.match(formatDropLog('x', log), /the last 4 \(at most 4\)/);
 });
+
+t.test('the default clock: the wall clock read once per turn of the event loop', async (t) => {
+  const log = new DropLog(8);
+  const frame = new Uint8Array(64);
+  const before = Date.now();
+  log.record(DROP_REASON.NO_MATCH, frame, 1, -1, null);
+  const spin = Date.now() + 3;
+  while (Date.now() < spin); // the same turn, 3 ms later
+  log.record(DROP_REASON.NO_MATCH, frame, 1, -1, null);
+  const [first, second] = log.records();
+  t.equal(second?.time, first?.time, 'two records of one batch (one turn) get the batch\'s time');
+  t.ok((first?.time ?? 0) >= before && (first?.time ?? 0) <= Date.now(), 'which is the wall clock');
+  await new Promise((r) => setTimeout(r, 5));
+  log.record(DROP_REASON.NO_MATCH, frame, 1, -1, null);
+  const third = log.records()[2];
+  t.ok((third?.time ?? 0) >= (first?.time ?? 0) + 5, `a later turn reads the clock again (${(third?.time ?? 0) - (first?.time ?? 0)} ms later)`);
+  await undefined;
+  log.record(DROP_REASON.NO_MATCH, frame, 1, -1, null);
+  t.ok((log.records()[3]?.time ?? 0) >= (third?.time ?? 0), 'after a microtask checkpoint too');
+});

@@ -147,7 +147,7 @@ t.test('the --config file\'s qos object (flag mode)', async (t) => {
     [{ v1: { type: 'linux-htb', queues: { x: {} } } }, /queue "x" is not a queue id/],
     [{ v1: { type: 'linux-htb', queues: { '1': 5 } } }, /queue 1 must be \{"other_config"/],
     [{ v1: { type: 'linux-htb', queues: { '1': { min: 1 } } } }, /queue 1 must be \{"other_config"/],
-    [{ v1: { type: 'egress-policer' } }, /"type" must be "linux-htb"/],
+    [{ v1: { type: 'egress-policer' } }, /qos: v1: type "egress-policer" is not a "qos" object in flag mode: give the port's keys egress_policer_cir and egress_policer_cbs instead \(--port v1,egress_policer_cir=BYTES_PER_S,egress_policer_cbs=BYTES\)$/],
   ];
   for (const [qos, message] of bad) t.throws(() => parse(qos), message, message.source);
 });

@@ -50,6 +50,7 @@ t.test('flag mode: a bad qos object is one message and exit 2', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cases: [unknown, RegExp][] = [
     [{ [h1.port]: { type: 'linux-hfsc' } }, /qos: \S+: "type" must be "linux-htb"/],
+    [{ [h1.port]: { type: 'egress-policer', other_config: { cir: 1000, cbs: 1000 } } }, /qos: \S+: type "egress-policer" is not a "qos" object in flag mode: give the port's keys egress_policer_cir and egress_policer_cbs instead/],
     [{ [h1.port]: { type: 'linux-htb', other_config: { 'max-rate': '10M' } } }, /other_config:max-rate must be a non-negative integer/],
     [{ [h1.port]: { type: 'linux-htb', queues: { '61440': {} } } }, /queue "61440" is not a queue id/],
     [{ [h1.port]: { type: 'linux-htb', queues: { '1': { other_config: { rate: 5 } } } } }, /unknown other_config key "rate"/],
@@ -61,6 +62,7 @@ t.test('flag mode: a bad qos object is one message and exit 2', async (t) => {
     const r = await tryRun(process.execPath, [CLI, '--config', file]);
     t.equal(r.code, 2, `case ${i}: exit 2`);
     t.match(r.stderr, message, `case ${i}: ${message.source}`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `case ${i}: one message`);
   }
   t.notMatch(await run('tc', ['qdisc', 'show', 'dev', h1.port, 'root']), /htb/, 'no qdisc left by a switch that did not start');
 });

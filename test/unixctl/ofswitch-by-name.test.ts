@@ -64,14 +64,11 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  bfd/set-forwarding      [interface] normal|false|true\n' +
       '  bfd/show                [interface]\n' +
       '  bond/disable-member     port member\n' +
-      '  bond/disable-slave      \n' +
       '  bond/enable-member      port member\n' +
-      '  bond/enable-slave       \n' +
       '  bond/hash               mac [vlan] [basis]\n' +
       '  bond/list               \n' +
       '  bond/migrate            port hash member\n' +
       '  bond/set-active-member  port member\n' +
-      '  bond/set-active-slave   \n' +
       '  bond/show               [port]\n' +
       '  cfm/set-fault           [interface] normal|false|true\n' +
       '  cfm/show                [interface]\n' +
@@ -83,6 +80,8 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  ofproto/trace           {[dp_name]|bridge} odp_flow|br_flow [OPTIONS] [-generate|packet]\n' +
       '  ofswitch/drops          [bridge]\n' +
       '  ofswitch/drops-clear    [bridge]\n' +
+      '  qos/show                interface\n' +
+      '  qos/show-types          interface\n' +
       '  rstp/show               [bridge]\n' +
       '  stp/show                [bridge]\n' +
       '  version                 \n' +
