@@ -19,8 +19,12 @@ export interface TreePortSettings {
 export interface TreeOutputs {
   /** Send `bpdu` out of port `key`. */
   send(key: number, bpdu: Bpdu): void;
-  /** Forget every learned MAC address (a topology change); `except`: keep those of this port. */
-  flush(except?: number): void;
+  /**
+   * Forget learned MAC addresses (a topology change): without `port` all of them (802.1D, as OVS's
+   * stp_run flushes the whole table), with it only those learned on that port (802.1w, as OVS's
+   * rstp_run flushes port by port).
+   */
+  flush(port?: number): void;
 }
 
 /** Per-port counters (Port statistics stp_* / rstp_*). */
