@@ -38,6 +38,9 @@ async function captureBpdus(t: Test, target: Target, seconds: number): Promise<n
   });
 }
 
+/** A port's name as the show commands print it (OVS's "%-11.10s": 10 characters at most). */
+const shown = (name: string): string => name.slice(0, 10);
+
 /** The interface names stp/show or rstp/show lists in its port table. */
 function listed(show: string): string[] {
   const table = show.split(/-{10} -{10} -{10}[^\n]*\n/)[1] ?? '';
@@ -45,22 +48,23 @@ function listed(show: string): string[] {
 }
 
 async function scenario(t: Test, target: Target, protocol: Protocol): Promise<{ listed: string[]; bpdus: number[] }> {
-  const [p1, p2, p3] = target.ports;
+  const [n1, n2, n3] = target.ports;
+  const [p1, p2, p3] = target.ports.map(shown) as [string, string, string];
   const br = target.bridge;
   const bridgeSettings = protocol === 'stp' ? ['stp_enable=true', 'other_config:stp-hello-time=1'] : ['rstp_enable=true'];
   await target.vsctl(['set', 'bridge', br, ...bridgeSettings,
-    '--', '--id=@p1', 'get', 'port', p1, '--', '--id=@p3', 'get', 'port', p3,
+    '--', '--id=@p1', 'get', 'port', n1, '--', '--id=@p3', 'get', 'port', n3,
     '--', '--id=@m', 'create', 'mirror', 'name=m0', 'select_src_port=@p1', 'output_port=@p3',
     '--', 'set', 'bridge', br, 'mirrors=@m']);
   const showCmd = `${protocol}/show`;
   const status = protocol === 'stp' ? 'status' : 'rstp_status';
   const get = async (port: string): Promise<string> => (await target.vsctl(['get', 'port', port, status])).trim();
-  await waitUntil(async () => (await get(p1)) !== '{}' && (await get(p2)) !== '{}', `${target.what}: ${status} of ${p1} and ${p2} written`, 15_000);
+  await waitUntil(async () => (await get(n1)) !== '{}' && (await get(n2)) !== '{}', `${target.what}: ${status} of ${n1} and ${n2} written`, 15_000);
   const show = await target.appctl([showCmd, br]);
   assertRan(t, show, `${target.what}: ${showCmd}`);
   const names = listed(show.stdout).sort(); // OVS lists in its hash order
   t.same(names, [p1, p2], `${target.what}: ${showCmd} lists the first two ports, not the mirror's output:\n${show.stdout}`);
-  t.equal(await get(p3), '{}', `${target.what}: the mirror port's ${status} is empty`);
+  t.equal(await get(n3), '{}', `${target.what}: the mirror port's ${status} is empty`);
   const bpdus = await captureBpdus(t, target, protocol === 'stp' ? 3 : 5);
   t.ok(bpdus[0]! >= 1, `${target.what}: BPDUs leave port 1 (${bpdus[0]})`);
   t.equal(bpdus[2], 0, `${target.what}: none leave the mirror's output port`);
@@ -69,7 +73,7 @@ async function scenario(t: Test, target: Target, protocol: Protocol): Promise<{ 
   await waitUntil(async () => listed((await target.appctl([showCmd, br])).stdout).includes(p3), `${target.what}: without the mirror, ${p3} joins the tree`, 15_000);
   t.pass(`${target.what}: without the mirror, the port joins the ${protocol} tree`);
   await target.vsctl(['set', 'bridge', br, `${protocol}_enable=false`]);
-  return { listed: names.map((n) => String(target.ports.indexOf(n) + 1)).sort(), bpdus };
+  return { listed: names.map((n) => String(target.ports.map(shown).indexOf(n) + 1)).sort(), bpdus };
 }
 
 async function ofswitchTarget(t: Test): Promise<Target> {
