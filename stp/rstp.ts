@@ -598,6 +598,10 @@ export class Rstp implements SpanningTree {
     this.settle();
   }
 
+  detectTopologyChange(): void {
+    this.settle(); // what OVS's rstp/tcn does: run the machines (move_rstp), nothing more
+  }
+
   // ---- reports -------------------------------------------------------------------------------
 
   show(): string {

@@ -56,6 +56,12 @@ export interface SpanningTree {
   ofState(key: number): number;
   /** Bumped whenever a port's state changes (the glue re-reads the states then). */
   readonly generation: number;
+  /**
+   * `stp/tcn` / `rstp/tcn`, as OVS's: STP detects a topology change (the root sets TC on its BPDUs,
+   * another bridge sends a TCN to the root; the MAC table is flushed); RSTP only runs its machines
+   * again (OVS's rstp_unixctl_tcn does no more).
+   */
+  detectTopologyChange(): void;
   /** `stp/show` / `rstp/show` text of this bridge. */
   show(): string;
   /** The Bridge status column's map (stp) or rstp_status (rstp). */

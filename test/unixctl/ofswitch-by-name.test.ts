@@ -84,7 +84,9 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  ofswitch/drops          [bridge]\n' +
       '  ofswitch/drops-clear    [bridge]\n' +
       '  rstp/show               [bridge]\n' +
+      '  rstp/tcn                [bridge]\n' +
       '  stp/show                [bridge]\n' +
+      '  stp/tcn                 [bridge]\n' +
       '  version                 \n' +
       '  vlog/list               \n' +
       '  vlog/reopen             \n' +
