@@ -10,7 +10,7 @@
  *   forward (frames received go further, outputs to it leave), learn (NORMAL learns from it), and
  *   the OFPPS_STP_* bits of its OpenFlow state, whose change is a PORT_STATUS MODIFY.
  * - A port's link going down or up disables or enables it in the tree; a topology change flushes
- *   NORMAL's MAC table.
+ *   NORMAL's MAC table: all of it (STP) or the addresses of the ports the machine names (RSTP).
  *
  * `configure` keeps the machine while the bridge's settings stay and adds or removes only the
  * ports whose settings changed, so adding an unrelated port does not restart the protocol.
@@ -100,7 +100,7 @@ export class SpanningTreeDriver implements BpduGate {
         const port = this.registry.get(key);
         if (port) this.path.sendBpdu(key, encodeBpdu(macBytes(port.link.hwAddr), bpdu));
       },
-      flush: () => this.path.bridge.flush(),
+      flush: (port) => (port === undefined ? this.path.bridge.flush() : this.path.bridge.forgetPort(port)),
     };
     return b.protocol === 'stp'
       ? new Stp({ name: b.name, bridgeId: b.bridgeId, helloTime: b.helloTime, maxAge: b.maxAge, forwardDelay: b.forwardDelay }, out)

@@ -1,5 +1,6 @@
 /**
- * `ovs-appctl stp/show [BRIDGE]` and `rstp/show [BRIDGE]`, as Open vSwitch 3.1 answers them: every
+ * `ovs-appctl stp/show [BRIDGE]`, `rstp/show [BRIDGE]`, `stp/tcn [BRIDGE]` and `rstp/tcn [BRIDGE]`
+ * (answered "OK"), as Open vSwitch 3.1 answers them: every
  * bridge running that protocol without an argument, one named bridge with it; a bridge that does
  * not run it is the error "no such stp object" / "No such RSTP object" (OVS's texts). Registered by
  * whoever owns the bridges (flag mode: its one switch; the database mode: every bridge).
@@ -25,4 +26,13 @@ export function registerSpanningTreeCommands(registry: UnixctlRegistry, bridges:
   };
   registry.register('stp/show', '[bridge]', 0, 1, show('stp', 'no such stp object'));
   registry.register('rstp/show', '[bridge]', 0, 1, show('rstp', 'No such RSTP object'));
+  const tcn = (kind: 'stp' | 'rstp', missing: string) => ([name]: readonly string[]): string => {
+    const trees = [...bridges().values()].map((sw) => sw.spanningTree()).filter((t): t is SpanningTree => t !== null && t.kind === kind);
+    const chosen = name === undefined ? trees : trees.filter((t) => t.name === name);
+    if (name !== undefined && chosen.length === 0) throw new UnixctlError(missing);
+    for (const t of chosen) t.detectTopologyChange();
+    return 'OK\n';
+  };
+  registry.register('stp/tcn', '[bridge]', 0, 1, tcn('stp', 'no such stp object'));
+  registry.register('rstp/tcn', '[bridge]', 0, 1, tcn('rstp', 'No such RSTP object'));
 }

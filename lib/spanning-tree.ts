@@ -4,7 +4,9 @@
  * config file), checked and resolved against the bridge's ports the way ovs-vswitchd's
  * bridge_configure_stp / bridge_configure_rstp do:
  *
- * - internal ports never take part; a port with `enable: false` neither;
+ * - internal ports never take part; a port with `enable: false` neither, nor a mirror's output
+ *   port (OVS's port_configure_stp/rstp: "STP on mirror output ports is not supported"; such a
+ *   port neither sends nor takes part in BPDUs, and NORMAL never outputs to it);
  * - STP port numbers: all given (1..255, no repeats) or none (then 1, 2, ... in OpenFlow port
  *   order); RSTP: a given number, else the lowest free one;
  * - path cost from the port's speed when not given (STP: 10 Gb/s 2, 1 Gb/s 4, 100 Mb/s 19,
@@ -62,6 +64,8 @@ export interface TreeCandidatePort {
   readonly ofport: number;
   readonly type: string;
   readonly speedMbps: number;
+  /** The output port of a running mirror (reserved for mirroring: no spanning tree there). */
+  readonly mirrorOutput?: boolean;
 }
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -119,7 +123,7 @@ export function resolveSpanningTree(
   };
   const members = [...ports]
     .sort((a, b) => a.ofport - b.ofport)
-    .filter((p) => p.type !== 'internal' && (spec.ports?.[p.name]?.enable ?? true));
+    .filter((p) => p.type !== 'internal' && p.mirrorOutput !== true && (spec.ports?.[p.name]?.enable ?? true));
   const given = members.filter((p) => spec.ports?.[p.name]?.portNum !== undefined);
   if (stp && given.length > 0 && given.length < members.length) {
     problems.push(`bridge ${name}: must manually configure all STP port IDs or none, disabling`);

@@ -411,6 +411,8 @@ export class Switch {
   private treeProblems = new Set<string>();
   private readonly mirrorCounters = new Map<string, MirrorCounters>();
   private mirrorProblems = new Set<string>();
+  /** OpenFlow numbers of the running mirrors' output ports (kept out of the spanning tree). */
+  private mirrorOutputs: ReadonlySet<number> = new Set();
   /** The last drops and punts (`ovs-appctl ofswitch/drops`, datapath/drop-record.ts). */
   private readonly drops = new DropLog();
   /** Bonds as given (setBonds), and the datapath's running bonds (null while there are none). */
@@ -949,7 +951,9 @@ export class Switch {
     const spec = this.treeSpec;
     if (spec === null) return;
     const registry = this.datapath.registry;
-    const candidates = [...this.portsByName].map(([name, r]) => ({ name, ofport: r.ofport, type: r.type, speedMbps: registry.get(r.ofport)?.link.speedMbps || 10000 }));
+    const candidates = [...this.portsByName].map(([name, r]) => ({
+      name, ofport: r.ofport, type: r.type, speedMbps: registry.get(r.ofport)?.link.speedMbps || 10000, mirrorOutput: this.mirrorOutputs.has(r.ofport),
+    }));
     const mac = (this.datapathId & 0xffffffffffffn).toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
     const problems: string[] = [];
     const { bridge, ports } = resolveSpanningTree(spec, spec.name ?? 'ofswitch', mac, candidates, problems);
@@ -980,7 +984,9 @@ export class Switch {
       ids.add(mirrorId(spec));
     }
     this.mirrorSpecs = [...specs];
-    return this.applyMirrors();
+    const problems = this.applyMirrors();
+    if (this.treeSpec !== null) this.applySpanningTree(); // a mirror output port leaves the tree, or comes back
+    return problems;
   }
 
   /** The mirrors set, with their counters (zero for those that do not run). */
@@ -1042,6 +1048,7 @@ export class Switch {
     // A mirror that does not run loses its counters, as OVS destroys it.
     const running = new Set(rules.map((r) => r.counters));
     for (const [id, c] of this.mirrorCounters) if (!running.has(c)) this.mirrorCounters.delete(id);
+    this.mirrorOutputs = new Set(rules.flatMap((r) => (r.outputPort === null ? [] : [r.outputPort])));
     const path = this.datapath.path;
     path.setMirrors(rules.length > 0 ? new MirrorSet(rules, this.datapath.registry, (portNo, frame) => path.transmit(portNo, frame)) : null);
     const logged = new Set<string>();

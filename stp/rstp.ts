@@ -17,9 +17,16 @@
  *   delays (discarding -> learning -> forwarding); alternate and backup ports discard. A proposal
  *   on the root port syncs the tree: designated ports not yet agreed or edge go discarding (and
  *   propose in turn), then the root port answers with an agreement.
- * - Topology change (17.31): a non-edge port that starts forwarding, or a TC flag received on a
- *   root or designated port, flushes the learned MACs of the other ports and sets TC on their
- *   BPDUs for hello time + 1 s.
+ * - Topology change (17.25 / 17.31), flushing by port as OVS's rstp_run does (bundle_flush_macs of
+ *   each port whose fdbFlush is set), never the whole table. A port is "active" in the topology
+ *   change machine while it is a root or designated port, forwarding and not an edge. An active
+ *   port that detects a change (a non-edge root or designated port starts forwarding, or an edge
+ *   port forwarding hears a BPDU) sets TC on its own BPDUs for hello time + 1 s and propagates
+ *   (setTcPropTree) to the other ports; a TC or TCN received on an active port propagates the same
+ *   way, but that port keeps its addresses. Propagating flushes the addresses learned on each other
+ *   active port and sets TC on it; edge, alternate and backup ports keep theirs. Besides, a port
+ *   whose state starts or stops learning forgets its own addresses (ofproto-dpif's
+ *   update_rstp_port_state), which is what the standard's INACTIVE state flushes.
  * - Transmission (17.26): newInfo or every hello time on designated ports, at most
  *   `transmitHoldCount` BPDUs a second per port. A port that receives 802.1D configuration BPDUs
  *   answers with them (protocol migration, one way: see the README's differences).
@@ -109,6 +116,9 @@ export interface RstpPortOptions {
   readonly adminEdge?: boolean;
   readonly autoEdge?: boolean;
 }
+
+/** OVS's rstp_learn_in_state. */
+const learnsIn = (s: RstpState): boolean => s === 'Learning' || s === 'Forwarding';
 
 const clamp = (x: number, min: number, max: number): number => Math.min(Math.max(x, min), max);
 
@@ -247,8 +257,10 @@ export class Rstp implements SpanningTree {
 
   private setState(p: RstpPort, state: RstpState): void {
     if (p.state === state) return;
+    const learned = learnsIn(p.state);
     p.state = state;
     this.generation++;
+    if (learned !== learnsIn(state)) this.out.flush(p.key); // as OVS's update_rstp_port_state
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -264,11 +276,16 @@ export class Rstp implements SpanningTree {
     p.counters.rx++;
     if (!p.enabled) return;
     // Any BPDU: the far end is a bridge (not an edge), and a legacy one wants 802.1D.
+    const wasEdge = p.operEdge;
     p.operEdge = false;
     p.edgeDelayWhile = MIGRATE_TIME;
+    if (wasEdge && p.state === 'Forwarding' && (p.role === 'Root' || p.role === 'Designated')) this.detected(p);
     if (bpdu.type !== 'rstp') p.sendRstp = false;
     if (bpdu.type === 'tcn') {
-      if (p.role === 'Designated' || p.role === 'Root') this.topologyChangeFrom(p);
+      if (this.tcActive(p)) {
+        this.startTc(p); // NOTIFIED_TCN: newTcWhile on the port too
+        this.topologyChangeFrom(p);
+      }
       this.settle();
       return;
     }
@@ -312,13 +329,32 @@ export class Rstp implements SpanningTree {
         p.agreed = false;
       }
     }
-    if (tc && (p.role === 'Root' || p.role === 'Designated')) this.topologyChangeFrom(p);
+    if (tc && this.tcActive(p)) this.topologyChangeFrom(p);
   }
 
-  /** A TC came in on `from`: flush the others' addresses and tell them (17.31 NOTIFIED_TC / PROPAGATING). */
+  /** In the topology change machine's ACTIVE state: a root or designated port forwarding, not an edge. */
+  private tcActive(p: RstpPort): boolean {
+    return p.enabled && (p.role === 'Root' || p.role === 'Designated') && p.state === 'Forwarding' && !p.operEdge;
+  }
+
+  /** A TC came in on `from` (17.25 NOTIFIED_TC, setTcPropTree): the other ports propagate it; `from` keeps its addresses. */
   private topologyChangeFrom(from: RstpPort): void {
-    this.out.flush(from.key);
-    for (const q of this.ports.values()) if (q !== from) this.startTc(q);
+    this.propagateTc(from);
+  }
+
+  /** `p` detected a change (17.25 DETECTED): TC on its own BPDUs, propagated to the others; `p` keeps its addresses. */
+  private detected(p: RstpPort): void {
+    this.startTc(p);
+    this.propagateTc(p);
+  }
+
+  /** setTcPropTree from `from`, then each other active port PROPAGATING: TC on its BPDUs and its addresses flushed. */
+  private propagateTc(from: RstpPort): void {
+    for (const q of this.ports.values()) {
+      if (q === from || !this.tcActive(q)) continue;
+      this.startTc(q);
+      this.out.flush(q.key);
+    }
   }
 
   private startTc(q: RstpPort): void {
@@ -478,8 +514,7 @@ export class Rstp implements SpanningTree {
   }
 
   private discard(p: RstpPort): void {
-    this.setState(p, 'Discarding');
-    this.out.flush(); // OVS flushes the port's addresses when it stops learning
+    this.setState(p, 'Discarding'); // which forgets the port's own addresses
   }
 
   /** Learning then forwarding at once (an agreed, edge or root port), with a topology change. */
@@ -488,11 +523,7 @@ export class Rstp implements SpanningTree {
     p.proposing = false;
     p.synced = p.agreed || p.operEdge;
     p.fdWhile = 0;
-    if (!p.operEdge) {
-      for (const q of this.ports.values()) if (q !== p) this.startTc(q);
-      this.startTc(p);
-      this.out.flush(p.key);
-    }
+    if (!p.operEdge && (p.role === 'Root' || p.role === 'Designated')) this.detected(p);
   }
 
   // ---- transmission --------------------------------------------------------------------------
@@ -565,6 +596,10 @@ export class Rstp implements SpanningTree {
       if (p.helloWhen === 0 && (p.role === 'Designated' || (p.role === 'Root' && p.tcWhile !== 0))) p.newInfo = true;
     }
     this.settle();
+  }
+
+  detectTopologyChange(): void {
+    this.settle(); // what OVS's rstp/tcn does: run the machines (move_rstp), nothing more
   }
 
   // ---- reports -------------------------------------------------------------------------------

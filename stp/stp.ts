@@ -435,6 +435,10 @@ export class Stp implements SpanningTree {
     p.forwardDelay.stop();
   }
 
+  detectTopologyChange(): void {
+    this.topologyChangeDetection();
+  }
+
   private topologyChangeDetection(): void {
     if (this.isRoot) {
       this.topologyChange = true;

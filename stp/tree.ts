@@ -19,8 +19,12 @@ export interface TreePortSettings {
 export interface TreeOutputs {
   /** Send `bpdu` out of port `key`. */
   send(key: number, bpdu: Bpdu): void;
-  /** Forget every learned MAC address (a topology change); `except`: keep those of this port. */
-  flush(except?: number): void;
+  /**
+   * Forget learned MAC addresses (a topology change): without `port` all of them (802.1D, as OVS's
+   * stp_run flushes the whole table), with it only those learned on that port (802.1w, as OVS's
+   * rstp_run flushes port by port).
+   */
+  flush(port?: number): void;
 }
 
 /** Per-port counters (Port statistics stp_* / rstp_*). */
@@ -52,6 +56,12 @@ export interface SpanningTree {
   ofState(key: number): number;
   /** Bumped whenever a port's state changes (the glue re-reads the states then). */
   readonly generation: number;
+  /**
+   * `stp/tcn` / `rstp/tcn`, as OVS's: STP detects a topology change (the root sets TC on its BPDUs,
+   * another bridge sends a TCN to the root; the MAC table is flushed); RSTP only runs its machines
+   * again (OVS's rstp_unixctl_tcn does no more).
+   */
+  detectTopologyChange(): void;
   /** `stp/show` / `rstp/show` text of this bridge. */
   show(): string;
   /** The Bridge status column's map (stp) or rstp_status (rstp). */

@@ -83,7 +83,9 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  qos/show                interface\n' +
       '  qos/show-types          interface\n' +
       '  rstp/show               [bridge]\n' +
+      '  rstp/tcn                [bridge]\n' +
       '  stp/show                [bridge]\n' +
+      '  stp/tcn                 [bridge]\n' +
       '  version                 \n' +
       '  vlog/list               \n' +
       '  vlog/reopen             \n' +
