@@ -38,3 +38,15 @@ export async function controllerRig(t: Test, sw: Switch, ofport?: number): Promi
   const port = sw.addPort({ name: 'm1', type: 'memory', ...(ofport !== undefined ? { ofport } : {}) }).device as MemoryPort;
   return { port, controller: () => client, accepted, target };
 }
+
+/** A UDP frame whose source port is `n`: a miss each time (for `port.inject`). */
+export function missFrame(n: number): Buffer {
+  const f = Buffer.alloc(60);
+  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f[22] = 64;
+  f[23] = 17;
+  f.writeUInt16BE(n & 0xffff, 34);
+  return f;
+}
