@@ -5,17 +5,20 @@
  * - `bridgeHosts`: database mode, ovsdb-server and the ofswitch daemon (daemon-rig.ts) with a
  *   bridge holding both hosts' ports, configured with ovs-vsctl as OVS users do;
  * - `flagModeHosts` + `startFlagSwitch`: flag mode, `ofswitch --config FILE` with the exporter's
- *   settings in FILE.
+ *   settings in FILE;
+ * - `ovsHostsAndReceiver`: for the comparisons with Open vSwitch, OVS in userspace in a namespace of
+ *   its own (ovs-reference.ts) holding two more hosts' ports and a UDP receiver for its exports.
  * Everything made here (namespaces, veth pairs, the bridge's interfaces, the processes, the
  * directory) is removed by t.teardown, also when the test fails or times out.
  * Also the traffic the NetFlow and IPFIX tests count (`udpBurst`, `tcpExchange`) and
  * `rejectsConfig`, a `--config` file the CLI must refuse with exit 2 and one message.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { addHost, assertRan, spawnIn, tryRun, uniqueName, type TestHost } from './netns.js';
+import { addHost, assertRan, moveToNamespace, setLinkUp, spawnIn, tryRun, uniqueName, type TestHost } from './netns.js';
+import { startOvsUserspace, type OvsUserspace } from './ovs-reference.js';
 import { startDaemonRig, type DaemonRig } from './daemon-rig.js';
 import { freePort } from './free-port.js';
 import { CLI, startOfswitch, type OfswitchProcess } from './ofswitch-process.js';
@@ -43,16 +46,48 @@ async function hostsAndDir(t: Test, tags: readonly [string, string], subnet: str
   return { h1, h2, dir };
 }
 
-/** Database mode: the daemon, hosts `tags` on `subnet` (e.g. '10.85.0'), both on bridge uniqueName(`bridge`); asserts h1 reaches h2. */
-export async function bridgeHosts(t: Test, tags: readonly [string, string], subnet: string, bridge: string): Promise<FlowHosts & { rig: DaemonRig; br: string }> {
+/**
+ * Database mode: the daemon, hosts `tags` on `subnet` (e.g. '10.85.0'), both on bridge
+ * uniqueName(`bridge`); asserts h1 reaches h2 unless `checkReach` is false.
+ */
+export async function bridgeHosts(t: Test, tags: readonly [string, string], subnet: string, bridge: string, checkReach = true): Promise<FlowHosts & { rig: DaemonRig; br: string }> {
   const rig = await startDaemonRig(t);
   const hosts = await hostsAndDir(t, tags, subnet);
   const { h1, h2 } = hosts;
   const br = uniqueName(bridge);
   rig.owns(br);
   await rig.vsctl(['add-br', br, '--', 'add-port', br, h1.port, '--', 'add-port', br, h2.port], { wait: true });
-  t.ok(await reaches(h1, h2), 'h1 reaches h2 through the bridge');
+  if (checkReach) t.ok(await reaches(h1, h2), 'h1 reaches h2 through the bridge');
   return { ...hosts, rig, br };
+}
+
+const RECEIVER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', int(sys.argv[2])))
+with open(sys.argv[1], 'a') as f:
+    while True:
+        f.write(s.recv(65535).hex() + '\\n')
+        f.flush()
+`;
+
+/**
+ * Open vSwitch in userspace (namespace `tag`), hosts `tags` on `subnet` whose ports are moved into
+ * its namespace (for the test to add to a bridge there), and a receiver on 127.0.0.1:`port` in that
+ * namespace keeping every datagram; `received()` reads what it has kept so far.
+ */
+export async function ovsHostsAndReceiver(t: Test, tag: string, tags: readonly [string, string], subnet: string, port: number): Promise<{ ovs: OvsUserspace; o1: TestHost; o2: TestHost; received(): Buffer[] }> {
+  const ovs = await startOvsUserspace(t, { tag });
+  const { h1: o1, h2: o2, dir } = await hostsAndDir(t, tags, subnet);
+  for (const h of [o1, o2]) {
+    await moveToNamespace(h.port, ovs.ns);
+    await setLinkUp(h.port, ovs.ns);
+  }
+  const file = join(dir, 'received.hex');
+  const receiver = spawnIn('/usr/bin/python3', ['-c', RECEIVER, file, String(port)], ovs.ns);
+  t.teardown(() => { receiver.kill('SIGKILL'); });
+  const received = (): Buffer[] => existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter((l) => l).map((l) => Buffer.from(l, 'hex')) : [];
+  return { ovs, o1, o2, received };
 }
 
 /** Flag mode, before the switch: hosts `tags` on `subnet` and the scratch directory. */
