@@ -10,7 +10,7 @@
  *   its own (ovs-reference.ts) holding two more hosts' ports and a UDP receiver for its exports.
  * Everything made here (namespaces, veth pairs, the bridge's interfaces, the processes, the
  * directory) is removed by t.teardown, also when the test fails or times out.
- * Also the traffic the NetFlow and IPFIX tests count (`udpBurst`, `tcpExchange`) and
+ * Also the traffic the NetFlow and IPFIX tests count (`mixedTraffic`: pings, `udpBurst`, `tcpExchange`) and
  * `rejectsConfig`, a `--config` file the CLI must refuse with exit 2 and one message.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -116,6 +116,19 @@ export async function rejectsConfig(t: Test, dir: string, config: Record<string,
   t.equal(r.code, 2, what);
   if (messageWhat === undefined) t.match(r.stderr, message);
   else t.match(r.stderr, message, messageWhat);
+}
+
+/**
+ * `pings` pings of 100 bytes (128 IP bytes) from h1 to h2, then udpBurst and tcpExchange, each
+ * checked to have run; returns what tcpdump saw of the TCP exchange.
+ */
+export async function mixedTraffic(t: Test, h1: TestHost, h2: TestHost, dir: string, pings: number): Promise<TcpSides> {
+  const ping = await tryRun('ping', ['-c', String(pings), '-i', '0.2', '-s', '100', '-W', '1', h2.ip], h1.ns);
+  assertRan(t, ping, `ping -c ${pings}`);
+  await udpBurst(t, h1, h2);
+  const tcp = await tcpExchange(t, h1, h2, dir);
+  t.ok(tcp.fwd.packets >= 4 && tcp.rev.packets >= 3, `tcpdump saw the exchange (${tcp.fwd.packets} + ${tcp.rev.packets} packets)`);
+  return tcp;
 }
 
 const PY_UDP = `

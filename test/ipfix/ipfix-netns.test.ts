@@ -16,7 +16,7 @@ import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { assertRan, requireCommand, tryRun } from '../helpers/netns.js';
 import { freePort } from '../helpers/free-port.js';
-import { bridgeHosts, flagModeHosts, rejectsConfig, startFlagSwitch, tcpExchange, udpBurst } from '../helpers/flow-export-rig.js';
+import { bridgeHosts, flagModeHosts, mixedTraffic, rejectsConfig, startFlagSwitch } from '../helpers/flow-export-rig.js';
 import { nfdumpFlags, startNfcapd, total, type NfdumpRecord } from '../netflow/collector.js';
 import { captureIpfix, type IpfixMessage } from './capture.js';
 
@@ -57,11 +57,7 @@ t.test('database mode: ovs-vsctl create IPFIX, read back by nfcapd/nfdump and ts
   await sleep(300);
 
   const PINGS = 5;
-  const ping = await tryRun('ping', ['-c', String(PINGS), '-i', '0.2', '-s', '100', '-W', '1', h2.ip], h1.ns);
-  assertRan(t, ping, `ping -c ${PINGS}`);
-  await udpBurst(t, h1, h2);
-  const tcp = await tcpExchange(t, h1, h2, dir);
-  t.ok(tcp.fwd.packets >= 4 && tcp.rev.packets >= 3, `tcpdump saw the exchange (${tcp.fwd.packets} + ${tcp.rev.packets} packets)`);
+  const tcp = await mixedTraffic(t, h1, h2, dir, PINGS);
 
   await rig.vsctl(['clear', 'bridge', br, 'ipfix'], { wait: true });
   await sleep(500);
