@@ -18,13 +18,14 @@ import { FailModeState } from '../../lib/fail-mode.js';
 import { silentLogger } from '../../lib/log.js';
 import { OfClient } from '../helpers/of-client.js';
 import { serveAgent } from '../helpers/agent-server.js';
+import { OneStepScans } from '../helpers/one-step-scans.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ANY: Match = MATCH_ALL;
 
 interface FakeEntry { match: Match; priority: number; cookie: bigint; actions: readonly Action[]; idleTimeout: number; hardTimeout: number; flags: number; packetCount: number; byteCount: number }
 
-class FakeFlowTable implements AgentFlowTable {
+class FakeFlowTable extends OneStepScans implements AgentFlowTable {
   entries: FakeEntry[] = [];
   expiring: AgentRemovedFlow[] = [];
   flowMod(mod: FlowMod) {
@@ -49,14 +50,6 @@ class FakeFlowTable implements AgentFlowTable {
   startFlowMod(mod: FlowMod) {
     const result = this.flowMod(mod);
     return { done: true, result, step: () => [] };
-  }
-  flowStatsScan() {
-    const flows = this.flowStats();
-    return { done: false, next() { this.done = true; return flows; } };
-  }
-  aggregateScan() {
-    const stats = this.aggregateStats();
-    return { done: true, next() {}, result: () => stats };
   }
   flowStats(): FlowStats[] {
     return this.entries.map((e) => ({ tableId: 0, match: e.match, durationSec: 0, durationNsec: 0, priority: e.priority, idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout, cookie: e.cookie, packetCount: 0n, byteCount: 0n, actions: e.actions }));
