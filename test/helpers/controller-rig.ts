@@ -9,6 +9,7 @@ import type { MemoryPort } from '../../datapath/ports/memory-port.js';
 import type { Switch } from '../../lib/switch.js';
 import { OFP_VERSION, OFPT } from '../../protocol/index.js';
 import { OfClient } from './of-client.js';
+import type { Teardownable } from './netns.js';
 
 export interface ControllerRig {
   readonly port: MemoryPort;
@@ -20,6 +21,14 @@ export interface ControllerRig {
 }
 
 export async function controllerRig(t: Test, sw: Switch, ofport?: number): Promise<ControllerRig> {
+  const { controller, accepted, target } = await controllerServer(t);
+  t.teardown(() => sw.close()); // added last, run first: the switch closes before the controller's sockets and server
+  const port = sw.addPort({ name: 'm1', type: 'memory', ...(ofport !== undefined ? { ofport } : {}) }).device as MemoryPort;
+  return { port, controller, accepted, target };
+}
+
+/** The controller alone, for any switch (in process or a daemon) to connect to: see controllerRig. */
+export async function controllerServer(t: Teardownable): Promise<Omit<ControllerRig, 'port'>> {
   const accepted: Socket[] = [];
   let client: OfClient | null = null;
   const server = createServer((s) => {
@@ -30,11 +39,21 @@ export async function controllerRig(t: Test, sw: Switch, ofport?: number): Promi
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
   const target = `tcp:127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  t.teardown(async () => {
-    await sw.close();
+  t.teardown(() => {
     for (const s of accepted) s.destroy();
     server.close();
   });
-  const port = sw.addPort({ name: 'm1', type: 'memory', ...(ofport !== undefined ? { ofport } : {}) }).device as MemoryPort;
-  return { port, controller: () => client, accepted, target };
+  return { controller: () => client, accepted, target };
+}
+
+/** A UDP frame whose source port is `n`: a miss each time (for `port.inject`). */
+export function missFrame(n: number): Buffer {
+  const f = Buffer.alloc(60);
+  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
+  f.writeUInt16BE(0x0800, 12);
+  f[14] = 0x45;
+  f[22] = 64;
+  f[23] = 17;
+  f.writeUInt16BE(n & 0xffff, 34);
+  return f;
 }

@@ -7,12 +7,9 @@
  * replaced by the role of their port or host.
  */
 import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { addHost, assertRan, moveToNamespace, requireCommand, run, setLinkUp, spawnIn, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
-import { startOvsUserspace } from '../helpers/ovs-reference.js';
-import { startDaemonRig } from '../helpers/daemon-rig.js';
+import { readFileSync } from 'node:fs';
+import { assertRan, requireCommand, run, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
+import { bridgeHosts, ovsHostsAndReceiver } from '../helpers/flow-export-rig.js';
 import { udpCollector } from '../sflow/collectors.js';
 import { decodeDatagrams, type IpfixMessage } from './capture.js';
 
@@ -25,16 +22,6 @@ const ROW = ['sampling=1', 'obs_domain_id=123', 'obs_point_id=5'];
 const OVS_TOTALS = new Set([135, 86, 354, 355, 356, 357, 358, 174, 353, 134, 85, 199, 175, 222, 219, 221, 220, 218, 223]);
 /** Record fields that differ by time or by the exporter's life, not compared. */
 const VOLATILE = ['timedelta', 'abstimestart', 'abstimeend', 'template_frame', 'flowset_length', 'string_len_short'];
-
-const RECEIVER = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', int(sys.argv[2])))
-with open(sys.argv[1], 'a') as f:
-    while True:
-        f.write(s.recv(65535).hex() + '\\n')
-        f.flush()
-`;
 
 async function pings(t: Test, from: TestHost, to: TestHost): Promise<void> {
   for (let i = 0; i < 10; i++) if ((await tryRun('ping', ['-c', '1', '-W', '1', to.ip], from.ns)).code === 0) break;
@@ -64,24 +51,13 @@ function pingRecords(messages: readonly IpfixMessage[], roles: Map<string, strin
 }
 
 t.test('the same IPFIX row: Open vSwitch and ofswitch send the same templates and records', async (t) => {
-  const ovs = await startOvsUserspace(t, { tag: 'ipxo' });
-  const o1 = await addHost(t, 'po1', { ip: '10.89.0.1/24' });
-  const o2 = await addHost(t, 'po2', { ip: '10.89.0.2/24' });
-  for (const h of [o1, o2]) {
-    await moveToNamespace(h.port, ovs.ns);
-    await setLinkUp(h.port, ovs.ns);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'ofipfix-ovs-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'messages.hex');
-  const receiver = spawnIn('/usr/bin/python3', ['-c', RECEIVER, file, '4739'], ovs.ns);
-  t.teardown(() => { receiver.kill('SIGKILL'); });
+  const { ovs, o1, o2, received } = await ovsHostsAndReceiver(t, 'ipxo', ['po1', 'po2'], '10.89.0', 4739);
   const br = uniqueName('ipxb');
   await ovs.vsctl(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', '--', 'add-port', br, o1.port, '--', 'add-port', br, o2.port]);
   await sleep(500);
   await ovs.vsctl(['--', 'set', 'bridge', br, 'ipfix=@i', '--', '--id=@i', 'create', 'IPFIX', 'targets="127.0.0.1:4739"', ...ROW]);
   await pings(t, o1, o2);
-  const ovsMessages = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter((l) => l).map((l) => Buffer.from(l, 'hex')) : [];
+  const ovsMessages = received();
   t.ok(ovsMessages.length > 0, `Open vSwitch sent ${ovsMessages.length} messages`);
   const ifindexIn = async (ns: string, name: string): Promise<string> => (await run('cat', [`/sys/class/net/${name}/ifindex`], ns)).trim();
   const ovsRoles = new Map([
@@ -89,13 +65,8 @@ t.test('the same IPFIX row: Open vSwitch and ofswitch send the same templates an
     [o1.mac, 'mac of h1'], [o2.mac, 'mac of h2'], [o1.ip, 'ip of h1'], [o2.ip, 'ip of h2'],
   ]);
 
-  const rig = await startDaemonRig(t);
-  const h1 = await addHost(t, 'pc1', { ip: '10.90.0.1/24' });
-  const h2 = await addHost(t, 'pc2', { ip: '10.90.0.2/24' });
-  const ofbr = uniqueName('ipxc');
-  rig.owns(ofbr);
+  const { rig, br: ofbr, h1, h2 } = await bridgeHosts(t, ['pc1', 'pc2'], '10.90.0', 'ipxc', false);
   const collector = await udpCollector(t);
-  await rig.vsctl(['add-br', ofbr, '--', 'add-port', ofbr, h1.port, '--', 'add-port', ofbr, h2.port], { wait: true });
   await rig.vsctl(['--', 'set', 'bridge', ofbr, 'ipfix=@i', '--', '--id=@i', 'create', 'IPFIX', `targets="127.0.0.1:${collector.port}"`, ...ROW], { wait: true });
   await pings(t, h1, h2);
   const ofRoles = new Map([

@@ -4,13 +4,10 @@
  * for a frame sent nowhere; a flood lists each port it reached.
  */
 import t from 'tap';
-import { unpackFlowKey, type FlowKey } from '../../flowtable/flow-key.js';
-import { Datapath, type FlowLookup } from '../../datapath/datapath.js';
 import type { FlowAccounting } from '../../datapath/flow-accounting.js';
-import { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { OFPAT, OFPP } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
-import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
+import { udpDstPath } from '../helpers/udp-dst-path.js';
 
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 
@@ -22,13 +19,7 @@ t.test('each output listed', async (t) => {
     [4, []],
     [5, [out(2), out(2)]],
   ]);
-  const table: FlowLookup = { lookup: (key: FlowKey) => ({ actions: byDst.get(unpackFlowKey(key).tpDst) ?? [] }) };
-  const dp = new Datapath({ flowTable: table, linkPollMs: 0 });
-  const ports = [1, 2, 3, 4].map((i) => {
-    const p = new MemoryPort(`ipx${i}`, { hwAddr: `02:00:00:00:03:0${i}` });
-    dp.registry.addPort(p, i);
-    return p;
-  });
+  const { dp, ports, udp } = udpDstPath(byDst, 4, 'ipx', '03');
   const seen: number[][] = [];
   const acct: FlowAccounting = {
     account(_key, _frame, _l3, _l4, _out, outPorts, outCount) {
@@ -36,7 +27,6 @@ t.test('each output listed', async (t) => {
     },
   };
   dp.path.setAccounting(acct);
-  const udp = (dst: number) => ethFrame(0x0800, withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, dst))));
   for (const dst of [1, 2, 3, 4, 5, 1]) ports[0]!.inject(udp(dst));
   t.same(seen, [[2], [3, 2], [2, 3, 4], [], [2, 2], [2]], 'one port, two in order, a flood, none, the same port twice; the list starts afresh for each frame');
   dp.close();

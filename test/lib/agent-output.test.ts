@@ -27,13 +27,14 @@ import type { Connection } from '../../lib/connection.js';
 import type { FailModeState } from '../../lib/fail-mode.js';
 import { silentLogger } from '../../lib/log.js';
 import { MAX_STATS_BODY } from '../../lib/stats-split.js';
+import { OneStepScans } from '../helpers/one-step-scans.js';
 
 const flow = (i: number): FlowStats => ({
   tableId: 0, match: MATCH_ALL, durationSec: 0, durationNsec: 0, priority: i, idleTimeout: 0, hardTimeout: 0, cookie: BigInt(i),
   packetCount: 0n, byteCount: 0n, actions: [{ type: OFPAT.OUTPUT, port: 1, maxLen: 0 }],
 });
 
-class Table implements AgentFlowTable {
+class Table extends OneStepScans implements AgentFlowTable {
   flows: FlowStats[] = [];
   flowMod() {
     return { ok: true as const, removed: [] };
@@ -49,14 +50,6 @@ class Table implements AgentFlowTable {
   }
   flowStats() {
     return this.flows;
-  }
-  flowStatsScan() {
-    const flows = this.flowStats();
-    return { done: false, next() { this.done = true; return flows; } };
-  }
-  aggregateScan() {
-    const stats = this.aggregateStats();
-    return { done: true, next() {}, result: () => stats };
   }
   aggregateStats(): AggregateStats {
     return { packetCount: 0n, byteCount: 0n, flowCount: this.flows.length };

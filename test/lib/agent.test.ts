@@ -5,7 +5,7 @@
  * test/lib/ofctl-compare.test.ts and test/e2e/).
  */
 import t, { type Test } from 'tap';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import {
   OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPBAC, OFPBRC, OFPC_FRAG, OFPET, OFPFC, OFPFF, OFPFMFC, OFPHFC, OFPP, OFPPMFC,
   OFPPR, OFPQOFC, OFPR, OFPRR, OFPSF, OFPST, OFPT, OfpError, encodeMessage,
@@ -14,17 +14,18 @@ import type { Action, FlowMod, FlowStats, Match, OfpMessage, PhyPort, PortStats 
 import { MATCH_ALL } from '../../protocol/index.js';
 import { Agent, type AgentDatapath, type AgentFlowTable, type AgentRemovedFlow } from '../../lib/agent.js';
 import { BufferPool } from '../../lib/buffer-pool.js';
-import { Connection } from '../../lib/connection.js';
 import { FailModeState } from '../../lib/fail-mode.js';
 import { silentLogger } from '../../lib/log.js';
 import { OfClient } from '../helpers/of-client.js';
+import { serveAgent } from '../helpers/agent-server.js';
+import { OneStepScans } from '../helpers/one-step-scans.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ANY: Match = MATCH_ALL;
 
 interface FakeEntry { match: Match; priority: number; cookie: bigint; actions: readonly Action[]; idleTimeout: number; hardTimeout: number; flags: number; packetCount: number; byteCount: number }
 
-class FakeFlowTable implements AgentFlowTable {
+class FakeFlowTable extends OneStepScans implements AgentFlowTable {
   entries: FakeEntry[] = [];
   expiring: AgentRemovedFlow[] = [];
   flowMod(mod: FlowMod) {
@@ -49,14 +50,6 @@ class FakeFlowTable implements AgentFlowTable {
   startFlowMod(mod: FlowMod) {
     const result = this.flowMod(mod);
     return { done: true, result, step: () => [] };
-  }
-  flowStatsScan() {
-    const flows = this.flowStats();
-    return { done: false, next() { this.done = true; return flows; } };
-  }
-  aggregateScan() {
-    const stats = this.aggregateStats();
-    return { done: true, next() {}, result: () => stats };
   }
   flowStats(): FlowStats[] {
     return this.entries.map((e) => ({ tableId: 0, match: e.match, durationSec: 0, durationNsec: 0, priority: e.priority, idleTimeout: e.idleTimeout, hardTimeout: e.hardTimeout, cookie: e.cookie, packetCount: 0n, byteCount: 0n, actions: e.actions }));
@@ -103,17 +96,7 @@ async function harness(t: Test, opts: { kind?: 'controller' | 'passive'; probeIn
   const dp = new FakeDatapath();
   const failMode = opts.failMode ?? new FailModeState({ mode: 'secure', haveControllers: true, probeIntervalMs: 5000 });
   const agent = new Agent({ datapathId: 0x1234n, flowTable: table, datapath: dp, failMode, log: silentLogger, bufferPool: new BufferPool({ size: opts.poolSize ?? 256 }) });
-  let id = 0;
-  const server = createServer((socket) => {
-    new Connection(socket, { id: ++id, kind: opts.kind ?? 'passive', handler: agent, log: silentLogger, probeIntervalMs: opts.probeIntervalMs ?? null });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  t.teardown(() => {
-    for (const c of agent.connections) c.close('test over');
-    server.close();
-  });
+  const { server, port } = await serveAgent(t, agent, opts);
   return { agent, table, dp, port, server, failMode };
 }
 

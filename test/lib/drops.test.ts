@@ -16,22 +16,10 @@ import { createSwitch, type Switch } from '../../lib/switch.js';
 import { DROP_REASON, DropLog } from '../../datapath/drop-record.js';
 import type { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { UnixctlError, type UnixctlHandler } from '../../unixctl/index.js';
-import { controllerRig } from '../helpers/controller-rig.js';
+import { controllerRig, missFrame as frame } from '../helpers/controller-rig.js';
 import { registerBridgeCommands } from '../../vswitchd/commands.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A UDP frame whose source port is `n`: a miss each time. */
-function frame(n: number): Buffer {
-  const f = Buffer.alloc(60);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
-  f.writeUInt16BE(0x0800, 12);
-  f[14] = 0x45;
-  f[22] = 64;
-  f[23] = 17;
-  f.writeUInt16BE(n & 0xffff, 34);
-  return f;
-}
 
 /** The commands as registered, called as the control server would. */
 function commands(bridges: () => ReadonlyMap<string, DropsSource>): Map<string, UnixctlHandler> {

@@ -4,15 +4,14 @@
  * connections wait for it (never half a DELETE); a FLOW statistics reply comes in parts as read.
  */
 import t, { type Test } from 'tap';
-import { createServer } from 'node:net';
 import { OFP_NO_BUFFER, OFP_VERSION, OFPAT, OFPFC, OFPFW, OFPP, OFPSF, OFPST, OFPT, OFPTT, MATCH_ALL } from '../../protocol/index.js';
 import type { FlowMod, Match, OfpMessage } from '../../protocol/index.js';
 import { Agent, type AgentDatapath } from '../../lib/agent.js';
-import { Connection } from '../../lib/connection.js';
 import { FailModeState } from '../../lib/fail-mode.js';
 import { silentLogger } from '../../lib/log.js';
 import { FlowTable } from '../../flowtable/index.js';
 import { OfClient } from '../helpers/of-client.js';
+import { serveAgent } from '../helpers/agent-server.js';
 
 const ENTRIES = 60_000;
 
@@ -40,17 +39,7 @@ async function rig(t: Test): Promise<{ table: FlowTable; connect: () => Promise<
   for (let i = 0; i < ENTRIES; i++) table.flowMod(flowMod({ match: ipMatch(i), priority: 1 + (i % 100) }));
   const failMode = new FailModeState({ mode: 'secure', haveControllers: false, probeIntervalMs: 5000 });
   const agent = new Agent({ datapathId: 1n, flowTable: table, datapath, failMode, log: silentLogger });
-  let id = 0;
-  const server = createServer((socket) => {
-    new Connection(socket, { id: ++id, kind: 'passive', handler: agent, log: silentLogger, probeIntervalMs: null });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  t.teardown(() => {
-    for (const c of agent.connections) c.close('test over');
-    server.close();
-  });
+  const { port } = await serveAgent(t, agent);
   const connect = async (): Promise<OfClient> => {
     const c = await OfClient.connect(port);
     t.teardown(() => c.close());

@@ -8,23 +8,10 @@
 import t from 'tap';
 import { OFPT } from '../../protocol/index.js';
 import { createSwitch, type Switch } from '../../lib/switch.js';
-import { controllerRig } from '../helpers/controller-rig.js';
+import { controllerRig, missFrame as frame } from '../helpers/controller-rig.js';
 import { OfClient } from '../helpers/of-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A UDP frame whose source port is `n`: a miss each time. */
-function frame(n: number): Buffer {
-  const f = Buffer.alloc(60);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1], 0);
-  f.writeUInt16BE(0x0800, 12);
-  f[14] = 0x45;
-  f[22] = 64;
-  f[23] = 17;
-  f.writeUInt16BE(n & 0xffff, 34);
-  return f;
-}
-
 
 async function connected(sw: Switch): Promise<void> {
   for (let i = 0; i < 200 && !sw.controllers()[0]?.connected; i++) await sleep(10);

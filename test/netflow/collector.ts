@@ -73,3 +73,16 @@ export async function startNfcapd(t: Teardownable, port: number): Promise<Nfcapd
 export function nfdumpFlags(flags: number): string {
   return 'CEUAPRSF'.split('').map((c, i) => ((flags >> (7 - i)) & 1 ? c : '.')).join('');
 }
+
+/** Packets and bytes of the records matching `pick`, and their in/out interfaces and TCP flags. */
+export function total(records: readonly NfdumpRecord[], pick: (r: NfdumpRecord) => boolean): { records: number; packets: number; bytes: number; ins: string[]; outs: string[]; flags: string[] } {
+  const rs = records.filter(pick);
+  return {
+    records: rs.length,
+    packets: rs.reduce((s, r) => s + Number(r['ipkt']), 0),
+    bytes: rs.reduce((s, r) => s + Number(r['ibyt']), 0),
+    ins: [...new Set(rs.map((r) => r['in']!))],
+    outs: [...new Set(rs.map((r) => r['out']!))],
+    flags: [...new Set(rs.map((r) => r['flg']!))],
+  };
+}

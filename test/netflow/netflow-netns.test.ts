@@ -9,15 +9,11 @@
  * - flag mode: the `--config` file's `netflow` object, active_timeout 1: a ping lasting 3 s is
  *   reported in several records adding up to what was sent.
  */
-import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { addHost, assertRan, requireCommand, spawnIn, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
-import { startDaemonRig } from '../helpers/daemon-rig.js';
+import t from 'tap';
+import { assertRan, requireCommand, tryRun } from '../helpers/netns.js';
 import { freePort } from '../helpers/free-port.js';
-import { CLI, startOfswitch } from '../helpers/ofswitch-process.js';
-import { nfdumpFlags, startNfcapd, type NfdumpRecord } from './collector.js';
+import { bridgeHosts, flagModeHosts, mixedTraffic, rejectsConfig, startFlagSwitch } from '../helpers/flow-export-rig.js';
+import { nfdumpFlags, startNfcapd, total } from './collector.js';
 
 requireCommand('nfcapd');
 requireCommand('nfdump');
@@ -26,102 +22,10 @@ requireCommand('tshark');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function reaches(from: TestHost, to: TestHost): Promise<boolean> {
-  for (let i = 0; i < 10; i++) if ((await tryRun('ping', ['-c', '1', '-W', '1', to.ip], from.ns)).code === 0) return true;
-  return false;
-}
-
-/** Packets and bytes of the records matching `pick`, and their in/out interfaces. */
-function total(records: readonly NfdumpRecord[], pick: (r: NfdumpRecord) => boolean): { records: number; packets: number; bytes: number; ins: string[]; outs: string[]; flags: string[] } {
-  const rs = records.filter(pick);
-  return {
-    records: rs.length,
-    packets: rs.reduce((s, r) => s + Number(r['ipkt']), 0),
-    bytes: rs.reduce((s, r) => s + Number(r['ibyt']), 0),
-    ins: [...new Set(rs.map((r) => r['in']!))],
-    outs: [...new Set(rs.map((r) => r['out']!))],
-    flags: [...new Set(rs.map((r) => r['flg']!))],
-  };
-}
-
-const PY_SERVER = `
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 5002)); s.listen(1)
-print('ready', flush=True)
-c, _ = s.accept()
-while True:
-    d = c.recv(65536)
-    if not d: break
-    c.sendall(d)
-c.close()
-`;
-const PY_CLIENT = `
-import socket, sys, time
-for i in range(50):
-    try:
-        c = socket.create_connection((sys.argv[1], 5002), timeout=2); break
-    except OSError: time.sleep(0.1)
-c.sendall(b'x' * 3000); c.shutdown(socket.SHUT_WR)
-n = 0
-while True:
-    d = c.recv(65536)
-    if not d: break
-    n += len(d)
-c.close(); print(n)
-`;
-const PY_UDP = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 5000))
-for i in range(7): s.sendto(b'u' * 200, (sys.argv[1], 5001))
-print(7)
-`;
-
-/** A TCP exchange h1 -> h2:5002 (3000 bytes there and back) captured by tcpdump on h1: per direction packets, IP bytes, flags. */
-async function tcpExchange(t: Test, h1: TestHost, h2: TestHost, dir: string): Promise<Record<'fwd' | 'rev', { packets: number; bytes: number; flags: number }>> {
-  const pcap = join(dir, 'tcp.pcap');
-  const dump = spawnIn('tcpdump', ['-i', 'eth0', '-n', '-U', '-Z', 'root', '-w', pcap, 'tcp port 5002'], h1.ns);
-  let dumpErr = '';
-  dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
-  for (let i = 0; i < 50 && !/listening/.test(dumpErr); i++) await sleep(100);
-  await sleep(1000); // the capture running, not only announced
-  const server = spawnIn('/usr/bin/python3', ['-c', PY_SERVER], h2.ns);
-  let ready = '';
-  server.stdout?.on('data', (d: Buffer) => (ready += d.toString()));
-  server.stderr?.resume();
-  for (let i = 0; i < 50 && !ready.includes('ready'); i++) await sleep(100);
-  t.match(ready, /ready/, 'the TCP server listens');
-  const client = await tryRun('/usr/bin/python3', ['-c', PY_CLIENT, h2.ip], h1.ns);
-  assertRan(t, client, 'the TCP client');
-  t.equal(client.stdout.trim(), '3000', 'the echo came back whole');
-  await sleep(1000);
-  const gone = new Promise((r) => dump.once('exit', r));
-  dump.kill('SIGINT');
-  await gone;
-  const r = await tryRun('tshark', ['-r', pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.len', '-e', 'tcp.flags']);
-  assertRan(t, r, 'tshark reads the capture') || t.comment(`tcpdump: ${dumpErr}`);
-  const out = { fwd: { packets: 0, bytes: 0, flags: 0 }, rev: { packets: 0, bytes: 0, flags: 0 } };
-  for (const line of r.stdout.trim().split('\n')) {
-    const [src, len, flags] = line.split('\t');
-    const side = src === h1.ip ? out.fwd : out.rev;
-    side.packets++;
-    side.bytes += Number(len);
-    side.flags |= Number(flags);
-  }
-  return out;
-}
-
 t.test('database mode: ovs-vsctl create NetFlow, read back by nfcapd/nfdump', async (t) => {
-  const rig = await startDaemonRig(t);
-  const h1 = await addHost(t, 'n1', { ip: '10.85.0.1/24' });
-  const h2 = await addHost(t, 'n2', { ip: '10.85.0.2/24' });
-  const br = uniqueName('nfbr');
-  rig.owns(br);
-  await rig.vsctl(['add-br', br, '--', 'add-port', br, h1.port, '--', 'add-port', br, h2.port], { wait: true });
-  t.ok(await reaches(h1, h2), 'h1 reaches h2 through the bridge');
+  const { rig, br, h1, h2, dir } = await bridgeHosts(t, ['n1', 'n2'], '10.85.0', 'nfbr');
   const p1 = (await rig.vsctl(['get', 'Interface', h1.port, 'ofport'])).trim();
   const p2 = (await rig.vsctl(['get', 'Interface', h2.port, 'ofport'])).trim();
-  const dir = mkdtempSync(join(tmpdir(), 'ofnetflow-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
   const nfcapd = await startNfcapd(t, await freePort());
   await rig.vsctl(['--', 'set', 'Bridge', br, 'netflow=@nf', '--', '--id=@nf', 'create', 'NetFlow', `targets="127.0.0.1:${nfcapd.port}"`,
@@ -129,12 +33,7 @@ t.test('database mode: ovs-vsctl create NetFlow, read back by nfcapd/nfdump', as
   await sleep(300);
 
   const PINGS = 5;
-  const ping = await tryRun('ping', ['-c', String(PINGS), '-i', '0.2', '-s', '100', '-W', '1', h2.ip], h1.ns);
-  assertRan(t, ping, `ping -c ${PINGS}`);
-  const udp = await tryRun('/usr/bin/python3', ['-c', PY_UDP, h2.ip], h1.ns);
-  assertRan(t, udp, 'the UDP sender');
-  const tcp = await tcpExchange(t, h1, h2, dir);
-  t.ok(tcp.fwd.packets >= 4 && tcp.rev.packets >= 3, `tcpdump saw the exchange (${tcp.fwd.packets} + ${tcp.rev.packets} packets)`);
+  const tcp = await mixedTraffic(t, h1, h2, dir, PINGS);
 
   // Clearing the column exports what the cache holds and stops NetFlow.
   await rig.vsctl(['clear', 'bridge', br, 'netflow'], { wait: true });
@@ -173,21 +72,12 @@ t.test('database mode: ovs-vsctl create NetFlow, read back by nfcapd/nfdump', as
 });
 
 t.test('flag mode: the --config file\'s netflow object, active timeout 1 s', async (t) => {
-  const h1 = await addHost(t, 'm1', { ip: '10.86.0.1/24' });
-  const h2 = await addHost(t, 'm2', { ip: '10.86.0.2/24' });
+  const hosts = await flagModeHosts(t, ['m1', 'm2'], '10.86.0');
+  const { h1, h2, dir } = hosts;
   const nfcapd = await startNfcapd(t, await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'ofnetflow-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({
-    ports: [h1.port, h2.port],
-    listen: [`ptcp:${await freePort()}:127.0.0.1`],
+  await startFlagSwitch(t, hosts, {
     netflow: { targets: [`127.0.0.1:${nfcapd.port}`], active_timeout: 1, add_id_to_interface: true, engine_id: 2 },
-  }));
-  const sw = await startOfswitch(t, ['--config', file]);
-  t.teardown(() => sw.stop());
-  t.match(sw.stderr(), /NetFlow export started/, 'the switch says NetFlow is on');
-  t.ok(await reaches(h1, h2), 'h1 reaches h2 through the flag-mode switch');
+  }, /NetFlow export started/, 'the switch says NetFlow is on');
   await sleep(2500); // the reachability pings reported
   const PINGS = 15;
   const ping = await tryRun('ping', ['-c', String(PINGS), '-i', '0.2', '-p', 'b7d1', h2.ip], h1.ns);
@@ -202,14 +92,8 @@ t.test('flag mode: the --config file\'s netflow object, active timeout 1 s', asy
   t.ok(req.packets >= PINGS + 1 && req.packets <= PINGS + 10, `all the requests counted (${req.packets}: ${PINGS} and the reachability pings)`);
   t.same([req.ins, req.outs], [[String(id | 1)], [String(id | 2)]], 'add_id_to_interface: engine id 2 in the interface fields');
 
-  const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ ports: [h1.port], netflow: { targets: ['nowhere:2055'] } }));
-  const r2 = await tryRun(process.execPath, [CLI, '--config', bad]);
-  t.equal(r2.code, 2, 'a bad NetFlow target: exit 2');
-  t.match(r2.stderr, /NetFlow target "nowhere:2055" is not IP:PORT/, 'with one message naming it');
-  const bad2 = join(dir, 'bad2.json');
-  writeFileSync(bad2, JSON.stringify({ ports: [h1.port], netflow: { targets: ['127.0.0.1:2055'], timeout: 5 } }));
-  const r3 = await tryRun(process.execPath, [CLI, '--config', bad2]);
-  t.equal(r3.code, 2, 'an unknown NetFlow key: exit 2');
-  t.match(r3.stderr, /unknown netflow setting "timeout"/);
+  await rejectsConfig(t, dir, { ports: [h1.port], netflow: { targets: ['nowhere:2055'] } },
+    'a bad NetFlow target: exit 2', /NetFlow target "nowhere:2055" is not IP:PORT/, 'with one message naming it');
+  await rejectsConfig(t, dir, { ports: [h1.port], netflow: { targets: ['127.0.0.1:2055'], timeout: 5 } },
+    'an unknown NetFlow key: exit 2', /unknown netflow setting "timeout"/);
 });

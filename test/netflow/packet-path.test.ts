@@ -5,12 +5,11 @@
  */
 import t from 'tap';
 import { unpackFlowKey, type FlowKey } from '../../flowtable/flow-key.js';
-import { Datapath, type FlowLookup } from '../../datapath/datapath.js';
 import { ACCT_OUT_DROP, ACCT_OUT_FLOOD, ACCT_OUT_MULTI, type FlowAccounting } from '../../datapath/flow-accounting.js';
-import { MemoryPort } from '../../datapath/ports/memory-port.js';
 import { OFPAT, OFPP } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
 import { ethFrame, ipv4Packet, udpDatagram, withL4Checksum4 } from '../datapath/frames.js';
+import { udpDstPath } from '../helpers/udp-dst-path.js';
 
 const out = (port: number): Action => ({ type: OFPAT.OUTPUT, port, maxLen: 0 });
 
@@ -24,13 +23,7 @@ t.test('each received frame counted once with its output', async (t) => {
     [6, [{ type: OFPAT.STRIP_VLAN }, out(2)]],
     [7, [{ type: OFPAT.SET_VLAN_VID, vlanVid: 9 }, out(3)]],
   ]);
-  const table: FlowLookup = { lookup: (key: FlowKey) => ({ actions: byDst.get(unpackFlowKey(key).tpDst) ?? [] }) };
-  const dp = new Datapath({ flowTable: table, linkPollMs: 0 });
-  const ports = [1, 2, 3].map((i) => {
-    const p = new MemoryPort(`nf${i}`, { hwAddr: `02:00:00:00:02:0${i}` });
-    dp.registry.addPort(p, i);
-    return p;
-  });
+  const { dp, ports, udp } = udpDstPath(byDst, 3, 'nf', '02');
   const seen: { tpDst: number; inPort: number; out: number; ipLen: number }[] = [];
   const acct: FlowAccounting = {
     account(key: FlowKey, frame: Uint8Array, l3Offset: number, _l4Offset: number, outIface: number) {
@@ -39,7 +32,6 @@ t.test('each received frame counted once with its output', async (t) => {
     },
   };
   dp.path.setAccounting(acct);
-  const udp = (dst: number) => ethFrame(0x0800, withL4Checksum4(ipv4Packet({ proto: 17 }, udpDatagram(1, dst))));
   for (const dst of [1, 2, 3, 4, 5]) ports[0]!.inject(udp(dst));
   t.same(seen.map((s) => [s.tpDst, s.inPort, s.out]), [
     [1, 1, 2],

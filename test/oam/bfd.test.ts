@@ -7,15 +7,8 @@
 import t from 'tap';
 import { BFD_STATE } from '../../oam/constants.js';
 import { BfdSession, bfdDiagText, bfdFlagText, bfdSettings, bfdStateText, type BfdSettings } from '../../oam/bfd.js';
-import { ethPayload, ipChecksum, macBytes } from '../../oam/frames.js';
-
-const MAC_A = macBytes('02:00:00:00:00:0a')!;
-const MAC_B = macBytes('02:00:00:00:00:0b')!;
-
-function clock(): { now: () => number; advance(ms: number): void } {
-  let t = 1000;
-  return { now: () => t, advance: (ms) => void (t += ms) };
-}
+import { ethPayload, ipChecksum } from '../../oam/frames.js';
+import { clock, MAC_A, MAC_B } from './fixtures.js';
 
 const settings = (extra: Record<string, string> = {}): BfdSettings => bfdSettings({ enable: 'true', ...extra })!;
 
@@ -173,21 +166,18 @@ t.test('what a session accepts and what it refuses', async (t) => {
   const f = b.compose(MAC_B);
   t.same([...f.subarray(0, 12)], [2, 0, 0, 0, 0, 0x0a, 2, 0, 0, 0, 0, 0x99], 'bfd_local_dst_mac and bfd_local_src_mac');
   t.ok(deliver(a, f), 'to bfd_src_ip and bfd_remote_dst_mac: taken');
-  const elsewhere = f.slice();
-  elsewhere[33] = 2;
-  t.notOk(deliver(a, elsewhere), 'to another IP: not taken');
-  const otherMac = f.slice();
-  otherMac[5] = 0x0b;
-  t.notOk(deliver(a, otherMac), 'to another MAC: not taken');
-  const tcp = f.slice();
-  tcp[23] = 6;
-  t.notOk(deliver(a, tcp), 'not UDP');
-  const later = f.slice();
-  later[21] = 8;
-  t.notOk(deliver(a, later), 'a later fragment');
-  const port = f.slice();
-  port[37] = 0xc9;
-  t.notOk(deliver(a, port), 'another UDP port');
+  // [byte offset, value, why it is not taken]
+  for (const [at, value, what] of [
+    [33, 2, 'to another IP: not taken'],
+    [5, 0x0b, 'to another MAC: not taken'],
+    [23, 6, 'not UDP'],
+    [21, 8, 'a later fragment'],
+    [37, 0xc9, 'another UDP port'],
+  ] as const) {
+    const g = f.slice();
+    g[at] = value;
+    t.notOk(deliver(a, g), what);
+  }
   t.notOk(a.accepts(f.subarray(0, 30), 0x0800, 14), 'a runt');
   t.notOk(a.accepts(f.subarray(0, 36), 0x0800, 14), 'no UDP ports');
   t.notOk(a.accepts(f, 0x86dd, 14), 'not IPv4');
@@ -206,17 +196,21 @@ t.test('what a session accepts and what it refuses', async (t) => {
   };
   deliver(a, mutate((g) => (g[22] = 64)));
   t.equal(logs.length, 0, 'TTL 64: dropped silently');
-  deliver(a, mutate((g) => (g[42] = 0x40)));
-  deliver(a, mutate((g) => (g[43]! |= 0x04)));
-  deliver(a, mutate((g) => (g[45] = 20)));
-  deliver(a, mutate((g) => (g[45] = 28)));
-  deliver(a, mutate((g) => (g[44] = 0)));
-  deliver(a, mutate((g) => (g[43]! |= 0x01)));
-  deliver(a, mutate((g) => g.fill(0, 46, 50)));
-  deliver(a, mutate((g) => g.fill(1, 50, 54)));
-  deliver(a, mutate((g) => (g[43] = BFD_STATE.UP)));
+  // Each change to b's packet, and what a logs of it.
+  const refused: [(g: Uint8Array) => void, RegExp][] = [
+    [(g) => (g[42] = 0x40), /Incorrect version/],
+    [(g) => (g[43]! |= 0x04), /Authenticated control message/],
+    [(g) => (g[45] = 20), /Unexpected length/],
+    [(g) => (g[45] = 28), /Unexpected length/],
+    [(g) => (g[44] = 0), /Zero multiplier/],
+    [(g) => (g[43]! |= 0x01), /multipoint/],
+    [(g) => g.fill(0, 46, 50), /NULL my_disc/],
+    [(g) => g.fill(1, 50, 54), /Incorrect your_disc/],
+    [(g) => (g[43] = BFD_STATE.UP), /Null your_disc/],
+  ];
+  for (const [change] of refused) deliver(a, mutate(change));
   deliver(a, f.subarray(0, 60));
-  t.match(logs, [/Incorrect version/, /Authenticated control message/, /Unexpected length/, /Unexpected length/, /Zero multiplier/, /multipoint/, /NULL my_disc/, /Incorrect your_disc/, /Null your_disc/, /too-short BFD control message/]);
+  t.match(logs, [...refused.map(([, logged]) => logged), /too-short BFD control message/]);
   a.close();
   b.close();
 });

@@ -7,15 +7,8 @@
 import t from 'tap';
 import { CfmSession, isValidMpid, msToCcmInterval, type CfmSettings } from '../../oam/cfm.js';
 import { cfmSettings } from '../../oam/settings.js';
-import { ethPayload, macBytes } from '../../oam/frames.js';
-
-const MAC_A = macBytes('02:00:00:00:00:0a')!;
-const MAC_B = macBytes('02:00:00:00:00:0b')!;
-
-function clock(): { now: () => number; advance(ms: number): void } {
-  let t = 1000;
-  return { now: () => t, advance: (ms) => void (t += ms) };
-}
+import { ethPayload } from '../../oam/frames.js';
+import { clock, MAC_A, MAC_B } from './fixtures.js';
 
 const base: CfmSettings = { mpid: 1, intervalMs: 1000, extended: false, opUp: true, ccmVlan: 0, ccmPcp: 0 };
 

@@ -10,13 +10,12 @@
  * - flag mode: the same from a `--config` file's `sflow` object.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addHost, assertRan, requireCommand, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
-import { startDaemonRig, waitUntil, type DaemonRig } from '../helpers/daemon-rig.js';
+import { assertRan, requireCommand, tryRun, type TestHost } from '../helpers/netns.js';
+import { waitUntil, type DaemonRig } from '../helpers/daemon-rig.js';
 import { freePort } from '../helpers/free-port.js';
-import { startOfswitch } from '../helpers/ofswitch-process.js';
+import { bridgeHosts, flagModeHosts, rejectsConfig, startFlagSwitch } from '../helpers/flow-export-rig.js';
 import { allValues, startSfacctd, tsharkFields, udpCollector, type UdpCollector } from './collectors.js';
 
 requireCommand('tshark');
@@ -28,11 +27,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const PATTERN = 'a5c3';
 
 const ifindex = (name: string): number => Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
-
-async function reaches(from: TestHost, to: TestHost): Promise<boolean> {
-  for (let i = 0; i < 10; i++) if ((await tryRun('ping', ['-c', '1', '-W', '1', to.ip], from.ns)).code === 0) return true;
-  return false;
-}
 
 /** The flow samples (decoded by tshark) whose sampled header holds PATTERN, with their fields. */
 interface Sample {
@@ -108,13 +102,7 @@ async function dumpPort(t: Test, rig: DaemonRig, br: string, port: number): Prom
 }
 
 t.test('database mode: ovs-vsctl create sflow, sampled by tshark and sfacctd', async (t) => {
-  const rig = await startDaemonRig(t);
-  const h1 = await addHost(t, 's1', { ip: '10.83.0.1/24' });
-  const h2 = await addHost(t, 's2', { ip: '10.83.0.2/24' });
-  const br = uniqueName('sfbr');
-  rig.owns(br);
-  await rig.vsctl(['add-br', br, '--', 'add-port', br, h1.port, '--', 'add-port', br, h2.port], { wait: true });
-  t.ok(await reaches(h1, h2), 'h1 reaches h2 through the bridge');
+  const { rig, br, h1, h2, dir } = await bridgeHosts(t, ['s1', 's2'], '10.83.0', 'sfbr');
 
   const collector = await udpCollector(t);
   const sfacctd = await startSfacctd(t, await freePort());
@@ -166,8 +154,6 @@ t.test('database mode: ovs-vsctl create sflow, sampled by tshark and sfacctd', a
   await flushed();
   collector.datagrams.length = 0;
   const before = await dumpPort(t, rig, br, 1);
-  const dir = mkdtempSync(join(tmpdir(), 'ofsflow-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const conf = join(dir, 'burst.cfg');
   // UDP frames to h2 carrying the pattern, so they are told apart from anything else.
   writeFileSync(conf, `{ eth(da=${h2.mac}, sa=${h1.mac}, type=0x0800), ipv4(saddr=${h1.ip}, daddr=${h2.ip}, proto=17, ttl=64), ` +
@@ -208,21 +194,12 @@ t.test('database mode: ovs-vsctl create sflow, sampled by tshark and sfacctd', a
 });
 
 t.test('flag mode: the --config file\'s sflow object', async (t) => {
-  const h1 = await addHost(t, 'c1', { ip: '10.84.0.1/24' });
-  const h2 = await addHost(t, 'c2', { ip: '10.84.0.2/24' });
+  const hosts = await flagModeHosts(t, ['c1', 'c2'], '10.84.0');
+  const { h1, h2, dir } = hosts;
   const collector = await udpCollector(t);
-  const dir = mkdtempSync(join(tmpdir(), 'ofsflow-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({
-    ports: [h1.port, h2.port],
-    listen: [`ptcp:${await freePort()}:127.0.0.1`],
+  await startFlagSwitch(t, hosts, {
     sflow: { targets: [`127.0.0.1:${collector.port}`], agent: '127.0.0.1', sampling: 1, polling: 1, header: 96 },
-  }));
-  const sw = await startOfswitch(t, ['--config', file]);
-  t.teardown(() => sw.stop());
-  t.match(sw.stderr(), /sFlow agent started/, 'the switch says sFlow is on');
-  t.ok(await reaches(h1, h2), 'h1 reaches h2 through the flag-mode switch');
+  }, /sFlow agent started/, 'the switch says sFlow is on');
   await flushed();
   collector.datagrams.length = 0;
   await pingPattern(t, h1, h2, 5);
@@ -236,14 +213,8 @@ t.test('flag mode: the --config file\'s sflow object', async (t) => {
   t.equal(Math.max(...lengths), 96, 'header at most 96 bytes, from the file (shorter frames whole)');
   t.ok(allValues(r, 'sflow_245.ifindex').map(Number).includes(ifindex(h1.port)), 'counter samples for the ports');
 
-  const bad = join(dir, 'bad.json');
-  writeFileSync(bad, JSON.stringify({ ports: [h1.port], sflow: { targets: ['nowhere:6343'] } }));
-  const r2 = await tryRun(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'ofswitch.js'), '--config', bad]);
-  t.equal(r2.code, 2, 'a bad sFlow target: exit 2');
-  t.match(r2.stderr, /sFlow target "nowhere:6343" is not IP:PORT/, 'with one message naming it');
-  const bad2 = join(dir, 'bad2.json');
-  writeFileSync(bad2, JSON.stringify({ ports: [h1.port], sflow: { targets: ['127.0.0.1'], sample: 5 } }));
-  const r3 = await tryRun(process.execPath, [join(import.meta.dirname, '..', '..', 'dist', 'cli', 'ofswitch.js'), '--config', bad2]);
-  t.equal(r3.code, 2, 'an unknown sFlow key: exit 2');
-  t.match(r3.stderr, /unknown sflow setting "sample"/);
+  await rejectsConfig(t, dir, { ports: [h1.port], sflow: { targets: ['nowhere:6343'] } },
+    'a bad sFlow target: exit 2', /sFlow target "nowhere:6343" is not IP:PORT/, 'with one message naming it');
+  await rejectsConfig(t, dir, { ports: [h1.port], sflow: { targets: ['127.0.0.1'], sample: 5 } },
+    'an unknown sFlow key: exit 2', /unknown sflow setting "sample"/);
 });

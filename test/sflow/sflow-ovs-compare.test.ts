@@ -8,12 +8,9 @@
  * section and not compared here.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { addHost, assertRan, moveToNamespace, requireCommand, run, setLinkUp, spawnIn, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
-import { startOvsUserspace } from '../helpers/ovs-reference.js';
-import { startDaemonRig } from '../helpers/daemon-rig.js';
+import { readFileSync } from 'node:fs';
+import { assertRan, requireCommand, run, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
+import { bridgeHosts, ovsHostsAndReceiver } from '../helpers/flow-export-rig.js';
 import { countersSamples, tsharkFields, udpCollector, type TsharkResult } from './collectors.js';
 
 requireCommand('tshark');
@@ -22,16 +19,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const PATTERN = 'a5c3';
 const PINGS = 5;
 const ROW = ['agent=lo', 'header=128', 'sampling=1', 'polling=1'];
-
-const RECEIVER = `
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('127.0.0.1', int(sys.argv[2])))
-with open(sys.argv[1], 'a') as f:
-    while True:
-        f.write(s.recv(65535).hex() + '\\n')
-        f.flush()
-`;
 
 const FIELDS = [
   'sflow_245.version', 'sflow_245.agent', 'sflow_245.sub_agent_id',
@@ -79,36 +66,20 @@ async function pingPattern(t: Test, from: TestHost, to: TestHost): Promise<void>
 
 t.test('the same sFlow row: Open vSwitch and ofswitch send the same fields', async (t) => {
   // Open vSwitch, its ports moved into its namespace, a receiver there on 127.0.0.1.
-  const ovs = await startOvsUserspace(t, { tag: 'sfo' });
-  const o1 = await addHost(t, 'so1', { ip: '10.85.0.1/24' });
-  const o2 = await addHost(t, 'so2', { ip: '10.85.0.2/24' });
-  for (const h of [o1, o2]) {
-    await moveToNamespace(h.port, ovs.ns);
-    await setLinkUp(h.port, ovs.ns);
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'ofsflow-ovs-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'datagrams.hex');
-  const receiver = spawnIn('/usr/bin/python3', ['-c', RECEIVER, file, '6343'], ovs.ns);
-  t.teardown(() => { receiver.kill('SIGKILL'); });
+  const { ovs, o1, o2, received } = await ovsHostsAndReceiver(t, 'sfo', ['so1', 'so2'], '10.85.0', 6343);
   const br = uniqueName('sfob');
   await ovs.vsctl(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', '--', 'add-port', br, o1.port, '--', 'set', 'interface', o1.port, 'ofport_request=1',
     '--', 'add-port', br, o2.port, '--', 'set', 'interface', o2.port, 'ofport_request=2']);
   await ovs.vsctl(['--', '--id=@s', 'create', 'sflow', ...ROW, 'targets="127.0.0.1:6343"', '--', 'set', 'bridge', br, 'sflow=@s']);
   await pingPattern(t, o1, o2);
-  const ovsDatagrams = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter((l) => l).map((l) => Buffer.from(l, 'hex')) : [];
+  const ovsDatagrams = received();
   t.ok(ovsDatagrams.length > 0, `Open vSwitch sent ${ovsDatagrams.length} datagrams`);
   const ifindexIn = async (ns: string, name: string): Promise<number> => Number((await run('cat', [`/sys/class/net/${name}/ifindex`], ns)).trim());
   const ovsRoles = new Map([[await ifindexIn(ovs.ns, o1.port), 'port of h1'], [await ifindexIn(ovs.ns, o2.port), 'port of h2']]);
 
   // ofswitch, database mode, the same row.
-  const rig = await startDaemonRig(t);
-  const h1 = await addHost(t, 'sc1', { ip: '10.86.0.1/24' });
-  const h2 = await addHost(t, 'sc2', { ip: '10.86.0.2/24' });
-  const ofbr = uniqueName('sfcb');
-  rig.owns(ofbr);
+  const { rig, br: ofbr, h1, h2 } = await bridgeHosts(t, ['sc1', 'sc2'], '10.86.0', 'sfcb', false);
   const collector = await udpCollector(t);
-  await rig.vsctl(['add-br', ofbr, '--', 'add-port', ofbr, h1.port, '--', 'add-port', ofbr, h2.port], { wait: true });
   await rig.vsctl(['--', '--id=@s', 'create', 'sflow', ...ROW, `targets="127.0.0.1:${collector.port}"`, '--', 'set', 'bridge', ofbr, 'sflow=@s'], { wait: true });
   await pingPattern(t, h1, h2);
   const ofRoles = new Map<number, string>();

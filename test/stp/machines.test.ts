@@ -2,7 +2,7 @@
  * The protocol machines (stp/stp.ts, stp/rstp.ts) and the BPDU codec on their own: bridges wired
  * by in-memory links whose BPDUs go through encodeBpdu/decodeBpdu, time moved by tick.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { OFPPS, STP_FLAG } from '../../protocol/constants.js';
 import { bridgeId, decodeBpdu, encodeBpdu, isBpduFrame, rstpIdText, stpIdText, type Bpdu } from '../../stp/bpdu.js';
 import { Rstp } from '../../stp/rstp.js';
@@ -60,6 +60,32 @@ class Net {
 
 const port = (name: string, portNum: number, pathCost: number) => ({ name, portNum, priority: 128, pathCost });
 
+/** Bridges `a` and `b` in `net`, joined by two links: a1-b1 and a2-b2, each port of path cost `cost`. */
+function joinTwice(net: Net, a: SpanningTree, b: SpanningTree, cost: number): void {
+  net.trees.set('a', a).set('b', b);
+  net.links.push({ a: ['a', 1], b: ['b', 1], up: true }, { a: ['a', 2], b: ['b', 2], up: true });
+  a.addPort(1, port('a1', 1, cost), true);
+  a.addPort(2, port('a2', 2, cost), true);
+  b.addPort(1, port('b1', 1, cost), true);
+  b.addPort(2, port('b2', 2, cost), true);
+}
+
+/**
+ * Mutes link 0 (b's root port: BPDUs stop, the link stays up) for 7 s, `aged` checking that b has
+ * moved its root port; then b counts a receive error on port 1 and port 2 is removed (twice).
+ */
+function ageOutThenRemove(t: Test, net: Net, b: SpanningTree, aged: () => void): void {
+  net.links[0]!.mute = true;
+  net.run(7000);
+  aged();
+  net.links[0]!.mute = false;
+  b.receiveError(1);
+  t.equal(b.counters(1)!.errors, 1);
+  b.removePort(2);
+  b.removePort(2);
+  t.notOk(b.hasPort(2));
+}
+
 t.test('BPDU codec: config, RST and TCN BPDUs round trip; bad frames are named', async (t) => {
   const config: Bpdu = { type: 'config', flags: STP_FLAG.TOPOLOGY_CHANGE | STP_FLAG.PROPOSAL, rootId: bridgeId(4096, 0x0200000000aan), rootPathCost: 4, bridgeId: bridgeId(32768, 0x0200000000bbn), portId: 0x8002, messageAge: 256, maxAge: 20 * 256, helloTime: 512, forwardDelay: 15 * 256 };
   const f = encodeBpdu(MAC, config);
@@ -90,12 +116,7 @@ function stpPair(rootPriority = 4096) {
   const net = new Net();
   const a = new Stp({ name: 'a', bridgeId: bridgeId(rootPriority, 0xaan), helloTime: 1, maxAge: 6, forwardDelay: 4 }, net.outputs('a'));
   const b = new Stp({ name: 'b', bridgeId: bridgeId(32768, 0xbbn), helloTime: 1, maxAge: 6, forwardDelay: 4 }, net.outputs('b'));
-  net.trees.set('a', a).set('b', b);
-  net.links.push({ a: ['a', 1], b: ['b', 1], up: true }, { a: ['a', 2], b: ['b', 2], up: true });
-  a.addPort(1, port('a1', 1, 2), true);
-  a.addPort(2, port('a2', 2, 2), true);
-  b.addPort(1, port('b1', 1, 2), true);
-  b.addPort(2, port('b2', 2, 2), true);
+  joinTwice(net, a, b, 2);
   a.addPort(3, port('a3', 3, 2), false);
   b.addPort(3, port('b3', 3, 2), true);
   net.deliver();
@@ -149,15 +170,7 @@ t.test('802.1D: two bridges, two links: one blocks; failover; message age; TCN',
   t.equal(b.stateOf(2), 'blocking');
 
   // BPDUs stop on the root port's link without the link going down: its information ages out.
-  net.links[0]!.mute = true;
-  net.run(7000);
-  t.equal(b.roleOf(2), 'root', 'after max age the other link is the root port');
-  net.links[0]!.mute = false;
-  b.receiveError(1);
-  t.equal(b.counters(1)!.errors, 1);
-  b.removePort(2);
-  t.notOk(b.hasPort(2));
-  b.removePort(2);
+  ageOutThenRemove(t, net, b, () => t.equal(b.roleOf(2), 'root', 'after max age the other link is the root port'));
   net.run(9000);
   t.equal(b.roleOf(1), 'root');
   a.setPortEnabled(3, true);
@@ -181,14 +194,9 @@ function rstpPair(opts: { aPriority?: number; stpB?: boolean } = {}) {
   const b = opts.stpB
     ? new Stp({ name: 'b', bridgeId: bridgeId(32768, 0xbbn), helloTime: 1, maxAge: 6, forwardDelay: 4 }, net.outputs('b'))
     : new Rstp({ name: 'b', bridgeId: bridgeId(32768, 0xbbn), forwardDelay: 4, maxAge: 6 }, net.outputs('b'));
-  net.trees.set('a', a).set('b', b);
-  net.links.push({ a: ['a', 1], b: ['b', 1], up: true }, { a: ['a', 2], b: ['b', 2], up: true });
-  a.addPort(1, port('a1', 1, 2000), true);
-  a.addPort(2, port('a2', 2, 2000), true);
+  joinTwice(net, a, b, 2000);
   a.addPort(3, port('a3', 3, 2000), true, { autoEdge: true });
   a.addPort(4, port('a4', 4, 2000), true, { adminEdge: true });
-  b.addPort(1, port('b1', 1, 2000), true);
-  b.addPort(2, port('b2', 2, 2000), true);
   net.deliver();
   return { net, a, b };
 }
@@ -236,17 +244,9 @@ t.test('802.1w: proposal and agreement converge at once; failover to the alterna
   t.equal(rb.roleOf(1), 'Root', 'back');
   t.equal(rb.stateOf(2), 'Discarding');
   // The root stops speaking on the root port's link: the information ages out (3 hello times).
-  net.links[0]!.mute = true;
-  net.run(7000);
-  t.equal(rb.roleOf(2), 'Root', 'aged out: the other link is the root port');
-  net.links[0]!.mute = false;
-  b.receiveError(1);
-  t.equal(b.counters(1)!.errors, 1);
+  ageOutThenRemove(t, net, b, () => t.equal(rb.roleOf(2), 'Root', 'aged out: the other link is the root port'));
   t.equal(b.counters(9), null);
   b.receive(9, { type: 'tcn' });
-  b.removePort(2);
-  b.removePort(2);
-  t.notOk(b.hasPort(2));
   net.run(7000);
   t.equal(rb.roleOf(1), 'Root');
   t.ok(b.forwarding(99) && b.learning(99), 'a port outside the tree is not held');

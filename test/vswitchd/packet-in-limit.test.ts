@@ -5,14 +5,14 @@
  * packet-in-miss-* counters.
  */
 import t from 'tap';
-import { createServer, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OFP_VERSION, OFPT } from '../../protocol/index.js';
+import { OFPT } from '../../protocol/index.js';
 import { addHost, requireCommand, tryRun, uniqueName } from '../helpers/netns.js';
 import { startDaemonRig, waitUntil } from '../helpers/daemon-rig.js';
-import { OfClient } from '../helpers/of-client.js';
+import type { OfClient } from '../helpers/of-client.js';
+import { controllerServer } from '../helpers/controller-rig.js';
 
 requireCommand('trafgen');
 
@@ -24,27 +24,14 @@ t.test('controller_rate_limit and controller_burst_limit from ovs-vsctl limit th
   const br = uniqueName('plbr');
   rig.owns(br);
 
-  const accepted: Socket[] = [];
-  let controller: OfClient | null = null;
-  const server = createServer((s) => {
-    accepted.push(s);
-    controller = OfClient.wrap(s);
-    controller.send({ version: OFP_VERSION, type: OFPT.HELLO, xid: 1, body: new Uint8Array(0) });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  t.teardown(() => {
-    for (const s of accepted) s.destroy();
-    server.close();
-  });
+  const { controller, accepted, target } = await controllerServer(t);
 
   await rig.vsctl(['add-br', br, '--', 'set', 'bridge', br, 'fail_mode=secure', '--', 'add-port', br, h.port], { wait: true });
   // No echo probes: this controller answers none.
-  await rig.vsctl(['set-controller', br, `tcp:127.0.0.1:${port}`, '--', 'set', 'controller', br, 'inactivity_probe=0'], { wait: true });
+  await rig.vsctl(['set-controller', br, target, '--', 'set', 'controller', br, 'inactivity_probe=0'], { wait: true });
   await waitUntil(async () => (await rig.vsctl(['get', 'controller', br, 'is_connected'])).trim() === 'true', 'the controller is connected');
   t.equal(accepted.length, 1, 'one connection');
-  const c = controller as unknown as OfClient;
+  const c = controller() as OfClient;
   await c.next((m) => m.type === OFPT.HELLO, 5000);
 
   const dir = mkdtempSync(join(tmpdir(), 'ofpil-'));
