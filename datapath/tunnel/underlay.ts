@@ -68,7 +68,13 @@ export function underlayAddon(): Addon {
   const candidates = [join(here, '..', rel), join(here, '..', '..', '..', 'datapath', rel)];
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`raw_ip addon not built (run npm run build:native): looked for ${candidates.join(', ')}`);
-  loaded = createRequire(import.meta.url)(found) as Addon;
+  const addon = createRequire(import.meta.url)(found) as Partial<Addon>;
+  // A raw_ip.node built from older sources loads but lacks the batched send: refuse it by name
+  // rather than let every tunnel frame fail inside the packet path.
+  if (typeof addon.flush !== 'function' || typeof addon.open !== 'function' || typeof addon.route !== 'function') {
+    throw new Error(`raw_ip addon at ${found} is older than its sources (no flush): run npm run build:native`);
+  }
+  loaded = addon as Addon;
   return loaded;
 }
 
