@@ -7,32 +7,7 @@
  * is, though not bit for bit (OVS hashes in its datapath, with recirculation).
  */
 
-const rot = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
-
-function mhashAddInner(hash: number, data: number): number {
-  if (data === 0) return hash;
-  let d = Math.imul(data, 0xcc9e2d51) >>> 0;
-  d = rot(d, 15);
-  d = Math.imul(d, 0x1b873593) >>> 0;
-  return (hash ^ d) >>> 0;
-}
-
-/** mhash_add: one 32-bit word into the hash. */
-export function hashAdd(hash: number, data: number): number {
-  const h = rot(mhashAddInner(hash >>> 0, data >>> 0), 13);
-  return (Math.imul(h, 5) + 0xe6546b64) >>> 0;
-}
-
-/** hash_finish (mhash_finish of hash ^ final). */
-export function hashFinish(hash: number, final: number): number {
-  let h = (hash ^ final) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { hashAdd, hashFinish } from '../protocol/ovs-hash.js';
 
 /** hash_uint64_basis of the 64-bit value `hi`:`lo` (each 32 bits). */
 export function hashUint64(hi: number, lo: number, basis: number): number {

@@ -15,33 +15,11 @@
  * Pure and small; it keeps keys, not values.
  */
 
-const rot = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
-
-function mhashAdd(hash: number, data: number): number {
-  let h = hash >>> 0;
-  if (data !== 0) {
-    let d = Math.imul(data, 0xcc9e2d51);
-    d = rot(d >>> 0, 15);
-    d = Math.imul(d, 0x1b873593);
-    h = (h ^ d) >>> 0;
-  }
-  h = rot(h, 13);
-  return (Math.imul(h, 5) + 0xe6546b64) >>> 0;
-}
-
-function hashFinish(hash: number, final: number): number {
-  let h = (hash ^ final) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { hashAdd, hashFinish } from '../protocol/ovs-hash.js';
 
 /** OVS's hash_int(x, basis) (hash_2words). */
 export function ovsHashInt(x: number, basis = 0): number {
-  return hashFinish(mhashAdd(mhashAdd(x >>> 0, 0), basis >>> 0), 8);
+  return hashFinish(hashAdd(hashAdd(x >>> 0, 0), basis >>> 0), 8);
 }
 
 /** OVS's hash_string(s, basis): hash_bytes over the string's bytes (UTF-8), 4 at a time, little-endian. */
@@ -49,11 +27,11 @@ export function ovsHashString(s: string, basis = 0): number {
   const bytes = Buffer.from(s, 'utf8');
   let hash = basis >>> 0;
   let i = 0;
-  for (; i + 4 <= bytes.length; i += 4) hash = mhashAdd(hash, bytes.readUInt32LE(i));
+  for (; i + 4 <= bytes.length; i += 4) hash = hashAdd(hash, bytes.readUInt32LE(i));
   if (i < bytes.length) {
     let tail = 0;
     for (let j = 0; i + j < bytes.length; j++) tail |= (bytes[i + j] as number) << (8 * j);
-    hash = mhashAdd(hash, tail >>> 0);
+    hash = hashAdd(hash, tail >>> 0);
   }
   return hashFinish(hash, bytes.length);
 }
