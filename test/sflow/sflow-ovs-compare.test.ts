@@ -3,7 +3,7 @@
  * ofswitch (database mode), the same pings through each, and the datagrams each sends decoded by
  * tshark and compared field by field: datagram header, the flow samples of the pings (data
  * source, rate, header record, ifIndex in and out as each one's kernel ifindex, switch record) and
- * the generic counter record of a port. Run it under `flock /tmp/ovs-userspace.lock`.
+ * the generic counter record of a port.
  * What differs on purpose (sample pool, record order, unknown counters) is in the README's sFlow
  * section and not compared here.
  */

@@ -247,7 +247,7 @@ t.test('select_vlan with RSPAN: output_vlan copies tagged on a trunk, untagged o
 });
 
 t.test('Open vSwitch in userspace: the same two mirrors and the same RSPAN, the same frames seen', async (t) => {
-  // Run under flock /tmp/ovs-userspace.lock (only one userspace Open vSwitch on the machine).
+  // startOvsUserspace runs OVS in a namespace of its own, so this may overlap other OVS tests.
   const ovs = await startOvsUserspace(t, { tag: 'mref' });
   const br = 'br0';
   await ovs.vsctl(['add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev']);
