@@ -15,29 +15,15 @@
 import { Datapath } from '../datapath/datapath.js';
 import { createPort } from '../datapath/ports/factory.js';
 import { FlowTable } from '../flowtable/flow-table.js';
-import { OFP_NO_BUFFER, OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_VERSION } from '../protocol/constants.js';
 import { matchWith } from '../protocol/match.js';
+import { port1ToPort2 } from './port-flow.js';
 import { TrafgenRig, benchArgs, log, quiet, sleep } from './trafgen-rig.js';
 
 const { seconds: SECONDS, json: JSON_OUT } = benchArgs(8);
 
 function flowTable(): FlowTable {
   const table = new FlowTable();
-  table.flowMod({
-    version: OFP_VERSION,
-    type: OFPT.FLOW_MOD,
-    xid: 1,
-    match: matchWith({ wildcards: OFPFW.ALL & ~OFPFW.IN_PORT, inPort: 1 }),
-    cookie: 0n,
-    command: OFPFC.ADD,
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority: 0x8000,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP.NONE,
-    flags: 0,
-    actions: [{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }],
-  });
+  table.flowMod(port1ToPort2(matchWith));
   return table;
 }
 

@@ -21,8 +21,9 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { DropLog } from '../datapath/drop-record.js';
-import { OFP_NO_BUFFER, OFPAT, OFPFC, OFPFW, OFPP, OFPT, OFP_VERSION } from '../protocol/constants.js';
+import type { Match } from '../protocol/types.js';
 import { benchOptions, count } from './bench-options.js';
+import { port1ToPort2 } from './port-flow.js';
 
 interface Opts {
   frames: number;
@@ -50,7 +51,7 @@ interface Modules {
     close(): void;
   };
   FlowTable: new () => { flowMod(m: object): unknown };
-  matchWith: (m: object) => object;
+  matchWith: (fields: Partial<Match>) => Match;
 }
 
 async function load(root: string): Promise<Modules> {
@@ -82,21 +83,7 @@ type Case = 'none' | 'policed' | 'dropping';
 
 function build(mods: Modules, kind: Case): { run: (n: number) => Promise<void>; close: () => void } {
   const table = new mods.FlowTable();
-  table.flowMod({
-    version: OFP_VERSION,
-    type: OFPT.FLOW_MOD,
-    xid: 1,
-    match: mods.matchWith({ wildcards: OFPFW.ALL & ~OFPFW.IN_PORT, inPort: 1 }),
-    cookie: 0n,
-    command: OFPFC.ADD,
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority: 0x8000,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP.NONE,
-    flags: 0,
-    actions: [{ type: OFPAT.OUTPUT, port: 2, maxLen: 0 }],
-  });
+  table.flowMod(port1ToPort2(mods.matchWith));
   // The drop log a Switch gives its datapath: every policed frame is recorded in it.
   const dp = new mods.Datapath({ flowTable: table, linkPollMs: 0, ...(kind === 'dropping' ? { drops: new DropLog() } : {}) });
   const a = new StubPort('a');
