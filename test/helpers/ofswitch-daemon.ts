@@ -15,7 +15,7 @@
  * a non-zero exit; the `try*` forms resolve with { code, stdout, stderr } whatever the exit.
  *
  * Teardown (also after a failed or timed-out test): the daemon is stopped (SIGTERM, SIGKILL after
- * 3 s), interfaces it left behind are removed (internal ports are veth pairs in the root
+ * STOP_GRACE_MS), interfaces it left behind are removed (internal ports are veth pairs in the root
  * namespace, which a killed daemon cannot delete), then ovsdb-server is stopped and DIR removed.
  * If the test process itself exits first, the daemon is killed and this process's leftover
  * internal ports removed synchronously. When the test failed, the daemon's last log lines are
@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
-import { CLI, ensureBuilt } from './ofswitch-process.js';
+import { CLI, ensureBuilt, STOP_GRACE_MS } from './ofswitch-process.js';
 import { startOvsdbServer, type CommandResult, type OvsdbServer } from './ovsdb-server.js';
 
 const execFileAsync = promisify(execFile);
@@ -249,7 +249,7 @@ export async function startOfswitchDaemon(t: Test, options: OfswitchDaemonOption
     const proc = child;
     if (proc && isRunning()) {
       proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
       const status = await exited;
       clearTimeout(timer);
       return status;

@@ -10,6 +10,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Teardownable } from './netns.js';
 
+/**
+ * How long a stopping switch may take before it is killed. A clean stop removes what the switch
+ * made (the demo's namespaces, internal ports), which takes seconds on a loaded machine: a stop cut
+ * short by SIGKILL would fail a test for the machine's load, not for the switch.
+ */
+export const STOP_GRACE_MS = 20_000;
+
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
 
@@ -55,7 +62,7 @@ export interface OfswitchProcess {
   readonly exited: Promise<number | string>;
   /** Resolves when a log line containing `text` has been written. */
   waitForLog(text: string, timeoutMs?: number): Promise<void>;
-  /** SIGTERM, then SIGKILL after 3 s; resolves with the exit status. */
+  /** SIGTERM, then SIGKILL after STOP_GRACE_MS; resolves with the exit status. */
   stop(): Promise<number | string>;
 }
 
@@ -114,7 +121,7 @@ export async function startOfswitch(
   const stop = async (): Promise<number | string> => {
     if (!done) {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
     }
