@@ -57,6 +57,15 @@ t.test('codec: VXLAN, Geneve and GRE headers as the RFCs lay them out, and back'
   t.equal(overhead({ kind: 'vxlan', key: 0, keyPresent: true, csum: false }), 50 - 14, 'VXLAN adds 36 bytes to the frame (50 with the inner Ethernet header)');
   t.equal(overhead({ kind: 'gre', key: 0, keyPresent: true, csum: false }), 28);
 
+  // OAM (BFD's oam=true): Geneve's O bit; VXLAN and GRE have none, their headers stay as they are.
+  for (const [kind, bytes] of [['geneve', [0, 0x80, 0x65, 0x58]], ['vxlan', [0x08, 0, 0, 0]], ['gre', [0x20, 0, 0x65, 0x58]]] as const) {
+    const p: EncapParams = { kind, key: 5, keyPresent: true, csum: false };
+    const out = new Uint8Array(headerLength(p) + f.length);
+    const n = encapsulate(p, f, out, 0, true);
+    t.same([...out.subarray(0, 4)], bytes, `${kind} with oam: ${kind === 'geneve' ? 'the O bit set' : 'no OAM bit to set'}`);
+    t.ok(decapsulate(kind, out.subarray(0, n), { key: 0, frameOffset: 0 }), `${kind}: and still received`);
+  }
+
   // Geneve options are skipped; sequence numbers in GRE are skipped.
   const withOpts = Uint8Array.from([0x02, 0, 0x65, 0x58, 0, 0, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, ...f]);
   t.same(decapsulate('geneve', withOpts, { key: 0, frameOffset: 0 }) && [withOpts[6]], [9]);
@@ -264,6 +273,30 @@ t.test('in a bridge: drops of unknown tunnels and frames too large land in the d
   t.equal(stats.txDropped, 1n, 'tx_dropped of the tunnel port');
   t.equal(stats.txPackets, 0n, 'not counted as sent');
   t.equal((vx.device as TunnelPort).tooBig, 1);
+});
+
+t.test('status: the interface the route to remote_ip leaves by, and its carrier (tunnel_egress_iface)', async (t) => {
+  const r = routeTo(ipv4ToNumber('127.0.0.2'));
+  t.match(r, { iface: 'lo', carrier: true }, 'the kernel routes 127.0.0.2 through lo, which has a carrier');
+  const dstPort = await freePort();
+  const p = createPort({ name: 'st1', type: 'geneve', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(dstPort) } }) as TunnelPort;
+  t.same(p.status(), new Map(), 'nothing before the port opens');
+  p.open(() => undefined);
+  t.teardown(() => p.close());
+  t.same(p.status(), new Map([['tunnel_egress_iface', 'lo'], ['tunnel_egress_iface_carrier', 'up']]), 'the keys OVS writes');
+  t.match(p.describe(), /route: src 127\.0\.0\.1 dev lo \(carrier up\)/);
+  let changes = 0;
+  p.watchStatus(() => changes++);
+  p.readLink();
+  t.equal(changes, 0, 'no change, no call');
+  p.egressCarrier = false; // as if the carrier had been down at the last read
+  p.readLink();
+  t.equal(changes, 1, 'a change read at the link poll calls the watchers');
+  t.equal(p.status().get('tunnel_egress_iface_carrier'), 'up');
+  const none = createPort({ name: 'st2', type: 'gre', options: { remote_ip: '255.255.255.255', local_ip: '127.0.0.1' } }) as TunnelPort;
+  none.open(() => undefined);
+  t.teardown(() => none.close());
+  t.same(none.status(), new Map(), 'no route: no keys (OVS writes none either)');
 });
 
 t.test('no route: the send is refused (tx_errors), the port says why', async (t) => {
