@@ -189,6 +189,11 @@ export class Endpoint implements StagedOutput {
     return ep;
   }
 
+  /** How many tunnel ports it serves now. */
+  get portCount(): number {
+    return this.ports.size;
+  }
+
   /** Every open endpoint (for status and tests). */
   static all(): Endpoint[] {
     return [...endpoints.values()];
