@@ -15,6 +15,8 @@ import { PortError } from '../../datapath/ports/port-type.js';
 import { decapsulate, encapsulate, headerLength, innerIpFields, ipv4PayloadOffset, overhead, type Decoded, type EncapParams } from '../../datapath/tunnel/codec.js';
 import { ipv4ToNumber, numberToIpv4, tunnelConfig } from '../../datapath/tunnel/config.js';
 import { Endpoint, routeTo } from '../../datapath/tunnel/underlay.js';
+import { dpifPortName, formatTunnelPorts } from '../../datapath/tunnel/show.js';
+import { networkInterfaces } from 'node:os';
 import { freePort } from '../helpers/free-port.js';
 import { createSwitch } from '../../lib/switch.js';
 
@@ -297,6 +299,51 @@ t.test('status: the interface the route to remote_ip leaves by, and its carrier 
   none.open(() => undefined);
   t.teardown(() => none.close());
   t.same(none.status(), new Map(), 'no route: no keys (OVS writes none either)');
+
+  // In a bridge: the port's view carries them, and a change is the switch's 'interface-status'.
+  const sw = createSwitch({ failMode: 'secure', linkPollMs: 0 });
+  t.teardown(() => sw.stop());
+  const added = sw.addPort({ name: 'st3', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(await freePort()) } });
+  t.same(sw.port('st3')!.status, new Map([['tunnel_egress_iface', 'lo'], ['tunnel_egress_iface_carrier', 'up']]), 'PortView.status');
+  const events: string[] = [];
+  sw.events.on('interface-status', (name) => events.push(name));
+  (added.device as TunnelPort).egressIface = 'gone';
+  added.device.readLink();
+  t.same(events, ['st3'], 'the switch says which interface\'s status changed');
+  sw.addPort({ name: 'st4', type: 'memory' });
+  t.same(sw.port('st4')!.status, new Map(), 'other port types write no status keys');
+});
+
+t.test('tnl/ports/show: one line per OVS datapath port name, with how many ports use it; -v the addresses', async (t) => {
+  t.equal(dpifPortName('vxlan', 4789), 'vxlan_sys_4789');
+  t.equal(dpifPortName('geneve', 6081), 'genev_sys_6081');
+  t.equal(dpifPortName('gre', 0), 'gre_sys');
+  const [p1, p2] = [await freePort(), await freePort()];
+  const open = (name: string, type: string, options: Record<string, string>): void => {
+    const p = createPort({ name, type, options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', ...options } }) as TunnelPort;
+    p.open(() => undefined);
+    t.teardown(() => p.close());
+  };
+  open('sha', 'geneve', { dst_port: String(p1), key: '1' });
+  open('shb', 'gre', { key: '3' });
+  open('shc', 'geneve', { dst_port: String(p1), key: '2' });
+  open('shd', 'vxlan', { dst_port: String(p2) });
+  const mine = Endpoint.all().filter((e) => e.localIp === ipv4ToNumber('127.0.0.1') && (e.kind === 'gre' || e.dstPort === p1 || e.dstPort === p2));
+  t.equal(
+    formatTunnelPorts(false, mine),
+    `Listening ports:\ngenev_sys_${p1} (${p1}) ref_cnt=2\ngre_sys (47) ref_cnt=1\nvxlan_sys_${p2} (${p2}) ref_cnt=1\n`,
+    'in the order they came, UDP ports numbered by port, GRE by protocol',
+  );
+  t.equal(formatTunnelPorts(true, mine), 'Listening ports:\n', '-v: bound to a loopback address, nothing listed (OVS leaves loopback out)');
+  // An endpoint on any address takes packets on every address of the host but loopback's.
+  const any = { kind: 'vxlan', dstPort: 4789, localIp: 0, portCount: 1 } as unknown as Endpoint;
+  const addresses = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4' && !a.internal));
+  t.same(
+    formatTunnelPorts(true, [any]).trim().split('\n').slice(1),
+    addresses.map((a) => `vxlan_sys_4789 (4789) : eth(dst=${a.mac}),eth_type(0x0800),ipv4(dst=${a.address},proto=17,frag=no),udp(dst=4789)`),
+    '-v: one line per host address, in OVS\'s flow syntax',
+  );
+  t.match(formatTunnelPorts(false), /^Listening ports:\n/, 'every endpoint of the process by default');
 });
 
 t.test('no route: the send is refused (tx_errors), the port says why', async (t) => {
