@@ -262,9 +262,18 @@ export class PacketPath implements OutputTarget {
     this.setDropRecorder(opts.drops ?? null);
     registry.setReceiver(this.receive);
     // Drops a port makes itself: a frame it received that is no port's has no input port (NONE);
-    // one it could not send was being forwarded from the frame's input port.
-    registry.setDropHandler((_port, reason, frame, aux, received) =>
-      this.drops?.record(reason, frame, received ? OFPP.NONE : this.rxInPort, aux, received ? null : this.entry),
+    // one it could not send was being forwarded from the frame's input port: now, or, when its
+    // batch left later, the one the port noted when it took the frame (`inPort`).
+    registry.setDropHandler(
+      (port, reason, frame, aux, received, inPort) =>
+        this.drops?.record(
+          reason,
+          frame,
+          received ? OFPP.NONE : (inPort ?? this.rxInPort),
+          reason === DROP_REASON.TX_ERROR ? port.portNo : aux,
+          received || inPort !== undefined ? null : this.entry,
+        ),
+      () => this.rxInPort,
     );
     // A port that goes takes what the bridge learned on it (a port added again under its number starts afresh).
     registry.on('port-status', (reason, desc) => {

@@ -47,7 +47,7 @@ export interface PortRegistryEvents {
 /** Where a port's received frames go (the packet path). */
 export type PortReceiver = (port: DatapathPort, frame: Uint8Array) => void;
 /** Where a drop a port made itself goes (ports/net-port.ts PortDropHandler, with the port). */
-export type PortDropReporter = (port: DatapathPort, reason: DropReason, frame: Uint8Array, aux: number, received: boolean) => void;
+export type PortDropReporter = (port: DatapathPort, reason: DropReason, frame: Uint8Array, aux: number, received: boolean, inPort?: number) => void;
 
 const DEFAULT_LINK_POLL_MS = 250;
 
@@ -173,6 +173,8 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   private receiver: PortReceiver = () => undefined;
   /** Where drops a port makes itself go (the packet path's drop record). */
   private dropHandler: PortDropReporter | null = null;
+  /** The input port of the frame being forwarded now (the packet path's), for ports that drop later. */
+  private inPortNow: () => number = () => OFPP.NONE;
   private readonly timer: NodeJS.Timeout | undefined;
 
   constructor(opts: PortRegistryOptions = {}) {
@@ -190,8 +192,9 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
   }
 
   /** Where the drops ports make themselves (a tunnel's unknown remote, a frame too large) go from now on. */
-  setDropHandler(handler: PortDropReporter | null): void {
+  setDropHandler(handler: PortDropReporter | null, inPortNow?: () => number): void {
     this.dropHandler = handler;
+    if (inPortNow) this.inPortNow = inPortNow;
   }
 
   /** The port numbered `portNo`, if any (the packet path's lookup). */
@@ -207,7 +210,8 @@ export class PortRegistry extends EventEmitter<PortRegistryEvents> {
     const port = new DatapathPort(portNo, net, vlan);
     net.open(
       (frame) => this.receiver(port, frame),
-      (reason, frame, aux, received) => this.dropHandler?.(port, reason, frame, aux, received),
+      (reason, frame, aux, received, inPort) => this.dropHandler?.(port, reason, frame, aux, received, inPort),
+      () => this.inPortNow(),
     );
     net.watchLink?.(() => this.pollPort(port));
     port.link = net.readLink(); // opening may change it (a patch port finds its peer)

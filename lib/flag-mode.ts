@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import type { SwitchOptions } from './options.js';
 import { registerBondCommands } from './bond-commands.js';
 import { registerQosCommands } from './qos-commands.js';
+import { registerTunnelCommands } from './tunnel-commands.js';
 import { StartError, Switch } from './switch.js';
 
 /** A promise that resolves on SIGINT or SIGTERM (logged), or when `stop` is called. */
@@ -67,6 +68,7 @@ export async function runFlagMode(options: SwitchOptions, log: Logger, started?:
   if (control) registerSpanningTreeCommands(control, singleBridge(options.local, sw));
   if (control) registerOamCommands(control, () => [sw.monitor]);
   if (control) registerQosCommands(control, singleBridge(options.local, sw));
+  if (control) registerTunnelCommands(control);
   started?.(sw);
   await stopping;
   await control?.close();

@@ -237,6 +237,8 @@ export interface PortView {
   readonly vlanMode: VlanMode | undefined;
   readonly description: PhyPort;
   readonly stats: PortStats;
+  /** The Interface `status` keys its type writes (empty for most types; tunnels: their egress interface). */
+  readonly status: ReadonlyMap<string, string>;
 }
 
 /** A port's policer as Switch.policing shows it: rate in bytes/s, bucket size in bytes, frames dropped. */
@@ -307,6 +309,8 @@ export interface ListenerView {
   readonly port: number;
 }
 
+const NO_STATUS: ReadonlyMap<string, string> = new Map();
+
 export interface SwitchEvents {
   /** A port was added (OFPPR.ADD), removed (DELETE) or changed (MODIFY). */
   'port-status': (reason: number, desc: PhyPort) => void;
@@ -316,6 +320,8 @@ export interface SwitchEvents {
   'bond-status': () => void;
   /** The spanning tree changed a port's role or state. */
   'spanning-tree': () => void;
+  /** A port's interface status keys changed (PortView.status: a tunnel's egress interface or its carrier). */
+  'interface-status': (name: string) => void;
 }
 
 interface PortRecord {
@@ -512,7 +518,11 @@ export class Switch {
           const r = this.portsByName.get(name);
           return (r && registry.get(r.ofport)?.rxPackets) ?? 0;
         },
-        send: (ofport, frame) => path.transmit(ofport, frame),
+        send: (ofport, frame, oam) => {
+          const net = oam ? registry.get(ofport)?.net : undefined;
+          if (net instanceof TunnelPort) net.withOam(() => path.transmit(ofport, frame));
+          else path.transmit(ofport, frame);
+        },
         log: (level, message, fields) => this.log[level](message, fields),
       },
       () => performance.now(),
@@ -647,6 +657,7 @@ export class Switch {
       throw err;
     }
     this.portsByName.set(name, { ofport, type, device });
+    device.watchStatus?.(() => this.events.emit('interface-status', name));
     this.dpid ??= dpidFromMac(description.hwAddr);
     this.log.debug('port added', { port: name, type, ofport });
     this.ipfixExporter?.portsChanged();
@@ -857,6 +868,7 @@ export class Switch {
         vlanMode: p.vlanMode,
         description: p.describe(),
         stats: p.stats(),
+        status: record.device.status?.() ?? NO_STATUS,
       };
     });
     return views.sort((a, b) => a.ofport - b.ofport);

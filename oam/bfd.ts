@@ -26,8 +26,9 @@
  * what `compose` makes and calls `run` when `wakeTime` comes.
  * - On a tunnel port the packets travel encapsulated like any frame (the monitor sends and
  *   receives them through the port); check_tnl_key: only a tunnel without a key takes them.
- * Not done (see README): oam (the Geneve header's O bit on the packets sent; accepted and
- * ignored), demand mode and echo (OVS has neither).
+ *   oam: the packets sent go with the tunnel header's OAM bit (Geneve's O bit; the other kinds
+ *   have none), as bfd_put_packet hands OVS's monitor `oam` (`oam`, read by the monitor).
+ * Not done: demand mode and echo (OVS has neither).
  */
 import {
   BFD_DEFAULT_DST_IP,
@@ -251,6 +252,11 @@ export class BfdSession {
   /** The session ends: its discriminator may be used again. */
   close(): void {
     discriminators.delete(this.disc);
+  }
+
+  /** Whether the packets sent go with the tunnel header's OAM bit (the `oam` key). */
+  get oam(): boolean {
+    return this.settings.oam;
   }
 
   /** Applies new settings to the running session (bfd_configure). */

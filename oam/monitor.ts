@@ -38,8 +38,8 @@ export interface MonitorHost {
   port(name: string): { readonly ofport: number; readonly hwAddr: string; readonly tunnelKey?: number; readonly accountsRx?: boolean } | undefined;
   /** Frames the port received so far (BFD's decay_min_rx). */
   rxPackets(name: string): number;
-  /** Sends a frame out of an OpenFlow port. */
-  send(ofport: number, frame: Uint8Array): void;
+  /** Sends a frame out of an OpenFlow port; `oam`: with the tunnel header's OAM bit (BFD's oam=true). */
+  send(ofport: number, frame: Uint8Array, oam?: boolean): void;
   log?(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void;
 }
 
@@ -272,7 +272,7 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
 
   private sendBfd(w: Watched): void {
     if (!w.bfd) return;
-    this.host.send(w.ofport, w.bfd.compose(this.hwAddr(w)));
+    this.host.send(w.ofport, w.bfd.compose(this.hwAddr(w)), w.bfd.oam);
   }
 
   /** Sends what is due and runs the sessions' checks (monitor_mport_run), then sets the timer again. */

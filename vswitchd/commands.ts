@@ -15,6 +15,7 @@
  *   bond/show, bond/list, lacp/show, lacp/show-stats, ... (lib/bond-commands.ts)
  *   stp/show [BRIDGE], rstp/show [BRIDGE]  the spanning tree (lib/spanning-tree-commands.ts)
  *   qos/show INTERFACE, qos/show-types INTERFACE  a port's QoS and its queues (lib/qos-commands.ts)
+ *   tnl/ports/show [-v]         the tunnels' listening ports, all bridges (lib/tunnel-commands.ts)
  * and formatMemory, the daemon's memory/show: what the bridges cost (bridges, ports, rules) and the
  * process's memory.
  *
@@ -26,6 +27,7 @@ import { registerDropsCommands, registerTraceCommand } from '../lib/control-sock
 import { registerBondCommands } from '../lib/bond-commands.js';
 import { registerQosCommands } from '../lib/qos-commands.js';
 import { registerSpanningTreeCommands } from '../lib/spanning-tree-commands.js';
+import { registerTunnelCommands } from '../lib/tunnel-commands.js';
 import type { Switch } from '../lib/switch.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -138,4 +140,5 @@ export function registerBridgeCommands(registry: UnixctlRegistry, dir: BridgeDir
   registerBondCommands(registry, () => dir.bridges());
   registerSpanningTreeCommands(registry, () => dir.bridges());
   registerQosCommands(registry, () => dir.bridges());
+  registerTunnelCommands(registry);
 }

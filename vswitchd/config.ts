@@ -72,7 +72,7 @@ export const MONITORED_TABLES = {
     'link_speed', 'duplex', 'mtu', 'mac_in_use', 'ifindex',
     'other_config', 'lacp_current',
     'cfm_mpid', 'other_config', 'bfd', 'cfm_fault', 'cfm_fault_status', 'cfm_remote_mpids', 'cfm_flap_count', 'cfm_health',
-    'cfm_remote_opstate', 'bfd_status',
+    'cfm_remote_opstate', 'bfd_status', 'status',
   ],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen', 'statistics'],

@@ -308,6 +308,7 @@ export class Reconciler {
       sw.events.on('controller-status', () => notify());
       sw.events.on('bond-status', () => notify());
       sw.events.on('spanning-tree', () => notify());
+      sw.events.on('interface-status', () => notify());
       sw.monitor.on('status', () => notify());
     }
     this.bridges.set(want.name, running);

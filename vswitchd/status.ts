@@ -5,7 +5,9 @@
  *
  * - Interface: `ofport` (-1 with `error` when it could not be made), `error`, `admin_state`,
  *   `link_state`, `link_speed` (bit/s), `duplex`, `mtu`, `mac_in_use`, `ifindex`; `statistics`
- *   only when asked (every few seconds, as OVS's stats-update-interval).
+ *   only when asked (every few seconds, as OVS's stats-update-interval); `status`, the keys the
+ *   port type writes (netdev_get_status: a tunnel's tunnel_egress_iface and
+ *   tunnel_egress_iface_carrier; the switch's 'interface-status' event schedules the write).
  * - Interface, CFM and BFD (bridge.c's iface_refresh_cfm_stats and bfd_status): `cfm_fault`,
  *   `cfm_fault_status`, `cfm_flap_count`, `cfm_remote_opstate` (extended mode only), `cfm_health`
  *   (when defined), `cfm_remote_mpids`, all empty without CFM; `bfd_status` (state, forwarding,
@@ -65,6 +67,7 @@ export function interfaceStatus(view: PortView): Record<string, DatumInput> {
     duplex: speed ? (speed[2] ? 'full' : 'half') : [],
     ifindex: kernel ? (readSysInt(view.name, 'ifindex') ?? []) : 0,
     mtu: kernel ? (readSysInt(view.name, 'mtu') ?? []) : [],
+    status: new Map(view.status),
   };
   return status;
 }
@@ -98,6 +101,7 @@ export const NO_INTERFACE_STATUS: Readonly<Record<string, DatumInput>> = {
   duplex: [],
   ifindex: [],
   mtu: [],
+  status: new Map<string, string>(),
 };
 
 /** The `statistics` map of a running port, with OVS's key names. */

@@ -30,13 +30,20 @@
  * valid until the next wake-up. libuv's epoll is level-triggered: what is left is read next turn.
  *
  * route(dst): the source address and path MTU the kernel would use towards dst (a UDP socket
- * connected to it: getsockname, IP_MTU; no packet is sent), for the tunnel's MTU check.
+ * connected to it: getsockname, IP_MTU; no packet is sent), for the tunnel's MTU check; and the
+ * interface the route leaves by (RTM_GETROUTE's RTA_OIF, asked over rtnetlink) with its carrier
+ * (IFF_RUNNING, as OVS's netdev-linux reads a carrier), for the Interface status keys
+ * tunnel_egress_iface and tunnel_egress_iface_carrier.
  * Nothing here aborts the process; errors are errno values or thrown Errors with an `errno`.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -357,7 +364,47 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* route(dst (host-order u32)) -> { src (host-order u32), mtu } or { errno } */
+/* The index of the interface the kernel's route to dst (network order) leaves by; 0 when none. */
+static int route_oif(uint32_t dst) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return 0;
+  struct {
+    struct nlmsghdr nh;
+    struct rtmsg rt;
+    char attrs[RTA_SPACE(sizeof(uint32_t))];
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)) + RTA_LENGTH(sizeof(uint32_t));
+  req.nh.nlmsg_type = RTM_GETROUTE;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_seq = 1;
+  req.rt.rtm_family = AF_INET;
+  req.rt.rtm_dst_len = 32;
+  struct rtattr *rta = (struct rtattr *)req.attrs;
+  rta->rta_type = RTA_DST;
+  rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
+  memcpy(RTA_DATA(rta), &dst, sizeof dst);
+  int oif = 0;
+  union {
+    struct nlmsghdr align;
+    char buf[8192];
+  } resp;
+  if (send(fd, &req, req.nh.nlmsg_len, 0) == (ssize_t)req.nh.nlmsg_len) {
+    ssize_t n = recv(fd, resp.buf, sizeof resp.buf, 0);
+    struct nlmsghdr *nh = &resp.align;
+    if (n > 0 && NLMSG_OK(nh, (size_t)n) && nh->nlmsg_type == RTM_NEWROUTE) {
+      struct rtmsg *rt = NLMSG_DATA(nh);
+      int len = (int)RTM_PAYLOAD(nh);
+      for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int)) memcpy(&oif, RTA_DATA(a), sizeof oif);
+      }
+    }
+  }
+  close(fd);
+  return oif;
+}
+
+/* route(dst (host-order u32)) -> { src (host-order u32), mtu, iface?, running? } or { errno } */
 static napi_value js_route(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj, v;
@@ -378,6 +425,13 @@ static napi_value js_route(napi_env env, napi_callback_info info) {
   if (!err && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) err = errno;
   if (!err && getsockname(fd, (struct sockaddr *)&sa, &len) != 0) err = errno;
   if (!err && getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &mlen) != 0) err = errno;
+  struct ifreq ifr;
+  int have_iface = 0;
+  memset(&ifr, 0, sizeof ifr);
+  if (!err) {
+    int oif = route_oif(htonl(dst));
+    if (oif > 0 && if_indextoname((unsigned)oif, ifr.ifr_name) != NULL && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) have_iface = 1;
+  }
   if (fd >= 0) close(fd);
   if (err) {
     CHECK(napi_create_int32(env, err, &v));
@@ -388,6 +442,12 @@ static napi_value js_route(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, obj, "src", v));
   CHECK(napi_create_int32(env, mtu, &v));
   CHECK(napi_set_named_property(env, obj, "mtu", v));
+  if (have_iface) {
+    CHECK(napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, obj, "iface", v));
+    CHECK(napi_get_boolean(env, (ifr.ifr_flags & IFF_RUNNING) != 0, &v));
+    CHECK(napi_set_named_property(env, obj, "running", v));
+  }
   return obj;
 }
 

@@ -9,11 +9,13 @@ import type { DropReason } from '../drop-record.js';
 /**
  * Where a port reports a frame it dropped itself, for the bridge's drop record: `received` true
  * for a frame that arrived but belongs to no port (recorded with in_port NONE), false for one it
- * was given to send (recorded with the input port of the frame being forwarded); true too for a
- * frame given to send earlier and dropped only when its batch left (a tunnel port's batched send:
- * its input port is no longer known). `aux` as the reason defines it.
+ * was given to send (recorded with the input port of the frame being forwarded). A frame given to
+ * send earlier and dropped only when its batch left (a tunnel port's batched send) comes with
+ * `inPort`: the input port of the frame being forwarded when it was sent, which the port asked
+ * `open`'s `inPortNow` for then (`received` false). `aux` as the reason defines it (TX_ERROR:
+ * the datapath puts the port's number there).
  */
-export type PortDropHandler = (reason: DropReason, frame: Uint8Array, aux: number, received: boolean) => void;
+export type PortDropHandler = (reason: DropReason, frame: Uint8Array, aux: number, received: boolean, inPort?: number) => void;
 
 /** An interface's link as the kernel (or the port type) reports it. */
 export interface LinkInfo {
@@ -46,8 +48,12 @@ export interface NetPort {
    * classes, qos/); absent for ports that are no kernel interface (memory, patch, tunnels).
    */
   readonly qdiscDevice?: string;
-  /** Starts delivering received frames (each valid only during the call); drops it makes itself go to `onDrop`. */
-  open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler): void;
+  /**
+   * Starts delivering received frames (each valid only during the call); drops it makes itself go
+   * to `onDrop`. `inPortNow`: the input port of the frame the datapath is forwarding now (OFPP_NONE
+   * when none), for a port that learns only later that a frame it accepted was dropped.
+   */
+  open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler, inPortNow?: () => number): void;
   /**
    * Sends one frame (valid only during the call: copy what is kept); throws when the interface
    * refuses it. `priority`: the frame's skb priority (ENQUEUE's HTB class, qos/); 0 or absent for
@@ -58,6 +64,10 @@ export interface NetPort {
   readLink(): LinkInfo;
   /** Calls `onChange` when the port learns that its link may have changed (before the next poll). */
   watchLink?(onChange: () => void): void;
+  /** The Interface `status` keys the port type writes (OVS's netdev get_status; tunnels: tunnel-port.ts). */
+  status?(): ReadonlyMap<string, string>;
+  /** Calls `onChange` when `status()` may have changed. */
+  watchStatus?(onChange: () => void): void;
   /** Brings the interface administratively up or down. */
   setAdminUp(up: boolean): Promise<void>;
   /** Sets the interface's MTU (kernel interfaces only; Interface `mtu_request`). */

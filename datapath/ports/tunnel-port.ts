@@ -16,13 +16,21 @@
  * kernel refuses for want of room (EAGAIN, ENOBUFS) is tx_dropped, one refused as too large
  * (EMSGSIZE: the path MTU shrank) is a TUNNEL_TOO_BIG drop, any other refusal (no route:
  * ENETUNREACH) a tx_error. A refusal found when the batch left, after `send` returned, is counted
- * so (moved from tx_packets), and a too-large drop recorded with in_port NONE (the frame's input
- * port is no longer known). While the port knows no route to its remote (the last read failed), a
+ * so (moved from tx_packets) and recorded (TUNNEL_TOO_BIG, TX_ERROR) with the input port the
+ * frame was being forwarded from when it was sent (noted with the staged packet), as the datapath
+ * records a refusal at once. While the port knows no route to its remote (the last read failed), a
  * frame is sent at once instead, and a refusal other than those is thrown, so the datapath counts
  * the tx_error and records TX_ERROR with the frame's input port.
  *
  * Link: a tunnel port is up while administratively up (OVS reports tunnel ports' link up whatever
  * the underlay). MAC: random, locally administered (eth_addr_random, as OVS's vports). Speed 0.
+ *
+ * Status (the Interface `status` column, netdev-vport.c's tunnel_get_status):
+ * `tunnel_egress_iface`, the interface the kernel's route to remote_ip leaves by, and
+ * `tunnel_egress_iface_carrier`, "up" or "down"; both absent while there is no route. Read with
+ * the route at every link poll (and after a refusal); a change calls the status watchers.
+ *
+ * OAM: a frame sent inside `withOam` (BFD with `oam=true`) goes with the Geneve header's O bit.
  *
  * Deliberate differences from Open vSwitch: IPv4 underlay only; no source-port entropy (VXLAN
  * and Geneve packets leave from the tunnel's UDP port itself, which receivers accept); Geneve
@@ -35,6 +43,7 @@ import { DROP_REASON, type DropReason } from '../drop-record.js';
 import { headerLength, innerIpFields, overhead, type TunnelKind } from '../tunnel/codec.js';
 import { DEFAULT_TUNNEL_TTL, TUNNEL_OPTIONS, numberToIpv4, tunnelConfig, type TunnelConfig } from '../tunnel/config.js';
 import { Endpoint, routeTo, type TunnelReceiver } from '../tunnel/underlay.js';
+import { OFPP } from '../../protocol/constants.js';
 import type { LinkInfo, NetPort, PortDropHandler } from './net-port.js';
 import { PortError, checkInterfaceName, type PortType } from './port-type.js';
 
@@ -63,6 +72,9 @@ export class TunnelPort implements NetPort, TunnelReceiver {
   routeMtu = 0;
   routeSource = 0;
   routeErrno = 0;
+  /** The interface the route leaves by ('' while there is none) and its carrier. */
+  egressIface = '';
+  egressCarrier = false;
   private readonly headerLen: number;
   private readonly overheadLen: number;
   private endpoint: Endpoint | undefined;
@@ -70,6 +82,10 @@ export class TunnelPort implements NetPort, TunnelReceiver {
   private onDrop: PortDropHandler | undefined;
   private link: LinkInfo;
   private readonly watchers: (() => void)[] = [];
+  private readonly statusWatchers: (() => void)[] = [];
+  private inPortNow: () => number = () => OFPP.NONE;
+  /** Frames sent now get the Geneve O bit (withOam). */
+  private oam = false;
 
   constructor(name: string, config: TunnelConfig) {
     this.name = name;
@@ -94,12 +110,23 @@ export class TunnelPort implements NetPort, TunnelReceiver {
     return e && { unknownRemote: e.unknownRemote, unknownKey: e.unknownKey, malformed: e.malformed, flushes: e.flushes };
   }
 
-  open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler): void {
+  open(onFrame: (frame: Uint8Array) => void, onDrop?: PortDropHandler, inPortNow?: () => number): void {
     if (this.endpoint !== undefined) throw new Error(`tunnel port ${this.name} is already open`);
     this.endpoint = Endpoint.acquire(this);
     this.onFrame = onFrame;
     this.onDrop = onDrop;
+    if (inPortNow) this.inPortNow = inPortNow;
     this.readRoute();
+  }
+
+  /** Runs `send` (which sends through this port) with the Geneve header's O bit on what it sends (BFD's oam=true). */
+  withOam<T>(send: () => T): T {
+    this.oam = true;
+    try {
+      return send();
+    } finally {
+      this.oam = false;
+    }
   }
 
   deliver(frame: Uint8Array): void {
@@ -130,54 +157,78 @@ export class TunnelPort implements NetPort, TunnelReceiver {
       if (ttl === 'inherit') ttl = inner?.ttl ?? DEFAULT_TUNNEL_TTL;
     }
     if (this.routeErrno === 0) {
-      ep.stage(this, frame, tos, ttl);
+      ep.stage(this, frame, tos, ttl, this.inPortNow(), this.oam);
       return;
     }
     // No route when last read: sent at once, so that a refusal is this send's (see the top).
-    const errno = ep.sendNow(this, frame, tos, ttl);
+    const errno = ep.sendNow(this, frame, tos, ttl, this.oam);
     if (errno === 0) this.readRoute(); // the route is back
-    else if (!this.dropRefused(errno, frame, false)) throw new Error(`${this.name}: cannot send to ${c.remoteText} (errno ${errno})`);
+    else if (!this.dropRefused(errno, frame)) throw new Error(`${this.name}: cannot send to ${c.remoteText} (errno ${errno})`);
   }
 
-  refused(errno: number, frame: Uint8Array): void {
-    if (this.dropRefused(errno, frame, true)) return;
+  refused(errno: number, frame: Uint8Array, inPort: number): void {
+    if (this.dropRefused(errno, frame, inPort)) return;
     this.txErrors++;
+    this.onDrop?.(DROP_REASON.TX_ERROR, frame, -1, false, inPort);
     this.readRoute(); // gone? then the next frames are sent at once, their refusals thrown
   }
 
-  /** Counts a packet the kernel refused for want of room or as too large; false for any other refusal. */
-  private dropRefused(errno: number, frame: Uint8Array, afterSend: boolean): boolean {
+  /**
+   * Counts a packet the kernel refused for want of room or as too large; false for any other
+   * refusal. `inPort`: the frame's input port when it was refused after its send returned.
+   */
+  private dropRefused(errno: number, frame: Uint8Array, inPort?: number): boolean {
     if (errno === EAGAIN || errno === ENOBUFS) {
       this.txDropped++;
       return true;
     }
     if (errno === EMSGSIZE) {
       this.readRoute(); // the path's MTU changed under us
-      this.dropTooBig(frame, afterSend);
+      this.dropTooBig(frame, inPort);
       return true;
     }
     return false;
   }
 
-  /** A frame too large for the underlay; `afterSend`: found when its batch left (no input port known). */
-  private dropTooBig(frame: Uint8Array, afterSend = false): void {
+  /** A frame too large for the underlay; `inPort`: its input port, when found after its send returned. */
+  private dropTooBig(frame: Uint8Array, inPort?: number): void {
     this.txDropped++;
     this.tooBig++;
-    this.onDrop?.(DROP_REASON.TUNNEL_TOO_BIG, frame, this.maxFrame, afterSend);
+    this.onDrop?.(DROP_REASON.TUNNEL_TOO_BIG, frame, this.maxFrame, false, inPort);
   }
 
-  /** Reads the route to remote_ip again (its MTU and source address). */
+  /** Reads the route to remote_ip again (its MTU, source address, interface and carrier). */
   private readRoute(): void {
     const r = routeTo(this.config.remoteIp);
+    const [iface, carrier] = [this.egressIface, this.egressCarrier];
     if ('errno' in r) {
       this.routeMtu = 0;
       this.routeSource = 0;
       this.routeErrno = r.errno;
+      this.egressIface = '';
+      this.egressCarrier = false;
     } else {
       this.routeMtu = r.mtu;
       this.routeSource = r.src;
       this.routeErrno = 0;
+      this.egressIface = r.iface;
+      this.egressCarrier = r.carrier;
     }
+    if (iface !== this.egressIface || carrier !== this.egressCarrier) for (const w of this.statusWatchers) w();
+  }
+
+  /** The Interface `status` keys (see the top): the egress interface and its carrier while there is a route. */
+  status(): ReadonlyMap<string, string> {
+    if (this.egressIface === '') return new Map();
+    return new Map([
+      ['tunnel_egress_iface', this.egressIface],
+      ['tunnel_egress_iface_carrier', this.egressCarrier ? 'up' : 'down'],
+    ]);
+  }
+
+  /** Calls `onChange` when `status()` changes. */
+  watchStatus(onChange: () => void): void {
+    this.statusWatchers.push(onChange);
   }
 
   readLink(): LinkInfo {
@@ -203,7 +254,7 @@ export class TunnelPort implements NetPort, TunnelReceiver {
     if (c.keyPresent) parts.push(`key=${c.key}`);
     if (c.dstPort !== 0) parts.push(`dst_port=${c.dstPort}`);
     parts.push(`tos=${c.tos}`, `ttl=${c.ttl}`, `df_default=${c.df}`, `csum=${c.csum}`);
-    parts.push(this.routeMtu > 0 ? `route: src ${numberToIpv4(this.routeSource)} mtu ${this.routeMtu} (frames up to ${this.maxFrame} bytes)` : `route: none (errno ${this.routeErrno})`);
+    parts.push(this.routeMtu > 0 ? `route: src ${numberToIpv4(this.routeSource)} dev ${this.egressIface || '?'} (carrier ${this.egressCarrier ? 'up' : 'down'}) mtu ${this.routeMtu} (frames up to ${this.maxFrame} bytes)` : `route: none (errno ${this.routeErrno})`);
     parts.push(`too_big=${this.tooBig}`);
     return parts.join(' ');
   }
@@ -214,6 +265,7 @@ export class TunnelPort implements NetPort, TunnelReceiver {
     this.onFrame = undefined;
     this.onDrop = undefined;
     this.watchers.length = 0;
+    this.statusWatchers.length = 0;
   }
 }
 

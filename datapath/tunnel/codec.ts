@@ -7,6 +7,8 @@
  *   VXLAN  flags 0x08 (I: VNI valid), 3 reserved, VNI (24 bits), 1 reserved             8 bytes
  *   Geneve ver 0 | options length (4-byte words), O/C flags, protocol 0x6558 (Transparent
  *          Ethernet Bridging), VNI (24 bits), 1 reserved; then the options               8 + options
+ *          (O, "OAM": set on the packets of BFD with oam=true, as OVS's netdev-native-tnl.c
+ *          sets it from the flow's FLOW_TNL_F_OAM; received packets are taken either way)
  *   GRE    C (checksum), K (key), S (sequence) flags, version 0, protocol 0x6558; then
  *          checksum + reserved (C), key (K), sequence number (S), each 4 bytes          4..16 bytes
  *
@@ -22,6 +24,8 @@ export type TunnelKind = 'vxlan' | 'geneve' | 'gre';
 /** Ethernet's EtherType for "Transparent Ethernet Bridging": the payload is an Ethernet frame. */
 export const ETH_TYPE_TEB = 0x6558;
 export const VXLAN_FLAG_VNI = 0x08;
+/** Geneve's O bit (OAM), in the header's second byte. */
+export const GENEVE_FLAG_OAM = 0x80;
 export const GRE_FLAG_CSUM = 0x8000;
 export const GRE_FLAG_ROUTING = 0x4000;
 export const GRE_FLAG_KEY = 0x2000;
@@ -62,15 +66,16 @@ export function overhead(p: EncapParams): number {
 /**
  * Writes the header for `frame` and the frame after it into `out` from offset `at` (`out` must
  * hold headerLength + frame.length bytes from there); returns the packet's length. The GRE
- * checksum covers the GRE header and the frame.
+ * checksum covers the GRE header and the frame. `oam`: a Geneve packet gets the O bit (the other
+ * kinds have none: OVS sets it only in Geneve).
  */
-export function encapsulate(p: EncapParams, frame: Uint8Array, out: Uint8Array, at = 0): number {
+export function encapsulate(p: EncapParams, frame: Uint8Array, out: Uint8Array, at = 0, oam = false): number {
   const h = headerLength(p);
   const len = h + frame.length;
   out.set(frame, at + h);
   if (p.kind === 'vxlan' || p.kind === 'geneve') {
     out[at] = p.kind === 'vxlan' ? VXLAN_FLAG_VNI : 0;
-    out[at + 1] = 0;
+    out[at + 1] = oam && p.kind === 'geneve' ? GENEVE_FLAG_OAM : 0;
     out[at + 2] = p.kind === 'vxlan' ? 0 : ETH_TYPE_TEB >> 8;
     out[at + 3] = p.kind === 'vxlan' ? 0 : ETH_TYPE_TEB & 0xff;
     out[at + 4] = (p.key >>> 16) & 0xff;

@@ -47,7 +47,7 @@ interface Addon {
   open(kind: number, portOrProto: number, localAddr: number, onBatch: (count: number) => void): NativeSocket;
   /** Sends staged packets [0, count): how many the kernel took; each refused one's errno is in txStatus. */
   flush(sock: NativeSocket, count: number): number;
-  route(dst: number): { src?: number; mtu?: number; errno?: number };
+  route(dst: number): { src?: number; mtu?: number; iface?: string; running?: boolean; errno?: number };
   close(sock: NativeSocket): void;
 }
 const KIND_UDP = 0;
@@ -78,10 +78,18 @@ export function underlayAddon(): Addon {
   return loaded;
 }
 
-/** The route the kernel would take to `dst`: its source address and MTU, or the errno (ENETUNREACH, ...). */
-export function routeTo(dst: number): { src: number; mtu: number } | { errno: number } {
+/** A route the kernel would take: source address, MTU, the interface it leaves by ('' when unknown) and that interface's carrier. */
+export interface UnderlayRoute {
+  readonly src: number;
+  readonly mtu: number;
+  readonly iface: string;
+  readonly carrier: boolean;
+}
+
+/** The route the kernel would take to `dst`, or the errno (ENETUNREACH, ...). */
+export function routeTo(dst: number): UnderlayRoute | { errno: number } {
   const r = underlayAddon().route(dst);
-  return r.errno !== undefined ? { errno: r.errno } : { src: r.src ?? 0, mtu: r.mtu ?? 0 };
+  return r.errno !== undefined ? { errno: r.errno } : { src: r.src ?? 0, mtu: r.mtu ?? 0, iface: r.iface ?? '', carrier: r.running === true };
 }
 
 /** What an endpoint needs of a tunnel port. */
@@ -92,8 +100,11 @@ export interface TunnelReceiver {
   deliver(frame: Uint8Array): void;
   /** Records a drop the endpoint made (for the drop record of the port's bridge). */
   reportDrop(reason: DropReason, frame: Uint8Array, aux: number): void;
-  /** The kernel refused, with `errno`, a packet of this port staged earlier (`frame`: its frame, valid during the call). */
-  refused(errno: number, frame: Uint8Array): void;
+  /**
+   * The kernel refused, with `errno`, a packet of this port staged earlier (`frame`: its frame,
+   * valid during the call; `inPort`: what `stage` was given).
+   */
+  refused(errno: number, frame: Uint8Array, inPort: number): void;
 }
 
 /** The endpoint table's key: socket kind, local address, UDP port. */
@@ -129,8 +140,9 @@ export class Endpoint implements StagedOutput {
   private readonly txMeta: Uint32Array;
   private readonly txStatus: Int32Array;
   private readonly txSlots: number;
-  /** The port of each staged packet. */
+  /** The port of each staged packet, and the input port of the frame it carries. */
   private readonly txFrom: TunnelReceiver[] = [];
+  private readonly txInPort: Int32Array;
   private txCount = 0;
   /** Bytes of `tx` the staged packets fill. */
   private txUsed = 0;
@@ -154,6 +166,7 @@ export class Endpoint implements StagedOutput {
     this.txMeta = new Uint32Array(this.sock.txMeta);
     this.txStatus = new Int32Array(this.sock.txStatus);
     this.txSlots = this.txStatus.length;
+    this.txInPort = new Int32Array(this.txSlots);
   }
 
   /** The endpoint for `c` (opened now if it is the first port of its kind and address). */
@@ -174,6 +187,11 @@ export class Endpoint implements StagedOutput {
       throw err;
     }
     return ep;
+  }
+
+  /** How many tunnel ports it serves now. */
+  get portCount(): number {
+    return this.ports.size;
   }
 
   /** Every open endpoint (for status and tests). */
@@ -211,15 +229,17 @@ export class Endpoint implements StagedOutput {
   /**
    * Stages `port`'s packet for `frame` (its tunnel header and the frame) to the port's remote,
    * with the outer header's `tos` and `ttl` and the port's DF and checksum settings; it leaves
-   * with the next flush (see the top of this file).
+   * with the next flush (see the top of this file). `inPort`: the input port of the frame being
+   * forwarded, handed back with a refusal; `oam`: the Geneve header's O bit (codec.ts).
    */
-  stage(port: TunnelReceiver, frame: Uint8Array, tos: number, ttl: number): void {
+  stage(port: TunnelReceiver, frame: Uint8Array, tos: number, ttl: number, inPort: number, oam = false): void {
     const c = port.config;
     const len = headerLength(c) + frame.length;
     if (this.txCount === this.txSlots || this.txUsed + len > this.tx.length) this.flush();
     const slot = this.txCount;
     const at = this.txUsed;
-    encapsulate(c, frame, this.tx, at);
+    encapsulate(c, frame, this.tx, at, oam);
+    this.txInPort[slot] = inPort;
     const m = slot * TX_META_WORDS;
     const meta = this.txMeta;
     meta[m] = at;
@@ -246,14 +266,14 @@ export class Endpoint implements StagedOutput {
       if (errno === 0) continue;
       const port = this.txFrom[i] as TunnelReceiver;
       const at = meta[m] as number;
-      port.refused(errno, this.tx.subarray(at + headerLength(port.config), at + (meta[m + 1] as number)));
+      port.refused(errno, this.tx.subarray(at + headerLength(port.config), at + (meta[m + 1] as number)), this.txInPort[i] as number);
     }
   }
 
   /** Sends `port`'s packet for `frame` at once, after what is staged: 0, or the errno the kernel refused it with. */
-  sendNow(port: TunnelReceiver, frame: Uint8Array, tos: number, ttl: number): number {
+  sendNow(port: TunnelReceiver, frame: Uint8Array, tos: number, ttl: number, oam = false): number {
     this.flush();
-    this.stage(port, frame, tos, ttl);
+    this.stage(port, frame, tos, ttl, -1, oam);
     this.txCount = 0;
     this.txUsed = 0;
     this.flushes++;

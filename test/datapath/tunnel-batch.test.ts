@@ -15,11 +15,13 @@ import { randomInt } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { DROP_REASON } from '../../datapath/drop-record.js';
 import { createPort } from '../../datapath/ports/factory.js';
+import { formatDropLog } from '../../datapath/drop-text.js';
 import type { TunnelPort } from '../../datapath/ports/tunnel-port.js';
 import { enterBatch, leaveBatch } from '../../datapath/ports/tx-batch.js';
 import { decapsulate, type Decoded } from '../../datapath/tunnel/codec.js';
 import { freePort } from '../helpers/free-port.js';
 import { createSwitch } from '../../lib/switch.js';
+import { bfdSettings } from '../../oam/index.js';
 
 type Kind = 'vxlan' | 'geneve' | 'gre';
 
@@ -115,14 +117,16 @@ async function twoPorts(t: Test, kind: Kind) {
   const base = { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', ...udp };
   const a = createPort({ name: `${kind}ba`, type: kind, options: { ...base, key: String(key), tos: '184', ttl: '7' } }) as TunnelPort;
   const b = createPort({ name: `${kind}bb`, type: kind, options: { ...base, key: String(key + 1), tos: 'inherit', ttl: 'inherit', df_default: 'false' } }) as TunnelPort;
-  const drops: [number, number, boolean][] = [];
-  a.open(() => undefined, (reason, _f, aux, received) => drops.push([reason, aux, received]));
+  const drops: [number, number, boolean, number | undefined][] = [];
+  // The datapath's input port now: what a staged packet notes for a refusal found when its batch leaves.
+  const forwarding = { inPort: 3 };
+  a.open(() => undefined, (reason, _f, aux, received, inPort) => drops.push([reason, aux, received, inPort]), () => forwarding.inPort);
   b.open(() => undefined);
   t.teardown(() => {
     a.close();
     b.close();
   });
-  return { a, b, port, key, drops };
+  return { a, b, port, key, drops, forwarding };
 }
 
 for (const kind of ['vxlan', 'geneve', 'gre'] as const) {
@@ -171,7 +175,7 @@ t.test('more than the staging area holds: it leaves as it fills, still whole and
 });
 
 t.test('frames too large are dropped one by one: before the batch (route MTU) and by the kernel in it (EMSGSIZE)', async (t) => {
-  const { a, port, key, drops } = await twoPorts(t, 'vxlan');
+  const { a, port, key, drops, forwarding } = await twoPorts(t, 'vxlan');
   t.ok(a.routeMtu > 60000, `loopback's MTU (${a.routeMtu})`);
   const big = a.maxFrame + 1;
   const rx = await receiver('vxlan', port, key, 4, 3);
@@ -180,16 +184,18 @@ t.test('frames too large are dropped one by one: before the batch (route MTU) an
   a.send(frame(1, big)); // dropped at once: the route's MTU says it cannot fit
   a.send(frame(2));
   a.routeMtu = 0; // as if the MTU were not known: the kernel finds it too large (DF) when the batch leaves
+  forwarding.inPort = 5;
   a.send(frame(3, big));
+  forwarding.inPort = 3;
   a.send(frame(4));
   t.equal(a.tooBig, 1, 'the first too-large frame counted before the batch left');
-  t.same(drops, [[DROP_REASON.TUNNEL_TOO_BIG, big - 1, false]], 'and recorded with the input port of the frame being forwarded');
+  t.same(drops, [[DROP_REASON.TUNNEL_TOO_BIG, big - 1, false, undefined]], 'and recorded with the input port of the frame being forwarded');
   leaveBatch();
   t.equal(a.tooBig, 2, 'the second counted when the kernel refused it');
   t.equal(a.txDropped, 2, 'both tx_dropped');
   t.equal(a.txErrors, 0, 'not errors');
   t.ok(a.routeMtu > 60000, 'the refusal made the port read its route again');
-  t.same(drops[1], [DROP_REASON.TUNNEL_TOO_BIG, big - 1, true], 'recorded with no input port (the batch left after its send returned)');
+  t.same(drops[1], [DROP_REASON.TUNNEL_TOO_BIG, big - 1, false, 5], 'recorded with the input port its frame came from when sent (the batch left after its send returned)');
   const seen = (await rx.done).map((s) => unpack('vxlan', s.payload)?.seq);
   t.same(seen, [0, 2, 4], 'the rest of the batch arrived, in order, and nothing cut');
 });
@@ -216,7 +222,7 @@ t.test('a packet the kernel refuses otherwise is a tx_error of its port; the res
   t.equal(a.txErrors + a.txDropped, 0, 'the other port lost nothing');
   t.same((await rx.done).map((s) => unpack('vxlan', s.payload)?.seq), [0, 2, 4], 'its packets arrived, in order');
   // No room in the kernel (a full socket buffer or queue: not to be had on loopback, so told directly).
-  for (const errno of [11, 105]) bad.refused(errno, frame(6)); // EAGAIN, ENOBUFS
+  for (const errno of [11, 105]) bad.refused(errno, frame(6), 1); // EAGAIN, ENOBUFS
   t.equal(bad.txDropped, 2, 'a packet refused for want of room is tx_dropped');
   t.equal(bad.txErrors, 2, 'not an error');
 });
@@ -233,6 +239,8 @@ t.test('in a bridge: a refusal after the send moves the frame from tx_packets to
   const stats = sw.port('vx1')!.stats;
   t.equal(stats.txErrors, 1n, 'tx_errors');
   t.equal(stats.txPackets, 0n, 'not counted as sent');
+  // Recorded as the datapath records a send refused at once: with the frame's input port (1, m1), the tunnel's number.
+  t.match(formatDropLog('br0', sw.dropLog()), /in_port=1 drop: send on port 2 failed/, 'the drop record names the real input port');
 
   const key = randomInt(1, 1 << 23);
   const last = createPort({ name: 'vxlast', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.3', dst_port: String(dstPort), key: String(key) } }) as TunnelPort;
@@ -244,4 +252,37 @@ t.test('in a bridge: a refusal after the send moves the frame from tx_packets to
   last.close(); // its endpoint (127.0.0.3) closes with it: what it staged goes first
   leaveBatch();
   t.same((await rx.done).map((s) => unpack('vxlan', s.payload)?.seq), [7, 8], 'both arrived');
+});
+
+t.test('oam: a frame sent inside withOam carries the Geneve O bit, the others do not', async (t) => {
+  const { a, port, key } = await twoPorts(t, 'geneve');
+  const rx = await receiver('geneve', port, key, 3, 3);
+  a.withOam(() => a.send(frame(0)));
+  a.send(frame(1));
+  t.throws(() => a.withOam(() => { throw new Error('boom'); }), /boom/, 'what withOam runs may throw');
+  a.send(frame(2));
+  const seen = await rx.done;
+  t.same(seen.map((s) => unpack('geneve', s.payload)?.seq), [0, 1, 2], 'all arrived, each a well-formed Geneve packet');
+  t.same(seen.map((s) => s.payload[1]), [0x80, 0, 0], 'only the first with the O bit');
+});
+
+t.test('BFD with oam=true on a Geneve port sends its packets with the O bit; without it, not', async (t) => {
+  const dstPort = await freePort();
+  const sw = createSwitch({ failMode: 'secure', linkPollMs: 0 });
+  t.teardown(() => sw.stop());
+  sw.addPort({ name: 'g1', type: 'geneve', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(dstPort), key: '4' } });
+  sw.addPort({ name: 'v1', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(await freePort()), key: '4' } });
+  const bfd = (oam: string) => bfdSettings({ enable: 'true', oam, min_tx: '20', min_rx: '20' })!;
+  for (const oam of ['true', 'false']) {
+    const rx = await receiver('geneve', dstPort, 4, 1, 5);
+    sw.monitor.setBfd('g1', bfd(oam));
+    sw.monitor.setBfd('v1', bfd(oam)); // no O bit in VXLAN: its header stays as it is (checked in the codec's test)
+    const [p] = await rx.done;
+    t.ok(p, `oam=${oam}: a BFD packet arrived`);
+    const inner = p!.payload.subarray(8);
+    t.equal(((inner[36] as number) << 8) | (inner[37] as number), 3784, 'a BFD packet (UDP to 3784) inside');
+    t.equal(p!.payload[1], oam === 'true' ? 0x80 : 0, `oam=${oam}: O bit ${oam === 'true' ? 'set' : 'clear'}`);
+    sw.monitor.setBfd('g1', null);
+    sw.monitor.setBfd('v1', null);
+  }
 });

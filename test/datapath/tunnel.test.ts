@@ -15,6 +15,8 @@ import { PortError } from '../../datapath/ports/port-type.js';
 import { decapsulate, encapsulate, headerLength, innerIpFields, ipv4PayloadOffset, overhead, type Decoded, type EncapParams } from '../../datapath/tunnel/codec.js';
 import { ipv4ToNumber, numberToIpv4, tunnelConfig } from '../../datapath/tunnel/config.js';
 import { Endpoint, routeTo } from '../../datapath/tunnel/underlay.js';
+import { dpifPortName, formatTunnelPorts } from '../../datapath/tunnel/show.js';
+import { networkInterfaces } from 'node:os';
 import { freePort } from '../helpers/free-port.js';
 import { createSwitch } from '../../lib/switch.js';
 
@@ -56,6 +58,15 @@ t.test('codec: VXLAN, Geneve and GRE headers as the RFCs lay them out, and back'
   t.same(plain.decoded, { key: 0, frameOffset: 4 }, 'no key reads as key 0');
   t.equal(overhead({ kind: 'vxlan', key: 0, keyPresent: true, csum: false }), 50 - 14, 'VXLAN adds 36 bytes to the frame (50 with the inner Ethernet header)');
   t.equal(overhead({ kind: 'gre', key: 0, keyPresent: true, csum: false }), 28);
+
+  // OAM (BFD's oam=true): Geneve's O bit; VXLAN and GRE have none, their headers stay as they are.
+  for (const [kind, bytes] of [['geneve', [0, 0x80, 0x65, 0x58]], ['vxlan', [0x08, 0, 0, 0]], ['gre', [0x20, 0, 0x65, 0x58]]] as const) {
+    const p: EncapParams = { kind, key: 5, keyPresent: true, csum: false };
+    const out = new Uint8Array(headerLength(p) + f.length);
+    const n = encapsulate(p, f, out, 0, true);
+    t.same([...out.subarray(0, 4)], bytes, `${kind} with oam: ${kind === 'geneve' ? 'the O bit set' : 'no OAM bit to set'}`);
+    t.ok(decapsulate(kind, out.subarray(0, n), { key: 0, frameOffset: 0 }), `${kind}: and still received`);
+  }
 
   // Geneve options are skipped; sequence numbers in GRE are skipped.
   const withOpts = Uint8Array.from([0x02, 0, 0x65, 0x58, 0, 0, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, ...f]);
@@ -264,6 +275,75 @@ t.test('in a bridge: drops of unknown tunnels and frames too large land in the d
   t.equal(stats.txDropped, 1n, 'tx_dropped of the tunnel port');
   t.equal(stats.txPackets, 0n, 'not counted as sent');
   t.equal((vx.device as TunnelPort).tooBig, 1);
+});
+
+t.test('status: the interface the route to remote_ip leaves by, and its carrier (tunnel_egress_iface)', async (t) => {
+  const r = routeTo(ipv4ToNumber('127.0.0.2'));
+  t.match(r, { iface: 'lo', carrier: true }, 'the kernel routes 127.0.0.2 through lo, which has a carrier');
+  const dstPort = await freePort();
+  const p = createPort({ name: 'st1', type: 'geneve', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(dstPort) } }) as TunnelPort;
+  t.same(p.status(), new Map(), 'nothing before the port opens');
+  p.open(() => undefined);
+  t.teardown(() => p.close());
+  t.same(p.status(), new Map([['tunnel_egress_iface', 'lo'], ['tunnel_egress_iface_carrier', 'up']]), 'the keys OVS writes');
+  t.match(p.describe(), /route: src 127\.0\.0\.1 dev lo \(carrier up\)/);
+  let changes = 0;
+  p.watchStatus(() => changes++);
+  p.readLink();
+  t.equal(changes, 0, 'no change, no call');
+  p.egressCarrier = false; // as if the carrier had been down at the last read
+  p.readLink();
+  t.equal(changes, 1, 'a change read at the link poll calls the watchers');
+  t.equal(p.status().get('tunnel_egress_iface_carrier'), 'up');
+  const none = createPort({ name: 'st2', type: 'gre', options: { remote_ip: '255.255.255.255', local_ip: '127.0.0.1' } }) as TunnelPort;
+  none.open(() => undefined);
+  t.teardown(() => none.close());
+  t.same(none.status(), new Map(), 'no route: no keys (OVS writes none either)');
+
+  // In a bridge: the port's view carries them, and a change is the switch's 'interface-status'.
+  const sw = createSwitch({ failMode: 'secure', linkPollMs: 0 });
+  t.teardown(() => sw.stop());
+  const added = sw.addPort({ name: 'st3', type: 'vxlan', options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', dst_port: String(await freePort()) } });
+  t.same(sw.port('st3')!.status, new Map([['tunnel_egress_iface', 'lo'], ['tunnel_egress_iface_carrier', 'up']]), 'PortView.status');
+  const events: string[] = [];
+  sw.events.on('interface-status', (name) => events.push(name));
+  (added.device as TunnelPort).egressIface = 'gone';
+  added.device.readLink();
+  t.same(events, ['st3'], 'the switch says which interface\'s status changed');
+  sw.addPort({ name: 'st4', type: 'memory' });
+  t.same(sw.port('st4')!.status, new Map(), 'other port types write no status keys');
+});
+
+t.test('tnl/ports/show: one line per OVS datapath port name, with how many ports use it; -v the addresses', async (t) => {
+  t.equal(dpifPortName('vxlan', 4789), 'vxlan_sys_4789');
+  t.equal(dpifPortName('geneve', 6081), 'genev_sys_6081');
+  t.equal(dpifPortName('gre', 0), 'gre_sys');
+  const [p1, p2] = [await freePort(), await freePort()];
+  const open = (name: string, type: string, options: Record<string, string>): void => {
+    const p = createPort({ name, type, options: { remote_ip: '127.0.0.2', local_ip: '127.0.0.1', ...options } }) as TunnelPort;
+    p.open(() => undefined);
+    t.teardown(() => p.close());
+  };
+  open('sha', 'geneve', { dst_port: String(p1), key: '1' });
+  open('shb', 'gre', { key: '3' });
+  open('shc', 'geneve', { dst_port: String(p1), key: '2' });
+  open('shd', 'vxlan', { dst_port: String(p2) });
+  const mine = Endpoint.all().filter((e) => e.localIp === ipv4ToNumber('127.0.0.1') && (e.kind === 'gre' || e.dstPort === p1 || e.dstPort === p2));
+  t.equal(
+    formatTunnelPorts(false, mine),
+    `Listening ports:\ngenev_sys_${p1} (${p1}) ref_cnt=2\ngre_sys (47) ref_cnt=1\nvxlan_sys_${p2} (${p2}) ref_cnt=1\n`,
+    'in the order they came, UDP ports numbered by port, GRE by protocol',
+  );
+  t.equal(formatTunnelPorts(true, mine), 'Listening ports:\n', '-v: bound to a loopback address, nothing listed (OVS leaves loopback out)');
+  // An endpoint on any address takes packets on every address of the host but loopback's.
+  const any = { kind: 'vxlan', dstPort: 4789, localIp: 0, portCount: 1 } as unknown as Endpoint;
+  const addresses = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).filter((a) => a.family === 'IPv4' && !a.internal));
+  t.same(
+    formatTunnelPorts(true, [any]).trim().split('\n').slice(1),
+    addresses.map((a) => `vxlan_sys_4789 (4789) : eth(dst=${a.mac}),eth_type(0x0800),ipv4(dst=${a.address},proto=17,frag=no),udp(dst=4789)`),
+    '-v: one line per host address, in OVS\'s flow syntax',
+  );
+  t.match(formatTunnelPorts(false), /^Listening ports:\n/, 'every endpoint of the process by default');
 });
 
 t.test('no route: the send is refused (tx_errors), the port says why', async (t) => {

@@ -5,10 +5,12 @@
  * ovsUnderlay: OVS's native tunnelling over br-phy). Both sides run `bfd:enable=true` with 300 ms
  * intervals on every tunnel; both bridges are fail_mode=secure without flows, so nothing but BFD crosses.
  *
+ * The Geneve tunnel runs `bfd:oam=true` on both sides (OVS: the Geneve header's O bit on BFD packets).
  * Proved, for each tunnel:
  * - on the underlay, the BFD packets inside the tunnels are the ones Open vSwitch sends: inner
  *   Ethernet to 00:23:20:00:00:01, IPv4 169.254.1.1 -> 169.254.1.0 with TTL 255 and TOS 0xc0, UDP
- *   to 3784 (tshark decodes both sides' packets; they must agree field by field);
+ *   to 3784, and on Geneve the O bit set (tshark decodes both sides' packets; they must agree
+ *   field by field); the sessions come up with it;
  * - up: bfd_status state=up, forwarding=true on both sides; `bfd/show` answers on both with the
  *   same lines, each side's remote discriminator the other's local one;
  * - cut (the underlay's far veth set down): state=down, forwarding=false, diagnostic "Control
@@ -34,9 +36,9 @@ const STATUS_MS = 1000; // the status column may be written up to this late
 const SLACK_MS = 3000; // a loaded 2-core machine
 const BFD = [`bfd:enable=true`, `bfd:min_rx=${INTERVAL_MS}`, `bfd:min_tx=${INTERVAL_MS}`];
 const TUNNELS = [
-  { kind: 'geneve', name: 'gnv0', key: 77 },
-  { kind: 'gre', name: 'gre0', key: 88 },
-  { kind: 'vxlan', name: 'vx0', key: 99 },
+  { kind: 'geneve', name: 'gnv0', key: 77, extra: ['bfd:oam=true'] },
+  { kind: 'gre', name: 'gre0', key: 88, extra: [] },
+  { kind: 'vxlan', name: 'vx0', key: 99, extra: [] },
 ] as const;
 
 interface Side {
@@ -49,15 +51,16 @@ interface Side {
 }
 
 /** What tshark prints of each BFD packet on the underlay (outer and inner values joined by ','). */
-const PACKET_FIELDS = ['frame.protocols', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.dsfield', 'eth.dst', 'udp.dstport', 'geneve.vni', 'vxlan.vni', 'gre.key', 'bfd.version', 'bfd.message_length', 'bfd.detect_time_multiplier'];
+const PACKET_FIELDS = ['frame.protocols', 'ip.src', 'ip.dst', 'ip.ttl', 'ip.dsfield', 'eth.dst', 'udp.dstport', 'geneve.vni', 'vxlan.vni', 'gre.key', 'bfd.version', 'bfd.message_length', 'bfd.detect_time_multiplier', 'geneve.flags.oam'];
 
 /** One tshark line, added to the set of its sender (the outer IPv4 source) as a summary. */
 function sentBy(sent: Record<string, Set<string>>, line: string): void {
-  const [protocols, src, dst, ttl, tos, ethDst, udpDst, vni, vxlanVni, greKey, version, length, mult] = line.split('\t').map((f) => f.split(','));
+  const [protocols, src, dst, ttl, tos, ethDst, udpDst, vni, vxlanVni, greKey, version, length, mult, oam] = line.split('\t').map((f) => f.split(','));
   const last = (a: string[] | undefined): string => a?.[a.length - 1] ?? '';
   const kind = ['gre', 'geneve', 'vxlan'].find((k) => protocols?.join(',').includes(`:${k}:`)) ?? '?';
   const key = Number(last(kind === 'gre' ? greKey : kind === 'vxlan' ? vxlanVni : vni));
-  const summary = `${kind} key=${key} eth.dst=${last(ethDst)} ip ${last(src)}>${last(dst)} ttl=${last(ttl)} tos=${last(tos)} udp.dst=${last(udpDst)} bfd v${last(version)} len=${last(length)} mult=${last(mult)}`;
+  const oamBit = kind === 'geneve' ? ` oam=${['1', 'True', 'true'].includes(last(oam)) ? 1 : 0}` : '';
+  const summary = `${kind}${oamBit} key=${key} eth.dst=${last(ethDst)} ip ${last(src)}>${last(dst)} ttl=${last(ttl)} tos=${last(tos)} udp.dst=${last(udpDst)} bfd v${last(version)} len=${last(length)} mult=${last(mult)}`;
   sent[src?.[0] ?? '']?.add(summary);
 }
 
@@ -83,9 +86,9 @@ t.test('BFD over Geneve, GRE and VXLAN with Open vSwitch userspace: the packets 
   let dumpErr = '';
   dump.stderr?.on('data', (d: Buffer) => (dumpErr += d.toString()));
   await waitUntil(() => dumpErr.includes('listening on'), 'tcpdump listens', 10_000);
-  for (const { kind, name, key } of TUNNELS) {
-    await rig.vsctl(['add-port', 'br0', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.farIp}`, `options:key=${key}`, ...BFD], { wait: true });
-    await ovs.vsctl(['add-port', 'br-int', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.swIp}`, `options:key=${key}`, ...BFD]);
+  for (const { kind, name, key, extra } of TUNNELS) {
+    await rig.vsctl(['add-port', 'br0', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.farIp}`, `options:key=${key}`, ...BFD, ...extra], { wait: true });
+    await ovs.vsctl(['add-port', 'br-int', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.swIp}`, `options:key=${key}`, ...BFD, ...extra]);
   }
   const getAll = TUNNELS.flatMap(({ name }, i) => [...(i > 0 ? ['--'] : []), 'get', 'interface', name, 'bfd_status']);
   const statusLines = (out: string): Record<string, string>[] => out.trim().split('\n').map(bfdStatusMap);
@@ -143,7 +146,7 @@ t.test('BFD over Geneve, GRE and VXLAN with Open vSwitch userspace: the packets 
     t.comment(`ofswitch sent: ${[...sent[u.swIp]!].join('; ')}`);
     t.comment(`OVS sent: ${[...sent[u.farIp]!].join('; ')}`);
     for (const { kind, key } of TUNNELS) {
-      const want = `${kind} key=${key} eth.dst=00:23:20:00:00:01 ip 169.254.1.1>169.254.1.0 ttl=255 tos=0xc0 udp.dst=3784 bfd v1 len=24 mult=3`;
+      const want = `${kind}${kind === 'geneve' ? ' oam=1' : ''} key=${key} eth.dst=00:23:20:00:00:01 ip 169.254.1.1>169.254.1.0 ttl=255 tos=0xc0 udp.dst=3784 bfd v1 len=24 mult=3`;
       t.ok(sent[u.farIp]!.has(want), `Open vSwitch sends ${want}`);
       t.ok(sent[u.swIp]!.has(want), `and so does ofswitch`);
     }

@@ -47,6 +47,10 @@ t.test('Geneve and GRE with Open vSwitch userspace: ping, TCP both ways, key mis
     { ns: u.sw },
   );
   t.match(sw.stderr(), /"2\(gnv0\)","3\(gre0\)"/, 'the tunnels are OpenFlow ports 2 and 3');
+  // Flag mode answers tnl/ports/show too (compared with OVS's in tunnel-status-ovs.test.ts).
+  const listening = await tryRun('ovs-appctl', ['-t', ctl, 'tnl/ports/show']);
+  if (assertRan(t, listening, 'ovs-appctl tnl/ports/show (flag mode)'))
+    t.equal(listening.stdout, 'Listening ports:\ngenev_sys_6081 (6081) ref_cnt=1\ngre_sys (47) ref_cnt=1\n', 'its listening ports, as OVS names them');
 
   for (const [kind, name, key] of [['geneve', 'gnv0', 77], ['gre', 'gre0', 88]] as const) {
     await ovs.vsctl(['add-port', 'br-int', name, '--', 'set', 'interface', name, `type=${kind}`, `options:remote_ip=${u.swIp}`, `options:key=${key}`]);

@@ -86,6 +86,7 @@ t.test('ovs-ofctl by bridge name, ovs-appctl by socket path, exit', async (t) =>
       '  rstp/tcn                [bridge]\n' +
       '  stp/show                [bridge]\n' +
       '  stp/tcn                 [bridge]\n' +
+      '  tnl/ports/show          -v\n' +
       '  version                 \n' +
       '  vlog/list               \n' +
       '  vlog/reopen             \n' +
