@@ -54,6 +54,11 @@ interface Headers {
   tpDst: number;
 }
 
+/** A number as C's printf `%#x` writes it: `0x` and hex digits, but `0` for zero. */
+function hexAlt(v: number | bigint): string {
+  return v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`;
+}
+
 function hexBytes(f: Uint8Array, o: number): string {
   return [...f.subarray(o, o + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
@@ -97,8 +102,8 @@ export class DatapathActions {
   output(port: string, frame: Uint8Array, priority = 0): void {
     this.commit(headersOf(frame));
     if (priority !== this.priority) {
-      // commit_set_priority_action, last of the commits; OVS prints it with %#x ("0" for 0).
-      this.actions.push(`set(skb_priority(${priority === 0 ? '0' : `0x${priority.toString(16)}`}))`);
+      // commit_set_priority_action, last of the commits.
+      this.actions.push(`set(skb_priority(${hexAlt(priority)}))`);
       this.priority = priority;
     }
     this.actions.push(port);
@@ -107,7 +112,7 @@ export class DatapathActions {
   /** A packet-in of `frame`: OVS's (internal) packet-in reason, the entry's cookie, the bytes asked for. */
   controller(reason: number, cookie: bigint, maxLen: number, frame: Uint8Array): void {
     this.commit(headersOf(frame));
-    const c = cookie === 0n ? '0' : `0x${cookie.toString(16)}`;
+    const c = hexAlt(cookie);
     this.actions.push(`userspace(pid=0,controller(reason=${reason},dont_send=1,continuation=0,rule_cookie=${c},controller_id=0,max_len=${maxLen}))`);
   }
 
@@ -127,10 +132,10 @@ export class DatapathActions {
       const ip: string[] = [];
       if (h.nwSrc !== b.nwSrc) ip.push(`src=${formatIpv4(h.nwSrc)}`);
       if (h.nwDst !== b.nwDst) ip.push(`dst=${formatIpv4(h.nwDst)}`);
-      if ((h.tos & 0xfc) !== (b.tos & 0xfc)) ip.push(`tos=0x${(h.tos & 0xfc).toString(16)}/0xfc`);
+      if ((h.tos & 0xfc) !== (b.tos & 0xfc)) ip.push(`tos=${hexAlt(h.tos & 0xfc)}/0xfc`);
       if (ip.length > 0) out.push(`set(ipv4(${ip.join(',')}))`);
     }
-    if (h.tclass >= 0 && b.tclass >= 0 && (h.tclass & 0xfc) !== (b.tclass & 0xfc)) out.push(`set(ipv6(tclass=0x${(h.tclass & 0xfc).toString(16)}/0xfc))`);
+    if (h.tclass >= 0 && b.tclass >= 0 && (h.tclass & 0xfc) !== (b.tclass & 0xfc)) out.push(`set(ipv6(tclass=${hexAlt(h.tclass & 0xfc)}/0xfc))`);
     if (h.l4 !== null && h.l4 === b.l4) {
       const tp: string[] = [];
       if (h.tpSrc !== b.tpSrc) tp.push(`src=${h.tpSrc}`);

@@ -77,7 +77,15 @@ const FLOWS = [
   'priority=200,dl_src=00:00:00:00:00:99,actions=mod_vlan_vid:30,output:2',
   'priority=200,dl_type=0x05ff,actions=output:3',
   'priority=200,dl_type=0x86dd,actions=mod_nw_tos:0x20,mod_tp_dst:99,output:2',
+  // rewrites on both sides of a patch port, ENQUEUE to the input port, a tag pushed after a strip
+  'priority=200,ip,nw_dst=10.1.0.21,actions=mod_dl_src:00:00:00:00:00:aa,mod_vlan_vid:5,output:4,mod_nw_src:10.9.9.9,output:2',
+  'priority=200,ip,nw_dst=10.1.0.22,actions=mod_dl_src:00:00:00:00:00:aa,mod_tp_dst:7,NORMAL',
+  'priority=200,ip,nw_dst=10.1.0.23,actions=enqueue:IN_PORT:1,mod_vlan_pcp:3,enqueue:2:2,output:3',
+  'priority=200,ip,nw_dst=10.1.0.24,actions=strip_vlan,mod_vlan_pcp:6,output:2',
 ];
+
+/** br1's: what a frame from br0 meets there (the others take NORMAL, fail_mode standalone). */
+const BR1_FLOWS = ['priority=10,in_port=1,ip,nw_dst=10.1.0.21,actions=mod_dl_dst:00:00:00:00:00:cc,mod_nw_tos:0x20,output:2,strip_vlan,output:2'];
 
 const ARP_FROM_22 = 'ffffffffffff' + '000000000022' + '0806' + '0001080006040001' + '000000000022' + '0a000016' + '000000000000' + '0a000001';
 
@@ -140,6 +148,11 @@ const CASES: readonly Case[] = [
   flood('br0', 'in_port=1,tcp,nw_dst=10.1.0.18,dl_vlan=9'),
   flood('br0', 'in_port=2,udp,nw_dst=10.1.0.19'),
   ordered('br0', 'in_port=1,tcp,nw_dst=10.1.0.20'),
+  ordered('br0', 'in_port=1,tcp,nw_dst=10.1.0.21,dl_vlan=3'),
+  flood('br0', 'in_port=1,tcp,nw_dst=10.1.0.22,dl_dst=ff:ff:ff:ff:ff:ff'),
+  ordered('br0', 'in_port=1,udp,nw_dst=10.1.0.23'),
+  ordered('br0', 'in_port=1,udp,nw_dst=10.1.0.24,dl_vlan=8,dl_vlan_pcp=1'),
+  ordered('br0', 'in_port=LOCAL,udp,nw_dst=10.1.0.15'),
   // no dl_type: OVS's dl_type 0x0000, which is not the 802.3 frame's 0x05ff
   ordered('br0', 'in_port=1,dl_src=00:00:00:00:00:99'),
   ordered('br0', 'in_port=1,vlan_tci=0x1005,dl_src=00:00:00:00:00:99'),
@@ -263,6 +276,10 @@ t.test('ofproto/trace on ofswitch and on Open vSwitch 3.1 print the same', { tim
   for (const f of FLOWS) {
     await ovsOfctl(['add-flow', 'br0', f]);
     await sw.ofctl(['add-flow', 'br0', f]);
+  }
+  for (const f of BR1_FLOWS) {
+    await ovsOfctl(['add-flow', 'br1', f]);
+    await sw.ofctl(['add-flow', 'br1', f]);
   }
   await ovsOfctl(['packet-out', 'br0', '2', 'normal', ARP_FROM_22]);
   await sw.ofctl(['packet-out', 'br0', '2', 'normal', ARP_FROM_22]);
