@@ -31,10 +31,11 @@
  * underlined with dashes. What the dry run decides comes from datapath/trace/path-trace.ts.
  *
  * A table miss, as ofswitch's miss policy decides it: 'controller' is OVS's `No match, and a
- * "packet-in" is called for.` and its miss rule's action `controller(reason=)` when a controller
- * connection would receive it, `No match.` and
- * `drop` when none would (OVS's no_packet_in_rule, also used for a port with NO_PACKET_IN);
- * 'drop' (fail secure without controllers) is `No match.` and `drop`. Deliberate differences:
+ * "packet-in" is called for.` and its miss rule's action `controller(reason=)` when a connection
+ * would receive the packet-in (a controller, or a service connection that asked for them, as
+ * `ovs-ofctl monitor BRIDGE 65000`), `No match.` and `drop` when none would (OVS's
+ * no_packet_in_rule); 'drop' (fail secure without controllers) is `No match.` and `drop`.
+ * Deliberate differences:
  * - fail open is `No match (fail open).` and `NORMAL` (OVS shows its hidden fail-open flow,
  *   `priority 15790320`, which ofswitch does not have);
  * - no `Megaflow:` line: ofswitch has no megaflow cache (its microflow cache is exact-match);
@@ -42,9 +43,10 @@
  *   changes nothing, and says "would learn that ..." instead;
  * - NORMAL also says which ports a flood skips and why (NO_FLOOD, not in the VLAN), which OVS
  *   does not print;
- * - an output to CONTROLLER from a port with OFPPC_NO_PACKET_IN says so and lists no packet-in:
- *   ofswitch honours NO_PACKET_IN for every packet-in, as OpenFlow 1.0 words it (OVS only for
- *   table misses);
+ * - a port with OFPPC_NO_PACKET_IN sends no packet-in, as OpenFlow 1.0 words it: a miss from it
+ *   is `No match.` and `drop`, an output to CONTROLLER says so and lists no packet-in. Open
+ *   vSwitch 3.1 honours the bit only under OpenFlow 1.1+'s table-miss settings: with OpenFlow
+ *   1.0 its trace (and its datapath) still calls for the packet-in;
  * - the datapath actions name OpenFlow port numbers (see odp-actions.ts).
  */
 import { formatAction, formatMatch } from '../../protocol/flow-format.js';

@@ -27,11 +27,15 @@
  * TCP and UDP; OVS also rewrites those), IPv4 rewrites of a frame of IP protocol 0 (OVS lists
  * none), a CONTROLLER action from a port with NO_PACKET_IN.
  *
+ * Last, with `ovs-ofctl monitor br0 65000` connected to each side (a connection that takes
+ * packet-ins), two misses call for a packet-in, compared the same way.
+ *
  * A MAC is learned on both sides by the same PACKET_OUT (in_port 2, action NORMAL), as a real
  * frame would be; a trace learns nothing (in OVS neither, for a FLOW).
  */
 import t, { type Test } from 'tap';
-import { run } from '../helpers/netns.js';
+import { run, spawnIn } from '../helpers/netns.js';
+import { sleep } from '../helpers/wait.js';
 import { startOfswitchDaemon } from '../helpers/ofswitch-daemon.js';
 import { startOvsUserspace } from '../helpers/ovs-reference.js';
 
@@ -313,6 +317,28 @@ t.test('ofproto/trace on ofswitch and on Open vSwitch 3.1 print the same', { tim
     t.equal(theirs.code, 2, `OVS refused ${what}`);
     t.equal(ours.code, 2, `ofswitch refused ${what} with exit status 2`);
     t.equal(ours.stderr.split('\n')[0], theirs.stderr.split('\n')[0], `the same error: ${what}`);
+  }
+
+  // A connection that takes packet-ins (`ovs-ofctl monitor br0 65000`, a service connection
+  // asking for them, on each side): a miss now calls for a packet-in, OVS's hidden miss rule.
+  for (const env of [ovs.env, sw.env]) {
+    const monitor = spawnIn('ovs-ofctl', ['monitor', 'br0', '65000'], undefined, { env });
+    t.teardown(() => {
+      monitor.kill('SIGTERM');
+    });
+  }
+  const miss = ['br0', 'in_port=1,dl_type=0x88b5'];
+  const calledFor = async (trace: (a: readonly string[]) => Promise<{ stdout: string }>): Promise<boolean> => {
+    for (const end = Date.now() + 15_000; Date.now() < end; await sleep(100)) if ((await trace(['ofproto/trace', ...miss])).stdout.includes('packet-in')) return true;
+    return false;
+  };
+  t.ok(await calledFor(ovs.tryAppctl), 'OVS: with the monitor connected, a miss calls for a packet-in');
+  t.ok(await calledFor(sw.tryAppctl), 'ofswitch too');
+  for (const args of [miss, ['br0', 'in_port=1']]) {
+    const theirs = normalise((await ovs.tryAppctl(['ofproto/trace', ...args])).stdout, 'ovs', ovsPorts, 'br0');
+    const ours = normalise((await sw.tryAppctl(['ofproto/trace', ...args])).stdout, 'ofswitch', ourPorts, 'br0');
+    t.equal(ours.body, theirs.body, `a miss with a packet-in: the same trace: ${args.join(' ')}`);
+    t.same(ours.actions, theirs.actions, `the same packet-in: ${args.join(' ')}`);
   }
 
   const fdb = await sw.tryAppctl(['fdb/show', 'br0']);
