@@ -91,6 +91,48 @@ t.test('actions: input port, nonexistent and NO_FWD ports, drop, every rewrite c
   t.match(call('br0', 'in_port=1,dl_type=0x88cc'), /\n 0\. dl_type=0x88cc, priority 10\n    drop\n\nFinal flow: unchanged\nDatapath actions: drop\n$/);
 });
 
+t.test("datapath actions in OVS's commit order: Ethernet, IPv4 or IPv6, TCP/UDP, then the VLAN", async (t) => {
+  const { br0, call } = rig(t);
+  br0.addFlow({
+    match: { dlType: 0x800, nwProto: 17 },
+    priority: 10,
+    actions: [
+      { type: OFPAT.SET_VLAN_VID, vlanVid: 20 },
+      { type: OFPAT.SET_NW_TOS, nwTos: 0x20 },
+      { type: OFPAT.SET_TP_DST, tpPort: 99 },
+      { type: OFPAT.SET_DL_SRC, dlAddr: '00:00:00:00:00:aa' },
+      { type: OFPAT.ENQUEUE, port: 2, queueId: 1 },
+      { type: OFPAT.SET_NW_TOS, nwTos: 0 },
+      { type: OFPAT.STRIP_VLAN },
+      { output: 3 },
+    ],
+  });
+  t.match(
+    call('br0', 'in_port=1,udp,dl_vlan=7,dl_vlan_pcp=2'),
+    /\nDatapath actions: set\(eth\(src=00:00:00:00:00:aa\)\),set\(ipv4\(tos=0x20\/0xfc\)\),set\(udp\(dst=99\)\),pop_vlan,push_vlan\(vid=20,pcp=2\),set\(skb_priority\(0x10002\)\),2,set\(ipv4\(tos=0\/0xfc\)\),pop_vlan,set\(skb_priority\(0\)\),3\n$/,
+    'the tag is changed after the headers, the skb priority last; a value back to 0 is "0", as %#x writes it',
+  );
+  br0.addFlow({ match: { dlType: 0x86dd }, priority: 10, actions: [{ type: OFPAT.SET_NW_TOS, nwTos: 0x20 }, { type: OFPAT.SET_TP_DST, tpPort: 99 }, { type: OFPAT.SET_VLAN_PCP, vlanPcp: 1 }, { output: 2 }] });
+  const tcp6 =
+    '000000000077' + '000000000066' + '86dd' + '60400000' + '00140640' + '20010db8000000000000000000000001' + '20010db8000000000000000000000002' +
+    '03e80050' + '00000000' + '00000000' + '50020000' + '00000000';
+  t.match(call('br0', 'in_port=1', tcp6), /\nDatapath actions: set\(ipv6\(tclass=0x20\/0xfc\)\),set\(tcp\(dst=99\)\),push_vlan\(vid=0,pcp=1\),2\n$/, 'IPv6: the traffic class');
+});
+
+t.test('a flow without dl_type is traced with dl_type 0x0000, as OVS traces it, not as its 802.3 frame', async (t) => {
+  const { br0, call } = rig(t);
+  br0.addFlow({ match: { dlType: 0x05ff }, priority: 20, actions: [{ output: 3 }] });
+  br0.addFlow({ match: { dlSrc: '00:00:00:00:00:99' }, priority: 10, actions: [{ type: OFPAT.SET_VLAN_VID, vlanVid: 30 }, { output: 2 }] });
+  const none = call('br0', 'in_port=1,dl_src=00:00:00:00:00:99');
+  t.match(none, /^Flow: in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:99,dl_dst=00:00:00:00:00:00,dl_type=0x0000\n/);
+  t.match(none, /\n 0\. dl_src=00:00:00:00:00:99, priority 10\n/, 'the dl_type=0x05ff entry does not match it');
+  t.match(none, /\nFinal flow: in_port=1,dl_vlan=30,dl_vlan_pcp=0,vlan_tci1=0x0000,dl_src=00:00:00:00:00:99,dl_dst=00:00:00:00:00:00,dl_type=0x0000\nDatapath actions: push_vlan\(vid=30,pcp=0\),2\n$/);
+  t.match(call('br0', 'in_port=1,dl_type=0x0100'), /^Flow: in_port=1,[^\n]*,dl_type=0x0100\n[^]* 0\. No match\./, 'a length given as dl_type stays as given');
+  t.match(call('br0', 'in_port=1,dl_type=0x05ff'), /^Flow: in_port=1,[^\n]*,dl_type=0x05ff\n[^]* 0\. dl_type=0x05ff, priority 20\n/);
+  const frame = Buffer.from(ethFrame(0x0000, new Array(46).fill(0))).toString('hex');
+  t.match(call('br0', 'in_port=1', frame), /^Flow: in_port=1,[^\n]*,dl_type=0x05ff\n[^]* 0\. dl_type=0x05ff, priority 20\n/, 'a real 802.3 frame is dl_type 0x05ff');
+});
+
 t.test('NORMAL: flood with the ports skipped and why, VLAN access push, tagged frames refused, the learned port', async (t) => {
   const { br0, call, p } = rig(t);
   br0.addFlow({ match: {}, priority: 1, actions: [{ output: 'normal' }] });
