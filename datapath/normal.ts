@@ -303,8 +303,9 @@ export class LearningBridge {
 
   /**
    * The dry run's learning and lookup (ofproto/trace): the MAC table is only read, never changed
-   * (no learning, no expiry), and the learning the frame would do is reported and taken into
-   * account for its own destination.
+   * (no learning, no expiry). For a real frame (OVS's trace learns from one) the learning it would
+   * do is reported and taken into account for its own destination; a flow learns nothing in OVS's
+   * trace, so its destination is looked up in the table as it is.
    */
   private traceLookup(frame: Uint8Array, vlan: number, inPort: number, learns: boolean, now: number, trace: NormalTrace): number {
     const src = macAt(frame, 6);
@@ -312,7 +313,7 @@ export class LearningBridge {
     if (learns && this.macs.peek(vlan, src, now) !== inPort && trace.packet)
       trace.report('detail', `would learn that ${macFromNumber(src)} is on port ${trace.portName(inPort)} in VLAN ${vlan}`);
     if (((frame[0] as number) & 1) !== 0) return -1;
-    if (learns && dst === src) return inPort;
+    if (learns && dst === src && trace.packet) return inPort;
     return this.macs.peek(vlan, dst, now) ?? -1;
   }
 

@@ -8,10 +8,10 @@
  *
  * The flow is then made into the frame it describes (composeFrame, like OVS's flow_compose), so
  * that a trace of a FLOW and of a real frame take the same path: parseFrame, lookup, actions.
- * Deliberate difference: a flow without an Ethernet type is traced as the frame it describes, an
- * 802.3 frame, whose dl_type is 0x05ff as OpenFlow 1.0 parses it (OVS traces the impossible
- * dl_type 0x0000). IPv6 flows are traced from a real frame (PACKET_HEX) only: an OpenFlow 1.0 key
- * has no IPv6 addresses.
+ * A flow without an Ethernet type (or with one below 0x0600, which is a length) makes an 802.3
+ * frame, which parses to dl_type 0x05ff; OVS traces the flow itself, dl_type 0x0000 (or as given),
+ * so ofproto-trace.ts has the lookups and the flow's text keep the dl_type given. IPv6 flows are
+ * traced from a real frame (PACKET_HEX) only: an OpenFlow 1.0 key has no IPv6 addresses.
  */
 import { ETH_TYPE, IPPROTO, OFPP } from '../../protocol/constants.js';
 import { RESERVED_PORT_NUMBERS } from '../../protocol/flow-format.js';

@@ -55,11 +55,15 @@ export function formatIpv6(f: Uint8Array, o: number): string {
   return `${text(groups.slice(0, bestAt))}::${text(groups.slice(bestAt + bestLen))}`;
 }
 
-/** The flow of `frame` received on `inPort`, as flow_format prints it. */
-export function formatFlow(frame: Uint8Array, inPort: number): string {
+/**
+ * The flow of `frame` received on `inPort`, as flow_format prints it. `dlType`: the dl_type of the
+ * traced flow when its frame cannot carry it (below 0x0600), in place of the 0x05ff it parses to.
+ */
+export function formatFlow(frame: Uint8Array, inPort: number, dlType: number | null = null): string {
   const key = newFlowKey();
   const layout = parseFrame(frame, inPort & 0xffff, key, newFrameLayout());
   const k = unpackFlowKey(key);
+  if (dlType !== null) k.dlType = dlType;
   const parts: string[] = [];
   const ipv4 = layout.l3Kind === L3.IPV4;
   const ipv6 = layout.l3Kind === L3.IPV6;

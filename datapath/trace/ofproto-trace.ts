@@ -31,9 +31,11 @@
  * underlined with dashes. What the dry run decides comes from datapath/trace/path-trace.ts.
  *
  * A table miss, as ofswitch's miss policy decides it: 'controller' is OVS's `No match, and a
- * "packet-in" is called for.` when a controller connection would receive it, `No match.` and
- * `drop` when none would (OVS's no_packet_in_rule, also used for a port with NO_PACKET_IN);
- * 'drop' (fail secure without controllers) is `No match.` and `drop`. Deliberate differences:
+ * "packet-in" is called for.` and its miss rule's action `controller(reason=)` when a connection
+ * would receive the packet-in (a controller, or a service connection that asked for them, as
+ * `ovs-ofctl monitor BRIDGE 65000`), `No match.` and `drop` when none would (OVS's
+ * no_packet_in_rule); 'drop' (fail secure without controllers) is `No match.` and `drop`.
+ * Deliberate differences:
  * - fail open is `No match (fail open).` and `NORMAL` (OVS shows its hidden fail-open flow,
  *   `priority 15790320`, which ofswitch does not have);
  * - no `Megaflow:` line: ofswitch has no megaflow cache (its microflow cache is exact-match);
@@ -41,12 +43,14 @@
  *   changes nothing, and says "would learn that ..." instead;
  * - NORMAL also says which ports a flood skips and why (NO_FLOOD, not in the VLAN), which OVS
  *   does not print;
- * - an output to CONTROLLER without any controller connection adds a line saying the packet-in
- *   is dropped, and no datapath action (the agent drops it; OVS lists the upcall anyway);
+ * - a port with OFPPC_NO_PACKET_IN sends no packet-in, as OpenFlow 1.0 words it: a miss from it
+ *   is `No match.` and `drop`, an output to CONTROLLER says so and lists no packet-in. Open
+ *   vSwitch 3.1 honours the bit only under OpenFlow 1.1+'s table-miss settings: with OpenFlow
+ *   1.0 its trace (and its datapath) still calls for the packet-in;
  * - the datapath actions name OpenFlow port numbers (see odp-actions.ts).
  */
 import { formatAction, formatMatch } from '../../protocol/flow-format.js';
-import { OFPR } from '../../protocol/constants.js';
+import { OFP_DL_TYPE_ETH2_CUTOFF, OFPR } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
 import type { PacketPath, TracedEntry } from '../packet-path.js';
 import type { NetPort } from '../ports/net-port.js';
@@ -129,19 +133,31 @@ function tableText(entry: TracedEntry | null, miss: TracedMiss | null, delivered
   }
 }
 
+/**
+ * OVS's own packet-in reasons beyond OpenFlow's (ofp-packet.h): a CONTROLLER action of a
+ * table-miss entry, and its hidden miss rule. Its trace prints them as numbers; a controller
+ * speaking OpenFlow 1.0 receives ACTION and NO_MATCH for them.
+ */
+const OVS_OFPR_EXPLICIT_MISS = 6;
+const OVS_OFPR_IMPLICIT_MISS = 7;
+
 /** Builds the tree and the datapath actions from the dry run's decisions. */
 class Recorder implements TraceRecorder {
   readonly packet: boolean;
+  readonly dlType: number | null;
   readonly top: TraceNode[] = [];
   readonly datapath: DatapathActions;
   private readonly bridges: TraceBridges;
   private readonly first: TraceBridge;
   private bridge: TraceBridge;
   private list: TraceNode[];
-  private readonly stack: { list: TraceNode[]; bridge: TraceBridge }[] = [];
+  /** The entry whose actions run now in the bridge being traced (null: a miss). */
+  private entry: TracedEntry | null = null;
+  private readonly stack: { list: TraceNode[]; bridge: TraceBridge; entry: TracedEntry | null }[] = [];
 
-  constructor(bridge: TraceBridge, bridges: TraceBridges, frame: Uint8Array, packet: boolean) {
+  constructor(bridge: TraceBridge, bridges: TraceBridges, frame: Uint8Array, packet: boolean, dlType: number | null) {
     this.packet = packet;
+    this.dlType = dlType;
     this.bridges = bridges;
     this.first = bridge;
     this.bridge = bridge;
@@ -157,9 +173,11 @@ class Recorder implements TraceRecorder {
 
   table(entry: TracedEntry | null, miss: TracedMiss | null): void {
     const delivered = miss !== 'controller' || this.bridge.packetInsDelivered();
+    this.entry = entry;
     this.list = this.push('table', tableText(entry, miss, delivered));
     if (miss === 'normal') this.push('action', 'NORMAL');
-    else if (miss !== null && !(miss === 'controller' && delivered)) this.push('action', 'drop');
+    else if (miss === 'controller' && delivered) this.push('action', 'controller(reason=)'); // OVS's miss rule: its reason is OFPR_IMPLICIT_MISS, printed as ""
+    else if (miss !== null) this.push('action', 'drop');
   }
 
   action(a: Action | null): void {
@@ -175,18 +193,21 @@ class Recorder implements TraceRecorder {
   }
 
   controller(reason: number, maxLen: number, frame: Uint8Array): void {
-    if (!this.bridge.packetInsDelivered()) {
-      if (reason !== OFPR.NO_MATCH) this.report('detail', 'no controller connection: the packet-in is dropped');
+    const entry = this.entry;
+    if (reason === OFPR.NO_MATCH || entry === null) {
+      // A miss: a packet-in only when some connection would take it (OVS's miss rule), whole.
+      if (this.bridge.packetInsDelivered()) this.datapath.controller(OVS_OFPR_IMPLICIT_MISS, 0n, 0xffff, frame);
       return;
     }
-    this.datapath.controller(reason, maxLen, frame);
+    const tableMiss = entry.priority === 0 && formatMatch(entry.match) === '';
+    this.datapath.controller(tableMiss ? OVS_OFPR_EXPLICIT_MISS : reason, entry.cookie, maxLen, frame);
   }
 
   enterBridge(peer: NetPort): { path: PacketPath; inPort: number } | undefined {
     for (const b of this.bridges.all()) {
       const port = b.path.registry.list.find((p) => p.net === peer);
       if (port === undefined) continue;
-      this.stack.push({ list: this.list, bridge: this.bridge });
+      this.stack.push({ list: this.list, bridge: this.bridge, entry: this.entry });
       this.list = this.push('bridge', `bridge("${b.name}")`);
       this.bridge = b;
       return { path: b.path, inPort: port.portNo };
@@ -199,6 +220,7 @@ class Recorder implements TraceRecorder {
     if (back === undefined) return;
     this.list = back.list;
     this.bridge = back.bridge;
+    this.entry = back.entry;
   }
 }
 
@@ -240,10 +262,12 @@ export function ofprotoTrace(args: readonly string[], bridges: TraceBridges): st
   }
   const frame = packet ?? composeFrame(flow);
   const inPort = flow.inPort;
-  const recorder = new Recorder(bridge, bridges, frame, packet !== null);
+  // A flow's dl_type below 0x0600 (none given: 0) is no Ethernet type: OVS keeps it as given.
+  const dlType = packet === null && flow.dlType < OFP_DL_TYPE_ETH2_CUTOFF ? flow.dlType : null;
+  const recorder = new Recorder(bridge, bridges, frame, packet !== null, dlType);
   const final = tracePacket(bridge.path, frame, inPort, recorder);
-  const initialFlow = formatFlow(frame, inPort);
-  const finalFlow = formatFlow(final, inPort);
+  const initialFlow = formatFlow(frame, inPort, dlType);
+  const finalFlow = formatFlow(final, inPort, dlType);
   const out = [`Flow: ${initialFlow}`];
   printNodes(out, recorder.top, 0);
   out.push('', `Final flow: ${finalFlow === initialFlow ? 'unchanged' : finalFlow}`);

@@ -19,7 +19,7 @@
  * OutputTarget, `inputSkipped` says when an output to the input port is dropped, and the few
  * facts the checks need (registry, fragment mode, NO_PACKET_IN) are readable.
  */
-import { newFlowKey } from '../../flowtable/flow-key.js';
+import { newFlowKey, W_DL_TYPE_PCP_TOS } from '../../flowtable/flow-key.js';
 import { MAX_DEPTH, MAX_RESUBMITS, OFPP, OFPPC, OFPR } from '../../protocol/constants.js';
 import type { Action } from '../../protocol/types.js';
 import { runActions } from '../actions.js';
@@ -39,6 +39,12 @@ export type { TraceReportKind };
 export interface TraceRecorder {
   /** A real frame is traced (not one made from a flow). */
   readonly packet: boolean;
+  /**
+   * The dl_type of a traced FLOW that no frame carries as its Ethernet type (below 0x0600: 0 for
+   * a flow that gives none), or null. Its frame parses as 802.3 (dl_type 0x05ff); OVS traces the
+   * flow itself and keeps the dl_type given, so the lookups do too.
+   */
+  readonly dlType: number | null;
   /** The table's answer for the bridge being traced: the entry hit, or null and what the miss does. */
   table(entry: TracedEntry | null, miss: TracedMiss | null): void;
   /** The next action of the entry (null: the entry has none, the packet is dropped). */
@@ -105,6 +111,8 @@ class DryRun implements OutputTarget {
     const path = this.path;
     const key = newFlowKey();
     const layout = parseFrame(frame, inPort & 0xffff, key);
+    const dlType = this.rec.dlType;
+    if (dlType !== null) key[W_DL_TYPE_PCP_TOS] = ((dlType << 16) | ((key[W_DL_TYPE_PCP_TOS] ?? 0) & 0xffff)) >>> 0;
     if (layout.fragment && path.fragmentsDropped) {
       this.rec.table(null, 'fragment');
       return frame;

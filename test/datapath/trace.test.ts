@@ -91,6 +91,48 @@ t.test('actions: input port, nonexistent and NO_FWD ports, drop, every rewrite c
   t.match(call('br0', 'in_port=1,dl_type=0x88cc'), /\n 0\. dl_type=0x88cc, priority 10\n    drop\n\nFinal flow: unchanged\nDatapath actions: drop\n$/);
 });
 
+t.test("datapath actions in OVS's commit order: Ethernet, IPv4 or IPv6, TCP/UDP, then the VLAN", async (t) => {
+  const { br0, call } = rig(t);
+  br0.addFlow({
+    match: { dlType: 0x800, nwProto: 17 },
+    priority: 10,
+    actions: [
+      { type: OFPAT.SET_VLAN_VID, vlanVid: 20 },
+      { type: OFPAT.SET_NW_TOS, nwTos: 0x20 },
+      { type: OFPAT.SET_TP_DST, tpPort: 99 },
+      { type: OFPAT.SET_DL_SRC, dlAddr: '00:00:00:00:00:aa' },
+      { type: OFPAT.ENQUEUE, port: 2, queueId: 1 },
+      { type: OFPAT.SET_NW_TOS, nwTos: 0 },
+      { type: OFPAT.STRIP_VLAN },
+      { output: 3 },
+    ],
+  });
+  t.match(
+    call('br0', 'in_port=1,udp,dl_vlan=7,dl_vlan_pcp=2'),
+    /\nDatapath actions: set\(eth\(src=00:00:00:00:00:aa\)\),set\(ipv4\(tos=0x20\/0xfc\)\),set\(udp\(dst=99\)\),pop_vlan,push_vlan\(vid=20,pcp=2\),set\(skb_priority\(0x10002\)\),2,set\(ipv4\(tos=0\/0xfc\)\),pop_vlan,set\(skb_priority\(0\)\),3\n$/,
+    'the tag is changed after the headers, the skb priority last; a value back to 0 is "0", as %#x writes it',
+  );
+  br0.addFlow({ match: { dlType: 0x86dd }, priority: 10, actions: [{ type: OFPAT.SET_NW_TOS, nwTos: 0x20 }, { type: OFPAT.SET_TP_DST, tpPort: 99 }, { type: OFPAT.SET_VLAN_PCP, vlanPcp: 1 }, { output: 2 }] });
+  const tcp6 =
+    '000000000077' + '000000000066' + '86dd' + '60400000' + '00140640' + '20010db8000000000000000000000001' + '20010db8000000000000000000000002' +
+    '03e80050' + '00000000' + '00000000' + '50020000' + '00000000';
+  t.match(call('br0', 'in_port=1', tcp6), /\nDatapath actions: set\(ipv6\(tclass=0x20\/0xfc\)\),set\(tcp\(dst=99\)\),push_vlan\(vid=0,pcp=1\),2\n$/, 'IPv6: the traffic class');
+});
+
+t.test('a flow without dl_type is traced with dl_type 0x0000, as OVS traces it, not as its 802.3 frame', async (t) => {
+  const { br0, call } = rig(t);
+  br0.addFlow({ match: { dlType: 0x05ff }, priority: 20, actions: [{ output: 3 }] });
+  br0.addFlow({ match: { dlSrc: '00:00:00:00:00:99' }, priority: 10, actions: [{ type: OFPAT.SET_VLAN_VID, vlanVid: 30 }, { output: 2 }] });
+  const none = call('br0', 'in_port=1,dl_src=00:00:00:00:00:99');
+  t.match(none, /^Flow: in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:99,dl_dst=00:00:00:00:00:00,dl_type=0x0000\n/);
+  t.match(none, /\n 0\. dl_src=00:00:00:00:00:99, priority 10\n/, 'the dl_type=0x05ff entry does not match it');
+  t.match(none, /\nFinal flow: in_port=1,dl_vlan=30,dl_vlan_pcp=0,vlan_tci1=0x0000,dl_src=00:00:00:00:00:99,dl_dst=00:00:00:00:00:00,dl_type=0x0000\nDatapath actions: push_vlan\(vid=30,pcp=0\),2\n$/);
+  t.match(call('br0', 'in_port=1,dl_type=0x0100'), /^Flow: in_port=1,[^\n]*,dl_type=0x0100\n[^]* 0\. No match\./, 'a length given as dl_type stays as given');
+  t.match(call('br0', 'in_port=1,dl_type=0x05ff'), /^Flow: in_port=1,[^\n]*,dl_type=0x05ff\n[^]* 0\. dl_type=0x05ff, priority 20\n/);
+  const frame = Buffer.from(ethFrame(0x0000, new Array(46).fill(0))).toString('hex');
+  t.match(call('br0', 'in_port=1', frame), /^Flow: in_port=1,[^\n]*,dl_type=0x05ff\n[^]* 0\. dl_type=0x05ff, priority 20\n/, 'a real 802.3 frame is dl_type 0x05ff');
+});
+
 t.test('NORMAL: flood with the ports skipped and why, VLAN access push, tagged frames refused, the learned port', async (t) => {
   const { br0, call, p } = rig(t);
   br0.addFlow({ match: {}, priority: 1, actions: [{ output: 'normal' }] });
@@ -112,6 +154,10 @@ t.test('NORMAL: flood with the ports skipped and why, VLAN access push, tagged f
   const hex = Buffer.from(frame).toString('hex');
   t.match(call('br0', 'in_port=1', hex), /     -> would learn that 00:00:00:00:00:05 is on port p1 in VLAN 0\n     -> forwarding to learned port\n/);
   t.notOk(br0.macTable().some((e) => e.mac === '00:00:00:00:00:05'), 'nothing learned');
+  // a frame to its own source: a real one would learn it first (as OVS's trace of a packet), a flow learns nothing
+  t.match(call('br0', 'in_port=1,dl_type=0x88b5,dl_src=00:00:00:00:00:07,dl_dst=00:00:00:00:00:07'), /     -> no learned MAC for destination, flooding\n/, 'a flow: flooded');
+  const self = Buffer.from(ethFrame(0x88b5, new Array(46).fill(0), { src: '00:00:00:00:00:07', dst: '00:00:00:00:00:07' })).toString('hex');
+  t.match(call('br0', 'in_port=1', self), /     -> would learn that 00:00:00:00:00:07 is on port p1 in VLAN 0\n     -> learned port is input port, dropping\n/, 'a frame: back to its input');
 });
 
 t.test('fail open, NO_PACKET_IN, fragments dropped and a controller connected', async (t) => {
@@ -127,9 +173,17 @@ t.test('fail open, NO_PACKET_IN, fragments dropped and a controller connected', 
   t.match(call('br0', 'in_port=1,arp'), /No match\.\n +drop\n/, 'a service connection that asked for nothing gets no packet-in (as OVS)');
   await client.monitor();
   const miss = call('br0', 'in_port=1,arp');
-  t.match(miss, /\n 0\. No match, and a "packet-in" is called for\.\n\nFinal flow: unchanged\nDatapath actions: userspace\(controller\(reason=0\)\)\n$/);
-  sw.addFlow({ match: { dlType: 0x800 }, priority: 5, actions: [{ output: 'controller', maxLen: 128 }] });
-  t.match(call('br0', 'in_port=1,udp'), /    CONTROLLER:128\n\nFinal flow: unchanged\nDatapath actions: userspace\(controller\(reason=1,max_len=128\)\)\n$/);
+  t.match(
+    miss,
+    /\n 0\. No match, and a "packet-in" is called for\.\n    controller\(reason=\)\n\nFinal flow: unchanged\nDatapath actions: userspace\(pid=0,controller\(reason=7,dont_send=1,continuation=0,rule_cookie=0,controller_id=0,max_len=65535\)\)\n$/,
+    "a miss: OVS's miss rule and its packet-in (OFPR_IMPLICIT_MISS, the whole frame)",
+  );
+  sw.addFlow({ match: { dlType: 0x800 }, priority: 5, cookie: 0xc0ffeen, actions: [{ output: 'controller', maxLen: 128 }] });
+  const action = /    CONTROLLER:128\n\nFinal flow: unchanged\nDatapath actions: userspace\(pid=0,controller\(reason=1,dont_send=1,continuation=0,rule_cookie=0xc0ffee,controller_id=0,max_len=128\)\)\n$/;
+  t.match(call('br0', 'in_port=1,udp'), action, 'an action: reason 1, the entry\'s cookie, max_len as asked');
+  sw.addFlow({ match: {}, priority: 0, actions: [{ output: 'controller', maxLen: 64 }] });
+  t.match(call('br0', 'in_port=1,arp'), /    CONTROLLER:64\n\nFinal flow: unchanged\nDatapath actions: userspace\(pid=0,controller\(reason=6,/, "a table-miss entry's: OFPR_EXPLICIT_MISS");
+  sw.deleteFlows({}, { strict: true, priority: 0 });
   await new Promise((r) => setTimeout(r, 300));
   t.notOk(client.received.some((r) => r.msg?.type === OFPT.PACKET_IN), 'no packet-in from the traces');
   p1.device.inject(ethFrame(0x0806, new Array(46).fill(0)));
@@ -159,7 +213,7 @@ t.test('fail open, NO_PACKET_IN, fragments dropped and a controller connected', 
 
   client.socket.destroy();
   for (let i = 0; i < 40 && sw.traceTarget().packetInsDelivered(); i++) await new Promise((r) => setTimeout(r, 50));
-  t.match(call('br0', 'in_port=1,udp'), /    CONTROLLER:128\n     -> no controller connection: the packet-in is dropped\n[^]*Datapath actions: drop\n$/);
+  t.match(call('br0', 'in_port=1,udp'), action, 'without a controller connection, as OVS: a trace sends nothing anyway (dont_send=1)');
   t.match(call('br0', 'in_port=1,arp'), /\n 0\. No match\.\n    drop\n/, "a miss with nobody to tell is OVS's no-packet-in miss");
 });
 t.test('fail open: the miss goes to NORMAL', async (t) => {
@@ -290,7 +344,7 @@ t.test('NORMAL and outputs in the corners: NONE and unknown input ports, NO_FLOO
   const path = br0.traceTarget().path;
   path.registry.byNo.get(2)!.config |= OFPPC.NO_FLOOD;
   t.match(call('br0', 'in_port=1,dl_type=0x88b5,dl_dst=ff:ff:ff:ff:ff:ff'), /     -> port p2 has OFPPC_NO_FLOOD, not flooded\n/);
-  t.match(call('br0', 'in_port=1,dl_type=0x88b6'), /    FLOOD\n\n    bridge\("br1"\)[^]*    ALL\n\n    bridge\("br1"\)[^]*Datapath actions: 3,2,3\n$/, 'FLOOD leaves the NO_FLOOD port out, ALL does not');
+  t.match(call('br0', 'in_port=1,dl_type=0x88b6'), /    FLOOD\n\n    bridge\("br1"\)[^]*    ALL\n\n    bridge\("br1"\)[^]*Datapath actions: 3,br1:2,2,3,br1:2\n$/, 'FLOOD leaves the NO_FLOOD port out, ALL does not');
   path.registry.byNo.get(2)!.config &= ~OFPPC.NO_FLOOD;
   t.ok(br0.setPortVlan('p2', { vlanMode: 'trunk', trunks: [20] }));
   t.match(
