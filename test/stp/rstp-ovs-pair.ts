@@ -8,7 +8,7 @@
  * Open vSwitch ends are o1, o2, ... in its namespace.
  */
 import type { Test } from 'tap';
-import { addHost, assertRan, createVethPair, moveToNamespace, run, setLinkUp, uniqueName, type TestHost } from '../helpers/netns.js';
+import { addHost, assertRan, createVethPair, moveToNamespace, run, setLinkUp, spawnIn, uniqueName, type TestHost } from '../helpers/netns.js';
 import { startDaemonRig, type DaemonRig } from '../helpers/daemon-rig.js';
 import { startOvsUserspace, type OvsUserspace } from '../helpers/ovs-reference.js';
 
@@ -53,6 +53,8 @@ export interface RstpOvsPairOptions {
   /** `key=value` other_config of each bridge. */
   readonly ovsConfig?: readonly string[];
   readonly ourConfig?: readonly string[];
+  /** Called once the links are up, before either bridge exists (to start a capture). */
+  readonly onLinks?: (links: readonly string[]) => void | Promise<void>;
 }
 
 export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<RstpOvsPair> {
@@ -67,6 +69,7 @@ export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<
     await setLinkUp(s);
     links.push(s);
   }
+  await o.onLinks?.(links);
   const a = await addHost(t, `${o.tag}a`, { ip: `${o.subnet}.1/24` });
   const b = await addHost(t, `${o.tag}b`, { ip: `${o.subnet}.2/24` });
   await run('ip', ['neigh', 'replace', b.ip, 'lladdr', b.mac, 'dev', 'eth0', 'nud', 'permanent'], a.ns);
@@ -112,4 +115,43 @@ export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<
       return r.code === 0 ? r.stdout : '';
     },
   };
+}
+
+/** One BPDU tcpdump saw: who sent it, which kind, its flags as tcpdump names them, and when. */
+export interface SeenBpdu {
+  readonly src: string;
+  readonly kind: 'rstp' | 'config' | 'tcn';
+  readonly flags: string;
+  readonly at: number;
+}
+
+/** A running `tcpdump -e -vv` of the BPDUs on an interface. */
+export interface BpduCapture {
+  /** Everything seen so far, in order. */
+  seen(): SeenBpdu[];
+  /** The raw text (for failure messages). */
+  text(): string;
+}
+
+/** Captures the BPDUs crossing `ifname` (in namespace `ns`) until the test ends. */
+export function captureBpdus(t: Test, ifname: string, ns?: string): BpduCapture {
+  const proc = spawnIn('tcpdump', ['-i', ifname, '-e', '-nn', '-vv', '-l', 'ether dst 01:80:c2:00:00:00'], ns);
+  let text = '';
+  const seen: SeenBpdu[] = [];
+  let partial = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    text += d.toString();
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      // The first line of each frame: "HH:MM:SS.us SRC > 01:80:c2:00:00:00, 802.3, ...: STP 802.1w, Rapid STP, Flags [...], ..."
+      const m = /^\d\d:\d\d:\d\d\.\d+ ([0-9a-f:]{17}) > 01:80:c2:00:00:00.*STP 802\.1(?:d|w), (Config|Rapid STP|Topology Change)(?:, Flags \[([^\]]*)\])?/.exec(line);
+      if (m) seen.push({ src: m[1]!, kind: m[2] === 'Rapid STP' ? 'rstp' : m[2] === 'Config' ? 'config' : 'tcn', flags: m[3] ?? '', at: Date.now() });
+    }
+  });
+  t.teardown(() => {
+    proc.kill('SIGKILL');
+  });
+  return { seen: () => [...seen], text: () => text };
 }
