@@ -324,7 +324,6 @@ export class Rstp implements SpanningTree {
     if (p.migration !== 'sensing') return;
     if (this.rstpVersion && !p.sendRstp && p.rcvdRstp) {
       this.checkRstp(p);
-      p.newInfo = true;
     } else if (p.sendRstp && p.rcvdStp) {
       p.migration = 'selectingStp';
       p.sendRstp = false;
@@ -339,8 +338,7 @@ export class Rstp implements SpanningTree {
   mcheck(key: number): void {
     const p = this.ports.get(key);
     if (!p || !this.rstpVersion || !p.enabled) return;
-    this.checkRstp(p);
-    p.newInfo = true;
+    this.checkRstp(p); // as OVS, no newInfo: the next hello time sends an RST BPDU
     this.settle();
   }
 
