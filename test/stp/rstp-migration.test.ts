@@ -183,3 +183,31 @@ t.test('the settings: keys, checks, the driver', async (t) => {
   t.equal(second.sendsRstp(1), true, 'false then true: a check again');
   t.ok(frames.length > 0, 'BPDUs left m1');
 });
+
+t.test('a designated port that lost its agreement discards when the root port syncs', async (t) => {
+  const { rstp } = bridge(2, 2);
+  rstp.receive(1, rootInfo('rstp', STP_FLAG.PROPOSAL));
+  rstp.receive(2, inferior('rstp', STP_FLAG.AGREEMENT));
+  t.equal(rstp.stateOf(2), 'Forwarding', 'agreed: forwarding');
+  rstp.receive(2, inferior('rstp'));
+  rstp.receive(1, rootInfo('rstp', STP_FLAG.PROPOSAL, 100)); // the same root port, worse: agree again
+  t.equal(rstp.stateOf(2), 'Discarding', 'synced by discarding');
+});
+
+t.test('MacTable.movePort keeps the entries and their ages (OVS\'s bundle_move)', async (t) => {
+  const { MacTable } = await import('../../datapath/mac-table.js');
+  let now = 0;
+  const table = new MacTable({ now: () => now });
+  table.learn(0, 0xa1, 1);
+  now = 1000;
+  table.learn(0, 0xa2, 1);
+  table.learn(0, 0xb1, 2);
+  now = 3000;
+  table.movePort(1, 2);
+  table.movePort(1, 3);
+  table.movePort(2, 2);
+  t.same(table.entries().map((e) => [e.mac, e.port, e.ageMs]), [[0xa1, 2, 3000], [0xa2, 2, 2000], [0xb1, 2, 2000]]);
+  t.equal(table.stats().moved, 0, 'not counted as moves');
+  table.forgetPort(2);
+  t.equal(table.size, 0, 'all on port 2 now');
+});
