@@ -10,7 +10,11 @@
  *   forward (frames received go further, outputs to it leave), learn (NORMAL learns from it), and
  *   the OFPPS_STP_* bits of its OpenFlow state, whose change is a PORT_STATUS MODIFY.
  * - A port's link going down or up disables or enables it in the tree; a topology change flushes
- *   NORMAL's MAC table: all of it (STP) or the addresses of the ports the machine names (RSTP).
+ *   NORMAL's MAC table: all of it (STP) or the addresses of the ports the machine names (RSTP);
+ *   an RSTP root port change moves the old root port's addresses to the new one (bundle_move).
+ * - RSTP's rstp-port-mcheck runs a migration check when it turns true (not a port change: the port
+ *   stays in the tree); rstp-ageing-time is handed over without restarting the machine, while a
+ *   new force protocol version restarts it (OVS's reinitialize_rstp__).
  *
  * `configure` keeps the machine while the bridge's settings stay and adds or removes only the
  * ports whose settings changed, so adding an unrelated port does not restart the protocol.
