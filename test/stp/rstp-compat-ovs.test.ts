@@ -14,7 +14,7 @@
  *   migrates back: it answers ofswitch's proposal with an RST BPDU carrying the agreement.
  */
 import t from 'tap';
-import { macOf, run, setLinkUp, tryRun } from '../helpers/netns.js';
+import { macOf, tryRun } from '../helpers/netns.js';
 import { sleep } from '../helpers/wait.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
 import { captureBpdus, startRstpOvsPair, type BpduCapture } from './rstp-ovs-pair.js';
@@ -52,10 +52,7 @@ t.test('rstp-force-protocol-version=0 against Open vSwitch in RSTP, then back to
 
   // A topology change on Open vSwitch: a new non-edge port forwards after two forward delays.
   const changeAt = Date.now();
-  await run('ip', ['link', 'add', 'o3', 'type', 'veth', 'peer', 'name', 'o3far'], ovs.ns);
-  await setLinkUp('o3', ovs.ns);
-  await setLinkUp('o3far', ovs.ns);
-  await ovs.vsctl(['add-port', 'br0', 'o3', '--', 'set', 'port', 'o3', 'other_config:rstp-port-admin-edge=false', 'other_config:rstp-port-auto-edge=false']);
+  await pair.ovsNewPort();
   const fail = (err: Error): Promise<never> => Promise.reject(new Error(`${err.message}:\n${capture.text()}`));
   await waitUntil(() => capture.seen().some((s) => s.src === theirs && s.at >= changeAt && s.kind === 'tcn'), 'Open vSwitch sends a TCN (802.1D towards ofswitch)', 20_000).catch(fail);
   const tcnAt = capture.seen().find((s) => s.src === theirs && s.at >= changeAt && s.kind === 'tcn')!.at;

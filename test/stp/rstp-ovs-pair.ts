@@ -30,6 +30,11 @@ export interface RstpOvsPair {
   /** Port `name`'s rstp_status column as ovs-vsctl prints it, on ofswitch / on Open vSwitch. */
   ourStatus(name: string): Promise<string>;
   theirStatus(name: string): Promise<string>;
+  /**
+   * A topology change on Open vSwitch: a new port o3 (a veth whose far end stays unused), neither
+   * admin nor auto edge, so designated without agreement and forwarding after two forward delays.
+   */
+  ovsNewPort(): Promise<void>;
   /** rstp/show of each ('' when it failed). */
   ourShow(): Promise<string>;
   theirShow(): Promise<string>;
@@ -103,6 +108,12 @@ export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<
       const r = await ovs.tryAppctl(['fdb/show', 'br0']);
       if (!quiet) assertRan(t, r, 'Open vSwitch fdb/show');
       return parseFdb(r.stdout);
+    },
+    ovsNewPort: async () => {
+      await run('ip', ['link', 'add', 'o3', 'type', 'veth', 'peer', 'name', 'o3far'], ovs.ns);
+      await setLinkUp('o3', ovs.ns);
+      await setLinkUp('o3far', ovs.ns);
+      await ovs.vsctl(['add-port', 'br0', 'o3', '--', 'set', 'port', 'o3', 'other_config:rstp-port-admin-edge=false', 'other_config:rstp-port-auto-edge=false']);
     },
     ourStatus: async (name) => (await rig.vsctl(['get', 'port', name, 'rstp_status'])).trim(),
     theirStatus: async (name) => (await ovs.vsctl(['get', 'port', name, 'rstp_status'])).trim(),
