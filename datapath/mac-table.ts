@@ -222,6 +222,21 @@ export class MacTable {
     while (list?.head) this.remove(list.head);
   }
 
+  /**
+   * Moves every address learned on `from` to `to`, keeping when each was last seen and counting
+   * no move (OVS's bundle_move, which RSTP does when an alternate port becomes the root port).
+   */
+  movePort(from: number, to: number): void {
+    const list = this.ports.get(from);
+    if (list === undefined || from === to) return;
+    while (list.head) {
+      const e = list.head;
+      this.detachFromPort(e);
+      e.port = this.portList(to);
+      this.attachToPort(e);
+    }
+  }
+
   /** Forgets every address (fdb/flush); not counted as expired. */
   flush(): void {
     this.byVlan.clear();

@@ -332,6 +332,11 @@ export class LearningBridge {
     this.macs.forgetPort(portNo);
   }
 
+  /** Moves the addresses learned on one port to another (RSTP's new root port takes the old one's). */
+  movePort(from: number, to: number): void {
+    this.macs.movePort(from, to);
+  }
+
   /** Forgets every address (`ovs-appctl fdb/flush`). */
   flush(): void {
     this.macs.flush();

@@ -10,7 +10,11 @@
  *   forward (frames received go further, outputs to it leave), learn (NORMAL learns from it), and
  *   the OFPPS_STP_* bits of its OpenFlow state, whose change is a PORT_STATUS MODIFY.
  * - A port's link going down or up disables or enables it in the tree; a topology change flushes
- *   NORMAL's MAC table: all of it (STP) or the addresses of the ports the machine names (RSTP).
+ *   NORMAL's MAC table: all of it (STP) or the addresses of the ports the machine names (RSTP);
+ *   an RSTP root port change moves the old root port's addresses to the new one (bundle_move).
+ * - RSTP's rstp-port-mcheck runs a migration check when it turns true (not a port change: the port
+ *   stays in the tree); rstp-ageing-time is handed over without restarting the machine, while a
+ *   new force protocol version restarts it (OVS's reinitialize_rstp__).
  *
  * `configure` keeps the machine while the bridge's settings stay and adds or removes only the
  * ports whose settings changed, so adding an unrelated port does not restart the protocol.
@@ -32,10 +36,16 @@ export interface TreeBridgeConfig {
   readonly maxAge: number;
   readonly forwardDelay: number;
   readonly transmitHoldCount: number;
+  /** RSTP: rstp-force-protocol-version (0 or 2); undefined: as it was (2 for a new machine), as OVS ignores other values. */
+  readonly forceProtocolVersion?: 0 | 2;
+  /** RSTP: rstp-ageing-time (10..1,000,000 s); undefined: as it was (300 for a new machine). Changes no protocol state. */
+  readonly ageingTime?: number;
 }
 
 export interface TreePortConfig extends TreePortSettings, RstpPortOptions {
   readonly portNo: number;
+  /** RSTP: rstp-port-mcheck; turning true starts a migration check (not a change of the port's settings). */
+  readonly mcheck?: boolean;
 }
 
 const TICK_MS = 100;
@@ -44,6 +54,8 @@ export class SpanningTreeDriver implements BpduGate {
   private tree: SpanningTree;
   private bridgeKey: string;
   private readonly portKeys = new Map<number, string>();
+  /** Ports whose rstp-port-mcheck is true now (a check runs when it turns true). */
+  private readonly mchecks = new Set<number>();
   private readonly timer: NodeJS.Timeout;
   private last = Date.now();
   private generation = -1;
@@ -63,7 +75,7 @@ export class SpanningTreeDriver implements BpduGate {
     this.registry = registry;
     this.onChange = onChange;
     this.tree = this.makeTree(bridge);
-    this.bridgeKey = JSON.stringify(bridge, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    this.bridgeKey = this.keyOf(bridge);
     this.setPorts(ports);
     path.setBpduGate(this);
     registry.on('port-status', this.onPortStatus);
@@ -83,15 +95,28 @@ export class SpanningTreeDriver implements BpduGate {
 
   /** New settings: the bridge's (a new machine when they changed) and its ports'. */
   configure(bridge: TreeBridgeConfig, ports: readonly TreePortConfig[]): void {
-    const key = JSON.stringify(bridge, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    const key = this.keyOf(bridge);
     if (key !== this.bridgeKey) {
       this.bridgeKey = key;
       this.tree = this.makeTree(bridge);
       this.portKeys.clear();
+      this.mchecks.clear();
       this.generation = -1;
+    } else if (this.tree instanceof Rstp && bridge.ageingTime !== undefined) {
+      this.tree.ageingTime = bridge.ageingTime; // as OVS: set without restarting the protocol
     }
     this.setPorts(ports);
     this.sync();
+  }
+
+  /**
+   * What restarts the machine when it changes: every bridge setting but the ageing time; a force
+   * protocol version left undefined (an invalid value) keeps the running one, as OVS.
+   */
+  private keyOf(bridge: TreeBridgeConfig): string {
+    const current = this.tree instanceof Rstp ? this.tree.forceProtocolVersion : 2;
+    const { ageingTime: _ageing, ...rest } = { ...bridge, forceProtocolVersion: bridge.forceProtocolVersion ?? current };
+    return JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   }
 
   private makeTree(b: TreeBridgeConfig): SpanningTree {
@@ -101,10 +126,17 @@ export class SpanningTreeDriver implements BpduGate {
         if (port) this.path.sendBpdu(key, encodeBpdu(macBytes(port.link.hwAddr), bpdu));
       },
       flush: (port) => (port === undefined ? this.path.bridge.flush() : this.path.bridge.forgetPort(port)),
+      move: (from, to) => this.path.bridge.movePort(from, to),
     };
+    const previous = this.tree as SpanningTree | undefined;
+    const version = b.forceProtocolVersion ?? (previous instanceof Rstp ? previous.forceProtocolVersion : 2);
+    const ageing = b.ageingTime ?? (previous instanceof Rstp ? previous.ageingTime : undefined);
     return b.protocol === 'stp'
       ? new Stp({ name: b.name, bridgeId: b.bridgeId, helloTime: b.helloTime, maxAge: b.maxAge, forwardDelay: b.forwardDelay }, out)
-      : new Rstp({ name: b.name, bridgeId: b.bridgeId, maxAge: b.maxAge, forwardDelay: b.forwardDelay, transmitHoldCount: b.transmitHoldCount }, out);
+      : new Rstp({
+        name: b.name, bridgeId: b.bridgeId, maxAge: b.maxAge, forwardDelay: b.forwardDelay, transmitHoldCount: b.transmitHoldCount,
+        forceProtocolVersion: version, ...(ageing !== undefined ? { ageingTime: ageing } : {}),
+      }, out);
   }
 
   private setPorts(ports: readonly TreePortConfig[]): void {
@@ -113,11 +145,16 @@ export class SpanningTreeDriver implements BpduGate {
       if (wanted.has(portNo)) continue;
       this.tree.removePort(portNo);
       this.portKeys.delete(portNo);
+      this.mchecks.delete(portNo);
       this.registry.setStpState(portNo, true, true, 0);
     }
     for (const p of ports) {
-      const key = JSON.stringify(p);
-      if (this.portKeys.get(p.portNo) === key) continue;
+      const { mcheck, ...settingsOnly } = p;
+      const key = JSON.stringify(settingsOnly);
+      if (this.portKeys.get(p.portNo) === key) {
+        this.mcheck(p.portNo, mcheck === true);
+        continue;
+      }
       const port = this.registry.get(p.portNo);
       if (!port) continue;
       this.portKeys.set(p.portNo, key);
@@ -125,7 +162,20 @@ export class SpanningTreeDriver implements BpduGate {
       const settings: TreePortSettings = { name: p.name, portNum: p.portNum, priority: p.priority, pathCost: p.pathCost };
       if (this.tree instanceof Rstp) this.tree.addPort(p.portNo, settings, up, { ...(p.adminEdge !== undefined ? { adminEdge: p.adminEdge } : {}), ...(p.autoEdge !== undefined ? { autoEdge: p.autoEdge } : {}) });
       else this.tree.addPort(p.portNo, settings, up);
+      this.mchecks.delete(p.portNo);
+      this.mcheck(p.portNo, mcheck === true);
     }
+  }
+
+  /** rstp-port-mcheck of a port is `on`: a migration check when it turns true. */
+  private mcheck(portNo: number, on: boolean): void {
+    if (!on) {
+      this.mchecks.delete(portNo);
+      return;
+    }
+    if (this.mchecks.has(portNo)) return;
+    this.mchecks.add(portNo);
+    if (this.tree instanceof Rstp) this.tree.mcheck(portNo);
   }
 
   takes(port: DatapathPort, frame: Uint8Array): boolean {

@@ -14,6 +14,10 @@
  *   10 Gb/s 2,000);
  * - bridge id: priority and the system id (stp-system-id / rstp-address, default the bridge's
  *   MAC); RSTP's priority is rounded down to a multiple of 4,096, a port's to a multiple of 16.
+ * - RSTP's rstp-ageing-time and rstp-force-protocol-version as bridge.c reads them
+ *   (smap_get_ullong: a value that is no number gives the default, 300 s / 2) and lib/rstp.c sets
+ *   them: a number outside 10..1,000,000 s, or a version other than 0 and 2, is ignored (the
+ *   running value stays); rstp-port-mcheck true asks for a migration check.
  */
 import type { TreeBridgeConfig, TreePortConfig } from '../datapath/spanning-tree.js';
 import { RSTP_DEFAULTS, STP_DEFAULTS } from '../protocol/constants.js';
@@ -34,6 +38,8 @@ export interface SpanningTreePortSpec {
   /** rstp-port-admin-edge (default false), rstp-port-auto-edge (default true). */
   readonly adminEdge?: boolean;
   readonly autoEdge?: boolean;
+  /** rstp-port-mcheck (default false): turning true restarts the port's protocol migration check. */
+  readonly mcheck?: boolean;
 }
 
 export interface SpanningTreeSpec {
@@ -50,6 +56,10 @@ export interface SpanningTreeSpec {
   readonly forwardDelay?: number;
   /** rstp-transmit-hold-count. */
   readonly transmitHoldCount?: number;
+  /** rstp-ageing-time, seconds (10..1,000,000; default 300). Changes nothing else, as in OVS 3.1. */
+  readonly ageingTime?: number;
+  /** rstp-force-protocol-version: 0 STP compatibility, 2 RSTP (the default). */
+  readonly forceProtocolVersion?: 0 | 2;
   /** By port name. */
   readonly ports?: Readonly<Record<string, SpanningTreePortSpec>>;
 }
@@ -95,6 +105,10 @@ export function checkSpanningTreeSpec(spec: SpanningTreeSpec): void {
     if (p.priority !== undefined && !isInt(p.priority, 0, 255)) throw new SpanningTreeError(`port ${name}: priority ${p.priority} is not 0..255`);
     if (p.pathCost !== undefined && !isInt(p.pathCost, 1, spec.protocol === 'stp' ? 65535 : 200000000)) throw new SpanningTreeError(`port ${name}: path cost ${p.pathCost} is out of range`);
   }
+  if (spec.ageingTime !== undefined && !isInt(spec.ageingTime, 10, 1000000)) throw new SpanningTreeError(`ageingTime ${spec.ageingTime} is not a whole number of 10..1000000`);
+  if (spec.forceProtocolVersion !== undefined && spec.forceProtocolVersion !== 0 && spec.forceProtocolVersion !== 2) {
+    throw new SpanningTreeError(`forceProtocolVersion ${String(spec.forceProtocolVersion)} is not 0 or 2`);
+  }
 }
 
 /**
@@ -120,6 +134,8 @@ export function resolveSpanningTree(
     maxAge: spec.maxAge ?? defaults.MAX_AGE,
     forwardDelay: spec.forwardDelay ?? defaults.FORWARD_DELAY,
     transmitHoldCount: spec.transmitHoldCount ?? RSTP_DEFAULTS.TRANSMIT_HOLD_COUNT,
+    ...(!stp && spec.ageingTime !== undefined ? { ageingTime: spec.ageingTime } : {}),
+    ...(!stp && spec.forceProtocolVersion !== undefined ? { forceProtocolVersion: spec.forceProtocolVersion } : {}),
   };
   const members = [...ports]
     .sort((a, b) => a.ofport - b.ofport)
@@ -158,6 +174,7 @@ export function resolveSpanningTree(
       pathCost: ps.pathCost ?? (stp ? stpCost(p.speedMbps) : rstpCost(p.speedMbps)),
       ...(ps.adminEdge !== undefined ? { adminEdge: ps.adminEdge } : {}),
       ...(ps.autoEdge !== undefined ? { autoEdge: ps.autoEdge } : {}),
+      ...(!stp && ps.mcheck === true ? { mcheck: true } : {}),
     });
   }
   return { bridge, ports: out };
@@ -166,11 +183,17 @@ export function resolveSpanningTree(
 /** The other_config keys read, per protocol: the bridge's, then a port's. */
 const BRIDGE_KEYS = {
   stp: { systemId: 'stp-system-id', priority: 'stp-priority', helloTime: 'stp-hello-time', maxAge: 'stp-max-age', forwardDelay: 'stp-forward-delay' },
-  rstp: { systemId: 'rstp-address', priority: 'rstp-priority', maxAge: 'rstp-max-age', forwardDelay: 'rstp-forward-delay', transmitHoldCount: 'rstp-transmit-hold-count' },
+  rstp: {
+    systemId: 'rstp-address', priority: 'rstp-priority', maxAge: 'rstp-max-age', forwardDelay: 'rstp-forward-delay', transmitHoldCount: 'rstp-transmit-hold-count',
+    ageingTime: 'rstp-ageing-time', forceProtocolVersion: 'rstp-force-protocol-version',
+  },
 } as const;
 const PORT_KEYS = {
   stp: { enable: 'stp-enable', portNum: 'stp-port-num', priority: 'stp-port-priority', pathCost: 'stp-path-cost' },
-  rstp: { enable: 'rstp-enable', portNum: 'rstp-port-num', priority: 'rstp-port-priority', pathCost: 'rstp-path-cost', adminEdge: 'rstp-port-admin-edge', autoEdge: 'rstp-port-auto-edge' },
+  rstp: {
+    enable: 'rstp-enable', portNum: 'rstp-port-num', priority: 'rstp-port-priority', pathCost: 'rstp-path-cost', adminEdge: 'rstp-port-admin-edge',
+    autoEdge: 'rstp-port-auto-edge', mcheck: 'rstp-port-mcheck',
+  },
 } as const;
 
 /** Every other_config key the spanning tree reads (the bridge's and the ports'). */
@@ -222,6 +245,21 @@ export function spanningTreeFromOtherConfig(
   const maxAge = range(num(bridge, bk.maxAge, where), 1, 255, bk.maxAge);
   const forwardDelay = range(num(bridge, bk.forwardDelay, where), 1, 255, bk.forwardDelay);
   const transmitHoldCount = 'transmitHoldCount' in bk ? range(num(bridge, bk.transmitHoldCount, where), 1, 255, bk.transmitHoldCount) : undefined;
+  // rstp-ageing-time / rstp-force-protocol-version: no number -> the default; a number out of range -> ignored (kept as it runs)
+  let ageingTime: number | undefined;
+  let forceProtocolVersion: 0 | 2 | undefined;
+  if ('ageingTime' in bk) {
+    const ageingText = bridge[bk.ageingTime];
+    const ageing = num(bridge, bk.ageingTime, where);
+    if (ageingText !== undefined && ageing === undefined) ageingTime = RSTP_DEFAULTS.AGEING_TIME;
+    else if (ageing !== undefined && ageing >= 10 && ageing <= 1000000) ageingTime = ageing;
+    else if (ageing !== undefined) problems.push(`bridge: other_config:${bk.ageingTime} ${ageing} is not 10..1000000: ignored`);
+    const versionText = bridge[bk.forceProtocolVersion];
+    const version = num(bridge, bk.forceProtocolVersion, where);
+    if (versionText !== undefined && version === undefined) forceProtocolVersion = 2;
+    else if (version === 0 || version === 2) forceProtocolVersion = version;
+    else if (version !== undefined) problems.push(`bridge: other_config:${bk.forceProtocolVersion} ${version} is not 0 or 2: ignored`);
+  }
   const pk = PORT_KEYS[protocol];
   const portSpecs: Record<string, SpanningTreePortSpec> = {};
   for (const [name, other] of ports) {
@@ -246,6 +284,8 @@ export function spanningTreeFromOtherConfig(
       if (adminEdge !== undefined) spec['adminEdge'] = adminEdge;
       const autoEdge = bool(other, pk.autoEdge, at);
       if (autoEdge !== undefined) spec['autoEdge'] = autoEdge;
+      const mcheck = bool(other, pk.mcheck, at);
+      if (mcheck === true) spec['mcheck'] = true;
     }
     if (Object.keys(spec).length > 0) portSpecs[name] = spec as SpanningTreePortSpec;
   }
@@ -257,6 +297,8 @@ export function spanningTreeFromOtherConfig(
     ...(maxAge !== undefined ? { maxAge } : {}),
     ...(forwardDelay !== undefined ? { forwardDelay } : {}),
     ...(transmitHoldCount !== undefined ? { transmitHoldCount } : {}),
+    ...(ageingTime !== undefined ? { ageingTime } : {}),
+    ...(forceProtocolVersion !== undefined ? { forceProtocolVersion } : {}),
     ...(Object.keys(portSpecs).length > 0 ? { ports: portSpecs } : {}),
   };
 }

@@ -27,9 +27,22 @@
  *   active port and sets TC on it; edge, alternate and backup ports keep theirs. Besides, a port
  *   whose state starts or stops learning forgets its own addresses (ofproto-dpif's
  *   update_rstp_port_state), which is what the standard's INACTIVE state flushes.
+ * - Root port change (ofproto-dpif's rstp_run, rstp-state-machines.c updt_roles_tree): when an
+ *   alternate port becomes the root port in place of another root port, the addresses learned on
+ *   the old root port move to the new one (TreeOutputs.move) instead of being forgotten; the old
+ *   root port's own flushes are skipped until then. Flushes and the move are issued after the
+ *   machines settled, as OVS's rstp_run reads them after move_rstp.
  * - Transmission (17.26): newInfo or every hello time on designated ports, at most
- *   `transmitHoldCount` BPDUs a second per port. A port that receives 802.1D configuration BPDUs
- *   answers with them (protocol migration, one way: see the README's differences).
+ *   `transmitHoldCount` BPDUs a second per port. Designated ports of a port that sends 802.1D
+ *   send configuration BPDUs (with TC and TC acknowledgement), its root port a TCN while its
+ *   tcWhile runs.
+ * - Protocol migration (17.24): a port starts sending RST BPDUs for the migrate time (3 s); after
+ *   that, an 802.1D BPDU makes it send 802.1D for at least 3 s, and an RST BPDU heard then brings
+ *   it back. `mcheck` (Port other_config rstp-port-mcheck) restarts the check.
+ * - Force protocol version (Bridge other_config rstp-force-protocol-version) 0: STP compatibility:
+ *   every port sends 802.1D BPDUs, agreements are not recorded, so root and designated ports go
+ *   through learning by the forward delay timer, there is no auto-edge, mcheck does nothing and a
+ *   topology change runs for max age + forward delay, as OVS's stp_version.
  *
  * Times are whole seconds as the standard keeps them (BPDUs carry 1/256 s); the settle loop runs
  * after every BPDU, link change and one-second tick.
@@ -96,8 +109,15 @@ interface RstpPort {
   adminEdge: boolean;
   autoEdge: boolean;
   operEdge: boolean;
-  /** Send RST BPDUs (false after 802.1D configuration BPDUs came in). */
+  /** Send RST BPDUs (false after 802.1D configuration BPDUs came in, or in STP compatibility). */
   sendRstp: boolean;
+  /** Port protocol migration (17.24): its state, mdelayWhile, rcvdRSTP / rcvdSTP, mcheck. */
+  migration: 'checking' | 'selectingStp' | 'sensing';
+  mdelayWhile: number;
+  rcvdRstp: boolean;
+  rcvdStp: boolean;
+  /** A TCN was received on this designated port: acknowledge it on the next configuration BPDU. */
+  tcAck: boolean;
   readonly counters: TreePortCounters;
   upSince: number;
 }
@@ -109,6 +129,10 @@ export interface RstpBridgeSettings {
   readonly maxAge?: number;
   readonly forwardDelay?: number;
   readonly transmitHoldCount?: number;
+  /** rstp-force-protocol-version: 0 STP compatibility, 2 (default) RSTP. */
+  readonly forceProtocolVersion?: 0 | 2;
+  /** rstp-ageing-time, seconds (10..1,000,000, default 300): kept and reported, used for nothing, as in OVS 3.1. */
+  readonly ageingTime?: number;
 }
 
 /** Port options beyond the common ones. */
@@ -138,6 +162,15 @@ export class Rstp implements SpanningTree {
   private remainderMs = 0;
   private seconds = 0;
   private settling = false;
+  /** 802.1D-2004's rstpVersion (forceProtocolVersion >= 2); false: stpVersion. */
+  readonly rstpVersion: boolean;
+  readonly forceProtocolVersion: 0 | 2;
+  /** Seconds; see RstpBridgeSettings.ageingTime. */
+  ageingTime: number;
+  /** Ports whose addresses are to be forgotten once the machines settled. */
+  private readonly pendingFlush = new Set<number>();
+  /** An alternate became the root port in place of `from` (OVS's root_changed, old_root_aux, new_root_aux). */
+  private rootShift: { from: number; to: number } | null = null;
 
   constructor(settings: RstpBridgeSettings, out: TreeOutputs) {
     this.name = settings.name;
@@ -148,6 +181,9 @@ export class Rstp implements SpanningTree {
     this.txHoldCount = clamp(settings.transmitHoldCount ?? 6, 1, 10);
     this.rootVector = { root: this.bridgeId, cost: 0, bridge: this.bridgeId, port: 0 };
     this.rootTimes = this.bridgeTimes;
+    this.forceProtocolVersion = settings.forceProtocolVersion ?? 2;
+    this.rstpVersion = this.forceProtocolVersion >= 2;
+    this.ageingTime = settings.ageingTime ?? 300;
   }
 
   private get isRoot(): boolean {
@@ -186,7 +222,12 @@ export class Rstp implements SpanningTree {
       adminEdge: options.adminEdge ?? false,
       autoEdge: options.autoEdge ?? true,
       operEdge: options.adminEdge ?? false,
-      sendRstp: true,
+      sendRstp: this.rstpVersion,
+      migration: 'checking',
+      mdelayWhile: 0,
+      rcvdRstp: false,
+      rcvdStp: false,
+      tcAck: false,
       counters: { tx: 0, rx: 0, errors: 0 },
       upSince: this.seconds,
     });
@@ -215,7 +256,7 @@ export class Rstp implements SpanningTree {
       p.infoIs = 'aged';
       p.operEdge = p.adminEdge;
       p.edgeDelayWhile = MIGRATE_TIME;
-      p.sendRstp = true;
+      this.checkRstp(p);
       p.upSince = this.seconds;
       this.setState(p, 'Discarding');
     } else {
@@ -224,6 +265,7 @@ export class Rstp implements SpanningTree {
       p.proposing = p.proposed = p.agreed = p.agree = p.sync = false;
       p.synced = true;
       p.tcWhile = 0;
+      p.tcAck = p.rcvdRstp = p.rcvdStp = false;
       this.setState(p, 'Disabled');
     }
     this.reselect = true;
@@ -260,7 +302,49 @@ export class Rstp implements SpanningTree {
     const learned = learnsIn(p.state);
     p.state = state;
     this.generation++;
-    if (learned !== learnsIn(state)) this.out.flush(p.key); // as OVS's update_rstp_port_state
+    if (learned !== learnsIn(state)) this.pendingFlush.add(p.key); // as OVS's update_rstp_port_state
+  }
+
+  // ---- protocol migration (17.24) ----------------------------------------------------------------
+
+  /** CHECKING_RSTP: send RST BPDUs (in RSTP mode) for the migrate time whatever comes in. */
+  private checkRstp(p: RstpPort): void {
+    p.migration = 'checking';
+    p.sendRstp = this.rstpVersion;
+    p.mdelayWhile = MIGRATE_TIME;
+  }
+
+  private sensing(p: RstpPort): void {
+    p.migration = 'sensing';
+    p.rcvdRstp = p.rcvdStp = false;
+  }
+
+  /** SENSING's transitions after a BPDU came in. */
+  private migrate(p: RstpPort): void {
+    if (p.migration !== 'sensing') return;
+    if (this.rstpVersion && !p.sendRstp && p.rcvdRstp) {
+      this.checkRstp(p);
+    } else if (p.sendRstp && p.rcvdStp) {
+      p.migration = 'selectingStp';
+      p.sendRstp = false;
+      p.mdelayWhile = MIGRATE_TIME;
+    }
+  }
+
+  /**
+   * Port other_config rstp-port-mcheck: check again whether the LAN still has 802.1D bridges
+   * (send RST BPDUs for the migrate time). Nothing in STP compatibility, as OVS.
+   */
+  mcheck(key: number): void {
+    const p = this.ports.get(key);
+    if (!p || !this.rstpVersion || !p.enabled) return;
+    this.checkRstp(p); // as OVS, no newInfo: the next hello time sends an RST BPDU
+    this.settle();
+  }
+
+  /** Whether the port sends RST BPDUs (false: 802.1D ones). */
+  sendsRstp(key: number): boolean | undefined {
+    return this.ports.get(key)?.sendRstp;
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -280,10 +364,17 @@ export class Rstp implements SpanningTree {
     p.operEdge = false;
     p.edgeDelayWhile = MIGRATE_TIME;
     if (wasEdge && p.state === 'Forwarding' && (p.role === 'Root' || p.role === 'Designated')) this.detected(p);
-    if (bpdu.type !== 'rstp') p.sendRstp = false;
+    if (bpdu.type === 'rstp') {
+      p.rcvdRstp = true;
+      p.rcvdStp = false;
+    } else {
+      p.rcvdStp = true;
+      p.rcvdRstp = false;
+    }
+    this.migrate(p);
     if (bpdu.type === 'tcn') {
       if (this.tcActive(p)) {
-        this.startTc(p); // NOTIFIED_TCN: newTcWhile on the port too
+        this.newTcWhile(p); // NOTIFIED_TCN: newTcWhile on the port too
         this.topologyChangeFrom(p);
       }
       this.settle();
@@ -321,15 +412,18 @@ export class Rstp implements SpanningTree {
         if (p.state !== 'Discarding') this.discard(p);
       }
     } else if (compare(msg, p.priority) >= 0 || p.role === 'Designated') {
-      // root, alternate or backup information: an agreement when flagged (17.21.9 recordAgreement)
-      if ((b.flags & STP_FLAG.AGREEMENT) !== 0) {
+      // root, alternate or backup information: an agreement when flagged (17.21.9 recordAgreement), in RSTP mode
+      if ((b.flags & STP_FLAG.AGREEMENT) !== 0 && this.rstpVersion) {
         p.agreed = true;
         p.proposing = false;
       } else {
         p.agreed = false;
       }
     }
-    if (tc && this.tcActive(p)) this.topologyChangeFrom(p);
+    if (this.tcActive(p)) {
+      if (tc) this.topologyChangeFrom(p);
+      if ((b.flags & STP_FLAG.TOPOLOGY_CHANGE_ACK) !== 0) p.tcWhile = 0; // ACKNOWLEDGED
+    }
   }
 
   /** In the topology change machine's ACTIVE state: a root or designated port forwarding, not an edge. */
@@ -339,29 +433,35 @@ export class Rstp implements SpanningTree {
 
   /** A TC came in on `from` (17.25 NOTIFIED_TC, setTcPropTree): the other ports propagate it; `from` keeps its addresses. */
   private topologyChangeFrom(from: RstpPort): void {
+    if (from.role === 'Designated') from.tcAck = true;
     this.propagateTc(from);
   }
 
   /** `p` detected a change (17.25 DETECTED): TC on its own BPDUs, propagated to the others; `p` keeps its addresses. */
   private detected(p: RstpPort): void {
-    this.startTc(p);
+    this.newTcWhile(p);
     this.propagateTc(p);
+    p.newInfo = true;
   }
 
   /** setTcPropTree from `from`, then each other active port PROPAGATING: TC on its BPDUs and its addresses flushed. */
   private propagateTc(from: RstpPort): void {
     for (const q of this.ports.values()) {
       if (q === from || !this.tcActive(q)) continue;
-      this.startTc(q);
-      this.out.flush(q.key);
+      this.newTcWhile(q);
+      this.pendingFlush.add(q.key);
     }
   }
 
-  private startTc(q: RstpPort): void {
+  /** 17.21.7 newTcWhile: hello time + 1 towards RSTP (with newInfo), max age + forward delay towards 802.1D. */
+  private newTcWhile(q: RstpPort): void {
     if (!q.enabled || q.operEdge || (q.role !== 'Root' && q.role !== 'Designated')) return;
-    if (q.tcWhile === 0) {
+    if (q.tcWhile !== 0) return;
+    if (q.sendRstp) {
       q.tcWhile = this.rootTimes.hello + 1;
       q.newInfo = true;
+    } else {
+      q.tcWhile = this.bridgeTimes.maxAge + this.bridgeTimes.fwd;
     }
   }
 
@@ -383,6 +483,20 @@ export class Rstp implements SpanningTree {
     } finally {
       this.settling = false;
     }
+    this.applyFlushes();
+  }
+
+  /**
+   * What OVS's rstp_run does after the machines ran: forget the addresses of the ports that
+   * stopped or started learning or propagated a topology change, except the old root port's while
+   * a root shift is due; then move the old root port's addresses to the new root port.
+   */
+  private applyFlushes(): void {
+    const shift = this.rootShift;
+    this.rootShift = null;
+    for (const key of this.pendingFlush) if (shift === null || key !== shift.from) this.out.flush(key);
+    this.pendingFlush.clear();
+    if (shift !== null && this.ports.has(shift.to)) this.out.move?.(shift.from, shift.to);
   }
 
   /** updtRolesTree and setSelectedTree (17.21.25). */
@@ -404,6 +518,10 @@ export class Rstp implements SpanningTree {
     }
     if (bestPort === null) best = { root: this.bridgeId, cost: 0, bridge: this.bridgeId, port: 0 };
     const oldRoot = this.rootPort;
+    // An alternate takes over from another root port: its addresses will move (updt_roles_tree's root_changed).
+    if (this.rootShift === null && bestPort !== null && oldRoot !== null && bestPort !== oldRoot && bestPort.role === 'Alternate') {
+      this.rootShift = { from: oldRoot.key, to: bestPort.key };
+    }
     this.rootVector = best;
     this.rootTimes = bestPort === null ? this.bridgeTimes : { ...bestTimes, hello: this.bridgeTimes.hello };
     this.rootPort = bestPort;
@@ -434,6 +552,7 @@ export class Rstp implements SpanningTree {
           p.synced = false;
         }
         if (role === 'Root' && oldRoot !== p) p.agree = false;
+        if (role === 'Root' && !this.rstpVersion && p.state !== 'Forwarding') p.fdWhile = this.rootTimes.fwd;
         if (role === 'Root' || role === 'Designated') p.proposed = p.proposing = false;
       }
       p.role = role;
@@ -474,9 +593,10 @@ export class Rstp implements SpanningTree {
           changed = true;
         }
         if (p.state !== 'Forwarding') {
-          // reRooted: no other port still forwards as a root (the old root port is already discarding)
-          const reRooted = [...this.ports.values()].every((q) => q === p || q.role !== 'Root');
-          if (reRooted || p.fdWhile === 0) {
+          // reRooted: no other port still forwards as a root (the old root port is already discarding);
+          // in STP compatibility only the forward delay timer moves it (second())
+          const reRooted = this.rstpVersion && [...this.ports.values()].every((q) => q === p || q.role !== 'Root');
+          if (reRooted || (this.rstpVersion && p.fdWhile === 0)) {
             this.forward(p);
             changed = true;
           }
@@ -521,6 +641,7 @@ export class Rstp implements SpanningTree {
   private forward(p: RstpPort): void {
     this.setState(p, 'Forwarding');
     p.proposing = false;
+    if (p.role === 'Designated') p.agreed = p.agreed || p.sendRstp; // DESIGNATED_FORWARD: agreed = sendRSTP
     p.synced = p.agreed || p.operEdge;
     p.fdWhile = 0;
     if (!p.operEdge && (p.role === 'Root' || p.role === 'Designated')) this.detected(p);
@@ -535,7 +656,15 @@ export class Rstp implements SpanningTree {
       return;
     }
     p.newInfo = false;
-    if (!p.sendRstp && p.role !== 'Designated') return; // an 802.1D neighbour hears only designated ports
+    if (!p.sendRstp && p.role === 'Root') {
+      // TRANSMIT_TCN: an 802.1D neighbour hears of a topology change by a TCN
+      p.txCount++;
+      p.helloWhen = this.rootTimes.hello;
+      p.counters.tx++;
+      this.out.send(p.key, { type: 'tcn' });
+      return;
+    }
+    if (!p.sendRstp && p.role !== 'Designated') return; // an 802.1D neighbour hears only designated and root ports
     p.txCount++;
     p.helloWhen = this.rootTimes.hello;
     const t = p.role === 'Designated' || p.role === 'Root' ? this.rootTimes : p.times;
@@ -547,10 +676,12 @@ export class Rstp implements SpanningTree {
     if (p.agree) flags |= STP_FLAG.AGREEMENT;
     if (p.state === 'Learning' || p.state === 'Forwarding') flags |= STP_FLAG.LEARNING;
     if (p.state === 'Forwarding') flags |= STP_FLAG.FORWARDING;
+    if (!p.sendRstp) flags = (flags & STP_FLAG.TOPOLOGY_CHANGE) | (p.tcAck ? STP_FLAG.TOPOLOGY_CHANGE_ACK : 0);
+    p.tcAck = false;
     p.counters.tx++;
     this.out.send(p.key, {
       type: p.sendRstp ? 'rstp' : 'config',
-      flags: p.sendRstp ? flags : flags & STP_FLAG.TOPOLOGY_CHANGE,
+      flags,
       rootId: this.rootVector.root,
       rootPathCost: this.rootVector.cost,
       bridgeId: this.bridgeId,
@@ -581,10 +712,12 @@ export class Rstp implements SpanningTree {
         p.infoIs = 'aged';
         this.reselect = true;
       }
-      if (p.role === 'Designated' && !p.operEdge && p.autoEdge && p.edgeDelayWhile > 0 && --p.edgeDelayWhile === 0 && p.state !== 'Forwarding') {
-        p.operEdge = true; // no BPDU for the migrate time: an edge port (auto-edge)
+      if (p.mdelayWhile > 0 && --p.mdelayWhile === 0 && p.migration !== 'sensing') this.sensing(p);
+      if (p.edgeDelayWhile > 0) p.edgeDelayWhile--;
+      if (p.role === 'Designated' && !p.operEdge && p.autoEdge && p.edgeDelayWhile === 0 && p.state !== 'Forwarding' && p.sendRstp) {
+        p.operEdge = true; // no BPDU for the migrate time: an edge port (auto-edge; never towards 802.1D)
       }
-      if (p.fdWhile > 0 && --p.fdWhile === 0 && p.role === 'Designated') {
+      if (p.fdWhile > 0 && --p.fdWhile === 0 && (p.role === 'Designated' || (p.role === 'Root' && !this.rstpVersion))) {
         if (p.state === 'Discarding') {
           this.setState(p, 'Learning');
           p.fdWhile = this.rootTimes.fwd;

@@ -25,6 +25,11 @@ export interface TreeOutputs {
    * rstp_run flushes port by port).
    */
   flush(port?: number): void;
+  /**
+   * Move the addresses learned on port `from` to port `to` (802.1w: an alternate port became the
+   * root port, as OVS's rstp_run does with bundle_move).
+   */
+  move?(from: number, to: number): void;
 }
 
 /** Per-port counters (Port statistics stp_* / rstp_*). */

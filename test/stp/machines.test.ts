@@ -266,6 +266,13 @@ t.test('802.1w: a new root takes over; topology changes flush', async (t) => {
 
 t.test('802.1w against an 802.1D bridge: it answers with configuration BPDUs', async (t) => {
   const { net, a, b } = rstpPair({ stpB: true });
+  net.run(4000);
+  // b heard a's BPDUs at once and, not the root, went quiet before a's ports stopped checking (3 s)
+  t.notOk(net.sent.some((s) => s.from === 'a' && s.bpdu.type === 'config'), 'no 802.1D BPDUs while the 802.1D bridge says nothing after the migrate time');
+  // b hears nothing for longer than its max age: it speaks as the root again, and a, sensing, answers in 802.1D
+  for (const l of net.links) l.mute = true;
+  net.run(8000);
+  for (const l of net.links) l.mute = false;
   net.run(9000);
   t.equal((b as Stp).roleOf(1), 'root');
   t.equal((b as Stp).stateOf(1), 'forwarding');

@@ -11,49 +11,20 @@
  * runs on). Before, ofswitch flushed its whole table, or every port but the receiving one.
  */
 import t from 'tap';
-import { addHost, assertRan, createVethPair, moveToNamespace, run, setLinkUp, spawnIn, tryRun, uniqueName } from '../helpers/netns.js';
-import { startDaemonRig, waitUntil } from '../helpers/daemon-rig.js';
-import { startOvsUserspace } from '../helpers/ovs-reference.js';
-
-/** fdb/show's entries: MAC -> [port, age]. */
-function fdb(text: string): Map<string, [string, number]> {
-  const m = new Map<string, [string, number]>();
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length === 4) m.set(f[2]!, [f[0]!, Number(f[3])]);
-  }
-  return m;
-}
+import { spawnIn, tryRun } from '../helpers/netns.js';
+import { waitUntil } from '../helpers/daemon-rig.js';
+import { startRstpOvsPair } from './rstp-ovs-pair.js';
 
 t.test('802.1w: a TC from Open vSwitch flushes no edge port and not the receiving port', async (t) => {
-  const ovs = await startOvsUserspace(t, { tag: 'rflov' });
-  const link = uniqueName('rfll');
-  await createVethPair(link, `${link}p`, t);
-  await moveToNamespace(`${link}p`, ovs.ns, 'o1');
-  await setLinkUp('o1', ovs.ns);
-  await run('sysctl', ['-qw', `net.ipv6.conf.${link}.disable_ipv6=1`]).catch(() => undefined);
-  await setLinkUp(link);
-  const a = await addHost(t, 'rfla', { ip: '10.73.0.1/24' });
-  const b = await addHost(t, 'rflb', { ip: '10.73.0.2/24' });
-  await run('ip', ['neigh', 'replace', b.ip, 'lladdr', b.mac, 'dev', 'eth0', 'nud', 'permanent'], a.ns);
-  await run('ip', ['neigh', 'replace', a.ip, 'lladdr', a.mac, 'dev', 'eth0', 'nud', 'permanent'], b.ns);
-  await run('ip', ['link', 'set', b.port, 'netns', ovs.ns]);
-  await setLinkUp(b.port, ovs.ns);
-  await ovs.vsctl([
-    'add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev', 'fail_mode=standalone', 'rstp_enable=true',
-    'other_config:rstp-priority=4096', 'other_config:rstp-max-age=6', 'other_config:rstp-forward-delay=4', // OVS wants 2 x (delay - 1) >= max age
-    '--', 'add-port', 'br0', 'o1', '--', 'add-port', 'br0', b.port,
-  ]);
+  const pair = await startRstpOvsPair(t, {
+    tag: 'rfl', subnet: '10.73.0', links: 1,
+    ovsConfig: ['rstp-priority=4096', 'rstp-max-age=6', 'rstp-forward-delay=4'], // OVS wants 2 x (delay - 1) >= max age
+  });
+  const { ovs, a, b } = pair;
+  const link = pair.links[0]!;
+  const [aPort, linkPort] = [await pair.ofport(a.port), await pair.ofport(link)];
 
-  const rig = await startDaemonRig(t);
-  const br = `br${process.pid}`.slice(0, 15);
-  rig.owns(br);
-  await rig.vsctl(['add-br', br, '--', 'set', 'bridge', br, 'fail_mode=standalone', 'rstp_enable=true',
-    '--', 'add-port', br, a.port, '--', 'add-port', br, link], { wait: true });
-  const ofport = async (name: string): Promise<string> => (await rig.vsctl(['get', 'interface', name, 'ofport'])).trim();
-  const [aPort, linkPort] = [await ofport(a.port), await ofport(link)];
-
-  const rstpStatus = async (port: string): Promise<string> => (await rig.vsctl(['get', 'port', port, 'rstp_status'])).trim();
+  const rstpStatus = (port: string): Promise<string> => pair.ourStatus(port);
   let status = '';
   await waitUntil(async () => {
     status = `${await rstpStatus(link)} ${await rstpStatus(a.port)}`;
@@ -62,16 +33,8 @@ t.test('802.1w: a TC from Open vSwitch flushes no edge port and not the receivin
   await waitUntil(async () => (await tryRun('ping', ['-c', '1', '-W', '1', b.ip], a.ns)).code === 0, 'A pings B', 15_000);
   const learned = Date.now();
 
-  const ours = async (): Promise<Map<string, [string, number]>> => {
-    const r = await rig.appctl(['fdb/show', br]);
-    assertRan(t, r, 'ofswitch fdb/show');
-    return fdb(r.stdout);
-  };
-  const theirs = async (): Promise<Map<string, [string, number]>> => {
-    const r = await ovs.tryAppctl(['fdb/show', 'br0']);
-    assertRan(t, r, 'Open vSwitch fdb/show');
-    return fdb(r.stdout);
-  };
+  const ours = (): Promise<Map<string, [string, number]>> => pair.ours();
+  const theirs = (): Promise<Map<string, [string, number]>> => pair.theirs();
   const before = await ours();
   t.equal(before.get(a.mac)?.[0], aPort, 'ofswitch learned A on its edge port');
   t.equal(before.get(b.mac)?.[0], linkPort, 'and B on the link');
@@ -82,10 +45,7 @@ t.test('802.1w: a TC from Open vSwitch flushes no edge port and not the receivin
   const tcpdump = spawnIn('tcpdump', ['-i', link, '-nn', '-vv', '-l', 'ether dst 01:80:c2:00:00:00']);
   let captured = '';
   tcpdump.stdout?.on('data', (d: Buffer) => (captured += d.toString()));
-  await run('ip', ['link', 'add', 'o3', 'type', 'veth', 'peer', 'name', 'o3far'], ovs.ns);
-  await setLinkUp('o3', ovs.ns);
-  await setLinkUp('o3far', ovs.ns);
-  await ovs.vsctl(['add-port', 'br0', 'o3', '--', 'set', 'port', 'o3', 'other_config:rstp-port-admin-edge=false', 'other_config:rstp-port-auto-edge=false']);
+  await pair.ovsNewPort();
   let ovsShow = '';
   await waitUntil(async () => /o3\s+Designated Forwarding/.test((ovsShow = (await ovs.tryAppctl(['rstp/show', 'br0'])).stdout)), 'OVS: o3 forwards', 20_000)
     .catch((err: Error) => Promise.reject(new Error(`${err.message}:\n${ovsShow}`)));
