@@ -6,13 +6,15 @@
  *
  * Both bonds are made with the stock ovs-vsctl (`add-bond`), with the settings each test gives.
  * The member veths' OVS ends live in OVS's own namespace. Also here: a ping every 50 ms while
- * something happens (`pingThrough`), and a filter that drops one kind of frame leaving a veth end
- * while its carrier stays up (`dropLeaving`).
+ * something happens (`pingThrough`), a filter that drops one kind of frame leaving a veth end
+ * while its carrier stays up (`dropLeaving`), the texts of both sides made comparable (`normalise`,
+ * `sideNames`), one member's lines of a bond/show text (`memberOf`), and OVS's active member made
+ * the mirror of ours (`mirrorActive`).
  */
 import type { Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addHost, createVethPair, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, uniqueName, type TestHost } from './netns.js';
-import { startDaemonRig, type DaemonRig } from './daemon-rig.js';
+import { addHost, createVethPair, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, tryRun, uniqueName, type TestHost } from './netns.js';
+import { startDaemonRig, waitUntil, type DaemonRig } from './daemon-rig.js';
 import { startOvsUserspace, type OvsUserspace } from './ovs-reference.js';
 
 export interface BondOvsRig {
@@ -110,4 +112,42 @@ export async function dropLeaving(ifname: string, what: keyof typeof DROP_PROGRA
   return async () => {
     await run('tc', ['qdisc', 'del', 'dev', ifname, 'clsact'], ns);
   };
+}
+
+/** The names of one side, each mapped to a neutral name (BOND, MEMBER1, MEMBER2) for `normalise`. */
+export function sideNames(x: BondOvsRig, side: 'ours' | 'theirs'): Record<string, string> {
+  return side === 'ours' ? { [x.bond]: 'BOND', [x.m[0]]: 'MEMBER1', [x.m[1]]: 'MEMBER2' } : { [OVS_BOND]: 'BOND', [x.o[0]]: 'MEMBER1', [x.o[1]]: 'MEMBER2' };
+}
+
+/**
+ * An ovs-appctl text with names, addresses and numbers replaced, so that both sides' texts can be
+ * compared line by line: MACs, port ids, keys, recirculation ids, the time to the next rebalance
+ * or to a delay's end, LACP counters; `hash N: K kB load` lines are left out (which buckets carry
+ * load depends on each side's own hosts' addresses), unless `keepHashes` (then H and K).
+ */
+export function normalise(text: string, names: Record<string, string>, keepHashes = false): string[] {
+  let s = text;
+  for (const [from, to] of Object.entries(names)) s = s.split(from).join(to);
+  return s
+    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
+    .replace(/(port_id|key|Recirc-ID|aggregation key|next rebalance|expires in|RX PDUs|RX Markers|RX Marker Responses|RX Bad PDUs|TX PDUs): -?\d+/g, '$1: N')
+    .replace(/Recirc-ID : -?\d+/g, 'Recirc-ID : N')
+    .replace(/^ {2}hash \d+: \d+ kB load$/gm, '  hash H: K kB load')
+    .split('\n')
+    .filter((l) => keepHashes || l !== '  hash H: K kB load');
+}
+
+/** One member's lines of a bond/show text (OVS's or ours). */
+export function memberOf(show: string, member: string): string {
+  return (show.split('\n\n').find((s) => s.startsWith(`member ${member}:`)) ?? `(no member ${member} in bond/show)`).trimEnd();
+}
+
+/** Makes OVS's active member the mirror of ours (each side chooses its own) and waits until A pings B; the index of ours. */
+export async function mirrorActive(t: Test, x: BondOvsRig): Promise<number> {
+  const ourActive = /active member mac: \S+\((\S+)\)/.exec((await x.rig.appctl(['bond/show', x.bond])).stdout)?.[1];
+  const i = x.m.indexOf(ourActive as string);
+  t.ok(i >= 0, `our active member ${ourActive} is one of ours`);
+  t.match((await x.ovs.tryAppctl(['bond/set-active-member', OVS_BOND, x.o[i] ?? ''])).stdout, /done|no change/, `OVS's active member set to ${x.o[i]}`);
+  await waitUntil(async () => (await tryRun('ping', ['-c', '1', '-W', '1', x.b.ip], x.a.ns)).code === 0, 'A pings B', 10_000);
+  return i;
 }
