@@ -130,7 +130,9 @@ export function normalise(text: string, names: Record<string, string>, keepHashe
   for (const [from, to] of Object.entries(names)) s = s.split(from).join(to);
   return s
     .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
-    .replace(/(port_id|key|Recirc-ID|aggregation key|next rebalance|expires in|RX PDUs|RX Markers|RX Marker Responses|RX Bad PDUs|TX PDUs): -?\d+/g, '$1: N')
+    .replace(/(port_id|key|Recirc-ID|aggregation key|next rebalance|expires in): -?\d+/g, '$1: N')
+    .replace(/expires in -?\d+ ms/g, 'expires in N ms')
+    .replace(/^( {2}(?:TX|RX|Link|Carrier) [^:]*): \d+$/gm, '$1: N')
     .replace(/Recirc-ID : -?\d+/g, 'Recirc-ID : N')
     .replace(/^ {2}hash \d+: \d+ kB load$/gm, '  hash H: K kB load')
     .split('\n')
