@@ -17,54 +17,15 @@
 import t, { type Test } from 'tap';
 import { spawnIn, tryRun, type RunResult } from '../helpers/netns.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
-import { appctlOk, memberOf, mirrorActive, normalise, OVS_BOND, sideNames, startBondOvsRig, type BondOvsRig } from '../helpers/bond-ovs-rig.js';
+import { appctl, appctlOk, bothEnabled, memberOf, mirrorActive, OVS_BOND, same, showOf as show, startBondOvsRig, type BondOvsRig, type Side } from '../helpers/bond-ovs-rig.js';
 
 const SLB = ['bond_mode=balance-slb', 'other_config:bond-rebalance-interval=1000'];
 const TCP = ['bond_mode=balance-tcp', 'lacp=active', 'other_config:lacp-time=fast', 'other_config:bond-rebalance-interval=1000'];
 
-type Side = 'ours' | 'theirs';
-
-/** An argument list with BOND, MEMBER1, MEMBER2 replaced by one side's names. */
-function argsOf(x: BondOvsRig, side: Side, args: readonly string[]): string[] {
-  const names = Object.fromEntries(Object.entries(sideNames(x, side)).map(([k, v]) => [v, k]));
-  return args.map((a) => names[a] ?? a);
-}
-
-const appctl = (x: BondOvsRig, side: Side, args: readonly string[]): Promise<RunResult> =>
-  side === 'ours' ? x.rig.appctl(argsOf(x, side, args)) : x.ovs.tryAppctl(argsOf(x, side, args));
-
-/** ovs-appctl's own last line names its target (ofswitch or OVS's control socket). */
-const stderrOf = (r: RunResult): string => r.stderr.replace(/^ovs-appctl: .*: server returned an error$/m, 'ovs-appctl: TARGET: server returned an error');
-
-/** bond/list: recirculation ids are each side's own; members are in hash order in OVS. */
-const listLines = (lines: readonly string[]): string[] =>
-  lines.map((l) => l.replace(/^([^\t]+\t[^\t]+\t)\d+\t(.*)$/, (_, head: string, members: string) => `${head}N\t${members.split(', ').sort().join(', ')}`));
-
-/** Runs `args` on both sides and proves the same exit status, stdout and stderr; the two results. */
-async function same(t: Test, x: BondOvsRig, args: readonly string[], opts: { keepHashes?: boolean } = {}): Promise<[RunResult, RunResult]> {
-  const [ours, theirs] = [await appctl(x, 'ours', args), await appctl(x, 'theirs', args)];
-  const what = `ovs-appctl ${args.join(' ')}`;
-  t.not(theirs.code, null, `${what}: OVS answered`);
-  t.ok(theirs.stdout !== '' || theirs.stderr !== '' || theirs.code === 0, `${what}: OVS said something`);
-  t.equal(ours.code, theirs.code, `${what}: exit status ${theirs.code} on both sides`);
-  let [o, th] = [normalise(ours.stdout, sideNames(x, 'ours'), opts.keepHashes), normalise(theirs.stdout, sideNames(x, 'theirs'), opts.keepHashes)];
-  if (args[0] === 'bond/list') [o, th] = [listLines(o), listLines(th)];
-  t.same(o, th, `${what}: the same output as OVS's`);
-  t.equal(stderrOf(ours), stderrOf(theirs), `${what}: the same error text as OVS's${theirs.stderr ? `: ${theirs.stderr.split('\n')[0]}` : ''}`);
-  return [ours, theirs];
-}
-
 const ping = (x: BondOvsRig, n: number): Promise<RunResult> => tryRun('ping', ['-c', String(n), '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
-const enabled = (show: string, member: string): boolean => /: enabled\n(?:.*\n)*? {2}may_enable: true$/m.test(memberOf(show, member));
-const show = async (x: BondOvsRig, side: Side): Promise<string> => (await appctl(x, side, ['bond/show', 'BOND'])).stdout;
 /** The index of the member whose bond/show lines list hash `h` with load, or -1. */
 const carrying = (text: string, members: readonly string[], h: number): number =>
   members.findIndex((n) => new RegExp(`^ {2}hash ${h}: \\d+ kB load$`, 'm').test(memberOf(text, n)));
-
-async function bothEnabled(x: BondOvsRig): Promise<void> {
-  await waitUntil(async () => { const s = await show(x, 'ours'); return x.m.every((n) => enabled(s, n)); }, 'both of our members enabled', 20_000);
-  await waitUntil(async () => { const s = await show(x, 'theirs'); return x.o.every((n) => enabled(s, n)); }, "both of OVS's members enabled", 20_000);
-}
 
 /** Errors: every command with a bad bond, member, hash, MAC, VLAN or basis, and a wrong argument count. */
 async function errors(t: Test, x: BondOvsRig): Promise<void> {
