@@ -22,7 +22,8 @@ import { appctl, appctlOk, bothEnabled, memberOf, mirrorActive, OVS_BOND, same, 
 const SLB = ['bond_mode=balance-slb', 'other_config:bond-rebalance-interval=1000'];
 const TCP = ['bond_mode=balance-tcp', 'lacp=active', 'other_config:lacp-time=fast', 'other_config:bond-rebalance-interval=1000'];
 
-const ping = (x: BondOvsRig, n: number): Promise<RunResult> => tryRun('ping', ['-c', String(n), '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
+/** `n` pings of 1000 bytes: 10 kB of load in the sender's bucket, still listed after the halvings of a few 1 s rebalance intervals. */
+const ping = (x: BondOvsRig, n: number): Promise<RunResult> => tryRun('ping', ['-c', String(n), '-i', '0.05', '-s', '1000', '-W', '1', x.b.ip], x.a.ns);
 /** The index of the member whose bond/show lines list hash `h` with load, or -1. */
 const carrying = (text: string, members: readonly string[], h: number): number =>
   members.findIndex((n) => new RegExp(`^ {2}hash ${h}: \\d+ kB load$`, 'm').test(memberOf(text, n)));
