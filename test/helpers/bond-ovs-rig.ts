@@ -146,12 +146,24 @@ export function memberOf(show: string, member: string): string {
   return (show.split('\n\n').find((s) => s.startsWith(`member ${member}:`)) ?? `(no member ${member} in bond/show)`).trimEnd();
 }
 
-/** Makes OVS's active member the mirror of ours (each side chooses its own) and waits until A pings B; the index of ours. */
+/**
+ * Makes OVS's active member the mirror of ours (each side chooses its own) and waits until A pings
+ * B; the index of ours. Without LACP a bond takes multicast only on its active member, and a
+ * balance-slb bond sends its host's broadcasts (ARP) by the bucket of the host's MAC: that bucket
+ * is migrated to the active member on each side, so that A's and B's ARP requests pass.
+ */
 export async function mirrorActive(t: Test, x: BondOvsRig): Promise<number> {
-  const ourActive = /active member mac: \S+\((\S+)\)/.exec((await x.rig.appctl(['bond/show', x.bond])).stdout)?.[1];
+  const show = (await x.rig.appctl(['bond/show', x.bond])).stdout;
+  const ourActive = /active member mac: \S+\((\S+)\)/.exec(show)?.[1];
   const i = x.m.indexOf(ourActive as string);
   t.ok(i >= 0, `our active member ${ourActive} is one of ours`);
   t.match((await x.ovs.tryAppctl(['bond/set-active-member', OVS_BOND, x.o[i] ?? ''])).stdout, /done|no change/, `OVS's active member set to ${x.o[i]}`);
+  if (/^bond_mode: balance-slb$/m.test(show)) {
+    const hashA = (await x.rig.appctl(['bond/hash', x.a.mac])).stdout.trim();
+    const hashB = (await x.ovs.tryAppctl(['bond/hash', x.b.mac])).stdout.trim();
+    t.equal((await x.rig.appctl(['bond/migrate', x.bond, hashA, x.m[i] ?? ''])).stdout.trim(), 'migrated', `ofswitch: A's bucket ${hashA} on its active member`);
+    t.equal((await x.ovs.tryAppctl(['bond/migrate', OVS_BOND, hashB, x.o[i] ?? ''])).stdout.trim(), 'migrated', `OVS: B's bucket ${hashB} on its active member`);
+  }
   await waitUntil(async () => (await tryRun('ping', ['-c', '1', '-W', '1', x.b.ip], x.a.ns)).code === 0, 'A pings B', 10_000);
   return i;
 }
