@@ -10,7 +10,6 @@
 import { BOND_BUCKETS } from '../protocol/constants.js';
 import type { Bond } from '../bond/bond.js';
 import { hashMac } from '../bond/hash.js';
-import { macNumber } from '../bond/lacp.js';
 import type { BondSet } from '../datapath/bond-set.js';
 import { UnixctlError, type UnixctlRegistry } from '../unixctl/index.js';
 
@@ -79,12 +78,13 @@ export function registerBondCommands(registry: UnixctlRegistry, bridges: () => R
   registry.register('bond/enable-slave', null, 2, 2, enable(true));
   registry.register('bond/disable-slave', null, 2, 2, enable(false));
   registry.register('bond/hash', 'mac [vlan] [basis]', 1, 3, ([macText = '', vlanText, basisText]) => {
-    if (vlanText !== undefined && !/^\d+/.test(vlanText)) throw new UnixctlError('invalid vlan');
-    if (basisText !== undefined && !/^\d+/.test(basisText)) throw new UnixctlError('invalid basis');
-    const mac = macNumber(macText);
+    // hash_mac takes the VLAN as 16 bits and the basis as 32, as bond.c hands them over.
+    const vlan = vlanText === undefined ? 0 : scanUnsigned(vlanText, 16);
+    if (vlan === null) throw new UnixctlError('invalid vlan');
+    const basis = basisText === undefined ? 0 : scanUnsigned(basisText, 32);
+    if (basis === null) throw new UnixctlError('invalid basis');
+    const mac = scanMac(macText);
     if (mac === null) throw new UnixctlError('invalid mac');
-    const vlan = vlanText === undefined ? 0 : parseInt(vlanText, 10);
-    const basis = basisText === undefined ? 0 : parseInt(basisText, 10);
     return String(hashMac(mac, vlan, basis) & (BOND_BUCKETS - 1));
   });
   const lacpObjects = (name: string | undefined) => {
@@ -96,4 +96,43 @@ export function registerBondCommands(registry: UnixctlRegistry, bridges: () => R
   };
   registry.register('lacp/show', '[port]', 0, 1, ([name]) => lacpObjects(name).map((b) => b.lacp!.show()).join(''));
   registry.register('lacp/show-stats', '[port]', 0, 1, ([name]) => lacpObjects(name).map((b) => b.lacp!.showStats()).join(''));
+}
+
+/**
+ * One integer as OVS's ovs_scan reads a conversion (lib/util.c scan_int): spaces, a sign, digits
+ * of `base` (16 takes a 0x prefix), whatever follows left alone; negative values wrap. The value
+ * modulo 2^bits and the text after it, or null when there is no digit.
+ */
+function scanInt(text: string, base: 10 | 16, bits: number): { value: number; rest: string } | null {
+  const m = /^\s*([-+]?)/.exec(text) as RegExpExecArray;
+  let s = text.slice(m[0].length);
+  if (base === 16 && /^0[xX]/.test(s)) s = s.slice(2);
+  const digits = (base === 16 ? /^[0-9a-fA-F]+/ : /^[0-9]+/).exec(s);
+  if (!digits) return null;
+  const mod = 1n << BigInt(bits);
+  let v = BigInt(base === 16 ? `0x${digits[0]}` : digits[0]) % mod;
+  if (m[1] === '-') v = (mod - v) % mod;
+  return { value: Number(v), rest: s.slice(digits[0].length) };
+}
+
+/** ovs_scan(text, "%u"): bond/hash's VLAN and basis. */
+function scanUnsigned(text: string, bits: number): number | null {
+  return scanInt(text, 10, bits)?.value ?? null;
+}
+
+/** ovs_scan(text, ETH_ADDR_SCAN_FMT): six %hhx joined by colons, anything after them ignored. */
+function scanMac(text: string): number | null {
+  let s = text;
+  let mac = 0;
+  for (let i = 0; i < 6; i++) {
+    if (i > 0) {
+      if (s[0] !== ':') return null;
+      s = s.slice(1);
+    }
+    const byte = scanInt(s, 16, 8);
+    if (!byte) return null;
+    mac = mac * 256 + byte.value;
+    s = byte.rest;
+  }
+  return mac;
 }

@@ -25,7 +25,7 @@
 import t, { type Test } from 'tap';
 import { macOf, run, tryRun } from '../helpers/netns.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
-import { appctlOk, dropLeaving, OVS_BOND, pingThrough, startBondOvsRig, type BondOvsRig } from '../helpers/bond-ovs-rig.js';
+import { appctlOk, dropLeaving, enabledIn, memberOf, mirrorActive, normalise, OVS_BOND, pingThrough, sideNames, startBondOvsRig, type BondOvsRig } from '../helpers/bond-ovs-rig.js';
 
 type Kind = 'cfm' | 'bfd';
 
@@ -49,14 +49,9 @@ const isLive = async (db: Db, iface: string, kind: Kind): Promise<boolean> =>
 const isFaulted = async (db: Db, iface: string, kind: Kind): Promise<boolean> =>
   kind === 'cfm' ? (await column(db, iface, 'cfm_fault')) === 'true' : (await column(db, iface, 'bfd_status:state')) === 'down';
 
-/** One member's lines of a bond/show text (OVS's or ours). */
-function memberOf(show: string, member: string): string {
-  return (show.split('\n\n').find((s) => s.startsWith(`member ${member}:`)) ?? `(no member ${member} in bond/show)`).trimEnd();
-}
-const enabledIn = (show: string, member: string): boolean => /: enabled\n(?:.*\n)*? {2}may_enable: true$/m.test(memberOf(show, member));
 
-/** A member's bond/show lines once it is disabled (a balance-tcp bucket not yet moved may still list its load). */
-const DISABLED = /^member \S+: disabled\n {2}may_enable: false(\n {2}hash \d+: \d+ kB load)*$/;
+/** A member's bond/show lines once it is disabled: no bucket left on it (balance-tcp moves them all at the bond's next run, as OVS's bond_run does). */
+const DISABLED = /^member \S+: disabled\n {2}may_enable: false$/;
 
 const oursShow = async (x: BondOvsRig): Promise<string> => (await x.rig.appctl(['bond/show', x.bond])).stdout;
 const theirsShow = async (x: BondOvsRig): Promise<string> => (await x.ovs.tryAppctl(['bond/show', OVS_BOND])).stdout;
@@ -76,7 +71,7 @@ async function rxCounters(x: BondOvsRig): Promise<{ fromOvs: number[]; toOvs: nu
 async function configure(x: BondOvsRig, kind: Kind, bondArgs: readonly string[]): Promise<void> {
   const each = (bond: string, names: readonly string[], base: number): string[] => [
     'set', 'port', bond, ...bondArgs,
-    ...names.flatMap((n, i) => ['--', 'set', 'interface', n, ...(kind === 'cfm' ? [`cfm_mpid=${base + i}`, `other_config:cfm_interval=${CFM_INTERVAL_MS}`] : ['cfm_mpid=[]', ...BFD_ARGS])]),
+    ...names.flatMap((n, i) => ['--', 'set', 'interface', n, ...(kind === 'cfm' ? [`cfm_mpid=${base + i}`, `other_config:cfm_interval=${CFM_INTERVAL_MS}`, 'bfd={}'] : ['cfm_mpid=[]', ...BFD_ARGS])]),
   ];
   await x.rig.vsctl(each(x.bond, x.m, 1), { wait: true });
   await x.ovs.vsctl(each(OVS_BOND, x.o, 11));
@@ -114,11 +109,11 @@ async function breakMember(t: Test, x: BondOvsRig, kind: Kind, i: number, opts: 
   await waitUntil(() => isFaulted(x.rig, mi, kind), `ofswitch: ${mi} faulted`, 5000);
   await waitUntil(() => isFaulted(x.ovs, oi, kind), `OVS: ${oi} faulted`, 5000);
   const ours = appctlOk(t, await x.rig.appctl(['bond/show', x.bond]), 'ovs-appctl -t ofswitch bond/show');
-  t.match(memberOf(ours, mi), DISABLED, `ofswitch bond/show: ${mi} disabled, may_enable false`);
+  t.match(memberOf(ours, mi), DISABLED, `ofswitch bond/show: ${mi} disabled, may_enable false, no bucket left on it`);
   t.match(memberOf(ours, mo), /^member \S+: enabled\n {2}active member\n {2}may_enable: true/, `ofswitch bond/show: ${mo} enabled and active`);
   if (opts.full) {
     const theirs = appctlOk(t, await x.ovs.tryAppctl(['bond/show', OVS_BOND]), 'ovs-appctl bond/show (OVS)');
-    t.match(memberOf(theirs, oi), DISABLED, `OVS bond/show: ${oi} disabled, may_enable false (the same verdict)`);
+    t.match(memberOf(theirs, oi), DISABLED, `OVS bond/show: ${oi} disabled, may_enable false, no bucket left on it (the same verdict)`);
     if (kind === 'cfm') {
       t.same(await columns(x.rig, mi, ['cfm_fault', 'cfm_fault_status', 'link_state']), ['true', '[recv]', 'up'], `ofswitch: cfm_fault true, fault recv on ${mi}, its link_state still up`);
       t.same(await columns(x.ovs, oi, ['cfm_fault', 'cfm_fault_status']), ['true', '[recv]'], `OVS: cfm_fault true, fault recv on ${oi}`);
@@ -155,16 +150,6 @@ async function breakMember(t: Test, x: BondOvsRig, kind: Kind, i: number, opts: 
   };
 }
 
-/** Makes OVS's active member the mirror of ours (each side chooses its own); the index of ours. */
-async function mirrorActive(t: Test, x: BondOvsRig): Promise<number> {
-  const ourActive = /active member mac: \S+\((\S+)\)/.exec(await oursShow(x))?.[1];
-  const i = x.m.indexOf(ourActive as string);
-  t.ok(i >= 0, `our active member ${ourActive} is one of ours`);
-  t.match((await x.ovs.tryAppctl(['bond/set-active-member', OVS_BOND, x.o[i] ?? ''])).stdout, /done|no change/, `OVS's active member set to ${x.o[i]}`);
-  await waitUntil(async () => (await tryRun('ping', ['-c', '1', '-W', '1', x.b.ip], x.a.ns)).code === 0, 'A pings B', 10_000);
-  return i;
-}
-
 const AB = ['bond_mode=active-backup'];
 const TCP_LACP = ['bond_mode=balance-tcp', 'lacp=active', 'other_config:lacp-time=fast'];
 // One rig for both cases (the second reconfigures the first): starting OVS and ofswitch is the slow part.
@@ -199,4 +184,70 @@ t.test('BFD as bond member liveness with Open vSwitch: balance-tcp with LACP, BF
   const i = await mirrorActive(t, x);
   const restore = await breakMember(t, x, 'bfd', i, { lacp: true, full: true });
   await restore();
+});
+
+const SLB = ['bond_mode=balance-slb', 'lacp=off'];
+
+/** The index of the member whose bond/show lines list hash `h` with load, or -1. */
+const carrying = (show: string, members: readonly string[], h: number): number =>
+  members.findIndex((n) => new RegExp(`^ {2}hash ${h}: \\d+ kB load$`, 'm').test(memberOf(show, n)));
+
+t.test("CFM as bond member liveness with Open vSwitch: balance-slb, CCMs dropped on the member carrying A's hash, then restored", async (t) => {
+  const x = await theRig();
+  await configure(x, 'cfm', SLB);
+  t.match(appctlOk(t, await x.ovs.tryAppctl(['bond/show', OVS_BOND]), 'ovs-appctl bond/show (OVS)'), /^bond_mode: balance-slb$/m, 'OVS: a balance-slb bond');
+  t.match(appctlOk(t, await x.rig.appctl(['bond/show', x.bond]), 'ovs-appctl -t ofswitch bond/show'), /^bond_mode: balance-slb$/m, 'ofswitch: a balance-slb bond');
+  await mirrorActive(t, x);
+  // Each side sends its host's frames by the bucket of their source MAC (VLAN 0), the number both compute.
+  const bucket = async (mac: string): Promise<number> => {
+    const ours = appctlOk(t, await x.rig.appctl(['bond/hash', mac]), 'ovs-appctl -t ofswitch bond/hash').trim();
+    const theirs = appctlOk(t, await x.ovs.tryAppctl(['bond/hash', mac]), 'ovs-appctl bond/hash (OVS)').trim();
+    t.equal(ours, theirs, `bond/hash ${mac}: bucket ${ours} on both sides`);
+    return Number(ours);
+  };
+  const [ha, hb] = [await bucket(x.a.mac), await bucket(x.b.mac)];
+  let [i, j] = [-1, -1];
+  await waitUntil(async () => {
+    await tryRun('ping', ['-c', '10', '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
+    [i, j] = [carrying(await oursShow(x), x.m, ha), carrying(await theirsShow(x), x.o, hb)];
+    return i >= 0 && j >= 0;
+  }, "ofswitch's bond/show lists A's bucket with load, OVS's B's", 20_000);
+  const other = 1 - i;
+  t.pass(`A's bucket ${ha} is on our ${x.m[i]}, B's bucket ${hb} on OVS's ${x.o[j]}`);
+
+  const restore: (() => Promise<void>)[] = [];
+  let moved = -1;
+  const r = await pingThrough(x, 4, async () => {
+    restore.push(...(await Promise.all([dropLeaving(x.m[i]!, 'cfm'), dropLeaving(x.o[i]!, 'cfm', x.ovs.ns)])));
+    const since = Date.now();
+    await waitUntil(async () => carrying(await oursShow(x), x.m, ha) === other, `A's bucket on ${x.m[other]}`, 10_000);
+    moved = Date.now() - since;
+  });
+  // Silence is a fault at the second fault check (3.5 intervals apart) at the latest, then the bond's next run.
+  t.ok(moved >= 0 && moved <= 3000, `A's bucket ${ha} moved to ${x.m[other]} ${moved} ms after the CCMs of ${x.m[i]} stopped`);
+  t.ok(r.sent >= 70, `ping sent ${r.sent} requests`);
+  t.ok(r.lost <= 20, `CCMs of ${x.m[i]} dropped: ${r.lost} of ${r.sent} pings lost (at most 1 s at 50 ms)`);
+  await waitUntil(() => isFaulted(x.rig, x.m[i]!, 'cfm'), `ofswitch: ${x.m[i]} faulted`, 5000);
+  await waitUntil(() => isFaulted(x.ovs, x.o[i]!, 'cfm'), `OVS: ${x.o[i]} faulted`, 5000);
+  await waitUntil(async () => carrying(await theirsShow(x), x.o, hb) === other, `OVS: B's bucket on ${x.o[other]}`, 5000);
+  const ours = appctlOk(t, await x.rig.appctl(['bond/show', x.bond]), 'ovs-appctl -t ofswitch bond/show');
+  const theirs = appctlOk(t, await x.ovs.tryAppctl(['bond/show', OVS_BOND]), 'ovs-appctl bond/show (OVS)');
+  const NO_LOAD = /^member \S+: disabled\n {2}may_enable: false$/;
+  t.match(memberOf(ours, x.m[i]!), NO_LOAD, `ofswitch bond/show: ${x.m[i]} disabled, may_enable false, no bucket left on it`);
+  t.match(memberOf(theirs, x.o[i]!), NO_LOAD, `OVS bond/show: ${x.o[i]} disabled, may_enable false, no bucket left on it`);
+  t.equal(carrying(ours, x.m, ha), other, `ofswitch bond/show: A's bucket ${ha} under ${x.m[other]}`);
+  t.equal(carrying(theirs, x.o, hb), other, `OVS bond/show: B's bucket ${hb} under ${x.o[other]}`);
+  t.same(normalise(ours, sideNames(x, 'ours')), normalise(theirs, sideNames(x, 'theirs')), 'bond/show: the same lines as OVS prints (hash lines aside)');
+  t.equal(await column(x.rig, x.m[i]!, 'link_state'), 'up', `ofswitch: ${x.m[i]}'s link_state still up`);
+  const ping = await tryRun('ping', ['-c', '20', '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
+  t.equal(ping.code, 0, '20 more pings pass');
+
+  for (const f of restore) await f();
+  await waitUntil(() => isLive(x.rig, x.m[i]!, 'cfm'), `ofswitch: ${x.m[i]} live again`, 15_000);
+  await waitUntil(() => isLive(x.ovs, x.o[i]!, 'cfm'), `OVS: ${x.o[i]} live again`, 15_000);
+  await waitUntil(async () => enabledIn(await oursShow(x), x.m[i]!), `ofswitch: ${x.m[i]} enabled again`, 5000);
+  await waitUntil(async () => enabledIn(await theirsShow(x), x.o[i]!), `OVS: ${x.o[i]} enabled again`, 5000);
+  t.pass(`CCMs pass again: ${x.m[i]} live and enabled on both sides`);
+  const back = await tryRun('ping', ['-c', '5', '-i', '0.05', '-W', '1', x.b.ip], x.a.ns);
+  t.equal(back.code, 0, 'pings pass after the restore');
 });

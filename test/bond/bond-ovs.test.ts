@@ -17,7 +17,7 @@ import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, spawnIn, tryRun } from '../helpers/netns.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
-import { appctlOk, OVS_BOND, pingThrough, startBondOvsRig, type BondOvsRig as Rig } from '../helpers/bond-ovs-rig.js';
+import { appctlOk, normalise, OVS_BOND, pingThrough, sideNames, startBondOvsRig, type BondOvsRig as Rig } from '../helpers/bond-ovs-rig.js';
 
 const BOND_ARGS = ['lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast'];
 
@@ -25,18 +25,6 @@ const setup = (t: Test, net: number, tag: string, ours: readonly string[] = BOND
 
 const oursLacp = async (x: Rig): Promise<string> => (await x.rig.appctl(['lacp/show', x.bond])).stdout;
 const theirsLacp = async (x: Rig): Promise<string> => (await x.ovs.tryAppctl(['lacp/show', OVS_BOND])).stdout;
-
-/** Names, addresses and numbers replaced, so that both sides' texts can be compared. */
-function normalise(text: string, names: Record<string, string>): string[] {
-  let s = text;
-  for (const [from, to] of Object.entries(names)) s = s.split(from).join(to);
-  return s
-    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
-    .replace(/(port_id|key|Recirc-ID|aggregation key|next rebalance|expires in): -?\d+/g, '$1: N')
-    .replace(/Recirc-ID : -?\d+/g, 'Recirc-ID : N')
-    .split('\n')
-    .filter((l) => !/^ {2}hash \d+: \d+ kB load$/.test(l));
-}
 
 /** Each member's tx packet counter, from ovs-ofctl dump-ports. */
 async function txCounts(t: Test, x: Rig): Promise<number[]> {
@@ -82,8 +70,7 @@ t.test('LACP with Open vSwitch: negotiation, show texts, status columns, failove
   t.equal((ours.match(/: current attached/g) ?? []).length, 2, 'both of our members current and attached');
   t.equal((theirs.match(/: current attached/g) ?? []).length, 2, "both of OVS's members current and attached");
 
-  const names = (side: 'ours' | 'theirs'): Record<string, string> =>
-    side === 'ours' ? { [x.bond]: 'BOND', [x.m[0]]: 'MEMBER1', [x.m[1]]: 'MEMBER2' } : { [OVS_BOND]: 'BOND', [x.o[0]]: 'MEMBER1', [x.o[1]]: 'MEMBER2' };
+  const names = (side: 'ours' | 'theirs'): Record<string, string> => sideNames(x, side);
   t.same(normalise(ours, names('ours')), normalise(theirs, names('theirs')), 'lacp/show: the same lines as OVS prints');
 
   await waitUntil(async () => !(await rig.appctl(['bond/show', x.bond])).stdout.includes('may_enable: false'), 'both members may be enabled', 10_000);

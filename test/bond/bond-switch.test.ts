@@ -231,6 +231,15 @@ t.test('active-backup without LACP: backup member admits nothing, learning packe
   await t.rejects(call(h, 'bond/hash', 'xx'), new UnixctlError('invalid mac'));
   await t.rejects(call(h, 'bond/hash', '00:00:00:00:00:01', 'x'), new UnixctlError('invalid vlan'));
   await t.rejects(call(h, 'bond/hash', '00:00:00:00:00:01', '1', 'y'), new UnixctlError('invalid basis'));
+  // Read as OVS's ovs_scan reads them (bond-appctl-ovs.test.ts compares with OVS): a sign wraps,
+  // trailing text is ignored, MAC bytes are hex with an optional 0x, taken modulo 256.
+  const hashOf = (...a: string[]): Promise<string> => call(h, 'bond/hash', ...a);
+  t.equal(await hashOf('00:11:22:33:44:55', '-1'), await hashOf('00:11:22:33:44:55', '65535'), 'VLAN -1 is 65535');
+  t.equal(await hashOf('00:11:22:33:44:55', '65546', '-1'), await hashOf('00:11:22:33:44:55', ' +10xyz', '4294967295'), 'VLAN modulo 2^16, basis -1 is 2^32 - 1');
+  t.equal(await hashOf('00:11:22:33:44:55:66'), await hashOf('00:11:22:33:44:55'), 'a MAC with more after it');
+  t.equal(await hashOf('0x0:0X111:22:33:44:-0xbb'), await hashOf('00:11:22:33:44:45'), 'MAC bytes: 0x prefixes, modulo 256, negative');
+  for (const bad of ['0x:11:22:33:44:55', '00:11:22:33:44', '00-11-22-33-44-55', '00:11:22:33:44:+']) await t.rejects(hashOf(bad), new UnixctlError('invalid mac'), `invalid mac: ${bad}`);
+  await t.rejects(hashOf('00:11:22:33:44:55', '-'), new UnixctlError('invalid vlan'));
 });
 
 t.test('balance-slb: a frame that comes back is dropped; migrate; LACP passive on both sides never negotiates', async (t) => {

@@ -6,13 +6,16 @@
  *
  * Both bonds are made with the stock ovs-vsctl (`add-bond`), with the settings each test gives.
  * The member veths' OVS ends live in OVS's own namespace. Also here: a ping every 50 ms while
- * something happens (`pingThrough`), and a filter that drops one kind of frame leaving a veth end
- * while its carrier stays up (`dropLeaving`).
+ * something happens (`pingThrough`), a filter that drops one kind of frame leaving a veth end
+ * while its carrier stays up (`dropLeaving`), the texts of both sides made comparable (`normalise`,
+ * `sideNames`), one member's lines of a bond/show text (`memberOf`), and OVS's active member made
+ * the mirror of ours (`mirrorActive`), and one ovs-appctl command run on both sides with the same
+ * (mapped) arguments and proved to answer alike (`same`).
  */
 import type { Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addHost, createVethPair, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, uniqueName, type TestHost } from './netns.js';
-import { startDaemonRig, type DaemonRig } from './daemon-rig.js';
+import { addHost, createVethPair, disableOffloads, moveToNamespace, run, setLinkUp, spawnIn, tryRun, uniqueName, type RunResult, type TestHost } from './netns.js';
+import { startDaemonRig, waitUntil, type DaemonRig } from './daemon-rig.js';
 import { startOvsUserspace, type OvsUserspace } from './ovs-reference.js';
 
 export interface BondOvsRig {
@@ -91,15 +94,16 @@ export async function pingThrough(x: BondOvsRig, seconds: number, during: () => 
 /**
  * Classic BPF programs (tcpdump -ddd, on Ethernet frames) that return TC_ACT_SHOT (2) for the frames
  * to drop and TC_ACT_OK (0) for the rest: CCMs (Ethernet type 0x8902, untagged) and BFD control
- * packets (UDP to port 3784, IPv4 or IPv6).
+ * packets (UDP to port 3784, IPv4 or IPv6), LACP PDUs (slow protocols, Ethernet type 0x8809).
  */
 const DROP_PROGRAMS = {
   cfm: '4,40 0 0 12,21 0 1 35074,6 0 0 2,6 0 0 0',
+  lacp: '4,40 0 0 12,21 0 1 34825,6 0 0 2,6 0 0 0',
   bfd: '16,40 0 0 12,21 0 4 34525,48 0 0 20,21 0 11 17,40 0 0 56,21 8 9 3784,21 0 8 2048,48 0 0 23,21 0 6 17,40 0 0 20,69 4 0 8191,177 0 0 14,72 0 0 16,21 0 1 3784,6 0 0 2,6 0 0 0',
 } as const;
 
 /**
- * Drops the CCMs or BFD packets leaving `ifname` (a clsact qdisc with a direct-action cBPF filter on
+ * Drops the CCMs, BFD packets or LACP PDUs leaving `ifname` (a clsact qdisc with a direct-action cBPF filter on
  * egress; the kernel has no gact), until the returned function removes the qdisc again. The link,
  * its carrier and every other frame are untouched. Egress, because an AF_PACKET socket (ofswitch's
  * and OVS's) sees a received frame before tc ingress could drop it; a switch's own sends pass egress.
@@ -110,4 +114,103 @@ export async function dropLeaving(ifname: string, what: keyof typeof DROP_PROGRA
   return async () => {
     await run('tc', ['qdisc', 'del', 'dev', ifname, 'clsact'], ns);
   };
+}
+
+/** The names of one side, each mapped to a neutral name (BOND, MEMBER1, MEMBER2) for `normalise`. */
+export function sideNames(x: BondOvsRig, side: 'ours' | 'theirs'): Record<string, string> {
+  return side === 'ours' ? { [x.bond]: 'BOND', [x.m[0]]: 'MEMBER1', [x.m[1]]: 'MEMBER2' } : { [OVS_BOND]: 'BOND', [x.o[0]]: 'MEMBER1', [x.o[1]]: 'MEMBER2' };
+}
+
+/**
+ * An ovs-appctl text with names, addresses and numbers replaced, so that both sides' texts can be
+ * compared line by line: MACs, port ids, keys, recirculation ids, the time to the next rebalance
+ * or to a delay's end, LACP counters; `hash N: K kB load` lines are left out (which buckets carry
+ * load depends on each side's own hosts' addresses), unless `keepHashes` (then H and K).
+ */
+export function normalise(text: string, names: Record<string, string>, keepHashes = false): string[] {
+  let s = text;
+  for (const [from, to] of Object.entries(names)) s = s.split(from).join(to);
+  return s
+    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
+    .replace(/(port_id|key|Recirc-ID|aggregation key|next rebalance|expires in): -?\d+/g, '$1: N')
+    .replace(/expires in -?\d+ ms/g, 'expires in N ms')
+    .replace(/^( {2}(?:TX|RX|Link|Carrier) [^:]*): \d+$/gm, '$1: N')
+    .replace(/Recirc-ID : -?\d+/g, 'Recirc-ID : N')
+    .replace(/^ {2}hash \d+: \d+ kB load$/gm, '  hash H: K kB load')
+    .split('\n')
+    .filter((l) => keepHashes || l !== '  hash H: K kB load');
+}
+
+/** One member's lines of a bond/show text (OVS's or ours). */
+export function memberOf(show: string, member: string): string {
+  return (show.split('\n\n').find((s) => s.startsWith(`member ${member}:`)) ?? `(no member ${member} in bond/show)`).trimEnd();
+}
+
+/**
+ * Makes OVS's active member the mirror of ours (each side chooses its own) and waits until A pings
+ * B; the index of ours. Without LACP a bond takes multicast only on its active member, and a
+ * balance-slb bond sends its host's broadcasts (ARP) by the bucket of the host's MAC: that bucket
+ * is migrated to the active member on each side, so that A's and B's ARP requests pass.
+ */
+export async function mirrorActive(t: Test, x: BondOvsRig): Promise<number> {
+  const show = (await x.rig.appctl(['bond/show', x.bond])).stdout;
+  const ourActive = /active member mac: \S+\((\S+)\)/.exec(show)?.[1];
+  const i = x.m.indexOf(ourActive as string);
+  t.ok(i >= 0, `our active member ${ourActive} is one of ours`);
+  t.match((await x.ovs.tryAppctl(['bond/set-active-member', OVS_BOND, x.o[i] ?? ''])).stdout, /done|no change/, `OVS's active member set to ${x.o[i]}`);
+  if (/^bond_mode: balance-slb$/m.test(show)) {
+    const hashA = (await x.rig.appctl(['bond/hash', x.a.mac])).stdout.trim();
+    const hashB = (await x.ovs.tryAppctl(['bond/hash', x.b.mac])).stdout.trim();
+    t.equal((await x.rig.appctl(['bond/migrate', x.bond, hashA, x.m[i] ?? ''])).stdout.trim(), 'migrated', `ofswitch: A's bucket ${hashA} on its active member`);
+    t.equal((await x.ovs.tryAppctl(['bond/migrate', OVS_BOND, hashB, x.o[i] ?? ''])).stdout.trim(), 'migrated', `OVS: B's bucket ${hashB} on its active member`);
+  }
+  await waitUntil(async () => (await tryRun('ping', ['-c', '1', '-W', '1', x.b.ip], x.a.ns)).code === 0, 'A pings B', 10_000);
+  return i;
+}
+
+/** One side of the rig: ofswitch (ours) or OVS (theirs). */
+export type Side = 'ours' | 'theirs';
+
+/** An argument list with BOND, MEMBER1, MEMBER2 replaced by one side's names. */
+function argsOf(x: BondOvsRig, side: Side, args: readonly string[]): string[] {
+  const names = Object.fromEntries(Object.entries(sideNames(x, side)).map(([k, v]) => [v, k]));
+  return args.map((a) => names[a] ?? a);
+}
+
+/** ovs-appctl on one side, BOND, MEMBER1, MEMBER2 in `args` standing for its names. */
+export const appctl = (x: BondOvsRig, side: Side, args: readonly string[]): Promise<RunResult> =>
+  side === 'ours' ? x.rig.appctl(argsOf(x, side, args)) : x.ovs.tryAppctl(argsOf(x, side, args));
+
+/** ovs-appctl's own last line names its target (ofswitch or OVS's control socket). */
+const stderrOf = (r: RunResult): string => r.stderr.replace(/^ovs-appctl: .*: server returned an error$/m, 'ovs-appctl: TARGET: server returned an error');
+
+/** bond/list: recirculation ids are each side's own; members are in hash order in OVS. */
+const listLines = (lines: readonly string[]): string[] =>
+  lines.map((l) => l.replace(/^([^\t]+\t[^\t]+\t)\d+\t(.*)$/, (_, head: string, members: string) => `${head}N\t${members.split(', ').sort().join(', ')}`));
+
+/** Runs `args` (BOND, MEMBER1, MEMBER2 for each side's names) on both sides and proves the same exit status, stdout and stderr (normalised); the two results. */
+export async function same(t: Test, x: BondOvsRig, args: readonly string[], opts: { keepHashes?: boolean } = {}): Promise<[RunResult, RunResult]> {
+  const [ours, theirs] = [await appctl(x, 'ours', args), await appctl(x, 'theirs', args)];
+  const what = `ovs-appctl ${args.join(' ')}`;
+  t.not(theirs.code, null, `${what}: OVS answered`);
+  t.ok(theirs.stdout !== '' || theirs.stderr !== '' || theirs.code === 0, `${what}: OVS said something`);
+  t.equal(ours.code, theirs.code, `${what}: exit status ${theirs.code} on both sides`);
+  let [o, th] = [normalise(ours.stdout, sideNames(x, 'ours'), opts.keepHashes), normalise(theirs.stdout, sideNames(x, 'theirs'), opts.keepHashes)];
+  if (args[0] === 'bond/list') [o, th] = [listLines(o), listLines(th)];
+  t.same(o, th, `${what}: the same output as OVS's`);
+  t.equal(stderrOf(ours), stderrOf(theirs), `${what}: the same error text as OVS's${theirs.stderr ? `: ${theirs.stderr.split('\n')[0]}` : ''}`);
+  return [ours, theirs];
+}
+
+
+/** One side's `bond/show BOND` text. */
+export const showOf = async (x: BondOvsRig, side: Side): Promise<string> => (await appctl(x, side, ['bond/show', 'BOND'])).stdout;
+
+/** A member enabled and with may_enable true in a bond/show text. */
+export const enabledIn = (show: string, member: string): boolean => /: enabled\n(?:.*\n)*? {2}may_enable: true$/m.test(memberOf(show, member));
+
+/** Waits until both members are enabled (and may be) on both sides. */
+export async function bothEnabled(x: BondOvsRig, timeoutMs = 20_000): Promise<void> {
+  await waitUntil(async () => { const s = await showOf(x, 'ours'); return x.m.every((n) => enabledIn(s, n)); }, 'both of our members enabled', timeoutMs);
+  await waitUntil(async () => { const s = await showOf(x, 'theirs'); return x.o.every((n) => enabledIn(s, n)); }, "both of OVS's members enabled", timeoutMs);
 }
