@@ -10,7 +10,7 @@ import { OFPAT, OFPP, OFPPC, OFPPR, OFPPS } from '../../protocol/constants.js';
 import type { Action, PhyPort } from '../../protocol/types.js';
 import { AfPacketPort } from '../../datapath/ports/af-packet-port.js';
 import { createPort } from '../../datapath/ports/factory.js';
-import { addHost, run, spawnIn, tryRun, type Teardownable, type TestHost } from '../helpers/netns.js';
+import { addHost, run, spawnIn, startTcpdump, tryRun, waitTcpListening, type Teardownable, type TestHost } from '../helpers/netns.js';
 
 class StubTable implements FlowLookup {
   rules: { when: (k: FlowFields) => boolean; actions: Action[] }[] = [];
@@ -63,7 +63,7 @@ t.test('ping and a TCP transfer through output actions; own transmissions never 
   const ping = await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '2', '10.0.0.2'], h1.ns);
   t.equal(ping.code, 0, `ping: ${ping.stdout}`);
   const server = spawnIn('iperf3', ['-s', '-1', '-p', '5201'], h2.ns);
-  await sleep(400);
+  await waitTcpListening(h2.ns, 5201); // until it listens: a fixed pause was too short on a loaded machine
   const client = await tryRun('iperf3', ['-c', '10.0.0.2', '-p', '5201', '-n', '4M', '-J'], h1.ns);
   t.equal(client.code, 0, client.stderr);
   const end = client.code === 0 ? JSON.parse(client.stdout).end : undefined;
@@ -97,7 +97,7 @@ t.test('a rewrite carries a TCP connection (addresses and ports, checksums right
   ];
   await h1.run('ip', ['neigh', 'add', '10.0.0.100', 'lladdr', h2.mac, 'dev', 'eth0']);
   const server = spawnIn('iperf3', ['-s', '-1', '-p', '5201'], h2.ns);
-  await sleep(400);
+  await waitTcpListening(h2.ns, 5201); // until it listens: a fixed pause was too short on a loaded machine
   const client = await tryRun('iperf3', ['-c', '10.0.0.100', '-p', '8000', '-n', '2M', '-J'], h1.ns);
   t.equal(client.code, 0, client.stderr || client.stdout.slice(0, 300));
   server.kill();
@@ -110,24 +110,18 @@ t.test('a pushed VLAN tag is seen by tcpdump on the receiving host; a tag arrivi
   const { dp, table, hosts } = await topology(t, 2);
   const [h1, h2] = hosts as [TestHost, TestHost];
   table.rules = [{ when: (k) => k.inPort === 1 && k.dlVlan === 0xffff, actions: [{ type: OFPAT.SET_VLAN_VID, vlanVid: 42 }, { type: OFPAT.SET_VLAN_PCP, vlanPcp: 3 }, out(2)] }];
-  const dump = spawnIn('tcpdump', ['-i', 'eth0', '-e', '-n', '-c', '1', '-l', 'vlan 42'], h2.ns);
-  let text = '';
-  dump.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  await sleep(500);
+  const dump = await startTcpdump(['-i', 'eth0', '-e', '-n', '-c', '1', '-l', 'vlan 42'], h2.ns);
   await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', '10.0.0.2'], h1.ns);
-  t.ok(await eventually(() => /vlan 42, p 3/.test(text), 3000), `tcpdump saw: ${text}`);
+  t.ok(await eventually(() => /vlan 42, p 3/.test(dump.out()), 20_000), `tcpdump saw: ${dump.out()}`);
   // A tagged frame from h1 (scapy): the kernel strips the tag into metadata, the port puts it back,
   // and it leaves through port 2 tagged as it came.
   table.rules.push({ when: (k) => k.inPort === 1 && k.dlVlan === 7, actions: [out(2)] });
-  const dump7 = spawnIn('tcpdump', ['-i', 'eth0', '-e', '-n', '-c', '1', '-l', 'vlan 7'], h2.ns);
-  let text7 = '';
-  dump7.stdout?.on('data', (d: Buffer) => (text7 += d.toString()));
-  await sleep(500);
+  const dump7 = await startTcpdump(['-i', 'eth0', '-e', '-n', '-c', '1', '-l', 'vlan 7'], h2.ns);
   const scapy = "from scapy.all import *; sendp(Ether(dst='ff:ff:ff:ff:ff:ff')/Dot1Q(vlan=7,prio=2)/ARP(pdst='10.7.0.2'), iface='eth0', verbose=0)";
   await h1.run('/usr/bin/python3', ['-c', scapy]);
-  await eventually(() => table.seen.some((k) => k.dlVlan === 7), 2000);
+  await eventually(() => table.seen.some((k) => k.dlVlan === 7), 20_000);
   t.ok(table.seen.some((k) => k.inPort === 1 && k.dlVlan === 7 && k.dlVlanPcp === 2 && k.dlType === 0x0806), 'tagged ARP parsed with dl_vlan 7, pcp 2');
-  t.ok(await eventually(() => /vlan 7, p 2, ethertype ARP/.test(text7), 3000), `forwarded with its tag: ${text7}`);
+  t.ok(await eventually(() => /vlan 7, p 2, ethertype ARP/.test(dump7.out()), 20_000), `forwarded with its tag: ${dump7.out()}`);
   dp.close();
 });
 
@@ -183,7 +177,7 @@ t.test('hosts with checksum and segmentation offloads on: TCP works end to end',
   t.match(await h1.run('ethtool', ['-k', 'eth0']), /tx-checksumming: on[\s\S]*tcp-segmentation-offload: on/, 'offloads on');
   crossConnect(table);
   const server = spawnIn('iperf3', ['-s', '-1', '-p', '5201'], h2.ns);
-  await sleep(400);
+  await waitTcpListening(h2.ns, 5201); // until it listens: a fixed pause was too short on a loaded machine
   const client = await tryRun('iperf3', ['-c', '10.0.0.2', '-p', '5201', '-n', '8M', '-J'], h1.ns);
   t.equal(client.code, 0, client.stderr || client.stdout.slice(0, 300));
   const end = client.code === 0 ? JSON.parse(client.stdout).end : undefined;

@@ -133,6 +133,44 @@ export function spawnIn(cmd: string, args: readonly string[], ns?: string, optio
   return child;
 }
 
+/** A tcpdump running in the background: what it printed so far. */
+export interface Tcpdump {
+  readonly proc: ChildProcess;
+  /** Its standard output so far (the packets, with -l). */
+  out(): string;
+}
+
+/**
+ * Starts `tcpdump ARGS` (in `ns`) and resolves once it says "listening on": its capture is open,
+ * so a packet sent afterwards is seen (a fixed pause was too short on a loaded machine). Throws
+ * after `ms` or when tcpdump exits first. Killed at cleanup.
+ */
+export async function startTcpdump(args: readonly string[], ns?: string, ms = 20_000): Promise<Tcpdump> {
+  const proc = spawnIn('tcpdump', args, ns);
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`tcpdump ${args.join(' ')} did not start listening within ${ms} ms: ${err.trim()}`)), ms);
+    const onExit = (): void => finish(new Error(`tcpdump ${args.join(' ')} exited: ${err.trim()}`));
+    const onErr = (d: Buffer): void => {
+      err += d.toString();
+      if (err.includes('listening on')) finish(null);
+    };
+    const finish = (e: Error | null): void => {
+      clearTimeout(timer);
+      proc.off('exit', onExit);
+      proc.stderr?.off('data', onErr);
+      proc.stderr?.resume();
+      if (e) reject(e);
+      else resolve();
+    };
+    proc.stderr?.on('data', onErr);
+    proc.once('exit', onExit);
+  });
+  return { proc, out: () => out };
+}
+
 /** Creates a namespace with loopback up. */
 export async function createNamespace(tag: string, t?: Teardownable): Promise<string> {
   hookExit();
@@ -250,13 +288,34 @@ export async function addHost(t: Teardownable | undefined, tag: string, opts: Ho
   };
 }
 
-/** Waits (up to 3 s) until the kernel reports an interface operationally up. */
-export async function waitOperUp(ifname: string, ns?: string): Promise<void> {
-  const end = Date.now() + 3000;
+/**
+ * Waits until the kernel reports an interface operationally up; throws after `ms`. The kernel
+ * reports carrier changes through its link watch, which may defer them by a second, longer on a
+ * loaded machine: 20 s is the deadline for such a machine, not the time it takes.
+ */
+export async function waitOperUp(ifname: string, ns?: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  let state = '';
   while (Date.now() < end) {
-    if ((await tryRun('cat', [`/sys/class/net/${ifname}/operstate`], ns)).stdout.trim() === 'up') return;
+    state = (await tryRun('cat', [`/sys/class/net/${ifname}/operstate`], ns)).stdout.trim();
+    if (state === 'up') return;
     await new Promise((r) => setTimeout(r, 20));
   }
+  throw new Error(`${ifname}${ns ? ` in ${ns}` : ''} not operationally up after ${ms} ms (operstate ${state || 'unreadable'})`);
+}
+
+/**
+ * Waits until something listens on TCP `port` in namespace `ns` (the root one when undefined), as
+ * `ss` shows it; throws after `ms`. For servers started in the background (iperf3 -s), which a
+ * client started a fixed time later would find not yet listening on a loaded machine.
+ */
+export async function waitTcpListening(ns: string | undefined, port: number, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await tryRun('ss', ['-Hltn', `sport = :${port}`], ns)).stdout.trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on TCP port ${port}${ns ? ` in ${ns}` : ''} after ${ms} ms`);
 }
 
 /** Removes everything this process created; safe to call more than once. */

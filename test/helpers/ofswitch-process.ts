@@ -15,6 +15,15 @@ export const CLI = join(ROOT, 'dist', 'cli', 'ofswitch.js');
 
 let built = false;
 
+/**
+ * How long a switch may take to stop after SIGTERM before it is killed (SIGKILL). A clean stop
+ * (closing its ports, removing the interfaces and demo hosts it made, each an `ip` command) takes
+ * well under a second on a quiet machine; under coverage with test files side by side on a loaded
+ * 2-core machine, the demo's took over 3 s. Tests that assert a clean exit (status 0) wait for it
+ * this long; a switch that hangs on SIGTERM still fails them.
+ */
+export const STOP_GRACE_MS = 20_000;
+
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -55,7 +64,7 @@ export interface OfswitchProcess {
   readonly exited: Promise<number | string>;
   /** Resolves when a log line containing `text` has been written. */
   waitForLog(text: string, timeoutMs?: number): Promise<void>;
-  /** SIGTERM, then SIGKILL after 3 s; resolves with the exit status. */
+  /** SIGTERM, then SIGKILL after STOP_GRACE_MS; resolves with the exit status. */
   stop(): Promise<number | string>;
 }
 
@@ -114,7 +123,7 @@ export async function startOfswitch(
   const stop = async (): Promise<number | string> => {
     if (!done) {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
     }

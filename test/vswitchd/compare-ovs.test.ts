@@ -324,7 +324,7 @@ t.test('the same ovs-vsctl steps read back the same from Open vSwitch and from o
   await sw.vsctl(['set', 'Open_vSwitch', '.', 'other_config:flow-limit=0']); // as the reference's set-up does
   const targets: Target[] = [
     { side: 'ofswitch', tryVsctl: (args) => sw.tryVsctl(args), dir: sw.dir },
-    { side: 'ovs', tryVsctl: (args) => ovs.tryVsctl(args, { timeoutSec: 5 }), dir: ovs.dir },
+    { side: 'ovs', tryVsctl: (args) => ovs.tryVsctl(args, { timeoutSec: 30 }), dir: ovs.dir },
   ];
   const br = uniqueName('cb');
   const br2 = uniqueName('cc');

@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { addHost, assertRan, spawnIn, tryRun, uniqueName, type TestHost } from '../helpers/netns.js';
+import { addHost, assertRan, spawnIn, tryRun, uniqueName, waitTcpListening, type TestHost } from '../helpers/netns.js';
 import { startDaemonRig, type DaemonRig } from '../helpers/daemon-rig.js';
 import { freePort } from '../helpers/free-port.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
@@ -61,7 +61,7 @@ async function iperf(t: Test, from: TestHost, to: TestHost, seconds: number, udp
   const server = spawnIn('iperf3', ['-s', '-1', '-B', to.ip], to.ns);
   t.teardown(() => void server.kill());
   const exited = new Promise((r) => server.once('exit', r));
-  await sleep(300);
+  await waitTcpListening(to.ns, 5201); // until it listens: a fixed pause was too short on a loaded machine
   // UDP: the first second is left out of the figures (-O 1): the full bucket's start is not the rate.
   const udp = udpMbps === undefined ? [] : ['-u', '-b', `${udpMbps}M`, '-O', '1'];
   const client = await tryRun('iperf3', ['-c', to.ip, '-t', String(seconds), '-J', ...udp], from.ns);
