@@ -14,7 +14,7 @@ import { OfClient } from '../helpers/of-client.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function connected(sw: Switch): Promise<void> {
-  for (let i = 0; i < 200 && !sw.controllers()[0]?.connected; i++) await sleep(10);
+  for (let i = 0; i < 2000 && !sw.controllers()[0]?.connected; i++) await sleep(10); // 20 s for a loaded machine
 }
 
 const packetIns = (c: OfClient): number => c.history.filter((r) => r.msg?.type === OFPT.PACKET_IN).length;
