@@ -162,7 +162,7 @@ export async function startOvsdbServer(t: Teardownable, options: OvsdbServerOpti
 
   const vsctlArgs = (args: readonly string[], o: VsctlOptions = {}): string[] => [
     `--db=${remote}`,
-    `--timeout=${o.timeoutSec ?? 10}`,
+    `--timeout=${o.timeoutSec ?? 30}`, // for a loaded machine: ovs-vsctl returns as soon as it is done
     ...(o.wait ? [] : ['--no-wait']),
     ...args,
   ];
