@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import { CLI, STOP_GRACE_MS, ensureBuilt } from './ofswitch-process.js';
+import { withoutLoadWarnings } from './netns.js';
 import { startOvsdbServer, type CommandResult, type OvsdbServer } from './ovsdb-server.js';
 
 const execFileAsync = promisify(execFile);
@@ -138,11 +139,11 @@ function hookExit(): void {
 async function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
   try {
     const { stdout, stderr } = await execFileAsync(file, args, { env, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
+    return { code: 0, stdout, stderr: withoutLoadWarnings(stderr) };
   } catch (err) {
     const e = err as { code?: unknown; signal?: string | null; stdout?: string; stderr?: string; message: string };
     if (typeof e.code !== 'number') throw new Error(`${file} ${args.join(' ')} did not run to an exit status: ${e.signal ?? e.message}`);
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return { code: e.code, stdout: e.stdout ?? '', stderr: withoutLoadWarnings(e.stderr ?? '') };
   }
 }
 

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Teardownable } from './netns.js';
+import { withoutLoadWarnings, type Teardownable } from './netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -106,10 +106,10 @@ function hookExit(): void {
 async function runCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
   try {
     const { stdout, stderr } = await execFileAsync(file, args, { env, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
+    return { code: 0, stdout, stderr: withoutLoadWarnings(stderr) };
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string; message: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr !== undefined ? withoutLoadWarnings(e.stderr) : e.message };
   }
 }
 
