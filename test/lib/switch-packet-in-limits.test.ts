@@ -31,11 +31,16 @@ t.test("a controller's own limits, applied live; the switch's default for the re
   const c = r.controller();
   if (!c) throw new Error('no controller connection');
   t.same(sw.controllers()[0]?.counters['packet-in-miss-bypassed'], '0', 'counters once connected');
+  const injecting = performance.now();
   for (let i = 0; i < 200; i++) r.port.inject(frame(i));
+  const injectMs = performance.now() - injecting;
   // The burst is sent at once; how soon it is read here depends on the machine's load (10 s for a
-  // loaded one). The rest beyond the backlog (at most burst_limit) was dropped at once: never 200.
+  // loaded one). At most: the burst, the tokens that came while the 200 were injected (1000/s; a
+  // loaded machine took over 100 ms for them), and the backlog (at most burst_limit) released later;
+  // the rest was dropped at once (on a quiet machine about 100 of the 200).
   for (let i = 0; i < 1000 && packetIns(c) < 50; i++) await sleep(10);
-  t.ok(packetIns(c) >= 50 && packetIns(c) < 200, `the switch's default limits (burst 50): ${packetIns(c)} of 200 at once`);
+  const mostAtOnce = 50 + Math.ceil(injectMs) + 50;
+  t.ok(packetIns(c) >= 50 && packetIns(c) <= mostAtOnce, `the switch's default limits (burst 50): ${packetIns(c)} of 200 at once (at most ${mostAtOnce})`);
 
   sw.setControllers([{ target: r.target, probeIntervalMs: 0, rateLimit: 100, burstLimit: 5 }]);
   t.equal(r.accepted.length, 1, 'new limits keep the connection');
