@@ -719,6 +719,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(export_abi(env, exports));
   return exports;
 }
 

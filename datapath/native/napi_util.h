@@ -12,6 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The version of the interface both addons offer their TypeScript loaders (functions, arguments,
+ * results, the layout of shared memory): exported as `abi` by each, and checked on load against
+ * ADDON_ABI in datapath/ports/addon-abi.ts, so that a build from older sources is refused at once
+ * with a message naming `bash scripts/setup.sh` rather than failing later inside the packet path.
+ * Raise it (here and there) with any such change to af_packet.c or raw_ip.c. */
+#define OFSWITCH_ADDON_ABI 1
+
 /* Returns NULL (to JS: undefined, with the pending exception) when a Node-API call fails. */
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -46,6 +53,14 @@ static inline void detach(napi_env env, napi_ref *ref) {
   if (napi_get_reference_value(env, *ref, &ab) == napi_ok && ab != NULL) napi_detach_arraybuffer(env, ab);
   napi_delete_reference(env, *ref);
   *ref = NULL;
+}
+
+/* Sets exports.abi = OFSWITCH_ADDON_ABI. */
+static inline napi_status export_abi(napi_env env, napi_value exports) {
+  napi_value abi;
+  napi_status status = napi_create_int32(env, OFSWITCH_ADDON_ABI, &abi);
+  if (status != napi_ok) return status;
+  return napi_set_named_property(env, exports, "abi", abi);
 }
 
 #endif

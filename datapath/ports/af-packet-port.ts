@@ -42,6 +42,7 @@ import { promisify } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { completeChecksum, segmentTcp } from '../offload.js';
 import type { LinkInfo, NetPort } from './net-port.js';
+import { checkAddonAbi } from './addon-abi.js';
 import { PortError, checkInterfaceName, type PortType } from './port-type.js';
 import { enterBatch, leaveBatch, noteStaged } from './tx-batch.js';
 
@@ -116,7 +117,9 @@ function addon(): Addon {
   const candidates = addonCandidates();
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`af_packet addon not built (run npm run build:native): looked for ${candidates.join(', ')}`);
-  loaded = createRequire(import.meta.url)(found) as Addon;
+  const candidate = createRequire(import.meta.url)(found) as Addon & { readonly abi?: unknown };
+  checkAddonAbi('af_packet', found, candidate);
+  loaded = candidate;
   return loaded;
 }
 const execFileAsync = promisify(execFile);

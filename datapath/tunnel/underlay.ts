@@ -31,6 +31,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DROP_REASON, type DropReason } from '../drop-record.js';
+import { checkAddonAbi } from '../ports/addon-abi.js';
 import { PortError } from '../ports/port-type.js';
 import { enterBatch, leaveBatch, noteStaged, type StagedOutput } from '../ports/tx-batch.js';
 import { decapsulate, encapsulate, headerLength, ipv4PayloadOffset, type Decoded, type TunnelKind } from './codec.js';
@@ -68,7 +69,8 @@ export function underlayAddon(): Addon {
   const candidates = [join(here, '..', rel), join(here, '..', '..', '..', 'datapath', rel)];
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`raw_ip addon not built (run npm run build:native): looked for ${candidates.join(', ')}`);
-  const addon = createRequire(import.meta.url)(found) as Partial<Addon>;
+  const addon = createRequire(import.meta.url)(found) as Partial<Addon> & { readonly abi?: unknown };
+  checkAddonAbi('raw_ip', found, addon);
   // A raw_ip.node built from older sources loads but lacks the batched send: refuse it by name
   // rather than let every tunnel frame fail inside the packet path.
   if (typeof addon.flush !== 'function' || typeof addon.open !== 'function' || typeof addon.route !== 'function') {

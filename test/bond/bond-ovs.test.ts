@@ -15,7 +15,7 @@
  */
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run, spawnIn, tryRun } from '../helpers/netns.js';
+import { run, spawnIn, tryRun, waitTcpListening } from '../helpers/netns.js';
 import { waitUntil } from '../helpers/daemon-rig.js';
 import { appctlOk, normalise, OVS_BOND, pingThrough, sideNames, startBondOvsRig, type BondOvsRig as Rig } from '../helpers/bond-ovs-rig.js';
 
@@ -42,7 +42,7 @@ async function txCounts(t: Test, x: Rig): Promise<number[]> {
 async function iperf(t: Test, x: Rig, seconds: number): Promise<number[]> {
   const server = spawnIn('iperf3', ['-s', '-1', '-B', x.b.ip], x.b.ns);
   t.teardown(() => void server.kill());
-  await sleep(500);
+  await waitTcpListening(x.b.ns, 5201); // until it listens: a fixed pause was too short on a loaded machine
   const before = await txCounts(t, x);
   // 16 flows of 10 Mbit/s each: the bond's hash puts each in a bucket of one member, so all of
   // them land on one member with odds of 2^-15 (with 8 flows, a 1-to-7 split came 7 % of the time).

@@ -7,7 +7,8 @@
  */
 import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addHost, assertRan, spawnIn, tryRun, type TestHost } from '../helpers/netns.js';
+import { eventually } from '../helpers/wait.js';
+import { addHost, assertRan, spawnIn, startTcpdump, tryRun, waitTcpListening, type TestHost } from '../helpers/netns.js';
 import { startOfswitch, type OfswitchProcess } from '../helpers/ofswitch-process.js';
 import { ofctl } from '../helpers/ofctl.js';
 import { freePort, waitListening } from '../helpers/free-port.js';
@@ -47,12 +48,16 @@ t.test('ping and a TCP transfer through flows set with ovs-ofctl', async (t) => 
   const { h, flows, target } = await rig(t, 'fa');
   const [h1, h2] = h as [TestHost, TestHost];
   t.not((await tryRun('ping', ['-c', '1', '-W', '1', h2.ip], h1.ns)).code, 0, 'nothing passes an empty secure table');
+  // The kernel goes on resolving h2's address after that ping, and marks it failed after three
+  // unanswered probes: had the flows below taken longer to add than those probes (a loaded machine),
+  // the next ping would fail at once. Forget it, so that the next ping starts afresh.
+  await h1.run('ip', ['neigh', 'flush', 'dev', 'eth0']);
   await flows(...LINK_1_2);
   const ping = await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '2', h2.ip], h1.ns);
   t.match(ping.stdout, / 3 received/, 'ping through output actions');
   const server = spawnIn('iperf3', ['-s', '-1', '-B', h2.ip], h2.ns);
   t.teardown(() => void server.kill());
-  await sleep(300);
+  await waitTcpListening(h2.ns, 5201); // until it listens: a fixed pause was too short on a loaded machine
   const client = await tryRun('iperf3', ['-c', h2.ip, '-n', '8M', '-J'], h1.ns);
   t.equal(client.code, 0, 'iperf3 TCP transfer completes');
   type Sums = { end?: { sum_sent?: { bytes?: number }; sum_received?: { bytes?: number } } };
@@ -79,7 +84,7 @@ t.test('a flow pair rewriting addresses and ports carries a TCP connection', asy
   );
   const server = spawnIn('iperf3', ['-s', '-1', '-p', '5202'], h2.ns);
   t.teardown(() => void server.kill());
-  await sleep(300);
+  await waitTcpListening(h2.ns, 5202); // until it listens: a fixed pause was too short on a loaded machine
   const client = await tryRun('iperf3', ['-c', '10.78.0.99', '-p', '7000', '-n', '4M', '-J'], h1.ns);
   t.equal(client.code, 0, `TCP through the rewrite completes${client.code ? `: ${client.stdout.slice(-300)}` : ''}`);
   const bad = await tryRun('nstat', ['-az', 'TcpInCsumErrors'], h2.ns);
@@ -91,16 +96,13 @@ t.test('a VLAN tag pushed by a flow is seen by tcpdump on the receiving host', a
   const { h, flows } = await rig(t, 'fc');
   const [h1, , h3] = h as [TestHost, TestHost, TestHost];
   await flows('in_port=1,icmp,actions=mod_vlan_vid:42,mod_vlan_pcp:5,output:3');
-  const dump = spawnIn('tcpdump', ['-i', 'eth0', '-e', '-n', '-c', '2', '-l', 'vlan'], h3.ns);
-  let text = '';
-  dump.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  t.teardown(() => void dump.kill());
-  await sleep(800);
+  const dump = await startTcpdump(['-i', 'eth0', '-e', '-n', '-c', '2', '-l', 'vlan'], h3.ns);
+  t.teardown(() => void dump.proc.kill());
   await h1.run('ip', ['neigh', 'add', '10.78.0.3', 'lladdr', h3.mac, 'dev', 'eth0']);
   await tryRun('ping', ['-c', '3', '-i', '0.2', '-W', '1', '10.78.0.3'], h1.ns);
-  for (let i = 0; i < 30 && !/vlan 42/.test(text); i++) await sleep(100);
-  t.match(text, /vlan 42, p 5/, 'tagged VLAN 42 priority 5 on the wire');
-  t.match(text, /ethertype IPv4/, 'the IPv4 packet inside the tag');
+  await eventually(() => /vlan 42/.test(dump.out()), 20_000);
+  t.match(dump.out(), /vlan 42, p 5/, 'tagged VLAN 42 priority 5 on the wire');
+  t.match(dump.out(), /ethertype IPv4/, 'the IPv4 packet inside the tag');
 });
 
 t.test('a storm of malformed frames leaves the switch forwarding', async (t) => {

@@ -103,13 +103,13 @@ export async function tryRun(cmd: string, args: readonly string[], ns?: string, 
   const [file, argv] = commandLine(cmd, args, ns);
   try {
     const { stdout, stderr } = await execFileAsync(file, argv, { maxBuffer: 64 * 1024 * 1024, env: envOf(options) });
-    return { code: 0, stdout, stderr };
+    return { code: 0, stdout, stderr: withoutLoadWarnings(stderr) };
   } catch (err) {
     const e = err as { code?: number | string; signal?: string | null; stdout?: string; stderr?: string; message: string };
     if (typeof e.code !== 'number') {
       throw new Error(`${file} ${argv.join(' ')} did not run to an exit status: ${e.signal ? `killed by ${e.signal}` : e.message}`);
     }
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return { code: e.code, stdout: e.stdout ?? '', stderr: withoutLoadWarnings(e.stderr ?? '') };
   }
 }
 
@@ -123,6 +123,17 @@ export function assertRan(t: Test, r: RunResult, what: string, options: { output
   return t.not(r.stdout.trim(), '', `${what}: prints something`) && ok;
 }
 
+/**
+ * `stderr` without the lines Open vSwitch's programs (ovs-vsctl, ovs-ofctl, ovs-appctl) add about
+ * the machine rather than the command: "timeval|WARN|Unreasonably long 1064ms poll interval" and
+ * the "faults:" and "context switches:" lines after it, printed whenever the program's own main
+ * loop waited over a second for the CPU (a loaded machine). A test asserting a silent command
+ * means the command's own messages.
+ */
+export function withoutLoadWarnings(stderr: string): string {
+  return stderr.replace(/^\S+\|\d+\|timeval\|WARN\|.*(\n|$)/gm, '');
+}
+
 /** Starts a long-running command (tcpdump, iperf3 -s, a controller); killed at cleanup. */
 export function spawnIn(cmd: string, args: readonly string[], ns?: string, options: RunOptions = {}): ChildProcess {
   hookExit();
@@ -131,6 +142,44 @@ export function spawnIn(cmd: string, args: readonly string[], ns?: string, optio
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+/** A tcpdump running in the background: what it printed so far. */
+export interface Tcpdump {
+  readonly proc: ChildProcess;
+  /** Its standard output so far (the packets, with -l). */
+  out(): string;
+}
+
+/**
+ * Starts `tcpdump ARGS` (in `ns`) and resolves once it says "listening on": its capture is open,
+ * so a packet sent afterwards is seen (a fixed pause was too short on a loaded machine). Throws
+ * after `ms` or when tcpdump exits first. Killed at cleanup.
+ */
+export async function startTcpdump(args: readonly string[], ns?: string, ms = 20_000): Promise<Tcpdump> {
+  const proc = spawnIn('tcpdump', args, ns);
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`tcpdump ${args.join(' ')} did not start listening within ${ms} ms: ${err.trim()}`)), ms);
+    const onExit = (): void => finish(new Error(`tcpdump ${args.join(' ')} exited: ${err.trim()}`));
+    const onErr = (d: Buffer): void => {
+      err += d.toString();
+      if (err.includes('listening on')) finish(null);
+    };
+    const finish = (e: Error | null): void => {
+      clearTimeout(timer);
+      proc.off('exit', onExit);
+      proc.stderr?.off('data', onErr);
+      proc.stderr?.resume();
+      if (e) reject(e);
+      else resolve();
+    };
+    proc.stderr?.on('data', onErr);
+    proc.once('exit', onExit);
+  });
+  return { proc, out: () => out };
 }
 
 /** Creates a namespace with loopback up. */
@@ -250,13 +299,34 @@ export async function addHost(t: Teardownable | undefined, tag: string, opts: Ho
   };
 }
 
-/** Waits (up to 3 s) until the kernel reports an interface operationally up. */
-export async function waitOperUp(ifname: string, ns?: string): Promise<void> {
-  const end = Date.now() + 3000;
+/**
+ * Waits until the kernel reports an interface operationally up; throws after `ms`. The kernel
+ * reports carrier changes through its link watch, which may defer them by a second, longer on a
+ * loaded machine: 20 s is the deadline for such a machine, not the time it takes.
+ */
+export async function waitOperUp(ifname: string, ns?: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  let state = '';
   while (Date.now() < end) {
-    if ((await tryRun('cat', [`/sys/class/net/${ifname}/operstate`], ns)).stdout.trim() === 'up') return;
+    state = (await tryRun('cat', [`/sys/class/net/${ifname}/operstate`], ns)).stdout.trim();
+    if (state === 'up') return;
     await new Promise((r) => setTimeout(r, 20));
   }
+  throw new Error(`${ifname}${ns ? ` in ${ns}` : ''} not operationally up after ${ms} ms (operstate ${state || 'unreadable'})`);
+}
+
+/**
+ * Waits until something listens on TCP `port` in namespace `ns` (the root one when undefined), as
+ * `ss` shows it; throws after `ms`. For servers started in the background (iperf3 -s), which a
+ * client started a fixed time later would find not yet listening on a loaded machine.
+ */
+export async function waitTcpListening(ns: string | undefined, port: number, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await tryRun('ss', ['-Hltn', `sport = :${port}`], ns)).stdout.trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on TCP port ${port}${ns ? ` in ${ns}` : ''} after ${ms} ms`);
 }
 
 /** Removes everything this process created; safe to call more than once. */

@@ -5,7 +5,7 @@
  * /run/openvswitch is for Open vSwitch. So the stock tools find it with no options at all:
  *
  *   const sw = await startOfswitchDaemon(t);
- *   await sw.vsctl(['add-br', br]);                 // plain ovs-vsctl: waits for cur_cfg (--timeout=5)
+ *   await sw.vsctl(['add-br', br]);                 // plain ovs-vsctl: waits for cur_cfg (--timeout=30)
  *   await sw.ofctl(['dump-flows', br]);             // ovs-ofctl by bridge name (DIR/BR.mgmt)
  *   await sw.appctl(['fdb/show', br]);              // ovs-appctl -t ofswitch (DIR/ofswitch.pid)
  *   const mark = sw.mark(); ...; sw.logsSince(mark) // the daemon's log lines (JSON, as written)
@@ -30,16 +30,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
-import { CLI, ensureBuilt, STOP_GRACE_MS } from './ofswitch-process.js';
+import { CLI, STOP_GRACE_MS, ensureBuilt } from './ofswitch-process.js';
+import { withoutLoadWarnings } from './netns.js';
 import { startOvsdbServer, type CommandResult, type OvsdbServer } from './ovsdb-server.js';
-import { withoutLoadWarnings } from './ovs-tool-output.js';
 
 const execFileAsync = promisify(execFile);
 
 export interface DaemonVsctlOptions {
   /** Add --no-wait (default false: ovs-vsctl waits until the daemon acknowledges, as an operator's does). */
   readonly noWait?: boolean;
-  /** --timeout in seconds (default 5). */
+  /**
+   * --timeout in seconds (default 30: ovs-vsctl returns as soon as the daemon acknowledges, which
+   * takes well under a second on a quiet machine; the deadline is for a loaded one).
+   */
   readonly timeoutSec?: number;
 }
 
@@ -58,7 +61,7 @@ export interface OfswitchDaemon {
   readonly db: OvsdbServer;
   /** The running daemon process (changes on restart). */
   readonly child: ChildProcess;
-  /** ovs-vsctl ARGS (OVS_RUNDIR=dir, --timeout=5, waiting for the daemon unless noWait). */
+  /** ovs-vsctl ARGS (OVS_RUNDIR=dir, --timeout=30, waiting for the daemon unless noWait). */
   vsctl(args: readonly string[], options?: DaemonVsctlOptions): Promise<string>;
   tryVsctl(args: readonly string[], options?: DaemonVsctlOptions): Promise<CommandResult>;
   /** ovs-ofctl ARGS; name the bridge as an operator does (`['show', 'br0']`). */
@@ -272,7 +275,7 @@ export async function startOfswitchDaemon(t: Test, options: OfswitchDaemonOption
   });
 
   const vsctlArgs = (args: readonly string[], o: DaemonVsctlOptions = {}): string[] => [
-    `--timeout=${o.timeoutSec ?? 5}`,
+    `--timeout=${o.timeoutSec ?? 30}`,
     ...(o.noWait ? ['--no-wait'] : []),
     ...args,
   ];

@@ -18,8 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Teardownable } from './netns.js';
-import { withoutLoadWarnings } from './ovs-tool-output.js';
+import { withoutLoadWarnings, type Teardownable } from './netns.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -110,7 +109,7 @@ async function runCommand(file: string, args: readonly string[], env: NodeJS.Pro
     return { code: 0, stdout, stderr: withoutLoadWarnings(stderr) };
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string; message: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: withoutLoadWarnings(e.stderr ?? e.message) };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr !== undefined ? withoutLoadWarnings(e.stderr) : e.message };
   }
 }
 
@@ -163,7 +162,7 @@ export async function startOvsdbServer(t: Teardownable, options: OvsdbServerOpti
 
   const vsctlArgs = (args: readonly string[], o: VsctlOptions = {}): string[] => [
     `--db=${remote}`,
-    `--timeout=${o.timeoutSec ?? 10}`,
+    `--timeout=${o.timeoutSec ?? 30}`, // for a loaded machine: ovs-vsctl returns as soon as it is done
     ...(o.wait ? [] : ['--no-wait']),
     ...args,
   ];

@@ -400,12 +400,14 @@ t.test('group commit: written at the end of the turn, fdatasync\'d within the wi
   t.equal(a.journal.unwritten, 0, 'written at the end of the turn');
   t.equal(scanRecords(readFileSync(path)).records.length, 2, 'both records are in the file');
   t.equal(a.journal.unsynced, 2, 'not synced yet: the window has not passed');
-  const deadline = Date.now() + 2000;
+  // The window plus one fdatasync: about 50 ms on a quiet machine. The upper bound is for a loaded
+  // one (late timers, a busy disk); a timer that never fires fails it all the same.
+  const deadline = Date.now() + 20_000;
   while (a.journal.unsynced > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
   const took = performance.now() - started;
   t.equal(a.journal.unsynced, 0, 'fdatasync\'d by the timer, no barrier asked');
   t.ok(took >= 45, `not before the window (${took.toFixed(0)} ms)`);
-  t.ok(took < 50 + 1000, `within the window plus one fdatasync (${took.toFixed(0)} ms)`);
+  t.ok(took < 10_000, `within the window plus one fdatasync (${took.toFixed(0)} ms)`);
   t.ok(a.journal.size > 8);
   await a.journal.close();
   a.add({ match: { inPort: 2 }, priority: 10, actions: [] }); // after close: not recorded, no crash

@@ -14,10 +14,14 @@ import { OfClient } from '../helpers/of-client.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function connected(sw: Switch): Promise<void> {
-  for (let i = 0; i < 200 && !sw.controllers()[0]?.connected; i++) await sleep(10);
+  for (let i = 0; i < 2000 && !sw.controllers()[0]?.connected; i++) await sleep(10); // 20 s for a loaded machine
 }
 
 const packetIns = (c: OfClient): number => c.history.filter((r) => r.msg?.type === OFPT.PACKET_IN).length;
+
+/** The PACKET_INs of frames `missFrame(n)` with n >= `from` (bytes 34-35 carry n). */
+const packetInsFrom = (c: OfClient, from: number): number =>
+  c.history.filter((r) => r.msg?.type === OFPT.PACKET_IN && Buffer.from(r.msg.data).readUInt16BE(34) >= from).length;
 
 t.test("a controller's own limits, applied live; the switch's default for the rest", async (t) => {
   const sw = createSwitch({ failMode: 'secure', packetInLimits: { rateLimit: 1000, burstLimit: 50 } });
@@ -27,9 +31,16 @@ t.test("a controller's own limits, applied live; the switch's default for the re
   const c = r.controller();
   if (!c) throw new Error('no controller connection');
   t.same(sw.controllers()[0]?.counters['packet-in-miss-bypassed'], '0', 'counters once connected');
+  const injecting = performance.now();
   for (let i = 0; i < 200; i++) r.port.inject(frame(i));
-  await sleep(20);
-  t.ok(packetIns(c) >= 50 && packetIns(c) < 200, `the switch's default limits (burst 50): ${packetIns(c)} of 200 at once`);
+  const injectMs = performance.now() - injecting;
+  // The burst is sent at once; how soon it is read here depends on the machine's load (10 s for a
+  // loaded one). At most: the burst, the tokens that came while the 200 were injected (1000/s; a
+  // loaded machine took over 100 ms for them), and the backlog (at most burst_limit) released later;
+  // the rest was dropped at once (on a quiet machine about 100 of the 200).
+  for (let i = 0; i < 1000 && packetIns(c) < 50; i++) await sleep(10);
+  const mostAtOnce = 50 + Math.ceil(injectMs) + 50;
+  t.ok(packetIns(c) >= 50 && packetIns(c) <= mostAtOnce, `the switch's default limits (burst 50): ${packetIns(c)} of 200 at once (at most ${mostAtOnce})`);
 
   sw.setControllers([{ target: r.target, probeIntervalMs: 0, rateLimit: 100, burstLimit: 5 }]);
   t.equal(r.accepted.length, 1, 'new limits keep the connection');
@@ -40,7 +51,9 @@ t.test("a controller's own limits, applied live; the switch's default for the re
   await sleep(20);
   const counters = sw.controllers()[0]?.counters ?? {};
   const most = 5 + Math.ceil((100 * (performance.now() - start)) / 1000);
-  t.ok(packetIns(c) <= most, `then the controller's own (burst 5, 100/s): ${packetIns(c)} (at most ${most})`);
+  // Only these frames' PACKET_INs: the first burst's backlog may still arrive on a loaded machine.
+  const got = packetInsFrom(c, 1000);
+  t.ok(got <= most, `then the controller's own (burst 5, 100/s): ${got} (at most ${most})`);
   t.ok(Number(counters['packet-in-miss-backlog']) <= 5, 'at most burst_limit queued');
   t.ok(Number(counters['packet-in-miss-dropped']) > 0, 'the rest dropped and counted');
   t.equal(counters['packet-in-miss-overflow-dropped'], '0', 'nothing dropped for the output queue: the controller reads');

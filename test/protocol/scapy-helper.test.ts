@@ -25,7 +25,8 @@ t.test('killed with requests pending: they are rejected at once, and so is the n
   process.kill(pid, 'SIGKILL');
   await t.rejects(dissecting, /scapy helper exited \(SIGKILL\)/, 'the first pending request');
   await t.rejects(building, /scapy helper exited \(SIGKILL\)/, 'the second');
-  t.ok(Date.now() - started < 2000, `within ${Date.now() - started} ms of the kill`);
+  // At the helper's exit, not at some timeout: the error names the signal; the bound is for a loaded machine.
+  t.ok(Date.now() - started < 20_000, `within ${Date.now() - started} ms of the kill`);
   await t.rejects(peer.dissect(HELLO), /scapy helper exited/, 'a request after its death is refused');
 });
 
@@ -54,6 +55,17 @@ t.test('an answer nobody asked for is a broken helper too', async (t) => {
   const peer = new ScapyPeer(script);
   t.teardown(() => peer.close());
   await t.rejects(peer.dissect(HELLO), /could not dissect: first/, 'the first line answers the request');
-  await new Promise((r) => setTimeout(r, 300)); // the second line arrives, with nothing asked
+  // The second line arrives, with nothing asked, and the helper is killed for it: wait for that
+  // (a fixed pause could end before the second line came, on a loaded machine).
+  const pid = peer.pid;
+  const alive = (): boolean => {
+    try {
+      if (pid !== undefined) process.kill(pid, 0);
+      return pid !== undefined;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 400 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
   await t.rejects(peer.dissect(HELLO), /answered nothing that was asked: .*second/, 'then the helper is refused');
 });

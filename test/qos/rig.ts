@@ -4,7 +4,7 @@
  * into two queues of h3's port, and iperf3 between them.
  */
 import type { Test } from 'tap';
-import { addHost, run, spawnIn, uniqueName, type TestHost } from '../helpers/netns.js';
+import { addHost, run, spawnIn, uniqueName, waitTcpListening, type TestHost } from '../helpers/netns.js';
 import { startDaemonRig, type DaemonRig } from '../helpers/daemon-rig.js';
 
 export interface QosRig {
@@ -58,7 +58,7 @@ function receivedBps(json: string): number {
 export async function streams(pairs: readonly (readonly [TestHost, TestHost])[], seconds: number): Promise<number[]> {
   const servers = pairs.map(([, to], i) => spawnIn('iperf3', ['-s', '-1', '-p', String(5201 + i)], to.ns));
   try {
-    await new Promise((res) => setTimeout(res, 300));
+    await Promise.all(pairs.map(([, to], i) => waitTcpListening(to.ns, 5201 + i))); // until it listens: a fixed pause was too short on a loaded machine
     const reports = await Promise.all(
       pairs.map(([from, to], i) => run('iperf3', ['-c', to.ip, '-p', String(5201 + i), '-t', String(seconds), '-O', '1', '-J'], from.ns)),
     );

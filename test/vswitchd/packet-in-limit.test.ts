@@ -43,18 +43,21 @@ t.test('controller_rate_limit and controller_burst_limit from ovs-vsctl limit th
    * Sends `frames` misses at 1,000 frames/s; returns the PACKET_INs the controller got meanwhile
    * (and in 1 s after), and how long that was.
    */
-  const stream = async (frames: number): Promise<{ n: number; seconds: number }> => {
+  const stream = async (frames: number, enough?: number): Promise<{ n: number; seconds: number }> => {
     c.received.length = 0;
     const start = Date.now();
     const r = await tryRun('trafgen', ['--dev', 'eth0', '--conf', conf, '-P', '1', '-q', '--rate', '1000pps', '-n', String(frames)], h.ns);
     t.equal(r.code, 0, `trafgen sent ${frames} frames ${r.stderr.trim()}`);
+    const count = (): number => c.received.filter((m) => m.msg?.type === OFPT.PACKET_IN).length;
     await sleep(1000);
-    const n = c.received.filter((m) => m.msg?.type === OFPT.PACKET_IN).length;
+    // Unlimited, the PACKET_INs may trail the misses on a loaded machine: until `enough` came (20 s at most).
+    for (let i = 0; enough !== undefined && i < 200 && count() < enough; i++) await sleep(100);
+    const n = count();
     c.received.length = 0;
     return { n, seconds: (Date.now() - start) / 1000 };
   };
 
-  const { n: unlimited } = await stream(2000);
+  const { n: unlimited } = await stream(2000, 1900);
   if (unlimited < 1900) t.comment(rig.proc.stderr().slice(-4000));
   t.ok(unlimited >= 1900, `without a limit (the default, 10,000/s) nearly every miss is a PACKET_IN: ${unlimited} of 2000`);
 
