@@ -178,10 +178,7 @@ export class BondSet {
         }
       }
       if (lacp) lacp.run(now, (member, pdu) => this.sendPdu(bond, member, pdu));
-      for (const m of bond.members.values()) {
-        const carrier = entry.carriers.get(m.name) ?? false;
-        m.mayEnable = carrier && this.liveness.get(m.name) !== false && (lacp === null || lacp.mayEnable(m.name));
-      }
+      for (const m of bond.members.values()) m.mayEnable = this.mayEnable(entry, m);
       bond.run(now, lacp ? lacp.status() : 'off', (m) => (entry.carriers.get(m.name) ?? false) && m.mayEnable);
       bond.rebalance(now, this.opts.log);
       if (bond.sendLearningPackets) this.sendLearningPackets(entry);
@@ -224,8 +221,18 @@ export class BondSet {
     const found = this.byPort.get(port.portNo);
     const lacp = found?.entry.bond.lacp;
     if (!found || !lacp) return false;
-    if (lacp.processPdu(found.member.name, frame.subarray(14), this.now())) found.member.mayEnable = true;
+    if (lacp.processPdu(found.member.name, frame.subarray(14), this.now())) found.member.mayEnable = this.mayEnable(found.entry, found.member);
     return true;
+  }
+
+  /**
+   * Whether a member may carry traffic: its carrier (as of the last run), its liveness (CFM or BFD,
+   * when either runs) and, on a bond with LACP, LACP's word, all three (OVS's iface may_enable
+   * and lacp_member_may_enable). A PDU that makes LACP agree does not override a liveness fault.
+   */
+  private mayEnable(entry: Entry, m: BondMember): boolean {
+    const lacp = entry.bond.lacp;
+    return (entry.carriers.get(m.name) ?? false) && this.liveness.get(m.name) !== false && (lacp === null || lacp.mayEnable(m.name));
   }
 
   /**

@@ -148,6 +148,22 @@ t.test('LACP between two ofswitch bonds; NORMAL sees one port; carrier and liven
   t.notOk(s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 disabled by its liveness source at once');
   s1.sw.setBondMemberLiveness('a2', false);
   t.notOk(s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'the same verdict again changes nothing');
+  // The partner's LACP PDUs (fast: one a second on a2) do not override the liveness fault: a CI run
+  // caught bond/show saying may_enable true between a PDU and the next bond run.
+  const a2Member = s1.sw.bondSet!.bond('bond1')!.members.get('a2')!;
+  const rxOfA2 = async (): Promise<number> => {
+    const text = await call(commands(s1.sw), 'lacp/show-stats', 'bond1');
+    return Number(/member: a2:[\s\S]*?RX PDUs: (\d+)/.exec(text)?.[1] ?? NaN);
+  };
+  const rxBefore = await rxOfA2();
+  let sampledTrue = 0;
+  const sampleUntil = Date.now() + 2500;
+  while (Date.now() < sampleUntil) {
+    if (a2Member.mayEnable || a2Member.enabled) sampledTrue++;
+    await sleep(5);
+  }
+  t.ok((await rxOfA2()) > rxBefore, `PDUs arrived on a2 meanwhile (RX PDUs ${rxBefore} before)`);
+  t.equal(sampledTrue, 0, 'a2 stayed disabled with may_enable false while they did');
   s1.sw.setBondMemberLiveness('a2', null);
   t.ok(s1.sw.bondSet!.bond('bond1')!.members.get('a2')!.enabled, 'a2 back at once without a liveness source');
 
