@@ -228,6 +228,9 @@ export class BondSet {
     return true;
   }
 
+  /** Why inputPort last returned null: the bond's verdict, or a balance-slb frame that came back (for ofproto/trace's words). */
+  lastRefusal: 'admissibility' | 'looped-back' = 'admissibility';
+
   /**
    * The port NORMAL takes a frame received on `port` to come from: the port itself, its bond's
    * BondPort, or null when the bond does not admit it (bond_check_admissibility; for balance-slb,
@@ -239,6 +242,7 @@ export class BondSet {
     if (!found) return port;
     const { bond } = found.entry;
     const verdict = bond.admissibility(found.member, ((frame[0] as number) & 1) !== 0);
+    this.lastRefusal = verdict === 'drop' ? 'admissibility' : 'looped-back';
     if (verdict === 'drop') return null;
     if (verdict === 'drop-if-moved') {
       const tagged = frame.length >= 18 && ((frame[12] === 0x81 && frame[13] === 0) || (frame[12] === 0x88 && frame[13] === 0xa8));

@@ -8,7 +8,7 @@
  * member: the reflection OVS's gratuitous-ARP lock is for. A sends a gratuitous ARP: S learns A
  * on A's port and locks the entry for 5 s; A's ARP comes back on S's active member (tcpdump sees
  * it arrive) and is neither admitted nor learned: `fdb/show` keeps A on A's port and
- * `ofproto/trace` of that frame drops it. After the lock a gratuitous ARP for A from behind U (the
+ * `ofproto/trace` of that frame drops it ("SLB bond thinks this packet looped back"). After the lock a gratuitous ARP for A from behind U (the
  * host moved there) is learned: `fdb/show` puts A on the bond. The same steps run with ofswitch as
  * S (OVS upstream) and with OVS as S (ofswitch upstream), and what each S did must be the same.
  */
@@ -23,6 +23,7 @@ interface Observed {
   reflectedOnActive: boolean;
   duringLock: string;
   traceDuringLock: string;
+  traceReason: string;
   afterLock: string;
 }
 
@@ -68,11 +69,13 @@ async function scenario(t: Test, x: SlbUpstreamRig): Promise<Observed> {
   const trace = await x.appctl(['ofproto/trace', x.bridge, flow]);
   t.equal(trace.code, 0, 'ofproto/trace answered');
   const traceDuringLock = /^Datapath actions: (.*)$/m.exec(trace.stdout)?.[1] ?? '(no datapath actions)';
+  const traceReason = /^\s+-> (.*, dropping)$/m.exec(trace.stdout)?.[1] ?? '(no reason)';
   const elapsed = Date.now() - sentAt;
   // OVS counts the lock in whole seconds: it lasts at least 4 s.
   t.ok(elapsed < 4000, `fdb/show and ofproto/trace ran ${elapsed} ms after the ARP, within the lock`);
   t.equal(duringLock, "A's port", `during the lock: A stays on A's port (fdb/show:\n${fdb.stdout})`);
   t.equal(traceDuringLock, 'drop', `during the lock ofproto/trace drops the reflected ARP:\n${trace.stdout}`);
+  t.equal(traceReason, 'SLB bond thinks this packet looped back, dropping', "in OVS's words");
 
   // The lock runs out 5 s after A's ARP (the wait is the rule under test, not a guess at a delay);
   // then a gratuitous ARP for A from behind U (A moved there) is learned on the bond.
@@ -84,7 +87,7 @@ async function scenario(t: Test, x: SlbUpstreamRig): Promise<Observed> {
     return afterLock === 'the bond';
   }, 'A learned on the bond after the lock', 15_000);
   t.equal(afterLock, 'the bond', 'after the lock: the move is learned, A is on the bond');
-  return { reflectedOnActive, duringLock, traceDuringLock, afterLock };
+  return { reflectedOnActive, duringLock, traceDuringLock, traceReason, afterLock };
 }
 
 const observed: Partial<Record<Side, Observed>> = {};
