@@ -26,8 +26,8 @@
  *
  * Gratuitous-ARP lock (OVS's mac_entry_set_grat_arp_lock, is_mac_learning_update_needed): a
  * gratuitous ARP learned on a port that is not a bond locks its entry for GRAT_ARP_LOCK_TIME (5 s);
- * while locked, a gratuitous ARP from that address arriving on a bond is not learned at all (no
- * move, no refresh): it is most likely the host's own ARP reflected back by the switch beyond a
+ * while locked, a gratuitous ARP from that address arriving on a bond does not move it (the entry
+ * is refreshed, as OVS's mac_learning_insert refreshes it first): it is most likely the host's own ARP reflected back by the switch beyond a
  * balance-slb bond. OVS counts the lock in whole seconds (locked while now < set + 5, so 4 to 5 s);
  * here it is 5,000 ms.
  *
@@ -145,7 +145,7 @@ export class MacTable {
    * counting the move, when the port changed), or adds one, evicting fairly when the table is full.
    * `gratArp`: the frame is a gratuitous ARP (isGratuitousArp); `fromBond`: `portNo` is a bond. A
    * gratuitous ARP from a port that is not a bond sets the entry's lock; one from a bond while the
-   * entry is locked changes nothing (OVS's mac_learning_update). False when nothing was learned.
+   * entry is locked only refreshes it, never moves it (OVS's mac_learning_update). False then.
    */
   learn(vlan: number, mac: number, portNo: number, now = this.now(), gratArp = false, fromBond = false): boolean {
     this.run(now);
@@ -154,16 +154,16 @@ export class MacTable {
     const lock = gratArp && !fromBond ? now + GRAT_ARP_LOCK_TIME * 1000 : -Infinity;
     const e = table.get(mac);
     if (e !== undefined) {
-      if (gratArp) {
-        if (!fromBond) e.garpLock = lock;
-        else if (now < e.garpLock) return false;
-      }
+      // A locked entry is refreshed (mac_learning_insert runs first) but stays on its port.
+      const locked = gratArp && fromBond && now < e.garpLock;
+      if (gratArp && !fromBond) e.garpLock = lock;
       e.seen = now;
       this.unlink(e);
       this.append(e);
-      if (e.port.portNo === portNo) {
+      if (locked || e.port.portNo === portNo) {
         this.portUnlink(e);
         this.portAppend(e);
+        if (locked) return false;
       } else {
         this.moved++;
         this.detachFromPort(e);
