@@ -225,6 +225,9 @@ export class BondSet {
     return true;
   }
 
+  /** Why inputPort last returned null: the bond's verdict, or a balance-slb frame that came back (for ofproto/trace's words). */
+  lastRefusal: 'admissibility' | 'looped-back' = 'admissibility';
+
   /**
    * Whether a member may carry traffic: its carrier (as of the last run), its liveness (CFM or BFD,
    * when either runs) and, on a bond with LACP, LACP's word, all three (OVS's iface may_enable
@@ -238,19 +241,20 @@ export class BondSet {
   /**
    * The port NORMAL takes a frame received on `port` to come from: the port itself, its bond's
    * BondPort, or null when the bond does not admit it (bond_check_admissibility; for balance-slb,
-   * a frame whose source was learned on another port came back, and is dropped).
+   * a frame whose source was learned on another port came back, and is dropped, unless it is a
+   * gratuitous ARP whose address is not under the gratuitous-ARP lock: LearningBridge.slbLoopedBack).
    */
   inputPort(port: DatapathPort, frame: Uint8Array): BridgePort | null {
     const found = this.byPort.get(port.portNo);
     if (!found) return port;
     const { bond } = found.entry;
     const verdict = bond.admissibility(found.member, ((frame[0] as number) & 1) !== 0);
+    this.lastRefusal = verdict === 'drop' ? 'admissibility' : 'looped-back';
     if (verdict === 'drop') return null;
     if (verdict === 'drop-if-moved') {
       const tagged = frame.length >= 18 && ((frame[12] === 0x81 && frame[13] === 0) || (frame[12] === 0x88 && frame[13] === 0xa8));
       const vlan = vlanOnPort(port.vlan, tagged ? (((frame[14] as number) << 8) | (frame[15] as number)) & 0xfff : 0);
-      const learned = vlan < 0 ? undefined : this.opts.bridge.macs.peek(vlan, macAt(frame, 6));
-      if (learned !== undefined && learned !== found.entry.port.portNo) return null;
+      if (vlan >= 0 && this.opts.bridge.slbLoopedBack(frame, vlan, found.entry.port.portNo)) return null;
     }
     return found.entry.port;
   }

@@ -24,10 +24,18 @@
  * Clock: milliseconds (injected by tests); an entry is expired when `now - seen >= idle`. OVS counts
  * whole seconds, so its entries live up to a second longer or shorter; nothing depends on that.
  *
+ * Gratuitous-ARP lock (OVS's mac_entry_set_grat_arp_lock, is_mac_learning_update_needed): a
+ * gratuitous ARP learned on a port that is not a bond locks its entry for GRAT_ARP_LOCK_TIME (5 s);
+ * while locked, a gratuitous ARP from that address arriving on a bond does not move it (the entry
+ * is refreshed, as OVS's mac_learning_insert refreshes it first): it is most likely the host's own ARP reflected back by the switch beyond a
+ * balance-slb bond. OVS counts the lock in whole seconds (locked while now < set + 5, so 4 to 5 s);
+ * here it is 5,000 ms.
+ *
  * Not done (as in ofswitch's NORMAL generally): static entries (fdb/add, fdb/del: the counter
- * "Current static MAC entries" is always 0), gratuitous-ARP locking (no bonds), flood VLANs.
+ * "Current static MAC entries" is always 0), flood VLANs.
  */
 import {
+  GRAT_ARP_LOCK_TIME,
   MAC_DEFAULT_MAX,
   MAC_ENTRY_DEFAULT_IDLE_TIME,
   MAC_MAX_IDLE_TIME,
@@ -64,6 +72,8 @@ interface Entry {
   port: PortList;
   /** When a frame from the address was last seen (ms). */
   seen: number;
+  /** Until when (ms) gratuitous ARPs from a bond are not learned (-Infinity: never locked). */
+  garpLock: number;
   /** The table's list, least recently seen first. */
   prev: Entry | null;
   next: Entry | null;
@@ -133,37 +143,52 @@ export class MacTable {
   /**
    * Learns that `mac` in `vlan` was just seen on `portNo`: refreshes its entry (moving it, and
    * counting the move, when the port changed), or adds one, evicting fairly when the table is full.
+   * `gratArp`: the frame is a gratuitous ARP (isGratuitousArp); `fromBond`: `portNo` is a bond. A
+   * gratuitous ARP from a port that is not a bond sets the entry's lock; one from a bond while the
+   * entry is locked only refreshes it, never moves it (OVS's mac_learning_update). False then.
    */
-  learn(vlan: number, mac: number, portNo: number, now = this.now()): void {
+  learn(vlan: number, mac: number, portNo: number, now = this.now(), gratArp = false, fromBond = false): boolean {
     this.run(now);
     let table = this.byVlan.get(vlan);
     if (table === undefined) this.byVlan.set(vlan, (table = new Map()));
+    const lock = gratArp && !fromBond ? now + GRAT_ARP_LOCK_TIME * 1000 : -Infinity;
     const e = table.get(mac);
     if (e !== undefined) {
+      // A locked entry is refreshed (mac_learning_insert runs first) but stays on its port.
+      const locked = gratArp && fromBond && now < e.garpLock;
+      if (gratArp && !fromBond) e.garpLock = lock;
       e.seen = now;
       this.unlink(e);
       this.append(e);
-      if (e.port.portNo === portNo) {
+      if (locked || e.port.portNo === portNo) {
         this.portUnlink(e);
         this.portAppend(e);
+        if (locked) return false;
       } else {
         this.moved++;
         this.detachFromPort(e);
         e.port = this.portList(portNo);
         this.attachToPort(e);
       }
-      return;
+      return true;
     }
     if (this.count >= this.maxEntries) {
       this.evictFairly();
       // evicting may have emptied this VLAN's table: it stays (a map per VLAN in use is cheap)
     }
-    const entry: Entry = { vlan, mac, port: this.portList(portNo), seen: now, prev: null, next: null, portPrev: null, portNext: null };
+    const entry: Entry = { vlan, mac, port: this.portList(portNo), seen: now, garpLock: lock, prev: null, next: null, portPrev: null, portNext: null };
     table.set(mac, entry);
     this.append(entry);
     this.attachToPort(entry);
     this.count++;
     this.learned++;
+    return true;
+  }
+
+  /** Whether `mac`'s live entry in `vlan` is under a gratuitous-ARP lock (mac_entry_is_grat_arp_locked); changes nothing. */
+  isGratArpLocked(vlan: number, mac: number, now = this.now()): boolean {
+    const e = this.byVlan.get(vlan)?.get(mac);
+    return e !== undefined && now - e.seen < this.idleMs && now < e.garpLock;
   }
 
   /** The port `mac` was last seen on in `vlan`, if it has not expired. */

@@ -21,7 +21,11 @@
  * priority 0). The OFPP_NONE "port" of a PACKET_OUT is a trunk of every VLAN.
  *
  * The bridge learns each source MAC per VLAN on its input port (a host that moves moves with it)
- * in a table bounded in size and time (mac-table.ts: 8,192 entries, 300 s by default), sends a frame to a known unicast
+ * in a table bounded in size and time (mac-table.ts: 8,192 entries, 300 s by default), except that
+ * a gratuitous ARP (isGratuitousArp) from a port that is not a bond locks its address's entry for
+ * 5 s, and one arriving on a bond (`BridgePort.bond`) while it is locked is not learned (OVS's
+ * update_learning_table: the host's own ARP reflected back over a balance-slb bond must not move
+ * it); `slbLoopedBack` is the bond's side of the same rule (is_admissible). Sends a frame to a known unicast
  * destination's port, and floods broadcast, multicast and unknown destinations to every other
  * port of the VLAN that allows flooding. Nothing goes back out of its input port.
  *
@@ -35,7 +39,7 @@
  * With a NormalTrace (ofproto/trace's dry run) the same decisions are taken and reported in OVS's
  * words, and the MAC table is only read: nothing learned, nothing expired.
  */
-import { ETH_HEADER_LEN, ETH_TYPE, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
+import { ARP_OP_REPLY, ARP_OP_REQUEST, ETH_HEADER_LEN, ETH_TYPE, OFP_DL_TYPE_ETH2_CUTOFF, PORT_VLAN, VLAN_CFI, VLAN_HEADER_LEN, VLAN_PCP_MASK, VLAN_VID_MASK } from '../protocol/constants.js';
 import { DROP_REASON, type DropReason } from './drop-record.js';
 import type { FrameLayout } from './frame-parser.js';
 import { MacTable, type MacTableOptions } from './mac-table.js';
@@ -75,6 +79,8 @@ export interface PortVlan {
 export const TRUNK_ALL_VLANS: PortVlan = { mode: PORT_VLAN.TRUNK, vlan: -1, trunks: null };
 
 const VLAN_COUNT = 4096;
+/** An Ethernet/IPv4 ARP's length. */
+const ARP_IPV4_LEN = 28;
 
 /** Resolves a configuration into the role NORMAL applies; a RangeError for a VID outside 0..4095 or an unknown mode. */
 export function resolvePortVlan(config: PortVlanConfig): PortVlan {
@@ -148,6 +154,8 @@ export interface BridgePort {
   readonly vlan: PortVlan;
   /** False for ports with OFPPC_NO_FLOOD. */
   readonly floods: boolean;
+  /** Set on a bond (datapath/bond-set.ts's BondPort): learning from it honours the gratuitous-ARP lock. */
+  readonly bond?: object;
 }
 
 /** Open vSwitch's kinds of trace lines: detail " -> ", warn " >> ", error " >>>> ... <<<<". */
@@ -266,7 +274,7 @@ export class LearningBridge {
     const learns = learn && ((frame[6] as number) & 1) === 0;
     let target = -1;
     if (trace === undefined) {
-      if (learns) this.macs.learn(vlan, macAt(frame, 6), inPort.portNo, now);
+      if (learns) this.macs.learn(vlan, macAt(frame, 6), inPort.portNo, now, isGratuitousArp(frame), inPort.bond !== undefined);
       if (((frame[0] as number) & 1) === 0) target = this.macs.lookup(vlan, macAt(frame, 0), now) ?? -1;
     } else {
       target = this.traceLookup(frame, vlan, inPort.portNo, learns, now, trace);
@@ -317,6 +325,18 @@ export class LearningBridge {
     return this.macs.peek(vlan, dst, now) ?? -1;
   }
 
+  /**
+   * A balance-slb bond's admissibility (OVS's is_admissible, BV_DROP_IF_MOVED): true when a frame
+   * received on the bond numbered `bondPortNo` in `vlan` came back ("SLB bond thinks this packet
+   * looped back"), because its source was learned on another port, unless it is a gratuitous ARP
+   * (the host moved) whose address is not under the gratuitous-ARP lock. Changes nothing.
+   */
+  slbLoopedBack(frame: Uint8Array, vlan: number, bondPortNo: number, now = this.now()): boolean {
+    const src = macAt(frame, 6);
+    const learned = this.macs.peek(vlan, src, now);
+    return learned !== undefined && learned !== bondPortNo && (!isGratuitousArp(frame) || this.macs.isGratArpLocked(vlan, src, now));
+  }
+
   /** The port a MAC was last seen on in a VLAN, if not aged out. */
   lookup(vlan: number, mac: number): number | undefined {
     return this.macs.lookup(vlan, mac);
@@ -346,6 +366,37 @@ export class LearningBridge {
   get size(): number {
     return this.macs.size;
   }
+}
+
+/**
+ * Whether a frame is a gratuitous ARP as OVS's is_gratuitous_arp reads the flow: Ethernet type ARP
+ * (after one VLAN tag, or LLC/SNAP, as the frame parser reads it; RARP is not one), sent to
+ * ff:ff:ff:ff:ff:ff, an Ethernet/IPv4 ARP that is a reply, or a request whose sender and target IP
+ * addresses are equal.
+ */
+export function isGratuitousArp(f: Uint8Array): boolean {
+  if (f.length < ETH_HEADER_LEN) return false;
+  for (let i = 0; i < 6; i++) if (f[i] !== 0xff) return false;
+  let off = 12;
+  let type = ((f[off] as number) << 8) | (f[off + 1] as number);
+  if ((type === ETH_TYPE.VLAN || type === ETH_TYPE.VLAN_8021AD) && f.length >= ETH_HEADER_LEN + VLAN_HEADER_LEN) {
+    off += VLAN_HEADER_LEN;
+    type = ((f[off] as number) << 8) | (f[off + 1] as number);
+  }
+  off += 2;
+  if (type < OFP_DL_TYPE_ETH2_CUTOFF && f.length >= off + 8 && f[off] === 0xaa && f[off + 1] === 0xaa && f[off + 2] === 0x03 && f[off + 3] === 0 && f[off + 4] === 0 && f[off + 5] === 0) {
+    type = ((f[off + 6] as number) << 8) | (f[off + 7] as number);
+    off += 8;
+  }
+  if (type !== ETH_TYPE.ARP || f.length < off + ARP_IPV4_LEN) return false;
+  // Ethernet hardware (1), IPv4 protocol, address lengths 6 and 4: otherwise OVS reads no opcode.
+  if (f[off] !== 0 || f[off + 1] !== 1 || f[off + 2] !== 0x08 || f[off + 3] !== 0 || f[off + 4] !== 6 || f[off + 5] !== 4) return false;
+  if (f[off + 6] !== 0) return false;
+  const op = f[off + 7];
+  if (op === ARP_OP_REPLY) return true;
+  if (op !== ARP_OP_REQUEST) return false;
+  for (let i = 0; i < 4; i++) if (f[off + 14 + i] !== f[off + 24 + i]) return false;
+  return true;
 }
 
 /** A 48-bit MAC address at `o` as a number (exact: below 2^53). */

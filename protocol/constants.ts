@@ -516,6 +516,11 @@ export const MAC_MAX_MAX = 1000 * 1000;
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300;
 export const MAC_MIN_IDLE_TIME = 15;
 export const MAC_MAX_IDLE_TIME = 3600;
+/** Seconds a MAC entry learned from a gratuitous ARP on a non-bond port refuses gratuitous ARPs from a bond (lib/mac-learning.h). */
+export const GRAT_ARP_LOCK_TIME = 5;
+/** ARP opcodes (lib/packets.h). */
+export const ARP_OP_REQUEST = 1;
+export const ARP_OP_REPLY = 2;
 export const MAX_RESUBMITS = MAX_DEPTH * MAX_DEPTH;
 
 // ---- Open vSwitch's bounds on one OpenFlow connection (ofproto/connmgr.c, pinsched.c) ----------

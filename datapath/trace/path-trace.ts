@@ -198,7 +198,8 @@ class DryRun implements OutputTarget {
       ports = bonds.bridgePorts(ports);
       if (received !== undefined) {
         const from = bonds.inputPort(received, frame);
-        if (from === null) return this.rec.report('detail', 'bonding refused admissibility, dropping');
+        if (from === null)
+          return this.rec.report('detail', bonds.lastRefusal === 'looped-back' ? 'SLB bond thinks this packet looped back, dropping' : 'bonding refused admissibility, dropping');
         port = from;
       }
     }

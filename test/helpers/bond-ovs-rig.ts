@@ -214,3 +214,102 @@ export async function bothEnabled(x: BondOvsRig, timeoutMs = 20_000): Promise<vo
   await waitUntil(async () => { const s = await showOf(x, 'ours'); return x.m.every((n) => enabledIn(s, n)); }, 'both of our members enabled', timeoutMs);
   await waitUntil(async () => { const s = await showOf(x, 'theirs'); return x.o.every((n) => enabledIn(s, n)); }, "both of OVS's members enabled", timeoutMs);
 }
+
+/**
+ * A balance-slb bond without LACP, in the way it is meant to be used, with a host behind, and an
+ * ordinary switch upstream that knows nothing of the bond (two plain ports) with a host behind:
+ *
+ *   host A -- S (bond of s1, s2: balance-slb, lacp off, no rebalancing) ==veth x2== U (ports u1, u2) -- host B
+ *
+ * U floods a broadcast that came in on one link out of the other, so S gets its own broadcasts
+ * back on the bond (the reflection gratuitous-ARP locking is about). `under` names who is S:
+ * 'ours' (ofswitch, with Open vSwitch as U) or 'theirs' (Open vSwitch, with ofswitch as U), so
+ * that a test runs the same steps on both and compares. Hosts at 10.NET.0.1 (A) and 10.NET.0.2 (B).
+ */
+export interface SlbUpstreamRig {
+  rig: DaemonRig;
+  ovs: OvsUserspace;
+  under: Side;
+  /** S's bridge, bond, members (s[i] joined to U's u[i]) and the namespace the members are in (undefined: the root one). */
+  bridge: string;
+  bond: string;
+  s: [string, string];
+  sNs: string | undefined;
+  /** U's bridge and ports. */
+  upstream: string;
+  u: [string, string];
+  a: TestHost;
+  b: TestHost;
+  /** ovs-appctl on S (ofswitch's control socket or OVS's). */
+  appctl(args: readonly string[]): Promise<RunResult>;
+  /** An Interface's ofport on S. */
+  ofport(iface: string): Promise<number>;
+}
+
+export async function startSlbUpstreamRig(t: Test, net: number, tag: string, under: Side): Promise<SlbUpstreamRig> {
+  const rig = await startDaemonRig(t);
+  const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
+  const ofsw = uniqueName(`${tag}br`);
+  rig.owns(ofsw);
+  await rig.vsctl(['add-br', ofsw], { wait: true });
+  await run('sysctl', ['-qw', `net.ipv6.conf.${ofsw}.disable_ipv6=1`]);
+  await ovs.vsctl(['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev']);
+  const m: [string, string] = [uniqueName(`${tag}m1`), uniqueName(`${tag}m2`)];
+  const o: [string, string] = [uniqueName(`${tag}o1`), uniqueName(`${tag}o2`)];
+  for (let i = 0; i < 2; i++) {
+    await createVethPair(m[i]!, o[i]!, t);
+    await moveToNamespace(o[i]!, ovs.ns);
+    await run('sysctl', ['-qw', `net.ipv6.conf.${m[i]}.disable_ipv6=1`]);
+    await disableOffloads(m[i]!);
+    await disableOffloads(o[i]!, ovs.ns);
+    await setLinkUp(m[i]!);
+    await setLinkUp(o[i]!, ovs.ns);
+  }
+  const a = await addHost(t, `${tag}a`, { ip: `10.${net}.0.1/24` });
+  const b = await addHost(t, `${tag}b`, { ip: `10.${net}.0.2/24` });
+  const [onOvs, onOurs] = under === 'ours' ? [b, a] : [a, b];
+  await moveToNamespace(onOvs.port, ovs.ns);
+  await setLinkUp(onOvs.port, ovs.ns);
+  await ovs.vsctl(['add-port', 'br0', onOvs.port]);
+  await rig.vsctl(['add-port', ofsw, onOurs.port], { wait: true });
+  const slb = ['bond_mode=balance-slb', 'lacp=off', 'other_config:bond-rebalance-interval=0'];
+  const bond = under === 'ours' ? uniqueName(`${tag}bnd`) : OVS_BOND;
+  if (under === 'ours') {
+    await rig.vsctl(['add-bond', ofsw, bond, m[0], m[1], ...slb], { wait: true });
+    for (const p of o) await ovs.vsctl(['add-port', 'br0', p]);
+  } else {
+    await ovs.vsctl(['add-bond', 'br0', bond, o[0], o[1], ...slb]);
+    for (const p of m) await rig.vsctl(['add-port', ofsw, p], { wait: true });
+  }
+  const ours = under === 'ours';
+  return {
+    rig, ovs, under, a, b, bond,
+    bridge: ours ? ofsw : 'br0',
+    s: ours ? m : o,
+    sNs: ours ? undefined : ovs.ns,
+    upstream: ours ? 'br0' : ofsw,
+    u: ours ? o : m,
+    appctl: (args) => (ours ? rig.appctl(args) : ovs.tryAppctl(args)),
+    ofport: async (iface) => Number((ours ? await rig.vsctl(['get', 'interface', iface, 'ofport']) : await ovs.vsctl(['get', 'interface', iface, 'ofport'])).trim()),
+  };
+}
+
+/** `fdb/show` parsed: MAC -> { port, vlan } (the port as printed: a number or LOCAL). */
+export function fdbOf(text: string): Map<string, { port: string; vlan: number }> {
+  const out = new Map<string, { port: string; vlan: number }>();
+  for (const m of text.matchAll(/^\s*(\S+)\s+(\d+)\s+((?:[0-9a-f]{2}:){5}[0-9a-f]{2})\s+\d+\s*$/gm)) out.set(m[3]!, { port: m[1]!, vlan: Number(m[2]) });
+  return out;
+}
+
+/**
+ * Sends one gratuitous ARP request from inside `ns` out of `ifname` with scapy: Ethernet source
+ * and sender `mac`, sender and target IP `ip`, to ff:ff:ff:ff:ff:ff (what a host that comes up or
+ * moves sends).
+ */
+export async function sendGratuitousArp(ns: string, ifname: string, mac: string, ip: string): Promise<void> {
+  const py = [
+    'from scapy.all import Ether, ARP, sendp',
+    `sendp(Ether(src="${mac}", dst="ff:ff:ff:ff:ff:ff")/ARP(op=1, hwsrc="${mac}", psrc="${ip}", hwdst="00:00:00:00:00:00", pdst="${ip}"), iface="${ifname}", verbose=False)`,
+  ].join('\n');
+  await run('/usr/bin/python3', ['-c', py], ns);
+}
