@@ -89,4 +89,13 @@ t.test('RST BPDUs on an 802.1D bridge: errors, ignored, on ofswitch as on Open v
   t.ok(after.ours.rx > 0 && after.theirs.rx > 0, `configuration BPDUs count as received (ofswitch ${after.ours.rx}, Open vSwitch ${after.theirs.rx})`);
   t.ok(rootPort(await ourShow(), link) && rootPort(await theirShow(), 's2'), 'the RST BPDUs changed nothing: still the root port on both');
   t.equal(rootId(await ourShow()), rootId(await theirShow()), 'and the same root');
+
+  // stp/show line by line, names and the bridges' own addresses normalised.
+  const norm = (show: string, bridge: string, port: string) => {
+    const own = /Bridge ID:\n  stp-priority  \d+\n  stp-system-id   ([0-9a-f:]+)/.exec(show)?.[1] ?? 'none';
+    return show.replace(`---- ${bridge} ----`, '---- BR ----').replace(`root-port       ${port}\n`, 'root-port       PORT\n')
+      .replace(new RegExp(`  ${port.slice(0, 10)} *`), '  PORT       ').replaceAll(own, 'OWN').split('\n');
+  };
+  const [mine, other] = [norm(await ourShow(), br, link), norm(await theirShow(), 'br1', 's2')];
+  t.same(mine, other, `stp/show, line by line:\n${mine.join('\n')}\n----\n${other.join('\n')}`);
 });
