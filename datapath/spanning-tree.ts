@@ -46,6 +46,8 @@ export interface TreePortConfig extends TreePortSettings, RstpPortOptions {
   readonly portNo: number;
   /** RSTP: rstp-port-mcheck; turning true starts a migration check (not a change of the port's settings). */
   readonly mcheck?: boolean;
+  /** RSTP: operPointToPointMAC from rstp-admin-p2p-mac; undefined: as it runs (true for a new port), as OVS ignores values other than 0..2. */
+  readonly p2p?: boolean;
 }
 
 const TICK_MS = 100;
@@ -149,9 +151,11 @@ export class SpanningTreeDriver implements BpduGate {
       this.registry.setStpState(portNo, true, true, 0);
     }
     for (const p of ports) {
-      const { mcheck, ...settingsOnly } = p;
+      const { mcheck, p2p: p2pWanted, ...settingsOnly } = p;
       const key = JSON.stringify(settingsOnly);
+      const p2p = p2pWanted ?? (this.tree instanceof Rstp ? this.tree.p2pOf(p.portNo) : undefined) ?? true;
       if (this.portKeys.get(p.portNo) === key) {
+        if (this.tree instanceof Rstp) this.tree.setP2p(p.portNo, p2p);
         this.mcheck(p.portNo, mcheck === true);
         continue;
       }
@@ -160,7 +164,7 @@ export class SpanningTreeDriver implements BpduGate {
       this.portKeys.set(p.portNo, key);
       const up = (port.describe().state & OFPPS.LINK_DOWN) === 0;
       const settings: TreePortSettings = { name: p.name, portNum: p.portNum, priority: p.priority, pathCost: p.pathCost };
-      if (this.tree instanceof Rstp) this.tree.addPort(p.portNo, settings, up, { ...(p.adminEdge !== undefined ? { adminEdge: p.adminEdge } : {}), ...(p.autoEdge !== undefined ? { autoEdge: p.autoEdge } : {}) });
+      if (this.tree instanceof Rstp) this.tree.addPort(p.portNo, settings, up, { ...(p.adminEdge !== undefined ? { adminEdge: p.adminEdge } : {}), ...(p.autoEdge !== undefined ? { autoEdge: p.autoEdge } : {}), p2p });
       else this.tree.addPort(p.portNo, settings, up);
       this.mchecks.delete(p.portNo);
       this.mcheck(p.portNo, mcheck === true);
