@@ -181,7 +181,7 @@ export function resolveSpanningTree(
       ...(ps.adminEdge !== undefined ? { adminEdge: ps.adminEdge } : {}),
       ...(ps.autoEdge !== undefined ? { autoEdge: ps.autoEdge } : {}),
       ...(!stp && ps.mcheck === true ? { mcheck: true } : {}),
-      ...(!stp && ps.adminP2p !== 'ignored' ? { p2p: ps.adminP2p === undefined || ps.adminP2p === 1 } : {}),
+      ...(!stp && ps.adminP2p !== 'ignored' ? { adminP2p: ps.adminP2p ?? 1 } : {}),
     });
   }
   return { bridge, ports: out };

@@ -13,6 +13,7 @@ import t from 'tap';
 import { bridgeId, type Bpdu } from '../../stp/bpdu.js';
 import { Rstp } from '../../stp/rstp.js';
 import { spanningTreeFromOtherConfig, resolveSpanningTree } from '../../lib/spanning-tree.js';
+import { Switch } from '../../lib/switch.js';
 
 const port = (name: string, portNum: number, pathCost: number) => ({ name, portNum, priority: 128, pathCost });
 
@@ -63,9 +64,9 @@ t.test('rstp-admin-p2p-mac: parsed as OVS reads it', async (t) => {
   t.match(problems.join('\n'), /port p7: other_config:rstp-admin-p2p-mac 7 is not 0, 1 or 2: ignored/);
   t.match(problems.join('\n'), /port px: other_config:rstp-admin-p2p-mac "x" is not a number/);
   const resolved = resolveSpanningTree(spec, 'br', '02:00:00:00:00:aa', ['p0', 'p1', 'p2', 'p7', 'px', 'pn'].map((name, i) => ({ name, ofport: i + 1, type: '', speedMbps: 10000 })));
-  t.same(resolved.ports.map((p) => [p.name, p.p2p]), [['p0', false], ['p1', true], ['p2', false], ['p7', undefined], ['px', true], ['pn', true]]);
+  t.same(resolved.ports.map((p) => [p.name, p.adminP2p]), [['p0', 0], ['p1', 1], ['p2', 2], ['p7', undefined], ['px', 1], ['pn', 1]]);
   const stp = resolveSpanningTree(spanningTreeFromOtherConfig('stp', {}, new Map([['p0', { 'rstp-admin-p2p-mac': '0' }]]), []), 'br', '02:00:00:00:00:aa', [{ name: 'p0', ofport: 1, type: '', speedMbps: 10000 }]);
-  t.equal(stp.ports[0]!.p2p, undefined, 'not an STP key');
+  t.equal(stp.ports[0]!.adminP2p, undefined, 'not an STP key');
 });
 
 function pair(p2p: boolean, autoEdge: boolean) {
@@ -172,4 +173,26 @@ t.test('a backup port waits for rbWhile before it forwards as the root port', as
   }
   t.equal(x.stateOf(2), 'Forwarding', 'after rbWhile (4 s), long before the forward delay (15 s)');
   t.equal(x.roleOf(1), 'Alternate');
+});
+
+t.test('rstp-admin-p2p-mac through the Switch: applied only when it differs from the port\'s admin value (0 at first), as lib/rstp.c', async (t) => {
+  const sw = new Switch({ linkPollMs: 0 });
+  t.teardown(() => sw.close());
+  sw.addPort({ name: 'm1', type: 'memory', options: { mac: '02:00:00:00:0e:01' } });
+  const oper = () => (sw.spanningTree() as Rstp).p2pOf(1);
+  const set = (adminP2p?: 0 | 1 | 2 | 'ignored') => sw.setSpanningTree({ protocol: 'rstp', name: 'p', ...(adminP2p !== undefined ? { ports: { m1: { adminP2p } } } : {}) });
+  set(0);
+  t.equal(oper(), true, '0 on a new port: nothing changes (its admin value is 0 already), point-to-point');
+  set(2);
+  t.equal(oper(), false, '2 (auto): not point-to-point');
+  set('ignored');
+  t.equal(oper(), false, 'a value OVS ignores: as it was');
+  set(0);
+  t.equal(oper(), false, '0 after 2: force false');
+  set(1);
+  t.equal(oper(), true, '1: force true');
+  set(0);
+  t.equal(oper(), false, '0 after 1: force false');
+  set();
+  t.equal(oper(), true, 'no key: 1, the default');
 });
