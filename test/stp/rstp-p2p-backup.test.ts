@@ -14,6 +14,7 @@ import { bridgeId, type Bpdu } from '../../stp/bpdu.js';
 import { Rstp } from '../../stp/rstp.js';
 import { spanningTreeFromOtherConfig, resolveSpanningTree } from '../../lib/spanning-tree.js';
 import { Switch } from '../../lib/switch.js';
+import { parseCommandLine, UsageError } from '../../lib/options.js';
 
 const port = (name: string, portNum: number, pathCost: number) => ({ name, portNum, priority: 128, pathCost });
 
@@ -195,4 +196,11 @@ t.test('rstp-admin-p2p-mac through the Switch: applied only when it differs from
   t.equal(oper(), false, '0 after 1: force false');
   set();
   t.equal(oper(), true, 'no key: 1, the default');
+});
+
+t.test('rstp-admin-p2p-mac in flag mode\'s --config file', async (t) => {
+  const parse = (config: unknown) => parseCommandLine(['--config', 'c.json'], () => JSON.stringify(config));
+  const r = parse({ rstpEnable: true, portOtherConfig: { v1: { 'rstp-admin-p2p-mac': 2 } } });
+  t.same(r.kind === 'run' ? r.options.spanningTree : null, { protocol: 'rstp', ports: { v1: { adminP2p: 2 } }, name: 'ofswitch' });
+  t.throws(() => parse({ rstpEnable: true, portOtherConfig: { v1: { 'rstp-admin-p2p-mac': 3 } } }), { name: UsageError.name, message: /rstp-admin-p2p-mac 3 is not 0, 1 or 2/ });
 });
