@@ -46,6 +46,12 @@ export interface TreePortConfig extends TreePortSettings, RstpPortOptions {
   readonly portNo: number;
   /** RSTP: rstp-port-mcheck; turning true starts a migration check (not a change of the port's settings). */
   readonly mcheck?: boolean;
+  /**
+   * RSTP: rstp-admin-p2p-mac (0 force false, 1 force true, 2 auto); undefined: a value OVS ignores.
+   * Applied as lib/rstp.c applies it: only when it differs from the port's admin value, which
+   * starts at 0 while the port is point-to-point; so 0 on a new port changes nothing (OVS 3.1).
+   */
+  readonly adminP2p?: 0 | 1 | 2;
 }
 
 const TICK_MS = 100;
@@ -56,6 +62,8 @@ export class SpanningTreeDriver implements BpduGate {
   private readonly portKeys = new Map<number, string>();
   /** Ports whose rstp-port-mcheck is true now (a check runs when it turns true). */
   private readonly mchecks = new Set<number>();
+  /** Per port of the tree: rstp-admin-p2p-mac as lib/rstp.c keeps it and the resulting operPointToPointMAC. */
+  private readonly p2p = new Map<number, { admin: number; oper: boolean }>();
   private readonly timer: NodeJS.Timeout;
   private last = Date.now();
   private generation = -1;
@@ -146,12 +154,15 @@ export class SpanningTreeDriver implements BpduGate {
       this.tree.removePort(portNo);
       this.portKeys.delete(portNo);
       this.mchecks.delete(portNo);
+      this.p2p.delete(portNo);
       this.registry.setStpState(portNo, true, true, 0);
     }
     for (const p of ports) {
-      const { mcheck, ...settingsOnly } = p;
+      const { mcheck, adminP2p, ...settingsOnly } = p;
       const key = JSON.stringify(settingsOnly);
+      const p2p = this.operP2p(p.portNo, adminP2p);
       if (this.portKeys.get(p.portNo) === key) {
+        if (this.tree instanceof Rstp) this.tree.setP2p(p.portNo, p2p);
         this.mcheck(p.portNo, mcheck === true);
         continue;
       }
@@ -160,11 +171,23 @@ export class SpanningTreeDriver implements BpduGate {
       this.portKeys.set(p.portNo, key);
       const up = (port.describe().state & OFPPS.LINK_DOWN) === 0;
       const settings: TreePortSettings = { name: p.name, portNum: p.portNum, priority: p.priority, pathCost: p.pathCost };
-      if (this.tree instanceof Rstp) this.tree.addPort(p.portNo, settings, up, { ...(p.adminEdge !== undefined ? { adminEdge: p.adminEdge } : {}), ...(p.autoEdge !== undefined ? { autoEdge: p.autoEdge } : {}) });
+      if (this.tree instanceof Rstp) this.tree.addPort(p.portNo, settings, up, { ...(p.adminEdge !== undefined ? { adminEdge: p.adminEdge } : {}), ...(p.autoEdge !== undefined ? { autoEdge: p.autoEdge } : {}), p2p });
       else this.tree.addPort(p.portNo, settings, up);
       this.mchecks.delete(p.portNo);
       this.mcheck(p.portNo, mcheck === true);
     }
+  }
+
+  /**
+   * operPointToPointMAC of a port after rstp-admin-p2p-mac `wanted`, as lib/rstp.c's
+   * rstp_port_set_admin_point_to_point_mac__: a port starts with admin 0 (its zeroed memory) and
+   * oper true; a different admin value sets oper (1 true, 0 and 2 false), the same one nothing.
+   */
+  private operP2p(portNo: number, wanted: 0 | 1 | 2 | undefined): boolean {
+    let cur = this.p2p.get(portNo) ?? { admin: 0, oper: true };
+    if (wanted !== undefined && wanted !== cur.admin) cur = { admin: wanted, oper: wanted === 1 };
+    this.p2p.set(portNo, cur);
+    return cur.oper;
   }
 
   /** rstp-port-mcheck of a port is `on`: a migration check when it turns true. */

@@ -40,6 +40,12 @@ export interface SpanningTreePortSpec {
   readonly autoEdge?: boolean;
   /** rstp-port-mcheck (default false): turning true restarts the port's protocol migration check. */
   readonly mcheck?: boolean;
+  /**
+   * rstp-admin-p2p-mac as OVS's bridge.c reads it (smap_get_ullong, default 1): 0 force false,
+   * 1 force true, 2 auto (false: OVS determines no point-to-point MAC); 'ignored': another
+   * number, which lib/rstp.c ignores (the running value stays).
+   */
+  readonly adminP2p?: 0 | 1 | 2 | 'ignored';
 }
 
 export interface SpanningTreeSpec {
@@ -175,6 +181,7 @@ export function resolveSpanningTree(
       ...(ps.adminEdge !== undefined ? { adminEdge: ps.adminEdge } : {}),
       ...(ps.autoEdge !== undefined ? { autoEdge: ps.autoEdge } : {}),
       ...(!stp && ps.mcheck === true ? { mcheck: true } : {}),
+      ...(!stp && ps.adminP2p !== 'ignored' ? { adminP2p: ps.adminP2p ?? 1 } : {}),
     });
   }
   return { bridge, ports: out };
@@ -192,7 +199,7 @@ const PORT_KEYS = {
   stp: { enable: 'stp-enable', portNum: 'stp-port-num', priority: 'stp-port-priority', pathCost: 'stp-path-cost' },
   rstp: {
     enable: 'rstp-enable', portNum: 'rstp-port-num', priority: 'rstp-port-priority', pathCost: 'rstp-path-cost', adminEdge: 'rstp-port-admin-edge',
-    autoEdge: 'rstp-port-auto-edge', mcheck: 'rstp-port-mcheck',
+    autoEdge: 'rstp-port-auto-edge', mcheck: 'rstp-port-mcheck', adminP2p: 'rstp-admin-p2p-mac',
   },
 } as const;
 
@@ -286,6 +293,14 @@ export function spanningTreeFromOtherConfig(
       if (autoEdge !== undefined) spec['autoEdge'] = autoEdge;
       const mcheck = bool(other, pk.mcheck, at);
       if (mcheck === true) spec['mcheck'] = true;
+      // smap_get_ullong: no number -> the default (1); lib/rstp.c ignores numbers other than 0..2
+      const p2pText = other[pk.adminP2p];
+      const p2p = num(other, pk.adminP2p, at);
+      if (p2p === 0 || p2p === 1 || p2p === 2) spec['adminP2p'] = p2p;
+      else if (p2p !== undefined) {
+        problems.push(`port ${name}: other_config:${pk.adminP2p} ${p2p} is not 0, 1 or 2: ignored`);
+        spec['adminP2p'] = 'ignored';
+      } else if (p2pText !== undefined) spec['adminP2p'] = 1;
     }
     if (Object.keys(spec).length > 0) portSpecs[name] = spec as SpanningTreePortSpec;
   }

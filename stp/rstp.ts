@@ -32,6 +32,13 @@
  *   the old root port move to the new one (TreeOutputs.move) instead of being forgotten; the old
  *   root port's own flushes are skipped until then. Flushes and the move are issued after the
  *   machines settled, as OVS's rstp_run reads them after move_rstp.
+ * - Point-to-point (Port rstp-admin-p2p-mac, operPointToPointMAC, OVS's default true): on a port
+ *   that is not point-to-point an agreement is not recorded (17.21.9), so a designated port goes
+ *   through Learning by the forward delay timer, and its edge delay (auto-edge while nothing is
+ *   heard) is max age instead of the migrate time (17.20.4 EdgeDelay).
+ * - Backup ports (17.29): a backup keeps rbWhile at 2 hello times, which then runs down; a root
+ *   port forwards at once (reRooted) only when rbWhile is 0, else after rbWhile or fdWhile (set to
+ *   the forward delay while alternate or backup).
  * - Transmission (17.26): newInfo or every hello time on designated ports, at most
  *   `transmitHoldCount` BPDUs a second per port. Designated ports of a port that sends 802.1D
  *   send configuration BPDUs (with TC and TC acknowledgement), its root port a TCN while its
@@ -98,6 +105,10 @@ interface RstpPort {
   tcWhile: number;
   helloWhen: number;
   edgeDelayWhile: number;
+  /** 17.17.5 rbWhile: 2 hello times while a backup port and after; a recent backup port does not forward at once as a root port. */
+  rbWhile: number;
+  /** operPointToPointMAC (rstp-admin-p2p-mac): false records no agreement and waits max age before auto-edge. */
+  p2p: boolean;
   txCount: number;
   newInfo: boolean;
   proposing: boolean;
@@ -139,6 +150,11 @@ export interface RstpBridgeSettings {
 export interface RstpPortOptions {
   readonly adminEdge?: boolean;
   readonly autoEdge?: boolean;
+  /**
+   * operPointToPointMAC (default true): Port other_config rstp-admin-p2p-mac 1 (force true) is
+   * true, 0 (force false) and 2 (auto, which OVS resolves to false) are false.
+   */
+  readonly p2p?: boolean;
 }
 
 /** OVS's rstp_learn_in_state. */
@@ -211,6 +227,8 @@ export class Rstp implements SpanningTree {
       tcWhile: 0,
       helloWhen: 0,
       edgeDelayWhile: MIGRATE_TIME,
+      rbWhile: 0,
+      p2p: options.p2p ?? true,
       txCount: 0,
       newInfo: false,
       proposing: false,
@@ -342,6 +360,17 @@ export class Rstp implements SpanningTree {
     this.settle();
   }
 
+  /** Port other_config rstp-admin-p2p-mac changed: operPointToPointMAC, without restarting the port (OVS's rstp_port_set). */
+  setP2p(key: number, p2p: boolean): void {
+    const p = this.ports.get(key);
+    if (p) p.p2p = p2p;
+  }
+
+  /** Whether the port's MAC is point-to-point (operPointToPointMAC). */
+  p2pOf(key: number): boolean | undefined {
+    return this.ports.get(key)?.p2p;
+  }
+
   /** Whether the port sends RST BPDUs (false: 802.1D ones). */
   sendsRstp(key: number): boolean | undefined {
     return this.ports.get(key)?.sendRstp;
@@ -412,8 +441,8 @@ export class Rstp implements SpanningTree {
         if (p.state !== 'Discarding') this.discard(p);
       }
     } else if (compare(msg, p.priority) >= 0 || p.role === 'Designated') {
-      // root, alternate or backup information: an agreement when flagged (17.21.9 recordAgreement), in RSTP mode
-      if ((b.flags & STP_FLAG.AGREEMENT) !== 0 && this.rstpVersion) {
+      // root, alternate or backup information: an agreement when flagged (17.21.9 recordAgreement), in RSTP mode on a point-to-point link
+      if ((b.flags & STP_FLAG.AGREEMENT) !== 0 && this.rstpVersion && p.p2p) {
         p.agreed = true;
         p.proposing = false;
       } else {
@@ -565,6 +594,8 @@ export class Rstp implements SpanningTree {
       case 'Alternate':
       case 'Backup': {
         p.proposing = p.agreed = false;
+        if (p.role === 'Backup') p.rbWhile = 2 * p.times.hello; // BACKUP_PORT
+        p.fdWhile = this.rootTimes.fwd; // ALTERNATE_PORT: a root port later waits for it, or for rbWhile
         const changed = p.state !== 'Discarding' || !p.synced || p.sync;
         if (p.state !== 'Discarding') this.discard(p);
         p.synced = true;
@@ -593,9 +624,10 @@ export class Rstp implements SpanningTree {
           changed = true;
         }
         if (p.state !== 'Forwarding') {
-          // reRooted: no other port still forwards as a root (the old root port is already discarding);
+          // reRooted: no other port still forwards as a root (the old root port is already discarding),
+          // and the port was no backup port in the last 2 hello times (rbWhile);
           // in STP compatibility only the forward delay timer moves it (second())
-          const reRooted = this.rstpVersion && [...this.ports.values()].every((q) => q === p || q.role !== 'Root');
+          const reRooted = this.rstpVersion && p.rbWhile === 0 && [...this.ports.values()].every((q) => q === p || q.role !== 'Root');
           if (reRooted || (this.rstpVersion && p.fdWhile === 0)) {
             this.forward(p);
             changed = true;
@@ -619,6 +651,7 @@ export class Rstp implements SpanningTree {
         if (p.sync && p.synced) p.sync = false;
         if (p.state !== 'Forwarding' && !p.proposing && !p.agreed && !p.operEdge) {
           p.proposing = true;
+          p.edgeDelayWhile = p.p2p ? MIGRATE_TIME : p.times.maxAge; // DESIGNATED_PROPOSE: edgeDelay()
           p.newInfo = true;
           changed = true;
         }
@@ -714,6 +747,7 @@ export class Rstp implements SpanningTree {
       }
       if (p.mdelayWhile > 0 && --p.mdelayWhile === 0 && p.migration !== 'sensing') this.sensing(p);
       if (p.edgeDelayWhile > 0) p.edgeDelayWhile--;
+      if (p.rbWhile > 0 && p.role !== 'Backup') p.rbWhile--;
       if (p.role === 'Designated' && !p.operEdge && p.autoEdge && p.edgeDelayWhile === 0 && p.state !== 'Forwarding' && p.sendRstp) {
         p.operEdge = true; // no BPDU for the migrate time: an edge port (auto-edge; never towards 802.1D)
       }

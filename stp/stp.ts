@@ -253,11 +253,19 @@ export class Stp implements SpanningTree {
 
   // ---- BPDUs ---------------------------------------------------------------------------------
 
+  /**
+   * As OVS's stp_received_bpdu: nothing on a disabled port (not even counted); an RST BPDU (type 2)
+   * is a BPDU of unexpected type, counted as an error and otherwise ignored (802.1D-1998 knows
+   * only configuration and TCN BPDUs); the others count as received.
+   */
   receive(key: number, bpdu: Bpdu): void {
     const p = this.ports.get(key);
-    if (!p) return;
+    if (!p || p.state === 'disabled') return;
+    if (bpdu.type === 'rstp') {
+      p.counters.errors++;
+      return;
+    }
     p.counters.rx++;
-    if (p.state === 'disabled') return;
     if (bpdu.type === 'tcn') {
       if (this.isDesignated(p)) {
         this.topologyChangeDetection();
@@ -271,7 +279,7 @@ export class Stp implements SpanningTree {
 
   receiveError(key: number): void {
     const p = this.ports.get(key);
-    if (p) p.counters.errors++;
+    if (p && p.state !== 'disabled') p.counters.errors++;
   }
 
   private receiveConfig(p: StpPort, c: ConfigBpdu): void {

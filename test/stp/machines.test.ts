@@ -266,13 +266,12 @@ t.test('802.1w: a new root takes over; topology changes flush', async (t) => {
 
 t.test('802.1w against an 802.1D bridge: it answers with configuration BPDUs', async (t) => {
   const { net, a, b } = rstpPair({ stpB: true });
+  // b counts a's RST BPDUs as errors and ignores them (OVS's stp_received_bpdu): it speaks as the root
+  t.ok(b.counters(1)!.errors >= 1, 'the 802.1D bridge counts RST BPDUs as errors');
+  t.equal(b.counters(1)!.rx, 0, 'not as received');
+  t.equal((b as Stp).roleOf(1), 'designated', 'and ignores them');
   net.run(4000);
-  // b heard a's BPDUs at once and, not the root, went quiet before a's ports stopped checking (3 s)
-  t.notOk(net.sent.some((s) => s.from === 'a' && s.bpdu.type === 'config'), 'no 802.1D BPDUs while the 802.1D bridge says nothing after the migrate time');
-  // b hears nothing for longer than its max age: it speaks as the root again, and a, sensing, answers in 802.1D
-  for (const l of net.links) l.mute = true;
-  net.run(8000);
-  for (const l of net.links) l.mute = false;
+  // after its migrate time a senses b's configuration BPDUs and answers in 802.1D
   net.run(9000);
   t.equal((b as Stp).roleOf(1), 'root');
   t.equal((b as Stp).stateOf(1), 'forwarding');
