@@ -36,10 +36,11 @@ export interface BondOvsRig {
 export const OVS_BOND = 'bond0';
 
 /**
- * The rig, hosts at 10.NET.0.1 (A, behind ofswitch) and 10.NET.0.2 (B, behind OVS); `ours` and
- * `theirs` are the add-bond settings of each side.
+ * ofswitch (database mode, bridge BR) and OVS userspace (br0, netdev) joined by two veth links
+ * m1-o1 and m2-o2 (offloads off, IPv6 off), and hosts A (10.NET.0.1) and B (10.NET.0.2) made but
+ * attached to neither: what every rig here starts from.
  */
-export async function startBondOvsRig(t: Test, net: number, tag: string, ours: readonly string[], theirs: readonly string[]): Promise<BondOvsRig> {
+async function linkedSwitches(t: Test, net: number, tag: string) {
   const rig = await startDaemonRig(t);
   const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
   const br = uniqueName(`${tag}br`);
@@ -60,6 +61,15 @@ export async function startBondOvsRig(t: Test, net: number, tag: string, ours: r
   }
   const a = await addHost(t, `${tag}a`, { ip: `10.${net}.0.1/24` });
   const b = await addHost(t, `${tag}b`, { ip: `10.${net}.0.2/24` });
+  return { rig, ovs, br, m, o, a, b };
+}
+
+/**
+ * The rig, hosts at 10.NET.0.1 (A, behind ofswitch) and 10.NET.0.2 (B, behind OVS); `ours` and
+ * `theirs` are the add-bond settings of each side.
+ */
+export async function startBondOvsRig(t: Test, net: number, tag: string, ours: readonly string[], theirs: readonly string[]): Promise<BondOvsRig> {
+  const { rig, ovs, br, m, o, a, b } = await linkedSwitches(t, net, tag);
   await moveToNamespace(b.port, ovs.ns);
   await setLinkUp(b.port, ovs.ns);
   await rig.vsctl(['add-port', br, a.port], { wait: true });
@@ -247,26 +257,7 @@ export interface SlbUpstreamRig {
 }
 
 export async function startSlbUpstreamRig(t: Test, net: number, tag: string, under: Side): Promise<SlbUpstreamRig> {
-  const rig = await startDaemonRig(t);
-  const ovs = await startOvsUserspace(t, { tag: `${tag}o` });
-  const ofsw = uniqueName(`${tag}br`);
-  rig.owns(ofsw);
-  await rig.vsctl(['add-br', ofsw], { wait: true });
-  await run('sysctl', ['-qw', `net.ipv6.conf.${ofsw}.disable_ipv6=1`]);
-  await ovs.vsctl(['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev']);
-  const m: [string, string] = [uniqueName(`${tag}m1`), uniqueName(`${tag}m2`)];
-  const o: [string, string] = [uniqueName(`${tag}o1`), uniqueName(`${tag}o2`)];
-  for (let i = 0; i < 2; i++) {
-    await createVethPair(m[i]!, o[i]!, t);
-    await moveToNamespace(o[i]!, ovs.ns);
-    await run('sysctl', ['-qw', `net.ipv6.conf.${m[i]}.disable_ipv6=1`]);
-    await disableOffloads(m[i]!);
-    await disableOffloads(o[i]!, ovs.ns);
-    await setLinkUp(m[i]!);
-    await setLinkUp(o[i]!, ovs.ns);
-  }
-  const a = await addHost(t, `${tag}a`, { ip: `10.${net}.0.1/24` });
-  const b = await addHost(t, `${tag}b`, { ip: `10.${net}.0.2/24` });
+  const { rig, ovs, br: ofsw, m, o, a, b } = await linkedSwitches(t, net, tag);
   const [onOvs, onOurs] = under === 'ours' ? [b, a] : [a, b];
   await moveToNamespace(onOvs.port, ovs.ns);
   await setLinkUp(onOvs.port, ovs.ns);

@@ -62,11 +62,14 @@ export interface RstpOvsPairOptions {
   readonly onLinks?: (links: readonly string[]) => void | Promise<void>;
 }
 
-export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<RstpOvsPair> {
-  const ovs = await startOvsUserspace(t, { tag: `${o.tag}ov` });
+/**
+ * `count` veth links from the root namespace (the names returned, up, IPv6 off) to Open vSwitch's
+ * namespace, where their ends are o1, o2, ... (up, not yet on a bridge).
+ */
+export async function linksToOvs(t: Test, ovs: OvsUserspace, tag: string, count: number): Promise<string[]> {
   const links: string[] = [];
-  for (let n = 1; n <= o.links; n++) {
-    const s = uniqueName(`${o.tag}l${n}`);
+  for (let n = 1; n <= count; n++) {
+    const s = uniqueName(`${tag}l${n}`);
     await createVethPair(s, `${s}p`.slice(0, 15), t);
     await moveToNamespace(`${s}p`.slice(0, 15), ovs.ns, `o${n}`);
     await setLinkUp(`o${n}`, ovs.ns);
@@ -74,6 +77,12 @@ export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<
     await setLinkUp(s);
     links.push(s);
   }
+  return links;
+}
+
+export async function startRstpOvsPair(t: Test, o: RstpOvsPairOptions): Promise<RstpOvsPair> {
+  const ovs = await startOvsUserspace(t, { tag: `${o.tag}ov` });
+  const links = await linksToOvs(t, ovs, o.tag, o.links);
   await o.onLinks?.(links);
   const a = await addHost(t, `${o.tag}a`, { ip: `${o.subnet}.1/24` });
   const b = await addHost(t, `${o.tag}b`, { ip: `${o.subnet}.2/24` });

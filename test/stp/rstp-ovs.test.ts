@@ -11,7 +11,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { addHost, createVethPair, moveToNamespace, run, setLinkDown, setLinkUp, tryRun, uniqueName } from '../helpers/netns.js';
+import { addHost, run, setLinkDown, setLinkUp, tryRun } from '../helpers/netns.js';
+import { linksToOvs } from './rstp-ovs-pair.js';
 import { startOfswitch } from '../helpers/ofswitch-process.js';
 import { startOvsUserspace } from '../helpers/ovs-reference.js';
 import { freePort } from '../helpers/free-port.js';
@@ -28,16 +29,7 @@ async function until(what: () => Promise<boolean>, ms: number): Promise<number> 
 
 t.test('802.1w: ofswitch and Open vSwitch in a loop of two links', async (t) => {
   const ovs = await startOvsUserspace(t, { tag: 'rstpov' });
-  const links: string[] = [];
-  for (const n of [1, 2]) {
-    const s = uniqueName(`rsts${n}`);
-    await createVethPair(s, `${s}p`.slice(0, 15), t);
-    await moveToNamespace(`${s}p`.slice(0, 15), ovs.ns, `o${n}`);
-    await setLinkUp(`o${n}`, ovs.ns);
-    await run('sysctl', ['-qw', `net.ipv6.conf.${s}.disable_ipv6=1`]).catch(() => undefined);
-    await setLinkUp(s);
-    links.push(s);
-  }
+  const links = await linksToOvs(t, ovs, 'rsts', 2);
   const a = await addHost(t, 'rstha', { ip: '10.72.0.1/24' });
   const b = await addHost(t, 'rsthb', { ip: '10.72.0.2/24' });
   await run('ip', ['link', 'set', b.port, 'netns', ovs.ns]);
